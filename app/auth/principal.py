@@ -1,0 +1,60 @@
+"""Who is calling: a staff user or a district system's integration key."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.integration_keys.models import IntegrationKey
+from app.users.models import Role, User
+
+
+class Scope(StrEnum):
+    read = "read"
+    roster_write = "roster:write"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User | None = None
+    key: IntegrationKey | None = None
+    school_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    # The operator at the command line (create-user, imports): acts with district rights.
+    system: bool = False
+
+    @property
+    def role(self) -> Role | None:
+        return self.user.role if self.user else None
+
+    @property
+    def is_district_admin(self) -> bool:
+        return self.system or self.role == Role.district_admin
+
+    @property
+    def is_school_admin(self) -> bool:
+        return self.role == Role.school_admin
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.school_admin, Role.district_admin)
+
+    @property
+    def reads_district(self) -> bool:
+        """Sees every school's staff records: district administrators and `read` keys."""
+        return self.is_district_admin or (self.key is not None and Scope.read in self.scopes)
+
+    def has_scope(self, scope: Scope) -> bool:
+        if self.key is not None:
+            return scope in self.scopes
+        # Users act through their role, which the route's own dependency checks.
+        return True
+
+    @property
+    def actor_id(self) -> str:
+        if self.user is not None:
+            return str(self.user.id)
+        if self.key is None:
+            return "system"
+        return f"key:{self.key.id}"

@@ -1,0 +1,78 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth import service
+from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.schemas import Token
+from app.core.db import utcnow
+from app.core.deps import DatabaseDep, SessionDep, SettingsDep
+from app.core.errors import FieldError, Unauthorized, Unprocessable, error_responses
+from app.core.security import create_access_token, hash_password_async, verify_password_async
+from app.users.schemas import PasswordChange, ProfileUpdate, UserPublic
+from app.users.service import to_public
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", responses=error_responses(401, 422, 429))
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Token:
+    """Exchange an email (`username` field) and password for a short-lived bearer token.
+
+    The same 401 answers an unknown email and a wrong password. After repeated failures the
+    account name is locked for a while: 429 with `Retry-After`.
+    """
+    if len(form.username) > 320 or len(form.password) > 128:
+        raise Unauthorized(service.BAD_LOGIN)
+    user = await service.authenticate(session, db, settings, form.username, form.password)
+    token, lifetime = create_access_token(settings, user.id, user.token_version)
+    return Token(access_token=token, expires_in=lifetime)
+
+
+@router.get("/me", responses=error_responses(401, 403))
+async def read_me(principal: CurrentPrincipal, user: CurrentUser) -> UserPublic:
+    """The signed-in staff member, with their schools and role."""
+    return to_public(user, sorted(principal.school_ids, key=str))
+
+
+@router.patch("/me", responses=error_responses(401, 403, 422))
+async def update_me(
+    body: ProfileUpdate, principal: CurrentPrincipal, user: CurrentUser, session: SessionDep
+) -> UserPublic:
+    """Correct your own given or family name."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if changes:
+        user.updated_at = utcnow()
+        session.add(user)
+        await session.flush()
+    return to_public(user, sorted(principal.school_ids, key=str))
+
+
+@router.post("/me/password", responses=error_responses(401, 403, 422))
+async def change_password(
+    body: PasswordChange, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Token:
+    """Change your password. Every other session ends; the answer is a fresh token."""
+    if not await verify_password_async(body.current_password, user.password_hash):
+        # 422, not 401: the session is valid, only this field is wrong.
+        raise Unprocessable(
+            "The current password is incorrect",
+            errors=[FieldError(field="body.current_password", message="incorrect", type="incorrect")],
+        )
+    user.password_hash = await hash_password_async(body.new_password)
+    user.token_version += 1
+    user.updated_at = utcnow()
+    session.add(user)
+    await session.flush()
+    token, lifetime = create_access_token(settings, user.id, user.token_version)
+    return Token(access_token=token, expires_in=lifetime)
+
+

@@ -1,0 +1,113 @@
+"""The `peercoach` command: serve, migrate, demo data, accounts, the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app.core.config import Settings, get_settings
+
+cli = typer.Typer(help="peercoach: the peer coaching program API", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        typer.secho(f"Invalid settings:\n{exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Bring the database schema up to date (alembic upgrade)."""
+    from app.core import migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@cli.command("demo-data")
+def demo_data() -> None:
+    """Load the demo district (development only). Loading twice changes nothing."""
+    from app.demo.data import DEMO_PASSWORD, DemoRefused, load, logins_table
+
+    settings = _settings()
+    try:
+        added = asyncio.run(load(settings))
+    except DemoRefused as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"demo data ready ({added} accounts added). Demo logins, password '{DEMO_PASSWORD}':")
+    for email, role, schools in logins_table():
+        typer.echo(f"  {email:32} {role:15} {schools}")
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the API with uvicorn (docs at /docs)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "app.main:app", host=host, port=port, workers=None if reload else workers,
+        reload=reload, proxy_headers=True, access_log=False,
+    )  # fmt: skip
+
+
+@cli.command("create-user")
+def create_user(
+    email: str,
+    given_name: str,
+    family_name: str,
+    role: Annotated[str, typer.Option(help="teacher, school_admin or district_admin")],
+    school: Annotated[list[str] | None, typer.Option(help="School name or id; repeatable")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a staff account. The password is prompted for, or read from stdin."""
+    from app.users.cli_service import CliError, create_user_from_cli
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = asyncio.run(
+            create_user_from_cli(settings, email, given_name, family_name, role, school or [], password)
+        )
+    except CliError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {role} {email} ({user_id})")
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write it")] = Path("openapi/openapi.json"),
+) -> None:
+    """Write the OpenAPI document the app serves."""
+    from app.openapi import render_openapi
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi())
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    cli()
+
+

@@ -1,0 +1,52 @@
+"""Settings from environment variables (prefix-free) and an optional `.env` file."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-development-only-secret-key-0123456789"
+DEFAULT_DATABASE_URL = "sqlite:///./peercoach.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEFAULT_SECRET
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    jwt_issuer: str = "peercoach"
+    jwt_audience: str = "peercoach-api"
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_pool_timeout: float = Field(default=2.0, gt=0, le=60)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> "Settings":
+        if self.environment == "production":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "test")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,155 @@
+"""Database engine, sessions and the column types every table shares.
+
+One `DATABASE_URL` configures everything: the app derives the async driver from it (aiosqlite or
+psycopg 3 in async mode) and Alembic the sync one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import Settings
+
+# Stable constraint names, so migrations can drop and alter them on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both engines.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so values are stored as naive UTC
+    and given their zone back on load. Naive values are refused: they are a bug, never a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _normalise(url: str) -> URL:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return make_url(url)
+
+
+def async_url(url: str) -> URL:
+    u = _normalise(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite+aiosqlite")
+    if u.get_backend_name() == "postgresql":
+        return u.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database: {u.get_backend_name()} (use sqlite or postgresql)")
+
+
+def sync_url(url: str) -> URL:
+    u = _normalise(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite")
+    if u.get_backend_name() == "postgresql":
+        return u.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database: {u.get_backend_name()} (use sqlite or postgresql)")
+
+
+def configure_sqlite(sync_engine: Any, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, a busy timeout, and explicit BEGIN so writers can lock up front.
+
+    pysqlite's own transaction handling starts transactions lazily and cannot take the write
+    lock at BEGIN; we switch it off and emit BEGIN ourselves, IMMEDIATE for write sessions
+    (execution option `sqlite_begin`), so concurrent writers queue on the busy timeout instead
+    of failing with "database is locked" when a read lock cannot be upgraded.
+    """
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine and session factories of one app instance."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = async_url(settings.database_url)
+        self.backend = url.get_backend_name()
+        kwargs: dict[str, Any] = {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": 0,
+            "pool_timeout": settings.db_pool_timeout,
+            "pool_pre_ping": True,
+        }
+        if self.backend == "sqlite":
+            kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.backend == "sqlite":
+            configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            write_engine = self.engine
+        self._read = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._write = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits when the block ends without an exception."""
+        factory = self._write if write else self._read
+        async with factory() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,249 @@
+"""One error format for the whole API: RFC 9457 `application/problem+json`.
+
+Each error is an exception class that knows its status and title, and `error_responses()` turns
+a list of statuses into the OpenAPI `responses` of a route, so generated clients know the shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("peercoach.errors")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending input, e.g. `body.email`")
+    message: str
+    type: str = Field(description="Machine-readable error code, e.g. `missing`")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="URI reference identifying the problem type")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="Per-field problems (validation and import errors)"
+    )
+
+
+class ProblemError(Exception):
+    status: int = 500
+    title: str = "Internal server error"
+    slug: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(ProblemError):
+    status, title, slug = 400, "Bad request", "bad-request"
+
+
+class Unauthorized(ProblemError):
+    status, title, slug = 401, "Not authenticated", "unauthorized"
+
+    def __init__(self, detail: str | None = "Missing or invalid credentials") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ProblemError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ProblemError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(ProblemError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PayloadTooLarge(ProblemError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class Unprocessable(ProblemError):
+    status, title, slug = 422, "Validation failed", "validation-error"
+
+
+class TooManyRequests(ProblemError):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(ProblemError):
+    status, title, slug = 503, "Service unavailable", "service-unavailable"
+
+    def __init__(self, detail: str = "The database is unavailable; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "2"})
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_SLUGS = {
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    415: "unsupported-media-type",
+}
+for _cls in (
+    BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+    PayloadTooLarge, Unprocessable, TooManyRequests, ServiceUnavailable,
+):  # fmt: skip
+    _SLUGS[_cls.status] = _cls.slug
+
+
+def problem_type(status: int) -> str:
+    return f"https://peercoach.dev/problems/{_SLUGS.get(status, 'error')}"
+
+
+def problem_body(
+    request_path: str | None,
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    request_id: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(status),
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request_path,
+        "request_id": request_id,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(
+        request.url.path,
+        status,
+        detail,
+        title=title,
+        request_id=getattr(request.state, "request_id", None),
+        errors=errors,
+    )
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route: each status documented as a problem document."""
+    return {
+        s: {
+            "model": Problem,
+            "description": _TITLES.get(s, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in exc.errors():
+        out.append({"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""),
+                    "type": e.get("type", "invalid")})  # fmt: skip
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        errors = [e.model_dump() for e in exc.errors] if exc.errors is not None else None
+        return problem_response(
+            request, exc.status, exc.detail, title=exc.title, errors=errors, headers=exc.headers
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+        return problem_response(request, 422, detail, errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "No such resource"
+        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+    async def on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            request,
+            503,
+            "The database is unavailable; try again shortly",
+            headers={"Retry-After": "2"},
+        )
+
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        # Services check uniqueness first; this answers the race where two requests both passed.
+        log.info("integrity error answered 409: %s", type(exc).__name__)
+        return problem_response(request, 409, "The change conflicts with existing data")
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(sa_exc.IntegrityError, on_integrity)
+    for exc_cls in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                    sa_exc.DisconnectionError):  # fmt: skip
+        app.add_exception_handler(exc_cls, on_db_unavailable)

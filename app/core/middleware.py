@@ -1,0 +1,127 @@
+"""Pure ASGI middleware: request ids, access logs, security headers, body limits, last-resort 500s.
+
+Written as raw ASGI rather than `BaseHTTPMiddleware` because it wraps every request and that
+class costs a task and a queue per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import PROBLEM_JSON, problem_body
+
+access_log = logging.getLogger("peercoach.access")
+error_log = logging.getLogger("peercoach.errors")
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _valid_request_id(raw: bytes | None) -> str | None:
+    # Accept a caller's id (for tracing across services) only if it is short and plain.
+    if raw and len(raw) <= 128 and all(32 < c < 127 for c in raw):
+        return raw.decode()
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        headers = dict(scope.get("headers") or [])
+        request_id = _valid_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        start = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+        path = scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                hdrs = list(message.get("headers") or [])
+                hdrs.append((REQUEST_ID_HEADER, request_id.encode()))
+                hdrs.append((b"x-content-type-options", b"nosniff"))
+                if path.startswith("/api/") and not any(k == b"cache-control" for k, _ in hdrs):
+                    hdrs.append((b"cache-control", b"no-store"))
+                message["headers"] = hdrs
+            await send(message)
+
+        async def send_problem(status: int, detail: str, extra: dict[str, str] | None = None) -> None:
+            body = json.dumps(problem_body(path, status, detail, request_id=request_id)).encode()
+            hdrs = [(b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode())]  # fmt: skip
+            hdrs += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+            await send_with_headers({"type": "http.response.start", "status": status, "headers": hdrs})
+            await send({"type": "http.response.body", "body": body})
+
+        # Refuse an oversized body before reading it when the client declares its length ...
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_body_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await send_problem(413, f"Request body exceeds {self.max_body_bytes} bytes")
+                self._log(scope, state, 413, start)
+                return
+
+        # ... and stop reading one that streams past the limit without declaring it.
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            if not status_holder["started"]:
+                await send_problem(413, f"Request body exceeds {self.max_body_bytes} bytes")
+            status_holder["status"] = 413
+        except Exception:
+            error_log.exception(
+                "unhandled error", extra={"request_id": request_id, "path": path}
+            )
+            if not status_holder["started"]:
+                await send_problem(500, "An unexpected error occurred; quote the request id")
+            status_holder["status"] = 500
+        self._log(scope, state, int(status_holder["status"]), start)
+
+    @staticmethod
+    def _log(scope: Scope, state: dict[str, Any], status: int, start: float) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        access_log.info(
+            "request",
+            extra={
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                "user_id": state.get("user_id"),
+                "request_id": state.get("request_id"),
+            },
+        )

@@ -1,0 +1,40 @@
+"""Building blocks for request and response models."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads as a type
+    """A stripped string with a length limit that refuses NUL bytes."""
+    return Annotated[  # type: ignore[return-value]
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+Name = Text(100, 1)
+ShortText = Text(200, 1)
+# A datetime that must carry its offset: a naive value in a request is a 422.
+Timestamp = AwareDatetime
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are an error, never silently dropped or applied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+__all__ = ["InputModel", "Name", "OutputModel", "ShortText", "Text", "Timestamp", "datetime"]

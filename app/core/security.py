@@ -1,0 +1,113 @@
+"""Password hashing (argon2 via pwdlib), access tokens (PyJWT) and integration-key secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio.to_thread
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.core.config import Settings
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHash((Argon2Hasher(),))
+# Verified against when the account does not exist, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("peercoach-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    if hashed is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _hasher.verify(password, hashed)
+    except Exception:  # a corrupt stored hash must not become a 500 on login
+        return False
+
+
+async def hash_password_async(password: str) -> str:
+    # argon2 is deliberately slow; keep it off the event loop.
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_async(password: str, hashed: str | None) -> bool:
+    return await anyio.to_thread.run_sync(verify_password, password, hashed)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    token_version: int
+
+
+def create_access_token(
+    settings: Settings, user_id: uuid.UUID, token_version: int, *, now: datetime | None = None
+) -> tuple[str, int]:
+    now = now or datetime.now(UTC)
+    lifetime = settings.access_token_minutes * 60
+    payload = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "ver": token_version,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM), lifetime
+
+
+def decode_access_token(settings: Settings, token: str) -> TokenClaims | None:
+    """The claims of a valid token, or None for anything else (expired, forged, malformed)."""
+    try:
+        payload = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        return TokenClaims(uuid.UUID(payload["sub"]), int(payload.get("ver", 0)))
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None
+
+
+# Integration keys: "pck_<prefix>_<secret>". The prefix finds the row; the secret is compared by
+# its SHA-256 (the secret is 256 random bits, so a slow hash would add nothing but latency).
+KEY_MARKER = "pck_"
+
+
+def new_integration_key() -> tuple[str, str, str]:
+    """Returns (full key shown once, prefix stored in clear, secret hash stored)."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"{KEY_MARKER}{prefix}_{secret}", prefix, hash_key_secret(secret)
+
+
+def hash_key_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_integration_key(token: str) -> tuple[str, str] | None:
+    if not token.startswith(KEY_MARKER):
+        return None
+    prefix, sep, secret = token.removeprefix(KEY_MARKER).partition("_")
+    if not sep or len(prefix) != 12 or not secret or len(secret) > 100:
+        return None
+    return prefix, secret
+
+
+def key_secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_key_secret(secret), stored_hash)

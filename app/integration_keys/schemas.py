@@ -1,0 +1,26 @@
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.auth.principal import Scope
+from app.core.schemas import InputModel, OutputModel, Text
+
+
+class IntegrationKeyCreate(InputModel):
+    name: Text(100, 1)  # type: ignore[valid-type]
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+
+
+class IntegrationKeyPublic(OutputModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The visible start of the key, to tell keys apart")
+    scopes: list[Scope]
+    created_by_id: uuid.UUID | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class IntegrationKeyCreated(IntegrationKeyPublic):
+    key: str = Field(description="The secret bearer token. Shown only in this response.")

@@ -1,0 +1,90 @@
+"""The application factory: routers, error handlers and middleware."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+import app.models  # noqa: F401  (every table registered before first use)
+from app.auth.router import router as auth_router
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.health.router import router as health_router
+from app.integration_keys.router import router as keys_router
+from app.schools.router import router as schools_router
+from app.users.router import router as users_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+The API behind a school district's **peer coaching** program: teachers form coaching teams,
+plan, observe each other and reflect; administrators review plans, arrange coverage and meet
+teams at year end.
+
+Sign in with `POST /api/v1/auth/token` (or the **Authorize** button) and send the token as
+`Authorization: Bearer <token>`. District systems use integration keys the same way.
+Every error is an RFC 9457 problem document (`application/problem+json`).
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Signing in and your own account"},
+    {"name": "schools", "description": "The district's schools"},
+    {"name": "users", "description": "Staff accounts, roles and school memberships"},
+    {"name": "integration keys", "description": "Credentials for district systems"},
+    {"name": "health", "description": "Liveness and readiness probes"},
+]
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable, readable ids for generated clients: the handler's name (unique across the app).
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="peercoach",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, schools_router, users_router, keys_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-Id"],
+            expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,48 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.auth.deps import AnyReader, DistrictAdmin
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.pagination import Page, PageDep, paginate
+from app.schools import service
+from app.schools.schemas import SchoolCreate, SchoolPublic, SchoolUpdate
+
+router = APIRouter(prefix="/schools", tags=["schools"])
+
+
+@router.get("", responses=error_responses(401, 403, 422))
+async def list_schools(
+    request: Request,
+    session: SessionDep,
+    _caller: AnyReader,
+    page: PageDep,
+    q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
+) -> Page[SchoolPublic]:
+    """The district's schools, ordered by name. Every signed-in staff member may list them."""
+    rows, total, nxt = await paginate(session, service.list_statement(q), page, request)
+    items = [SchoolPublic.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+
+
+@router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))
+async def create_school(body: SchoolCreate, session: SessionDep, _caller: DistrictAdmin) -> SchoolPublic:
+    """Add a school (district administrators). Names and roster ids are unique."""
+    return SchoolPublic.model_validate(await service.create(session, body))
+
+
+@router.get("/{school_id}", responses=error_responses(401, 403, 404, 422))
+async def get_school(school_id: uuid.UUID, session: SessionDep, _caller: AnyReader) -> SchoolPublic:
+    """One school."""
+    return SchoolPublic.model_validate(await service.get(session, school_id))
+
+
+@router.patch("/{school_id}", responses=error_responses(401, 403, 404, 409, 422))
+async def update_school(
+    school_id: uuid.UUID, body: SchoolUpdate, session: SessionDep, _caller: DistrictAdmin
+) -> SchoolPublic:
+    """Rename a school, change its time zone or roster id (district administrators)."""
+    school = await service.get(session, school_id)
+    return SchoolPublic.model_validate(await service.update(session, school, body))

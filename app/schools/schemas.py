@@ -1,0 +1,49 @@
+import uuid
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, Field
+
+from app.core.schemas import InputModel, OutputModel, ShortText, Text
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("must be an IANA time zone name, e.g. America/Chicago")
+    return value
+
+
+TimeZone = Annotated[
+    Text(64, 1),  # type: ignore[valid-type]
+    AfterValidator(_iana_zone),
+    Field(examples=["America/Chicago"]),
+]
+SourcedId = Text(255, 1)
+
+
+class SchoolCreate(InputModel):
+    name: ShortText  # type: ignore[valid-type]
+    time_zone: TimeZone
+    sourced_id: SourcedId | None = None  # type: ignore[valid-type]
+
+
+class SchoolUpdate(InputModel):
+    name: ShortText | None = None  # type: ignore[valid-type]
+    time_zone: TimeZone | None = None
+    sourced_id: SourcedId | None = None  # type: ignore[valid-type]
+
+
+class SchoolPublic(OutputModel):
+    id: uuid.UUID
+    name: str
+    time_zone: str
+    sourced_id: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,69 @@
+"""Rules for schools. Functions flush; the request's session commits."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound
+from app.schools.models import School
+from app.schools.schemas import SchoolCreate, SchoolUpdate
+
+
+def list_statement(q: str | None) -> Select[Any]:
+    stmt = select(School)
+    if q:
+        stmt = stmt.where(func.lower(School.name).contains(q.lower(), autoescape=True))
+    return stmt.order_by(School.name, School.id)
+
+
+async def get(session: AsyncSession, school_id: uuid.UUID) -> School:
+    school = await session.get(School, school_id)
+    if school is None:
+        raise NotFound("No such school")
+    return school
+
+
+async def _ensure_unique(
+    session: AsyncSession, name: str | None, sourced_id: str | None, exclude: uuid.UUID | None
+) -> None:
+    conds = []
+    if name is not None:
+        conds.append(func.lower(School.name) == name.lower())
+    if sourced_id is not None:
+        conds.append(School.sourced_id == sourced_id)
+    if not conds:
+        return
+    stmt = select(School.name, School.sourced_id).where(or_(*conds))
+    if exclude is not None:
+        stmt = stmt.where(School.id != exclude)
+    clash = (await session.execute(stmt)).first()
+    if clash is not None:
+        field = "name" if name is not None and clash.name.lower() == name.lower() else "sourced_id"
+        raise Conflict(f"A school with this {field} already exists")
+
+
+async def create(session: AsyncSession, data: SchoolCreate) -> School:
+    await _ensure_unique(session, data.name, data.sourced_id, None)
+    school = School(**data.model_dump())
+    session.add(school)
+    await session.flush()
+    return school
+
+
+async def update(session: AsyncSession, school: School, data: SchoolUpdate) -> School:
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") is None:
+        changes.pop("name", None)
+    if changes.get("time_zone") is None:
+        changes.pop("time_zone", None)
+    await _ensure_unique(session, changes.get("name"), changes.get("sourced_id"), school.id)
+    for key, value in changes.items():
+        setattr(school, key, value)
+    if changes:
+        school.updated_at = utcnow()
+    session.add(school)
+    await session.flush()
+    return school

@@ -1,0 +1,45 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class Role(StrEnum):
+    teacher = "teacher"
+    school_admin = "school_admin"
+    district_admin = "district_admin"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+    __table_args__ = (
+        CheckConstraint("role IN ('teacher', 'school_admin', 'district_admin')", name="role"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # Stored lower-cased, so uniqueness is case-insensitive on both engines.
+    email: str = Field(max_length=320, unique=True)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    role: Role = Field(sa_type=String(20))
+    sourced_id: str | None = Field(default=None, max_length=255, unique=True)
+    is_active: bool = Field(default=True)
+    # Imported staff have no password until one is set.
+    password_hash: str | None = Field(default=None, max_length=255)
+    # Part of every access token: bumping it (deactivation, password change) ends old sessions.
+    token_version: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SchoolMembership(SQLModel, table=True):
+    __tablename__ = "school_membership"
+
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", primary_key=True, ondelete="CASCADE")
+    school_id: uuid.UUID = Field(
+        foreign_key="school.id", primary_key=True, index=True, ondelete="RESTRICT"
+    )

@@ -1,0 +1,82 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.auth.deps import AdminReader, AdminUser, AnyReader
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.pagination import Page, PageDep, paginate
+from app.users import service
+from app.users.models import Role
+from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
+
+router = APIRouter(tags=["users"])
+
+SchoolFilter = Annotated[uuid.UUID | None, Query(description="Members of this school")]
+Search = Annotated[str | None, Query(max_length=200, description="Name or email contains")]
+
+
+@router.get("/users", responses=error_responses(401, 403, 422))
+async def list_users(
+    request: Request,
+    session: SessionDep,
+    caller: AdminReader,
+    page: PageDep,
+    school_id: SchoolFilter = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    q: Search = None,
+) -> Page[UserPublic]:
+    """Staff records. District administrators see everyone; school administrators see the
+    staff of their schools. Teachers use `/colleagues` instead. Ordered by family name."""
+    stmt = service.list_statement(
+        caller, school_id=school_id, role=role, is_active=is_active, q=q
+    )
+    rows, total, nxt = await paginate(session, stmt, page, request)
+    schools = await service.school_ids_of(session, (u.id for u in rows))
+    items = [service.to_public(u, schools[u.id]) for u in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+
+
+@router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422))
+async def create_user(body: UserCreate, session: SessionDep, caller: AdminUser) -> UserPublic:
+    """Add a staff member. School administrators may add teachers and school administrators
+    to their own schools; only district administrators may create district administrators."""
+    return await service.create(session, caller, body)
+
+
+@router.get("/users/{user_id}", responses=error_responses(401, 403, 404, 422))
+async def get_user(user_id: uuid.UUID, session: SessionDep, caller: AdminReader) -> UserPublic:
+    """One staff record. 404 if it is outside the caller's schools."""
+    user, schools = await service.get_readable(session, caller, user_id)
+    return service.to_public(user, schools)
+
+
+@router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 422))
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, caller: AdminUser
+) -> UserPublic:
+    """Change a staff record: names, email, role, schools (`school_ids` replaces them) or
+    `is_active`. Deactivating ends the account's sessions at once; nothing is deleted."""
+    user, schools = await service.get_readable(session, caller, user_id)
+    return await service.update(session, caller, user, schools, body)
+
+
+@router.get("/colleagues", responses=error_responses(401, 403, 422))
+async def list_colleagues(
+    request: Request,
+    session: SessionDep,
+    caller: AnyReader,
+    page: PageDep,
+    school_id: SchoolFilter = None,
+    q: Search = None,
+) -> Page[ColleaguePublic]:
+    """Active staff who share a school with the caller: names and ids, enough to invite
+    someone to a coaching team. Ordered by family name."""
+    stmt = service.list_statement(
+        caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
+    )
+    rows, total, nxt = await paginate(session, stmt, page, request)
+    items = [ColleaguePublic.model_validate(u) for u in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)

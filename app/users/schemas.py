@@ -1,0 +1,72 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, Field
+
+from app.core.schemas import InputModel, Name, OutputModel, Text
+from app.users.models import Role
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_lower)]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+SchoolIds = Annotated[list[uuid.UUID], Field(max_length=50)]
+
+
+class UserCreate(InputModel):
+    email: Email
+    given_name: Name  # type: ignore[valid-type]
+    family_name: Name  # type: ignore[valid-type]
+    role: Role
+    school_ids: SchoolIds = Field(default_factory=list)
+    sourced_id: Text(255, 1) | None = None  # type: ignore[valid-type]
+    password: Password | None = Field(
+        default=None, description="Initial password; without one the account cannot log in yet"
+    )
+
+
+class UserUpdate(InputModel):
+    email: Email | None = None
+    given_name: Name | None = None  # type: ignore[valid-type]
+    family_name: Name | None = None  # type: ignore[valid-type]
+    role: Role | None = None
+    school_ids: SchoolIds | None = Field(default=None, description="Replaces the memberships")
+    sourced_id: Text(255, 1) | None = None  # type: ignore[valid-type]
+    is_active: bool | None = Field(
+        default=None, description="false deactivates: the account's tokens stop working at once"
+    )
+
+
+class ProfileUpdate(InputModel):
+    given_name: Name | None = None  # type: ignore[valid-type]
+    family_name: Name | None = None  # type: ignore[valid-type]
+
+
+class PasswordChange(InputModel):
+    current_password: Annotated[str, Field(max_length=128)]
+    new_password: Password
+
+
+class UserPublic(OutputModel):
+    id: uuid.UUID
+    email: str
+    given_name: str
+    family_name: str
+    role: Role
+    school_ids: list[uuid.UUID]
+    sourced_id: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ColleaguePublic(OutputModel):
+    """What a teacher may know about a colleague: enough to form a coaching team."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str

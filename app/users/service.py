@@ -1,0 +1,202 @@
+"""Rules for staff accounts. Functions flush; the request's session commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.security import hash_password_async
+from app.schools.models import School
+from app.users import policies
+from app.users.models import Role, SchoolMembership, User
+from app.users.schemas import UserCreate, UserPublic, UserUpdate
+
+
+async def school_ids_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Memberships of many users in one query."""
+    ids = list(user_ids)
+    out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = await session.execute(
+        select(SchoolMembership.user_id, SchoolMembership.school_id)
+        .where(SchoolMembership.user_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(SchoolMembership.user_id, SchoolMembership.school_id)
+    )
+    for user_id, school_id in rows:
+        out[user_id].append(school_id)
+    return out
+
+
+def to_public(user: User, school_ids: list[uuid.UUID]) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        email=user.email,
+        given_name=user.given_name,
+        family_name=user.family_name,
+        role=user.role,
+        school_ids=sorted(school_ids, key=str),
+        sourced_id=user.sourced_id,
+        is_active=user.is_active,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+def list_statement(
+    principal: Principal,
+    *,
+    school_id: uuid.UUID | None,
+    role: Role | None,
+    is_active: bool | None,
+    q: str | None,
+    colleagues_only: bool = False,
+) -> Select[Any]:
+    scope = policies.colleagues_of(principal) if colleagues_only else policies.readable_users(principal)
+    stmt = select(User).where(scope)
+    if school_id is not None:
+        stmt = stmt.where(
+            User.id.in_(select(SchoolMembership.user_id).where(SchoolMembership.school_id == school_id))  # type: ignore[attr-defined]
+        )
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if is_active is not None:
+        stmt = stmt.where(User.is_active == is_active)  # type: ignore[arg-type]
+    if q:
+        needle = q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(User.given_name).contains(needle, autoescape=True),
+                func.lower(User.family_name).contains(needle, autoescape=True),
+                func.lower(User.email).contains(needle, autoescape=True),
+            )
+        )
+    return stmt.order_by(User.family_name, User.given_name, User.id)
+
+
+async def get_readable(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> tuple[User, list[uuid.UUID]]:
+    """The user and their schools, or 404 when the caller may not know the user exists."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user")
+    school_ids = (await school_ids_of(session, [user.id]))[user.id]
+    if not policies.can_read_user(principal, set(school_ids), user.id):
+        raise NotFound("No such user")
+    return user, school_ids
+
+
+async def _check_unique(
+    session: AsyncSession, email: str | None, sourced_id: str | None, exclude: uuid.UUID | None
+) -> None:
+    conds = []
+    if email is not None:
+        conds.append(User.email == email)
+    if sourced_id is not None:
+        conds.append(User.sourced_id == sourced_id)
+    if not conds:
+        return
+    stmt = select(User.email, User.sourced_id).where(or_(*conds))
+    if exclude is not None:
+        stmt = stmt.where(User.id != exclude)
+    clash = (await session.execute(stmt)).first()
+    if clash is not None:
+        field = "email" if email is not None and clash.email == email else "sourced_id"
+        raise Conflict(f"A user with this {field} already exists")
+
+
+async def _check_schools_exist(session: AsyncSession, school_ids: set[uuid.UUID]) -> None:
+    if not school_ids:
+        return
+    found = set(
+        (await session.execute(select(School.id).where(School.id.in_(school_ids)))).scalars()  # type: ignore[attr-defined]
+    )
+    missing = school_ids - found
+    if missing:
+        raise Unprocessable(
+            "Unknown school id",
+            errors=[FieldError(field="body.school_ids", message=f"unknown school {m}", type="unknown_school")
+                    for m in sorted(missing, key=str)],  # fmt: skip
+        )
+
+
+async def _set_memberships(
+    session: AsyncSession, user_id: uuid.UUID, old: set[uuid.UUID], new: set[uuid.UUID]
+) -> None:
+    removed, added = old - new, new - old
+    if removed:
+        await session.execute(
+            delete(SchoolMembership).where(
+                and_(SchoolMembership.user_id == user_id, SchoolMembership.school_id.in_(removed))  # type: ignore[attr-defined]
+            )
+        )
+    if added:
+        await session.execute(
+            insert(SchoolMembership), [{"user_id": user_id, "school_id": s} for s in added]
+        )
+
+
+async def create(session: AsyncSession, principal: Principal, data: UserCreate) -> UserPublic:
+    new_schools = set(data.school_ids)
+    problem = policies.assignment_problem(principal, data.role, set(), new_schools)
+    if problem:
+        raise Forbidden(problem)
+    await _check_schools_exist(session, new_schools)
+    await _check_unique(session, data.email, data.sourced_id, None)
+    user = User(
+        email=data.email,
+        given_name=data.given_name,
+        family_name=data.family_name,
+        role=data.role,
+        sourced_id=data.sourced_id,
+        password_hash=await hash_password_async(data.password) if data.password else None,
+    )
+    session.add(user)
+    await session.flush()
+    await _set_memberships(session, user.id, set(), new_schools)
+    return to_public(user, list(new_schools))
+
+
+async def update(
+    session: AsyncSession, principal: Principal, user: User, old_schools: list[uuid.UUID], data: UserUpdate
+) -> UserPublic:
+    if not policies.can_manage_user(principal, user.role, set(old_schools)):
+        raise Forbidden("You cannot change this user")
+    changes = data.model_dump(exclude_unset=True)
+    for required in ("email", "given_name", "family_name", "role", "is_active", "school_ids"):
+        if required in changes and changes[required] is None:
+            raise Unprocessable(
+                f"{required} cannot be null",
+                errors=[FieldError(field=f"body.{required}", message="cannot be null", type="null")],
+            )
+    if principal.user is not None and principal.user.id == user.id and (
+        ("role" in changes and changes["role"] != user.role) or changes.get("is_active") is False
+    ):
+        raise Conflict("You cannot change your own role or deactivate yourself")
+
+    new_role = changes.get("role", user.role)
+    new_schools = set(changes.get("school_ids", old_schools))
+    problem = policies.assignment_problem(principal, new_role, set(old_schools), new_schools)
+    if problem and (new_role != user.role or new_schools != set(old_schools)):
+        raise Forbidden(problem)
+    await _check_schools_exist(session, new_schools - set(old_schools))
+    await _check_unique(session, changes.get("email"), changes.get("sourced_id"), user.id)
+
+    if changes.get("is_active") is False and user.is_active:
+        user.token_version += 1  # existing tokens stop working at once
+    for key in ("email", "given_name", "family_name", "role", "sourced_id", "is_active"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    user.updated_at = utcnow()
+    session.add(user)
+    await session.flush()
+    await _set_memberships(session, user.id, set(old_schools), new_schools)
+    return to_public(user, list(new_schools))

@@ -1,0 +1,59 @@
+"""Creating and emptying the test databases (one per engine and xdist worker)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.core.db import metadata, sync_url
+from app.core.migrations import upgrade
+
+
+class PostgresUnavailable(Exception):
+    pass
+
+
+def worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def fresh_sqlite_url(tmp_dir: Path, name: str) -> str:
+    path = tmp_dir / f"{name}-{worker_suffix()}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def fresh_postgres_url(server_url: str, name: str) -> str:
+    """Drop and create database `<name>_<worker>` on the server; returns its URL."""
+    server = make_url(server_url)
+    dbname = f"{name}_{worker_suffix()}".lower()
+    admin = create_engine(sync_url(server.render_as_string(hide_password=False)),
+                          isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})  # fmt: skip
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    except Exception as exc:
+        raise PostgresUnavailable(f"{server.render_as_string()}: {exc}") from exc
+    finally:
+        admin.dispose()
+    return server.set(database=dbname).render_as_string(hide_password=False)
+
+
+def migrated(url: str) -> str:
+    upgrade(url)
+    return url
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = [t.name for t in metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for t in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{t}"'))
