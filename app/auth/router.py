@@ -7,7 +7,7 @@ from app.auth import service
 from app.auth.deps import CurrentPrincipal, CurrentUser
 from app.auth.schemas import Token
 from app.core.db import utcnow
-from app.core.deps import DatabaseDep, SessionDep, SettingsDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import FieldError, Unauthorized, Unprocessable, error_responses
 from app.core.security import create_access_token, hash_password_async, verify_password_async
 from app.users.schemas import PasswordChange, ProfileUpdate, UserPublic
@@ -20,7 +20,6 @@ router = APIRouter(tags=["auth"])
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
-    db: DatabaseDep,
     settings: SettingsDep,
 ) -> Token:
     """Exchange an email (`username` field) and password for a short-lived bearer token.
@@ -30,7 +29,7 @@ async def login(
     """
     if len(form.username) > 320 or len(form.password) > 128:
         raise Unauthorized(service.BAD_LOGIN)
-    user = await service.authenticate(session, db, settings, form.username, form.password)
+    user = await service.authenticate(session, settings, form.username, form.password)
     token, lifetime = create_access_token(settings, user.id, user.token_version)
     return Token(access_token=token, expires_in=lifetime)
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
 
@@ -147,8 +146,12 @@ class Database:
             try:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
+            except BaseException as exc:
+                # Some refusals must still keep what they recorded (a failed login's count).
+                if getattr(exc, "persist", False):
+                    await session.commit()
+                else:
+                    await session.rollback()
                 raise
 
     async def dispose(self) -> None:

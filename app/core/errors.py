@@ -44,6 +44,8 @@ class ProblemError(Exception):
     status: int = 500
     title: str = "Internal server error"
     slug: str = "internal-error"
+    # When true, the request's transaction commits before the error is answered.
+    persist: bool = False
 
     def __init__(
         self,
@@ -227,7 +229,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, exc.status_code, detail, headers=exc.headers)
 
     async def on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", type(exc).__name__)
+        log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc)[:300])
         return problem_response(
             request,
             503,

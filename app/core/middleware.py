@@ -22,10 +22,6 @@ error_log = logging.getLogger("peercoach.errors")
 REQUEST_ID_HEADER = b"x-request-id"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _valid_request_id(raw: bytes | None) -> str | None:
     # Accept a caller's id (for tracing across services) only if it is short and plain.
     if raw and len(raw) <= 128 and all(32 < c < 127 for c in raw):
@@ -48,10 +44,12 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         start = time.perf_counter()
-        status_holder = {"status": 500, "started": False}
+        status_holder: dict[str, Any] = {"status": 500, "started": False, "answered_413": False}
         path = scope.get("path", "")
 
         async def send_with_headers(message: Message) -> None:
+            if status_holder["answered_413"]:
+                return  # we already answered; whatever the app says now is dropped
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
@@ -83,25 +81,31 @@ class RequestContextMiddleware:
                 self._log(scope, state, 413, start)
                 return
 
-        # ... and stop reading one that streams past the limit without declaring it.
+        # ... and stop reading one that streams past the limit without declaring it: answer 413
+        # ourselves and tell the app the client went away (frameworks swallow exceptions raised
+        # while they parse a body, so raising here would become their 400).
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
+            if status_holder["answered_413"]:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    if not status_holder["started"]:
+                        await send_problem(413, f"Request body exceeds {self.max_body_bytes} bytes")
+                    status_holder["answered_413"] = True
+                    return {"type": "http.disconnect"}
             return message
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            if not status_holder["started"]:
-                await send_problem(413, f"Request body exceeds {self.max_body_bytes} bytes")
-            status_holder["status"] = 413
         except Exception:
+            if status_holder["answered_413"]:
+                self._log(scope, state, 413, start)
+                return
             error_log.exception(
                 "unhandled error", extra={"request_id": request_id, "path": path}
             )

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 

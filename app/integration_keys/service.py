@@ -2,7 +2,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Scope
 from app.core.db import utcnow

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound

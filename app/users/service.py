@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow

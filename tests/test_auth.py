@@ -1,0 +1,178 @@
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from app.core.security import JWT_ALGORITHM, create_access_token
+from app.users.models import Role
+from tests.factories import PASSWORD
+
+
+def login(client, email, password):
+    return client.post("/api/v1/auth/token", data={"username": email, "password": password})
+
+
+def assert_401(r):
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 401
+
+
+def test_login_returns_a_token_that_works(client, factory):
+    school = factory.school()
+    user = factory.user(Role.teacher, [school], email="ana@example.org")
+    r = login(client, "ANA@example.org", PASSWORD)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 60
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["id"] == str(user.id)
+    assert me.json()["school_ids"] == [str(school.id)]
+    assert "password_hash" not in me.json()
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(client, factory):
+    factory.user(email="ana@example.org")
+    wrong = login(client, "ana@example.org", "not-the-password")
+    unknown = login(client, "nobody@example.org", PASSWORD)
+    assert_401(wrong)
+    assert_401(unknown)
+    strip = lambda b: {k: v for k, v in b.items() if k != "request_id"}  # noqa: E731
+    assert strip(wrong.json()) == strip(unknown.json())
+
+
+def test_user_without_password_and_inactive_user_cannot_log_in(client, factory):
+    factory.user(email="nopw@example.org", with_password=False)
+    factory.user(email="gone@example.org", is_active=False)
+    assert_401(login(client, "nopw@example.org", PASSWORD))
+    assert_401(login(client, "gone@example.org", PASSWORD))
+
+
+def test_repeated_failures_are_throttled_with_retry_after(client, factory, settings):
+    factory.user(email="ana@example.org")
+    for _ in range(settings.login_max_failures):
+        assert login(client, "ana@example.org", "wrong-password").status_code == 401
+    r = login(client, "ana@example.org", PASSWORD)  # even the right password waits
+    assert r.status_code == 429
+    assert 0 < int(r.headers["retry-after"]) <= settings.login_lockout_seconds
+    assert r.json()["status"] == 429
+    # other accounts are unaffected
+    factory.user(email="ben@example.org")
+    assert login(client, "ben@example.org", PASSWORD).status_code == 200
+
+
+def test_unknown_accounts_are_throttled_too(client, settings):
+    for _ in range(settings.login_max_failures):
+        assert login(client, "ghost@example.org", "x").status_code == 401
+    assert login(client, "ghost@example.org", "x").status_code == 429
+
+
+def test_success_clears_the_failure_count(client, factory, settings):
+    factory.user(email="ana@example.org")
+    for _ in range(settings.login_max_failures - 1):
+        login(client, "ana@example.org", "wrong")
+    assert login(client, "ana@example.org", PASSWORD).status_code == 200
+    for _ in range(settings.login_max_failures - 1):
+        assert login(client, "ana@example.org", "wrong").status_code == 401
+    assert login(client, "ana@example.org", PASSWORD).status_code == 200
+
+
+def test_login_form_validation(client):
+    r = client.post("/api/v1/auth/token", data={"username": "x"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.password"
+
+
+def _token(settings, **overrides):
+    now = datetime.now(UTC)
+    payload = {"sub": "00000000-0000-0000-0000-000000000000", "iat": int(now.timestamp()),
+               "exp": int((now + timedelta(minutes=5)).timestamp()),
+               "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "ver": 0}  # fmt: skip
+    payload.update(overrides)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return payload
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda p: {**p, "exp": p["iat"] - 10}, id="expired"),
+        pytest.param(lambda p: {**p, "aud": "someone-else"}, id="wrong-audience"),
+        pytest.param(lambda p: {**p, "iss": "someone-else"}, id="wrong-issuer"),
+        pytest.param(lambda p: {k: v for k, v in p.items() if k != "exp"}, id="no-exp"),
+        pytest.param(lambda p: {k: v for k, v in p.items() if k != "iat"}, id="no-iat"),
+        pytest.param(lambda p: {**p, "sub": "not-a-uuid"}, id="bad-sub"),
+    ],
+)
+def test_invalid_tokens_are_401(client, factory, settings, mutate):
+    user = factory.user()
+    payload = mutate(_token(settings, sub=str(user.id)))
+    token = jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM)
+    assert_401(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}))
+
+
+def test_forged_and_alg_none_tokens_are_401(client, factory, settings):
+    user = factory.user()
+    payload = _token(settings, sub=str(user.id))
+    forged = jwt.encode(payload, "another-secret-another-secret-another", algorithm=JWT_ALGORITHM)
+    unsigned = jwt.encode(payload, None, algorithm="none")
+    for token in (forged, unsigned, "garbage", "a.b.c"):
+        assert_401(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}))
+    assert_401(client.get("/api/v1/me"))
+    assert_401(client.get("/api/v1/me", headers={"Authorization": "Basic abc"}))
+
+
+def test_token_of_a_deleted_subject_is_401(client, settings):
+    import uuid
+
+    token, _ = create_access_token(settings, uuid.uuid4(), 0)
+    assert_401(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}))
+
+
+def test_deactivation_ends_existing_tokens_at_once(client, world, auth):
+    headers = auth(world.teacher_a)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", json={"is_active": False},
+                     headers=auth(world.admin_a))  # fmt: skip
+    assert r.status_code == 200
+    assert r.json()["is_active"] is False
+    assert_401(client.get("/api/v1/me", headers=headers))
+
+
+def test_password_change(client, factory, auth):
+    user = factory.user(email="ana@example.org")
+    old = auth(user)
+    r = client.post("/api/v1/me/password", headers=old,
+                    json={"current_password": "wrong-one", "new_password": "a-new-password"})  # fmt: skip
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.current_password"
+    r = client.post("/api/v1/me/password", headers=old,
+                    json={"current_password": PASSWORD, "new_password": "short"})  # fmt: skip
+    assert r.status_code == 422
+    r = client.post("/api/v1/me/password", headers=old,
+                    json={"current_password": PASSWORD, "new_password": "a-new-password"})  # fmt: skip
+    assert r.status_code == 200
+    new_token = r.json()["access_token"]
+    assert_401(client.get("/api/v1/me", headers=old))  # other sessions end
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+    assert login(client, "ana@example.org", PASSWORD).status_code == 401
+    assert login(client, "ana@example.org", "a-new-password").status_code == 200
+
+
+def test_update_own_profile(client, factory, auth):
+    user = factory.user()
+    r = client.patch("/api/v1/me", headers=auth(user), json={"given_name": "  Anna "})
+    assert r.status_code == 200
+    assert r.json()["given_name"] == "Anna"
+    r = client.patch("/api/v1/me", headers=auth(user), json={"role": "district_admin"})
+    assert r.status_code == 422
+    assert client.get("/api/v1/me", headers=auth(user)).json()["role"] == "teacher"
+
+
+@pytest.mark.parametrize("caller", ["read_key", "roster_key"])
+def test_me_is_for_staff_not_keys(client, world, auth, caller):
+    r = client.get("/api/v1/me", headers=auth(world.caller(caller)))
+    assert r.status_code == 403

@@ -1,0 +1,184 @@
+import uuid
+
+import pytest
+
+from app.users.models import User
+
+
+def ids(body):
+    return {u["id"] for u in body["items"]}
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("anonymous", 401), ("teacher", 403), ("school_admin", 200), ("other_school_admin", 200),
+     ("district_admin", 200), ("read_key", 200), ("roster_key", 403)],
+)  # fmt: skip
+def test_list_users_by_caller(client, world, auth, caller, status):
+    r = client.get("/api/v1/users", headers=auth(world.caller(caller)))
+    assert r.status_code == status
+    if status != 200:
+        return
+    everyone = ["district_admin", "admin_a", "admin_b", "teacher_a", "teacher_a2", "teacher_b"]
+    expected = {
+        "school_admin": ["admin_a", "teacher_a", "teacher_a2"],
+        "other_school_admin": ["admin_b", "teacher_b"],
+        "district_admin": everyone,
+        "read_key": everyone,
+    }[caller]
+    assert ids(r.json()) == {str(getattr(world, name).id) for name in expected}
+    assert r.json()["total"] == len(expected)
+
+
+def test_filters_never_widen_access(client, world, auth):
+    r = client.get(f"/api/v1/users?school_id={world.school_b.id}", headers=auth(world.admin_a))
+    assert r.json()["items"] == [] and r.json()["total"] == 0
+    r = client.get("/api/v1/users?role=teacher&q=teacher", headers=auth(world.admin_a))
+    assert ids(r.json()) == {str(world.teacher_a.id), str(world.teacher_a2.id)}
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("anonymous", 401), ("teacher", 403), ("other_teacher", 403), ("school_admin", 200),
+     ("other_school_admin", 404), ("district_admin", 200), ("read_key", 200), ("roster_key", 403)],
+)  # fmt: skip
+def test_get_user_by_caller(client, world, auth, caller, status):
+    r = client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.caller(caller)))
+    assert r.status_code == status
+    if status == 200:
+        assert r.json()["email"] == "teacher.a@example.org"
+        assert r.json()["school_ids"] == [str(world.school_a.id)]
+    if status == 404:  # indistinguishable from a user that does not exist
+        missing = client.get(f"/api/v1/users/{uuid.uuid4()}", headers=auth(world.caller(caller)))
+        assert missing.status_code == 404
+        assert {k: v for k, v in r.json().items() if k not in ("instance", "request_id")} == {
+            k: v for k, v in missing.json().items() if k not in ("instance", "request_id")}
+
+
+def new_user(world, **over):
+    body = {"email": "New.Teacher@Example.org", "given_name": "New", "family_name": "Teacher",
+            "role": "teacher", "school_ids": [str(world.school_a.id)]}  # fmt: skip
+    body.update(over)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("anonymous", 401), ("teacher", 403), ("school_admin", 201), ("other_school_admin", 403),
+     ("district_admin", 201), ("read_key", 403), ("roster_key", 403)],
+)  # fmt: skip
+def test_create_user_by_caller(client, world, auth, sync_engine, caller, status):
+    r = client.post("/api/v1/users", headers=auth(world.caller(caller)), json=new_user(world))
+    assert r.status_code == status, r.text
+    from sqlmodel import Session, select
+
+    with Session(sync_engine) as s:
+        created = s.exec(select(User).where(User.email == "new.teacher@example.org")).first()
+    assert (created is not None) == (status == 201)
+    if status == 201:
+        assert r.json()["email"] == "new.teacher@example.org"
+        assert r.json()["school_ids"] == [str(world.school_a.id)]
+        assert created.password_hash is None
+
+
+def test_school_admin_cannot_escalate(client, world, auth):
+    h = auth(world.admin_a)
+    assert client.post("/api/v1/users", headers=h, json=new_user(world, role="district_admin")).status_code == 403
+    assert client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=[])).status_code == 403
+    both = [str(world.school_a.id), str(world.school_b.id)]
+    assert client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=both)).status_code == 403
+    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h, json={"role": "district_admin"})
+    assert r.status_code == 403
+    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h,
+                     json={"school_ids": [str(world.school_a.id), str(world.school_b.id)]})  # fmt: skip
+    assert r.status_code == 403
+    # a district admin is not theirs to edit, and is invisible to them
+    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"given_name": "X"})
+    assert r.status_code == 404
+    # and a body cannot smuggle fields in
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, id=str(uuid.uuid4())))
+    assert r.status_code == 422
+
+
+def test_create_user_conflicts_and_bad_input(client, world, auth):
+    h = auth(world.district_admin)
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, email="TEACHER.A@example.org"))
+    assert r.status_code == 409
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, email="not-an-email"))
+    assert r.status_code == 422
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=[str(uuid.uuid4())]))
+    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "unknown_school"
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, role="principal"))
+    assert r.status_code == 422
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, given_name="x" * 101))
+    assert r.status_code == 422
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, sourced_id="T-1"))
+    assert r.status_code == 201
+    r = client.post("/api/v1/users", headers=h, json=new_user(world, email="other@example.org", sourced_id="T-1"))
+    assert r.status_code == 409
+    assert client.get("/api/v1/users", headers=h).json()["total"] == 7
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("anonymous", 401), ("teacher", 403), ("other_teacher", 403), ("school_admin", 200),
+     ("other_school_admin", 404), ("district_admin", 200), ("read_key", 403), ("roster_key", 403)],
+)  # fmt: skip
+def test_update_user_by_caller(client, world, auth, caller, status):
+    r = client.patch(f"/api/v1/users/{world.teacher_a2.id}", headers=auth(world.caller(caller)),
+                     json={"family_name": "Renamed"})  # fmt: skip
+    assert r.status_code == status
+    got = client.get(f"/api/v1/users/{world.teacher_a2.id}", headers=auth(world.district_admin)).json()
+    assert (got["family_name"] == "Renamed") == (status == 200)
+
+
+def test_memberships_are_replaced(client, world, auth):
+    h = auth(world.district_admin)
+    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h,
+                     json={"school_ids": [str(world.school_b.id)]})  # fmt: skip
+    assert r.status_code == 200
+    assert r.json()["school_ids"] == [str(world.school_b.id)]
+    # now the user is admin B's, not admin A's
+    assert client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_a)).status_code == 404
+    assert client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_b)).status_code == 200
+
+
+def test_admins_cannot_lock_themselves_out(client, world, auth):
+    h = auth(world.district_admin)
+    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"is_active": False})
+    assert r.status_code == 409
+    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"role": "teacher"})
+    assert r.status_code == 409
+
+
+def test_null_for_required_field_is_422(client, world, auth):
+    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.district_admin),
+                     json={"email": None})  # fmt: skip
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [("teacher", {"admin_a", "teacher_a", "teacher_a2"}),
+     ("other_teacher", {"admin_b", "teacher_b"}),
+     ("school_admin", {"admin_a", "teacher_a", "teacher_a2"}),
+     ("district_admin", {"district_admin", "admin_a", "admin_b", "teacher_a", "teacher_a2", "teacher_b"})],
+)  # fmt: skip
+def test_colleagues_share_a_school(client, world, auth, caller, expected):
+    r = client.get("/api/v1/colleagues", headers=auth(world.caller(caller)))
+    assert r.status_code == 200
+    assert ids(r.json()) == {str(getattr(world, name).id) for name in expected}
+    assert set(r.json()["items"][0]) == {"id", "given_name", "family_name"}  # names and ids only
+
+
+def test_colleagues_hide_inactive_staff_and_other_schools(client, world, factory, auth):
+    factory.user(schools=[world.school_a], is_active=False)
+    r = client.get(f"/api/v1/colleagues?school_id={world.school_b.id}", headers=auth(world.teacher_a))
+    assert r.json()["total"] == 0
+    r = client.get("/api/v1/colleagues", headers=auth(world.teacher_a))
+    assert r.json()["total"] == 3
+
+
+def test_colleagues_anonymous_and_roster_key(client, world, auth):
+    assert client.get("/api/v1/colleagues").status_code == 401
+    assert client.get("/api/v1/colleagues", headers=auth(world.roster_key)).status_code == 403
