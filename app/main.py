@@ -2,16 +2,18 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 import app.models  # noqa: F401  (every table registered before first use)
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.core.errors import install_error_handlers
+from app.core.errors import error_responses, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.health.router import router as health_router
@@ -45,6 +47,32 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """Errors are documented as problem documents only, and every API route may answer 503."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description,
+            routes=app.routes, tags=app.openapi_tags,
+        )  # fmt: skip
+        unavailable = error_responses(503)[503]
+        for path, item in schema["paths"].items():
+            for op in item.values():
+                responses = op.get("responses", {})
+                if path.startswith(API_PREFIX) and "503" not in responses:
+                    responses["503"] = {"description": unavailable["description"],
+                                        "content": unavailable["content"]}  # fmt: skip
+                for status, resp in responses.items():
+                    if status[0] in "45":
+                        resp.get("content", {}).pop("application/json", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -66,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    _install_openapi(app)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, schools_router, users_router, keys_router):

@@ -207,6 +207,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -224,9 +233,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # Undecodable bodies (bad UTF-8, broken multipart) answer like malformed JSON does.
+            return problem_response(request, 422, "The request body could not be parsed", errors=[
+                {"field": "body", "message": "could not be parsed", "type": "body_invalid"}])  # fmt: skip
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource"
-        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+        if exc.status_code == 405:
+            # Each route has one method, so the router only knows the first match's; list all.
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+        return problem_response(request, exc.status_code, detail, headers=headers)
 
     async def on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc)[:300])

@@ -26,6 +26,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger("peercoach")
+    root.setLevel(level.upper())
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -1,0 +1,60 @@
+# peercoach: `make serve` to try it, `make test` to prove it. Needs only python3 (3.11+), pip, make.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The PostgreSQL run of the test suite uses this server; `make test TEST_POSTGRES_URL=` skips it.
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= 2
+
+.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench fuzz clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+serve: install
+	ENVIRONMENT=development $(BIN)/peercoach migrate
+	ENVIRONMENT=development $(BIN)/peercoach demo-data
+	ENVIRONMENT=development $(BIN)/peercoach serve --host $(HOST) --port $(PORT)
+
+test: install
+	TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
+	  echo "== PostgreSQL run ($(TEST_POSTGRES_URL))"; \
+	  TEST_DATABASE=postgres TEST_POSTGRES_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -q; \
+	else echo "== PostgreSQL run skipped: TEST_POSTGRES_URL is empty"; fi
+
+test-sqlite: install
+	TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-postgres: install
+	TEST_DATABASE=postgres TEST_POSTGRES_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+lint: install
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/mypy app
+
+fmt: install
+	$(BIN)/ruff format app tests bench migrations
+	$(BIN)/ruff check --fix app tests bench migrations
+
+openapi: install
+	$(BIN)/peercoach openapi
+
+lock: install
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench: install
+	$(BIN)/python -m bench.lists
+
+clean:
+	rm -rf $(VENV) peercoach.db peercoach.db-wal peercoach.db-shm .pytest_cache
