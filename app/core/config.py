@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_pool_timeout: float = Field(default=2.0, gt=0, le=60)
+    db_connect_timeout: int = Field(default=3, ge=1, le=60)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)

@@ -129,6 +129,9 @@ class Database:
         }
         if self.backend == "sqlite":
             kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+        else:
+            # A black-holed server must become a 503 in seconds, not a hung request.
+            kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.backend == "sqlite":
             configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)

@@ -1,0 +1,155 @@
+"""Load beyond the connection pool, concurrent writers, and losing the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.core.security import create_access_token
+from app.main import create_app
+from app.users.models import Role
+from tests.conftest import ENGINE
+
+
+def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_flood_of_reads_and_writes_far_beyond_the_pool(settings, factory):
+    admin = factory.user(Role.district_admin)
+    app = create_app(settings.model_copy(update={"db_pool_size": 3, "db_pool_timeout": 30}))
+    headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
+
+    async def run() -> tuple[list[int], list[int], float]:
+        async with _client(app) as c:
+            reads = [c.get("/api/v1/users", headers=headers) for _ in range(200)]
+            writes = [c.post("/api/v1/schools", headers=headers,
+                             json={"name": f"Flood {i}", "time_zone": "UTC"}) for i in range(40)]  # fmt: skip
+            results = await asyncio.wait_for(asyncio.gather(*reads, *writes), timeout=120)
+            start = time.perf_counter()
+            after = await c.get("/api/v1/schools?limit=1", headers=headers)
+            assert after.status_code == 200 and after.json()["total"] == 40
+            await app.state.db.dispose()
+            return ([r.status_code for r in results[:200]], [r.status_code for r in results[200:]],
+                    time.perf_counter() - start)  # fmt: skip
+
+    reads, writes, after = asyncio.run(run())
+    assert reads == [200] * 200
+    assert writes == [201] * 40  # SQLite writers queue on BEGIN IMMEDIATE instead of failing
+    assert after < 5
+
+
+def test_exhausted_pool_answers_503_promptly(settings, factory):
+    admin = factory.user(Role.district_admin)
+    app = create_app(settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3}))
+    headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
+
+    async def run() -> None:
+        async with _client(app) as c:
+            async with app.state.db.engine.connect() as held:  # the only connection, held
+                await held.exec_driver_sql("SELECT 1")
+                r = await c.get("/api/v1/schools", headers=headers)
+                assert r.status_code == 503
+                assert r.headers["retry-after"] == "2"
+                assert r.headers["content-type"] == "application/problem+json"
+            assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
+        await app.state.db.dispose()
+
+    asyncio.run(run())
+
+
+def test_unreachable_database_is_503_never_500(settings):
+    import uuid
+
+    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing"
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    token = create_access_token(settings, uuid.uuid4(), 0)[0]
+
+    async def run() -> None:
+        async with _client(app) as c:
+            for path in ("/api/v1/schools", "/readyz"):
+                r = await c.get(path, headers={"Authorization": f"Bearer {token}"})
+                assert r.status_code == 503, (path, r.text)
+                assert r.headers["retry-after"] == "2"
+            login = await c.post("/api/v1/auth/token", data={"username": "a@b.org", "password": "x"})
+            assert login.status_code == 503
+            assert (await c.get("/healthz")).status_code == 200  # liveness needs no database
+        await app.state.db.dispose()
+
+    asyncio.run(run())
+
+
+class Proxy:
+    """A TCP proxy to the database that the test can cut and restore."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = _free_port()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for w in list(self.writers):
+            w.close()
+        await self.server.wait_closed()
+        self.writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="a network database only (SQLite is a local file)")
+def test_database_outage_is_503_and_recovers_by_itself(settings, factory):
+    admin = factory.user(Role.district_admin)
+    real = make_url(settings.database_url)
+
+    async def run() -> None:
+        proxy = Proxy(real.host or "127.0.0.1", real.port or 5432)
+        await proxy.start()
+        url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        app = create_app(settings.model_copy(update={"database_url": url}))
+        headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
+        async with _client(app) as c:
+            assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
+            await proxy.stop()
+            for _ in range(3):
+                r = await asyncio.wait_for(c.get("/api/v1/schools", headers=headers), timeout=15)
+                assert r.status_code == 503 and r.headers["retry-after"] == "2"
+            await proxy.start()
+            r = await c.get("/api/v1/schools", headers=headers)
+            assert r.status_code == 200
+        await app.state.db.dispose()
+        await proxy.stop()
+
+    asyncio.run(run())
