@@ -52,6 +52,7 @@ openapi: install
 lock: install
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements-runtime.lock
 
 bench: install
 	$(BIN)/python -m bench.lists

@@ -111,3 +111,5 @@ def main() -> None:
     cli()
 
 
+if __name__ == "__main__":
+    main()

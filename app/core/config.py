@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_pool_timeout: float = Field(default=2.0, gt=0, le=60)
     db_connect_timeout: int = Field(default=3, ge=1, le=60)
+    db_pool_pre_ping: bool = True
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)

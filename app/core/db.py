@@ -112,7 +112,8 @@ def configure_sqlite(sync_engine: Any, busy_timeout_ms: int) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "NONE":  # read sessions run in autocommit, like PostgreSQL's (see Database)
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
@@ -125,7 +126,8 @@ class Database:
             "pool_size": settings.db_pool_size,
             "max_overflow": 0,
             "pool_timeout": settings.db_pool_timeout,
-            "pool_pre_ping": True,
+            # Pre-ping finds connections a database restart killed; a local SQLite file has none.
+            "pool_pre_ping": self.backend != "sqlite" and settings.db_pool_pre_ping,
         }
         if self.backend == "sqlite":
             kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
@@ -133,12 +135,18 @@ class Database:
             # A black-holed server must become a 503 in seconds, not a hung request.
             kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # Reads (GET) run in autocommit: each statement sees a consistent snapshot, and a page is
+        # one statement (rows and total together). That saves the BEGIN and COMMIT round trips,
+        # about a third of a list request's database time. Writes get a real transaction, and on
+        # SQLite take the write lock at BEGIN.
         if self.backend == "sqlite":
             configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            read_engine = self.engine.execution_options(sqlite_begin="NONE")
         else:
             write_engine = self.engine
-        self._read = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+            read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager

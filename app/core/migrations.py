@@ -7,7 +7,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-ROOT = Path(__file__).resolve().parents[2]
+def _project_root() -> Path:
+    # From a source checkout, the folder above `app/`; from an installed package, the working
+    # directory (the Docker image runs from /srv, which holds alembic.ini and migrations/).
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "alembic.ini").exists() else Path.cwd()
+
+
+ROOT = _project_root()
 
 
 def alembic_config(database_url: str | None = None) -> Config:

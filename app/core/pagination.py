@@ -1,4 +1,9 @@
-"""One pagination shape for every collection: limit/offset with the total and a next link."""
+"""One pagination shape for every collection: limit/offset with the total and a next link.
+
+A page is one SQL statement: the rows plus `count(*) OVER ()` for the total, so a list costs the
+same number of queries whatever its size. Lists select plain columns (no ORM identity map) and
+the whole page is validated in one call.
+"""
 
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -11,6 +16,7 @@ T = TypeVar("T")
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
+TOTAL = "_total"
 
 
 class PageParams(BaseModel):
@@ -18,7 +24,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
@@ -43,16 +49,41 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
     return str(request.url.include_query_params(offset=nxt, limit=params.limit))
 
 
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Any], params: PageParams
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of one page of an ordered column select (as dicts), and the total matching rows."""
+    paged = stmt.add_columns(func.count().over().label(TOTAL)).limit(params.limit).offset(params.offset)
+    rows = [dict(m) for m in (await session.execute(paged)).mappings()]
+    if rows:
+        return rows, int(rows[0][TOTAL])
+    if params.offset == 0:
+        return [], 0
+    # Past the end: the window saw no rows, so count separately (rare).
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return [], int((await session.execute(count)).scalar_one())
+
+
+def build_page(
+    page_type: type[BaseModel],
+    items: list[Any],
+    total: int,
+    params: PageParams,
+    request: Request,
+) -> Any:
+    """Validate a whole page in one call (pydantic's core does the per-item work)."""
+    return page_type.model_validate(
+        {"items": items, "total": total, "limit": params.limit, "offset": params.offset,
+         "next": next_link(request, params, total)},  # fmt: skip
+    )
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
     params: PageParams,
     request: Request,
-) -> tuple[list[Any], int, str | None]:
-    """Rows of one page (the statement must already be ordered) and the total: two queries."""
-    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    total = int((await session.execute(count_stmt)).scalar_one())
-    if total <= params.offset:
-        return [], total, None
-    result = await session.execute(stmt.limit(params.limit).offset(params.offset))
-    return list(result.scalars().all()), total, next_link(request, params, total)
+    page_type: type[BaseModel],
+) -> Any:
+    rows, total = await fetch_page(session, stmt, params)
+    return build_page(page_type, rows, total, params, request)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.deps import DistrictAdmin
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.integration_keys import service
 from app.integration_keys.schemas import (
     IntegrationKeyCreate,
@@ -25,9 +25,9 @@ async def list_integration_keys(
     include_revoked: bool = False,
 ) -> Page[IntegrationKeyPublic]:
     """Integration keys for district systems, newest first. Secrets are never shown again."""
-    rows, total, nxt = await paginate(session, service.list_statement(include_revoked), page, request)
+    rows, total = await fetch_page(session, service.list_statement(include_revoked), page)
     items = [service.to_public(k) for k in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+    return build_page(Page[IntegrationKeyPublic], items, total, page, request)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -16,20 +16,21 @@ from app.integration_keys.schemas import (
 )
 
 
-def to_public(key: IntegrationKey) -> IntegrationKeyPublic:
+def to_public(key: IntegrationKey | dict[str, Any]) -> IntegrationKeyPublic:
+    data = key if isinstance(key, dict) else key.model_dump()
     return IntegrationKeyPublic(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=[Scope(s) for s in key.scopes.split()],
-        created_by_id=key.created_by_id,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
+        id=data["id"],
+        name=data["name"],
+        prefix=data["prefix"],
+        scopes=[Scope(s) for s in data["scopes"].split()],
+        created_by_id=data["created_by_id"],
+        created_at=data["created_at"],
+        revoked_at=data["revoked_at"],
     )
 
 
 def list_statement(include_revoked: bool) -> Select[Any]:
-    stmt = select(IntegrationKey)
+    stmt = select(*IntegrationKey.__table__.columns)  # type: ignore[attr-defined]
     if not include_revoked:
         stmt = stmt.where(IntegrationKey.revoked_at.is_(None))  # type: ignore[union-attr]
     return stmt.order_by(IntegrationKey.created_at.desc(), IntegrationKey.id)  # type: ignore[attr-defined]

@@ -22,9 +22,7 @@ async def list_schools(
     q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
 ) -> Page[SchoolPublic]:
     """The district's schools, ordered by name. Every signed-in staff member may list them."""
-    rows, total, nxt = await paginate(session, service.list_statement(q), page, request)
-    items = [SchoolPublic.model_validate(r) for r in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+    return await paginate(session, service.list_statement(q), page, request, Page[SchoolPublic])
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

@@ -13,7 +13,7 @@ from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 
 def list_statement(q: str | None) -> Select[Any]:
-    stmt = select(School)
+    stmt = select(*School.__table__.columns)
     if q:
         stmt = stmt.where(func.lower(School.name).contains(q.lower(), autoescape=True))
     return stmt.order_by(School.name, School.id)

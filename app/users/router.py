@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from app.auth.deps import AdminReader, AdminUser, AnyReader
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.users import service
 from app.users.models import Role
 from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
@@ -33,10 +33,9 @@ async def list_users(
     stmt = service.list_statement(
         caller, school_id=school_id, role=role, is_active=is_active, q=q
     )
-    rows, total, nxt = await paginate(session, stmt, page, request)
-    schools = await service.school_ids_of(session, (u.id for u in rows))
-    items = [service.to_public(u, schools[u.id]) for u in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+    rows, total = await fetch_page(session, stmt, page)
+    items = [service.public_row(r) for r in rows]
+    return build_page(Page[UserPublic], items, total, page, request)
 
 
 @router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -77,6 +76,4 @@ async def list_colleagues(
     stmt = service.list_statement(
         caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
     )
-    rows, total, nxt = await paginate(session, stmt, page, request)
-    items = [ColleaguePublic.model_validate(u) for u in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset, next=nxt)
+    return await paginate(session, stmt, page, request, Page[ColleaguePublic])

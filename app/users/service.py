@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select
+from sqlalchemy import Select, String, and_, cast, delete, func, insert, or_, select
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,24 @@ async def school_ids_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) ->
     return out
 
 
+def memberships_column() -> Any:
+    """A user's school ids as one comma-separated string (string_agg / group_concat)."""
+    return (
+        select(func.aggregate_strings(cast(SchoolMembership.school_id, String), ","))
+        .where(SchoolMembership.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+        .label("memberships")
+    )
+
+
+def public_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A listed user row as the fields of UserPublic."""
+    csv = data.pop("memberships")
+    data["school_ids"] = sorted(csv.split(","), key=lambda s: s.replace("-", "")) if csv else []
+    return data
+
+
 def to_public(user: User, school_ids: list[uuid.UUID]) -> UserPublic:
     return UserPublic(
         id=user.id,
@@ -61,8 +79,12 @@ def list_statement(
     q: str | None,
     colleagues_only: bool = False,
 ) -> Select[Any]:
-    scope = policies.colleagues_of(principal) if colleagues_only else policies.readable_users(principal)
-    stmt = select(User).where(scope)
+    if colleagues_only:
+        stmt = select(User.id, User.given_name, User.family_name).where(policies.colleagues_of(principal))
+    else:
+        stmt = select(*User.__table__.columns, memberships_column()).where(  # type: ignore[attr-defined]
+            policies.readable_users(principal)
+        )
     if school_id is not None:
         stmt = stmt.where(
             User.id.in_(select(SchoolMembership.user_id).where(SchoolMembership.school_id == school_id))  # type: ignore[attr-defined]
