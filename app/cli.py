@@ -44,7 +44,9 @@ def demo_data() -> None:
     except DemoRefused as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"demo data ready ({added} accounts added). Demo logins, password '{DEMO_PASSWORD}':")
+    typer.echo(
+        f"demo data ready ({added} accounts added). Demo logins, password '{DEMO_PASSWORD}':"
+    )
     for email, role, schools in logins_table():
         typer.echo(f"  {email:32} {role:15} {schools}")
 
@@ -61,9 +63,14 @@ def serve(
 
     _settings()
     uvicorn.run(
-        "app.main:app", host=host, port=port, workers=None if reload else workers,
-        reload=reload, proxy_headers=True, access_log=False,
-    )  # fmt: skip
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+        access_log=False,
+    )
 
 
 @cli.command("create-user")
@@ -87,7 +94,9 @@ def create_user(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user_id = asyncio.run(
-            create_user_from_cli(settings, email, given_name, family_name, role, school or [], password)
+            create_user_from_cli(
+                settings, email, given_name, family_name, role, school or [], password
+            )
         )
     except CliError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-import app.models  # noqa: F401  (every table registered before first use)
+import app.models
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -54,16 +54,21 @@ def _install_openapi(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
-            title=app.title, version=app.version, description=app.description,
-            routes=app.routes, tags=app.openapi_tags,
-        )  # fmt: skip
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
         unavailable = error_responses(503)[503]
         for path, item in schema["paths"].items():
             for op in item.values():
                 responses = op.get("responses", {})
                 if path.startswith(API_PREFIX) and "503" not in responses:
-                    responses["503"] = {"description": unavailable["description"],
-                                        "content": unavailable["content"]}  # fmt: skip
+                    responses["503"] = {
+                        "description": unavailable["description"],
+                        "content": unavailable["content"],
+                    }
                 for status, resp in responses.items():
                     if status[0] in "45":
                         resp.get("content", {}).pop("application/json", None)
@@ -116,4 +121,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+app = create_app()  # type: ignore[assignment]  # mypy confuses the name with the package

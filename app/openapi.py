@@ -9,5 +9,7 @@ def render_openapi() -> str:
     from app.main import create_app
 
     # Fixed settings: the document must not depend on the machine that renders it.
-    app = create_app(Settings(environment="development", database_url="sqlite:///unused.db", cors_origins=[]))
+    app = create_app(
+        Settings(environment="development", database_url="sqlite:///unused.db", cors_origins=[])
+    )
     return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -18,11 +18,20 @@ app = create_app()
 
 _NOW = datetime.now(UTC)
 _ROWS = [
-    {"id": uuid.uuid4(), "email": f"teacher{i}@example.org", "given_name": f"Given{i}",
-     "family_name": f"Family{i:04d}", "role": Role.teacher, "school_ids": [uuid.uuid4()],
-     "sourced_id": None, "is_active": True, "created_at": _NOW, "updated_at": _NOW}
+    {
+        "id": uuid.uuid4(),
+        "email": f"teacher{i}@example.org",
+        "given_name": f"Given{i}",
+        "family_name": f"Family{i:04d}",
+        "role": Role.teacher,
+        "school_ids": [uuid.uuid4()],
+        "sourced_id": None,
+        "is_active": True,
+        "created_at": _NOW,
+        "updated_at": _NOW,
+    }
     for i in range(50)
-]  # fmt: skip
+]
 
 
 @app.get("/bench/floor", include_in_schema=False)

@@ -49,16 +49,34 @@ def seed(url: str) -> str:
     with Session(engine) as s:
         schools = [School(name=f"School {i:02d}", time_zone="America/Chicago") for i in range(50)]
         s.add_all(schools)
-        admin = User(email="admin@bench.example", given_name="Ada", family_name="Admin",
-                     role=Role.district_admin, password_hash=pw)  # fmt: skip
+        admin = User(
+            email="admin@bench.example",
+            given_name="Ada",
+            family_name="Admin",
+            role=Role.district_admin,
+            password_hash=pw,
+        )
         s.add(admin)
         s.flush()
-        users = [User(email=f"t{i}@bench.example", given_name=f"Given{i}", family_name=f"Family{i:04d}",
-                      role=Role.teacher, password_hash=pw) for i in range(500)]  # fmt: skip
+        users = [
+            User(
+                email=f"t{i}@bench.example",
+                given_name=f"Given{i}",
+                family_name=f"Family{i:04d}",
+                role=Role.teacher,
+                password_hash=pw,
+            )
+            for i in range(500)
+        ]
         s.add_all(users)
         s.flush()
-        s.execute(insert(SchoolMembership), [{"user_id": u.id, "school_id": schools[i % 2].id}
-                                             for i, u in enumerate([admin, *users])])  # fmt: skip
+        s.execute(
+            insert(SchoolMembership),
+            [
+                {"user_id": u.id, "school_id": schools[i % 2].id}
+                for i, u in enumerate([admin, *users])
+            ],
+        )
         s.commit()
         admin_id = admin.id
     engine.dispose()
@@ -73,10 +91,22 @@ def free_port() -> int:
 
 def load(port: int, path: str, token: str | None, seconds: float) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", "127.0.0.1", str(port), path, str(seconds),
-         str(CONNECTIONS), *([token] if token else [])],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            "127.0.0.1",
+            str(port),
+            path,
+            str(seconds),
+            str(CONNECTIONS),
+            *([token] if token else []),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout)
 
 
@@ -89,13 +119,30 @@ def bench_engine(name: str, url: str) -> list[dict]:
 
     token = create_access_token(settings, uuid.UUID(admin_id), 0)[0]
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret, "ENVIRONMENT": "development",
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secret,
+        "ENVIRONMENT": "development",
+        "LOG_LEVEL": "WARNING",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.benchapp:app", "--port", str(port), "--workers", "1",
-         "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.benchapp:app",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -117,10 +164,22 @@ def bench_engine(name: str, url: str) -> list[dict]:
                 ep_p99.append(e["p99_ms"])
                 bad += e["non_2xx"] + f["non_2xx"]
             fl, ep = sum(floor_rps) / ROUNDS, sum(ep_rps) / ROUNDS
-            rows.append({"engine": name, "endpoint": path, "floor_rps": round(fl), "rps": round(ep),
-                         "ratio": round(ep / fl, 2), "p99_ms": max(ep_p99), "non_2xx": bad})  # fmt: skip
-            print(f"{name:10} {path:32} floor {fl:8.0f} rps   endpoint {ep:8.0f} rps   "
-                  f"ratio {ep / fl:5.2f}   p99 {max(ep_p99)} ms   non-2xx {bad}", flush=True)
+            rows.append(
+                {
+                    "engine": name,
+                    "endpoint": path,
+                    "floor_rps": round(fl),
+                    "rps": round(ep),
+                    "ratio": round(ep / fl, 2),
+                    "p99_ms": max(ep_p99),
+                    "non_2xx": bad,
+                }
+            )
+            print(
+                f"{name:10} {path:32} floor {fl:8.0f} rps   endpoint {ep:8.0f} rps   "
+                f"ratio {ep / fl:5.2f}   p99 {max(ep_p99)} ms   non-2xx {bad}",
+                flush=True,
+            )
         return rows
     finally:
         server.terminate()

@@ -31,8 +31,11 @@ def fresh_postgres_url(server_url: str, name: str) -> str:
     """Drop and create database `<name>_<worker>` on the server; returns its URL."""
     server = make_url(server_url)
     dbname = f"{name}_{worker_suffix()}".lower()
-    admin = create_engine(sync_url(server.render_as_string(hide_password=False)),
-                          isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})  # fmt: skip
+    admin = create_engine(
+        sync_url(server.render_as_string(hide_password=False)),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))

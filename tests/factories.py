@@ -8,9 +8,8 @@ import uuid
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.core.security import hash_password
+from app.core.security import hash_password, new_integration_key
 from app.integration_keys.models import IntegrationKey
-from app.core.security import new_integration_key
 from app.schools.models import School
 from app.users.models import Role, SchoolMembership, User
 
@@ -31,7 +30,9 @@ class Factory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def school(self, name: str | None = None, time_zone: str = "America/Chicago", **kw: object) -> School:
+    def school(
+        self, name: str | None = None, time_zone: str = "America/Chicago", **kw: object
+    ) -> School:
         n = next(_counter)
         school = School(name=name or f"School {n}", time_zone=time_zone, **kw)  # type: ignore[arg-type]
         with Session(self.engine) as s:
@@ -75,8 +76,13 @@ class Factory:
         from app.core.db import utcnow
 
         full, prefix, secret_hash = new_integration_key()
-        key = IntegrationKey(name=f"key {next(_counter)}", prefix=prefix, secret_hash=secret_hash,
-                             scopes=scopes, revoked_at=utcnow() if revoked else None)  # fmt: skip
+        key = IntegrationKey(
+            name=f"key {next(_counter)}",
+            prefix=prefix,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            revoked_at=utcnow() if revoked else None,
+        )
         with Session(self.engine) as s:
             s.add(key)
             s.commit()

@@ -88,9 +88,14 @@ def test_login_form_validation(client):
 
 def _token(settings, **overrides):
     now = datetime.now(UTC)
-    payload = {"sub": "00000000-0000-0000-0000-000000000000", "iat": int(now.timestamp()),
-               "exp": int((now + timedelta(minutes=5)).timestamp()),
-               "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "ver": 0}  # fmt: skip
+    payload = {
+        "sub": "00000000-0000-0000-0000-000000000000",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "ver": 0,
+    }
     payload.update(overrides)
     payload = {k: v for k, v in payload.items() if v is not None}
     return payload
@@ -135,8 +140,11 @@ def test_token_of_a_deleted_subject_is_401(client, settings):
 def test_deactivation_ends_existing_tokens_at_once(client, world, auth):
     headers = auth(world.teacher_a)
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", json={"is_active": False},
-                     headers=auth(world.admin_a))  # fmt: skip
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        json={"is_active": False},
+        headers=auth(world.admin_a),
+    )
     assert r.status_code == 200
     assert r.json()["is_active"] is False
     assert_401(client.get("/api/v1/me", headers=headers))
@@ -145,19 +153,31 @@ def test_deactivation_ends_existing_tokens_at_once(client, world, auth):
 def test_password_change(client, factory, auth):
     user = factory.user(email="ana@example.org")
     old = auth(user)
-    r = client.post("/api/v1/me/password", headers=old,
-                    json={"current_password": "wrong-one", "new_password": "a-new-password"})  # fmt: skip
+    r = client.post(
+        "/api/v1/me/password",
+        headers=old,
+        json={"current_password": "wrong-one", "new_password": "a-new-password"},
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "body.current_password"
-    r = client.post("/api/v1/me/password", headers=old,
-                    json={"current_password": PASSWORD, "new_password": "short"})  # fmt: skip
+    r = client.post(
+        "/api/v1/me/password",
+        headers=old,
+        json={"current_password": PASSWORD, "new_password": "short"},
+    )
     assert r.status_code == 422
-    r = client.post("/api/v1/me/password", headers=old,
-                    json={"current_password": PASSWORD, "new_password": "a-new-password"})  # fmt: skip
+    r = client.post(
+        "/api/v1/me/password",
+        headers=old,
+        json={"current_password": PASSWORD, "new_password": "a-new-password"},
+    )
     assert r.status_code == 200
     new_token = r.json()["access_token"]
     assert_401(client.get("/api/v1/me", headers=old))  # other sessions end
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code
+        == 200
+    )
     assert login(client, "ana@example.org", PASSWORD).status_code == 401
     assert login(client, "ana@example.org", "a-new-password").status_code == 200
 

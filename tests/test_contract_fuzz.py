@@ -24,7 +24,9 @@ FUZZ_EXAMPLES = 30
 def district_headers(client, settings, sync_engine):
     asyncio.run(load(settings))
     with Session(sync_engine) as s:
-        admin = s.execute(select(User).where(User.email == "district.admin@example.org")).scalar_one()
+        admin = s.execute(
+            select(User).where(User.email == "district.admin@example.org")
+        ).scalar_one()
     token, _ = create_access_token(settings, admin.id, admin.token_version)
     return {"Authorization": f"Bearer {token}"}
 

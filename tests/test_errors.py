@@ -30,23 +30,32 @@ def test_wrong_method_is_a_problem(client, world, auth):
 
 
 def test_malformed_json_is_422_with_field(client, world, auth):
-    r = client.post("/api/v1/schools", content=b'{"name": "x",', headers={
-        **auth(world.district_admin), "content-type": "application/json"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        content=b'{"name": "x",',
+        headers={**auth(world.district_admin), "content-type": "application/json"},
+    )
     body = assert_problem(r, 422)
     assert body["errors"][0]["type"] == "json_invalid"
 
 
 def test_wrong_types_and_unknown_fields_are_listed(client, world, auth):
-    r = client.post("/api/v1/schools", headers=auth(world.district_admin),
-                    json={"name": 5, "time_zone": "America/Chicago", "id": "x", "role": "y"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        headers=auth(world.district_admin),
+        json={"name": 5, "time_zone": "America/Chicago", "id": "x", "role": "y"},
+    )
     body = assert_problem(r, 422)
     fields = sorted(e["field"] for e in body["errors"])
     assert fields == ["body.id", "body.name", "body.role"]
 
 
 def test_nul_bytes_are_rejected(client, world, auth):
-    r = client.post("/api/v1/schools", headers=auth(world.district_admin),
-                    json={"name": "Bad\u0000School", "time_zone": "America/Chicago"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        headers=auth(world.district_admin),
+        json={"name": "Bad\u0000School", "time_zone": "America/Chicago"},
+    )
     assert assert_problem(r, 422)["errors"][0]["field"] == "body.name"
 
 
@@ -58,13 +67,18 @@ def test_out_of_range_integers_are_422(client, world, auth):
 
 
 def test_bad_uuid_in_path_is_422(client, world, auth):
-    assert_problem(client.get("/api/v1/schools/not-a-uuid", headers=auth(world.district_admin)), 422)
+    assert_problem(
+        client.get("/api/v1/schools/not-a-uuid", headers=auth(world.district_admin)), 422
+    )
 
 
 def test_oversized_body_is_413_before_reading(client, world, auth, settings):
     big = b"x" * (settings.max_body_bytes + 1)
-    r = client.post("/api/v1/schools", content=big,
-                    headers={**auth(world.district_admin), "content-type": "application/json"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        content=big,
+        headers={**auth(world.district_admin), "content-type": "application/json"},
+    )
     assert_problem(r, 413)
 
 
@@ -73,8 +87,11 @@ def test_streamed_oversized_body_is_413(client, world, auth, settings):
         for _ in range(settings.max_body_bytes // 1024 + 2):
             yield b"x" * 1024
 
-    r = client.post("/api/v1/schools", content=chunks(),
-                    headers={**auth(world.district_admin), "content-type": "application/json"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        content=chunks(),
+        headers={**auth(world.district_admin), "content-type": "application/json"},
+    )
     assert r.status_code == 413
 
 
@@ -86,16 +103,26 @@ def test_security_headers(client, world, auth):
 
 
 def test_caller_request_id_is_echoed_and_junk_replaced(client):
-    assert client.get("/healthz", headers={"X-Request-Id": "trace-123"}).headers["x-request-id"] == "trace-123"
-    assert client.get("/healthz", headers={"X-Request-Id": "a b\tc"}).headers["x-request-id"] != "a b\tc"
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "trace-123"}).headers["x-request-id"]
+        == "trace-123"
+    )
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "a b\tc"}).headers["x-request-id"]
+        != "a b\tc"
+    )
 
 
 def test_cors_allows_only_configured_origins(client):
-    ok = client.options("/api/v1/schools", headers={
-        "Origin": "https://app.example.org", "Access-Control-Request-Method": "GET"})  # fmt: skip
+    ok = client.options(
+        "/api/v1/schools",
+        headers={"Origin": "https://app.example.org", "Access-Control-Request-Method": "GET"},
+    )
     assert ok.headers["access-control-allow-origin"] == "https://app.example.org"
-    bad = client.options("/api/v1/schools", headers={
-        "Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"})  # fmt: skip
+    bad = client.options(
+        "/api/v1/schools",
+        headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in bad.headers
 
 
@@ -152,7 +179,9 @@ def test_access_log_is_one_json_line_per_request(client, world, auth, capsys):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     entry = next(e for e in lines if e.get("path") == "/api/v1/me")
     assert entry["method"] == "GET"
     assert entry["status"] == 200

@@ -3,12 +3,22 @@ import pytest
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("school_admin", 403), ("other_school_admin", 403),
-     ("district_admin", 201), ("read_key", 403), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("school_admin", 403),
+        ("other_school_admin", 403),
+        ("district_admin", 201),
+        ("read_key", 403),
+        ("roster_key", 403),
+    ],
+)
 def test_create_key_by_caller(client, world, auth, caller, status):
-    r = client.post("/api/v1/integration-keys", headers=auth(world.caller(caller)),
-                    json={"name": "SIS nightly", "scopes": ["roster:write", "read"]})  # fmt: skip
+    r = client.post(
+        "/api/v1/integration-keys",
+        headers=auth(world.caller(caller)),
+        json={"name": "SIS nightly", "scopes": ["roster:write", "read"]},
+    )
     assert r.status_code == status
     if status == 201:
         body = r.json()
@@ -17,26 +27,42 @@ def test_create_key_by_caller(client, world, auth, caller, status):
         assert "key" not in listed["items"][0]
 
 
-@pytest.mark.parametrize("caller", ["anonymous", "teacher", "school_admin", "read_key", "roster_key"])
+@pytest.mark.parametrize(
+    "caller", ["anonymous", "teacher", "school_admin", "read_key", "roster_key"]
+)
 def test_list_and_revoke_are_district_admin_only(client, world, auth, caller):
     expected = 401 if caller == "anonymous" else 403
-    assert client.get("/api/v1/integration-keys", headers=auth(world.caller(caller))).status_code == expected
-    key_id = client.get("/api/v1/integration-keys", headers=auth(world.district_admin)).json()["items"][0]["id"]
+    assert (
+        client.get("/api/v1/integration-keys", headers=auth(world.caller(caller))).status_code
+        == expected
+    )
+    key_id = client.get("/api/v1/integration-keys", headers=auth(world.district_admin)).json()[
+        "items"
+    ][0]["id"]
     r = client.delete(f"/api/v1/integration-keys/{key_id}", headers=auth(world.caller(caller)))
     assert r.status_code == expected
 
 
 def test_key_lifecycle(client, world, auth):
     h = auth(world.district_admin)
-    created = client.post("/api/v1/integration-keys", headers=h, json={"name": "reader", "scopes": ["read"]}).json()
+    created = client.post(
+        "/api/v1/integration-keys", headers=h, json={"name": "reader", "scopes": ["read"]}
+    ).json()
     key = created["key"]
     assert client.get("/api/v1/users", headers=auth(key)).status_code == 200
-    assert client.post("/api/v1/schools", headers=auth(key), json={"name": "K", "time_zone": "UTC"}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/schools", headers=auth(key), json={"name": "K", "time_zone": "UTC"}
+        ).status_code
+        == 403
+    )
     assert client.delete(f"/api/v1/integration-keys/{created['id']}", headers=h).status_code == 204
     r = client.get("/api/v1/users", headers=auth(key))
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     listed = client.get("/api/v1/integration-keys?include_revoked=true", headers=h).json()
-    assert [k["revoked_at"] is not None for k in listed["items"] if k["id"] == created["id"]] == [True]
+    assert [k["revoked_at"] is not None for k in listed["items"] if k["id"] == created["id"]] == [
+        True
+    ]
     active = client.get("/api/v1/integration-keys", headers=h).json()
     assert created["id"] not in {k["id"] for k in active["items"]}
 
@@ -48,9 +74,24 @@ def test_tampered_keys_are_401(client, world, auth):
 
 def test_key_input_validation(client, world, auth):
     h = auth(world.district_admin)
-    assert client.post("/api/v1/integration-keys", headers=h, json={"name": "x", "scopes": []}).status_code == 422
-    assert client.post("/api/v1/integration-keys", headers=h, json={"name": "x", "scopes": ["admin"]}).status_code == 422
-    assert client.post("/api/v1/integration-keys", headers=h, json={"name": "", "scopes": ["read"]}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/integration-keys", headers=h, json={"name": "x", "scopes": []}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/integration-keys", headers=h, json={"name": "x", "scopes": ["admin"]}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/integration-keys", headers=h, json={"name": "", "scopes": ["read"]}
+        ).status_code
+        == 422
+    )
     import uuid
 
     assert client.delete(f"/api/v1/integration-keys/{uuid.uuid4()}", headers=h).status_code == 404

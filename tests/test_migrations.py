@@ -27,8 +27,9 @@ def _drift(url):
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                          "render_as_batch": conn.dialect.name == "sqlite"})  # fmt: skip
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+            )
             return compare_metadata(ctx, metadata)
     finally:
         engine.dispose()

@@ -1,4 +1,4 @@
-"""The committed OpenAPI document is what the app serves, and it is complete for client generators."""
+"""The committed OpenAPI document is what the app serves, and complete for client generators."""
 
 import json
 from pathlib import Path
@@ -41,5 +41,7 @@ def test_security_schemes_are_declared():
     assert schemes["StaffLogin"]["type"] == "oauth2"
     assert schemes["StaffLogin"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     assert schemes["IntegrationKey"] == {
-        "type": "http", "scheme": "bearer",
-        "description": "An integration key (`pck_...`) created by a district administrator"}  # fmt: skip
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An integration key (`pck_...`) created by a district administrator",
+    }

@@ -35,15 +35,24 @@ def test_flood_of_reads_and_writes_far_beyond_the_pool(settings, factory):
     async def run() -> tuple[list[int], list[int], float]:
         async with _client(app) as c:
             reads = [c.get("/api/v1/users", headers=headers) for _ in range(200)]
-            writes = [c.post("/api/v1/schools", headers=headers,
-                             json={"name": f"Flood {i}", "time_zone": "UTC"}) for i in range(40)]  # fmt: skip
+            writes = [
+                c.post(
+                    "/api/v1/schools",
+                    headers=headers,
+                    json={"name": f"Flood {i}", "time_zone": "UTC"},
+                )
+                for i in range(40)
+            ]
             results = await asyncio.wait_for(asyncio.gather(*reads, *writes), timeout=120)
             start = time.perf_counter()
             after = await c.get("/api/v1/schools?limit=1", headers=headers)
             assert after.status_code == 200 and after.json()["total"] == 40
             await app.state.db.dispose()
-            return ([r.status_code for r in results[:200]], [r.status_code for r in results[200:]],
-                    time.perf_counter() - start)  # fmt: skip
+            return (
+                [r.status_code for r in results[:200]],
+                [r.status_code for r in results[200:]],
+                time.perf_counter() - start,
+            )
 
     reads, writes, after = asyncio.run(run())
     assert reads == [200] * 200
@@ -83,7 +92,9 @@ def test_unreachable_database_is_503_never_500(settings):
                 r = await c.get(path, headers={"Authorization": f"Bearer {token}"})
                 assert r.status_code == 503, (path, r.text)
                 assert r.headers["retry-after"] == "2"
-            login = await c.post("/api/v1/auth/token", data={"username": "a@b.org", "password": "x"})
+            login = await c.post(
+                "/api/v1/auth/token", data={"username": "a@b.org", "password": "x"}
+            )
             assert login.status_code == 503
             assert (await c.get("/healthz")).status_code == 200  # liveness needs no database
         await app.state.db.dispose()

@@ -1,14 +1,30 @@
 import pytest
 
-ALL_CALLERS = ["anonymous", "teacher", "other_teacher", "school_admin", "other_school_admin",
-               "district_admin", "read_key", "roster_key"]  # fmt: skip
+ALL_CALLERS = [
+    "anonymous",
+    "teacher",
+    "other_teacher",
+    "school_admin",
+    "other_school_admin",
+    "district_admin",
+    "read_key",
+    "roster_key",
+]
 
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 200), ("other_teacher", 200), ("school_admin", 200),
-     ("other_school_admin", 200), ("district_admin", 200), ("read_key", 200), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 200),
+        ("other_teacher", 200),
+        ("school_admin", 200),
+        ("other_school_admin", 200),
+        ("district_admin", 200),
+        ("read_key", 200),
+        ("roster_key", 403),
+    ],
+)
 def test_list_schools_by_caller(client, world, auth, caller, status):
     r = client.get("/api/v1/schools", headers=auth(world.caller(caller)))
     assert r.status_code == status
@@ -20,27 +36,50 @@ def test_list_schools_by_caller(client, world, auth, caller, status):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("school_admin", 403), ("other_school_admin", 403),
-     ("district_admin", 201), ("read_key", 403), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("school_admin", 403),
+        ("other_school_admin", 403),
+        ("district_admin", 201),
+        ("read_key", 403),
+        ("roster_key", 403),
+    ],
+)
 def test_create_school_by_caller(client, world, auth, caller, status):
-    r = client.post("/api/v1/schools", headers=auth(world.caller(caller)),
-                    json={"name": "Gamma School", "time_zone": "America/Denver"})  # fmt: skip
+    r = client.post(
+        "/api/v1/schools",
+        headers=auth(world.caller(caller)),
+        json={"name": "Gamma School", "time_zone": "America/Denver"},
+    )
     assert r.status_code == status
-    names = [s["name"] for s in client.get("/api/v1/schools", headers=auth(world.district_admin)).json()["items"]]
+    names = [
+        s["name"]
+        for s in client.get("/api/v1/schools", headers=auth(world.district_admin)).json()["items"]
+    ]
     assert ("Gamma School" in names) == (status == 201)
 
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("school_admin", 403), ("district_admin", 200),
-     ("read_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("school_admin", 403),
+        ("district_admin", 200),
+        ("read_key", 403),
+    ],
+)
 def test_update_school_by_caller(client, world, auth, caller, status):
-    r = client.patch(f"/api/v1/schools/{world.school_a.id}", headers=auth(world.caller(caller)),
-                     json={"time_zone": "Europe/Berlin"})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/schools/{world.school_a.id}",
+        headers=auth(world.caller(caller)),
+        json={"time_zone": "Europe/Berlin"},
+    )
     assert r.status_code == status
-    got = client.get(f"/api/v1/schools/{world.school_a.id}", headers=auth(world.district_admin)).json()
+    got = client.get(
+        f"/api/v1/schools/{world.school_a.id}", headers=auth(world.district_admin)
+    ).json()
     assert got["time_zone"] == ("Europe/Berlin" if status == 200 else "America/Chicago")
 
 
@@ -54,9 +93,13 @@ def test_school_validation_and_conflicts(client, world, auth):
     assert r.status_code == 422
     r = client.post("/api/v1/schools", headers=h, json={"name": "x" * 201, "time_zone": "UTC"})
     assert r.status_code == 422
-    r = client.patch(f"/api/v1/schools/{world.school_b.id}", headers=h, json={"name": "Alpha School"})
+    r = client.patch(
+        f"/api/v1/schools/{world.school_b.id}", headers=h, json={"name": "Alpha School"}
+    )
     assert r.status_code == 409
-    r = client.patch(f"/api/v1/schools/{world.school_a.id}", headers=h, json={"name": "Alpha School"})
+    r = client.patch(
+        f"/api/v1/schools/{world.school_a.id}", headers=h, json={"name": "Alpha School"}
+    )
     assert r.status_code == 200  # renaming to its own name is no conflict
     assert client.get("/api/v1/schools", headers=h).json()["total"] == 2
 

@@ -11,9 +11,16 @@ def ids(body):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("school_admin", 200), ("other_school_admin", 200),
-     ("district_admin", 200), ("read_key", 200), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("school_admin", 200),
+        ("other_school_admin", 200),
+        ("district_admin", 200),
+        ("read_key", 200),
+        ("roster_key", 403),
+    ],
+)
 def test_list_users_by_caller(client, world, auth, caller, status):
     r = client.get("/api/v1/users", headers=auth(world.caller(caller)))
     assert r.status_code == status
@@ -39,9 +46,17 @@ def test_filters_never_widen_access(client, world, auth):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("other_teacher", 403), ("school_admin", 200),
-     ("other_school_admin", 404), ("district_admin", 200), ("read_key", 200), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("other_teacher", 403),
+        ("school_admin", 200),
+        ("other_school_admin", 404),
+        ("district_admin", 200),
+        ("read_key", 200),
+        ("roster_key", 403),
+    ],
+)
 def test_get_user_by_caller(client, world, auth, caller, status):
     r = client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.caller(caller)))
     assert r.status_code == status
@@ -52,21 +67,34 @@ def test_get_user_by_caller(client, world, auth, caller, status):
         missing = client.get(f"/api/v1/users/{uuid.uuid4()}", headers=auth(world.caller(caller)))
         assert missing.status_code == 404
         assert {k: v for k, v in r.json().items() if k not in ("instance", "request_id")} == {
-            k: v for k, v in missing.json().items() if k not in ("instance", "request_id")}
+            k: v for k, v in missing.json().items() if k not in ("instance", "request_id")
+        }
 
 
 def new_user(world, **over):
-    body = {"email": "New.Teacher@Example.org", "given_name": "New", "family_name": "Teacher",
-            "role": "teacher", "school_ids": [str(world.school_a.id)]}  # fmt: skip
+    body = {
+        "email": "New.Teacher@Example.org",
+        "given_name": "New",
+        "family_name": "Teacher",
+        "role": "teacher",
+        "school_ids": [str(world.school_a.id)],
+    }
     body.update(over)
     return body
 
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("school_admin", 201), ("other_school_admin", 403),
-     ("district_admin", 201), ("read_key", 403), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("school_admin", 201),
+        ("other_school_admin", 403),
+        ("district_admin", 201),
+        ("read_key", 403),
+        ("roster_key", 403),
+    ],
+)
 def test_create_user_by_caller(client, world, auth, sync_engine, caller, status):
     r = client.post("/api/v1/users", headers=auth(world.caller(caller)), json=new_user(world))
     assert r.status_code == status, r.text
@@ -83,17 +111,35 @@ def test_create_user_by_caller(client, world, auth, sync_engine, caller, status)
 
 def test_school_admin_cannot_escalate(client, world, auth):
     h = auth(world.admin_a)
-    assert client.post("/api/v1/users", headers=h, json=new_user(world, role="district_admin")).status_code == 403
-    assert client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=[])).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/users", headers=h, json=new_user(world, role="district_admin")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=[])).status_code
+        == 403
+    )
     both = [str(world.school_a.id), str(world.school_b.id)]
-    assert client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=both)).status_code == 403
-    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h, json={"role": "district_admin"})
+    assert (
+        client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=both)).status_code
+        == 403
+    )
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}", headers=h, json={"role": "district_admin"}
+    )
     assert r.status_code == 403
-    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h,
-                     json={"school_ids": [str(world.school_a.id), str(world.school_b.id)]})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers=h,
+        json={"school_ids": [str(world.school_a.id), str(world.school_b.id)]},
+    )
     assert r.status_code == 403
     # a district admin is not theirs to edit, and is invisible to them
-    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"given_name": "X"})
+    r = client.patch(
+        f"/api/v1/users/{world.district_admin.id}", headers=h, json={"given_name": "X"}
+    )
     assert r.status_code == 404
     # and a body cannot smuggle fields in
     r = client.post("/api/v1/users", headers=h, json=new_user(world, id=str(uuid.uuid4())))
@@ -106,7 +152,9 @@ def test_create_user_conflicts_and_bad_input(client, world, auth):
     assert r.status_code == 409
     r = client.post("/api/v1/users", headers=h, json=new_user(world, email="not-an-email"))
     assert r.status_code == 422
-    r = client.post("/api/v1/users", headers=h, json=new_user(world, school_ids=[str(uuid.uuid4())]))
+    r = client.post(
+        "/api/v1/users", headers=h, json=new_user(world, school_ids=[str(uuid.uuid4())])
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["type"] == "unknown_school"
     r = client.post("/api/v1/users", headers=h, json=new_user(world, role="principal"))
     assert r.status_code == 422
@@ -114,56 +162,94 @@ def test_create_user_conflicts_and_bad_input(client, world, auth):
     assert r.status_code == 422
     r = client.post("/api/v1/users", headers=h, json=new_user(world, sourced_id="T-1"))
     assert r.status_code == 201
-    r = client.post("/api/v1/users", headers=h, json=new_user(world, email="other@example.org", sourced_id="T-1"))
+    r = client.post(
+        "/api/v1/users",
+        headers=h,
+        json=new_user(world, email="other@example.org", sourced_id="T-1"),
+    )
     assert r.status_code == 409
     assert client.get("/api/v1/users", headers=h).json()["total"] == 7
 
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("teacher", 403), ("other_teacher", 403), ("school_admin", 200),
-     ("other_school_admin", 404), ("district_admin", 200), ("read_key", 403), ("roster_key", 403)],
-)  # fmt: skip
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("other_teacher", 403),
+        ("school_admin", 200),
+        ("other_school_admin", 404),
+        ("district_admin", 200),
+        ("read_key", 403),
+        ("roster_key", 403),
+    ],
+)
 def test_update_user_by_caller(client, world, auth, caller, status):
-    r = client.patch(f"/api/v1/users/{world.teacher_a2.id}", headers=auth(world.caller(caller)),
-                     json={"family_name": "Renamed"})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a2.id}",
+        headers=auth(world.caller(caller)),
+        json={"family_name": "Renamed"},
+    )
     assert r.status_code == status
-    got = client.get(f"/api/v1/users/{world.teacher_a2.id}", headers=auth(world.district_admin)).json()
+    got = client.get(
+        f"/api/v1/users/{world.teacher_a2.id}", headers=auth(world.district_admin)
+    ).json()
     assert (got["family_name"] == "Renamed") == (status == 200)
 
 
 def test_memberships_are_replaced(client, world, auth):
     h = auth(world.district_admin)
-    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=h,
-                     json={"school_ids": [str(world.school_b.id)]})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers=h,
+        json={"school_ids": [str(world.school_b.id)]},
+    )
     assert r.status_code == 200
     assert r.json()["school_ids"] == [str(world.school_b.id)]
     # now the user is admin B's, not admin A's
-    assert client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_a)).status_code == 404
-    assert client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_b)).status_code == 200
+    assert (
+        client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_a)).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.admin_b)).status_code
+        == 200
+    )
 
 
 def test_admins_cannot_lock_themselves_out(client, world, auth):
     h = auth(world.district_admin)
-    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"is_active": False})
+    r = client.patch(
+        f"/api/v1/users/{world.district_admin.id}", headers=h, json={"is_active": False}
+    )
     assert r.status_code == 409
-    r = client.patch(f"/api/v1/users/{world.district_admin.id}", headers=h, json={"role": "teacher"})
+    r = client.patch(
+        f"/api/v1/users/{world.district_admin.id}", headers=h, json={"role": "teacher"}
+    )
     assert r.status_code == 409
 
 
 def test_null_for_required_field_is_422(client, world, auth):
-    r = client.patch(f"/api/v1/users/{world.teacher_a.id}", headers=auth(world.district_admin),
-                     json={"email": None})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers=auth(world.district_admin),
+        json={"email": None},
+    )
     assert r.status_code == 422
 
 
 @pytest.mark.parametrize(
     ("caller", "expected"),
-    [("teacher", {"admin_a", "teacher_a", "teacher_a2"}),
-     ("other_teacher", {"admin_b", "teacher_b"}),
-     ("school_admin", {"admin_a", "teacher_a", "teacher_a2"}),
-     ("district_admin", {"district_admin", "admin_a", "admin_b", "teacher_a", "teacher_a2", "teacher_b"})],
-)  # fmt: skip
+    [
+        ("teacher", {"admin_a", "teacher_a", "teacher_a2"}),
+        ("other_teacher", {"admin_b", "teacher_b"}),
+        ("school_admin", {"admin_a", "teacher_a", "teacher_a2"}),
+        (
+            "district_admin",
+            {"district_admin", "admin_a", "admin_b", "teacher_a", "teacher_a2", "teacher_b"},
+        ),
+    ],
+)
 def test_colleagues_share_a_school(client, world, auth, caller, expected):
     r = client.get("/api/v1/colleagues", headers=auth(world.caller(caller)))
     assert r.status_code == 200
@@ -173,7 +259,9 @@ def test_colleagues_share_a_school(client, world, auth, caller, expected):
 
 def test_colleagues_hide_inactive_staff_and_other_schools(client, world, factory, auth):
     factory.user(schools=[world.school_a], is_active=False)
-    r = client.get(f"/api/v1/colleagues?school_id={world.school_b.id}", headers=auth(world.teacher_a))
+    r = client.get(
+        f"/api/v1/colleagues?school_id={world.school_b.id}", headers=auth(world.teacher_a)
+    )
     assert r.json()["total"] == 0
     r = client.get("/api/v1/colleagues", headers=auth(world.teacher_a))
     assert r.json()["total"] == 3

@@ -102,9 +102,7 @@ def require(
     return check
 
 
-AnyReader = Annotated[
-    Principal, Depends(require(roles=tuple(Role), scope=Scope.read))
-]
+AnyReader = Annotated[Principal, Depends(require(roles=tuple(Role), scope=Scope.read))]
 AdminReader = Annotated[
     Principal, Depends(require(roles=(Role.school_admin, Role.district_admin), scope=Scope.read))
 ]

@@ -64,7 +64,9 @@ async def change_password(
         # 422, not 401: the session is valid, only this field is wrong.
         raise Unprocessable(
             "The current password is incorrect",
-            errors=[FieldError(field="body.current_password", message="incorrect", type="incorrect")],
+            errors=[
+                FieldError(field="body.current_password", message="incorrect", type="incorrect")
+            ],
         )
     user.password_hash = await hash_password_async(body.new_password)
     user.token_version += 1
@@ -73,5 +75,3 @@ async def change_password(
     await session.flush()
     token, lifetime = create_access_token(settings, user.id, user.token_version)
     return Token(access_token=token, expires_in=lifetime)
-
-

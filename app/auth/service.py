@@ -31,7 +31,9 @@ class LoginFailed(Unauthorized):
     persist = True  # the failure count must be kept although the request fails
 
 
-async def _record_failure(session: AsyncSession, settings: Settings, login: str, now: datetime) -> None:
+async def _record_failure(
+    session: AsyncSession, settings: Settings, login: str, now: datetime
+) -> None:
     """Count one failure atomically (an upsert); the 401 that follows still commits it."""
     bind = session.get_bind()
     ins = (pg_insert if bind.dialect.name == "postgresql" else sqlite_insert)(LoginThrottle)
@@ -51,7 +53,9 @@ async def _record_failure(session: AsyncSession, settings: Settings, login: str,
     session.add(row)
 
 
-async def authenticate(session: AsyncSession, settings: Settings, email: str, password: str) -> User:
+async def authenticate(
+    session: AsyncSession, settings: Settings, email: str, password: str
+) -> User:
     login = email.strip().lower()[:320]
     now = utcnow()
     wait = await _locked_for(session, login, now)

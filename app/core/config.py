@@ -38,7 +38,8 @@ class Settings(BaseSettings):
             if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
                     "SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    "outside development (make one with: python -c "
+                    "'import secrets; print(secrets.token_urlsafe(48))')"
                 )
         if "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")

@@ -131,9 +131,17 @@ _SLUGS = {
     415: "unsupported-media-type",
 }
 for _cls in (
-    BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-    PayloadTooLarge, Unprocessable, TooManyRequests, ServiceUnavailable,
-):  # fmt: skip
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    Unprocessable,
+    TooManyRequests,
+    ServiceUnavailable,
+):
     _SLUGS[_cls.status] = _cls.slug
 
 
@@ -202,8 +210,13 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for e in exc.errors():
-        out.append({"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""),
-                    "type": e.get("type", "invalid")})  # fmt: skip
+        out.append(
+            {
+                "field": _field_path(e.get("loc", ())),
+                "message": e.get("msg", ""),
+                "type": e.get("type", "invalid"),
+            }
+        )
     return out
 
 
@@ -236,8 +249,14 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             # Undecodable bodies (bad UTF-8, broken multipart) answer like malformed JSON does.
-            return problem_response(request, 422, "The request body could not be parsed", errors=[
-                {"field": "body", "message": "could not be parsed", "type": "body_invalid"}])  # fmt: skip
+            return problem_response(
+                request,
+                422,
+                "The request body could not be parsed",
+                errors=[
+                    {"field": "body", "message": "could not be parsed", "type": "body_invalid"}
+                ],
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource"
         if exc.status_code == 405:
@@ -263,6 +282,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(sa_exc.IntegrityError, on_integrity)
-    for exc_cls in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
-                    sa_exc.DisconnectionError):  # fmt: skip
+    for exc_cls in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        sa_exc.DisconnectionError,
+    ):
         app.add_exception_handler(exc_cls, on_db_unavailable)

@@ -61,12 +61,18 @@ class RequestContextMiddleware:
                 message["headers"] = hdrs
             await send(message)
 
-        async def send_problem(status: int, detail: str, extra: dict[str, str] | None = None) -> None:
+        async def send_problem(
+            status: int, detail: str, extra: dict[str, str] | None = None
+        ) -> None:
             body = json.dumps(problem_body(path, status, detail, request_id=request_id)).encode()
-            hdrs = [(b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode())]  # fmt: skip
+            hdrs = [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
             hdrs += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
-            await send_with_headers({"type": "http.response.start", "status": status, "headers": hdrs})
+            await send_with_headers(
+                {"type": "http.response.start", "status": status, "headers": hdrs}
+            )
             await send({"type": "http.response.body", "body": body})
 
         # Refuse an oversized body before reading it when the client declares its length ...
@@ -106,9 +112,7 @@ class RequestContextMiddleware:
             if status_holder["answered_413"]:
                 self._log(scope, state, 413, start)
                 return
-            error_log.exception(
-                "unhandled error", extra={"request_id": request_id, "path": path}
-            )
+            error_log.exception("unhandled error", extra={"request_id": request_id, "path": path})
             if not status_holder["started"]:
                 await send_problem(500, "An unexpected error occurred; quote the request id")
             status_holder["status"] = 500

@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+
 def _project_root() -> Path:
     # From a source checkout, the folder above `app/`; from an installed package, the working
     # directory (the Docker image runs from /srv, which holds alembic.ini and migrations/).

@@ -53,7 +53,9 @@ async def fetch_page(
     session: AsyncSession, stmt: Select[Any], params: PageParams
 ) -> tuple[list[dict[str, Any]], int]:
     """Rows of one page of an ordered column select (as dicts), and the total matching rows."""
-    paged = stmt.add_columns(func.count().over().label(TOTAL)).limit(params.limit).offset(params.offset)
+    paged = (
+        stmt.add_columns(func.count().over().label(TOTAL)).limit(params.limit).offset(params.offset)
+    )
     rows = [dict(m) for m in (await session.execute(paged)).mappings()]
     if rows:
         return rows, int(rows[0][TOTAL])
@@ -73,8 +75,13 @@ def build_page(
 ) -> Any:
     """Validate a whole page in one call (pydantic's core does the per-item work)."""
     return page_type.model_validate(
-        {"items": items, "total": total, "limit": params.limit, "offset": params.offset,
-         "next": next_link(request, params, total)},  # fmt: skip
+        {
+            "items": items,
+            "total": total,
+            "limit": params.limit,
+            "offset": params.offset,
+            "next": next_link(request, params, total),
+        },
     )
 
 

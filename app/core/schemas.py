@@ -12,7 +12,7 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads as a type
+def Text(max_length: int, min_length: int = 0) -> type[str]:
     """A stripped string with a length limit that refuses NUL bytes."""
     return Annotated[  # type: ignore[return-value]
         str,

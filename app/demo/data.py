@@ -57,16 +57,16 @@ async def load_demo_data(session: AsyncSession) -> int:
     """Insert whatever of the demo set is missing; returns how many users were added."""
     schools: dict[str, School] = {}
     for name, tz, sourced in SCHOOLS:
-        school = (await session.execute(select(School).where(School.name == name))).scalar_one_or_none()  # type: ignore[arg-type]
+        school = (
+            await session.execute(select(School).where(School.name == name))
+        ).scalar_one_or_none()  # type: ignore[arg-type]
         if school is None:
             school = School(name=name, time_zone=tz, sourced_id=sourced)
             session.add(school)
         schools[name] = school
     await session.flush()
 
-    existing = set(
-        (await session.execute(select(func.lower(User.email)))).scalars()
-    )
+    existing = set((await session.execute(select(func.lower(User.email)))).scalars())
     password_hash = await hash_password_async(DEMO_PASSWORD)
     added = 0
     for demo in USERS:

@@ -36,5 +36,3 @@ async def readyz(db: DatabaseDep) -> Readiness:
     if current != head_revision():
         raise ServiceUnavailable(f"Database schema is at {current}, expected {head_revision()}")
     return Readiness(status="ok", migration=current)
-
-

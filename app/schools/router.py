@@ -26,7 +26,9 @@ async def list_schools(
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))
-async def create_school(body: SchoolCreate, session: SessionDep, _caller: DistrictAdmin) -> SchoolPublic:
+async def create_school(
+    body: SchoolCreate, session: SessionDep, _caller: DistrictAdmin
+) -> SchoolPublic:
     """Add a school (district administrators). Names and roster ids are unique."""
     return SchoolPublic.model_validate(await service.create(session, body))
 

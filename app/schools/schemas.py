@@ -4,7 +4,7 @@ from functools import lru_cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from app.core.schemas import InputModel, OutputModel, ShortText, Text
 
@@ -21,7 +21,8 @@ def _iana_zone(value: str) -> str:
 
 
 TimeZone = Annotated[
-    Text(64, 1),  # type: ignore[valid-type]
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_iana_zone),
     Field(examples=["America/Chicago"]),
 ]

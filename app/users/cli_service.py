@@ -39,15 +39,21 @@ async def create_user_from_cli(
                     conds.append(School.id == uuid.UUID(ref))
                 except ValueError:
                     pass
-                found = (await session.execute(select(School.id).where(or_(*conds)))).scalar_one_or_none()
+                found = (
+                    await session.execute(select(School.id).where(or_(*conds)))
+                ).scalar_one_or_none()
                 if found is None:
                     raise CliError(f"no school named or with id {ref!r}")
                 school_ids.append(found)
             try:
                 data = UserCreate(
-                    email=email, given_name=given_name, family_name=family_name,
-                    role=role, school_ids=school_ids, password=password,
-                )  # type: ignore[arg-type]  # fmt: skip
+                    email=email,
+                    given_name=given_name,
+                    family_name=family_name,
+                    role=role,
+                    school_ids=school_ids,
+                    password=password,
+                )  # type: ignore[arg-type]
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

@@ -30,9 +30,7 @@ async def list_users(
 ) -> Page[UserPublic]:
     """Staff records. District administrators see everyone; school administrators see the
     staff of their schools. Teachers use `/colleagues` instead. Ordered by family name."""
-    stmt = service.list_statement(
-        caller, school_id=school_id, role=role, is_active=is_active, q=q
-    )
+    stmt = service.list_statement(caller, school_id=school_id, role=role, is_active=is_active, q=q)
     rows, total = await fetch_page(session, stmt, page)
     items = [service.public_row(r) for r in rows]
     return build_page(Page[UserPublic], items, total, page, request)

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, String, and_, cast, delete, func, insert, or_, select
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -21,7 +20,9 @@ from app.users.models import Role, SchoolMembership, User
 from app.users.schemas import UserCreate, UserPublic, UserUpdate
 
 
-async def school_ids_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+async def school_ids_of(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Memberships of many users in one query."""
     ids = list(user_ids)
     out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
@@ -80,14 +81,18 @@ def list_statement(
     colleagues_only: bool = False,
 ) -> Select[Any]:
     if colleagues_only:
-        stmt = select(User.id, User.given_name, User.family_name).where(policies.colleagues_of(principal))
+        stmt = select(User.id, User.given_name, User.family_name).where(
+            policies.colleagues_of(principal)
+        )
     else:
         stmt = select(*User.__table__.columns, memberships_column()).where(  # type: ignore[attr-defined]
             policies.readable_users(principal)
         )
     if school_id is not None:
         stmt = stmt.where(
-            User.id.in_(select(SchoolMembership.user_id).where(SchoolMembership.school_id == school_id))  # type: ignore[attr-defined]
+            User.id.in_(
+                select(SchoolMembership.user_id).where(SchoolMembership.school_id == school_id)
+            )  # type: ignore[attr-defined]
         )
     if role is not None:
         stmt = stmt.where(User.role == role)
@@ -105,7 +110,9 @@ def list_statement(
     return stmt.order_by(User.family_name, User.given_name, User.id)
 
 
-async def get_readable(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> tuple[User, list[uuid.UUID]]:
+async def get_readable(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID
+) -> tuple[User, list[uuid.UUID]]:
     """The user and their schools, or 404 when the caller may not know the user exists."""
     user = await session.get(User, user_id)
     if user is None:
@@ -145,8 +152,12 @@ async def _check_schools_exist(session: AsyncSession, school_ids: set[uuid.UUID]
     if missing:
         raise Unprocessable(
             "Unknown school id",
-            errors=[FieldError(field="body.school_ids", message=f"unknown school {m}", type="unknown_school")
-                    for m in sorted(missing, key=str)],  # fmt: skip
+            errors=[
+                FieldError(
+                    field="body.school_ids", message=f"unknown school {m}", type="unknown_school"
+                )
+                for m in sorted(missing, key=str)
+            ],
         )
 
 
@@ -188,7 +199,11 @@ async def create(session: AsyncSession, principal: Principal, data: UserCreate) 
 
 
 async def update(
-    session: AsyncSession, principal: Principal, user: User, old_schools: list[uuid.UUID], data: UserUpdate
+    session: AsyncSession,
+    principal: Principal,
+    user: User,
+    old_schools: list[uuid.UUID],
+    data: UserUpdate,
 ) -> UserPublic:
     if not policies.can_manage_user(principal, user.role, set(old_schools)):
         raise Forbidden("You cannot change this user")
@@ -197,10 +212,17 @@ async def update(
         if required in changes and changes[required] is None:
             raise Unprocessable(
                 f"{required} cannot be null",
-                errors=[FieldError(field=f"body.{required}", message="cannot be null", type="null")],
+                errors=[
+                    FieldError(field=f"body.{required}", message="cannot be null", type="null")
+                ],
             )
-    if principal.user is not None and principal.user.id == user.id and (
-        ("role" in changes and changes["role"] != user.role) or changes.get("is_active") is False
+    if (
+        principal.user is not None
+        and principal.user.id == user.id
+        and (
+            ("role" in changes and changes["role"] != user.role)
+            or changes.get("is_active") is False
+        )
     ):
         raise Conflict("You cannot change your own role or deactivate yourself")
 
