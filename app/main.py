@@ -18,7 +18,10 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.health.router import router as health_router
 from app.integration_keys.router import router as keys_router
+from app.plans.router import router as plans_router
 from app.schools.router import router as schools_router
+from app.teams.router import catalog as focus_areas_router
+from app.teams.router import router as teams_router
 from app.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -38,6 +41,9 @@ TAGS = [
     {"name": "schools", "description": "The district's schools"},
     {"name": "users", "description": "Staff accounts, roles and school memberships"},
     {"name": "integration keys", "description": "Credentials for district systems"},
+    {"name": "focus areas", "description": "The catalog of focus areas teams choose from"},
+    {"name": "teams", "description": "Coaching teams: two or more teachers and their target"},
+    {"name": "plans", "description": "Each team's action plan and its review by administrators"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -102,7 +108,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_openapi(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, schools_router, users_router, keys_router):
+    for router in (
+        auth_router,
+        schools_router,
+        users_router,
+        keys_router,
+        focus_areas_router,
+        teams_router,
+        plans_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

@@ -2,7 +2,20 @@
 
 from app.auth.models import LoginThrottle
 from app.integration_keys.models import IntegrationKey
+from app.plans.models import ActionPlan, PlanTransition
 from app.schools.models import School
+from app.teams.models import FocusArea, Team, TeamMember
 from app.users.models import SchoolMembership, User
 
-__all__ = ["IntegrationKey", "LoginThrottle", "School", "SchoolMembership", "User"]
+__all__ = [
+    "ActionPlan",
+    "FocusArea",
+    "IntegrationKey",
+    "LoginThrottle",
+    "PlanTransition",
+    "School",
+    "SchoolMembership",
+    "Team",
+    "TeamMember",
+    "User",
+]

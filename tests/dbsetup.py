@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from app.core.db import metadata, sync_url
 from app.core.migrations import upgrade
+from app.teams.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
+from app.teams.models import FocusArea
 
 
 class PostgresUnavailable(Exception):
@@ -53,6 +56,7 @@ def migrated(url: str) -> str:
 
 
 def truncate_all(engine: Engine) -> None:
+    """Empty every table, then put back the reference data the migrations seed."""
     tables = [t.name for t in metadata.sorted_tables]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -60,3 +64,16 @@ def truncate_all(engine: Engine) -> None:
         else:
             for t in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{t}"'))
+        conn.execute(
+            insert(FocusArea),
+            [
+                {
+                    "id": suggested_focus_area_id(n),
+                    "name": n,
+                    "description": None,
+                    "is_active": True,
+                    "created_at": datetime.now(UTC),
+                }
+                for n in SUGGESTED_FOCUS_AREAS
+            ],
+        )

@@ -1,0 +1,60 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+    completed = "completed"
+
+
+class ActionPlan(SQLModel, table=True):
+    """A team's action plan and the pre-conference summary it grew from (one per team)."""
+
+    __tablename__ = "action_plan"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'approved', 'returned', 'completed')", name="status"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    team_id: uuid.UUID = Field(foreign_key="team.id", unique=True, ondelete="RESTRICT")
+    learning_target: str | None = Field(default=None, sa_type=Text)
+    focus_goal: str | None = Field(default=None, sa_type=Text)
+    # Pre-conference: the lesson purpose, the classroom dynamics, philosophies and literature.
+    lesson_purpose: str | None = Field(default=None, sa_type=Text)
+    classroom_dynamics: str | None = Field(default=None, sa_type=Text)
+    philosophies_and_literature: str | None = Field(default=None, sa_type=Text)
+    # The action plan proper, from the learning form.
+    take_back_to_classroom: str | None = Field(default=None, sa_type=Text)
+    how_to_apply: str | None = Field(default=None, sa_type=Text)
+    addressing_open_questions: str | None = Field(default=None, sa_type=Text)
+    status: PlanStatus = Field(default=PlanStatus.draft, sa_type=String(20))
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PlanTransition(SQLModel, table=True):
+    """Every status change of a plan: who, when, and what they said."""
+
+    __tablename__ = "plan_transition"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    plan_id: uuid.UUID = Field(foreign_key="action_plan.id", index=True, ondelete="RESTRICT")
+    from_status: PlanStatus = Field(sa_type=String(20))
+    to_status: PlanStatus = Field(sa_type=String(20))
+    actor_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    comment: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,67 @@
+from fastapi import APIRouter, Request, Response
+
+from app.auth.deps import CurrentPrincipal
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.etag import IfMatch, check_if_match, etag
+from app.core.pagination import Page, PageDep, paginate
+from app.plans import service
+from app.plans.models import ActionPlan
+from app.plans.schemas import PlanPublic, PlanTransitionCreate, PlanTransitionPublic, PlanUpdate
+from app.teams.deps import MemberTeam, ViewableTeam
+
+router = APIRouter(prefix="/teams/{team_id}/plan", tags=["plans"])
+
+
+def _answer(plan: ActionPlan, response: Response) -> PlanPublic:
+    response.headers["ETag"] = etag("plan", plan.version)
+    return PlanPublic.model_validate(plan)
+
+
+@router.get("", responses=error_responses(401, 403, 404, 422))
+async def get_plan(access: ViewableTeam, session: SessionDep, response: Response) -> PlanPublic:
+    """The team's action plan, with its pre-conference summary and review status. Visible to
+    the team and to administrators of the members' schools. Carries an `ETag`."""
+    return _answer(await service.get_for_team(session, access), response)
+
+
+@router.patch("", responses=error_responses(401, 403, 404, 409, 412, 422))
+async def update_plan(
+    access: MemberTeam,
+    body: PlanUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanPublic:
+    """Edit the plan (team members, while it is a draft or returned). Send the `ETag` you read
+    as `If-Match`: if a teammate saved first, the answer is 412 and nothing changes."""
+    plan = await service.get_for_team(session, access)
+    check_if_match(if_match, etag("plan", plan.version))
+    return _answer(await service.update(session, plan, body), response)
+
+
+@router.post("/transitions", responses=error_responses(401, 403, 404, 409, 412, 422))
+async def transition_plan(
+    access: ViewableTeam,
+    body: PlanTransitionCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanPublic:
+    """Move the plan through its review: members `submit` a draft or returned plan; an
+    administrator of a member's school `approve`s it or `return`s it with a comment, and marks
+    it `complete` at year end. Any other move answers 409."""
+    plan = await service.get_for_team(session, access)
+    check_if_match(if_match, etag("plan", plan.version))
+    return _answer(await service.transition(session, principal, access, plan, body), response)
+
+
+@router.get("/transitions", responses=error_responses(401, 403, 404, 422))
+async def list_plan_transitions(
+    access: ViewableTeam, session: SessionDep, request: Request, page: PageDep
+) -> Page[PlanTransitionPublic]:
+    """The plan's history: every status change with who made it, when, and their comment."""
+    plan = await service.get_for_team(session, access)
+    stmt = service.transitions_statement(plan)
+    return await paginate(session, stmt, page, request, Page[PlanTransitionPublic])

@@ -1,0 +1,62 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.core.schemas import InputModel, OutputModel, Text
+from app.plans.models import PlanStatus
+
+PlanText = Text(10_000)
+
+
+class PlanUpdate(InputModel):
+    learning_target: PlanText | None = None  # type: ignore[valid-type]
+    focus_goal: PlanText | None = None  # type: ignore[valid-type]
+    lesson_purpose: PlanText | None = None  # type: ignore[valid-type]
+    classroom_dynamics: PlanText | None = None  # type: ignore[valid-type]
+    philosophies_and_literature: PlanText | None = None  # type: ignore[valid-type]
+    take_back_to_classroom: PlanText | None = None  # type: ignore[valid-type]
+    how_to_apply: PlanText | None = None  # type: ignore[valid-type]
+    addressing_open_questions: PlanText | None = None  # type: ignore[valid-type]
+
+
+class PlanAction(StrEnum):
+    submit = "submit"
+    approve = "approve"
+    return_ = "return"
+    complete = "complete"
+
+
+class PlanTransitionCreate(InputModel):
+    action: PlanAction = Field(
+        description="submit (members); approve, return (a comment is required), complete "
+        "(administrators of a member's school)"
+    )
+    comment: Text(5000) | None = None  # type: ignore[valid-type]
+
+
+class PlanPublic(OutputModel):
+    id: uuid.UUID
+    team_id: uuid.UUID
+    status: PlanStatus
+    learning_target: str | None
+    focus_goal: str | None
+    lesson_purpose: str | None
+    classroom_dynamics: str | None
+    philosophies_and_literature: str | None
+    take_back_to_classroom: str | None
+    how_to_apply: str | None
+    addressing_open_questions: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanTransitionPublic(OutputModel):
+    id: uuid.UUID
+    from_status: PlanStatus
+    to_status: PlanStatus
+    actor_id: uuid.UUID | None
+    comment: str | None
+    at: datetime

@@ -1,0 +1,119 @@
+"""The action plan and its review workflow: draft -> submitted -> approved | returned ->
+completed. Every transition is recorded; an illegal one answers 409."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.plans.models import ActionPlan, PlanStatus, PlanTransition
+from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
+from app.teams import policies
+from app.teams.policies import TeamAccess
+
+EDITABLE = frozenset({PlanStatus.draft, PlanStatus.returned})
+
+
+@dataclass(frozen=True)
+class Rule:
+    from_states: frozenset[PlanStatus]
+    to_state: PlanStatus
+    by_admin: bool
+    comment_required: bool = False
+
+
+RULES = {
+    PlanAction.submit: Rule(frozenset(EDITABLE), PlanStatus.submitted, by_admin=False),
+    PlanAction.approve: Rule(frozenset({PlanStatus.submitted}), PlanStatus.approved, by_admin=True),
+    PlanAction.return_: Rule(
+        frozenset({PlanStatus.submitted}), PlanStatus.returned, by_admin=True, comment_required=True
+    ),
+    PlanAction.complete: Rule(
+        frozenset({PlanStatus.approved}), PlanStatus.completed, by_admin=True
+    ),
+}
+
+
+async def get_for_team(session: AsyncSession, access: TeamAccess) -> ActionPlan:
+    plan = (
+        await session.execute(select(ActionPlan).where(ActionPlan.team_id == access.team.id))
+    ).scalar_one_or_none()
+    if plan is None:  # every team is created with one; a missing plan is a data problem
+        raise NotFound("This team has no action plan")
+    return plan
+
+
+async def update(session: AsyncSession, plan: ActionPlan, data: PlanUpdate) -> ActionPlan:
+    if plan.status not in EDITABLE:
+        raise Conflict(
+            f"The plan is {PlanStatus(plan.status).value}; "
+            "only draft or returned plans can be edited"
+        )
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return plan
+    for key, value in changes.items():
+        setattr(plan, key, value)
+    plan.version += 1
+    plan.updated_at = utcnow()
+    session.add(plan)
+    await session.flush()
+    return plan
+
+
+async def transition(
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    plan: ActionPlan,
+    data: PlanTransitionCreate,
+) -> ActionPlan:
+    rule = RULES[data.action]
+    if rule.by_admin and not policies.is_team_admin(principal, access):
+        raise Forbidden(
+            f"Only an administrator of a member's school can {data.action.value} a plan"
+        )
+    if not rule.by_admin and not policies.is_member(principal, access):
+        raise Forbidden(f"Only the team's members can {data.action.value} their plan")
+    if access.team.deleted_at is not None:
+        raise Conflict("The team is deleted; restore it first")
+    if plan.status not in rule.from_states:
+        raise Conflict(f"A {PlanStatus(plan.status).value} plan cannot be {rule.to_state.value}")
+    if rule.comment_required and not data.comment:
+        raise Unprocessable(
+            "Say why the plan is returned",
+            errors=[
+                FieldError(
+                    field="body.comment", message="required to return a plan", type="missing"
+                )
+            ],
+        )
+    session.add(
+        PlanTransition(
+            plan_id=plan.id,
+            from_status=plan.status,
+            to_status=rule.to_state,
+            actor_id=principal.user.id if principal.user else None,
+            comment=data.comment,
+        )
+    )
+    plan.status = rule.to_state
+    plan.version += 1
+    plan.updated_at = utcnow()
+    session.add(plan)
+    await session.flush()
+    return plan
+
+
+def transitions_statement(plan: ActionPlan) -> Select[Any]:
+    return (
+        select(*PlanTransition.__table__.columns)
+        .where(PlanTransition.plan_id == plan.id)
+        .order_by(PlanTransition.at, PlanTransition.id)
+    )

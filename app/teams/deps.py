@@ -1,0 +1,53 @@
+"""Dependencies that load a team the caller may act on, or answer 404/403."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.core.deps import SessionDep
+from app.core.errors import Forbidden, NotFound
+from app.teams import policies, service
+from app.teams.policies import TeamAccess
+
+
+async def get_viewable_team(
+    team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+) -> TeamAccess:
+    """404 unless the caller is on the team or administers a member's school."""
+    access = await service.load_access(session, team_id)
+    if access is None or not policies.can_view(principal, access):
+        raise NotFound("No such team")
+    return access
+
+
+ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
+
+
+async def get_editable_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+    if not policies.can_edit(principal, access):
+        raise Forbidden("This team cannot be changed (deleted teams must be restored first)")
+    return access
+
+
+EditableTeam = Annotated[TeamAccess, Depends(get_editable_team)]
+
+
+async def get_member_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+    """Content confidential to the team: members only (administrators get 403)."""
+    if access.team.deleted_at is not None or not policies.is_member(principal, access):
+        raise Forbidden("Only the team's members can do this")
+    return access
+
+
+MemberTeam = Annotated[TeamAccess, Depends(get_member_team)]
+
+
+async def get_admin_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+    if not policies.is_team_admin(principal, access):
+        raise Forbidden("Only an administrator of a member's school can do this")
+    return access
+
+
+AdminTeam = Annotated[TeamAccess, Depends(get_admin_team)]

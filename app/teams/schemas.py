@@ -1,0 +1,94 @@
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.plans.models import PlanStatus
+
+_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def _school_year(value: str) -> str:
+    m = _YEAR.match(value)
+    if not m or int(m.group(2)) != int(m.group(1)) + 1 or not 2000 <= int(m.group(1)) <= 2100:
+        raise ValueError("must look like 2026-2027 (two consecutive years)")
+    return value
+
+
+SchoolYear = Annotated[str, Field(examples=["2026-2027"]), AfterValidator(_school_year)]
+LongText = Text(10_000)
+
+
+class FocusAreaCreate(InputModel):
+    name: ShortText  # type: ignore[valid-type]
+    description: Text(2000) | None = None  # type: ignore[valid-type]
+
+
+class FocusAreaUpdate(InputModel):
+    name: ShortText | None = None  # type: ignore[valid-type]
+    description: Text(2000) | None = None  # type: ignore[valid-type]
+    is_active: bool | None = None
+
+
+class FocusAreaPublic(OutputModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    is_active: bool
+
+
+class TeamCreate(InputModel):
+    name: ShortText  # type: ignore[valid-type]
+    school_year: SchoolYear
+    focus_area_id: uuid.UUID | None = None
+    focus_area_other: Text(500) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="A focus area in the team's own words, if none in the catalog fits",
+    )
+    learning_target: LongText | None = None  # type: ignore[valid-type]
+    member_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=20,
+        description="Teachers on the team. A teacher creating a team is added automatically.",
+    )
+
+
+class TeamUpdate(InputModel):
+    name: ShortText | None = None  # type: ignore[valid-type]
+    school_year: SchoolYear | None = None
+    focus_area_id: uuid.UUID | None = None
+    focus_area_other: Text(500) | None = None  # type: ignore[valid-type]
+    learning_target: LongText | None = None  # type: ignore[valid-type]
+
+
+class TeamMemberAdd(InputModel):
+    user_id: uuid.UUID
+
+
+class MemberRef(OutputModel):
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+
+
+class FocusAreaRef(OutputModel):
+    id: uuid.UUID
+    name: str
+
+
+class TeamPublic(OutputModel):
+    id: uuid.UUID
+    name: str
+    school_year: str
+    focus_area: FocusAreaRef | None
+    focus_area_other: str | None
+    learning_target: str | None
+    members: list[MemberRef]
+    plan_status: PlanStatus | None
+    created_by_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = Field(description="Set when the team was deleted (restorable)")

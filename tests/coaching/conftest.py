@@ -1,0 +1,42 @@
+import pytest
+
+from app.users.models import Role
+
+
+@pytest.fixture
+def team(client, world, factory, auth):
+    """Teacher A's team with teacher A2 (both at school A); teacher A3 is at A but not on it."""
+    world.teacher_a3 = factory.user(Role.teacher, [world.school_a], email="teacher.a3@example.org")
+    r = client.post(
+        "/api/v1/teams",
+        headers=auth(world.teacher_a),
+        json={
+            "name": "Reading circle",
+            "school_year": "2026-2027",
+            "member_ids": [str(world.teacher_a2.id)],
+            "learning_target": "Better guided reading",
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+TEAM_CALLERS = {
+    "anonymous": None,
+    "member": "teacher_a",
+    "same_school_teacher": "teacher_a3",
+    "outside_teacher": "teacher_b",
+    "school_admin": "admin_a",
+    "other_school_admin": "admin_b",
+    "district_admin": "district_admin",
+    "read_key": "read_key",
+}
+
+
+@pytest.fixture
+def as_caller(world, auth):
+    def headers(name):
+        attr = TEAM_CALLERS[name]
+        return auth(None if attr is None else getattr(world, attr))
+
+    return headers

@@ -1,0 +1,173 @@
+import pytest
+
+PLAN_TEXT = {
+    "lesson_purpose": "Model a guided reading group",
+    "classroom_dynamics": "24 students, four reading levels",
+    "philosophies_and_literature": "Fountas & Pinnell",
+    "take_back_to_classroom": "Shorter, more frequent groups",
+    "how_to_apply": "Rotate groups daily",
+    "addressing_open_questions": "Ask the literacy coach",
+}
+
+
+def plan_url(team):
+    return f"/api/v1/teams/{team['id']}/plan"
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [
+        ("anonymous", 401),
+        ("member", 200),
+        ("same_school_teacher", 404),
+        ("outside_teacher", 404),
+        ("school_admin", 200),
+        ("other_school_admin", 404),
+        ("district_admin", 200),
+        ("read_key", 403),
+    ],
+)
+def test_read_plan_by_caller(client, team, as_caller, caller, status):
+    r = client.get(plan_url(team), headers=as_caller(caller))
+    assert r.status_code == status
+    if status == 200:
+        assert r.json()["status"] == "draft"
+        assert r.json()["learning_target"] == "Better guided reading"
+        assert r.headers["etag"] == '"plan-1"'
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [
+        ("anonymous", 401),
+        ("member", 200),
+        ("same_school_teacher", 404),
+        ("outside_teacher", 404),
+        ("school_admin", 403),
+        ("other_school_admin", 404),
+        ("district_admin", 403),
+        ("read_key", 403),
+    ],
+)
+def test_edit_plan_by_caller(client, team, as_caller, world, auth, caller, status):
+    r = client.patch(plan_url(team), headers=as_caller(caller), json=PLAN_TEXT)
+    assert r.status_code == status
+    plan = client.get(plan_url(team), headers=auth(world.teacher_a)).json()
+    assert (plan["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]) == (status == 200)
+    assert plan["version"] == (2 if status == 200 else 1)
+
+
+def test_stale_if_match_is_412_and_changes_nothing(client, team, world, auth):
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    tag = client.get(plan_url(team), headers=a).headers["etag"]
+    first = client.patch(plan_url(team), headers={**a, "If-Match": tag}, json={"focus_goal": "A"})
+    assert first.status_code == 200 and first.headers["etag"] == '"plan-2"'
+    second = client.patch(plan_url(team), headers={**a2, "If-Match": tag}, json={"focus_goal": "B"})
+    assert second.status_code == 412
+    assert second.headers["content-type"] == "application/problem+json"
+    assert client.get(plan_url(team), headers=a).json()["focus_goal"] == "A"
+    assert (
+        client.patch(
+            plan_url(team), headers={**a2, "If-Match": "*"}, json={"focus_goal": "B"}
+        ).status_code
+        == 200
+    )
+    weak = client.patch(
+        plan_url(team), headers={**a2, "If-Match": 'W/"plan-3"'}, json={"focus_goal": "C"}
+    )
+    assert weak.status_code == 200
+
+
+def transition(client, team, headers, action, comment=None, if_match=None):
+    body = {"action": action} | ({"comment": comment} if comment else {})
+    extra = {"If-Match": if_match} if if_match else {}
+    return client.post(f"{plan_url(team)}/transitions", headers={**headers, **extra}, json=body)
+
+
+def test_review_workflow_happy_path(client, team, world, auth):
+    member, admin = auth(world.teacher_a), auth(world.admin_a)
+    client.patch(plan_url(team), headers=member, json=PLAN_TEXT)
+    assert transition(client, team, member, "submit").json()["status"] == "submitted"
+    assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 409
+    r = transition(client, team, admin, "return", "Add how you will address open questions")
+    assert r.status_code == 200 and r.json()["status"] == "returned"
+    assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 200
+    assert transition(client, team, member, "submit").json()["status"] == "submitted"
+    assert (
+        transition(client, team, auth(world.district_admin), "approve").json()["status"]
+        == "approved"
+    )
+    assert (
+        transition(client, team, admin, "complete", "Met at year end").json()["status"]
+        == "completed"
+    )
+    history = client.get(f"{plan_url(team)}/transitions", headers=admin).json()
+    assert [(h["from_status"], h["to_status"]) for h in history["items"]] == [
+        ("draft", "submitted"),
+        ("submitted", "returned"),
+        ("returned", "submitted"),
+        ("submitted", "approved"),
+        ("approved", "completed"),
+    ]
+    assert history["items"][1]["comment"] == "Add how you will address open questions"
+    assert history["items"][1]["actor_id"] == str(world.admin_a.id)
+    assert (
+        client.get("/api/v1/teams", headers=member).json()["items"][0]["plan_status"] == "completed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "status_before", "expected"),
+    [
+        ("approve", "draft", 409),
+        ("complete", "draft", 409),
+        ("return", "draft", 409),
+        ("submit", "submitted", 409),
+        ("complete", "submitted", 409),
+    ],
+)
+def test_illegal_transitions_are_409(client, team, world, auth, action, status_before, expected):
+    if status_before == "submitted":
+        transition(client, team, auth(world.teacher_a), "submit")
+    who = auth(world.teacher_a) if action == "submit" else auth(world.admin_a)
+    r = transition(client, team, who, action, "because")
+    assert r.status_code == expected
+    assert client.get(plan_url(team), headers=who).json()["status"] == status_before
+
+
+@pytest.mark.parametrize(
+    ("caller", "action", "status"),
+    [
+        ("member", "approve", 403),
+        ("school_admin", "submit", 403),
+        ("other_school_admin", "approve", 404),
+        ("outside_teacher", "submit", 404),
+        ("anonymous", "submit", 401),
+        ("district_admin", "approve", 200),
+    ],
+)
+def test_who_may_move_the_plan(client, team, world, auth, as_caller, caller, action, status):
+    transition(client, team, auth(world.teacher_a), "submit")
+    r = transition(client, team, as_caller(caller), action)
+    assert r.status_code == status
+
+
+def test_return_needs_a_comment_and_transition_checks_if_match(client, team, world, auth):
+    transition(client, team, auth(world.teacher_a), "submit")
+    r = transition(client, team, auth(world.admin_a), "return")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.comment"
+    assert (
+        transition(client, team, auth(world.admin_a), "approve", if_match='"plan-1"').status_code
+        == 412
+    )
+    assert (
+        transition(client, team, auth(world.admin_a), "approve", if_match='"plan-2"').status_code
+        == 200
+    )
+
+
+def test_plan_of_a_deleted_team_is_hidden_from_members(client, team, world, auth):
+    client.delete(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a))
+    assert client.get(plan_url(team), headers=auth(world.teacher_a)).status_code == 404
+    assert client.get(plan_url(team), headers=auth(world.admin_a)).status_code == 200
+    assert transition(client, team, auth(world.admin_a), "approve").status_code == 409
