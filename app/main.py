@@ -16,6 +16,7 @@ from app.core.db import Database
 from app.core.errors import error_responses, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.integration_keys.router import router as keys_router
 from app.plans.router import router as plans_router
@@ -44,6 +45,7 @@ TAGS = [
     {"name": "focus areas", "description": "The catalog of focus areas teams choose from"},
     {"name": "teams", "description": "Coaching teams: two or more teachers and their target"},
     {"name": "plans", "description": "Each team's action plan and its review by administrators"},
+    {"name": "events", "description": "The calendar: conferences, observations, meetings"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         focus_areas_router,
         teams_router,
         plans_router,
+        events_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -1,9 +1,17 @@
 """Building blocks for request and response models."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
 
 
 def _no_nul(value: str) -> str:
@@ -23,8 +31,20 @@ def Text(max_length: int, min_length: int = 0) -> type[str]:
 
 Name = Text(100, 1)
 ShortText = Text(200, 1)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic would read numbers ("0.5") as Unix timestamps; the API speaks RFC 3339 only.
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _ISO_DATE.match(value)):
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00-06:00"
+        )
+    return value
+
+
 # A datetime that must carry its offset: a naive value in a request is a 422.
-Timestamp = AwareDatetime
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class InputModel(BaseModel):

@@ -1,0 +1,136 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.core.deps import SessionDep
+from app.core.errors import Forbidden, NotFound, error_responses
+from app.core.etag import IfMatch, check_if_match, etag
+from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.schemas import Timestamp
+from app.events import service
+from app.events.deps import ViewableEvent
+from app.events.models import Event, EventKind
+from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
+from app.teams import policies as team_policies
+from app.teams import service as team_service
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+async def _answer(session: SessionDep, event: Event, response: Response) -> EventPublic:
+    public = await service.to_public(session, event)
+    response.headers["ETag"] = etag("event", public.version)
+    return public
+
+
+@router.get("", responses=error_responses(401, 403, 422))
+async def list_events(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    page: PageDep,
+    team_id: uuid.UUID | None = None,
+    teacher_id: Annotated[uuid.UUID | None, Query(description="Events this person attends")] = None,
+    kind: EventKind | None = None,
+    starts_from: Annotated[
+        Timestamp | None, Query(alias="from", description="Events ending after this instant")
+    ] = None,
+    starts_before: Annotated[
+        Timestamp | None, Query(alias="to", description="Events starting before this instant")
+    ] = None,
+    include_cancelled: bool = False,
+) -> Page[EventPublic]:
+    """The calendar: events of the teams the caller may see, in time order. For a month view,
+    pass `from` and `to` (with their UTC offsets, URL-encoded)."""
+    stmt = service.list_statement(
+        principal,
+        team_id=team_id,
+        teacher_id=teacher_id,
+        kind=kind,
+        starts_from=starts_from,
+        starts_before=starts_before,
+        include_cancelled=include_cancelled,
+    )
+    rows, total = await fetch_page(session, stmt, page)
+    items = await service.to_public_many(session, rows)
+    return build_page(Page[EventPublic], items, total, page, request)
+
+
+@router.post("", status_code=201, responses=error_responses(401, 403, 404, 409, 422))
+async def create_event(
+    body: EventCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    response: Response,
+) -> EventPublic:
+    """Schedule a pre-conference, observation (name the observer and the observed teacher),
+    post-conference, year-end meeting or other event. Participants must be on the team (a
+    year-end meeting may add an administrator). A participant already booked at that time
+    answers 409 naming the other event."""
+    access = await team_service.load_access(session, body.team_id)
+    if access is None or not team_policies.can_view(principal, access):
+        raise NotFound("No such team")
+    event = await service.create(session, principal, access, body)
+    return await _answer(session, event, response)
+
+
+@router.get("/{event_id}", responses=error_responses(401, 403, 404, 422))
+async def get_event(ev: ViewableEvent, session: SessionDep, response: Response) -> EventPublic:
+    """One event, with an `ETag` for edits."""
+    return await _answer(session, ev.event, response)
+
+
+@router.patch("/{event_id}", responses=error_responses(401, 403, 404, 409, 412, 422))
+async def update_event(
+    ev: ViewableEvent,
+    body: EventUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventPublic:
+    """Reschedule (`starts_at` and `ends_at` together), move, retitle or change participants.
+    The double-booking check runs again."""
+    check_if_match(if_match, etag("event", ev.event.version))
+    event = await service.update(session, principal, ev.team, ev.event, body)
+    return await _answer(session, event, response)
+
+
+@router.post("/{event_id}/cancel", responses=error_responses(401, 403, 404, 409, 412, 422))
+async def cancel_event(
+    ev: ViewableEvent,
+    body: EventCancel,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventPublic:
+    """Cancel an event. It stays on the calendar, marked cancelled (list it with
+    `include_cancelled=true`), and frees its participants' time."""
+    check_if_match(if_match, etag("event", ev.event.version))
+    event = await service.cancel(session, principal, ev.team, ev.event, body.reason)
+    return await _answer(session, event, response)
+
+
+@router.delete("/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
+async def delete_event(
+    ev: ViewableEvent, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Delete an event entered by mistake: hidden, not erased; an administrator can restore it."""
+    await service.soft_delete(session, principal, ev.team, ev.event)
+    return Response(status_code=204)
+
+
+@router.post("/{event_id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_event(
+    ev: ViewableEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> EventPublic:
+    """Bring back a deleted event (administrators of a member's school)."""
+    if not team_policies.is_team_admin(principal, ev.team):
+        raise Forbidden("Only an administrator of a member's school can restore events")
+    event = await service.restore(session, ev.event)
+    return await _answer(session, event, response)

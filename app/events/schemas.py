@@ -1,0 +1,91 @@
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import Field, model_validator
+
+from app.core.schemas import InputModel, OutputModel, Text, Timestamp
+from app.events.models import EventKind, EventStatus
+from app.teams.schemas import MemberRef
+
+MAX_EVENT_LENGTH = timedelta(hours=12)
+
+
+class EventCreate(InputModel):
+    team_id: uuid.UUID
+    kind: EventKind
+    title: Text(200) | None = None  # type: ignore[valid-type]
+    starts_at: Timestamp = Field(description="With its UTC offset, e.g. 2026-12-01T09:00:00-06:00")
+    ends_at: Timestamp
+    location: Text(200) | None = None  # type: ignore[valid-type]
+    observer_id: uuid.UUID | None = Field(default=None, description="Observations: the observer")
+    observed_id: uuid.UUID | None = Field(
+        default=None, description="Observations: the teacher observed"
+    )
+    participant_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        max_length=30,
+        description="Who attends. Default: the whole team (an observation: observer and observed). "
+        "A year-end meeting may include an administrator of a member's school.",
+    )
+
+    @model_validator(mode="after")
+    def _times_and_roles(self) -> "EventCreate":
+        _check_times(self.starts_at, self.ends_at)
+        if self.kind == EventKind.observation:
+            if self.observer_id is None or self.observed_id is None:
+                raise ValueError("an observation names observer_id and observed_id")
+            if self.observer_id == self.observed_id:
+                raise ValueError("the observer and the observed teacher must be different people")
+        elif self.observer_id is not None or self.observed_id is not None:
+            raise ValueError("observer_id and observed_id are only for observations")
+        return self
+
+
+def _check_times(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if ends_at - starts_at > MAX_EVENT_LENGTH:
+        raise ValueError("an event lasts at most 12 hours")
+
+
+class EventUpdate(InputModel):
+    """Reschedule or edit. Times are given together."""
+
+    title: Text(200) | None = None  # type: ignore[valid-type]
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
+    location: Text(200) | None = None  # type: ignore[valid-type]
+    participant_ids: list[uuid.UUID] | None = Field(default=None, max_length=30)
+
+    @model_validator(mode="after")
+    def _times(self) -> "EventUpdate":
+        if (self.starts_at is None) != (self.ends_at is None):
+            raise ValueError("give starts_at and ends_at together")
+        if self.starts_at is not None and self.ends_at is not None:
+            _check_times(self.starts_at, self.ends_at)
+        return self
+
+
+class EventCancel(InputModel):
+    reason: Text(1000) | None = None  # type: ignore[valid-type]
+
+
+class EventPublic(OutputModel):
+    id: uuid.UUID
+    team_id: uuid.UUID
+    kind: EventKind
+    title: str | None
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    observer_id: uuid.UUID | None
+    observed_id: uuid.UUID | None
+    participants: list[MemberRef]
+    status: EventStatus
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    created_by_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None

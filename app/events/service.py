@@ -1,0 +1,299 @@
+"""Rules for the calendar of events: who takes part, no double-booking, reschedule, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.events.schemas import EventCreate, EventPublic, EventUpdate
+from app.teams import policies as team_policies
+from app.teams.models import Team
+from app.teams.policies import TeamAccess
+from app.users.models import Role, SchoolMembership, User
+
+
+def can_schedule(p: Principal, access: TeamAccess, kind: EventKind) -> bool:
+    """Members schedule anything; administrators of a member's school, year-end meetings."""
+    if access.team.deleted_at is not None:
+        return False
+    if team_policies.is_member(p, access):
+        return True
+    return kind == EventKind.year_end_meeting and team_policies.is_team_admin(p, access)
+
+
+async def _admin_may_attend(session: AsyncSession, user_id: uuid.UUID, access: TeamAccess) -> bool:
+    """A year-end meeting's administrator: district, or of a member's school."""
+    rows = (
+        await session.execute(
+            select(User.role, User.is_active, SchoolMembership.school_id)
+            .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).all()
+    if not rows or not rows[0][1]:
+        return False
+    role = Role(rows[0][0])
+    if role == Role.district_admin:
+        return True
+    schools = {r[2] for r in rows if r[2] is not None}
+    return role == Role.school_admin and bool(schools & access.member_school_ids)
+
+
+async def _participants(
+    session: AsyncSession,
+    access: TeamAccess,
+    kind: EventKind,
+    requested: list[uuid.UUID] | None,
+    observer_id: uuid.UUID | None,
+    observed_id: uuid.UUID | None,
+) -> set[uuid.UUID]:
+    errors: list[FieldError] = []
+    for name, value in (("observer_id", observer_id), ("observed_id", observed_id)):
+        if value is not None and value not in access.member_ids:
+            errors.append(
+                FieldError(
+                    field=f"body.{name}", message="not a member of the team", type="not_member"
+                )
+            )
+    if requested is None:
+        chosen = (
+            {observer_id, observed_id} - {None}
+            if kind == EventKind.observation
+            else set(access.member_ids)
+        )
+    else:
+        chosen = set(requested) | ({observer_id, observed_id} - {None})
+    for user_id in sorted(chosen - access.member_ids, key=str):  # type: ignore[arg-type]
+        if kind == EventKind.year_end_meeting and await _admin_may_attend(session, user_id, access):  # type: ignore[arg-type]
+            continue
+        errors.append(
+            FieldError(
+                field="body.participant_ids",
+                message=f"{user_id} cannot take part",
+                type="not_member",
+            )
+        )
+    if errors:
+        raise Unprocessable("Participants must belong to the team", errors=errors)
+    if not chosen:
+        raise Unprocessable(
+            "An event needs participants",
+            errors=[FieldError(field="body.participant_ids", message="empty", type="too_short")],
+        )
+    return chosen  # type: ignore[return-value]
+
+
+async def _check_double_booking(
+    session: AsyncSession,
+    participants: set[uuid.UUID],
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude: uuid.UUID | None,
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialize bookings per person so two concurrent requests cannot both pass the check.
+        for user_id in sorted(participants, key=str):
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                {"k": f"booking:{user_id}"},
+            )
+    stmt = (
+        select(Event.id, Event.kind, Event.title, Event.starts_at, EventParticipant.user_id)
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .where(
+            EventParticipant.user_id.in_(participants),
+            Event.status == EventStatus.scheduled,
+            Event.deleted_at.is_(None),
+            Event.starts_at < ends_at,
+            Event.ends_at > starts_at,
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+    if exclude is not None:
+        stmt = stmt.where(Event.id != exclude)
+    clash = (await session.execute(stmt)).first()
+    if clash is not None:
+        raise Conflict(
+            f"Participant {clash.user_id} is already booked at that time by event {clash.id} "
+            f"({clash.kind}{': ' + clash.title if clash.title else ''}, "
+            f"starting {clash.starts_at.isoformat()})"
+        )
+
+
+async def create(
+    session: AsyncSession, principal: Principal, access: TeamAccess, data: EventCreate
+) -> Event:
+    if not can_schedule(principal, access, data.kind):
+        raise Forbidden("Only team members schedule events (administrators: year-end meetings)")
+    people = await _participants(
+        session, access, data.kind, data.participant_ids, data.observer_id, data.observed_id
+    )
+    await _check_double_booking(session, people, data.starts_at, data.ends_at, None)
+    event = Event(
+        team_id=access.team.id,
+        kind=data.kind,
+        title=data.title,
+        starts_at=data.starts_at.astimezone(UTC),
+        ends_at=data.ends_at.astimezone(UTC),
+        location=data.location,
+        observer_id=data.observer_id,
+        observed_id=data.observed_id,
+        created_by_id=principal.user.id if principal.user else None,
+    )
+    session.add(event)
+    await session.flush()
+    await session.execute(
+        insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
+    )
+    return event
+
+
+async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await session.execute(
+        select(EventParticipant.user_id).where(EventParticipant.event_id == event_id)
+    )
+    return set(rows.scalars())
+
+
+async def update(
+    session: AsyncSession, principal: Principal, access: TeamAccess, event: Event, data: EventUpdate
+) -> Event:
+    if not can_schedule(principal, access, EventKind(event.kind)):
+        raise Forbidden("Only team members change events (administrators: year-end meetings)")
+    if event.status == EventStatus.cancelled:
+        raise Conflict("The event is cancelled; schedule a new one instead")
+    changes = data.model_dump(exclude_unset=True)
+    current = await participant_ids(session, event.id)
+    people = current
+    if changes.get("participant_ids") is not None:
+        people = await _participants(
+            session,
+            access,
+            EventKind(event.kind),
+            changes["participant_ids"],
+            event.observer_id,
+            event.observed_id,
+        )
+    starts = (changes.get("starts_at") or event.starts_at).astimezone(UTC)
+    ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
+    await _check_double_booking(session, people, starts, ends, event.id)
+    for key in ("title", "location"):
+        if key in changes:
+            setattr(event, key, changes[key])
+    event.starts_at, event.ends_at = starts, ends
+    event.version += 1
+    event.updated_at = utcnow()
+    session.add(event)
+    await session.flush()
+    if people != current:
+        await session.execute(delete(EventParticipant).where(EventParticipant.event_id == event.id))
+        await session.execute(
+            insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
+        )
+    return event
+
+
+async def cancel(
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    event: Event,
+    reason: str | None,
+) -> Event:
+    if not can_schedule(principal, access, EventKind(event.kind)):
+        raise Forbidden("Only team members cancel events (administrators: year-end meetings)")
+    if event.status == EventStatus.cancelled:
+        raise Conflict("The event is already cancelled")
+    event.status = EventStatus.cancelled
+    event.cancelled_at = utcnow()
+    event.cancel_reason = reason
+    event.version += 1
+    event.updated_at = utcnow()
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def soft_delete(
+    session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
+) -> None:
+    if not can_schedule(principal, access, EventKind(event.kind)):
+        raise Forbidden("Only team members delete events (administrators: year-end meetings)")
+    event.deleted_at = utcnow()
+    event.updated_at = utcnow()
+    session.add(event)
+    await session.flush()
+
+
+async def restore(session: AsyncSession, event: Event) -> Event:
+    if event.deleted_at is None:
+        raise Conflict("The event is not deleted")
+    event.deleted_at = None
+    event.updated_at = utcnow()
+    event.version += 1
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def list_statement(
+    principal: Principal,
+    *,
+    team_id: uuid.UUID | None,
+    teacher_id: uuid.UUID | None,
+    kind: EventKind | None,
+    starts_from: datetime | None,
+    starts_before: datetime | None,
+    include_cancelled: bool,
+) -> Select[Any]:
+    teams = select(Team.id).where(team_policies.visible_teams(principal, include_deleted=False))
+    stmt = select(*Event.__table__.columns).where(
+        Event.team_id.in_(teams), Event.deleted_at.is_(None)
+    )
+    if team_id is not None:
+        stmt = stmt.where(Event.team_id == team_id)
+    if teacher_id is not None:
+        stmt = stmt.where(
+            Event.id.in_(
+                select(EventParticipant.event_id).where(EventParticipant.user_id == teacher_id)
+            )
+        )
+    if kind is not None:
+        stmt = stmt.where(Event.kind == kind)
+    if starts_from is not None:  # events still running at `from` are included
+        stmt = stmt.where(Event.ends_at > starts_from)
+    if starts_before is not None:
+        stmt = stmt.where(Event.starts_at < starts_before)
+    if not include_cancelled:
+        stmt = stmt.where(Event.status == EventStatus.scheduled)
+    return stmt.order_by(Event.starts_at, Event.id)
+
+
+async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[EventPublic]:
+    items = [e if isinstance(e, dict) else e.model_dump() for e in events]
+    people: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    ids = [e["id"] for e in items]
+    if ids:
+        rows = await session.execute(
+            select(EventParticipant.event_id, User.id, User.given_name, User.family_name)
+            .join(User, User.id == EventParticipant.user_id)
+            .where(EventParticipant.event_id.in_(ids))
+            .order_by(User.family_name, User.given_name, User.id)
+        )
+        for event_id, user_id, given, family in rows:
+            people[event_id].append({"id": user_id, "given_name": given, "family_name": family})
+    return [EventPublic.model_validate({**e, "participants": people[e["id"]]}) for e in items]
+
+
+async def to_public(session: AsyncSession, event: Event) -> EventPublic:
+    return (await to_public_many(session, [event]))[0]
