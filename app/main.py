@@ -20,6 +20,8 @@ from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.integration_keys.router import router as keys_router
 from app.plans.router import router as plans_router
+from app.records.router import router as records_router
+from app.reflections.router import router as reflections_router
 from app.schools.router import router as schools_router
 from app.teams.router import catalog as focus_areas_router
 from app.teams.router import router as teams_router
@@ -46,6 +48,8 @@ TAGS = [
     {"name": "teams", "description": "Coaching teams: two or more teachers and their target"},
     {"name": "plans", "description": "Each team's action plan and its review by administrators"},
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
+    {"name": "records", "description": "Observation and conference records: team members only"},
+    {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -56,7 +60,8 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _install_openapi(app: FastAPI) -> None:
-    """Errors are documented as problem documents only, and every API route may answer 503."""
+    """Errors are documented as problem documents only; every API route may answer 503 and
+    every route with a body 413."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -68,15 +73,21 @@ def _install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        unavailable = error_responses(503)[503]
+        common = error_responses(413, 503)
         for path, item in schema["paths"].items():
             for op in item.values():
                 responses = op.get("responses", {})
-                if path.startswith(API_PREFIX) and "503" not in responses:
-                    responses["503"] = {
-                        "description": unavailable["description"],
-                        "content": unavailable["content"],
-                    }
+                extra = [503] if path.startswith(API_PREFIX) else []
+                if "requestBody" in op:
+                    extra.append(413)  # the body limit applies before any route runs
+                for status in extra:
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": common[status]["description"],
+                            "content": common[status]["content"],
+                        },
+                    )
                 for status, resp in responses.items():
                     if status[0] in "45":
                         resp.get("content", {}).pop("application/json", None)
@@ -119,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams_router,
         plans_router,
         events_router,
+        records_router,
+        reflections_router,
     ):
         api.include_router(router)
     app.include_router(api)

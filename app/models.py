@@ -4,18 +4,24 @@ from app.auth.models import LoginThrottle
 from app.events.models import Event, EventParticipant
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
+from app.records.models import ConferenceRecord, ObservationRecord
+from app.reflections.models import Reflection, ReflectionComment
 from app.schools.models import School
 from app.teams.models import FocusArea, Team, TeamMember
 from app.users.models import SchoolMembership, User
 
 __all__ = [
     "ActionPlan",
+    "ConferenceRecord",
     "Event",
     "EventParticipant",
     "FocusArea",
     "IntegrationKey",
     "LoginThrottle",
+    "ObservationRecord",
     "PlanTransition",
+    "Reflection",
+    "ReflectionComment",
     "School",
     "SchoolMembership",
     "Team",

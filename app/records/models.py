@@ -1,0 +1,45 @@
+"""Confidential records of the coaching cycle: observation notes and conference records.
+Readable only by the team's members; no administrator reads them."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Text
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class ObservationRecord(SQLModel, table=True):
+    """The observer's notes for one observation, following the learning form."""
+
+    __tablename__ = "observation_record"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", unique=True, ondelete="RESTRICT")
+    team_id: uuid.UUID = Field(foreign_key="team.id", index=True, ondelete="RESTRICT")
+    author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    affirmations: list[str] = Field(default_factory=list, sa_type=JSON)
+    new_understandings: list[str] = Field(default_factory=list, sa_type=JSON)
+    open_questions: list[str] = Field(default_factory=list, sa_type=JSON)
+    evidence: str | None = Field(default=None, sa_type=Text)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConferenceRecord(SQLModel, table=True):
+    """What a pre- or post-conference agreed: the team's shared record of it."""
+
+    __tablename__ = "conference_record"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", unique=True, ondelete="RESTRICT")
+    team_id: uuid.UUID = Field(foreign_key="team.id", index=True, ondelete="RESTRICT")
+    author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    learning_target_agreed: str | None = Field(default=None, sa_type=Text)
+    summary: str | None = Field(default=None, sa_type=Text)
+    next_steps: str | None = Field(default=None, sa_type=Text)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

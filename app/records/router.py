@@ -1,0 +1,115 @@
+from fastapi import APIRouter, Request, Response
+
+from app.auth.deps import CurrentPrincipal
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.etag import IfMatch, check_if_match, etag
+from app.core.pagination import Page, PageDep, paginate
+from app.records import service
+from app.records.deps import MemberEvent
+from app.records.schemas import (
+    ConferenceRecordPublic,
+    ConferenceRecordWrite,
+    ObservationRecordPublic,
+    ObservationRecordUpdate,
+    ObservationRecordWrite,
+)
+from app.teams.deps import MemberTeam
+
+router = APIRouter(tags=["records"])
+OBS = "/events/{event_id}/observation-record"
+CONF = "/events/{event_id}/conference-record"
+
+
+@router.post(OBS, status_code=201, responses=error_responses(401, 403, 404, 409, 422))
+async def create_observation_record(
+    ev: MemberEvent,
+    body: ObservationRecordWrite,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ObservationRecordPublic:
+    """The observer records affirmations, new understandings and questions still open for
+    one observation. Confidential to the team: no administrator can read it."""
+    record = await service.create_observation(session, principal, ev, body)
+    response.headers["ETag"] = etag("observation", record.version)
+    return ObservationRecordPublic.model_validate(record)
+
+
+@router.get(OBS, responses=error_responses(401, 403, 404, 422))
+async def get_observation_record(
+    ev: MemberEvent, session: SessionDep, response: Response
+) -> ObservationRecordPublic:
+    """The observation's record (team members only)."""
+    record = await service.get_observation(session, ev)
+    response.headers["ETag"] = etag("observation", record.version)
+    return ObservationRecordPublic.model_validate(record)
+
+
+@router.patch(OBS, responses=error_responses(401, 403, 404, 409, 412, 422))
+async def update_observation_record(
+    ev: MemberEvent,
+    body: ObservationRecordUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ObservationRecordPublic:
+    """Edit your observation record; a list you send replaces the old one. A stale
+    `If-Match` answers 412."""
+    record = await service.get_observation(session, ev)
+    check_if_match(if_match, etag("observation", record.version))
+    record = await service.update_observation(session, principal, record, body)
+    response.headers["ETag"] = etag("observation", record.version)
+    return ObservationRecordPublic.model_validate(record)
+
+
+@router.get(CONF, responses=error_responses(401, 403, 404, 422))
+async def get_conference_record(
+    ev: MemberEvent, session: SessionDep, response: Response
+) -> ConferenceRecordPublic:
+    """The record of a pre- or post-conference (team members only). Its date and location
+    are the event's."""
+    record = await service.get_conference(session, ev)
+    response.headers["ETag"] = etag("conference", record.version)
+    return ConferenceRecordPublic.model_validate(record)
+
+
+@router.put(
+    CONF,
+    responses={
+        **error_responses(401, 403, 404, 409, 412, 422),
+        201: {
+            "model": ConferenceRecordPublic,
+            "description": "The first record of this conference",
+        },
+    },
+)
+async def put_conference_record(
+    ev: MemberEvent,
+    body: ConferenceRecordWrite,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ConferenceRecordPublic:
+    """Write the conference record: for a pre-conference the learning target agreed and a
+    summary; for a post-conference the summary and next steps. Any member may write it; send
+    `If-Match` when replacing so a teammate's save is never silently overwritten."""
+    if if_match is not None:
+        current = await service.get_conference(session, ev)
+        check_if_match(if_match, etag("conference", current.version))
+    record, created = await service.put_conference(session, principal, ev, body)
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = etag("conference", record.version)
+    return ConferenceRecordPublic.model_validate(record)
+
+
+@router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
+async def list_observation_records(
+    access: MemberTeam, session: SessionDep, request: Request, page: PageDep
+) -> Page[ObservationRecordPublic]:
+    """Every observation record of the team, in the order the observations happened (team
+    members only)."""
+    stmt = service.team_observations_statement(access.team.id)
+    return await paginate(session, stmt, page, request, Page[ObservationRecordPublic])

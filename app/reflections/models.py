@@ -1,0 +1,52 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class Visibility(StrEnum):
+    private = "private"  # the author only
+    team = "team"  # the author and the linked team's members
+    program = "program"  # every teacher and administrator of the district: the program's blog
+
+
+class Reflection(SQLModel, table=True):
+    """A post on the reflections blog."""
+
+    __tablename__ = "reflection"
+    __table_args__ = (
+        CheckConstraint("visibility IN ('private', 'team', 'program')", name="visibility"),
+        CheckConstraint("visibility != 'team' OR team_id IS NOT NULL", name="team_needs_team"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    author_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="RESTRICT")
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=Text, description="Markdown")
+    visibility: Visibility = Field(sa_type=String(10), index=True)
+    team_id: uuid.UUID | None = Field(
+        default=None, foreign_key="team.id", index=True, ondelete="RESTRICT"
+    )
+    event_id: uuid.UUID | None = Field(default=None, foreign_key="event.id", ondelete="RESTRICT")
+    observation_record_id: uuid.UUID | None = Field(
+        default=None, foreign_key="observation_record.id", ondelete="RESTRICT"
+    )
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReflectionComment(SQLModel, table=True):
+    __tablename__ = "reflection_comment"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    reflection_id: uuid.UUID = Field(foreign_key="reflection.id", index=True, ondelete="RESTRICT")
+    author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

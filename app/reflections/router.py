@@ -1,0 +1,137 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.etag import IfMatch, check_if_match, etag
+from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.reflections import service
+from app.reflections.models import Visibility
+from app.reflections.schemas import (
+    CommentCreate,
+    CommentPublic,
+    ReflectionCreate,
+    ReflectionPublic,
+    ReflectionUpdate,
+)
+
+router = APIRouter(prefix="/reflections", tags=["reflections"])
+
+
+async def _answer(
+    session: SessionDep, principal: CurrentPrincipal, rid: uuid.UUID, response: Response
+) -> ReflectionPublic:
+    public = ReflectionPublic.model_validate(await service.get_readable(session, principal, rid))
+    response.headers["ETag"] = etag("reflection", public.version)
+    return public
+
+
+@router.get("", responses=error_responses(401, 403, 422))
+async def list_reflections(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    page: PageDep,
+    team_id: uuid.UUID | None = None,
+    author_id: uuid.UUID | None = None,
+    visibility: Visibility | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Title contains")] = None,
+) -> Page[ReflectionPublic]:
+    """The reflections blog, newest first: your own posts, your teams' posts, and every
+    `program` post of the district. Filters only narrow that."""
+    stmt = service.list_statement(
+        principal, team_id=team_id, author_id=author_id, visibility=visibility, q=q
+    )
+    rows, total = await fetch_page(session, stmt, page)
+    return build_page(
+        Page[ReflectionPublic], [service.public_row(r) for r in rows], total, page, request
+    )
+
+
+@router.post("", status_code=201, responses=error_responses(401, 403, 422))
+async def create_reflection(
+    body: ReflectionCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    response: Response,
+) -> ReflectionPublic:
+    """Write a post (Markdown). Link it to a team you are on, and optionally to one of its
+    events or observation records. `private` is the default."""
+    post = await service.create(session, principal, body)
+    return await _answer(session, principal, post.id, response)
+
+
+@router.get("/{reflection_id}", responses=error_responses(401, 403, 404, 422))
+async def get_reflection(
+    reflection_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    response: Response,
+) -> ReflectionPublic:
+    """One post; 404 if you may not read it."""
+    return await _answer(session, principal, reflection_id, response)
+
+
+@router.patch("/{reflection_id}", responses=error_responses(401, 403, 404, 412, 422))
+async def update_reflection(
+    reflection_id: uuid.UUID,
+    body: ReflectionUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ReflectionPublic:
+    """Edit your post or change who can read it. A stale `If-Match` answers 412."""
+    current = await service.get_readable(session, principal, reflection_id)
+    check_if_match(if_match, etag("reflection", current["version"]))
+    await service.update(session, principal, reflection_id, body)
+    return await _answer(session, principal, reflection_id, response)
+
+
+@router.delete("/{reflection_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
+async def delete_reflection(
+    reflection_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+) -> Response:
+    """Delete your post (kept in the database, hidden from everyone)."""
+    await service.soft_delete(session, principal, reflection_id)
+    return Response(status_code=204)
+
+
+@router.get("/{reflection_id}/comments", responses=error_responses(401, 403, 404, 422))
+async def list_reflection_comments(
+    reflection_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    page: PageDep,
+) -> Page[CommentPublic]:
+    """Comments on a post you can read, oldest first."""
+    await service.get_readable(session, principal, reflection_id)
+    rows, total = await fetch_page(session, service.comments_statement(reflection_id), page)
+    return build_page(
+        Page[CommentPublic], [service.public_row(r) for r in rows], total, page, request
+    )
+
+
+@router.post(
+    "/{reflection_id}/comments", status_code=201, responses=error_responses(401, 403, 404, 422)
+)
+async def create_reflection_comment(
+    reflection_id: uuid.UUID,
+    body: CommentCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> CommentPublic:
+    """Comment on a post you can read."""
+    return CommentPublic.model_validate(
+        await service.add_comment(session, principal, reflection_id, body)
+    )

@@ -1,0 +1,66 @@
+import uuid
+from datetime import datetime
+
+from pydantic import Field, model_validator
+
+from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.reflections.models import Visibility
+from app.teams.schemas import MemberRef
+
+Body = Text(50_000, 1)
+
+
+class ReflectionCreate(InputModel):
+    title: ShortText  # type: ignore[valid-type]
+    body: Body = Field(description="Markdown")  # type: ignore[valid-type]
+    visibility: Visibility = Field(
+        default=Visibility.private,
+        description="private: only you; team: you and the linked team; program: every teacher "
+        "and administrator of the district",
+    )
+    team_id: uuid.UUID | None = Field(default=None, description="A team you are on")
+    event_id: uuid.UUID | None = Field(default=None, description="An event of that team")
+    observation_record_id: uuid.UUID | None = Field(
+        default=None, description="An observation record of that team"
+    )
+
+    @model_validator(mode="after")
+    def _team_visibility(self) -> "ReflectionCreate":
+        if self.visibility == Visibility.team and self.team_id is None:
+            raise ValueError("team visibility needs a team_id")
+        if (self.event_id or self.observation_record_id) and self.team_id is None:
+            raise ValueError("link the team when linking an event or an observation record")
+        return self
+
+
+class ReflectionUpdate(InputModel):
+    title: ShortText | None = None  # type: ignore[valid-type]
+    body: Body | None = None  # type: ignore[valid-type]
+    visibility: Visibility | None = None
+
+
+class ReflectionPublic(OutputModel):
+    id: uuid.UUID
+    author: MemberRef
+    title: str
+    body: str
+    visibility: Visibility
+    team_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+    observation_record_id: uuid.UUID | None
+    comment_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CommentCreate(InputModel):
+    body: Text(5000, 1)  # type: ignore[valid-type]
+
+
+class CommentPublic(OutputModel):
+    id: uuid.UUID
+    reflection_id: uuid.UUID
+    author: MemberRef
+    body: str
+    created_at: datetime

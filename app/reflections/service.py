@@ -1,0 +1,201 @@
+"""The reflections blog: posts with visibility, and comments by those who can read them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable
+from app.events.models import Event
+from app.records.models import ObservationRecord
+from app.reflections import policies
+from app.reflections.models import Reflection, ReflectionComment, Visibility
+from app.reflections.schemas import CommentCreate, ReflectionCreate, ReflectionUpdate
+from app.teams.models import Team, TeamMember
+from app.users.models import User
+
+
+def _link_error(field: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        message, errors=[FieldError(field=f"body.{field}", message=message, type="unknown")]
+    )
+
+
+async def _check_links(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> None:
+    assert principal.user is not None
+    if data.team_id is None:
+        return
+    on_team = await session.execute(
+        select(TeamMember.team_id)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(
+            TeamMember.team_id == data.team_id,
+            TeamMember.user_id == principal.user.id,
+            Team.deleted_at.is_(None),
+        )
+    )
+    if on_team.first() is None:
+        raise _link_error("team_id", "not a team you are on")
+    if data.event_id is not None:
+        event = await session.get(Event, data.event_id)
+        if event is None or event.team_id != data.team_id or event.deleted_at is not None:
+            raise _link_error("event_id", "not an event of that team")
+    if data.observation_record_id is not None:
+        record = await session.get(ObservationRecord, data.observation_record_id)
+        if record is None or record.team_id != data.team_id:
+            raise _link_error("observation_record_id", "not an observation record of that team")
+
+
+async def create(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> Reflection:
+    assert principal.user is not None
+    await _check_links(session, principal, data)
+    post = Reflection(author_id=principal.user.id, **data.model_dump())
+    session.add(post)
+    await session.flush()
+    return post
+
+
+def _comment_count() -> Any:
+    return (
+        select(func.count(ReflectionComment.id))
+        .where(
+            ReflectionComment.reflection_id == Reflection.id, ReflectionComment.deleted_at.is_(None)
+        )
+        .correlate(Reflection)
+        .scalar_subquery()
+        .label("comment_count")
+    )
+
+
+def list_statement(
+    principal: Principal,
+    *,
+    team_id: uuid.UUID | None,
+    author_id: uuid.UUID | None,
+    visibility: Visibility | None,
+    q: str | None,
+) -> Select[Any]:
+    stmt = (
+        select(
+            *Reflection.__table__.columns,
+            User.given_name.label("author_given_name"),
+            User.family_name.label("author_family_name"),
+            _comment_count(),
+        )
+        .join(User, User.id == Reflection.author_id)
+        .where(policies.readable(principal))
+    )
+    if team_id is not None:
+        stmt = stmt.where(Reflection.team_id == team_id)
+    if author_id is not None:
+        stmt = stmt.where(Reflection.author_id == author_id)
+    if visibility is not None:
+        stmt = stmt.where(Reflection.visibility == visibility)
+    if q:
+        stmt = stmt.where(func.lower(Reflection.title).contains(q.lower(), autoescape=True))
+    return stmt.order_by(Reflection.created_at.desc(), Reflection.id)
+
+
+def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["author"] = {
+        "id": row["author_id"],
+        "given_name": row.pop("author_given_name"),
+        "family_name": row.pop("author_family_name"),
+    }
+    return row
+
+
+async def get_readable(
+    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
+) -> dict[str, Any]:
+    stmt = list_statement(principal, team_id=None, author_id=None, visibility=None, q=None).where(
+        Reflection.id == reflection_id
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFound("No such reflection")
+    return public_row(dict(row))
+
+
+async def update(
+    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID, data: ReflectionUpdate
+) -> Reflection:
+    await get_readable(session, principal, reflection_id)  # 404 for those who may not read it
+    post = await session.get(Reflection, reflection_id)
+    assert post is not None
+    if not policies.can_edit(principal, post):
+        raise Forbidden("Only its author edits a reflection")
+    changes = data.model_dump(exclude_unset=True)
+    for key in ("title", "body", "visibility"):
+        if key in changes and changes[key] is None:
+            raise Unprocessable(
+                f"{key} cannot be null",
+                errors=[FieldError(field=f"body.{key}", message="cannot be null", type="null")],
+            )
+    if changes.get("visibility") == Visibility.team and post.team_id is None:
+        raise Unprocessable(
+            "team visibility needs a linked team",
+            errors=[
+                FieldError(field="body.visibility", message="the post has no team", type="no_team")
+            ],
+        )
+    for key, value in changes.items():
+        setattr(post, key, value)
+    post.version += 1
+    post.updated_at = utcnow()
+    session.add(post)
+    await session.flush()
+    return post
+
+
+async def soft_delete(
+    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
+) -> None:
+    await get_readable(session, principal, reflection_id)
+    post = await session.get(Reflection, reflection_id)
+    assert post is not None
+    if not policies.can_edit(principal, post):
+        raise Forbidden("Only its author deletes a reflection")
+    post.deleted_at = utcnow()
+    session.add(post)
+    await session.flush()
+
+
+def comments_statement(reflection_id: uuid.UUID) -> Select[Any]:
+    return (
+        select(
+            *ReflectionComment.__table__.columns,
+            User.given_name.label("author_given_name"),
+            User.family_name.label("author_family_name"),
+        )
+        .join(User, User.id == ReflectionComment.author_id)
+        .where(
+            ReflectionComment.reflection_id == reflection_id, ReflectionComment.deleted_at.is_(None)
+        )
+        .order_by(ReflectionComment.created_at, ReflectionComment.id)
+    )
+
+
+async def add_comment(
+    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID, data: CommentCreate
+) -> dict[str, Any]:
+    assert principal.user is not None
+    await get_readable(session, principal, reflection_id)
+    comment = ReflectionComment(
+        reflection_id=reflection_id, author_id=principal.user.id, body=data.body
+    )
+    session.add(comment)
+    await session.flush()
+    return {
+        **comment.model_dump(),
+        "author": {
+            "id": principal.user.id,
+            "given_name": principal.user.given_name,
+            "family_name": principal.user.family_name,
+        },
+    }

@@ -1,0 +1,156 @@
+import uuid
+
+import pytest
+
+
+def post(client, headers, **body):
+    base = {"title": "What I learned", "body": "**Wait time** works."}
+    return client.post("/api/v1/reflections", headers=headers, json=base | body)
+
+
+@pytest.fixture
+def posts(client, team, world, auth):
+    h = auth(world.teacher_a)
+    out = {
+        "private": post(client, h, title="Private thoughts").json(),
+        "team": post(client, h, title="For my team", visibility="team", team_id=team["id"]).json(),
+        "program": post(client, h, title="For everyone", visibility="program").json(),
+    }
+    assert all("id" in p for p in out.values()), out
+    return out
+
+
+# who reads which post: private (author only), team (author + team members), program (all staff)
+MATRIX = {
+    "member": {"private": 404, "team": 200, "program": 200},  # teacher A2
+    "same_school_teacher": {"private": 404, "team": 404, "program": 200},
+    "outside_teacher": {"private": 404, "team": 404, "program": 200},
+    "school_admin": {"private": 404, "team": 404, "program": 200},
+    "other_school_admin": {"private": 404, "team": 404, "program": 200},
+    "district_admin": {"private": 404, "team": 404, "program": 200},
+}
+
+
+@pytest.mark.parametrize("caller", list(MATRIX))
+@pytest.mark.parametrize("kind", ["private", "team", "program"])
+def test_read_reflection_by_caller(client, posts, world, auth, as_caller, caller, kind):
+    headers = auth(world.teacher_a2) if caller == "member" else as_caller(caller)
+    p = posts[kind]
+    r = client.get(f"/api/v1/reflections/{p['id']}", headers=headers)
+    assert r.status_code == MATRIX[caller][kind]
+    listed = client.get("/api/v1/reflections", headers=headers).json()
+    assert (p["id"] in {x["id"] for x in listed["items"]}) == (r.status_code == 200)
+    # a filter cannot widen what a caller reads
+    filtered = client.get(
+        f"/api/v1/reflections?visibility={kind}&author_id={world.teacher_a.id}", headers=headers
+    ).json()
+    assert (p["id"] in {x["id"] for x in filtered["items"]}) == (r.status_code == 200)
+    comments = client.get(f"/api/v1/reflections/{p['id']}/comments", headers=headers)
+    assert comments.status_code == MATRIX[caller][kind]
+
+
+def test_author_reads_all_and_others_cannot_edit(client, posts, world, auth):
+    h = auth(world.teacher_a)
+    listed = client.get("/api/v1/reflections", headers=h).json()
+    assert [x["title"] for x in listed["items"]] == [
+        "For everyone",
+        "For my team",
+        "Private thoughts",
+    ]
+    assert listed["items"][0]["author"]["id"] == str(world.teacher_a.id)
+    url = f"/api/v1/reflections/{posts['program']['id']}"
+    assert client.patch(url, headers=auth(world.teacher_b), json={"title": "x"}).status_code == 403
+    assert client.delete(url, headers=auth(world.district_admin)).status_code == 403
+    assert (
+        client.patch(
+            f"/api/v1/reflections/{posts['private']['id']}",
+            headers=auth(world.teacher_b),
+            json={"title": "x"},
+        ).status_code
+        == 404
+    )
+
+
+def test_visibility_changes_and_if_match(client, posts, world, auth):
+    h = auth(world.teacher_a)
+    url = f"/api/v1/reflections/{posts['private']['id']}"
+    assert (
+        client.patch(url, headers=h, json={"visibility": "team"}).status_code == 422
+    )  # no team linked
+    r = client.patch(
+        url, headers={**h, "If-Match": '"reflection-1"'}, json={"visibility": "program"}
+    )
+    assert r.status_code == 200 and r.headers["etag"] == '"reflection-2"'
+    assert client.get(url, headers=auth(world.teacher_b)).status_code == 200
+    assert (
+        client.patch(
+            url, headers={**h, "If-Match": '"reflection-1"'}, json={"title": "x"}
+        ).status_code
+        == 412
+    )
+
+
+def test_comments(client, posts, world, auth):
+    url = f"/api/v1/reflections/{posts['program']['id']}/comments"
+    r = client.post(url, headers=auth(world.teacher_b), json={"body": "Thanks for sharing!"})
+    assert r.status_code == 201 and r.json()["author"]["id"] == str(world.teacher_b.id)
+    assert (
+        client.post(url, headers=auth(world.admin_b), json={"body": "Great work"}).status_code
+        == 201
+    )
+    assert client.post(url, headers=auth(world.admin_b), json={"body": ""}).status_code == 422
+    listed = client.get(url, headers=auth(world.teacher_a)).json()
+    assert [c["body"] for c in listed["items"]] == ["Thanks for sharing!", "Great work"]
+    assert (
+        client.get(
+            f"/api/v1/reflections/{posts['program']['id']}", headers=auth(world.teacher_a)
+        ).json()["comment_count"]
+        == 2
+    )
+    private = f"/api/v1/reflections/{posts['team']['id']}/comments"
+    assert (
+        client.post(private, headers=auth(world.teacher_b), json={"body": "hi"}).status_code == 404
+    )
+    assert (
+        client.post(private, headers=auth(world.teacher_a2), json={"body": "hi"}).status_code == 201
+    )
+
+
+def test_links_must_be_the_authors_team(client, team, world, auth):
+    assert (
+        post(client, auth(world.teacher_b), visibility="team", team_id=team["id"]).status_code
+        == 422
+    )
+    assert post(client, auth(world.teacher_a), visibility="team").status_code == 422
+    assert (
+        post(
+            client, auth(world.teacher_a), team_id=team["id"], event_id=str(uuid.uuid4())
+        ).status_code
+        == 422
+    )
+    assert post(client, auth(world.teacher_a), event_id=str(uuid.uuid4())).status_code == 422
+    assert post(client, auth(world.teacher_a), visibility="everyone").status_code == 422
+    assert client.get("/api/v1/reflections", headers=auth(world.teacher_a)).json()["total"] == 0
+
+
+def test_delete_hides_the_post(client, posts, world, auth):
+    url = f"/api/v1/reflections/{posts['program']['id']}"
+    assert client.delete(url, headers=auth(world.teacher_a)).status_code == 204
+    assert client.get(url, headers=auth(world.teacher_a)).status_code == 404
+    assert client.get(url, headers=auth(world.teacher_b)).status_code == 404
+
+
+def test_team_posts_vanish_with_a_deleted_team(client, posts, team, world, auth):
+    client.delete(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a))
+    assert (
+        client.get(
+            f"/api/v1/reflections/{posts['team']['id']}", headers=auth(world.teacher_a2)
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "read_key"])
+def test_reflections_need_a_staff_account(client, posts, as_caller, caller):
+    r = client.get("/api/v1/reflections", headers=as_caller(caller))
+    assert r.status_code == (401 if caller == "anonymous" else 403)
