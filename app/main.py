@@ -20,6 +20,7 @@ from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.integration_keys.router import router as keys_router
 from app.plans.router import router as plans_router
+from app.progress.router import router as progress_router
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.schools.router import router as schools_router
@@ -50,6 +51,7 @@ TAGS = [
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
     {"name": "records", "description": "Observation and conference records: team members only"},
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
+    {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         records_router,
         reflections_router,
+        progress_router,
     ):
         api.include_router(router)
     app.include_router(api)

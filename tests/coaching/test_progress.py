@@ -1,0 +1,75 @@
+import pytest
+
+
+def ev(client, headers, team, kind, day, **extra):
+    r = client.post("/api/v1/events", headers=headers, json={
+        "team_id": team["id"], "kind": kind, "starts_at": f"2025-10-{day:02d}T15:00:00Z",
+        "ends_at": f"2025-10-{day:02d}T16:00:00Z", **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def complete_cycle(client, team, world, auth):
+    a, a2, admin = auth(world.teacher_a), auth(world.teacher_a2), auth(world.admin_a)
+    plan = f"/api/v1/teams/{team['id']}/plan/transitions"
+    client.post(plan, headers=a, json={"action": "submit"})
+    client.post(plan, headers=admin, json={"action": "approve"})
+    ev(client, a, team, "pre_conference", 1)
+    day = 2
+    for observer, observed in [(world.teacher_a, world.teacher_a2), (world.teacher_a2, world.teacher_a)] * 2:
+        obs = ev(client, a, team, "observation", day, observer_id=str(observer.id), observed_id=str(observed.id))
+        client.post(f"/api/v1/events/{obs['id']}/observation-record", headers=auth(observer),
+                    json={"affirmations": ["Confidential affirmation"]})
+        day += 1
+    ev(client, a, team, "post_conference", 10)
+    client.post("/api/v1/reflections", headers=a2, json={
+        "title": "Private learning", "body": "secret", "visibility": "private", "team_id": team["id"]})
+    ev(client, admin, team, "year_end_meeting", 20,
+       participant_ids=[str(world.teacher_a.id), str(world.teacher_a2.id), str(world.admin_a.id)])
+
+
+def test_a_new_team_misses_every_step(client, team, world, auth):
+    r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
+    assert r["complete"] is False and r["plan_status"] == "draft"
+    assert r["pre_conference"] == "none" and r["year_end_meeting"] == "none"
+    assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
+    assert r["missing"][0] == "action plan approved (now draft)"
+    assert len(r["missing"]) == 1 + 1 + 4 + 1 + 1 + 1
+
+
+def test_future_events_are_scheduled_not_held(client, team, world, auth):
+    client.post("/api/v1/events", headers=auth(world.teacher_a), json={
+        "team_id": team["id"], "kind": "pre_conference", "starts_at": "2099-01-01T15:00:00Z",
+        "ends_at": "2099-01-01T16:00:00Z"})
+    r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
+    assert r["pre_conference"] == "scheduled" and "pre-conference held" in r["missing"]
+
+
+def test_a_full_cycle_is_complete(client, team, world, auth):
+    complete_cycle(client, team, world, auth)
+    r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.admin_a))
+    body = r.json()
+    assert body["missing"] == [] and body["complete"] is True
+    assert [(o["observed"], o["observing"]) for o in body["observations"]] == [(2, 2), (2, 2)]
+    assert body["observation_records"] == 4 and body["reflections"] == 1
+    assert body["year_end_meeting"] == "held"
+    # counts and statuses only: nothing an administrator may not read
+    assert "Confidential affirmation" not in r.text and "secret" not in r.text
+
+
+def test_cancelled_observations_do_not_count(client, team, world, auth):
+    a = auth(world.teacher_a)
+    obs = ev(client, a, team, "observation", 5, observer_id=str(world.teacher_a.id),
+             observed_id=str(world.teacher_a2.id))
+    client.post(f"/api/v1/events/{obs['id']}/cancel", headers=a, json={})
+    r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=a).json()
+    assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("anonymous", 401), ("member", 200), ("same_school_teacher", 404), ("outside_teacher", 404),
+     ("school_admin", 200), ("other_school_admin", 404), ("district_admin", 200), ("read_key", 403)],
+)
+def test_progress_by_caller(client, team, as_caller, caller, status):
+    assert client.get(f"/api/v1/teams/{team['id']}/progress", headers=as_caller(caller)).status_code == status
