@@ -16,6 +16,7 @@ from app.core.db import Database
 from app.core.errors import error_responses, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.integration_keys.router import router as keys_router
@@ -52,6 +53,7 @@ TAGS = [
     {"name": "records", "description": "Observation and conference records: team members only"},
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
+    {"name": "coverage", "description": "Substitute coverage for observation times"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         records_router,
         reflections_router,
         progress_router,
+        coverage_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -1,6 +1,7 @@
 """Every table model, imported once so SQLModel.metadata is complete (Alembic and tests use it)."""
 
 from app.auth.models import LoginThrottle
+from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
@@ -13,6 +14,7 @@ from app.users.models import SchoolMembership, User
 __all__ = [
     "ActionPlan",
     "ConferenceRecord",
+    "CoverageRequest",
     "Event",
     "EventParticipant",
     "FocusArea",

@@ -2,9 +2,17 @@ import pytest
 
 
 def ev(client, headers, team, kind, day, **extra):
-    r = client.post("/api/v1/events", headers=headers, json={
-        "team_id": team["id"], "kind": kind, "starts_at": f"2025-10-{day:02d}T15:00:00Z",
-        "ends_at": f"2025-10-{day:02d}T16:00:00Z", **extra})
+    r = client.post(
+        "/api/v1/events",
+        headers=headers,
+        json={
+            "team_id": team["id"],
+            "kind": kind,
+            "starts_at": f"2025-10-{day:02d}T15:00:00Z",
+            "ends_at": f"2025-10-{day:02d}T16:00:00Z",
+            **extra,
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -16,16 +24,44 @@ def complete_cycle(client, team, world, auth):
     client.post(plan, headers=admin, json={"action": "approve"})
     ev(client, a, team, "pre_conference", 1)
     day = 2
-    for observer, observed in [(world.teacher_a, world.teacher_a2), (world.teacher_a2, world.teacher_a)] * 2:
-        obs = ev(client, a, team, "observation", day, observer_id=str(observer.id), observed_id=str(observed.id))
-        client.post(f"/api/v1/events/{obs['id']}/observation-record", headers=auth(observer),
-                    json={"affirmations": ["Confidential affirmation"]})
+    for observer, observed in [
+        (world.teacher_a, world.teacher_a2),
+        (world.teacher_a2, world.teacher_a),
+    ] * 2:
+        obs = ev(
+            client,
+            a,
+            team,
+            "observation",
+            day,
+            observer_id=str(observer.id),
+            observed_id=str(observed.id),
+        )
+        client.post(
+            f"/api/v1/events/{obs['id']}/observation-record",
+            headers=auth(observer),
+            json={"affirmations": ["Confidential affirmation"]},
+        )
         day += 1
     ev(client, a, team, "post_conference", 10)
-    client.post("/api/v1/reflections", headers=a2, json={
-        "title": "Private learning", "body": "secret", "visibility": "private", "team_id": team["id"]})
-    ev(client, admin, team, "year_end_meeting", 20,
-       participant_ids=[str(world.teacher_a.id), str(world.teacher_a2.id), str(world.admin_a.id)])
+    client.post(
+        "/api/v1/reflections",
+        headers=a2,
+        json={
+            "title": "Private learning",
+            "body": "secret",
+            "visibility": "private",
+            "team_id": team["id"],
+        },
+    )
+    ev(
+        client,
+        admin,
+        team,
+        "year_end_meeting",
+        20,
+        participant_ids=[str(world.teacher_a.id), str(world.teacher_a2.id), str(world.admin_a.id)],
+    )
 
 
 def test_a_new_team_misses_every_step(client, team, world, auth):
@@ -38,9 +74,16 @@ def test_a_new_team_misses_every_step(client, team, world, auth):
 
 
 def test_future_events_are_scheduled_not_held(client, team, world, auth):
-    client.post("/api/v1/events", headers=auth(world.teacher_a), json={
-        "team_id": team["id"], "kind": "pre_conference", "starts_at": "2099-01-01T15:00:00Z",
-        "ends_at": "2099-01-01T16:00:00Z"})
+    client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={
+            "team_id": team["id"],
+            "kind": "pre_conference",
+            "starts_at": "2099-01-01T15:00:00Z",
+            "ends_at": "2099-01-01T16:00:00Z",
+        },
+    )
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
     assert r["pre_conference"] == "scheduled" and "pre-conference held" in r["missing"]
 
@@ -59,8 +102,15 @@ def test_a_full_cycle_is_complete(client, team, world, auth):
 
 def test_cancelled_observations_do_not_count(client, team, world, auth):
     a = auth(world.teacher_a)
-    obs = ev(client, a, team, "observation", 5, observer_id=str(world.teacher_a.id),
-             observed_id=str(world.teacher_a2.id))
+    obs = ev(
+        client,
+        a,
+        team,
+        "observation",
+        5,
+        observer_id=str(world.teacher_a.id),
+        observed_id=str(world.teacher_a2.id),
+    )
     client.post(f"/api/v1/events/{obs['id']}/cancel", headers=a, json={})
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=a).json()
     assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
@@ -68,8 +118,19 @@ def test_cancelled_observations_do_not_count(client, team, world, auth):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [("anonymous", 401), ("member", 200), ("same_school_teacher", 404), ("outside_teacher", 404),
-     ("school_admin", 200), ("other_school_admin", 404), ("district_admin", 200), ("read_key", 403)],
+    [
+        ("anonymous", 401),
+        ("member", 200),
+        ("same_school_teacher", 404),
+        ("outside_teacher", 404),
+        ("school_admin", 200),
+        ("other_school_admin", 404),
+        ("district_admin", 200),
+        ("read_key", 403),
+    ],
 )
 def test_progress_by_caller(client, team, as_caller, caller, status):
-    assert client.get(f"/api/v1/teams/{team['id']}/progress", headers=as_caller(caller)).status_code == status
+    assert (
+        client.get(f"/api/v1/teams/{team['id']}/progress", headers=as_caller(caller)).status_code
+        == status
+    )

@@ -1,0 +1,42 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class CoverageStatus(StrEnum):
+    pending = "pending"
+    arranged = "arranged"
+    declined = "declined"
+    cancelled = "cancelled"
+
+
+class CoverageRequest(SQLModel, table=True):
+    """A teacher's request for substitute coverage of their class during an observation."""
+
+    __tablename__ = "coverage_request"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'arranged', 'declined', 'cancelled')", name="status"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", index=True, ondelete="RESTRICT")
+    team_id: uuid.UUID = Field(foreign_key="team.id", index=True, ondelete="RESTRICT")
+    requester_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    school_id: uuid.UUID = Field(foreign_key="school.id", index=True, ondelete="RESTRICT")
+    note: str | None = Field(default=None, max_length=2000)
+    status: CoverageStatus = Field(default=CoverageStatus.pending, sa_type=String(10), index=True)
+    covered_by: str | None = Field(default=None, max_length=200)
+    decision_note: str | None = Field(default=None, max_length=2000)
+    decided_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,100 @@
+import uuid
+
+from fastapi import APIRouter, Request
+
+from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.core.deps import SessionDep
+from app.core.errors import error_responses
+from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.coverage import service
+from app.coverage.models import CoverageStatus
+from app.coverage.schemas import (
+    CoverageArrange,
+    CoverageDecline,
+    CoverageRequestCreate,
+    CoverageRequestPublic,
+)
+
+router = APIRouter(prefix="/coverage-requests", tags=["coverage"])
+
+
+async def _one(
+    session: SessionDep, principal: CurrentPrincipal, request_id: uuid.UUID
+) -> CoverageRequestPublic:
+    return CoverageRequestPublic.model_validate(
+        await service.get_readable(session, principal, request_id)
+    )
+
+
+@router.get("", responses=error_responses(401, 403, 422))
+async def list_coverage_requests(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+    page: PageDep,
+    status: CoverageStatus | None = None,
+    school_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None,
+) -> Page[CoverageRequestPublic]:
+    """Coverage requests ordered by the observation's date. Administrators see their schools'
+    (`status=pending` for the to-do list); teachers see their own and their teams'."""
+    stmt = service.list_statement(principal, status=status, school_id=school_id, team_id=team_id)
+    rows, total = await fetch_page(session, stmt, page)
+    return build_page(
+        Page[CoverageRequestPublic], [service.public_row(r) for r in rows], total, page, request
+    )
+
+
+@router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))
+async def create_coverage_request(
+    body: CoverageRequestCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> CoverageRequestPublic:
+    """Ask for a substitute to cover your class during an observation you take part in."""
+    return await _one(session, principal, await service.create(session, principal, body))
+
+
+@router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
+async def get_coverage_request(
+    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+) -> CoverageRequestPublic:
+    """One coverage request and its outcome."""
+    return await _one(session, principal, request_id)
+
+
+@router.post("/{request_id}/arrange", responses=error_responses(401, 403, 404, 409, 422))
+async def arrange_coverage(
+    request_id: uuid.UUID,
+    body: CoverageArrange,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> CoverageRequestPublic:
+    """Mark a pending request arranged, saying who covers (administrators of the school)."""
+    await service.arrange(session, principal, request_id, body)
+    return await _one(session, principal, request_id)
+
+
+@router.post("/{request_id}/decline", responses=error_responses(401, 403, 404, 409, 422))
+async def decline_coverage(
+    request_id: uuid.UUID,
+    body: CoverageDecline,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> CoverageRequestPublic:
+    """Decline a pending request with a reason the teacher will see."""
+    await service.decline(session, principal, request_id, body)
+    return await _one(session, principal, request_id)
+
+
+@router.post("/{request_id}/cancel", responses=error_responses(401, 403, 404, 409, 422))
+async def cancel_coverage_request(
+    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+) -> CoverageRequestPublic:
+    """Withdraw your request (pending or arranged)."""
+    await service.cancel(session, principal, request_id)
+    return await _one(session, principal, request_id)

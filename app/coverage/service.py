@@ -1,0 +1,182 @@
+"""Substitute coverage for observation times: teachers ask, administrators arrange or decline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.coverage import policies
+from app.coverage.models import CoverageRequest, CoverageStatus
+from app.coverage.schemas import CoverageArrange, CoverageDecline, CoverageRequestCreate
+from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.teams import policies as team_policies
+from app.teams import service as team_service
+from app.users.models import User
+
+OPEN = (CoverageStatus.pending, CoverageStatus.arranged)
+
+
+def _field(field: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        message, errors=[FieldError(field=f"body.{field}", message=message, type="invalid")]
+    )
+
+
+async def create(
+    session: AsyncSession, principal: Principal, data: CoverageRequestCreate
+) -> uuid.UUID:
+    assert principal.user is not None
+    me = principal.user.id
+    event = await session.get(Event, data.event_id)
+    access = await team_service.load_access(session, event.team_id) if event else None
+    if (
+        event is None
+        or event.deleted_at is not None
+        or access is None
+        or not team_policies.can_view(principal, access)
+    ):
+        raise _field("event_id", "no such event")
+    if event.kind != EventKind.observation or event.status != EventStatus.scheduled:
+        raise _field("event_id", "coverage is requested for a scheduled observation")
+    attends = await session.execute(
+        select(EventParticipant.user_id).where(
+            EventParticipant.event_id == event.id, EventParticipant.user_id == me
+        )
+    )
+    if attends.first() is None:
+        raise Forbidden("Only a teacher taking part in the observation asks for coverage")
+    if data.school_id is not None:
+        if data.school_id not in principal.school_ids:
+            raise _field("school_id", "not one of your schools")
+        school_id = data.school_id
+    elif len(principal.school_ids) == 1:
+        school_id = next(iter(principal.school_ids))
+    else:
+        raise _field("school_id", "you teach at several schools (or none): say which")
+    duplicate = await session.execute(
+        select(CoverageRequest.id).where(
+            CoverageRequest.event_id == event.id,
+            CoverageRequest.requester_id == me,
+            CoverageRequest.status.in_(OPEN),
+        )
+    )
+    if duplicate.first() is not None:
+        raise Conflict("You already have an open coverage request for this observation")
+    request = CoverageRequest(
+        event_id=event.id,
+        team_id=event.team_id,
+        requester_id=me,
+        school_id=school_id,
+        note=data.note,
+    )
+    session.add(request)
+    await session.flush()
+    return request.id
+
+
+def list_statement(
+    principal: Principal,
+    *,
+    status: CoverageStatus | None,
+    school_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+) -> Select[Any]:
+    stmt = (
+        select(
+            *CoverageRequest.__table__.columns,
+            Event.starts_at.label("event_starts_at"),
+            Event.ends_at.label("event_ends_at"),
+            User.given_name.label("requester_given_name"),
+            User.family_name.label("requester_family_name"),
+        )
+        .join(Event, Event.id == CoverageRequest.event_id)
+        .join(User, User.id == CoverageRequest.requester_id)
+        .where(policies.readable(principal))
+    )
+    if status is not None:
+        stmt = stmt.where(CoverageRequest.status == status)
+    if school_id is not None:
+        stmt = stmt.where(CoverageRequest.school_id == school_id)
+    if team_id is not None:
+        stmt = stmt.where(CoverageRequest.team_id == team_id)
+    return stmt.order_by(Event.starts_at, CoverageRequest.id)
+
+
+def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["requester"] = {
+        "id": row["requester_id"],
+        "given_name": row.pop("requester_given_name"),
+        "family_name": row.pop("requester_family_name"),
+    }
+    return row
+
+
+async def get_readable(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+) -> dict[str, Any]:
+    stmt = list_statement(principal, status=None, school_id=None, team_id=None).where(
+        CoverageRequest.id == request_id
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFound("No such coverage request")
+    return public_row(dict(row))
+
+
+async def _load_for_decision(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+) -> CoverageRequest:
+    await get_readable(session, principal, request_id)
+    request = await session.get(CoverageRequest, request_id)
+    assert request is not None
+    if not policies.can_decide(principal, request.school_id):
+        raise Forbidden("Only an administrator of the school arranges coverage")
+    if request.status != CoverageStatus.pending:
+        raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
+    return request
+
+
+def _decide(request: CoverageRequest, principal: Principal, status: CoverageStatus) -> None:
+    request.status = status
+    request.decided_by_id = principal.user.id if principal.user else None
+    request.decided_at = request.updated_at = utcnow()
+
+
+async def arrange(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, data: CoverageArrange
+) -> None:
+    request = await _load_for_decision(session, principal, request_id)
+    _decide(request, principal, CoverageStatus.arranged)
+    request.covered_by, request.decision_note = data.covered_by, data.note
+    session.add(request)
+    await session.flush()
+
+
+async def decline(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, data: CoverageDecline
+) -> None:
+    request = await _load_for_decision(session, principal, request_id)
+    _decide(request, principal, CoverageStatus.declined)
+    request.decision_note = data.reason
+    session.add(request)
+    await session.flush()
+
+
+async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> None:
+    await get_readable(session, principal, request_id)
+    request = await session.get(CoverageRequest, request_id)
+    assert request is not None
+    if principal.user is None or request.requester_id != principal.user.id:
+        raise Forbidden("Only the requester withdraws a coverage request")
+    if request.status not in OPEN:
+        raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
+    request.status = CoverageStatus.cancelled
+    request.updated_at = utcnow()
+    session.add(request)
+    await session.flush()
