@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.security import hash_password_async
+from app.demo.cycle import load_demo_cycle
 from app.schools.models import School
 from app.users.models import Role, SchoolMembership, User
 
@@ -96,7 +97,9 @@ async def load(settings: Settings) -> int:
     db = Database(settings)
     try:
         async with db.session(write=True) as session:
-            return await load_demo_data(session)
+            added = await load_demo_data(session)
+            await load_demo_cycle(session)
+            return added
     finally:
         await db.dispose()
 

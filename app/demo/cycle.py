@@ -1,0 +1,254 @@
+"""Demo coaching teams, one at each stage of the cycle, built through the real services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.coverage import service as coverage
+from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
+from app.events import service as events
+from app.events.models import EventKind
+from app.events.schemas import EventCreate
+from app.plans import service as plans
+from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
+from app.records import service as records
+from app.records.schemas import ConferenceRecordWrite, ObservationRecordWrite
+from app.reflections import service as reflections
+from app.reflections.models import Visibility
+from app.reflections.schemas import ReflectionCreate
+from app.teams import service as teams
+from app.teams.catalog import suggested_focus_area_id
+from app.teams.models import Team
+from app.teams.schemas import TeamCreate
+from app.users.models import SchoolMembership, User
+
+SCHOOL_YEAR = "2026-2027"
+
+
+async def _principal(session: AsyncSession, email: str) -> Principal:
+    user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+    schools = (
+        await session.execute(
+            select(SchoolMembership.school_id).where(SchoolMembership.user_id == user.id)
+        )
+    ).scalars()
+    return Principal(user=user, school_ids=frozenset(schools))
+
+
+async def load_demo_cycle(session: AsyncSession) -> int:
+    """Adds the demo teams unless any team exists; returns how many were added."""
+    if (await session.execute(select(func.count(Team.id)))).scalar_one():
+        return 0
+    p = {
+        e.split("@")[0]: await _principal(session, e)
+        for e in (
+            "ana.alvarez@example.org",
+            "ben.brooks@example.org",
+            "carla.chen@example.org",
+            "david.diallo@example.org",
+            "erin.evans@example.org",
+            "farid.farouk@example.org",
+            "grace.green@example.org",
+            "hiro.hayashi@example.org",
+            "lincoln.admin@example.org",
+            "roosevelt.admin@example.org",
+        )
+    }
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+
+    async def team(creator: str, other: str, name: str, focus: str, target: str):  # type: ignore[no-untyped-def]
+        assert p[other].user is not None
+        t = await teams.create(
+            session,
+            p[creator],
+            TeamCreate(
+                name=name,
+                school_year=SCHOOL_YEAR,
+                focus_area_id=suggested_focus_area_id(focus),
+                learning_target=target,
+                member_ids=[p[other].user.id],
+            ),
+        )
+        access = await teams.load_access(session, t.id)
+        assert access is not None
+        return access
+
+    async def event(
+        who: str,
+        access,
+        kind: EventKind,
+        days: int,
+        observer=None,
+        observed=None,
+        participants=None,
+    ):  # type: ignore[no-untyped-def]
+        start = now + timedelta(days=days)
+        return await events.create(
+            session,
+            p[who],
+            access,
+            EventCreate(
+                team_id=access.team.id,
+                kind=kind,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                location="Room 101",
+                observer_id=observer,
+                observed_id=observed,
+                participant_ids=participants,
+            ),
+        )
+
+    async def plan_to(access, member: str, admin: str, *actions: PlanAction) -> None:  # type: ignore[no-untyped-def]
+        plan = await plans.get_for_team(session, access)
+        await plans.update(
+            session,
+            plan,
+            PlanUpdate(
+                lesson_purpose="Model the strategy in a real lesson",
+                classroom_dynamics="Mixed-ability groups of four",
+                take_back_to_classroom="One new routine each month",
+                how_to_apply="Try it with one group first",
+                addressing_open_questions="Ask the coach",
+            ),
+        )
+        for action in actions:
+            who = member if action == PlanAction.submit else admin
+            await plans.transition(
+                session, p[who], access, plan, PlanTransitionCreate(action=action)
+            )
+
+    uid = {k: v.user.id for k, v in p.items() if v.user is not None}
+
+    # 1. Just formed: a draft plan.
+    await team(
+        "ana.alvarez",
+        "ben.brooks",
+        "Guided reading circle",
+        "Guided reading",
+        "Shorter, more focused guided reading groups",
+    )
+    # 2. Plan submitted for review, pre-conference on the calendar.
+    t2 = await team(
+        "carla.chen",
+        "david.diallo",
+        "Calm classrooms",
+        "Effective classroom management",
+        "Smooth transitions between centers",
+    )
+    await plan_to(t2, "carla.chen", "lincoln.admin", PlanAction.submit)
+    await event("carla.chen", t2, EventKind.pre_conference, 5)
+    # 3. Observing: plan approved, pre-conference held, observations under way, coverage asked.
+    t3 = await team(
+        "erin.evans",
+        "farid.farouk",
+        "New math units",
+        "Implementation of new units/curriculum",
+        "Number talks in the new unit",
+    )
+    await plan_to(t3, "erin.evans", "roosevelt.admin", PlanAction.submit, PlanAction.approve)
+    pre3 = await event("erin.evans", t3, EventKind.pre_conference, -20)
+    await records.put_conference(
+        session,
+        p["erin.evans"],
+        _ev(pre3, t3),
+        ConferenceRecordWrite(
+            learning_target_agreed="Students explain their strategies aloud",
+            summary="Agreed on wait time",
+        ),
+    )
+    obs = await event(
+        "erin.evans", t3, EventKind.observation, -10, uid["erin.evans"], uid["farid.farouk"]
+    )
+    await records.create_observation(
+        session,
+        p["erin.evans"],
+        _ev(obs, t3),
+        ObservationRecordWrite(
+            affirmations=["Clear launch of the task"],
+            new_understandings=["Use a number line anchor chart"],
+            open_questions=["How long to wait before a hint?"],
+            evidence="Four students explained strategies",
+        ),
+    )
+    upcoming = await event(
+        "erin.evans", t3, EventKind.observation, 7, uid["farid.farouk"], uid["erin.evans"]
+    )
+    await coverage.create(
+        session, p["farid.farouk"], CoverageRequestCreate(event_id=upcoming.id, note="Period 3")
+    )
+    # 4. A full cycle, completed at year end.
+    t4 = await team(
+        "grace.green",
+        "hiro.hayashi",
+        "Reading Apprenticeship",
+        "Reading Apprenticeship strategy implementation",
+        "Talking to the text in grade 7 science",
+    )
+    await plan_to(t4, "grace.green", "roosevelt.admin", PlanAction.submit, PlanAction.approve)
+    await event("grace.green", t4, EventKind.pre_conference, -60)
+    day = -50
+    for observer, observed in [
+        ("grace.green", "hiro.hayashi"),
+        ("hiro.hayashi", "grace.green"),
+    ] * 2:
+        o = await event("grace.green", t4, EventKind.observation, day, uid[observer], uid[observed])
+        cov_id = await coverage.create(session, p[observer], CoverageRequestCreate(event_id=o.id))
+        await coverage.arrange(
+            session, p["roosevelt.admin"], cov_id, CoverageArrange(covered_by="Mr. Patel (sub)")
+        )
+        await records.create_observation(
+            session,
+            p[observer],
+            _ev(o, t4),
+            ObservationRecordWrite(
+                affirmations=["Students annotated the text"],
+                new_understandings=["Pair think-alouds"],
+                open_questions=[],
+            ),
+        )
+        day += 7
+    post = await event("grace.green", t4, EventKind.post_conference, -15)
+    await records.put_conference(
+        session,
+        p["hiro.hayashi"],
+        _ev(post, t4),
+        ConferenceRecordWrite(
+            summary="Both classes annotate independently now",
+            next_steps="Share at the staff meeting",
+        ),
+    )
+    await reflections.create(
+        session,
+        p["grace.green"],
+        ReflectionCreate(
+            title="What talking to the text changed",
+            visibility=Visibility.program,
+            team_id=t4.team.id,
+            body="Our students **ask more questions** of the text.\n\n"
+            "- annotate\n- discuss\n- revise",
+        ),
+    )
+    await event(
+        "roosevelt.admin",
+        t4,
+        EventKind.year_end_meeting,
+        -2,
+        participants=[uid["grace.green"], uid["hiro.hayashi"], uid["roosevelt.admin"]],
+    )
+    plan4 = await plans.get_for_team(session, t4)
+    await plans.transition(
+        session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete)
+    )
+    return 4
+
+
+def _ev(event, access):  # type: ignore[no-untyped-def]
+    from app.events.deps import EventAccess
+
+    return EventAccess(event=event, team=access)

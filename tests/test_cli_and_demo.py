@@ -1,0 +1,119 @@
+"""The peercoach command and the demo data."""
+
+import asyncio
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.core.config import get_settings
+from app.demo.data import load
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url, client):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_demo_data_has_a_team_at_each_stage_and_loads_once(client, settings, auth, sync_engine):
+    assert asyncio.run(load(settings)) == 11
+    assert asyncio.run(load(settings)) == 0
+    r = client.post(
+        "/api/v1/auth/token",
+        data={"username": "district.admin@example.org", "password": "peercoach-demo"},
+    )
+    h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    listed = client.get("/api/v1/teams", headers=h).json()["items"]
+    assert sorted(t["plan_status"] for t in listed) == [
+        "approved",
+        "completed",
+        "draft",
+        "submitted",
+    ]
+    done = next(t for t in listed if t["plan_status"] == "completed")
+    assert client.get(f"/api/v1/teams/{done['id']}/progress", headers=h).json()["complete"] is True
+
+
+def test_demo_data_is_refused_outside_development(settings):
+    from app.demo.data import DemoRefused
+
+    prod = settings.model_copy(update={"environment": "production"})
+    with pytest.raises(DemoRefused):
+        asyncio.run(load(prod))
+
+
+def test_cli_migrate_create_user_and_errors(cli_env, client, sync_engine):
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    ok = runner.invoke(
+        cli,
+        [
+            "create-user",
+            "ops@example.org",
+            "Ops",
+            "Admin",
+            "--role",
+            "district_admin",
+            "--password-stdin",
+        ],
+        input="a-long-password\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "created district_admin ops@example.org" in ok.output
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "ops@example.org", "password": "a-long-password"}
+    )
+    assert r.status_code == 200
+    dup = runner.invoke(
+        cli,
+        ["create-user", "OPS@example.org", "Ops", "Admin", "--role", "teacher", "--password-stdin"],
+        input="a-long-password\n",
+    )
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    bad = runner.invoke(
+        cli,
+        ["create-user", "x@example.org", "X", "Y", "--role", "boss", "--password-stdin"],
+        input="short\n",
+    )
+    assert bad.exit_code == 1 and "role" in bad.output and "password" in bad.output
+    nowhere = runner.invoke(
+        cli,
+        [
+            "create-user",
+            "y@example.org",
+            "Y",
+            "Z",
+            "--role",
+            "teacher",
+            "--school",
+            "Atlantis",
+            "--password-stdin",
+        ],
+        input="a-long-password\n",
+    )
+    assert nowhere.exit_code == 1 and "Atlantis" in nowhere.output
+    assert runner.invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+def test_cli_openapi_writes_the_document(tmp_path):
+    out = tmp_path / "doc.json"
+    r = runner.invoke(cli, ["openapi", "--output", str(out)])
+    assert r.exit_code == 0
+    assert json.loads(out.read_text())["info"]["title"] == "peercoach"
+
+
+def test_cli_refuses_bad_settings(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        r = runner.invoke(cli, ["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 2 and "SECRET_KEY" in r.output
