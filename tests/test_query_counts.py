@@ -1,0 +1,84 @@
+"""Every list answers in the same number of SQL statements whatever the page size."""
+
+import contextlib
+
+import pytest
+from sqlalchemy import event
+
+from app.users.models import Role
+
+
+@contextlib.contextmanager
+def counting(app):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if (
+            not statement.lstrip()
+            .upper()
+            .startswith(("BEGIN", "COMMIT", "ROLLBACK", "SELECT PG_ADVISORY"))
+        ):
+            statements.append(statement)
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def grow(client, world, factory, auth, n):
+    """n teams of two teachers, each with an event, a coverage request and a program post."""
+    for i in range(n):
+        a = factory.user(Role.teacher, [world.school_a])
+        b = factory.user(Role.teacher, [world.school_a])
+        team = client.post(
+            "/api/v1/teams",
+            headers=auth(a),
+            json={"name": f"Team {i}", "school_year": "2026-2027", "member_ids": [str(b.id)]},
+        ).json()
+        obs = client.post(
+            "/api/v1/events",
+            headers=auth(a),
+            json={
+                "team_id": team["id"],
+                "kind": "observation",
+                "observer_id": str(a.id),
+                "observed_id": str(b.id),
+                "starts_at": f"2026-12-{i + 1:02d}T15:00:00Z",
+                "ends_at": f"2026-12-{i + 1:02d}T16:00:00Z",
+            },
+        ).json()
+        client.post("/api/v1/coverage-requests", headers=auth(a), json={"event_id": obs["id"]})
+        client.post(
+            "/api/v1/reflections",
+            headers=auth(a),
+            json={"title": f"Post {i}", "body": "x", "visibility": "program"},
+        )
+
+
+LISTS = [
+    "/api/v1/teams",
+    "/api/v1/events",
+    "/api/v1/users",
+    "/api/v1/colleagues",
+    "/api/v1/reflections",
+    "/api/v1/coverage-requests",
+    "/api/v1/schools",
+    "/api/v1/focus-areas",
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_list_query_count_does_not_grow_with_the_page(client, app, world, factory, auth, path):
+    grow(client, world, factory, auth, 1)
+    h = auth(world.district_admin)
+    with counting(app) as small:
+        assert client.get(path, headers=h).status_code == 200
+    grow(client, world, factory, auth, 6)
+    with counting(app) as large:
+        body = client.get(f"{path}?limit=200", headers=h).json()
+    assert body["total"] >= len(body["items"])
+    assert len(large) == len(small), (len(small), len(large), large)
+    assert len(small) <= 5
