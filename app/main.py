@@ -24,6 +24,7 @@ from app.plans.router import router as plans_router
 from app.progress.router import router as progress_router
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
+from app.reports.router import router as reports_router
 from app.schools.router import router as schools_router
 from app.teams.router import catalog as focus_areas_router
 from app.teams.router import router as teams_router
@@ -54,6 +55,7 @@ TAGS = [
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
+    {"name": "reports", "description": "Year-end growth reports for administrators"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reflections_router,
         progress_router,
         coverage_router,
+        reports_router,
     ):
         api.include_router(router)
     app.include_router(api)

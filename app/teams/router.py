@@ -60,7 +60,9 @@ async def list_teams(
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
-    school_year: Annotated[str | None, Query(max_length=9, examples=["2026-2027"])] = None,
+    school_year: Annotated[
+        str | None, Query(pattern=r"^\d{4}-\d{4}$", examples=["2026-2027"])
+    ] = None,
     focus_area_id: uuid.UUID | None = None,
     member_id: Annotated[uuid.UUID | None, Query(description="Teams this teacher is on")] = None,
     school_id: Annotated[uuid.UUID | None, Query(description="Teams with a member here")] = None,

@@ -1,0 +1,92 @@
+import csv
+import io
+
+import pytest
+
+from tests.coaching.test_progress import complete_cycle
+
+
+@pytest.mark.parametrize(
+    ("caller", "status", "rows"),
+    [
+        ("anonymous", 401, None),
+        ("member", 403, None),
+        ("school_admin", 200, 1),
+        ("other_school_admin", 200, 0),
+        ("district_admin", 200, 1),
+        ("read_key", 403, None),
+    ],
+)
+def test_year_end_report_by_caller(client, team, as_caller, caller, status, rows):
+    r = client.get("/api/v1/reports/year-end", headers=as_caller(caller))
+    assert r.status_code == status
+    if rows is not None:
+        assert r.json()["total"] == rows
+    csv_r = client.get("/api/v1/reports/year-end.csv", headers=as_caller(caller))
+    assert csv_r.status_code == status
+
+
+def test_report_rows_carry_statuses_not_content(client, team, world, auth):
+    complete_cycle(client, team, world, auth)
+    obs = client.get("/api/v1/events?kind=observation", headers=auth(world.teacher_a)).json()[
+        "items"
+    ][0]
+    cov = client.post(
+        "/api/v1/coverage-requests", headers=auth(world.teacher_a), json={"event_id": obs["id"]}
+    ).json()
+    client.post(
+        f"/api/v1/coverage-requests/{cov['id']}/arrange",
+        headers=auth(world.admin_a),
+        json={"covered_by": "Sub"},
+    )
+    r = client.get("/api/v1/reports/year-end?school_year=2026-2027", headers=auth(world.admin_a))
+    row = r.json()["items"][0]
+    assert row["cycle_complete"] is True and row["steps_missing"] == 0
+    assert row["plan_status"] == "approved" and row["year_end_meeting"] == "held"
+    assert row["observations_held"] == 4 and row["observation_records"] == 4
+    assert row["coverage_arranged"] == 1 and row["coverage_pending"] == 0
+    assert row["schools"] == ["Alpha School"]
+    assert "Confidential affirmation" not in r.text
+    assert (
+        client.get(
+            "/api/v1/reports/year-end?school_year=2025-2026", headers=auth(world.admin_a)
+        ).json()["total"]
+        == 0
+    )
+    assert (
+        client.get(
+            f"/api/v1/reports/year-end?school_id={world.school_b.id}",
+            headers=auth(world.district_admin),
+        ).json()["total"]
+        == 0
+    )
+
+
+def test_csv_escapes_formulas(client, world, auth):
+    r = client.post(
+        "/api/v1/teams",
+        headers=auth(world.teacher_a),
+        json={
+            "name": '=HYPERLINK("http://evil")',
+            "school_year": "2026-2027",
+            "member_ids": [str(world.teacher_a2.id)],
+            "focus_area_other": "+1 improvement",
+        },
+    )
+    assert r.status_code == 201
+    out = client.get(
+        "/api/v1/reports/year-end.csv?school_year=2026-2027", headers=auth(world.admin_a)
+    )
+    assert out.headers["content-type"].startswith("text/csv")
+    assert out.headers["content-disposition"] == 'attachment; filename="year-end-2026-2027.csv"'
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert rows[0]["team_name"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["focus_area"] == "'+1 improvement"
+    assert rows[0]["members"].count(";") == 1
+
+
+def test_school_year_filter_is_validated(client, world, auth):
+    h = auth(world.admin_a)
+    for path in ("/api/v1/reports/year-end", "/api/v1/reports/year-end.csv", "/api/v1/teams"):
+        r = client.get(f"{path}?school_year=%C3%A9t%C3%A9%0D%0AX-Injected:1", headers=h)
+        assert r.status_code == 422 and "x-injected" not in r.headers
