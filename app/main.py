@@ -26,6 +26,7 @@ from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
 from app.schools.router import router as schools_router
+from app.summary.router import router as summary_router
 from app.teams.router import catalog as focus_areas_router
 from app.teams.router import router as teams_router
 from app.users.router import router as users_router
@@ -56,6 +57,7 @@ TAGS = [
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
     {"name": "reports", "description": "Year-end growth reports for administrators"},
+    {"name": "summary", "description": "The Peer Coaching Summary Form, as JSON or a document"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         progress_router,
         coverage_router,
         reports_router,
+        summary_router,
     ):
         api.include_router(router)
     app.include_router(api)

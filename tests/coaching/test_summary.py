@@ -1,0 +1,66 @@
+import pytest
+
+from tests.coaching.test_progress import complete_cycle
+
+
+@pytest.mark.parametrize(
+    ("caller", "status", "confidential"),
+    [
+        ("anonymous", 401, None),
+        ("member", 200, True),
+        ("same_school_teacher", 404, None),
+        ("outside_teacher", 404, None),
+        ("school_admin", 200, False),
+        ("other_school_admin", 404, None),
+        ("district_admin", 200, False),
+        ("read_key", 403, None),
+    ],
+)
+def test_summary_by_caller(client, team, world, auth, as_caller, caller, status, confidential):
+    complete_cycle(client, team, world, auth)
+    r = client.get(f"/api/v1/teams/{team['id']}/summary", headers=as_caller(caller))
+    assert r.status_code == status
+    for fmt in ("markdown", "html"):
+        doc = client.get(
+            f"/api/v1/teams/{team['id']}/summary/document?format={fmt}", headers=as_caller(caller)
+        )
+        assert doc.status_code == status
+        if status == 200:
+            assert ("Confidential affirmation" in doc.text) == confidential
+    if status != 200:
+        return
+    body = r.json()
+    assert body["confidential_included"] is confidential
+    assert len(body["calendar"]) == 7 and body["progress"]["complete"] is True
+    # the team's only post is private to its author (teacher A2), so nobody here reads it
+    assert body["reflections"] == []
+    if confidential:
+        assert len(body["observation_records"]) == 4
+    else:
+        assert body["observation_records"] is None and body["conference_records"] is None
+        assert "Confidential affirmation" not in r.text and "secret" not in r.text
+
+
+def test_html_escapes_user_text(client, world, auth):
+    team = client.post(
+        "/api/v1/teams",
+        headers=auth(world.teacher_a),
+        json={
+            "name": "<script>alert(1)</script>",
+            "school_year": "2026-2027",
+            "member_ids": [str(world.teacher_a2.id)],
+        },
+    ).json()
+    doc = client.get(f"/api/v1/teams/{team['id']}/summary/document", headers=auth(world.teacher_a))
+    assert doc.headers["content-type"].startswith("text/html")
+    assert "<script>" not in doc.text and "&lt;script&gt;" in doc.text
+    md = client.get(
+        f"/api/v1/teams/{team['id']}/summary/document?format=markdown",
+        headers=auth(world.teacher_a),
+    )
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert md.text.startswith("# Peer Coaching Summary: <script>")
+    bad = client.get(
+        f"/api/v1/teams/{team['id']}/summary/document?format=pdf", headers=auth(world.teacher_a)
+    )
+    assert bad.status_code == 422
