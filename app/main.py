@@ -25,8 +25,10 @@ from app.progress.router import router as progress_router
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
+from app.resources.router import router as resources_router
 from app.schools.router import router as schools_router
 from app.summary.router import router as summary_router
+from app.support.router import router as support_router
 from app.teams.router import catalog as focus_areas_router
 from app.teams.router import router as teams_router
 from app.users.router import router as users_router
@@ -58,6 +60,8 @@ TAGS = [
     {"name": "coverage", "description": "Substitute coverage for observation times"},
     {"name": "reports", "description": "Year-end growth reports for administrators"},
     {"name": "summary", "description": "The Peer Coaching Summary Form, as JSON or a document"},
+    {"name": "resources", "description": "The library of peer coaching materials"},
+    {"name": "support", "description": "Teachers ask administrators for direction and support"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -144,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coverage_router,
         reports_router,
         summary_router,
+        resources_router,
+        support_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -7,7 +7,9 @@ from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
+from app.resources.models import Resource, ResourceReview, ResourceTag
 from app.schools.models import School
+from app.support.models import SupportRequest
 from app.teams.models import FocusArea, Team, TeamMember
 from app.users.models import SchoolMembership, User
 
@@ -24,8 +26,12 @@ __all__ = [
     "PlanTransition",
     "Reflection",
     "ReflectionComment",
+    "Resource",
+    "ResourceReview",
+    "ResourceTag",
     "School",
     "SchoolMembership",
+    "SupportRequest",
     "Team",
     "TeamMember",
     "User",

@@ -1,0 +1,173 @@
+"""The resource library: administrators curate it, every staff member reads it and marks
+what they have reviewed."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import FieldError, NotFound, Unprocessable
+from app.resources.models import Resource, ResourceReview, ResourceTag
+from app.resources.schemas import ResourceCreate, ResourceUpdate
+from app.teams.models import FocusArea
+
+
+async def _check_tags(session: AsyncSession, ids: list[uuid.UUID]) -> None:
+    if not ids:
+        return
+    found = set(
+        (await session.execute(select(FocusArea.id).where(FocusArea.id.in_(ids)))).scalars()
+    )
+    missing = set(ids) - found
+    if missing:
+        raise Unprocessable(
+            "Unknown focus area",
+            errors=[
+                FieldError(
+                    field="body.focus_area_ids", message=f"unknown focus area {m}", type="unknown"
+                )
+                for m in sorted(missing, key=str)
+            ],
+        )
+
+
+async def _set_tags(session: AsyncSession, resource_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    await session.execute(delete(ResourceTag).where(ResourceTag.resource_id == resource_id))
+    if ids:
+        await session.execute(
+            insert(ResourceTag),
+            [{"resource_id": resource_id, "focus_area_id": f} for f in set(ids)],
+        )
+
+
+async def create(session: AsyncSession, principal: Principal, data: ResourceCreate) -> uuid.UUID:
+    await _check_tags(session, data.focus_area_ids)
+    resource = Resource(
+        title=data.title,
+        url=str(data.url) if data.url else None,
+        body=data.body,
+        created_by_id=principal.user.id if principal.user else None,
+    )
+    session.add(resource)
+    await session.flush()
+    await _set_tags(session, resource.id, data.focus_area_ids)
+    return resource.id
+
+
+async def _live(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
+    resource = await session.get(Resource, resource_id)
+    if resource is None or resource.deleted_at is not None:
+        raise NotFound("No such resource")
+    return resource
+
+
+async def update(session: AsyncSession, resource_id: uuid.UUID, data: ResourceUpdate) -> None:
+    resource = await _live(session, resource_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "title" in changes and changes["title"] is None:
+        raise Unprocessable(
+            "title cannot be null",
+            errors=[FieldError(field="body.title", message="cannot be null", type="null")],
+        )
+    if "focus_area_ids" in changes and changes["focus_area_ids"] is not None:
+        await _check_tags(session, changes["focus_area_ids"])
+        await _set_tags(session, resource.id, changes["focus_area_ids"])
+    for key in ("title", "url", "body"):
+        if key in changes:
+            setattr(
+                resource, key, str(changes[key]) if key == "url" and changes[key] else changes[key]
+            )
+    if not resource.url and not resource.body:
+        raise Unprocessable(
+            "A resource needs a url or a body",
+            errors=[FieldError(field="body", message="give a url or a body", type="missing")],
+        )
+    resource.updated_at = utcnow()
+    session.add(resource)
+    await session.flush()
+
+
+async def soft_delete(session: AsyncSession, resource_id: uuid.UUID) -> None:
+    resource = await _live(session, resource_id)
+    resource.deleted_at = utcnow()
+    session.add(resource)
+    await session.flush()
+
+
+async def mark_reviewed(
+    session: AsyncSession, principal: Principal, resource_id: uuid.UUID, reviewed: bool
+) -> None:
+    assert principal.user is not None
+    await _live(session, resource_id)
+    await session.execute(
+        delete(ResourceReview).where(
+            ResourceReview.resource_id == resource_id, ResourceReview.user_id == principal.user.id
+        )
+    )
+    if reviewed:
+        session.add(ResourceReview(resource_id=resource_id, user_id=principal.user.id))
+        await session.flush()
+
+
+def list_statement(
+    principal: Principal, focus_area_id: uuid.UUID | None, q: str | None, reviewed: bool | None
+) -> Select[Any]:
+    assert principal.user is not None
+    my_review = (
+        select(ResourceReview.reviewed_at)
+        .where(
+            ResourceReview.resource_id == Resource.id, ResourceReview.user_id == principal.user.id
+        )
+        .correlate(Resource)
+        .scalar_subquery()
+    )
+    stmt = select(*Resource.__table__.columns, my_review.label("reviewed_at")).where(
+        Resource.deleted_at.is_(None)
+    )
+    if focus_area_id is not None:
+        stmt = stmt.where(
+            Resource.id.in_(
+                select(ResourceTag.resource_id).where(ResourceTag.focus_area_id == focus_area_id)
+            )
+        )
+    if q:
+        stmt = stmt.where(func.lower(Resource.title).contains(q.lower(), autoescape=True))
+    if reviewed is not None:
+        stmt = stmt.where(my_review.is_not(None) if reviewed else my_review.is_(None))
+    return stmt.order_by(Resource.title, Resource.id)
+
+
+async def with_tags(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    tags: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if ids:
+        for resource_id, focus_id in await session.execute(
+            select(ResourceTag.resource_id, ResourceTag.focus_area_id).where(
+                ResourceTag.resource_id.in_(ids)
+            )
+        ):
+            tags[resource_id].append(focus_id)
+    return [
+        {
+            **r,
+            "focus_area_ids": sorted(tags[r["id"]], key=str),
+            "reviewed_by_me": r["reviewed_at"] is not None,
+        }
+        for r in rows
+    ]
+
+
+async def get_one(
+    session: AsyncSession, principal: Principal, resource_id: uuid.UUID
+) -> dict[str, Any]:
+    stmt = list_statement(principal, None, None, None).where(Resource.id == resource_id)
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFound("No such resource")
+    return (await with_tags(session, [dict(row)]))[0]

@@ -1,0 +1,116 @@
+"""Support requests: a teacher asks; administrators of that school (or the district) answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.support.models import SupportRequest, SupportStatus
+from app.support.schemas import SupportAnswer, SupportRequestCreate
+from app.teams.models import TeamMember
+
+
+def readable(p: Principal) -> ColumnElement[bool]:
+    if p.is_district_admin:
+        return true()
+    if p.is_school_admin:
+        return SupportRequest.school_id.in_(p.school_ids)
+    assert p.user is not None
+    return SupportRequest.requester_id == p.user.id  # type: ignore[return-value]
+
+
+def can_answer(p: Principal, request: SupportRequest) -> bool:
+    return p.is_district_admin or (p.is_school_admin and request.school_id in p.school_ids)
+
+
+def _field(field: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        message, errors=[FieldError(field=f"body.{field}", message=message, type="invalid")]
+    )
+
+
+async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate) -> SupportRequest:
+    assert p.user is not None
+    if data.school_id is not None:
+        if data.school_id not in p.school_ids:
+            raise _field("school_id", "not one of your schools")
+        school_id = data.school_id
+    elif len(p.school_ids) == 1:
+        school_id = next(iter(p.school_ids))
+    else:
+        raise _field("school_id", "say which of your schools this is for")
+    if data.team_id is not None:
+        on_team = await session.execute(
+            select(TeamMember.team_id).where(
+                TeamMember.team_id == data.team_id, TeamMember.user_id == p.user.id
+            )
+        )
+        if on_team.first() is None:
+            raise _field("team_id", "not a team you are on")
+    request = SupportRequest(
+        requester_id=p.user.id,
+        school_id=school_id,
+        team_id=data.team_id,
+        kind=data.kind,
+        subject=data.subject,
+        message=data.message,
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+def list_statement(
+    p: Principal, status: SupportStatus | None, school_id: uuid.UUID | None
+) -> Select[Any]:
+    stmt = select(*SupportRequest.__table__.columns).where(readable(p))
+    if status is not None:
+        stmt = stmt.where(SupportRequest.status == status)
+    if school_id is not None:
+        stmt = stmt.where(SupportRequest.school_id == school_id)
+    return stmt.order_by(SupportRequest.created_at, SupportRequest.id)
+
+
+async def get_readable(
+    session: AsyncSession, p: Principal, request_id: uuid.UUID
+) -> SupportRequest:
+    row = (
+        await session.execute(
+            select(SupportRequest).where(SupportRequest.id == request_id, readable(p))
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such support request")
+    return row
+
+
+async def answer(
+    session: AsyncSession, p: Principal, request_id: uuid.UUID, data: SupportAnswer
+) -> SupportRequest:
+    request = await get_readable(session, p, request_id)
+    if not can_answer(p, request):
+        raise Forbidden("Only an administrator of the school answers")
+    if request.status == SupportStatus.closed:
+        raise Conflict("The request is closed")
+    request.answer, request.status = data.answer, SupportStatus.answered
+    request.answered_by_id = p.user.id if p.user else None
+    request.answered_at = request.updated_at = utcnow()
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def close(session: AsyncSession, p: Principal, request_id: uuid.UUID) -> SupportRequest:
+    request = await get_readable(session, p, request_id)
+    if request.status == SupportStatus.closed:
+        raise Conflict("The request is already closed")
+    request.status, request.updated_at = SupportStatus.closed, utcnow()
+    session.add(request)
+    await session.flush()
+    return request
