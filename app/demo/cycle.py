@@ -21,6 +21,11 @@ from app.records.schemas import ConferenceRecordWrite, ObservationRecordWrite
 from app.reflections import service as reflections
 from app.reflections.models import Visibility
 from app.reflections.schemas import ReflectionCreate
+from app.resources import service as resources
+from app.resources.schemas import ResourceCreate
+from app.support import service as support
+from app.support.models import SupportKind
+from app.support.schemas import SupportRequestCreate
 from app.teams import service as teams
 from app.teams.catalog import suggested_focus_area_id
 from app.teams.models import Team
@@ -244,6 +249,38 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     plan4 = await plans.get_for_team(session, t4)
     await plans.transition(
         session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete)
+    )
+    # The resource library and a question for an administrator.
+    for title, url, focus in (
+        ("Peer coaching handbook", "https://example.org/peer-coaching-handbook.pdf", None),
+        (
+            "Guided reading: running records",
+            "https://example.org/running-records",
+            "Guided reading",
+        ),
+        (
+            "Reading Apprenticeship: talking to the text",
+            "https://example.org/ra-talk-to-text",
+            "Reading Apprenticeship strategy implementation",
+        ),
+    ):
+        await resources.create(
+            session,
+            p["lincoln.admin"],
+            ResourceCreate(
+                title=title,
+                url=url,
+                focus_area_ids=[suggested_focus_area_id(focus)] if focus else [],
+            ),
+        )
+    await support.create(
+        session,
+        p["ana.alvarez"],
+        SupportRequestCreate(
+            kind=SupportKind.resources,
+            subject="Leveled readers for our groups",
+            message="Could the library order a set of leveled readers for grade 2?",
+        ),
     )
     return 4
 
