@@ -37,6 +37,12 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
+def columns_of(row: Any) -> dict[str, Any]:
+    """A table row's column values as a dict (model_dump would re-serialize enum columns that
+    load as plain strings, with warnings)."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

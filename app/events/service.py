@@ -12,7 +12,7 @@ from sqlalchemy import Select, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.db import utcnow
+from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import EventCreate, EventPublic, EventUpdate
@@ -280,7 +280,7 @@ def list_statement(
 
 
 async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[EventPublic]:
-    items = [e if isinstance(e, dict) else e.model_dump() for e in events]
+    items = [e if isinstance(e, dict) else columns_of(e) for e in events]
     people: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     ids = [e["id"] for e in items]
     if ids:

@@ -5,7 +5,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Scope
-from app.core.db import utcnow
+from app.core.db import columns_of, utcnow
 from app.core.errors import NotFound
 from app.core.security import new_integration_key
 from app.integration_keys.models import IntegrationKey
@@ -17,7 +17,7 @@ from app.integration_keys.schemas import (
 
 
 def to_public(key: IntegrationKey | dict[str, Any]) -> IntegrationKeyPublic:
-    data = key if isinstance(key, dict) else key.model_dump()
+    data = key if isinstance(key, dict) else columns_of(key)
     return IntegrationKeyPublic(
         id=data["id"],
         name=data["name"],

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.db import utcnow
+from app.core.db import columns_of, utcnow
 from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable
 from app.events.models import Event
 from app.records.models import ObservationRecord
@@ -192,7 +192,7 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     return {
-        **comment.model_dump(),
+        **columns_of(comment),
         "author": {
             "id": principal.user.id,
             "given_name": principal.user.given_name,

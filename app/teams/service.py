@@ -11,7 +11,7 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.db import utcnow
+from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.plans.models import ActionPlan
 from app.teams import policies
@@ -97,7 +97,7 @@ async def load_access(session: AsyncSession, team_id: uuid.UUID) -> TeamAccess |
 async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[TeamPublic]:
     """Teams (table rows or column dicts) as TeamPublic, with members, focus areas and plan
     statuses fetched in one query each for the whole batch."""
-    items = [t if isinstance(t, dict) else t.model_dump() for t in teams]
+    items = [t if isinstance(t, dict) else columns_of(t) for t in teams]
     ids = [t["id"] for t in items]
     members: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     statuses: dict[uuid.UUID, str] = {}
