@@ -21,6 +21,19 @@ def team(client, world, factory, auth):
     return r.json()
 
 
+# Who may read a team's plan, calendar, progress and coverage: the team and the
+# administrators of its members' schools; everyone else cannot tell it exists.
+TEAM_READERS = [
+    ("anonymous", 401),
+    ("member", 200),
+    ("same_school_teacher", 404),
+    ("outside_teacher", 404),
+    ("school_admin", 200),
+    ("other_school_admin", 404),
+    ("district_admin", 200),
+    ("read_key", 403),
+]
+
 TEAM_CALLERS = {
     "anonymous": None,
     "member": "teacher_a",

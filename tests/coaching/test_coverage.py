@@ -2,6 +2,8 @@ import uuid
 
 import pytest
 
+from tests.coaching.conftest import TEAM_READERS
+
 
 @pytest.fixture
 def observation(client, team, world, auth):
@@ -40,16 +42,7 @@ def test_request_shape(coverage, world, observation):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 200),
-        ("other_school_admin", 404),
-        ("district_admin", 200),
-        ("read_key", 403),
-    ],
+    TEAM_READERS,
 )
 def test_read_coverage_by_caller(client, coverage, as_caller, caller, status):
     assert (

@@ -2,6 +2,8 @@ import uuid
 
 import pytest
 
+from tests.coaching.conftest import TEAM_READERS
+
 T0 = "2026-12-01T09:00:00-06:00"
 T1 = "2026-12-01T10:00:00-06:00"
 
@@ -69,16 +71,7 @@ def test_create_event_by_caller(client, team, world, as_caller, auth, caller, st
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 200),
-        ("other_school_admin", 404),
-        ("district_admin", 200),
-        ("read_key", 403),
-    ],
+    TEAM_READERS,
 )
 def test_read_event_by_caller(client, event, as_caller, caller, status):
     r = client.get(f"/api/v1/events/{event['id']}", headers=as_caller(caller))

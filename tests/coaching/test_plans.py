@@ -1,5 +1,7 @@
 import pytest
 
+from tests.coaching.conftest import TEAM_READERS
+
 PLAN_TEXT = {
     "lesson_purpose": "Model a guided reading group",
     "classroom_dynamics": "24 students, four reading levels",
@@ -16,16 +18,7 @@ def plan_url(team):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 200),
-        ("other_school_admin", 404),
-        ("district_admin", 200),
-        ("read_key", 403),
-    ],
+    TEAM_READERS,
 )
 def test_read_plan_by_caller(client, team, as_caller, caller, status):
     r = client.get(plan_url(team), headers=as_caller(caller))

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.coaching.conftest import TEAM_READERS
+
 
 def ev(client, headers, team, kind, day, **extra):
     r = client.post(
@@ -118,16 +120,7 @@ def test_cancelled_observations_do_not_count(client, team, world, auth):
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 200),
-        ("other_school_admin", 404),
-        ("district_admin", 200),
-        ("read_key", 403),
-    ],
+    TEAM_READERS,
 )
 def test_progress_by_caller(client, team, as_caller, caller, status):
     assert (

@@ -4,6 +4,7 @@ import pytest
 
 from app.teams.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
 from app.users.models import Role
+from tests.coaching.conftest import TEAM_READERS
 
 
 def test_focus_area_catalog_is_seeded(client, world, auth):
@@ -155,16 +156,7 @@ def test_administrators_form_teams_in_their_schools(client, world, auth, caller,
 
 @pytest.mark.parametrize(
     ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 200),
-        ("other_school_admin", 404),
-        ("district_admin", 200),
-        ("read_key", 403),
-    ],
+    TEAM_READERS,
 )
 def test_get_team_by_caller(client, team, as_caller, caller, status):
     r = client.get(f"/api/v1/teams/{team['id']}", headers=as_caller(caller))
