@@ -26,6 +26,7 @@ from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
 from app.resources.router import router as resources_router
+from app.rosters.router import router as rosters_router
 from app.schools.router import router as schools_router
 from app.summary.router import router as summary_router
 from app.support.router import router as support_router
@@ -62,6 +63,7 @@ TAGS = [
     {"name": "summary", "description": "The Peer Coaching Summary Form, as JSON or a document"},
     {"name": "resources", "description": "The library of peer coaching materials"},
     {"name": "support", "description": "Teachers ask administrators for direction and support"},
+    {"name": "roster imports", "description": "Bulk staff imports from CSV or JSON"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -150,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary_router,
         resources_router,
         support_router,
+        rosters_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -8,6 +8,7 @@ from app.plans.models import ActionPlan, PlanTransition
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceReview, ResourceTag
+from app.rosters.models import RosterImport
 from app.schools.models import School
 from app.support.models import SupportRequest
 from app.teams.models import FocusArea, Team, TeamMember
@@ -29,6 +30,7 @@ __all__ = [
     "Resource",
     "ResourceReview",
     "ResourceTag",
+    "RosterImport",
     "School",
     "SchoolMembership",
     "SupportRequest",

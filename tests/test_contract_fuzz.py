@@ -7,7 +7,7 @@ import json
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, reject, settings
 from schemathesis.specs.openapi import checks
 from sqlalchemy import select
 from sqlmodel import Session
@@ -45,7 +45,12 @@ schema = schemathesis.openapi.from_dict(json.loads(render_openapi()))
 )
 def test_api_contract(case, client, district_headers):
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=district_headers)
-    response = client.request(**kwargs)
+    request = client.build_request(**kwargs)
+    try:
+        request.read()  # multipart bodies stream; schemathesis reads the sent body back
+    except (AttributeError, TypeError):
+        reject()  # a generated multipart part httpx itself cannot encode: not a request at all
+    response = client.send(request)
     assert response.status_code < 500, response.text
     if response.status_code == 413:
         # Generated bodies past the size limit are refused before parsing; schemathesis's
