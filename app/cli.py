@@ -104,6 +104,39 @@ def create_user(
     typer.echo(f"created {role} {email} ({user_id})")
 
 
+@cli.command("import-roster")
+def import_roster(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report changes, write nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Import staff from a plain CSV (email, given name, family name, role, school)."""
+    import json
+
+    from app.rosters.cli_service import import_file
+
+    settings = _settings()
+    result = asyncio.run(import_file(settings, path, dry_run=dry_run))
+    if as_json:
+        keys = ("created", "updated", "unchanged", "deactivated", "skipped", "import_id", "errors")
+        typer.echo(json.dumps({k: result.get(k) for k in keys} | {"ok": result["ok"]}))
+    elif result["ok"]:
+        prefix = "dry run: would have " if dry_run else ""
+        typer.echo(
+            f"{prefix}created {result['created']}, updated {result['updated']}, "
+            f"unchanged {result['unchanged']}, deactivated {result['deactivated']}, "
+            f"skipped {result['skipped']} (import {result['import_id']})"
+        )
+    else:
+        typer.secho(f"rejected: {result['detail']}", fg="red", err=True)
+        for e in result["errors"]:
+            typer.secho(f"  {e['field']}: {e['message']}", err=True)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
 @cli.command()
 def openapi(
     output: Annotated[Path, typer.Option(help="Where to write it")] = Path("openapi/openapi.json"),
