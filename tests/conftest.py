@@ -23,6 +23,7 @@ from app.main import create_app
 from app.users.models import Role, User
 from tests.dbsetup import (
     PostgresUnavailable,
+    drop_postgres_database,
     fresh_postgres_url,
     fresh_sqlite_url,
     migrated,
@@ -54,8 +55,11 @@ def make_database_url(tmp_dir: Path, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(make_database_url(tmp_path_factory.getbasetemp(), "peercoach_test"))
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = migrated(make_database_url(tmp_path_factory.getbasetemp(), "peercoach_test"))
+    yield url
+    if ENGINE == "postgres":
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,22 @@ class PostgresUnavailable(Exception):
 
 
 def worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test run and worker, so concurrent runs on one server never collide."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"p{os.getpid()}")[:10]
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{run}"
+
+
+def drop_postgres_database(url: str) -> None:
+    u = make_url(url)
+    admin = create_engine(
+        sync_url(u.set(database="postgres").render_as_string(hide_password=False)),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def fresh_sqlite_url(tmp_dir: Path, name: str) -> str:
@@ -33,7 +48,7 @@ def fresh_sqlite_url(tmp_dir: Path, name: str) -> str:
 def fresh_postgres_url(server_url: str, name: str) -> str:
     """Drop and create database `<name>_<worker>` on the server; returns its URL."""
     server = make_url(server_url)
-    dbname = f"{name}_{worker_suffix()}".lower()
+    dbname = f"{name}_{worker_suffix()}".lower().replace("-", "")
     admin = create_engine(
         sync_url(server.render_as_string(hide_password=False)),
         isolation_level="AUTOCOMMIT",

@@ -8,11 +8,15 @@ from sqlalchemy import create_engine, inspect
 from app.core.db import metadata, sync_url
 from app.core.migrations import downgrade, head_revision, upgrade
 from tests.conftest import make_database_url
+from tests.dbsetup import drop_postgres_database
 
 
 @pytest.fixture
 def scratch_url(tmp_path):
-    return make_database_url(tmp_path, "peercoach_migrations")
+    url = make_database_url(tmp_path, "peercoach_migrations")
+    yield url
+    if url.startswith("postgresql"):
+        drop_postgres_database(url)
 
 
 def _tables(url):

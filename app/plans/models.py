@@ -42,6 +42,8 @@ class ActionPlan(SQLModel, table=True):
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Soft delete: hidden from the team until an administrator restores it.
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PlanTransition(SQLModel, table=True):

@@ -8,7 +8,7 @@ from app.core.pagination import Page, PageDep, paginate
 from app.plans import service
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic, PlanTransitionCreate, PlanTransitionPublic, PlanUpdate
-from app.teams.deps import MemberTeam, ViewableTeam
+from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam
 
 router = APIRouter(prefix="/teams/{team_id}/plan", tags=["plans"])
 
@@ -55,6 +55,21 @@ async def transition_plan(
     plan = await service.get_for_team(session, access)
     check_if_match(if_match, etag("plan", plan.version))
     return _answer(await service.transition(session, principal, access, plan, body), response)
+
+
+@router.delete("", status_code=204, responses=error_responses(401, 403, 404, 422))
+async def delete_plan(access: MemberTeam, session: SessionDep) -> Response:
+    """Delete the plan (team members). It is hidden, not erased: an administrator of a member's
+    school can restore it with its history."""
+    await service.soft_delete(session, await service.get_for_team(session, access))
+    return Response(status_code=204)
+
+
+@router.post("/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_plan(access: AdminTeam, session: SessionDep, response: Response) -> PlanPublic:
+    """Bring back a deleted plan (administrators of a member's school)."""
+    plan = await service.get_for_team(session, access, include_deleted=True)
+    return _answer(await service.restore(session, plan), response)
 
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))

@@ -40,12 +40,32 @@ RULES = {
 }
 
 
-async def get_for_team(session: AsyncSession, access: TeamAccess) -> ActionPlan:
+async def get_for_team(
+    session: AsyncSession, access: TeamAccess, *, include_deleted: bool = False
+) -> ActionPlan:
     plan = (
         await session.execute(select(ActionPlan).where(ActionPlan.team_id == access.team.id))
     ).scalar_one_or_none()
-    if plan is None:  # every team is created with one; a missing plan is a data problem
+    if plan is None or (plan.deleted_at is not None and not include_deleted):
         raise NotFound("This team has no action plan")
+    return plan
+
+
+async def soft_delete(session: AsyncSession, plan: ActionPlan) -> None:
+    plan.deleted_at = utcnow()
+    plan.version += 1
+    session.add(plan)
+    await session.flush()
+
+
+async def restore(session: AsyncSession, plan: ActionPlan) -> ActionPlan:
+    if plan.deleted_at is None:
+        raise Conflict("The plan is not deleted")
+    plan.deleted_at = None
+    plan.version += 1
+    plan.updated_at = utcnow()
+    session.add(plan)
+    await session.flush()
     return plan
 
 

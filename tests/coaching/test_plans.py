@@ -164,3 +164,40 @@ def test_plan_of_a_deleted_team_is_hidden_from_members(client, team, world, auth
     assert client.get(plan_url(team), headers=auth(world.teacher_a)).status_code == 404
     assert client.get(plan_url(team), headers=auth(world.admin_a)).status_code == 200
     assert transition(client, team, auth(world.admin_a), "approve").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [
+        ("anonymous", 401),
+        ("member", 204),
+        ("same_school_teacher", 404),
+        ("outside_teacher", 404),
+        ("school_admin", 403),
+        ("other_school_admin", 404),
+        ("district_admin", 403),
+        ("read_key", 403),
+    ],
+)
+def test_delete_plan_by_caller(client, team, world, auth, as_caller, caller, status):
+    assert client.delete(plan_url(team), headers=as_caller(caller)).status_code == status
+    visible = client.get(plan_url(team), headers=auth(world.teacher_a)).status_code
+    assert visible == (404 if status == 204 else 200)
+
+
+def test_deleted_plan_is_restored_by_an_administrator(client, team, world, auth):
+    client.patch(plan_url(team), headers=auth(world.teacher_a), json=PLAN_TEXT)
+    assert client.delete(plan_url(team), headers=auth(world.teacher_a2)).status_code == 204
+    assert (
+        client.patch(
+            plan_url(team), headers=auth(world.teacher_a), json={"focus_goal": "x"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(f"{plan_url(team)}/restore", headers=auth(world.teacher_a)).status_code == 403
+    )
+    assert client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_b)).status_code == 404
+    r = client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_a))
+    assert r.status_code == 200 and r.json()["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]
+    assert client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_a)).status_code == 409
