@@ -6,23 +6,6 @@ from tests.coaching.conftest import TEAM_READERS
 
 
 @pytest.fixture
-def observation(client, team, world, auth):
-    r = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": "2026-12-01T15:00:00Z",
-            "ends_at": "2026-12-01T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    )
-    return r.json()
-
-
-@pytest.fixture
 def coverage(client, observation, world, auth):
     r = client.post(
         "/api/v1/coverage-requests",

@@ -12,24 +12,6 @@ NOTES = {
 
 
 @pytest.fixture
-def observation(client, team, world, auth):
-    r = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": "2026-12-01T15:00:00Z",
-            "ends_at": "2026-12-01T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    )
-    assert r.status_code == 201
-    return r.json()
-
-
-@pytest.fixture
 def record(client, observation, world, auth):
     r = client.post(
         f"/api/v1/events/{observation['id']}/observation-record",
