@@ -94,6 +94,18 @@ class PayloadTooLarge(ProblemError):
 class Unprocessable(ProblemError):
     status, title, slug = 422, "Validation failed", "validation-error"
 
+    @classmethod
+    def for_field(cls, field: str, message: str, type: str = "invalid") -> Unprocessable:
+        """A 422 about one body field, e.g. `Unprocessable.for_field("school_id", "...")`."""
+        return cls(message, errors=[FieldError(field=f"body.{field}", message=message, type=type)])
+
+
+def reject_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """PATCH bodies may leave a required field out, but not send it as null."""
+    for name in fields:
+        if name in changes and changes[name] is None:
+            raise Unprocessable.for_field(name, "cannot be null", "null")
+
 
 class TooManyRequests(ProblemError):
     status, title, slug = 429, "Too many requests", "too-many-requests"

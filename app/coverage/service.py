@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.coverage.schemas import CoverageArrange, CoverageDecline, CoverageRequestCreate
@@ -20,12 +20,6 @@ from app.teams import service as team_service
 from app.users.models import User
 
 OPEN = (CoverageStatus.pending, CoverageStatus.arranged)
-
-
-def _field(field: str, message: str) -> Unprocessable:
-    return Unprocessable(
-        message, errors=[FieldError(field=f"body.{field}", message=message, type="invalid")]
-    )
 
 
 async def create(
@@ -41,9 +35,11 @@ async def create(
         or access is None
         or not team_policies.can_view(principal, access)
     ):
-        raise _field("event_id", "no such event")
+        raise Unprocessable.for_field("event_id", "no such event")
     if event.kind != EventKind.observation or event.status != EventStatus.scheduled:
-        raise _field("event_id", "coverage is requested for a scheduled observation")
+        raise Unprocessable.for_field(
+            "event_id", "coverage is requested for a scheduled observation"
+        )
     attends = await session.execute(
         select(EventParticipant.user_id).where(
             EventParticipant.event_id == event.id, EventParticipant.user_id == me
@@ -53,12 +49,14 @@ async def create(
         raise Forbidden("Only a teacher taking part in the observation asks for coverage")
     if data.school_id is not None:
         if data.school_id not in principal.school_ids:
-            raise _field("school_id", "not one of your schools")
+            raise Unprocessable.for_field("school_id", "not one of your schools")
         school_id = data.school_id
     elif len(principal.school_ids) == 1:
         school_id = next(iter(principal.school_ids))
     else:
-        raise _field("school_id", "you teach at several schools (or none): say which")
+        raise Unprocessable.for_field(
+            "school_id", "you teach at several schools (or none): say which"
+        )
     duplicate = await session.execute(
         select(CoverageRequest.id).where(
             CoverageRequest.event_id == event.id,

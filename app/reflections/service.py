@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
-from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable
+from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.reflections import policies
@@ -18,12 +18,6 @@ from app.reflections.models import Reflection, ReflectionComment, Visibility
 from app.reflections.schemas import CommentCreate, ReflectionCreate, ReflectionUpdate
 from app.teams.models import Team, TeamMember
 from app.users.models import User
-
-
-def _link_error(field: str, message: str) -> Unprocessable:
-    return Unprocessable(
-        message, errors=[FieldError(field=f"body.{field}", message=message, type="unknown")]
-    )
 
 
 async def _check_links(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> None:
@@ -40,15 +34,17 @@ async def _check_links(session: AsyncSession, principal: Principal, data: Reflec
         )
     )
     if on_team.first() is None:
-        raise _link_error("team_id", "not a team you are on")
+        raise Unprocessable.for_field("team_id", "not a team you are on", "unknown")
     if data.event_id is not None:
         event = await session.get(Event, data.event_id)
         if event is None or event.team_id != data.team_id or event.deleted_at is not None:
-            raise _link_error("event_id", "not an event of that team")
+            raise Unprocessable.for_field("event_id", "not an event of that team", "unknown")
     if data.observation_record_id is not None:
         record = await session.get(ObservationRecord, data.observation_record_id)
         if record is None or record.team_id != data.team_id:
-            raise _link_error("observation_record_id", "not an observation record of that team")
+            raise Unprocessable.for_field(
+                "observation_record_id", "not an observation record of that team", "unknown"
+            )
 
 
 async def create(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> Reflection:
@@ -131,12 +127,7 @@ async def update(
     if not policies.can_edit(principal, post):
         raise Forbidden("Only its author edits a reflection")
     changes = data.model_dump(exclude_unset=True)
-    for key in ("title", "body", "visibility"):
-        if key in changes and changes[key] is None:
-            raise Unprocessable(
-                f"{key} cannot be null",
-                errors=[FieldError(field=f"body.{key}", message="cannot be null", type="null")],
-            )
+    reject_nulls(changes, ("title", "body", "visibility"))
     if changes.get("visibility") == Visibility.team and post.team_id is None:
         raise Unprocessable(
             "team visibility needs a linked team",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import FieldError, NotFound, Unprocessable
+from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.resources.models import Resource, ResourceReview, ResourceTag
 from app.resources.schemas import ResourceCreate, ResourceUpdate
 from app.teams.models import FocusArea
@@ -70,11 +70,7 @@ async def _live(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
 async def update(session: AsyncSession, resource_id: uuid.UUID, data: ResourceUpdate) -> None:
     resource = await _live(session, resource_id)
     changes = data.model_dump(exclude_unset=True)
-    if "title" in changes and changes["title"] is None:
-        raise Unprocessable(
-            "title cannot be null",
-            errors=[FieldError(field="body.title", message="cannot be null", type="null")],
-        )
+    reject_nulls(changes, ("title",))
     if "focus_area_ids" in changes and changes["focus_area_ids"] is not None:
         await _check_tags(session, changes["focus_area_ids"])
         await _set_tags(session, resource.id, changes["focus_area_ids"])

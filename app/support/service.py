@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.support.models import SupportRequest, SupportStatus
 from app.support.schemas import SupportAnswer, SupportRequestCreate
 from app.teams.models import TeamMember
@@ -29,22 +29,16 @@ def can_answer(p: Principal, request: SupportRequest) -> bool:
     return p.is_district_admin or (p.is_school_admin and request.school_id in p.school_ids)
 
 
-def _field(field: str, message: str) -> Unprocessable:
-    return Unprocessable(
-        message, errors=[FieldError(field=f"body.{field}", message=message, type="invalid")]
-    )
-
-
 async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate) -> SupportRequest:
     assert p.user is not None
     if data.school_id is not None:
         if data.school_id not in p.school_ids:
-            raise _field("school_id", "not one of your schools")
+            raise Unprocessable.for_field("school_id", "not one of your schools")
         school_id = data.school_id
     elif len(p.school_ids) == 1:
         school_id = next(iter(p.school_ids))
     else:
-        raise _field("school_id", "say which of your schools this is for")
+        raise Unprocessable.for_field("school_id", "say which of your schools this is for")
     if data.team_id is not None:
         on_team = await session.execute(
             select(TeamMember.team_id).where(
@@ -52,7 +46,7 @@ async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate
             )
         )
         if on_team.first() is None:
-            raise _field("team_id", "not a team you are on")
+            raise Unprocessable.for_field("team_id", "not a team you are on")
     request = SupportRequest(
         requester_id=p.user.id,
         school_id=school_id,

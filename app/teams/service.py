@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
-from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from app.core.errors import Conflict, FieldError, NotFound, Unprocessable, reject_nulls
 from app.plans.models import ActionPlan
 from app.teams import policies
 from app.teams.models import FocusArea, Team, TeamMember
@@ -257,14 +257,7 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
 
 async def update(session: AsyncSession, team: Team, data: TeamUpdate) -> Team:
     changes = data.model_dump(exclude_unset=True)
-    for required in ("name", "school_year"):
-        if required in changes and changes[required] is None:
-            raise Unprocessable(
-                f"{required} cannot be null",
-                errors=[
-                    FieldError(field=f"body.{required}", message="cannot be null", type="null")
-                ],
-            )
+    reject_nulls(changes, ("name", "school_year"))
     if "focus_area_id" in changes:
         await _check_focus_area(session, changes["focus_area_id"])
     for key, value in changes.items():

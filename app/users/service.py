@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.security import hash_password_async
 from app.schools.models import School
 from app.users import policies
@@ -208,14 +208,7 @@ async def update(
     if not policies.can_manage_user(principal, user.role, set(old_schools)):
         raise Forbidden("You cannot change this user")
     changes = data.model_dump(exclude_unset=True)
-    for required in ("email", "given_name", "family_name", "role", "is_active", "school_ids"):
-        if required in changes and changes[required] is None:
-            raise Unprocessable(
-                f"{required} cannot be null",
-                errors=[
-                    FieldError(field=f"body.{required}", message="cannot be null", type="null")
-                ],
-            )
+    reject_nulls(changes, ("email", "given_name", "family_name", "role", "is_active", "school_ids"))
     if (
         principal.user is not None
         and principal.user.id == user.id
