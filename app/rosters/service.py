@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, insert, or_, select, true, update
+from sqlalchemy import delete, insert, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -284,10 +284,11 @@ async def apply(session: AsyncSession, planned: list[Planned]) -> None:
         by_keys.setdefault(frozenset(values), []).append(values)
     for group in by_keys.values():
         await session.execute(update(User), group)
-    for user_id, school_id in memberships_drop:
+    for i in range(0, len(memberships_drop), CHUNK):
+        pairs = memberships_drop[i : i + CHUNK]
         await session.execute(
             delete(SchoolMembership).where(
-                SchoolMembership.user_id == user_id, SchoolMembership.school_id == school_id
+                tuple_(SchoolMembership.user_id, SchoolMembership.school_id).in_(pairs)
             )
         )
     for i in range(0, len(memberships_add), CHUNK):

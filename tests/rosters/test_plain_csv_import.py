@@ -197,3 +197,23 @@ def test_import_log_visibility(client, world, auth):
         == 404
     )
     assert client.get("/api/v1/roster-imports", headers=auth(world.teacher_a)).status_code == 403
+
+
+def test_memberships_move_in_one_import(client, world, auth, sync_engine):
+    h = auth(world.district_admin)
+    people = [f"p{i}@example.org,P,{i},teacher," for i in range(3)]
+    upload(
+        client,
+        h,
+        (HEADER.decode() + "\n".join(p + "Alpha School;Beta School" for p in people)).encode(),
+    )
+    r = upload(
+        client, h, (HEADER.decode() + "\n".join(p + "Beta School" for p in people)).encode()
+    ).json()
+    assert (r["updated"], r["created"]) == (3, 0)
+    with Session(sync_engine) as s:
+        ids = [u.id for u in s.exec(select(User).where(User.email.like("p%@example.org"))).all()]
+        schools = s.exec(
+            select(SchoolMembership.school_id).where(SchoolMembership.user_id.in_(ids))
+        ).all()
+    assert sorted(map(str, schools)) == [str(world.school_b.id)] * 3
