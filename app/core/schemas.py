@@ -57,4 +57,4 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-__all__ = ["InputModel", "Name", "OutputModel", "ShortText", "Text", "Timestamp", "datetime"]
+__all__ = ["InputModel", "Name", "OutputModel", "ShortText", "Text", "Timestamp"]

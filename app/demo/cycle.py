@@ -12,6 +12,7 @@ from app.core.db import utcnow
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
 from app.events import service as events
+from app.events.deps import EventAccess
 from app.events.models import EventKind
 from app.events.schemas import EventCreate
 from app.plans import service as plans
@@ -161,7 +162,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     await records.put_conference(
         session,
         p["erin.evans"],
-        _ev(pre3, t3),
+        EventAccess(event=pre3, team=t3),
         ConferenceRecordWrite(
             learning_target_agreed="Students explain their strategies aloud",
             summary="Agreed on wait time",
@@ -173,7 +174,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     await records.create_observation(
         session,
         p["erin.evans"],
-        _ev(obs, t3),
+        EventAccess(event=obs, team=t3),
         ObservationRecordWrite(
             affirmations=["Clear launch of the task"],
             new_understandings=["Use a number line anchor chart"],
@@ -210,7 +211,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         await records.create_observation(
             session,
             p[observer],
-            _ev(o, t4),
+            EventAccess(event=o, team=t4),
             ObservationRecordWrite(
                 affirmations=["Students annotated the text"],
                 new_understandings=["Pair think-alouds"],
@@ -222,7 +223,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     await records.put_conference(
         session,
         p["hiro.hayashi"],
-        _ev(post, t4),
+        EventAccess(event=post, team=t4),
         ConferenceRecordWrite(
             summary="Both classes annotate independently now",
             next_steps="Share at the staff meeting",
@@ -283,9 +284,3 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         ),
     )
     return 4
-
-
-def _ev(event, access):  # type: ignore[no-untyped-def]
-    from app.events.deps import EventAccess
-
-    return EventAccess(event=event, team=access)
