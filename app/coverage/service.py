@@ -15,7 +15,6 @@ from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.coverage.schemas import CoverageArrange, CoverageDecline, CoverageRequestCreate
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
-from app.teams import policies as team_policies
 from app.teams import service as team_service
 from app.users.models import User
 
@@ -28,13 +27,8 @@ async def create(
     assert principal.user is not None
     me = principal.user.id
     event = await session.get(Event, data.event_id)
-    access = await team_service.load_access(session, event.team_id) if event else None
-    if (
-        event is None
-        or event.deleted_at is not None
-        or access is None
-        or not team_policies.can_view(principal, access)
-    ):
+    access = await team_service.get_viewable(session, principal, event.team_id) if event else None
+    if event is None or event.deleted_at is not None or access is None:
         raise Unprocessable.for_field("event_id", "no such event")
     if event.kind != EventKind.observation or event.status != EventStatus.scheduled:
         raise Unprocessable.for_field(

@@ -26,8 +26,8 @@ async def get_viewable_event(
     event = await session.get(Event, event_id)
     if event is None:
         raise NotFound("No such event")
-    access = await team_service.load_access(session, event.team_id)
-    if access is None or not policies.can_view(principal, access):
+    access = await team_service.get_viewable(session, principal, event.team_id)
+    if access is None:
         raise NotFound("No such event")
     if event.deleted_at is not None and not policies.is_team_admin(principal, access):
         raise NotFound("No such event")

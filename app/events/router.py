@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, CurrentUser
 from app.core.deps import SessionDep
-from app.core.errors import Forbidden, NotFound, error_responses
+from app.core.errors import NotFound, error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.core.schemas import Timestamp
@@ -13,7 +13,6 @@ from app.events import service
 from app.events.deps import ViewableEvent
 from app.events.models import Event, EventKind
 from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
-from app.teams import policies as team_policies
 from app.teams import service as team_service
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -71,8 +70,8 @@ async def create_event(
     post-conference, year-end meeting or other event. Participants must be on the team (a
     year-end meeting may add an administrator). A participant already booked at that time
     answers 409 naming the other event."""
-    access = await team_service.load_access(session, body.team_id)
-    if access is None or not team_policies.can_view(principal, access):
+    access = await team_service.get_viewable(session, principal, body.team_id)
+    if access is None:
         raise NotFound("No such team")
     event = await service.create(session, principal, access, body)
     return await _answer(session, event, response)
@@ -130,7 +129,5 @@ async def restore_event(
     ev: ViewableEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> EventPublic:
     """Bring back a deleted event (administrators of a member's school)."""
-    if not team_policies.is_team_admin(principal, ev.team):
-        raise Forbidden("Only an administrator of a member's school can restore events")
-    event = await service.restore(session, ev.event)
+    event = await service.restore(session, principal, ev.team, ev.event)
     return await _answer(session, event, response)

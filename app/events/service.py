@@ -235,7 +235,11 @@ async def soft_delete(
     await session.flush()
 
 
-async def restore(session: AsyncSession, event: Event) -> Event:
+async def restore(
+    session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
+) -> Event:
+    if not team_policies.is_team_admin(principal, access):
+        raise Forbidden("Only an administrator of a member's school can restore events")
     if event.deleted_at is None:
         raise Conflict("The event is not deleted")
     event.deleted_at = None

@@ -16,8 +16,8 @@ async def get_viewable_team(
     team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
 ) -> TeamAccess:
     """404 unless the caller is on the team or administers a member's school."""
-    access = await service.load_access(session, team_id)
-    if access is None or not policies.can_view(principal, access):
+    access = await service.get_viewable(session, principal, team_id)
+    if access is None:
         raise NotFound("No such team")
     return access
 

@@ -94,6 +94,14 @@ async def load_access(session: AsyncSession, team_id: uuid.UUID) -> TeamAccess |
     return access
 
 
+async def get_viewable(
+    session: AsyncSession, principal: Principal, team_id: uuid.UUID
+) -> TeamAccess | None:
+    """The team if the caller is on it or administers a member's school, else None (-> 404)."""
+    access = await load_access(session, team_id)
+    return access if access is not None and policies.can_view(principal, access) else None
+
+
 async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[TeamPublic]:
     """Teams (table rows or column dicts) as TeamPublic, with members, focus areas and plan
     statuses fetched in one query each for the whole batch."""
