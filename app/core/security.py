@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import anyio.to_thread
 import jwt
@@ -18,8 +19,13 @@ from app.core.config import Settings
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the account does not exist, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("peercoach-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a login takes as long either way.
+    Made on first use: an argon2 hash at import would slow every worker and CLI start."""
+    return _hasher.hash("peercoach-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -28,7 +34,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, hashed: str | None) -> bool:
     if hashed is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         return False
     try:
         return _hasher.verify(password, hashed)
