@@ -106,35 +106,41 @@ def create_user(
 
 @cli.command("import-roster")
 def import_roster(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, readable=True, help="A CSV file, a zip, or a folder of loose CSV files"
+        ),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="auto, csv, oneroster or clever")] = "auto",
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync", help="Also deactivate staff of the covered schools the file leaves out"
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let a sync deactivate more than the allowed share")
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report changes, write nothing")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Import staff from a plain CSV (email, given name, family name, role, school)."""
-    import json
-
-    from app.rosters.cli_service import import_file
+    """Import staff from OneRoster, Clever or a plain CSV. Exit code 0 on success, 1 when the
+    import is rejected (the errors are listed), 2 on bad arguments."""
+    from app.rosters.cli_output import run_import
 
     settings = _settings()
-    result = asyncio.run(import_file(settings, path, dry_run=dry_run))
-    if as_json:
-        keys = ("created", "updated", "unchanged", "deactivated", "skipped", "import_id", "errors")
-        typer.echo(json.dumps({k: result.get(k) for k in keys} | {"ok": result["ok"]}))
-    elif result["ok"]:
-        prefix = "dry run: would have " if dry_run else ""
-        typer.echo(
-            f"{prefix}created {result['created']}, updated {result['updated']}, "
-            f"unchanged {result['unchanged']}, deactivated {result['deactivated']}, "
-            f"skipped {result['skipped']} (import {result['import_id']})"
+    try:
+        code = run_import(
+            settings, path, fmt=fmt, sync=sync, force=force, dry_run=dry_run, as_json=as_json
         )
-    else:
-        typer.secho(f"rejected: {result['detail']}", fg="red", err=True)
-        for e in result["errors"]:
-            typer.secho(f"  {e['field']}: {e['message']}", err=True)
-    if not result["ok"]:
-        raise typer.Exit(1)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    if code:
+        raise typer.Exit(code)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import itertools
 import uuid
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app.core.security import hash_password, new_integration_key
 from app.integration_keys.models import IntegrationKey
@@ -92,3 +92,12 @@ class Factory:
     def get(self, model: type, ident: uuid.UUID) -> object:
         with Session(self.engine) as s:
             return s.get(model, ident)
+
+    def set(self, row: SQLModel, **values: object) -> None:
+        """Change stored columns of a row (and the given object)."""
+        with Session(self.engine) as s:
+            stored = s.get(type(row), row.id)  # type: ignore[attr-defined]
+            for key, value in values.items():
+                setattr(stored, key, value)
+                setattr(row, key, value)
+            s.commit()

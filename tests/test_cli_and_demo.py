@@ -117,29 +117,3 @@ def test_cli_refuses_bad_settings(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert r.exit_code == 2 and "SECRET_KEY" in r.output
-
-
-def test_cli_import_roster(cli_env, client, tmp_path, world):
-    good = tmp_path / "staff.csv"
-    good.write_text(
-        "email,given name,family name,role,school\ncron@example.org,Cron,Job,teacher,Alpha School\n"
-    )
-    dry = runner.invoke(cli, ["import-roster", str(good), "--dry-run", "--json"])
-    assert dry.exit_code == 0, dry.output
-    out = json.loads(dry.output)
-    assert (
-        out["created"],
-        out["updated"],
-        out["unchanged"],
-        out["deactivated"],
-        out["skipped"],
-    ) == (1, 0, 0, 0, 0)
-    real = runner.invoke(cli, ["import-roster", str(good)])
-    assert real.exit_code == 0 and "created 1" in real.output
-    again = json.loads(runner.invoke(cli, ["import-roster", str(good), "--json"]).output)
-    assert again["unchanged"] == 1 and again["created"] == 0
-    bad = tmp_path / "bad.csv"
-    bad.write_text("email,given name,family name,role,school\nnope,X,Y,teacher,Nowhere\n")
-    r = runner.invoke(cli, ["import-roster", str(bad)])
-    assert r.exit_code == 1 and "row 2.email" in r.output
-    assert runner.invoke(cli, ["import-roster", str(tmp_path / "missing.csv")]).exit_code == 2

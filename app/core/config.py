@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=300, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
     log_level: str = "INFO"
+    # Roster imports: a sync refuses to deactivate more than this share of the active staff of
+    # the schools it covers unless forced; schools an org file creates get this time zone.
+    roster_sync_max_deactivate_share: float = Field(default=0.2, ge=0, le=1)
+    district_time_zone: str = "America/New_York"
+    roster_max_unzipped_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> "Settings":
@@ -41,6 +47,12 @@ class Settings(BaseSettings):
                     "outside development (make one with: python -c "
                     "'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+        try:
+            ZoneInfo(self.district_time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                "DISTRICT_TIME_ZONE must be an IANA time zone, e.g. America/Chicago"
+            ) from exc
         if "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
         return self

@@ -5,31 +5,49 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-
 from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import ProblemError
-from app.rosters import service
+from app.rosters import service, sources
+from app.rosters.formats import RosterFormat
+from app.rosters.schemas import ImportMode
+from app.rosters.sources import Progress
 
 
-async def import_file(settings: Settings, path: Path, *, dry_run: bool) -> dict[str, Any]:
-    """Returns the result as a dict; on rejection {"errors": [...], "detail": ...}."""
-    raw = await anyio.to_thread.run_sync(path.read_bytes)
+async def import_path(
+    settings: Settings,
+    path: Path,
+    *,
+    fmt: RosterFormat = RosterFormat.auto,
+    sync: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    on_total: Any = None,
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Returns the result as a dict with `ok`; on rejection {"ok": False, "errors": [...]}."""
+    options = service.ImportOptions(
+        format=fmt,
+        mode=ImportMode.sync if sync else ImportMode.upsert,
+        dry_run=dry_run,
+        force=force,
+        max_deactivate_share=settings.roster_sync_max_deactivate_share,
+        school_time_zone=settings.district_time_zone,
+    )
+
+    def open_files() -> sources.RosterFiles:
+        files = sources.from_path(path, max_unzipped=settings.roster_max_unzipped_bytes)
+        if on_total is not None:
+            on_total(files.total_bytes)
+        files.progress = on_progress
+        return files
+
     db = Database(settings)
     try:
         async with db.session(write=True) as session:
-            text = service.decode(raw)
-            rows = await anyio.to_thread.run_sync(service.parse_plain_csv, text)
-            result = await service.run_import(
-                session,
-                Principal(system=True),
-                rows,
-                raw=raw,
-                fmt="csv",
-                filename=path.name,
-                dry_run=dry_run,
+            result = await service.import_files(
+                session, Principal(system=True), open_files, options
             )
             return {
                 "ok": True,

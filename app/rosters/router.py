@@ -1,16 +1,18 @@
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from app.auth.deps import require
 from app.auth.principal import Principal, Scope
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
-from app.rosters import service
-from app.rosters.schemas import ImportResult, JsonImport, RosterImportPublic
+from app.rosters import service, sources
+from app.rosters.formats import RosterFormat
+from app.rosters.formats.plain import read_rows
+from app.rosters.records import Roster
+from app.rosters.schemas import ImportMode, ImportResult, JsonImport, RosterImportPublic
 from app.users.models import Role
 
 router = APIRouter(prefix="/roster-imports", tags=["roster imports"])
@@ -21,48 +23,90 @@ RosterWriter = Annotated[
 ]
 
 
-@router.post("", status_code=201, responses=error_responses(401, 403, 422))
+@router.post("", status_code=201, responses=error_responses(401, 403, 413, 422))
 async def import_roster_file(
     session: SessionDep,
+    settings: SettingsDep,
     caller: RosterWriter,
     file: Annotated[
-        UploadFile, File(description="A CSV file: email, given name, family name, role, school")
+        list[UploadFile],
+        File(
+            description="One CSV, one zip, or the loose CSV files of one export (send the "
+            "`file` part once per file)"
+        ),
     ],
+    format: Annotated[
+        RosterFormat,
+        Form(
+            description="`auto` tells OneRoster, Clever and the plain CSV apart by file names "
+            "and headers"
+        ),
+    ] = RosterFormat.auto,
+    mode: Annotated[
+        ImportMode,
+        Form(
+            description="`upsert` creates and updates; `sync` also deactivates staff of the "
+            "covered schools who are absent (bulk) or marked tobedeleted (delta)"
+        ),
+    ] = ImportMode.upsert,
     dry_run: Annotated[
         bool, Form(description="Report what would change and write nothing")
     ] = False,
-    format: Annotated[
-        Literal["auto", "csv"], Form(description="Only the plain CSV so far")
-    ] = "auto",
+    force: Annotated[
+        bool,
+        Form(
+            description="Let a sync deactivate more than ROSTER_SYNC_MAX_DEACTIVATE_SHARE of "
+            "the covered schools' active staff"
+        ),
+    ] = False,
 ) -> ImportResult:
-    """Import staff from a plain CSV a spreadsheet can make. Columns (any case; common aliases
-    such as "First name" work): email, given name, family name, role (teacher, school_admin /
-    administrator / principal, district_admin), school (name or roster id, several separated
-    by `;`), optional sourced_id. People are matched by sourced_id, else email, and created or
-    updated. Any row error rejects the whole file with every problem listed (`errors`: row and
-    column); re-running the same file changes nothing. School administrators import staff of
-    their own schools; district administrators and `roster:write` keys, anyone."""
-    raw = await file.read()
-    text = service.decode(raw)
-    rows = await anyio.to_thread.run_sync(service.parse_plain_csv, text)
-    return await service.run_import(
-        session, caller, rows, raw=raw, fmt="csv", filename=file.filename, dry_run=dry_run
+    """Import staff from a OneRoster 1.1/1.2 export (zip with manifest.csv, or the loose
+    orgs.csv, users.csv and roles.csv), Clever files (schools.csv, teachers.csv, staff.csv) or
+    a plain CSV a spreadsheet can make (email, given name, family name, role, school; any case,
+    common aliases such as "First name" work; several schools separated by `;`).
+
+    People are matched by roster id, else email, and created, updated or left unchanged;
+    schools from org files likewise. Students, guardians and other non-staff roles are skipped
+    and counted. Any row error rejects the whole import with every problem listed (`errors`:
+    file, row and column) and nothing is written; re-running the same file changes nothing.
+    School administrators import staff of their own schools; district administrators and
+    `roster:write` keys, anyone."""
+    streams = [(f.filename, f.file) for f in file]
+    limit = settings.roster_max_unzipped_bytes
+    options = _options(settings, format, mode, dry_run, force)
+    return await service.import_files(
+        session, caller, lambda: sources.from_streams(streams, max_unzipped=limit), options
+    )
+
+
+def _options(
+    settings: SettingsDep, fmt: RosterFormat, mode: ImportMode, dry_run: bool, force: bool
+) -> service.ImportOptions:
+    return service.ImportOptions(
+        format=fmt,
+        mode=mode,
+        dry_run=dry_run,
+        force=force,
+        max_deactivate_share=settings.roster_sync_max_deactivate_share,
+        school_time_zone=settings.district_time_zone,
     )
 
 
 @router.post("/json", status_code=201, responses=error_responses(401, 403, 422))
 async def import_roster_json(
-    body: JsonImport, session: SessionDep, caller: RosterWriter
+    body: JsonImport, session: SessionDep, settings: SettingsDep, caller: RosterWriter
 ) -> ImportResult:
-    """The same import for scripts: a JSON list of people with the CSV's columns."""
-    rows = [
+    """The same import for scripts: a JSON list of people with the plain CSV's columns."""
+    rows = (
         (i, {k: v.strip() for k, v in p.model_dump().items() if isinstance(v, str)})
         for i, p in enumerate(body.people, start=1)
-    ]
-    raw = body.model_dump_json().encode()
-    return await service.run_import(
-        session, caller, rows, raw=raw, fmt="json", filename=None, dry_run=body.dry_run
     )
+    roster: Roster = read_rows(rows, fmt="json")
+    options = _options(settings, RosterFormat.csv, body.mode, body.dry_run, body.force)
+    return await service.import_roster(
+        session, caller, roster, sha256=sources.sha256_of(body.model_dump_json().encode()),
+        filename=None, options=options,
+    )  # fmt: skip
 
 
 @router.get("", responses=error_responses(401, 403, 422))

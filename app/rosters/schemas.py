@@ -10,6 +10,7 @@ from app.core.schemas import InputModel
 
 class ImportMode(StrEnum):
     upsert = "upsert"
+    sync = "sync"
 
 
 class PersonIn(InputModel):
@@ -34,26 +35,46 @@ class JsonImport(InputModel):
     people: list[PersonIn] = Field(max_length=100_000)
     mode: ImportMode = ImportMode.upsert
     dry_run: bool = False
+    force: bool = Field(
+        default=False, description="Let a sync deactivate more than the configured share of staff"
+    )
 
 
 class RowOutcome(BaseModel):
-    row: int
+    row: int | None = Field(
+        description="The row in its file (1 is the header); null for people the file does not name"
+    )
+    file: str | None = Field(description="The file the row is in, for multi-file formats")
     email: str
+    sourced_id: str | None
+    action: str = Field(description="created, updated, unchanged or deactivated")
+    changed_fields: list[str]
+
+
+class SchoolOutcome(BaseModel):
+    sourced_id: str
+    name: str
     action: str = Field(description="created, updated or unchanged")
     changed_fields: list[str]
 
 
 class ImportResult(BaseModel):
     id: uuid.UUID
-    format: str
-    mode: str
+    format: str = Field(description="csv, json, oneroster-1.1, oneroster-1.2 or clever")
+    mode: ImportMode
     dry_run: bool
     created: int
     updated: int
     unchanged: int
     deactivated: int
-    skipped: int
+    skipped: int = Field(
+        description="People who are not staff (students, guardians, ...), "
+        "and delta rows that do not apply"
+    )
+    schools_created: int
+    schools_updated: int
     rows: list[RowOutcome]
+    schools: list[SchoolOutcome]
 
 
 class RosterImportPublic(BaseModel):

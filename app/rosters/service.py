@@ -1,49 +1,48 @@
-"""Staff roster imports (plain CSV and JSON, upsert). Validation is complete before anything is
-written: any row error rejects the whole import, listing every error by row and column."""
+"""Staff roster imports, whatever the format: match schools and people to what is stored, check
+the caller may make the changes, work out a sync's deactivations, then write in batches.
+
+Everything is validated before anything is written: any row error rejects the whole import with
+every error listed by file, row and column, and only the import's log record is kept.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, insert, or_, select, true, tuple_, update
+from sqlalchemy import delete, insert, or_, select, text, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import new_id, utcnow
-from app.core.errors import FieldError, NotFound, Unprocessable
+from app.core.errors import FieldError, NotFound, ProblemError, Unprocessable
+from app.rosters import formats
+from app.rosters.formats import RosterFormat
 from app.rosters.models import RosterImport
-from app.rosters.schemas import ImportResult, RowOutcome
+from app.rosters.records import PersonRecord, Roster
+from app.rosters.schemas import ImportMode, ImportResult, RowOutcome, SchoolOutcome
+from app.rosters.sources import RosterFiles
 from app.schools.models import School
 from app.users.models import Role, SchoolMembership, User
 
-ROLES = {
-    "teacher": Role.teacher,
-    "school_admin": Role.school_admin,
-    "administrator": Role.school_admin,
-    "principal": Role.school_admin,
-    "siteadministrator": Role.school_admin,
-    "district_admin": Role.district_admin,
-    "districtadministrator": Role.district_admin,
-    "systemadministrator": Role.district_admin,
-}
-HEADERS = {
-    "email": {"email", "e-mail", "email address", "mail"},
-    "given_name": {"given_name", "given name", "first name", "firstname", "first_name", "given"},
-    "family_name": {"family_name", "family name", "last name", "lastname", "last_name", "surname"},
-    "role": {"role", "position"},
-    "school": {"school", "schools", "school name", "building"},
-    "sourced_id": {"sourced_id", "sourcedid", "staff id", "staff_id", "employee id"},
-}
-REQUIRED = ("email", "given_name", "family_name", "role")
 LIMITS = {"email": 320, "given_name": 100, "family_name": 100, "sourced_id": 255}
+SCHOOL_NAME_LIMIT = 200
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    format: RosterFormat = RosterFormat.auto
+    mode: ImportMode = ImportMode.upsert
+    dry_run: bool = False
+    force: bool = False  # lets a sync deactivate more than the configured share of staff
+    max_deactivate_share: float = 0.2
+    school_time_zone: str = "UTC"  # given to schools an org file creates
 
 
 class ImportRejected(Unprocessable):
@@ -51,70 +50,127 @@ class ImportRejected(Unprocessable):
 
 
 @dataclass
-class Planned:
-    row: int
-    email: str
-    given_name: str
-    family_name: str
-    role: Role
-    sourced_id: str | None
-    school_ids: set[uuid.UUID] | None
-    existing: dict[str, Any] | None = None
+class PlannedSchool:
+    ref: str
+    sourced_id: str
+    name: str
+    id: uuid.UUID
+    existing: dict[str, Any] | None
     changed: list[str] = field(default_factory=list)
 
 
-def decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(
-            f"The file is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and try again",
-            errors=[FieldError(field="file", message="not UTF-8 text", type="encoding")],
-        ) from exc
+@dataclass
+class Planned:
+    ref: str
+    email: str
+    given_name: str
+    family_name: str
+    role: Role | None
+    sourced_id: str | None
+    school_ids: set[uuid.UUID] | None
+    is_active: bool | None
+    existing: dict[str, Any] | None = None
+    changed: list[str] = field(default_factory=list)
+    action: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
 
 
-def parse_plain_csv(text: str) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise Unprocessable(
-            "The file is empty", errors=[FieldError(field="file", message="empty", type="empty")]
+@dataclass
+class Plan:
+    schools: list[PlannedSchool] = field(default_factory=list)
+    people: list[Planned] = field(default_factory=list)
+    deactivate: list[dict[str, Any]] = field(default_factory=list)  # existing users
+    skipped: int = 0
+    covered: set[uuid.UUID] = field(default_factory=set)
+    active_covered: int = 0
+
+
+class _Errors:
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.items = errors
+
+    def __call__(self, ref: str, column: str, message: str, kind: str = "invalid") -> None:
+        self.items.append(FieldError(field=f"{ref}.{column}", message=message, type=kind))
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def read(files: RosterFiles, fmt: RosterFormat) -> Roster:
+    """Parse the files (blocking: run it in a worker thread)."""
+    return formats.read(files, fmt)
+
+
+# -- schools ---------------------------------------------------------------------------------
+
+
+async def _stored_schools(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.execute(select(School.id, School.name, School.sourced_id))
+    return [dict(r) for r in rows.mappings()]
+
+
+def _plan_schools(
+    roster: Roster, stored: list[dict[str, Any]], principal: Principal, err: _Errors
+) -> list[PlannedSchool]:
+    by_sourced = {s["sourced_id"]: s for s in stored if s["sourced_id"]}
+    by_name = {s["name"].lower(): s for s in stored}
+    planned: list[PlannedSchool] = []
+    seen_ids: dict[str, str] = {}
+    seen_names: dict[str, str] = {}
+    for record in roster.schools:
+        cols = record.columns
+        if record.sourced_id in seen_ids:
+            err(
+                record.ref,
+                cols["sourced_id"],
+                f"duplicate of {seen_ids[record.sourced_id]}",
+                "duplicate",
+            )
+            continue
+        seen_ids[record.sourced_id] = record.ref
+        if len(record.name) > SCHOOL_NAME_LIMIT or len(record.sourced_id) > 255:
+            column = "name" if len(record.name) > SCHOOL_NAME_LIMIT else "sourced_id"
+            err(record.ref, cols[column], "too long", "too_long")
+            continue
+        lowered = record.name.lower()
+        if lowered in seen_names:
+            err(record.ref, cols["name"], f"duplicate of {seen_names[lowered]}", "duplicate")
+            continue
+        seen_names[lowered] = record.ref
+        match = by_sourced.get(record.sourced_id) or by_name.get(lowered)
+        owner = by_name.get(lowered)
+        if owner is not None and match is not None and owner["id"] != match["id"]:
+            err(record.ref, cols["name"], "another school has this name", "conflict")
+            continue
+        school = PlannedSchool(
+            record.ref, record.sourced_id, record.name, match["id"] if match else new_id(), match
         )
-    columns: dict[int, str] = {}
-    for i, name in enumerate(header):
-        key = name.strip().lower()
-        for canonical, aliases in HEADERS.items():
-            if key in aliases:
-                columns[i] = canonical
-    missing = [c for c in REQUIRED if c not in columns.values()]
-    if missing:
-        raise Unprocessable(
-            f"Missing columns: {', '.join(missing)}",
-            errors=[
-                FieldError(field=f"header.{c}", message="column missing", type="missing")
-                for c in missing
-            ],
-        )
-    rows = []
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue  # blank line
-        rows.append((number, {columns[i]: v.strip() for i, v in enumerate(values) if i in columns}))
-    return rows
+        if match is not None:
+            school.changed = [
+                name for name in ("name", "sourced_id") if getattr(school, name) != match[name]
+            ]
+        if not _may_manage_all(principal) and (
+            match is None or school.changed or match["id"] not in principal.school_ids
+        ):
+            err(
+                record.ref,
+                cols["sourced_id"],
+                "school administrators import staff of their own schools only",
+                "forbidden",
+            )
+            continue
+        planned.append(school)
+    return planned
 
 
-async def _school_index(session: AsyncSession) -> dict[str, uuid.UUID]:
-    index: dict[str, uuid.UUID] = {}
-    for school_id, name, sourced in await session.execute(
-        select(School.id, School.name, School.sourced_id)
-    ):
-        index[name.lower()] = school_id
-        if sourced:
-            index[sourced.lower()] = school_id
-    return index
+def _may_manage_all(principal: Principal) -> bool:
+    return principal.is_district_admin or principal.key is not None
 
 
-async def _existing(
+# -- people ----------------------------------------------------------------------------------
+
+
+async def _existing_people(
     session: AsyncSession, emails: list[str], sourced: list[str]
 ) -> list[dict[str, Any]]:
     found: dict[uuid.UUID, dict[str, Any]] = {}
@@ -127,125 +183,287 @@ async def _existing(
         rows = await session.execute(select(*User.__table__.columns).where(or_(*cond)))
         for r in rows.mappings():
             found[r["id"]] = {**dict(r), "school_ids": set()}
-    ids = list(found)
+    await _add_memberships(session, found)
+    return list(found.values())
+
+
+async def _add_memberships(session: AsyncSession, users: dict[uuid.UUID, dict[str, Any]]) -> None:
+    ids = list(users)
     for i in range(0, len(ids), CHUNK):
         for user_id, school_id in await session.execute(
             select(SchoolMembership.user_id, SchoolMembership.school_id).where(
                 SchoolMembership.user_id.in_(ids[i : i + CHUNK])
             )
         ):
-            found[user_id]["school_ids"].add(school_id)
-    return list(found.values())
+            users[user_id]["school_ids"].add(school_id)
 
 
-async def plan_rows(
-    session: AsyncSession, principal: Principal, rows: list[tuple[int, dict[str, str]]]
-) -> tuple[list[Planned], list[FieldError]]:
-    errors: list[FieldError] = []
-    schools = await _school_index(session)
-    planned: list[Planned] = []
-    seen_email: dict[str, int] = {}
-    seen_sourced: dict[str, int] = {}
+def _school_resolver(
+    stored: list[dict[str, Any]], planned: list[PlannedSchool], roster: Roster
+) -> Callable[[str], uuid.UUID | None]:
+    # A school the file lists but that was refused already has its error: people at it get a
+    # placeholder rather than a second, misleading "unknown school".
+    from_file = {s.sourced_id: new_id() for s in roster.schools}
+    from_file |= {s.sourced_id: s.id for s in planned}
+    index: dict[str, uuid.UUID] = {}
+    for s in stored:
+        index[s["name"].lower()] = s["id"]
+        if s["sourced_id"]:
+            index[s["sourced_id"].lower()] = s["id"]
 
-    def err(row: int, column: str, message: str, kind: str = "invalid") -> None:
-        errors.append(FieldError(field=f"row {row}.{column}", message=message, type=kind))
+    def resolve(ref: str) -> uuid.UUID | None:
+        return from_file.get(ref) or index.get(ref.lower())
 
-    for number, data in rows:
-        bad = False
-        for column in REQUIRED:
-            if not data.get(column):
-                err(number, column, "required", "missing")
-                bad = True
-        for column, limit in LIMITS.items():
-            value = data.get(column) or ""
-            if len(value) > limit:
-                err(number, column, f"longer than {limit} characters", "too_long")
-                bad = True
-            if "\x00" in value:
-                err(number, column, "contains a NUL character")
-                bad = True
-        if bad:
-            continue
-        try:
-            email = validate_email(data["email"], check_deliverability=False).normalized.lower()
-        except EmailNotValidError as exc:
-            err(number, "email", str(exc))
-            continue
-        role = ROLES.get(data["role"].replace(" ", "").lower())
-        if role is None:
-            err(number, "role", f"unknown role {data['role']!r}", "unknown_role")
-            continue
-        school_ids: set[uuid.UUID] | None = None
-        if data.get("school"):
-            school_ids = set()
-            for ref in (s.strip() for s in data["school"].split(";")):
-                if ref and (sid := schools.get(ref.lower())) is not None:
-                    school_ids.add(sid)
-                elif ref:
-                    err(number, "school", f"unknown school {ref!r}", "unknown_school")
-                    bad = True
-        if not principal.is_district_admin and principal.key is None:
-            if role == Role.district_admin:
-                err(
-                    number,
-                    "role",
-                    "only district administrators import district administrators",
-                    "forbidden",
-                )
-                bad = True
-            if not school_ids or not school_ids <= principal.school_ids:
-                err(
-                    number,
-                    "school",
-                    "school administrators import staff of their own schools",
-                    "forbidden",
-                )
-                bad = True
-        if email in seen_email:
-            err(number, "email", f"duplicate of row {seen_email[email]}", "duplicate")
+    return resolve
+
+
+def _validate_person(
+    record: PersonRecord,
+    resolve: Callable[[str], uuid.UUID | None],
+    principal: Principal,
+    err: _Errors,
+) -> Planned | None:
+    cols, ref = record.columns, record.ref
+    bad = False
+    for name, limit in LIMITS.items():
+        value = getattr(record, name) or ""
+        if len(value) > limit:
+            err(ref, cols[name], f"longer than {limit} characters", "too_long")
             bad = True
-        seen_email.setdefault(email, number)
-        sourced = data.get("sourced_id") or None
-        if sourced is not None:
-            if sourced in seen_sourced:
-                err(number, "sourced_id", f"duplicate of row {seen_sourced[sourced]}", "duplicate")
+        if "\x00" in value:
+            err(ref, cols[name], "contains a NUL character")
+            bad = True
+    for name in ("given_name", "family_name"):
+        if not getattr(record, name):
+            err(ref, cols[name], "required", "missing")
+            bad = True
+    email = ""
+    if not record.email:
+        err(ref, cols["email"], "required (staff sign in with their email)", "missing")
+        bad = True
+    elif not bad:
+        try:
+            email = validate_email(record.email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            err(ref, cols["email"], str(exc))
+            bad = True
+    school_ids: set[uuid.UUID] | None = None
+    if record.schools is not None:
+        school_ids = set()
+        for school in record.schools:
+            if (school_id := resolve(school)) is not None:
+                school_ids.add(school_id)
+            else:
+                err(ref, cols["schools"], f"unknown school {school!r}", "unknown_school")
                 bad = True
-            seen_sourced.setdefault(sourced, number)
-        if bad:
-            continue
-        planned.append(
-            Planned(
-                number, email, data["given_name"], data["family_name"], role, sourced, school_ids
+    if not _may_manage_all(principal):
+        if record.role == Role.district_admin:
+            err(
+                ref,
+                cols["role"],
+                "only district administrators import district administrators",
+                "forbidden",
             )
-        )
+            bad = True
+        if not school_ids or not school_ids <= principal.school_ids:
+            err(
+                ref,
+                cols["schools"],
+                "school administrators import staff of their own schools",
+                "forbidden",
+            )
+            bad = True
+    if bad:
+        return None
+    return Planned(
+        ref,
+        email,
+        record.given_name,
+        record.family_name,
+        record.role,
+        record.sourced_id,
+        school_ids,
+        record.enabled,
+        columns=cols,
+    )
 
-    existing = await _existing(
-        session, [p.email for p in planned], [p.sourced_id for p in planned if p.sourced_id]
+
+async def _plan_people(
+    session: AsyncSession,
+    roster: Roster,
+    resolve: Callable[[str], uuid.UUID | None],
+    principal: Principal,
+    options: ImportOptions,
+    err: _Errors,
+    plan: Plan,
+) -> None:
+    # People a delta names without a role: known ones keep their role, others are not staff.
+    roleless = [r for r in roster.people if r.role is None and r.sourced_id]
+    known: set[str] = set()
+    if roleless:
+        stored = await _existing_people(session, [], [r.sourced_id for r in roleless])  # type: ignore[misc]
+        known = {s["sourced_id"] for s in stored}
+    seen_email: dict[str, str] = {}
+    seen_sourced: dict[str, str] = {}
+    for record in roster.people:
+        if record.role is None and record.sourced_id not in known:
+            plan.skipped += 1
+            continue
+        planned = _validate_person(record, resolve, principal, err)
+        if record.sourced_id is not None:
+            if record.sourced_id in seen_sourced:
+                err(
+                    record.ref,
+                    record.columns["sourced_id"],
+                    f"duplicate of {seen_sourced[record.sourced_id]}",
+                    "duplicate",
+                )
+                planned = None
+            seen_sourced.setdefault(record.sourced_id, record.ref)
+        if planned is None:
+            continue
+        if planned.email in seen_email:
+            err(
+                record.ref,
+                record.columns["email"],
+                f"duplicate of {seen_email[planned.email]}",
+                "duplicate",
+            )
+            continue
+        seen_email[planned.email] = record.ref
+        if options.mode == ImportMode.sync and planned.is_active is None:
+            planned.is_active = True  # present in the district's roster: active
+        plan.people.append(planned)
+
+    existing = await _existing_people(
+        session,
+        [p.email for p in plan.people],
+        [p.sourced_id for p in plan.people if p.sourced_id],
     )
     by_email = {e["email"]: e for e in existing}
     by_sourced = {e["sourced_id"]: e for e in existing if e["sourced_id"]}
-    for p in planned:
+    for p in plan.people:
         match = by_sourced.get(p.sourced_id) if p.sourced_id else None
         match = match or by_email.get(p.email)
         if match is not None and p.email != match["email"] and p.email in by_email:
-            err(p.row, "email", "belongs to another staff member", "conflict")
+            err(p.ref, p.columns["email"], "belongs to another staff member", "conflict")
             continue
         p.existing = match
         if match is None:
+            p.action = "created"
             continue
-        for name in ("email", "given_name", "family_name", "role", "sourced_id"):
+        for name in ("email", "given_name", "family_name", "role", "sourced_id", "is_active"):
             new = getattr(p, name)
             if new is not None and new != match[name]:
                 p.changed.append(name)
         if p.school_ids is not None and p.school_ids != match["school_ids"]:
             p.changed.append("school_ids")
-    return planned, errors
+        p.action = "updated" if p.changed else "unchanged"
 
 
-async def apply(session: AsyncSession, planned: list[Planned]) -> None:
+# -- sync ------------------------------------------------------------------------------------
+
+
+async def _staff_of(session: AsyncSession, schools: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Active staff with a membership in any of the schools, with all their memberships."""
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    ids = list(schools)
+    for i in range(0, len(ids), CHUNK):
+        members = select(SchoolMembership.user_id).where(
+            SchoolMembership.school_id.in_(ids[i : i + CHUNK])
+        )
+        rows = await session.execute(
+            select(*User.__table__.columns).where(User.id.in_(members), User.is_active)
+        )
+        for r in rows.mappings():
+            found[r["id"]] = {**dict(r), "school_ids": set()}
+    await _add_memberships(session, found)
+    return found
+
+
+async def _plan_sync(
+    session: AsyncSession, roster: Roster, principal: Principal, plan: Plan, err: _Errors
+) -> None:
+    if roster.lists_schools:
+        plan.covered = {s.id for s in plan.schools}
+    else:
+        plan.covered = set().union(*(p.school_ids or set() for p in plan.people))
+    caller = principal.user.id if principal.user else None
+    if roster.delta:
+        removed = {r.sourced_id: r for r in roster.removals}
+        stored = await _existing_people(session, [], list(removed))
+        plan.deactivate = [s for s in stored if s["is_active"] and s["id"] != caller]
+        for s in plan.deactivate:
+            if not _may_manage_all(principal) and not s["school_ids"] <= principal.school_ids:
+                err(
+                    removed[s["sourced_id"]].ref,
+                    "sourcedId",
+                    "school administrators deactivate staff of their own schools",
+                    "forbidden",
+                )
+        # The guard's measure: the staff of the schools the delta touches.
+        plan.covered |= set().union(*(s["school_ids"] for s in plan.deactivate))
+        plan.active_covered = len(await _staff_of(session, plan.covered))
+        return
+    staff = await _staff_of(session, plan.covered)
+    plan.active_covered = len(staff)
+    in_file = {p.existing["id"] for p in plan.people if p.existing is not None}
+    for user_id, user in staff.items():
+        if user_id in in_file or user_id == caller or user["role"] == Role.district_admin:
+            continue
+        elsewhere = user["school_ids"] - plan.covered
+        if not elsewhere:
+            plan.deactivate.append(user)
+            continue
+        # Also at a school this file does not cover: only the covered memberships end.
+        plan.people.append(
+            Planned(
+                ref="",
+                email=user["email"],
+                given_name=user["given_name"],
+                family_name=user["family_name"],
+                role=None,
+                sourced_id=user["sourced_id"],
+                school_ids=elsewhere,
+                is_active=None,
+                existing=user,
+                changed=["school_ids"],
+                action="updated",
+            )
+        )
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+async def _apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
     now = utcnow()
-    new_users, memberships_add, memberships_drop, updates = [], [], [], []
-    for p in planned:
+    new_schools = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "sourced_id": s.sourced_id,
+            "time_zone": time_zone,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for s in plan.schools
+        if s.existing is None
+    ]
+    for i in range(0, len(new_schools), CHUNK):
+        await session.execute(insert(School), new_schools[i : i + CHUNK])
+    renamed = [
+        {"id": s.id, "updated_at": now, **{name: getattr(s, name) for name in s.changed}}
+        for s in plan.schools
+        if s.existing is not None and s.changed
+    ]
+    await _update_grouped(session, School, renamed)
+
+    new_users: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    add: list[dict[str, Any]] = []
+    drop: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for p in plan.people:
         if p.existing is None:
             user_id = new_id()
             new_users.append(
@@ -254,109 +472,273 @@ async def apply(session: AsyncSession, planned: list[Planned]) -> None:
                     "email": p.email,
                     "given_name": p.given_name,
                     "family_name": p.family_name,
-                    "role": p.role.value,
+                    "role": p.role,
                     "sourced_id": p.sourced_id,
-                    "is_active": True,
+                    "is_active": p.is_active is not False,
                     "token_version": 0,
                     "created_at": now,
                     "updated_at": now,
                 }
             )
-            memberships_add += [{"user_id": user_id, "school_id": s} for s in p.school_ids or ()]
-        elif p.changed:
-            values = {"id": p.existing["id"], "updated_at": now}
-            for name in p.changed:
-                if name != "school_ids":
-                    value = getattr(p, name)
-                    values[name] = value.value if isinstance(value, Role) else value
-            updates.append(values)
-            if "school_ids" in p.changed and p.school_ids is not None:
-                old = p.existing["school_ids"]
-                memberships_add += [
-                    {"user_id": p.existing["id"], "school_id": s} for s in p.school_ids - old
-                ]
-                memberships_drop += [(p.existing["id"], s) for s in old - p.school_ids]
-    # Batched: one statement per kind of change, whatever the roster's size.
+            add += [{"user_id": user_id, "school_id": s} for s in p.school_ids or ()]
+            continue
+        if not p.changed:
+            continue
+        user = p.existing
+        values: dict[str, Any] = {"id": user["id"], "updated_at": now}
+        for name in p.changed:
+            if name != "school_ids":
+                values[name] = getattr(p, name)
+        if "is_active" in p.changed and not p.is_active:
+            values["token_version"] = user["token_version"] + 1  # tokens stop working at once
+        updates.append(values)
+        if "school_ids" in p.changed and p.school_ids is not None:
+            add += [
+                {"user_id": user["id"], "school_id": s} for s in p.school_ids - user["school_ids"]
+            ]
+            drop += [(user["id"], s) for s in user["school_ids"] - p.school_ids]
+    updates += [
+        {
+            "id": u["id"],
+            "is_active": False,
+            "token_version": u["token_version"] + 1,
+            "updated_at": now,
+        }
+        for u in plan.deactivate
+    ]
+    # Batched: a few statements per kind of change, whatever the roster's size.
     for i in range(0, len(new_users), CHUNK):
         await session.execute(insert(User), new_users[i : i + CHUNK])
-    by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for values in updates:
-        by_keys.setdefault(frozenset(values), []).append(values)
-    for group in by_keys.values():
-        await session.execute(update(User), group)
-    for i in range(0, len(memberships_drop), CHUNK):
-        pairs = memberships_drop[i : i + CHUNK]
+    await _update_grouped(session, User, updates)
+    for i in range(0, len(drop), CHUNK):
         await session.execute(
             delete(SchoolMembership).where(
-                tuple_(SchoolMembership.user_id, SchoolMembership.school_id).in_(pairs)
+                tuple_(SchoolMembership.user_id, SchoolMembership.school_id).in_(
+                    drop[i : i + CHUNK]
+                )
             )
         )
-    for i in range(0, len(memberships_add), CHUNK):
-        await session.execute(insert(SchoolMembership), memberships_add[i : i + CHUNK])
+    for i in range(0, len(add), CHUNK):
+        await session.execute(insert(SchoolMembership), add[i : i + CHUNK])
 
 
-async def run_import(
+async def _update_grouped(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key; rows that set the same columns go in one executemany."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for values in rows:
+        groups.setdefault(frozenset(values), []).append(values)
+    for group in groups.values():
+        for i in range(0, len(group), CHUNK):
+            await session.execute(update(model), group[i : i + CHUNK])
+
+
+# -- the import ------------------------------------------------------------------------------
+
+
+async def _plan(
+    session: AsyncSession, principal: Principal, roster: Roster, options: ImportOptions
+) -> tuple[Plan, list[FieldError]]:
+    errors = list(roster.errors)
+    err = _Errors(errors)
+    plan = Plan(skipped=roster.skipped)
+    stored = await _stored_schools(session)
+    plan.schools = _plan_schools(roster, stored, principal, err)
+    resolve = _school_resolver(stored, plan.schools, roster)
+    await _plan_people(session, roster, resolve, principal, options, err, plan)
+    if options.mode == ImportMode.sync:
+        await _plan_sync(session, roster, principal, plan, err)
+    else:
+        plan.skipped += len(roster.removals)  # tobedeleted rows act only in a sync
+    return plan, errors
+
+
+def _guard(plan: Plan, options: ImportOptions) -> FieldError | None:
+    limit = options.max_deactivate_share * plan.active_covered
+    if options.mode != ImportMode.sync or options.force or len(plan.deactivate) <= limit:
+        return None
+    return FieldError(
+        field="mode",
+        message=(
+            f"this sync would deactivate {len(plan.deactivate)} of {plan.active_covered} active "
+            f"staff of the schools it covers, more than {options.max_deactivate_share:.0%}; "
+            "check the export is complete, then run it again with force to go ahead"
+        ),
+        type="sync_guard",
+    )
+
+
+async def _lock(session: AsyncSession) -> None:
+    """One import at a time: two concurrent imports must not both create the same person."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('roster', 0))"))
+    # SQLite: write transactions take the database's write lock when they begin.
+
+
+async def import_files(
     session: AsyncSession,
     principal: Principal,
-    rows: list[tuple[int, dict[str, str]]],
-    *,
-    raw: bytes,
-    fmt: str,
-    filename: str | None,
-    dry_run: bool,
+    open_files: Callable[[], RosterFiles],
+    options: ImportOptions,
 ) -> ImportResult:
+    """Open, hash and parse the files in a worker thread (they stream from disk), then import.
+    A file that cannot be read is rejected and logged like any other failed import."""
     started = time.perf_counter()
+    files: RosterFiles | None = None
+
+    def parse() -> Roster:
+        nonlocal files
+        files = open_files()
+        return read(files, options.format)
+
+    try:
+        roster = await anyio.to_thread.run_sync(parse)
+    except ProblemError as exc:
+        await _record(
+            session,
+            principal,
+            files.sha256 if files else "",
+            files.filename if files else None,
+            options.format.value,
+            options,
+            started,
+            errors=exc.errors or [],
+        )
+        raise ImportRejected(exc.detail, errors=exc.errors) from exc
+    finally:
+        if files is not None:
+            files.close()
+    assert files is not None
+    return await import_roster(
+        session,
+        principal,
+        roster,
+        sha256=files.sha256,
+        filename=files.filename,
+        options=options,
+        started=started,
+    )
+
+
+async def import_roster(
+    session: AsyncSession,
+    principal: Principal,
+    roster: Roster,
+    *,
+    sha256: str,
+    filename: str | None,
+    options: ImportOptions,
+    started: float | None = None,
+) -> ImportResult:
+    started = time.perf_counter() if started is None else started
+    await _lock(session)
+    plan, errors = await _plan(session, principal, roster, options)
+    guard = None if errors else _guard(plan, options)
+    if errors or guard:
+        errors = errors or [guard]  # type: ignore[list-item]
+        await _record(
+            session, principal, sha256, filename, roster.format, options, started, errors=errors
+        )
+        detail = (
+            guard.message[0].upper() + guard.message[1:]
+            if guard
+            else f"The import was rejected: {len(errors)} problem(s); nothing was changed"
+        )
+        raise ImportRejected(detail, errors=errors)
+    people = [p for p in plan.people if p.ref]
+    counts = {
+        "created": sum(1 for p in people if p.action == "created"),
+        "updated": sum(1 for p in plan.people if p.action == "updated"),
+        "unchanged": sum(1 for p in people if p.action == "unchanged"),
+        "deactivated": len(plan.deactivate),
+        "skipped": plan.skipped,
+        "schools_created": sum(1 for s in plan.schools if s.existing is None),
+        "schools_updated": sum(1 for s in plan.schools if s.existing is not None and s.changed),
+    }
+    if not options.dry_run:
+        await _apply(session, plan, options.school_time_zone)
+    record = await _record(
+        session, principal, sha256, filename, roster.format, options, started, counts=counts
+    )
+    return ImportResult(
+        id=record.id,
+        format=roster.format,
+        mode=options.mode.value,
+        dry_run=options.dry_run,
+        **counts,
+        rows=[_outcome(p) for p in plan.people]
+        + [
+            RowOutcome(
+                row=None,
+                file=None,
+                email=u["email"],
+                sourced_id=u["sourced_id"],
+                action="deactivated",
+                changed_fields=["is_active"],
+            )
+            for u in plan.deactivate
+        ],
+        schools=[
+            SchoolOutcome(
+                sourced_id=s.sourced_id,
+                name=s.name,
+                action="created"
+                if s.existing is None
+                else ("updated" if s.changed else "unchanged"),
+                changed_fields=s.changed,
+            )
+            for s in plan.schools
+        ],
+    )
+
+
+def _outcome(p: Planned) -> RowOutcome:
+    file, _, row = p.ref.rpartition("row ")
+    return RowOutcome(
+        row=int(row) if row.isdigit() else None,
+        file=file.strip() or None,
+        email=p.email,
+        sourced_id=p.sourced_id,
+        action=p.action,
+        changed_fields=p.changed,
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    principal: Principal,
+    sha256: str,
+    filename: str | None,
+    fmt: str,
+    options: ImportOptions,
+    started: float,
+    *,
+    counts: dict[str, int] | None = None,
+    errors: list[FieldError] | None = None,
+) -> RosterImport:
     record = RosterImport(
         actor_user_id=principal.user.id if principal.user else None,
         actor_key_id=principal.key.id if principal.key else None,
         filename=(filename or None) and filename[:255],
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         format=fmt,
-        mode="upsert",
-        dry_run=dry_run,
-        succeeded=False,
+        mode=options.mode.value,
+        dry_run=options.dry_run,
+        succeeded=errors is None,
+        counts=counts or {},
+        errors=[e.model_dump() for e in errors or []],
+        duration_ms=int((time.perf_counter() - started) * 1000),
     )
-    planned, errors = await plan_rows(session, principal, rows)
-    if errors:
-        record.errors = [e.model_dump() for e in errors]
-        record.duration_ms = int((time.perf_counter() - started) * 1000)
-        session.add(record)
-        await session.flush()
-        raise ImportRejected(
-            f"The import was rejected: {len(errors)} problem(s); nothing was changed", errors=errors
-        )
-    created = sum(1 for p in planned if p.existing is None)
-    updated = sum(1 for p in planned if p.existing is not None and p.changed)
-    counts = {
-        "created": created,
-        "updated": updated,
-        "unchanged": len(planned) - created - updated,
-        "deactivated": 0,
-        "skipped": 0,
-    }
-    if not dry_run:
-        await apply(session, planned)
-    record.succeeded, record.counts = True, counts
-    record.duration_ms = int((time.perf_counter() - started) * 1000)
     session.add(record)
     await session.flush()
-    outcome = [
-        RowOutcome(
-            row=p.row,
-            email=p.email,
-            action="created" if p.existing is None else ("updated" if p.changed else "unchanged"),
-            changed_fields=p.changed,
-        )
-        for p in planned
-    ]
-    return ImportResult(
-        id=record.id, format=fmt, mode="upsert", dry_run=dry_run, rows=outcome, **counts
-    )
+    return record
+
+
+# -- the log ---------------------------------------------------------------------------------
 
 
 def visible_imports(principal: Principal) -> Any:
     """District administrators and roster keys see every import; school administrators theirs."""
-    if principal.is_district_admin or principal.key is not None:
+    if _may_manage_all(principal):
         return true()
     assert principal.user is not None
     return RosterImport.actor_user_id == principal.user.id

@@ -2,6 +2,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.users.models import SchoolMembership, User
+from tests.rosters.conftest import upload, users
 
 CSV = (
     "Email,First Name,Last Name,Role,School,Staff ID\r\n"
@@ -12,21 +13,6 @@ CSV = (
 )
 
 HEADER = b"email,given name,family name,role,school\n"
-
-
-def upload(client, headers, content, name="staff.csv", **form):
-    data = {k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}
-    return client.post(
-        "/api/v1/roster-imports",
-        headers=headers,
-        files={"file": (name, content, "text/csv")},
-        data=data,
-    )
-
-
-def users(sync_engine):
-    with Session(sync_engine) as s:
-        return {u.email: u for u in s.exec(select(User)).all()}
 
 
 def test_import_creates_people_from_a_messy_spreadsheet(client, world, auth, sync_engine):
