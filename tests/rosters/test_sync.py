@@ -1,6 +1,8 @@
 """Sync mode: staff of the covered schools who are absent from a bulk file, or marked
 tobedeleted in a delta, are deactivated (never deleted), guarded against truncated exports."""
 
+import pytest
+
 from app.users.models import Role
 from tests.rosters.conftest import counts, schools_of, upload, users, zipped
 from tests.rosters.test_oneroster import ORGS, USERS_11_HEADER
@@ -154,3 +156,28 @@ def test_oneroster_delta_deactivates_tobedeleted_only_in_sync(
     assert got[leaver.email].is_active is False
     # a delta leaves everyone it does not name alone
     assert got[world.teacher_a2.email].is_active is True
+
+
+def test_roster_settings_are_checked():
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+
+    with pytest.raises(ValidationError, match="DISTRICT_TIME_ZONE"):
+        Settings(district_time_zone="Mars/Olympus_Mons")
+    with pytest.raises(ValidationError):
+        Settings(roster_sync_max_deactivate_share=1.5)
+
+
+def test_the_guard_share_is_configurable(client, world, auth, sync_engine, factory, app, settings):
+    from app.core.deps import get_settings_dep
+
+    extra = alpha_staff(factory, world, 2)
+    truncated = roster_of([world.admin_a, extra[0]])  # three of five would go: 60 %
+    lenient = settings.model_copy(update={"roster_sync_max_deactivate_share": 0.7})
+    app.dependency_overrides[get_settings_dep] = lambda: lenient
+    try:
+        r = upload(client, auth(world.district_admin), truncated, mode="sync")
+    finally:
+        del app.dependency_overrides[get_settings_dep]
+    assert r.status_code == 201 and r.json()["deactivated"] == 3
