@@ -97,3 +97,10 @@ def test_only_staff_are_kept_while_a_large_users_file_streams_past():
     files = sources.from_streams([("users.csv", io.BytesIO(body))], max_unzipped=1)
     roster = read(files, RosterFormat.auto)
     assert roster.skipped == 20_000 and len(roster.people) == 1
+
+
+def test_an_upload_over_the_limit_is_refused_with_413(client, world, auth, settings):
+    too_big = b"email,given name,family name,role,school\n" + b"x" * (settings.max_body_bytes + 1)
+    r = upload(client, auth(world.district_admin), too_big)
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")

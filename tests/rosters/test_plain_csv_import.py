@@ -203,3 +203,18 @@ def test_memberships_move_in_one_import(client, world, auth, sync_engine):
             select(SchoolMembership.school_id).where(SchoolMembership.user_id.in_(ids))
         ).all()
     assert sorted(map(str, schools)) == [str(world.school_b.id)] * 3
+
+
+def test_large_rosters_match_people_in_one_pass_over_the_table(
+    client, world, auth, sync_engine, monkeypatch
+):
+    from app.rosters import service
+
+    monkeypatch.setattr(service, "FULL_SCAN", 0)  # take the district-sized path
+    h = auth(world.district_admin)
+    assert upload(client, h, CSV.encode()).json()["created"] == 3
+    changed = CSV.replace("cy@example.org , Cy ,Young,teacher,alpha school",
+                          "cy@example.org,Cy,Young,teacher,Beta School")  # fmt: skip
+    r = upload(client, h, changed.encode()).json()
+    assert (r["created"], r["updated"], r["unchanged"]) == (0, 1, 2)
+    assert {x["email"]: x["changed_fields"] for x in r["rows"]}["cy@example.org"] == ["school_ids"]
