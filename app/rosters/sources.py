@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -73,11 +74,11 @@ class RosterFiles:
 
     def header(self, name: str) -> list[str]:
         """The first row of a file (for format detection), without reading the rest."""
-        with self._text(name, progress=False) as stream:
-            try:
+        try:
+            with self._text(name, progress=False) as stream:
                 return [h.strip() for h in next(csv.reader(stream), [])]
-            except (UnicodeDecodeError, csv.Error) as exc:
-                raise _not_csv(name, exc) from exc
+        except READ_ERRORS as exc:
+            raise _not_csv(name, exc) from exc
 
     def table(self, name: str) -> Table:
         return Table(self, name)
@@ -91,8 +92,17 @@ class RosterFiles:
             close()
 
 
+# What reading a damaged or odd file can raise: a wrong encoding, broken CSV quoting, a zip
+# member that is corrupt, truncated or packed with a method Python does not read.
+READ_ERRORS = (
+    UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+)  # fmt: skip
+
+
 def _not_csv(name: str, exc: Exception, row: int | None = None) -> Unprocessable:
     where = f"{name} row {row}" if row else name
+    if not isinstance(exc, (UnicodeDecodeError, csv.Error)):
+        return file_error(where, f"{name} could not be unpacked: {exc}", "zip")
     if isinstance(exc, UnicodeDecodeError):
         return file_error(
             where,
@@ -109,11 +119,14 @@ class Table:
 
     def __init__(self, files: RosterFiles, name: str) -> None:
         self.name = name
-        self._stream = files._text(name)
+        try:
+            self._stream = files._text(name)
+        except READ_ERRORS as exc:
+            raise _not_csv(name, exc) from exc
         self._reader = csv.reader(self._stream)
         try:
             self.header = [h.strip() for h in next(self._reader, [])]
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except READ_ERRORS as exc:
             self._stream.close()
             raise _not_csv(name, exc) from exc
         if not any(self.header):
@@ -127,7 +140,7 @@ class Table:
                 number += 1
                 if any(v.strip() for v in values):
                     yield number, [v.strip() for v in values]
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except READ_ERRORS as exc:
             raise _not_csv(self.name, exc, number + 1) from exc
         finally:
             self._stream.close()

@@ -104,3 +104,13 @@ def test_an_upload_over_the_limit_is_refused_with_413(client, world, auth, setti
     r = upload(client, auth(world.district_admin), too_big)
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_damaged_zip_member_is_refused_not_a_500(client, world, auth):
+    archive = bytearray(zipped({"users.csv": USERS_11 * 50}))
+    start = 30 + len("users.csv")  # the member's data follows its local header
+    for i in range(start + 20, start + 60):
+        archive[i] ^= 0x5A
+    r = upload(client, auth(world.district_admin), bytes(archive), "nightly.zip")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["type"] == "zip" and "unpacked" in r.json()["detail"]
