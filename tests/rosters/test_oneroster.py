@@ -217,6 +217,10 @@ def test_headers_are_checked_against_the_spec(client, world, auth, change, field
         ("x1,,,true,org-alpha,teacher,x1,,X,One,,,rosa.lee@example.org,,,,,,\r\n", "email",
          "duplicate"),
         ("x1,,,true,org-alpha,,x1,,X,One,,,x1@example.org,,,,,,\r\n", "role", "missing"),
+        ("x1,active,,true,org-alpha,teacher,x1,,X,One,,,x1@example.org,,,,,,\r\n",
+         "dateLastModified", "missing"),
+        ("x1,,last tuesday,true,org-alpha,teacher,x1,,X,One,,,x1@example.org,,,,,,\r\n",
+         "dateLastModified", "invalid"),
     ],
 )  # fmt: skip
 def test_row_errors_name_file_row_and_column(client, world, auth, sync_engine, row, field, kind):

@@ -6,6 +6,7 @@ skipped while the file streams past, so memory grows with the staff, not the dis
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.rosters.records import RANK, PersonRecord, Removal, Roster, SchoolRecord
 from app.rosters.sources import RosterFiles, Table, file_error
@@ -128,12 +129,23 @@ def _manifest(files: RosterFiles) -> tuple[str | None, dict[str, str]]:
 _USED = {"orgs.csv", "users.csv", "roles.csv"}
 
 
-def _status(roster: Roster, ref: str, value: str) -> str | None:
+def _status(roster: Roster, ref: str, row: dict[str, str]) -> str | None:
+    """`status` and `dateLastModified` are empty in bulk files and required in delta files."""
+    value, modified = row["status"], row["dateLastModified"]
     if value not in STATUSES:
         roster.error(ref, "status", "must be active or tobedeleted", "invalid")
         return None
+    if modified:
+        try:
+            datetime.fromisoformat(modified)
+        except ValueError:
+            roster.error(ref, "dateLastModified", "must be an ISO 8601 date and time", "invalid")
+            return None
     if value:
         roster.delta = True  # statuses are set in delta files only
+        if not modified:
+            roster.error(ref, "dateLastModified", "required with a status", "missing")
+            return None
     return value or "active"
 
 
@@ -166,7 +178,7 @@ def _read_orgs(files: RosterFiles, roster: Roster) -> _Orgs:
     columns = {"sourced_id": "sourcedId", "name": "name"}
     for number, row in table.records(ORGS):
         ref = f"orgs.csv row {number}"
-        status = _status(roster, ref, row["status"])
+        status = _status(roster, ref, row)
         if not row["sourcedId"]:
             roster.error(ref, "sourcedId", "required", "missing")
             continue
@@ -199,7 +211,7 @@ def _read_users_11(files: RosterFiles, roster: Roster, orgs: _Orgs) -> None:
     check_header(table, USERS_11)
     for number, row in table.records(USERS_11):
         ref = f"users.csv row {number}"
-        status = _status(roster, ref, row["status"])
+        status = _status(roster, ref, row)
         if not row["sourcedId"]:
             roster.error(ref, "sourcedId", "required", "missing")
             continue
@@ -250,7 +262,7 @@ def _read_roles(files: RosterFiles, roster: Roster, orgs: _Orgs) -> dict[str, _S
     staff: dict[str, _Staff] = {}
     for number, row in table.records(ROLES_12):
         ref = f"roles.csv row {number}"
-        status = _status(roster, ref, row["status"])
+        status = _status(roster, ref, row)
         for column in ("userSourcedId", "role", "orgSourcedId"):
             if not row[column]:
                 roster.error(ref, column, "required", "missing")
@@ -279,7 +291,7 @@ def _read_users_12(
     seen: set[str] = set()
     for number, row in table.records(USERS_12):
         ref = f"users.csv row {number}"
-        status = _status(roster, ref, row["status"])
+        status = _status(roster, ref, row)
         sourced = row["sourcedId"]
         if not sourced:
             roster.error(ref, "sourcedId", "required", "missing")
