@@ -88,12 +88,8 @@ class Plan:
     active_covered: int = 0
 
 
-class _Errors:
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.items = errors
-
-    def __call__(self, ref: str, column: str, message: str, kind: str = "invalid") -> None:
-        self.items.append(FieldError(field=f"{ref}.{column}", message=message, type=kind))
+# Reports a row error: (ref, column, message, kind). Planning adds to the file's own errors.
+ErrorSink = Callable[..., None]
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -113,7 +109,7 @@ async def _stored_schools(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 def _plan_schools(
-    roster: Roster, stored: list[dict[str, Any]], principal: Principal, err: _Errors
+    roster: Roster, stored: list[dict[str, Any]], principal: Principal, err: ErrorSink
 ) -> list[PlannedSchool]:
     by_sourced = {s["sourced_id"]: s for s in stored if s["sourced_id"]}
     by_name = {s["name"].lower(): s for s in stored}
@@ -264,7 +260,7 @@ def _validate_person(
     record: PersonRecord,
     resolve: Callable[[str], uuid.UUID | None],
     principal: Principal,
-    err: _Errors,
+    err: ErrorSink,
 ) -> Planned | None:
     cols, ref = record.columns, record.ref
     bad = False
@@ -337,7 +333,7 @@ async def _plan_people(
     resolve: Callable[[str], uuid.UUID | None],
     principal: Principal,
     options: ImportOptions,
-    err: _Errors,
+    err: ErrorSink,
     plan: Plan,
 ) -> None:
     # People a delta names without a role: known ones keep their role, others are not staff.
@@ -425,7 +421,7 @@ async def _staff_of(session: AsyncSession, schools: set[uuid.UUID]) -> dict[uuid
 
 
 async def _plan_sync(
-    session: AsyncSession, roster: Roster, principal: Principal, plan: Plan, err: _Errors
+    session: AsyncSession, roster: Roster, principal: Principal, plan: Plan, err: ErrorSink
 ) -> None:
     if roster.lists_schools:
         plan.covered = {s.id for s in plan.schools}
@@ -581,8 +577,7 @@ async def _update_grouped(session: AsyncSession, model: Any, rows: list[dict[str
 async def _plan(
     session: AsyncSession, principal: Principal, roster: Roster, options: ImportOptions
 ) -> tuple[Plan, list[FieldError]]:
-    errors = list(roster.errors)
-    err = _Errors(errors)
+    err = roster.error
     plan = Plan(skipped=roster.skipped)
     stored = await _stored_schools(session)
     plan.schools = _plan_schools(roster, stored, principal, err)
@@ -592,7 +587,7 @@ async def _plan(
         await _plan_sync(session, roster, principal, plan, err)
     else:
         plan.skipped += len(roster.removals)  # tobedeleted rows act only in a sync
-    return plan, errors
+    return plan, roster.errors
 
 
 def _guard(plan: Plan, options: ImportOptions) -> FieldError | None:
