@@ -27,14 +27,8 @@ async def import_path(
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Returns the result as a dict with `ok`; on rejection {"ok": False, "errors": [...]}."""
-    options = service.ImportOptions(
-        format=fmt,
-        mode=ImportMode.sync if sync else ImportMode.upsert,
-        dry_run=dry_run,
-        force=force,
-        max_deactivate_share=settings.roster_sync_max_deactivate_share,
-        school_time_zone=settings.district_time_zone,
-    )
+    mode = ImportMode.sync if sync else ImportMode.upsert
+    options = service.ImportOptions.from_settings(settings, fmt, mode, dry_run=dry_run, force=force)
 
     def open_files() -> sources.RosterFiles:
         files = sources.from_path(path, max_unzipped=settings.roster_max_unzipped_bytes)

@@ -73,22 +73,11 @@ async def import_roster_file(
     `roster:write` keys, anyone."""
     streams = [(f.filename, f.file) for f in file]
     limit = settings.roster_max_unzipped_bytes
-    options = _options(settings, format, mode, dry_run, force)
+    options = service.ImportOptions.from_settings(
+        settings, format, mode, dry_run=dry_run, force=force
+    )
     return await service.import_files(
         session, caller, lambda: sources.from_streams(streams, max_unzipped=limit), options
-    )
-
-
-def _options(
-    settings: SettingsDep, fmt: RosterFormat, mode: ImportMode, dry_run: bool, force: bool
-) -> service.ImportOptions:
-    return service.ImportOptions(
-        format=fmt,
-        mode=mode,
-        dry_run=dry_run,
-        force=force,
-        max_deactivate_share=settings.roster_sync_max_deactivate_share,
-        school_time_zone=settings.district_time_zone,
     )
 
 
@@ -102,7 +91,9 @@ async def import_roster_json(
         for i, p in enumerate(body.people, start=1)
     )
     roster: Roster = read_rows(rows, fmt="json")
-    options = _options(settings, RosterFormat.csv, body.mode, body.dry_run, body.force)
+    options = service.ImportOptions.from_settings(
+        settings, RosterFormat.csv, body.mode, dry_run=body.dry_run, force=body.force
+    )
     return await service.import_roster(
         session, caller, roster, sha256=sources.sha256_of(body.model_dump_json().encode()),
         filename=None, options=options,

@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert, or_, select, text, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.config import Settings
 from app.core.db import new_id, utcnow
 from app.core.errors import FieldError, NotFound, ProblemError, Unprocessable
 from app.rosters import formats
@@ -40,12 +41,21 @@ FULL_SCAN = 4000  # names looked up above which one pass over the table is cheap
 
 @dataclass(frozen=True)
 class ImportOptions:
-    format: RosterFormat = RosterFormat.auto
-    mode: ImportMode = ImportMode.upsert
-    dry_run: bool = False
-    force: bool = False  # lets a sync deactivate more than the configured share of staff
-    max_deactivate_share: float = 0.2
-    school_time_zone: str = "UTC"  # given to schools an org file creates
+    format: RosterFormat
+    mode: ImportMode
+    dry_run: bool
+    force: bool  # lets a sync deactivate more than the configured share of staff
+    max_deactivate_share: float
+    school_time_zone: str  # given to schools an org file creates
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, fmt: RosterFormat, mode: ImportMode, *, dry_run: bool, force: bool
+    ) -> ImportOptions:
+        return cls(
+            fmt, mode, dry_run, force,
+            settings.roster_sync_max_deactivate_share, settings.district_time_zone,
+        )  # fmt: skip
 
 
 class ImportRejected(Unprocessable):
@@ -84,20 +94,11 @@ class Plan:
     people: list[Planned] = field(default_factory=list)
     deactivate: list[dict[str, Any]] = field(default_factory=list)  # existing users
     skipped: int = 0
-    covered: set[uuid.UUID] = field(default_factory=set)
-    active_covered: int = 0
+    active_covered: int = 0  # active staff of the schools a sync covers (the guard's measure)
 
 
 # Reports a row error: (ref, column, message, kind). Planning adds to the file's own errors.
 ErrorSink = Callable[..., None]
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-def read(files: RosterFiles, fmt: RosterFormat) -> Roster:
-    """Parse the files (blocking: run it in a worker thread)."""
-    return formats.read(files, fmt)
 
 
 # -- schools ---------------------------------------------------------------------------------
@@ -424,9 +425,9 @@ async def _plan_sync(
     session: AsyncSession, roster: Roster, principal: Principal, plan: Plan, err: ErrorSink
 ) -> None:
     if roster.lists_schools:
-        plan.covered = {s.id for s in plan.schools}
+        covered = {s.id for s in plan.schools}
     else:
-        plan.covered = set().union(*(p.school_ids or set() for p in plan.people))
+        covered = set().union(*(p.school_ids or set() for p in plan.people))
     caller = principal.user.id if principal.user else None
     if roster.delta:
         removed = {r.sourced_id: r for r in roster.removals}
@@ -441,16 +442,16 @@ async def _plan_sync(
                     "forbidden",
                 )
         # The guard's measure: the staff of the schools the delta touches.
-        plan.covered |= set().union(*(s["school_ids"] for s in plan.deactivate))
-        plan.active_covered = len(await _staff_of(session, plan.covered))
+        covered |= set().union(*(s["school_ids"] for s in plan.deactivate))
+        plan.active_covered = len(await _staff_of(session, covered))
         return
-    staff = await _staff_of(session, plan.covered)
+    staff = await _staff_of(session, covered)
     plan.active_covered = len(staff)
     in_file = {p.existing["id"] for p in plan.people if p.existing is not None}
     for user_id, user in staff.items():
         if user_id in in_file or user_id == caller or user["role"] == Role.district_admin:
             continue
-        elsewhere = user["school_ids"] - plan.covered
+        elsewhere = user["school_ids"] - covered
         if not elsewhere:
             plan.deactivate.append(user)
             continue
@@ -626,7 +627,7 @@ async def import_files(
     def parse() -> Roster:
         nonlocal files
         files = open_files()
-        return read(files, options.format)
+        return formats.read(files, options.format)
 
     try:
         roster = await anyio.to_thread.run_sync(parse)
@@ -677,7 +678,7 @@ async def import_roster(
             session, principal, sha256, filename, roster.format, options, started, errors=errors
         )
         detail = (
-            guard.message[0].upper() + guard.message[1:]
+            f"The sync was refused: {guard.message}"
             if guard
             else f"The import was rejected: {len(errors)} problem(s); nothing was changed"
         )

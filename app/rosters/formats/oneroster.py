@@ -5,6 +5,7 @@ skipped while the file streams past, so memory grows with the staff, not the dis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,7 +64,7 @@ def looks_like(files: RosterFiles) -> bool:
     return bool(files.names() & {"manifest.csv", "orgs.csv", "users.csv", "roles.csv"})
 
 
-def check_header(table: Table, spec: list[str], optional: list[str] = ()) -> None:  # type: ignore[assignment]
+def check_header(table: Table, spec: Sequence[str], optional: Sequence[str] = ()) -> None:
     """Every column of the spec must be there (values may be empty); extension columns must be
     named `metadata.*`; nothing else is allowed."""
     seen = set()
