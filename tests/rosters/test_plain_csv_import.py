@@ -218,3 +218,26 @@ def test_large_rosters_match_people_in_one_pass_over_the_table(
     r = upload(client, h, changed.encode()).json()
     assert (r["created"], r["updated"], r["unchanged"]) == (0, 1, 2)
     assert {x["email"]: x["changed_fields"] for x in r["rows"]}["cy@example.org"] == ["school_ids"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [
+        ("anonymous", 401),
+        ("teacher", 403),
+        ("other_teacher", 403),
+        ("school_admin", 201),
+        ("other_school_admin", 422),
+        ("district_admin", 201),
+        ("read_key", 403),
+        ("roster_key", 201),
+    ],
+)
+def test_json_import_by_caller(client, world, auth, sync_engine, caller, status):
+    person = {"email": "json.t@example.org", "given_name": "J", "family_name": "T",
+              "role": "teacher", "school": "Alpha School"}  # fmt: skip
+    r = client.post(
+        "/api/v1/roster-imports/json", headers=auth(world.caller(caller)), json={"people": [person]}
+    )
+    assert r.status_code == status
+    assert ("json.t@example.org" in users(sync_engine)) == (status == 201)
