@@ -64,16 +64,35 @@ def test_exhausted_pool_answers_503_promptly(settings, factory):
     admin = factory.user(Role.district_admin)
     app = create_app(settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3}))
     headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
+    school = {"name": "Waiting School", "time_zone": "UTC"}
+
+    def assert_busy(r: httpx.Response) -> None:
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "2"
+        assert r.headers["content-type"] == "application/problem+json"
 
     async def run() -> None:
         async with _client(app) as c:
-            async with app.state.db.engine.connect() as held:  # the only connection, held
+            async with app.state.db.engine.connect() as held:  # the sessions' only connection
                 await held.exec_driver_sql("SELECT 1")
-                r = await c.get("/api/v1/schools", headers=headers)
-                assert r.status_code == 503
-                assert r.headers["retry-after"] == "2"
-                assert r.headers["content-type"] == "application/problem+json"
-            assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
+                start = time.perf_counter()
+                assert_busy(await c.post("/api/v1/schools", headers=headers, json=school))
+                assert time.perf_counter() - start < 5
+                reads = app.state.db.reads
+                if ENGINE == "postgres":
+                    # Reads have a pool of their own: hold its only connection too.
+                    pool = await reads._get_pool()
+                    conn = await pool.getconn()
+                    try:
+                        assert_busy(await c.get("/api/v1/schools", headers=headers))
+                    finally:
+                        await pool.putconn(conn)
+                else:
+                    # SQLite reads run on the event loop without a pool: they still answer.
+                    assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
+            r = await c.post("/api/v1/schools", headers=headers, json=school)
+            assert r.status_code == 201
+            assert (await c.get("/api/v1/schools", headers=headers)).json()["total"] == 1
         await app.state.db.dispose()
 
     asyncio.run(run())

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from app.auth.principal import Principal, Scope
-from app.core.deps import SessionDep, SettingsDep
+from app.auth.principal import STAFF_FIELDS, Principal, Scope, Staff
+from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
+from app.core.reads import Reader
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role, SchoolMembership, User
@@ -28,61 +29,73 @@ key_scheme = HTTPBearer(
 )
 
 
-async def _principal_for_key(session: SessionDep, token: str) -> Principal:
+# The token check runs on every request, so its statements are built once (reads.py compiles
+# each shape once) and run on the hot read path.
+_STAFF_WITH_SCHOOLS = (
+    select(
+        *(User.__table__.c[name] for name in STAFF_FIELDS),  # type: ignore[attr-defined]
+        SchoolMembership.school_id.label("member_of"),  # type: ignore[attr-defined]
+    )
+    .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)  # type: ignore[arg-type]
+    .where(User.id == bindparam("user_id"))  # type: ignore[arg-type]
+)
+_KEY_BY_PREFIX = select(*IntegrationKey.__table__.columns).where(  # type: ignore[attr-defined]
+    IntegrationKey.prefix == bindparam("prefix")  # type: ignore[arg-type]
+)
+
+
+async def _principal_for_key(reads: Reader, token: str) -> Principal:
     parts = split_integration_key(token)
     if parts is None:
         raise Unauthorized()
     prefix, secret = parts
-    key = (
-        await session.execute(select(IntegrationKey).where(IntegrationKey.prefix == prefix))  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-    if key is None or key.revoked_at is not None or not key_secret_matches(secret, key.secret_hash):
+    rows = await reads.rows(_KEY_BY_PREFIX, {"prefix": prefix})
+    if not rows:
         raise Unauthorized()
-    return Principal(key=key, scopes=frozenset(key.scopes.split()))
+    key = rows[0]
+    if key["revoked_at"] is not None or not key_secret_matches(secret, key["secret_hash"]):
+        raise Unauthorized()
+    return Principal(key=IntegrationKey(**key), scopes=frozenset(key["scopes"].split()))
 
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     _key: Annotated[HTTPAuthorizationCredentials | None, Depends(key_scheme)],
 ) -> Principal:
     if not token:
         raise Unauthorized()
+    db: Database = request.app.state.db
     if token.startswith("pck_"):
-        principal = await _principal_for_key(session, token)
+        principal = await _principal_for_key(db.reads, token)
         request.state.user_id = principal.actor_id
         return principal
-    claims = decode_access_token(settings, token)
+    claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized()
-    rows = (
-        await session.execute(
-            select(User, SchoolMembership.school_id)  # type: ignore[call-overload]
-            .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)
-            .where(User.id == claims.user_id)
-        )
-    ).all()
+    rows = await db.reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id})
     if not rows:
         raise Unauthorized()
-    user: User = rows[0][0]
-    if not user.is_active or user.token_version != claims.token_version:
+    schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)
+    fields = rows[0]
+    del fields["member_of"]
+    if not fields["is_active"] or fields["token_version"] != claims.token_version:
         raise Unauthorized()
+    user = Staff(**fields)
     request.state.user_id = str(user.id)
-    return Principal(user=user, school_ids=frozenset(r[1] for r in rows if r[1] is not None))
+    return Principal(user=user, school_ids=schools)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_current_user(principal: CurrentPrincipal) -> User:
+async def get_current_user(principal: CurrentPrincipal) -> Staff:
     if principal.user is None:
         raise Forbidden("This endpoint is for staff accounts, not integration keys")
     return principal.user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Staff, Depends(get_current_user)]
 
 
 def require(

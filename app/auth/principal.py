@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role, User
@@ -15,9 +17,37 @@ class Scope(StrEnum):
     roster_write = "roster:write"
 
 
+STAFF_FIELDS = (
+    "id", "email", "given_name", "family_name", "role", "sourced_id", "is_active",
+    "token_version", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The signed-in staff member, as the token check read them: plain values, not a session
+    object (the few routes that change their own account load it in their session)."""
+
+    id: uuid.UUID
+    email: str
+    given_name: str
+    family_name: str
+    role: Role
+    sourced_id: str | None
+    is_active: bool
+    token_version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> Staff:
+        values: dict[str, Any] = {name: getattr(user, name) for name in STAFF_FIELDS}
+        return cls(**values)
+
+
 @dataclass(frozen=True)
 class Principal:
-    user: User | None = None
+    user: Staff | None = None
     key: IntegrationKey | None = None
     school_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)

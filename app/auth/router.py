@@ -2,14 +2,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
 from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.principal import Staff
 from app.auth.schemas import Token
 from app.core.db import utcnow
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import FieldError, Unauthorized, Unprocessable, error_responses
 from app.core.security import create_access_token, hash_password_async, verify_password_async
+from app.users.models import User
 from app.users.schemas import PasswordChange, ProfileUpdate, UserPublic
 from app.users.service import to_public
 
@@ -34,6 +37,14 @@ async def login(
     return Token(access_token=token, expires_in=lifetime)
 
 
+async def _own_account(session: AsyncSession, caller: Staff) -> User:
+    """The caller's account in this request's session, to change it."""
+    account = await session.get(User, caller.id, with_for_update=True)
+    if account is None:  # removed since the token check
+        raise Unauthorized()
+    return account
+
+
 @router.get("/me", responses=error_responses(401, 403))
 async def read_me(principal: CurrentPrincipal, user: CurrentUser) -> UserPublic:
     """The signed-in staff member, with their schools and role."""
@@ -45,14 +56,14 @@ async def update_me(
     body: ProfileUpdate, principal: CurrentPrincipal, user: CurrentUser, session: SessionDep
 ) -> UserPublic:
     """Correct your own given or family name."""
+    account = await _own_account(session, user)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for key, value in changes.items():
-        setattr(user, key, value)
+        setattr(account, key, value)
     if changes:
-        user.updated_at = utcnow()
-        session.add(user)
+        account.updated_at = utcnow()
         await session.flush()
-    return to_public(user, sorted(principal.school_ids, key=str))
+    return to_public(account, sorted(principal.school_ids, key=str))
 
 
 @router.post("/me/password", responses=error_responses(401, 403, 422))
@@ -60,7 +71,8 @@ async def change_password(
     body: PasswordChange, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> Token:
     """Change your password. Every other session ends; the answer is a fresh token."""
-    if not await verify_password_async(body.current_password, user.password_hash):
+    account = await _own_account(session, user)
+    if not await verify_password_async(body.current_password, account.password_hash):
         # 422, not 401: the session is valid, only this field is wrong.
         raise Unprocessable(
             "The current password is incorrect",
@@ -68,10 +80,9 @@ async def change_password(
                 FieldError(field="body.current_password", message="incorrect", type="incorrect")
             ],
         )
-    user.password_hash = await hash_password_async(body.new_password)
-    user.token_version += 1
-    user.updated_at = utcnow()
-    session.add(user)
+    account.password_hash = await hash_password_async(body.new_password)
+    account.token_version += 1
+    account.updated_at = utcnow()
     await session.flush()
-    token, lifetime = create_access_token(settings, user.id, user.token_version)
+    token, lifetime = create_access_token(settings, account.id, account.token_version)
     return Token(access_token=token, expires_in=lifetime)

@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
+from app.core.reads import Reader, make_reader
 
 # Stable constraint names, so migrations can drop and alter them on both engines.
 NAMING_CONVENTION = {
@@ -157,6 +158,8 @@ class Database:
         else:
             write_engine = self.engine
             read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The token check and list pages: straight on the driver (see reads.py).
+        self.reads: Reader = make_reader(url, self.engine.dialect, settings)
         self._read = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
 
@@ -177,4 +180,5 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self.engine.dispose()

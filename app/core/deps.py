@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.reads import Reader
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -32,6 +33,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_reader(request: Request) -> Reader:
+    """The hot read path (core/reads.py): list pages and other plain selects, no session."""
+    reads: Reader = request.app.state.db.reads
+    return reads
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]

@@ -1,7 +1,11 @@
 """One pagination shape for every collection: limit/offset with the total and a next link.
 
-A page is one SQL statement: the rows plus `count(*) OVER ()` for the total, so a list costs the
-same number of queries whatever its size. Lists select plain columns (no ORM identity map) and
+A page costs the same number of statements whatever its size. On PostgreSQL it is one: the rows
+plus `count(*) OVER ()` for the total. SQLite computes that window by sorting every matching row
+with all its columns (six times the cost of the page itself for 500 staff), so there the page and
+the count are two statements, and the count is skipped when the page is the last one.
+
+Lists select plain columns (no ORM identity map), run on the hot read path (core/reads.py), and
 the whole page is validated in one call.
 """
 
@@ -10,7 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.reads import Reader
 
 T = TypeVar("T")
 
@@ -50,20 +55,29 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
 
 
 async def fetch_page(
-    session: AsyncSession, stmt: Select[Any], params: PageParams
+    reads: Reader,
+    stmt: Select[Any],
+    params: PageParams,
+    *,
+    raw: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Rows of one page of an ordered column select (as dicts), and the total matching rows."""
-    paged = (
-        stmt.add_columns(func.count().over().label(TOTAL)).limit(params.limit).offset(params.offset)
-    )
-    rows = [dict(m) for m in (await session.execute(paged)).mappings()]
-    if rows:
+    """Rows of one page of an ordered column select (as dicts), and the total matching rows.
+
+    `raw=True` is for rows validated straight into a schema (see Reader.rows)."""
+    if reads.window_total:
+        paged = stmt.add_columns(func.count().over().label(TOTAL))
+    else:
+        paged = stmt
+    paged = paged.limit(params.limit).offset(params.offset)
+    rows = await reads.rows(paged, raw=raw)
+    if rows and reads.window_total:
         return rows, int(rows[0][TOTAL])
-    if params.offset == 0:
+    if rows and len(rows) < params.limit:
+        return rows, params.offset + len(rows)  # the last page: no need to count
+    if not rows and params.offset == 0:
         return [], 0
-    # Past the end: the window saw no rows, so count separately (rare).
     count = select(func.count()).select_from(stmt.order_by(None).subquery())
-    return [], int((await session.execute(count)).scalar_one())
+    return rows, int(await reads.scalar(count))
 
 
 def build_page(
@@ -86,11 +100,11 @@ def build_page(
 
 
 async def paginate(
-    session: AsyncSession,
+    reads: Reader,
     stmt: Select[Any],
     params: PageParams,
     request: Request,
     page_type: type[BaseModel],
 ) -> Any:
-    rows, total = await fetch_page(session, stmt, params)
+    rows, total = await fetch_page(reads, stmt, params, raw=True)
     return build_page(page_type, rows, total, params, request)

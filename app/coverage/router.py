@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.auth.deps import CurrentPrincipal, CurrentUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.coverage import service
@@ -29,7 +29,7 @@ async def _one(
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_coverage_requests(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -40,7 +40,7 @@ async def list_coverage_requests(
     """Coverage requests ordered by the observation's date. Administrators see their schools'
     (`status=pending` for the to-do list); teachers see their own and their teams'."""
     stmt = service.list_statement(principal, status=status, school_id=school_id, team_id=team_id)
-    rows, total = await fetch_page(session, stmt, page)
+    rows, total = await fetch_page(reads, stmt, page)
     return build_page(
         Page[CoverageRequestPublic], [service.public_row(r) for r in rows], total, page, request
     )

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
@@ -43,7 +43,7 @@ async def _principal(session: AsyncSession, email: str) -> Principal:
             select(SchoolMembership.school_id).where(SchoolMembership.user_id == user.id)
         )
     ).scalars()
-    return Principal(user=user, school_ids=frozenset(schools))
+    return Principal(user=Staff.of(user), school_ids=frozenset(schools))
 
 
 async def load_demo_cycle(session: AsyncSession) -> int:

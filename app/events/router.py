@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, CurrentUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import NotFound, error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, build_page, fetch_page
@@ -28,6 +28,7 @@ async def _answer(session: SessionDep, event: Event, response: Response) -> Even
 async def list_events(
     request: Request,
     session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -53,7 +54,7 @@ async def list_events(
         starts_before=starts_before,
         include_cancelled=include_cancelled,
     )
-    rows, total = await fetch_page(session, stmt, page)
+    rows, total = await fetch_page(reads, stmt, page)
     items = await service.to_public_many(session, rows)
     return build_page(Page[EventPublic], items, total, page, request)
 

@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import DistrictAdmin
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.integration_keys import service
@@ -19,13 +19,13 @@ router = APIRouter(prefix="/integration-keys", tags=["integration keys"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_integration_keys(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     _caller: DistrictAdmin,
     page: PageDep,
     include_revoked: bool = False,
 ) -> Page[IntegrationKeyPublic]:
     """Integration keys for district systems, newest first. Secrets are never shown again."""
-    rows, total = await fetch_page(session, service.list_statement(include_revoked), page)
+    rows, total = await fetch_page(reads, service.list_statement(include_revoked), page)
     items = [service.to_public(k) for k in rows]
     return build_page(Page[IntegrationKeyPublic], items, total, page, request)
 

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import CurrentPrincipal
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, paginate
@@ -74,9 +74,13 @@ async def restore_plan(access: AdminTeam, session: SessionDep, response: Respons
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))
 async def list_plan_transitions(
-    access: ViewableTeam, session: SessionDep, request: Request, page: PageDep
+    access: ViewableTeam,
+    session: SessionDep,
+    reads: ReaderDep,
+    request: Request,
+    page: PageDep,
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
     plan = await service.get_for_team(session, access)
     stmt = service.transitions_statement(plan)
-    return await paginate(session, stmt, page, request, Page[PlanTransitionPublic])
+    return await paginate(reads, stmt, page, request, Page[PlanTransitionPublic])

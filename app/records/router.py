@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import CurrentPrincipal
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, paginate
@@ -107,9 +107,9 @@ async def put_conference_record(
 
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
-    access: MemberTeam, session: SessionDep, request: Request, page: PageDep
+    access: MemberTeam, reads: ReaderDep, request: Request, page: PageDep
 ) -> Page[ObservationRecordPublic]:
     """Every observation record of the team, in the order the observations happened (team
     members only)."""
     stmt = service.team_observations_statement(access.team.id)
-    return await paginate(session, stmt, page, request, Page[ObservationRecordPublic])
+    return await paginate(reads, stmt, page, request, Page[ObservationRecordPublic])

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, CurrentUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, build_page, fetch_page
@@ -32,7 +32,7 @@ async def _answer(
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_reflections(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -46,7 +46,7 @@ async def list_reflections(
     stmt = service.list_statement(
         principal, team_id=team_id, author_id=author_id, visibility=visibility, q=q
     )
-    rows, total = await fetch_page(session, stmt, page)
+    rows, total = await fetch_page(reads, stmt, page)
     return build_page(
         Page[ReflectionPublic], [service.public_row(r) for r in rows], total, page, request
     )
@@ -109,13 +109,14 @@ async def list_reflection_comments(
     reflection_id: uuid.UUID,
     request: Request,
     session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
     await service.get_readable(session, principal, reflection_id)
-    rows, total = await fetch_page(session, service.comments_statement(reflection_id), page)
+    rows, total = await fetch_page(reads, service.comments_statement(reflection_id), page)
     return build_page(
         Page[CommentPublic], [service.public_row(r) for r in rows], total, page, request
     )

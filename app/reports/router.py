@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.auth.deps import AdminUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.reports import service
@@ -22,6 +22,7 @@ MAX_CSV_TEAMS = 10_000
 async def year_end_report(
     request: Request,
     session: SessionDep,
+    reads: ReaderDep,
     caller: AdminUser,
     page: PageDep,
     school_year: SchoolYearFilter = None,
@@ -31,7 +32,7 @@ async def year_end_report(
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
     stmt = service.teams_statement(caller, school_year, school_id)
-    teams, total = await fetch_page(session, stmt, page)
+    teams, total = await fetch_page(reads, stmt, page)
     rows = await service.rows_for(session, teams)
     return build_page(Page[YearEndRow], rows, total, page, request)
 

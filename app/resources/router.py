@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import AdminUser, CurrentPrincipal, CurrentUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.resources import service
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 async def list_resources(
     request: Request,
     session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -28,7 +29,7 @@ async def list_resources(
 ) -> Page[ResourcePublic]:
     """The peer coaching resource library, by title, with whether you have reviewed each."""
     rows, total = await fetch_page(
-        session, service.list_statement(principal, focus_area_id, q, reviewed), page
+        reads, service.list_statement(principal, focus_area_id, q, reviewed), page
     )
     return build_page(
         Page[ResourcePublic], await service.with_tags(session, rows), total, page, request

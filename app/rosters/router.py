@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from app.auth.deps import require
 from app.auth.principal import Principal, Scope
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.rosters import service, sources
@@ -102,12 +102,12 @@ async def import_roster_json(
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_roster_imports(
-    request: Request, session: SessionDep, caller: RosterWriter, page: PageDep
+    request: Request, reads: ReaderDep, caller: RosterWriter, page: PageDep
 ) -> Page[RosterImportPublic]:
     """Past imports, newest first: who ran them, the file and its hash, counts, errors, time.
     School administrators see the imports they ran."""
     stmt = service.imports_statement(caller)
-    return await paginate(session, stmt, page, request, Page[RosterImportPublic])
+    return await paginate(reads, stmt, page, request, Page[RosterImportPublic])
 
 
 @router.get("/{import_id:uuid}", responses=error_responses(401, 403, 404, 422))

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.deps import AnyReader, DistrictAdmin
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.schools import service
@@ -16,13 +16,13 @@ router = APIRouter(prefix="/schools", tags=["schools"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_schools(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     _caller: AnyReader,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
 ) -> Page[SchoolPublic]:
     """The district's schools, ordered by name. Every signed-in staff member may list them."""
-    return await paginate(session, service.list_statement(q), page, request, Page[SchoolPublic])
+    return await paginate(reads, service.list_statement(q), page, request, Page[SchoolPublic])
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.auth.deps import CurrentPrincipal, CurrentUser
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.support import service
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/support-requests", tags=["support"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_support_requests(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -26,7 +26,7 @@ async def list_support_requests(
     """Requests for direction, resources or support, oldest first: teachers see their own,
     administrators their schools'."""
     stmt = service.list_statement(principal, status, school_id)
-    return await paginate(session, stmt, page, request, Page[SupportRequestPublic])
+    return await paginate(reads, stmt, page, request, Page[SupportRequestPublic])
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import AnyReader, CurrentPrincipal, CurrentUser, DistrictAdmin
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.teams import service
@@ -26,14 +26,14 @@ catalog = APIRouter(prefix="/focus-areas", tags=["focus areas"])
 @catalog.get("", responses=error_responses(401, 403, 422))
 async def list_focus_areas(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     _caller: AnyReader,
     page: PageDep,
     include_inactive: bool = False,
 ) -> Page[FocusAreaPublic]:
     """The focus-area catalog (seeded with the program's suggestions), ordered by name."""
     stmt = service.focus_area_statement(include_inactive)
-    return await paginate(session, stmt, page, request, Page[FocusAreaPublic])
+    return await paginate(reads, stmt, page, request, Page[FocusAreaPublic])
 
 
 @catalog.post("", status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -57,6 +57,7 @@ async def update_focus_area(
 async def list_teams(
     request: Request,
     session: SessionDep,
+    reads: ReaderDep,
     principal: CurrentPrincipal,
     _user: CurrentUser,
     page: PageDep,
@@ -80,7 +81,7 @@ async def list_teams(
         school_id=school_id,
         include_deleted=include_deleted,
     )
-    rows, total = await fetch_page(session, stmt, page)
+    rows, total = await fetch_page(reads, stmt, page)
     items = await service.to_public_many(session, rows)
     return build_page(Page[TeamPublic], items, total, page, request)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.deps import AdminReader, AdminUser, AnyReader
-from app.core.deps import SessionDep
+from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.users import service
@@ -20,7 +20,7 @@ Search = Annotated[str | None, Query(max_length=200, description="Name or email 
 @router.get("/users", responses=error_responses(401, 403, 422))
 async def list_users(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     caller: AdminReader,
     page: PageDep,
     school_id: SchoolFilter = None,
@@ -31,7 +31,7 @@ async def list_users(
     """Staff records. District administrators see everyone; school administrators see the
     staff of their schools. Teachers use `/colleagues` instead. Ordered by family name."""
     stmt = service.list_statement(caller, school_id=school_id, role=role, is_active=is_active, q=q)
-    rows, total = await fetch_page(session, stmt, page)
+    rows, total = await fetch_page(reads, stmt, page, raw=True)
     items = [service.public_row(r) for r in rows]
     return build_page(Page[UserPublic], items, total, page, request)
 
@@ -63,7 +63,7 @@ async def update_user(
 @router.get("/colleagues", responses=error_responses(401, 403, 422))
 async def list_colleagues(
     request: Request,
-    session: SessionDep,
+    reads: ReaderDep,
     caller: AnyReader,
     page: PageDep,
     school_id: SchoolFilter = None,
@@ -74,4 +74,4 @@ async def list_colleagues(
     stmt = service.list_statement(
         caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
     )
-    return await paginate(session, stmt, page, request, Page[ColleaguePublic])
+    return await paginate(reads, stmt, page, request, Page[ColleaguePublic])

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, String, and_, cast, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.security import hash_password_async
@@ -38,15 +38,19 @@ async def school_ids_of(
     return out
 
 
-def memberships_column() -> Any:
-    """A user's school ids as one comma-separated string (string_agg / group_concat)."""
-    return (
-        select(func.aggregate_strings(cast(SchoolMembership.school_id, String), ","))
-        .where(SchoolMembership.user_id == User.id)
-        .correlate(User)
-        .scalar_subquery()
-        .label("memberships")
-    )
+PUBLIC_COLUMNS = ("id", "email", "given_name", "family_name", "role", "sourced_id", "is_active",
+                  "created_at", "updated_at")  # fmt: skip
+
+
+# A user's school ids as one comma-separated string (string_agg / group_concat). Built once:
+# constructing a correlated subquery costs more than running it.
+MEMBERSHIPS = (
+    select(func.aggregate_strings(cast(SchoolMembership.school_id, String), ","))
+    .where(SchoolMembership.user_id == User.id)
+    .correlate(User)
+    .scalar_subquery()
+    .label("memberships")
+)
 
 
 def public_row(data: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def public_row(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def to_public(user: User, school_ids: list[uuid.UUID]) -> UserPublic:
+def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:
     return UserPublic(
         id=user.id,
         email=user.email,
@@ -85,7 +89,7 @@ def list_statement(
             policies.colleagues_of(principal)
         )
     else:
-        stmt = select(*User.__table__.columns, memberships_column()).where(  # type: ignore[attr-defined]
+        stmt = select(*(User.__table__.c[name] for name in PUBLIC_COLUMNS), MEMBERSHIPS).where(  # type: ignore[attr-defined]
             policies.readable_users(principal)
         )
     if school_id is not None:

@@ -1,0 +1,331 @@
+"""The hot read path: the token check of every request and every list page, on the driver itself.
+
+Statements are built and compiled by SQLAlchemy as everywhere else (compiled once per statement
+shape, keyed by SQLAlchemy's own cache key); only the execution and the conversion of rows are
+done here, because they were most of a list request's cost (see bench/README.md):
+
+- PostgreSQL: SQLAlchemy's async execution cost about 1 ms of CPU per statement on the bench
+  machine, three times psycopg's own. Reads use a separate `psycopg_pool` pool of autocommit
+  connections (time zone UTC); a connection is held only while one statement runs.
+- SQLite: every aiosqlite call is a hand-off to the connection's thread and back. Reads use one
+  `sqlite3` connection (WAL, `query_only`) directly on the event loop: a WAL reader never waits for
+  a writer, and the work holds the GIL either way, so nothing else could have run meanwhile.
+  Writes stay on aiosqlite threads (AsyncSession), because they can wait on the write lock.
+
+Rows come back as dicts. `typed` rows carry the same Python values an AsyncSession returns (UUID,
+aware UTC datetimes, bool, parsed JSON); `raw` rows are for pages validated straight into API
+schemas and leave what pydantic parses faster itself as the driver returned it (SQLite UUIDs as
+hex strings, timestamps as ISO strings marked UTC).
+
+Driver errors are raised as SQLAlchemy's exception classes, so a lost database is the same 503
+whichever path noticed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import JSON, Boolean, Uuid
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Convert = Callable[[Any], Any]
+Row = dict[str, Any]
+StatementListener = Callable[[str], None]
+
+CACHE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """One compiled statement shape: its SQL and how to convert each result column."""
+
+    compiled: SQLCompiler
+    keys: tuple[str, ...]
+    typed: tuple[Convert | None, ...]
+    raw: tuple[Convert | None, ...]
+
+
+def _utc_from_sqlite(value: Any) -> Any:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _utc_text_from_sqlite(value: Any) -> Any:
+    # "2026-11-22 15:00:00.000000" (naive UTC, as UTCDateTime stores it) -> an ISO string in UTC.
+    return None if value is None else value + "Z"
+
+
+def _uuid_from_hex(value: Any) -> Any:
+    return None if value is None else uuid.UUID(hex=value)
+
+
+def _json_from_text(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _bool_from_int(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _converters(column_type: Any, dialect: Dialect) -> tuple[Convert | None, Convert | None]:
+    """(typed, raw) converters for one result column of this dialect's driver."""
+    from app.core.db import UTCDateTime  # db.py imports this module
+
+    if dialect.name == "postgresql":
+        # psycopg returns UUIDs, aware datetimes (the connections run in UTC), parsed JSON and
+        # bools itself.
+        if isinstance(column_type, UTCDateTime | Uuid | JSON | Boolean):
+            return None, None
+    elif dialect.name == "sqlite":
+        if isinstance(column_type, UTCDateTime):
+            return _utc_from_sqlite, _utc_text_from_sqlite
+        if isinstance(column_type, Uuid):
+            return _uuid_from_hex, None
+        if isinstance(column_type, JSON):
+            return _json_from_text, _json_from_text
+        if isinstance(column_type, Boolean):
+            return _bool_from_int, _bool_from_int
+    # Anything else: SQLAlchemy's own result processing for the type (None for plain strings
+    # and numbers, which the drivers already return as Python values).
+    process = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    return process, process
+
+
+class StatementCache:
+    """Compiled statements by SQLAlchemy cache key, with their parameters filled in per call."""
+
+    def __init__(self, dialect: Dialect, size: int = CACHE_SIZE) -> None:
+        self.dialect = dialect
+        self.size = size
+        self._shapes: dict[Any, _Shape] = {}
+
+    def _shape(self, stmt: Select[Any], key: Any) -> _Shape:
+        compiled = stmt.compile(dialect=self.dialect, cache_key=key)
+        assert isinstance(compiled, SQLCompiler)
+        columns = list(stmt.selected_columns)
+        pairs = [_converters(c.type, self.dialect) for c in columns]
+        return _Shape(
+            compiled=compiled,
+            keys=tuple(stmt.selected_columns.keys()),
+            typed=tuple(p[0] for p in pairs),
+            raw=tuple(p[1] for p in pairs),
+        )
+
+    def prepare(
+        self, stmt: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> tuple[_Shape, str, Any]:
+        """The statement's shape, its final SQL and the driver's parameters."""
+        key = stmt._generate_cache_key()
+        if key is None:  # not cacheable (rare): compile this once
+            shape = self._shape(stmt, None)
+            values = shape.compiled.construct_params(params)
+        else:
+            shape_or_none = self._shapes.get(key.key)
+            if shape_or_none is None:
+                shape_or_none = self._shape(stmt, key)
+                if len(self._shapes) >= self.size:
+                    self._shapes.pop(next(iter(self._shapes)))
+                self._shapes[key.key] = shape_or_none
+            shape = shape_or_none
+            values = shape.compiled.construct_params(params, extracted_parameters=key.bindparams)
+        state = shape.compiled.construct_expanded_state(values)
+        # As SQLAlchemy's execution context does: the compiled statement's bind processors (UUID
+        # to hex on SQLite, UTCDateTime's checks), plus those of expanded IN parameters.
+        processors = cast(Mapping[str, Convert], shape.compiled._bind_processors)
+        if state.processors:
+            processors = {**processors, **state.processors}
+        bound = {
+            name: (processors[name](value) if name in processors else value)
+            for name, value in state.parameters.items()
+        }
+        if state.positiontup is not None:
+            return shape, state.statement, tuple(bound[name] for name in state.positiontup)
+        return shape, state.statement, bound
+
+
+def _to_dicts(shape: _Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[Row]:
+    keys = shape.keys
+    converters = shape.raw if raw else shape.typed
+    todo = [(i, f) for i, f in enumerate(converters) if f is not None]
+    if not todo:
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+    out = []
+    for r in rows:
+        values = list(r)
+        for i, f in todo:
+            values[i] = f(values[i])
+        out.append(dict(zip(keys, values, strict=True)))
+    return out
+
+
+class Reader:
+    """Runs read-only selects for one app instance (see the module docstring)."""
+
+    # Whether a page's total is best counted by `count(*) OVER ()` in the page's own statement
+    # (see pagination.py).
+    window_total = True
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.statements = StatementCache(dialect)
+        self.listeners: list[StatementListener] = []
+
+    async def rows(
+        self, stmt: Select[Any], params: Mapping[str, Any] | None = None, *, raw: bool = False
+    ) -> list[Row]:
+        shape, sql, args = self.statements.prepare(stmt, params)
+        for listener in self.listeners:
+            listener(sql)
+        return _to_dicts(shape, await self._fetch(sql, args), raw)
+
+    async def scalar(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Any:
+        rows = await self.rows(stmt, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteReader(Reader):
+    window_total = False
+
+    def __init__(self, dialect: Dialect, path: str, busy_timeout_ms: int) -> None:
+        super().__init__(dialect)
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._conn: sqlite3.Connection | None = None
+        # The event loop is single-threaded, but tests and the CLI may use one app from two.
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_ms / 1000,
+                isolation_level=None,  # autocommit: each statement reads the latest commit
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA query_only=ON")
+            self._conn = conn
+        return self._conn
+
+    async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
+        with self._lock:
+            try:
+                return self._connection().execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise sa_exc.DBAPIError.instance(
+                    sql, args, exc, sqlite3.Error, hide_parameters=True
+                ) from exc
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class PostgresReader(Reader):
+    def __init__(
+        self,
+        dialect: Dialect,
+        conninfo: str,
+        *,
+        size: int,
+        timeout: float,
+        connect_timeout: int,
+    ) -> None:
+        super().__init__(dialect)
+        self.conninfo = conninfo
+        self.size = size
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._loop is not loop:
+            # A pool belongs to one event loop (tests run several); a new loop gets a new pool.
+            self._loop = loop
+            self._pool = AsyncConnectionPool(
+                self.conninfo,
+                min_size=1,
+                max_size=self.size,
+                timeout=self.timeout,
+                open=False,
+                name="peercoach-reads",
+                kwargs={
+                    "autocommit": True,
+                    "connect_timeout": self.connect_timeout,
+                    "options": "-c TimeZone=UTC",
+                },
+            )
+        await self._pool.open()
+        return self._pool
+
+    async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
+        pool = await self._get_pool()
+        last: Exception = Exception("database connections keep failing")
+        # A connection the database dropped (a restart, a network cut) fails at once; reads are
+        # safe to repeat, so try the next one. The pool replaces the broken ones.
+        for _attempt in range(self.size + 1):
+            try:
+                conn = await pool.getconn()
+            except psycopg.Error as exc:  # PoolTimeout: none free, or the database is down
+                raise sa_exc.DBAPIError.instance(
+                    sql, args, exc, psycopg.Error, hide_parameters=True
+                ) from exc
+            try:
+                async with conn.cursor() as cur:
+                    await cur.execute(sql, args)
+                    return await cur.fetchall()
+            except psycopg.Error as exc:
+                if conn.broken or conn.closed:
+                    last = exc
+                    continue
+                raise sa_exc.DBAPIError.instance(
+                    sql, args, exc, psycopg.Error, hide_parameters=True
+                ) from exc
+            finally:
+                await pool.putconn(conn)
+        raise sa_exc.DBAPIError.instance(sql, args, last, psycopg.Error, hide_parameters=True)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            await pool.close()
+
+
+def make_reader(url: URL, dialect: Dialect, settings: Any) -> Reader:
+    if url.get_backend_name() == "sqlite":
+        path = url.database
+        if not path or path == ":memory:":
+            raise ValueError(
+                "SQLite needs a database file (an in-memory database is per connection)"
+            )
+        return SqliteReader(dialect, path, settings.sqlite_busy_timeout_ms)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return PostgresReader(
+        dialect,
+        conninfo,
+        size=settings.db_pool_size,
+        timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+    )
