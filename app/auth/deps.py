@@ -58,22 +58,28 @@ async def _principal_for_key(reads: Reader, token: str) -> Principal:
     return Principal(key=IntegrationKey(**key), scopes=frozenset(key["scopes"].split()))
 
 
-async def get_principal(
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    _key: Annotated[HTTPAuthorizationCredentials | None, Depends(key_scheme)],
-) -> Principal:
+async def _authenticate(request: Request, token: str | None) -> Principal:
+    """The caller behind the bearer token, read once per request (then kept on its state)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if not token:
         raise Unauthorized()
     db: Database = request.app.state.db
     if token.startswith("pck_"):
         principal = await _principal_for_key(db.reads, token)
-        request.state.user_id = principal.actor_id
-        return principal
+    else:
+        principal = await _principal_for_staff(request, db.reads, token)
+    request.state.principal = principal
+    request.state.user_id = principal.actor_id
+    return principal
+
+
+async def _principal_for_staff(request: Request, reads: Reader, token: str) -> Principal:
     claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized()
-    rows = await db.reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id})
+    rows = await reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id})
     if not rows:
         raise Unauthorized()
     schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)
@@ -81,9 +87,16 @@ async def get_principal(
     del fields["member_of"]
     if not fields["is_active"] or fields["token_version"] != claims.token_version:
         raise Unauthorized()
-    user = Staff(**fields)
-    request.state.user_id = str(user.id)
-    return Principal(user=user, school_ids=schools)
+    return Principal(user=Staff(**fields), school_ids=schools)
+
+
+# Two schemes read the same Authorization header (see above); each dependency below names both.
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+KeyCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(key_scheme)]
+
+
+async def get_principal(request: Request, token: BearerToken, _key: KeyCredentials) -> Principal:
+    return await _authenticate(request, token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -100,10 +113,13 @@ CurrentUser = Annotated[Staff, Depends(get_current_user)]
 
 def require(
     *, roles: tuple[Role, ...] = (), scope: Scope | None = None
-) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency admitting users with one of `roles` and keys holding `scope`."""
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    # Authenticates itself rather than depending on get_principal: one dependency less to solve
+    # on every request (FastAPI's dependency solving was a third of a list request's CPU).
+    async def check(request: Request, token: BearerToken, _key: KeyCredentials) -> Principal:
+        principal = await _authenticate(request, token)
         if principal.key is not None:
             if scope is None or scope not in principal.scopes:
                 raise Forbidden("The integration key lacks the scope this needs")
