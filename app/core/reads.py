@@ -221,6 +221,9 @@ class SqliteReader(Reader):
                 isolation_level=None,  # autocommit: each statement reads the latest commit
                 check_same_thread=False,
             )
+            # WAL is what lets this reader run on the event loop: readers never wait for the
+            # writer. It is a property of the file (the session engine sets it too); make sure.
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA query_only=ON")
             self._conn = conn
         return self._conn
