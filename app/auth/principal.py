@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -15,12 +15,6 @@ from app.users.models import Role, User
 class Scope(StrEnum):
     read = "read"
     roster_write = "roster:write"
-
-
-STAFF_FIELDS = (
-    "id", "email", "given_name", "family_name", "role", "sourced_id", "is_active",
-    "token_version", "created_at", "updated_at",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +37,9 @@ class Staff:
     def of(cls, user: User) -> Staff:
         values: dict[str, Any] = {name: getattr(user, name) for name in STAFF_FIELDS}
         return cls(**values)
+
+
+STAFF_FIELDS = tuple(f.name for f in fields(Staff))
 
 
 @dataclass(frozen=True)

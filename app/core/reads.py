@@ -50,12 +50,13 @@ CACHE_SIZE = 500
 
 @dataclass(frozen=True)
 class _Shape:
-    """One compiled statement shape: its SQL and how to convert each result column."""
+    """One compiled statement shape: its SQL and the (column index, converter) pairs that turn
+    the driver's values into typed or raw values (columns needing none are left out)."""
 
     compiled: SQLCompiler
     keys: tuple[str, ...]
-    typed: tuple[Convert | None, ...]
-    raw: tuple[Convert | None, ...]
+    typed: tuple[tuple[int, Convert], ...]
+    raw: tuple[tuple[int, Convert], ...]
 
 
 def _utc_from_sqlite(value: Any) -> Any:
@@ -116,13 +117,12 @@ class StatementCache:
     def _shape(self, stmt: Select[Any], key: Any) -> _Shape:
         compiled = stmt.compile(dialect=self.dialect, cache_key=key)
         assert isinstance(compiled, SQLCompiler)
-        columns = list(stmt.selected_columns)
-        pairs = [_converters(c.type, self.dialect) for c in columns]
+        pairs = [_converters(c.type, self.dialect) for c in stmt.selected_columns]
         return _Shape(
             compiled=compiled,
             keys=tuple(stmt.selected_columns.keys()),
-            typed=tuple(p[0] for p in pairs),
-            raw=tuple(p[1] for p in pairs),
+            typed=tuple((i, p[0]) for i, p in enumerate(pairs) if p[0] is not None),
+            raw=tuple((i, p[1]) for i, p in enumerate(pairs) if p[1] is not None),
         )
 
     def prepare(
@@ -159,8 +159,7 @@ class StatementCache:
 
 def _to_dicts(shape: _Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[Row]:
     keys = shape.keys
-    converters = shape.raw if raw else shape.typed
-    todo = [(i, f) for i, f in enumerate(converters) if f is not None]
+    todo = shape.raw if raw else shape.typed
     if not todo:
         return [dict(zip(keys, r, strict=True)) for r in rows]
     out = []

@@ -38,8 +38,8 @@ async def school_ids_of(
     return out
 
 
-PUBLIC_COLUMNS = ("id", "email", "given_name", "family_name", "role", "sourced_id", "is_active",
-                  "created_at", "updated_at")  # fmt: skip
+# What UserPublic shows of the table (its school_ids come from MEMBERSHIPS); not the password hash.
+PUBLIC_COLUMNS = [c for c in User.__table__.columns if c.key in UserPublic.model_fields]  # type: ignore[attr-defined]
 
 
 # A user's school ids as one comma-separated string (string_agg / group_concat). Built once:
@@ -89,9 +89,7 @@ def list_statement(
             policies.colleagues_of(principal)
         )
     else:
-        stmt = select(*(User.__table__.c[name] for name in PUBLIC_COLUMNS), MEMBERSHIPS).where(  # type: ignore[attr-defined]
-            policies.readable_users(principal)
-        )
+        stmt = select(*PUBLIC_COLUMNS, MEMBERSHIPS).where(policies.readable_users(principal))
     if school_id is not None:
         stmt = stmt.where(
             User.id.in_(
