@@ -137,6 +137,32 @@ def test_token_of_a_deleted_subject_is_401(client, settings):
     assert_401(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}))
 
 
+def test_a_token_verified_before_still_expires(client, factory, settings, monkeypatch):
+    # Verified tokens are remembered (security.py); the expiry is checked again on every use.
+    import app.core.security as security
+
+    user = factory.user()
+    token, lifetime = create_access_token(settings, user.id, 0)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    later = security.time.time() + lifetime + 1
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert_401(client.get("/api/v1/me", headers=headers))
+
+
+def test_a_remembered_token_is_only_good_for_the_secret_that_signed_it(settings, factory):
+    from app.core.security import decode_access_token
+
+    user = factory.user()
+    token, _ = create_access_token(settings, user.id, 0)
+    assert decode_access_token(settings, token) is not None
+    other = settings.model_copy(update={"secret_key": "another-secret-another-secret-another"})
+    assert decode_access_token(other, token) is None
+    assert decode_access_token(settings.model_copy(update={"jwt_audience": "x"}), token) is None
+    assert decode_access_token(settings, token) is not None
+
+
 def test_deactivation_ends_existing_tokens_at_once(client, world, auth):
     headers = auth(world.teacher_a)
     assert client.get("/api/v1/me", headers=headers).status_code == 200

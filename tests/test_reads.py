@@ -6,7 +6,17 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, cast, column, literal, literal_column, select, table, type_coerce
+from sqlalchemy import (
+    JSON,
+    bindparam,
+    cast,
+    column,
+    literal,
+    literal_column,
+    select,
+    table,
+    type_coerce,
+)
 from sqlalchemy import exc as sa_exc
 
 from app.core.db import Database
@@ -146,3 +156,60 @@ def test_driver_errors_are_sqlalchemy_errors(settings):
         assert await db.reads.scalar(select(literal(1))) == 1
 
     _run(settings, work)
+
+
+def test_fixed_statements_compile_once_and_bind_every_call(settings, factory):
+    alpha, beta = factory.school("Alpha"), factory.school("Beta")
+    a = factory.user(Role.teacher, [alpha], email="a@example.org")
+    factory.user(Role.teacher, [beta], email="b@example.org")
+    factory.user(Role.school_admin, [alpha, beta], email="c@example.org")
+    in_schools = (
+        select(User.email)
+        .where(
+            User.id.in_(
+                select(SchoolMembership.user_id).where(
+                    SchoolMembership.school_id.in_(bindparam("schools", expanding=True))
+                )
+            ),
+            User.role == bindparam("role"),
+        )
+        .order_by(User.email)
+    )
+    by_id = select(User.email, User.created_at).where(User.id == bindparam("user_id"))
+
+    async def work(db: Database) -> list[Any]:
+        out = []
+        for schools, role in (([alpha.id], Role.teacher), ([alpha.id, beta.id], Role.teacher)):
+            args = {"schools": schools, "role": role}
+            fixed = await db.reads.rows(in_schools, args, fixed=True)
+            assert fixed == await db.reads.rows(in_schools, args)  # the same as compiled by key
+            out.append([r["email"] for r in fixed])
+        out.append(
+            await db.reads.rows(in_schools, {"schools": [], "role": Role.teacher}, fixed=True)
+        )
+        typed = await db.reads.rows(by_id, {"user_id": a.id}, fixed=True)
+        async with db.session(write=False) as s:
+            assert typed == [
+                dict(m) for m in (await s.execute(by_id, {"user_id": a.id})).mappings()
+            ]
+        shapes = db.reads.statements._shapes
+        out.append(sum(1 for shape in shapes.values() if shape.source is not None))
+        return out
+
+    assert _run(settings, work) == [
+        ["a@example.org"],
+        ["a@example.org", "b@example.org"],
+        [],
+        2,  # one compiled shape per fixed statement, whatever the values
+    ]
+
+
+def test_rows_keep_any_column_label(settings):
+    stmt = select(
+        literal(1).label("it's"), literal("x").label('say "hi"'), literal(2).label("r[0]")
+    )
+
+    async def work(db: Database) -> list[dict]:
+        return await db.reads.rows(stmt, raw=True)
+
+    assert _run(settings, work) == [{"it's": 1, 'say "hi"': "x", "r[0]": 2}]

@@ -44,6 +44,31 @@ def test_filters_never_widen_access(client, world, auth):
     assert ids(r.json()) == {str(world.teacher_a.id), str(world.teacher_a2.id)}
 
 
+def test_search_and_filters_combine(client, world, factory, auth):
+    a = world.school_a
+    o_brien = factory.user(schools=[a], given_name="Siobhan", family_name="O'Brien_Smith")
+    percent = factory.user(schools=[a], family_name="Hundred%Percent", email="pct@example.org")
+    retired = factory.user(schools=[a], family_name="Obrienne", is_active=False)
+    factory.user(schools=[world.school_b], family_name="O'Brien_Smith")  # another school
+
+    def found(query: str, caller=world.admin_a) -> set[str]:
+        r = client.get(f"/api/v1/users?{query}", headers=auth(caller))
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == len(r.json()["items"])
+        return ids(r.json())
+
+    assert found("q=BRIEN_") == {str(o_brien.id)}  # any case; "_" is literal
+    assert found("q=n_s") == {str(o_brien.id)}
+    assert found("q=d%25p") == {str(percent.id)}  # "%" is literal
+    assert found("q=PCT@") == {str(percent.id)}  # email too
+    assert found("q=obrien") == {str(retired.id)}
+    assert found("q=obrien&is_active=true") == set()
+    assert found(f"q=brien&is_active=false&role=teacher&school_id={a.id}") == {str(retired.id)}
+    assert found("q=brien&role=school_admin") == set()
+    both = found("q=brien_", caller=world.district_admin)
+    assert len(both) == 2 and str(o_brien.id) in both
+
+
 @pytest.mark.parametrize(
     ("caller", "status"),
     [

@@ -29,8 +29,8 @@ key_scheme = HTTPBearer(
 )
 
 
-# The token check runs on every request, so its statements are built once (reads.py compiles
-# each shape once) and run on the hot read path.
+# The token check runs on every request, so its statements are built once, compiled once (fixed
+# statements, reads.py) and run on the hot read path.
 _STAFF_WITH_SCHOOLS = (
     select(
         *(User.__table__.c[name] for name in STAFF_FIELDS),  # type: ignore[attr-defined]
@@ -49,7 +49,7 @@ async def _principal_for_key(reads: Reader, token: str) -> Principal:
     if parts is None:
         raise Unauthorized()
     prefix, secret = parts
-    rows = await reads.rows(_KEY_BY_PREFIX, {"prefix": prefix})
+    rows = await reads.rows(_KEY_BY_PREFIX, {"prefix": prefix}, fixed=True)
     if not rows:
         raise Unauthorized()
     key = rows[0]
@@ -79,7 +79,7 @@ async def _principal_for_staff(request: Request, reads: Reader, token: str) -> P
     claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized()
-    rows = await reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id})
+    rows = await reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id}, fixed=True)
     if not rows:
         raise Unauthorized()
     schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,8 +75,24 @@ def create_access_token(
     return jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM), lifetime
 
 
+# Tokens already verified, with their expiry: every request of a session presents the same token,
+# and PyJWT's parsing and checks cost more than the rest of the token check (about 80 µs on the
+# bench machine). The key is the whole token string plus everything verification depends on, so
+# a hit means these very bytes passed every check before; expiry is checked again on each hit.
+_VERIFIED: dict[tuple[str, str, str, str], tuple[TokenClaims, int]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_access_token(settings: Settings, token: str) -> TokenClaims | None:
     """The claims of a valid token, or None for anything else (expired, forged, malformed)."""
+    key = (token, settings.secret_key, settings.jwt_audience, settings.jwt_issuer)
+    known = _VERIFIED.get(key)
+    if known is not None:
+        claims, expires = known
+        if time.time() < expires:
+            return claims
+        _VERIFIED.pop(key, None)
+        return None
     try:
         payload = jwt.decode(
             token,
@@ -85,9 +102,14 @@ def decode_access_token(settings: Settings, token: str) -> TokenClaims | None:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-        return TokenClaims(uuid.UUID(payload["sub"]), int(payload.get("ver", 0)))
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        claims = TokenClaims(uuid.UUID(payload["sub"]), int(payload.get("ver", 0)))
+        expires = int(payload["exp"])
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError):
         return None
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.pop(next(iter(_VERIFIED)), None)  # the oldest
+    _VERIFIED[key] = (claims, expires)
+    return claims
 
 
 # Integration keys: "pck_<prefix>_<secret>". The prefix finds the row; the secret is compared by

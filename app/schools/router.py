@@ -22,7 +22,8 @@ async def list_schools(
     q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
 ) -> Page[SchoolPublic]:
     """The district's schools, ordered by name. Every signed-in staff member may list them."""
-    return await paginate(reads, service.list_statement(q), page, request, Page[SchoolPublic])
+    query, values = service.list_query(q)
+    return await paginate(reads, query, page, request, Page[SchoolPublic], values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

@@ -1,22 +1,30 @@
 """Rules for schools. Functions flush; the request's session commits."""
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.schools.models import School
 from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 
-def list_statement(q: str | None) -> Select[Any]:
-    stmt = select(*School.__table__.columns)
-    if q:
-        stmt = stmt.where(func.lower(School.name).contains(q.lower(), autoescape=True))
-    return stmt.order_by(School.name, School.id)
+@functools.cache
+def _list_query(by_text: bool) -> PageQuery:
+    stmt = select(*School.__table__.columns)  # type: ignore[attr-defined]
+    if by_text:
+        stmt = stmt.where(contains_param(School.name, "q"))
+    return PageQuery(stmt.order_by(School.name, School.id))
+
+
+def list_query(q: str | None) -> tuple[PageQuery, dict[str, Any]]:
+    """The district's schools by name (those whose name contains `q`), with parameter values."""
+    return _list_query(bool(q)), {"q": search_pattern(q) if q else None}
 
 
 async def get(session: AsyncSession, school_id: uuid.UUID) -> School:

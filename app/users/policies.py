@@ -1,35 +1,59 @@
 """Who may see or change which staff records. Plain functions; the service and deps use them."""
 
 import uuid
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, bindparam, select, true
 
 from app.auth.principal import Principal
 from app.users.models import Role, SchoolMembership, User
 
+# The filters below are built once per reach (they are parts of cached list templates); the
+# caller's own values are bind parameters, filled in per request by `caller_values`.
+CALLER_ID = "caller_id"
+CALLER_SCHOOLS = "caller_schools"
 
-def readable_users(principal: Principal) -> ColumnElement[bool]:
-    """Filter for users whose full record the caller may read (admins and `read` keys)."""
+
+class Reach(StrEnum):
+    """How far a caller sees among staff records."""
+
+    district = "district"  # everyone
+    schools = "schools"  # members of the caller's schools
+    own = "own"  # the caller's own record
+
+
+def record_reach(principal: Principal) -> Reach:
+    """Whose full record the caller may read: admins and `read` keys."""
     if principal.reads_district:
-        return true()
+        return Reach.district
     if principal.is_school_admin:
+        return Reach.schools
+    return Reach.own
+
+
+def colleague_reach(principal: Principal) -> Reach:
+    """Whom a user may find by name: people sharing one of their schools."""
+    return Reach.district if principal.reads_district else Reach.schools
+
+
+def caller_values(principal: Principal) -> dict[str, Any]:
+    return {
+        CALLER_ID: principal.user.id if principal.user else None,
+        CALLER_SCHOOLS: sorted(principal.school_ids),
+    }
+
+
+def within(reach: Reach) -> ColumnElement[bool]:
+    """Filter for the users within `reach` of the caller named by `caller_values`."""
+    if reach is Reach.district:
+        return true()
+    if reach is Reach.schools:
         in_my_schools = select(SchoolMembership.user_id).where(
-            SchoolMembership.school_id.in_(principal.school_ids)  # type: ignore[attr-defined]
+            SchoolMembership.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
         )
         return User.id.in_(in_my_schools)  # type: ignore[attr-defined,no-any-return]
-    assert principal.user is not None
-    return User.id == principal.user.id  # type: ignore[return-value]
-
-
-def colleagues_of(principal: Principal) -> ColumnElement[bool]:
-    """Filter for staff a user may find by name: people sharing one of their schools."""
-    if principal.reads_district:
-        return true()
-    shared = select(SchoolMembership.user_id).where(
-        SchoolMembership.school_id.in_(principal.school_ids)  # type: ignore[attr-defined]
-    )
-    return User.id.in_(shared)  # type: ignore[attr-defined,no-any-return]
+    return User.id == bindparam(CALLER_ID)  # type: ignore[return-value]
 
 
 def can_read_user(principal: Principal, user_school_ids: set[uuid.UUID], user_id: Any) -> bool:

@@ -30,8 +30,10 @@ async def list_users(
 ) -> Page[UserPublic]:
     """Staff records. District administrators see everyone; school administrators see the
     staff of their schools. Teachers use `/colleagues` instead. Ordered by family name."""
-    stmt = service.list_statement(caller, school_id=school_id, role=role, is_active=is_active, q=q)
-    rows, total = await fetch_page(reads, stmt, page, raw=True)
+    query, values = service.list_query(
+        caller, school_id=school_id, role=role, is_active=is_active, q=q
+    )
+    rows, total = await fetch_page(reads, query, page, values=values, raw=True)
     items = [service.public_row(r) for r in rows]
     return build_page(Page[UserPublic], items, total, page, request)
 
@@ -71,7 +73,7 @@ async def list_colleagues(
 ) -> Page[ColleaguePublic]:
     """Active staff who share a school with the caller: names and ids, enough to invite
     someone to a coaching team. Ordered by family name."""
-    stmt = service.list_statement(
+    query, values = service.list_query(
         caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
     )
-    return await paginate(reads, stmt, page, request, Page[ColleaguePublic])
+    return await paginate(reads, query, page, request, Page[ColleaguePublic], values)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, delete, func, insert, or_, select
+from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.security import hash_password_async
 from app.schools.models import School
 from app.users import policies
@@ -75,7 +77,42 @@ def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:
     )
 
 
-def list_statement(
+@functools.cache
+def _list_query(
+    reach: policies.Reach,
+    colleagues_only: bool,
+    by_school: bool,
+    by_role: bool,
+    by_active: bool,
+    by_text: bool,
+) -> PageQuery:
+    """The list statement for one combination of reach and filters (built once each)."""
+    if colleagues_only:
+        stmt = select(User.id, User.given_name, User.family_name)
+    else:
+        stmt = select(*PUBLIC_COLUMNS, MEMBERSHIPS)
+    stmt = stmt.where(policies.within(reach))
+    if by_school:
+        members = select(SchoolMembership.user_id).where(
+            SchoolMembership.school_id == bindparam("school_id")  # type: ignore[arg-type]
+        )
+        stmt = stmt.where(User.id.in_(members))  # type: ignore[attr-defined]
+    if by_role:
+        stmt = stmt.where(User.role == bindparam("role"))  # type: ignore[arg-type]
+    if by_active:
+        stmt = stmt.where(User.is_active == bindparam("is_active"))  # type: ignore[arg-type]
+    if by_text:
+        stmt = stmt.where(
+            or_(
+                contains_param(User.given_name, "q"),
+                contains_param(User.family_name, "q"),
+                contains_param(User.email, "q"),
+            )
+        )
+    return PageQuery(stmt.order_by(User.family_name, User.given_name, User.id))
+
+
+def list_query(
     principal: Principal,
     *,
     school_id: uuid.UUID | None,
@@ -83,33 +120,24 @@ def list_statement(
     is_active: bool | None,
     q: str | None,
     colleagues_only: bool = False,
-) -> Select[Any]:
+) -> tuple[PageQuery, dict[str, Any]]:
+    """Staff the caller may list (colleagues: names only), with the values of its parameters.
+
+    Ordered by family name, given name, id."""
     if colleagues_only:
-        stmt = select(User.id, User.given_name, User.family_name).where(
-            policies.colleagues_of(principal)
-        )
+        reach = policies.colleague_reach(principal)
     else:
-        stmt = select(*PUBLIC_COLUMNS, MEMBERSHIPS).where(policies.readable_users(principal))
-    if school_id is not None:
-        stmt = stmt.where(
-            User.id.in_(
-                select(SchoolMembership.user_id).where(SchoolMembership.school_id == school_id)
-            )  # type: ignore[attr-defined]
-        )
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    if is_active is not None:
-        stmt = stmt.where(User.is_active == is_active)  # type: ignore[arg-type]
-    if q:
-        needle = q.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(User.given_name).contains(needle, autoescape=True),
-                func.lower(User.family_name).contains(needle, autoescape=True),
-                func.lower(User.email).contains(needle, autoescape=True),
-            )
-        )
-    return stmt.order_by(User.family_name, User.given_name, User.id)
+        reach = policies.record_reach(principal)
+    filters = (school_id is not None, role is not None, is_active is not None, bool(q))
+    query = _list_query(reach, colleagues_only, *filters)
+    values = {
+        **policies.caller_values(principal),
+        "school_id": school_id,
+        "role": role,
+        "is_active": is_active,
+        "q": search_pattern(q) if q else None,
+    }
+    return query, values
 
 
 async def get_readable(
