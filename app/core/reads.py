@@ -227,10 +227,6 @@ def _to_dicts(shape: _Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[R
 class Reader:
     """Runs read-only selects for one app instance (see the module docstring)."""
 
-    # Whether a page's total is best counted by `count(*) OVER ()` in the page's own statement
-    # (see pagination.py).
-    window_total = True
-
     def __init__(self, dialect: Dialect) -> None:
         self.statements = StatementCache(dialect)
         self.listeners: list[StatementListener] = []
@@ -262,8 +258,6 @@ class Reader:
 
 
 class SqliteReader(Reader):
-    window_total = False
-
     def __init__(self, dialect: Dialect, path: str, busy_timeout_ms: int) -> None:
         super().__init__(dialect)
         self.path = path

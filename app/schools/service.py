@@ -19,7 +19,7 @@ def _list_query(by_text: bool) -> PageQuery:
     stmt = select(*School.__table__.columns)  # type: ignore[attr-defined]
     if by_text:
         stmt = stmt.where(contains_param(School.name, "q"))
-    return PageQuery(stmt.order_by(School.name, School.id))
+    return PageQuery(stmt, (School.name, School.id))
 
 
 def list_query(q: str | None) -> tuple[PageQuery, dict[str, Any]]:

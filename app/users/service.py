@@ -8,7 +8,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Staff
@@ -40,25 +51,32 @@ async def school_ids_of(
     return out
 
 
-# What UserPublic shows of the table (its school_ids come from MEMBERSHIPS); not the password hash.
+# What UserPublic shows of the table (school_ids come from `memberships`); not the password hash.
 PUBLIC_COLUMNS = [c for c in User.__table__.columns if c.key in UserPublic.model_fields]  # type: ignore[attr-defined]
 
 
-# A user's school ids as one comma-separated string (string_agg / group_concat). Built once:
-# constructing a correlated subquery costs more than running it.
-MEMBERSHIPS = (
-    select(func.aggregate_strings(cast(SchoolMembership.school_id, String), ","))
-    .where(SchoolMembership.user_id == User.id)
-    .correlate(User)
-    .scalar_subquery()
-    .label("memberships")
-)
+def memberships(row: Any) -> list[Any]:
+    """A listed user's school ids as one comma-separated string (string_agg / group_concat),
+    looked up per row of a page (`PageQuery.per_row`)."""
+    # The separator is SQL text, not a bound value: a bound one would be rendered per call.
+    comma: Any = literal_column("','")
+    schools = (
+        select(func.aggregate_strings(cast(SchoolMembership.school_id, String), comma))
+        .where(SchoolMembership.user_id == row.id)
+        .scalar_subquery()
+    )
+    return [schools.label("memberships")]
 
 
 def public_row(data: dict[str, Any]) -> dict[str, Any]:
     """A listed user row as the fields of UserPublic."""
     csv = data.pop("memberships")
-    data["school_ids"] = sorted(csv.split(","), key=lambda s: s.replace("-", "")) if csv else []
+    if not csv:
+        data["school_ids"] = []
+    elif "," not in csv:  # most staff belong to one school
+        data["school_ids"] = [csv]
+    else:
+        data["school_ids"] = sorted(csv.split(","), key=lambda s: s.replace("-", ""))
     return data
 
 
@@ -90,7 +108,7 @@ def _list_query(
     if colleagues_only:
         stmt = select(User.id, User.given_name, User.family_name)
     else:
-        stmt = select(*PUBLIC_COLUMNS, MEMBERSHIPS)
+        stmt = select(*PUBLIC_COLUMNS)
     stmt = stmt.where(policies.within(reach))
     if by_school:
         members = select(SchoolMembership.user_id).where(
@@ -109,7 +127,8 @@ def _list_query(
                 contains_param(User.email, "q"),
             )
         )
-    return PageQuery(stmt.order_by(User.family_name, User.given_name, User.id))
+    order = (User.family_name, User.given_name, User.id)
+    return PageQuery(stmt, order, per_row=None if colleagues_only else memberships)
 
 
 def list_query(
