@@ -76,6 +76,8 @@ class _Shape:
 
     compiled: SQLCompiler
     source: Select[Any] | None  # the statement itself, for fixed statements
+    # The compiled statement's bind processors (UUID to hex on SQLite, UTCDateTime's checks).
+    processors: Mapping[str, Convert]
     # (name, bind processor) in the driver's order, when no parameter changes the SQL at
     # execution time (no expanding IN); None otherwise.
     binds: tuple[tuple[str, Convert | None], ...] | None
@@ -156,6 +158,7 @@ class StatementCache:
         return _Shape(
             compiled=compiled,
             source=stmt if fixed else None,
+            processors=processors,
             binds=binds,
             positional=compiled.positiontup is not None,
             typed=_row_to_dict(keys, [p[0] for p in pairs]),
@@ -206,9 +209,9 @@ class StatementCache:
                 }
             return shape, shape.compiled.string, args
         state = shape.compiled.construct_expanded_state(values)
-        # As SQLAlchemy's execution context does: the compiled statement's bind processors (UUID
-        # to hex on SQLite, UTCDateTime's checks), plus those of expanded IN parameters.
-        processors = cast(Mapping[str, Convert], shape.compiled._bind_processors)
+        # As SQLAlchemy's execution context does: the statement's bind processors plus those of
+        # expanded IN parameters.
+        processors = shape.processors
         if state.processors:
             processors = {**processors, **state.processors}
         bound = {
