@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 import app.models
+from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -115,11 +116,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     db = Database(settings)
+    principals = PrincipalCache(ttl=settings.principal_cache_seconds)
+    feed = principals.follow(db) if settings.principal_cache_seconds > 0 else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await db.dispose()
+        if feed is not None:
+            feed.start()
+        try:
+            yield
+        finally:
+            if feed is not None:
+                await feed.stop()
+            await db.dispose()
 
     app = FastAPI(
         title="peercoach",
@@ -131,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.principals = principals
+    app.state.principal_feed = feed
     install_error_handlers(app)
     _install_openapi(app)
 

@@ -9,7 +9,7 @@ from app.users.models import Role
 
 
 @contextlib.contextmanager
-def counting(app):
+def counting(app, cold=True):
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -25,6 +25,8 @@ def counting(app):
 
     engine = app.state.db.engine.sync_engine
     reads = app.state.db.reads  # the token check and list pages (app/core/reads.py)
+    if cold:  # the caller's account is read, not taken from memory (principal_cache.py)
+        app.state.principals.clear()
     event.listen(engine, "before_cursor_execute", record)
     reads.listeners.append(record_read)
     try:

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2Pas
 from sqlalchemy import bindparam, select
 
 from app.auth.principal import STAFF_FIELDS, Principal, Scope, Staff
+from app.auth.principal_cache import PrincipalCache
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.reads import Reader
@@ -79,6 +80,12 @@ async def _principal_for_staff(request: Request, reads: Reader, token: str) -> P
     claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized()
+    # Kept exact by the database's change notifications (see principal_cache.py).
+    cache: PrincipalCache = request.app.state.principals
+    known = cache.get(claims.user_id, claims.token_version)
+    if known is not None:
+        return known
+    ticket = cache.ticket()
     rows = await reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id}, fixed=True)
     if not rows:
         raise Unauthorized()
@@ -87,7 +94,9 @@ async def _principal_for_staff(request: Request, reads: Reader, token: str) -> P
     del fields["member_of"]
     if not fields["is_active"] or fields["token_version"] != claims.token_version:
         raise Unauthorized()
-    return Principal(user=Staff(**fields), school_ids=schools)
+    principal = Principal(user=Staff(**fields), school_ids=schools)
+    cache.put(principal, ticket)
+    return principal
 
 
 # Two schemes read the same Authorization header (see above); each dependency below names both.

@@ -7,7 +7,7 @@ psycopg 3 in async mode) and Alembic the sync one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -128,12 +129,58 @@ def configure_sqlite(sync_engine: Any, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class TrackingSession(Session):
+    """A session that notes which tables its transaction writes and, after each commit, calls
+    the hooks in `info["after_commit"]` with them (`Database.after_commit`). Seen: ORM flushes
+    and DML statements (`insert(...)`, `update(...)`, `delete(...)`) run through the session."""
+
+
+def _written(session: Session) -> set[str]:
+    written: set[str] = session.info.setdefault("written", set())
+    return written
+
+
+@event.listens_for(TrackingSession, "after_flush")
+def _note_flush(session: Session, _flush: UOWTransaction) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(obj, "__table__", None)
+        if table is not None:
+            _written(session).add(table.name)
+
+
+@event.listens_for(TrackingSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        _written(state.session).add(getattr(table, "name", "*"))
+
+
+@event.listens_for(TrackingSession, "after_commit")
+def _committed(session: Session) -> None:
+    written = session.info.pop("written", None)
+    if written:
+        for hook in session.info.get("after_commit", ()):
+            hook(written)
+
+
+@event.listens_for(TrackingSession, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop("written", None)
+
+
 class Database:
     """The engine and session factories of one app instance."""
 
     def __init__(self, settings: Settings) -> None:
         url = async_url(settings.database_url)
         self.backend = url.get_backend_name()
+        # libpq's connection string, for connections of our own (app/core/changes.py).
+        self.conninfo: str | None = None
+        if self.backend == "postgresql":
+            self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connect_timeout = settings.db_connect_timeout
+        # Called with the tables a write transaction changed, once it has committed.
+        self.after_commit: list[Callable[[Iterable[str]], None]] = []
         kwargs: dict[str, Any] = {
             "pool_size": settings.db_pool_size,
             "max_overflow": 0,
@@ -161,7 +208,13 @@ class Database:
         # The token check and list pages: straight on the driver (see reads.py).
         self.reads: Reader = make_reader(url, self.engine.dialect, settings)
         self._read = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
-        self._write = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            write_engine,
+            class_=AsyncSession,
+            sync_session_class=TrackingSession,
+            expire_on_commit=False,
+            info={"after_commit": self.after_commit},
+        )
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:

@@ -1,0 +1,127 @@
+"""Staff principals kept in memory per worker, exact through the database's change notifications.
+
+Every request needs its caller's account (active? same token version? which role and schools?).
+Reading it costs a database round trip per request, which on PostgreSQL was most of what kept
+the hot lists from their throughput goal (bench/README.md). So each worker keeps the principals
+it has read, under these rules:
+
+- Only while it listens to the `peercoach_staff` channel (app/core/changes.py). Triggers on the
+  staff tables (migration 0010) notify it when the transaction that changed an account or its
+  schools commits, whoever wrote: this API, a roster import, the CLI, SQL by hand.
+- The worker that commits such a change drops its whole cache right after the commit, before it
+  answers (`after_commit`), so its own next request never sees the old account.
+- Before each lookup the worker applies the notifications already on its socket (`poll`).
+  Another worker's change reaches it when PostgreSQL delivers the notification: milliseconds
+  after the commit.
+- A read that started before a change is not stored after it (the generation check): the
+  stored account is never older than the last notification applied.
+- Losing the connection, or a heartbeat that does not come back, empties the cache and stops
+  it until the feed listens again; meanwhile every request reads its account, as on SQLite
+  (which has no notifications and never caches). Entries also expire after `ttl` seconds.
+
+Integration keys are not cached: their check reads the key on every request.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from app.auth.principal import Principal
+from app.core.changes import ChangeFeed
+from app.core.db import Database
+
+STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
+STAFF_TABLES = frozenset({"user_account", "school_membership"})
+
+
+class PrincipalCache:
+    def __init__(
+        self,
+        *,
+        size: int = 10_000,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.size = size
+        self.ttl = ttl
+        self.clock = clock
+        self.live = False
+        self.poll: Callable[[], None] = lambda: None
+        self._entries: dict[uuid.UUID, tuple[Principal, float]] = {}
+        self._generation = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, user_id: uuid.UUID, token_version: int) -> Principal | None:
+        if not self.live:
+            return None
+        self.poll()  # may find the connection lost: then the cache is empty
+        entry = self._entries.get(user_id)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if expires <= self.clock():
+            del self._entries[user_id]
+            return None
+        assert principal.user is not None
+        if principal.user.token_version != token_version:
+            return None  # an older token: the database check answers it
+        return principal
+
+    def ticket(self) -> int | None:
+        """Taken before reading an account from the database; `put` needs it."""
+        return self._generation if self.live else None
+
+    def put(self, principal: Principal, ticket: int | None) -> None:
+        """Keep `principal` if nothing changed since its read began (its `ticket`)."""
+        if ticket is None or ticket != self._generation or not self.live:
+            return
+        assert principal.user is not None
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))  # the oldest entry
+        self._entries[principal.user.id] = (principal, self.clock() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._generation += 1
+
+    def changed(self, payload: str) -> None:
+        """A notification: comma-separated account ids, or `*` for all."""
+        self._generation += 1
+        if payload == "*":
+            self._entries.clear()
+            return
+        for part in payload.split(","):
+            try:
+                self._entries.pop(uuid.UUID(part), None)
+            except ValueError:
+                self._entries.clear()  # not ours to understand: be safe
+                return
+
+    def set_live(self, live: bool) -> None:
+        self.live = live
+        self.clear()
+
+    def after_commit(self, tables: Iterable[str]) -> None:
+        if not STAFF_TABLES.isdisjoint(tables):
+            self.clear()
+
+    def follow(self, db: Database) -> ChangeFeed | None:
+        """Watch `db` for staff changes: this worker's own commits always; on PostgreSQL also
+        the notification channel, returned as a feed for the caller to start and stop. Without
+        a feed the cache never goes live."""
+        db.after_commit.append(self.after_commit)
+        if db.conninfo is None:
+            return None
+        feed = ChangeFeed(
+            db.conninfo,
+            STAFF_CHANNEL,
+            deliver=self.changed,
+            on_live=self.set_live,
+            connect_timeout=db.connect_timeout,
+        )
+        self.poll = feed.poll
+        return feed

@@ -1,0 +1,255 @@
+"""Signed-in accounts kept in memory per worker, and the notifications that keep them exact."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.auth.principal import Principal, Staff
+from app.auth.principal_cache import PrincipalCache
+from app.main import create_app
+from app.users.models import Role
+from tests.conftest import ENGINE
+from tests.test_query_counts import counting
+
+postgres_only = pytest.mark.skipif(
+    ENGINE != "postgres", reason="PostgreSQL notifications (SQLite never caches accounts)"
+)
+
+
+def staff(user_id: uuid.UUID | None = None, token_version: int = 0) -> Principal:
+    now = datetime.now(UTC)
+    return Principal(
+        user=Staff(
+            id=user_id or uuid.uuid4(),
+            email="a@example.org",
+            given_name="A",
+            family_name="B",
+            role=Role.teacher,
+            sourced_id=None,
+            is_active=True,
+            token_version=token_version,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def live_cache(**kwargs) -> PrincipalCache:
+    cache = PrincipalCache(**kwargs)
+    cache.set_live(True)
+    return cache
+
+
+def test_keeps_nothing_unless_live():
+    cache = PrincipalCache()
+    p = staff()
+    cache.put(p, cache.ticket())
+    assert cache.get(p.user.id, 0) is None and len(cache) == 0
+    cache.set_live(True)
+    cache.put(p, cache.ticket())
+    assert cache.get(p.user.id, 0) is p
+    cache.set_live(False)  # the feed lost its connection: forget everything
+    assert len(cache) == 0 and cache.get(p.user.id, 0) is None
+
+
+def test_a_read_that_began_before_a_change_is_not_kept():
+    cache = live_cache()
+    p = staff()
+    ticket = cache.ticket()
+    cache.changed(str(uuid.uuid4()))  # any notification while the account was being read
+    cache.put(p, ticket)
+    assert cache.get(p.user.id, 0) is None
+    cache.put(p, cache.ticket())
+    assert cache.get(p.user.id, 0) is p
+
+
+def test_notifications_drop_the_named_accounts_or_all():
+    cache = live_cache()
+    a, b, c = staff(), staff(), staff()
+    for p in (a, b, c):
+        cache.put(p, cache.ticket())
+    cache.changed(f"{a.user.id},{b.user.id}")
+    assert cache.get(a.user.id, 0) is None and cache.get(b.user.id, 0) is None
+    assert cache.get(c.user.id, 0) is c
+    cache.changed("*")
+    assert len(cache) == 0
+    cache.put(c, cache.ticket())
+    cache.changed("not-an-id")  # a payload we do not understand empties the cache
+    assert len(cache) == 0
+
+
+def test_token_version_expiry_and_size():
+    now = [1000.0]
+    cache = live_cache(ttl=60, size=2, clock=lambda: now[0])
+    p = staff(token_version=3)
+    cache.put(p, cache.ticket())
+    assert cache.get(p.user.id, 2) is None  # an older token is left to the database check
+    assert cache.get(p.user.id, 3) is p
+    now[0] += 61
+    assert cache.get(p.user.id, 3) is None and len(cache) == 0
+    first, second, third = staff(), staff(), staff()
+    for q in (first, second, third):
+        cache.put(q, cache.ticket())
+    assert len(cache) == 2 and cache.get(first.user.id, 0) is None
+
+
+def test_own_commits_of_staff_tables_empty_the_cache():
+    cache = live_cache()
+    p = staff()
+    cache.put(p, cache.ticket())
+    cache.after_commit({"team", "event"})
+    assert cache.get(p.user.id, 0) is p
+    cache.after_commit({"school_membership"})
+    assert cache.get(p.user.id, 0) is None
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def statements_for(app, client, path, headers) -> int:
+    with counting(app, cold=False) as seen:
+        assert client.get(path, headers=headers).status_code == 200
+    return len(seen)
+
+
+def test_sqlite_reads_the_account_on_every_request(app, client, world, auth):
+    if ENGINE != "sqlite":
+        pytest.skip("SQLite only")
+    h = auth(world.teacher_a)
+    assert app.state.principal_feed is None
+    for _ in range(2):
+        assert statements_for(app, client, "/api/v1/me", h) == 1  # the account itself
+    assert not app.state.principals.live
+
+
+@postgres_only
+def test_a_signed_in_account_is_read_once_then_kept(app, client, world, auth):
+    assert eventually(lambda: app.state.principals.live)
+    h = auth(world.admin_a)
+    app.state.principals.clear()
+    assert statements_for(app, client, "/api/v1/users", h) == 2  # the account, the page
+    assert statements_for(app, client, "/api/v1/users", h) == 1  # the page only
+
+
+@postgres_only
+def test_changes_reach_another_worker(app, client, settings, sync_engine, world, auth):
+    """A second app instance stands for another worker or host on the same database."""
+    other_app = create_app(settings)
+    with TestClient(other_app, raise_server_exceptions=False) as other:
+        assert eventually(lambda: other_app.state.principals.live)
+        teacher = auth(world.teacher_a)
+        assert other.get("/api/v1/me", headers=teacher).json()["role"] == "teacher"
+        assert world.teacher_a.id in other_app.state.principals._entries
+
+        # Changed by SQL by hand: the triggers tell every worker.
+        with sync_engine.begin() as conn:
+            conn.execute(
+                text("UPDATE user_account SET role = 'school_admin' WHERE id = :id"),
+                {"id": world.teacher_a.id},
+            )
+        assert eventually(
+            lambda: other.get("/api/v1/me", headers=teacher).json()["role"] == "school_admin"
+        )
+        # A new school membership, through SQL too.
+        assert other.get("/api/v1/users", headers=teacher).json()["total"] >= 1
+        with sync_engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO school_membership (user_id, school_id) VALUES (:u, :s)"),
+                {"u": world.teacher_a.id, "s": world.school_b.id},
+            )
+        assert eventually(
+            lambda: any(
+                u["id"] == str(world.teacher_b.id)
+                for u in other.get("/api/v1/users?limit=200", headers=teacher).json()["items"]
+            )
+        )
+
+        # Deactivated through the API of the first worker: the second refuses the token.
+        start = time.monotonic()
+        r = client.patch(
+            f"/api/v1/users/{world.teacher_a.id}",
+            json={"is_active": False},
+            headers=auth(world.district_admin),
+        )
+        assert r.status_code == 200
+        assert eventually(lambda: other.get("/api/v1/me", headers=teacher).status_code == 401)
+        assert time.monotonic() - start < 5
+
+
+@postgres_only
+def test_the_worker_that_commits_a_change_forgets_at_once(app, client, world, auth):
+    """Without waiting for its own notification: deliveries to this worker are ignored here."""
+    feed = app.state.principal_feed
+    assert eventually(lambda: app.state.principals.live)
+    deliver, feed.deliver = feed.deliver, lambda payload: None
+    try:
+        teacher = auth(world.teacher_a)
+        assert client.get("/api/v1/me", headers=teacher).status_code == 200
+        assert world.teacher_a.id in app.state.principals._entries
+        r = client.patch(
+            f"/api/v1/users/{world.teacher_a.id}",
+            json={"is_active": False},
+            headers=auth(world.admin_a),
+        )
+        assert r.status_code == 200
+        assert client.get("/api/v1/me", headers=teacher).status_code == 401
+    finally:
+        feed.deliver = deliver
+
+
+@postgres_only
+def test_a_lost_feed_empties_the_cache_until_it_listens_again(
+    app, client, sync_engine, world, auth
+):
+    cache, feed = app.state.principals, app.state.principal_feed
+    assert eventually(lambda: cache.live)
+    h = auth(world.teacher_a)
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    assert len(cache) >= 1
+    states: list[bool] = []
+    on_live = feed.on_live
+    feed.on_live = lambda live: (states.append(live), on_live(live))
+    try:
+        pid = feed._conn.pgconn.backend_pid
+        with sync_engine.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # Not live and emptied as soon as the socket says so; then listening again.
+        assert eventually(lambda: states[:2] == [False, True])
+        assert cache.live and feed._conn.pgconn.backend_pid != pid
+        assert client.get("/api/v1/me", headers=h).status_code == 200
+    finally:
+        feed.on_live = on_live
+
+
+@postgres_only
+def test_a_silent_feed_is_found_by_its_heartbeat(settings, world, auth):
+    app = create_app(settings)
+    app.state.principal_feed.heartbeat = 0.1
+    with TestClient(app, raise_server_exceptions=False) as c:
+        cache, feed = app.state.principals, app.state.principal_feed
+        assert eventually(lambda: cache.live)
+        time.sleep(0.5)  # several heartbeats come back: it stays live
+        assert cache.live
+        states: list[bool] = []
+        on_live = feed.on_live
+        feed.on_live = lambda live: (states.append(live), on_live(live))
+        # Echoes now go to a channel nobody listens to, as if the connection had gone quiet.
+        feed.echo_channel, real = f"nobody_{uuid.uuid4().hex}", feed.echo_channel
+        assert eventually(lambda: False in states, timeout=5)
+        assert c.get("/api/v1/me", headers=auth(world.teacher_a)).status_code == 200
+        assert len(cache) == 0  # not live: nothing kept
+        feed.echo_channel = real
+        assert eventually(lambda: states[-1] is True and cache.live, timeout=10)
