@@ -44,6 +44,21 @@ def test_filters_never_widen_access(client, world, auth):
     assert ids(r.json()) == {str(world.teacher_a.id), str(world.teacher_a2.id)}
 
 
+def test_listed_school_ids_are_sorted_as_in_the_single_record(client, world, factory, auth):
+    schools = [world.school_a, world.school_b, *(factory.school() for _ in range(4))]
+    many = factory.user(schools=schools, family_name="Aardvark")
+    none = factory.user(schools=[], family_name="Aaberg")
+    h = auth(world.district_admin)
+    listed = {u["id"]: u for u in client.get("/api/v1/users?limit=200", headers=h).json()["items"]}
+    expected = sorted(str(s.id) for s in schools)
+    assert listed[str(many.id)]["school_ids"] == expected
+    assert client.get(f"/api/v1/users/{many.id}", headers=h).json()["school_ids"] == expected
+    assert listed[str(none.id)]["school_ids"] == []
+    # Filtered by one of the schools: the user still shows all of them.
+    r = client.get(f"/api/v1/users?school_id={schools[3].id}", headers=h).json()
+    assert [u["school_ids"] for u in r["items"]] == [expected]
+
+
 def test_search_and_filters_combine(client, world, factory, auth):
     a = world.school_a
     o_brien = factory.user(schools=[a], given_name="Siobhan", family_name="O'Brien_Smith")

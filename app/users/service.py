@@ -9,14 +9,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
-    cast,
     delete,
-    func,
     insert,
-    literal_column,
     or_,
     select,
 )
@@ -27,6 +23,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.security import hash_password_async
+from app.core.sql import collected, split_collected
 from app.schools.models import School
 from app.users import policies
 from app.users.models import Role, SchoolMembership, User
@@ -56,27 +53,17 @@ PUBLIC_COLUMNS = [c for c in User.__table__.columns if c.key in UserPublic.model
 
 
 def memberships(row: Any) -> list[Any]:
-    """A listed user's school ids as one comma-separated string (string_agg / group_concat),
-    looked up per row of a page (`PageQuery.per_row`)."""
-    # The separator is SQL text, not a bound value: a bound one would be rendered per call.
-    comma: Any = literal_column("','")
-    schools = (
-        select(func.aggregate_strings(cast(SchoolMembership.school_id, String), comma))
-        .where(SchoolMembership.user_id == row.id)
-        .scalar_subquery()
-    )
-    return [schools.label("memberships")]
+    """A listed user's school ids, looked up per row of a page (`PageQuery.per_row`)."""
+    schools = select(SchoolMembership.school_id).where(SchoolMembership.user_id == row.id)
+    return [collected(schools.order_by(SchoolMembership.school_id)).label("memberships")]
 
 
 def public_row(data: dict[str, Any]) -> dict[str, Any]:
     """A listed user row as the fields of UserPublic."""
-    csv = data.pop("memberships")
-    if not csv:
-        data["school_ids"] = []
-    elif "," not in csv:  # most staff belong to one school
-        data["school_ids"] = [csv]
-    else:
-        data["school_ids"] = sorted(csv.split(","), key=lambda s: s.replace("-", ""))
+    ids = split_collected(data.pop("memberships"))
+    if len(ids) > 1 and isinstance(ids[0], str):  # SQLite: hex text in no guaranteed order
+        ids.sort(key=lambda s: s.replace("-", ""))
+    data["school_ids"] = ids
     return data
 
 
