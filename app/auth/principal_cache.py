@@ -1,23 +1,23 @@
-"""Staff principals kept in memory per worker, exact through the database's change notifications.
+"""Signed-in accounts kept in memory per worker, exact through the database's change signals.
 
 Every request needs its caller's account (active? same token version? which role and schools?).
-Reading it costs a database round trip per request, which on PostgreSQL was most of what kept
-the hot lists from their throughput goal (bench/README.md). So each worker keeps the principals
-it has read, under these rules:
+Reading it cost a database statement per request: on PostgreSQL a second round trip, most of
+what kept the hot lists from their throughput goal (bench/README.md). So each worker keeps the
+principals it has read, and forgets them as soon as the database says they may have changed:
 
-- Only while it listens to the `peercoach_staff` channel (app/core/changes.py). Triggers on the
-  staff tables (migration 0010) notify it when the transaction that changed an account or its
-  schools commits, whoever wrote: this API, a roster import, the CLI, SQL by hand.
-- The worker that commits such a change drops its whole cache right after the commit, before it
-  answers (`after_commit`), so its own next request never sees the old account.
-- Before each lookup the worker applies the notifications already on its socket (`poll`).
-  Another worker's change reaches it when PostgreSQL delivers the notification: milliseconds
-  after the commit.
-- A read that started before a change is not stored after it (the generation check): the
-  stored account is never older than the last notification applied.
-- Losing the connection, or a heartbeat that does not come back, empties the cache and stops
-  it until the feed listens again; meanwhile every request reads its account, as on SQLite
-  (which has no notifications and never caches). Entries also expire after `ttl` seconds.
+- PostgreSQL: only while the worker listens to the `peercoach_staff` channel
+  (app/core/changes.py). Triggers on the staff tables (migration 0010) notify it when the
+  transaction that changed an account or its schools commits, whoever wrote: this API, a roster
+  import, the CLI, SQL by hand. Before each lookup the worker applies the notifications already
+  on its socket (`poll`); another worker's change reaches it when PostgreSQL delivers the
+  notification, milliseconds after the commit. Losing the connection, or a heartbeat that does
+  not come back, empties the cache and stops it until the feed listens again; meanwhile every
+  request reads its account. Entries also expire after `ttl` seconds.
+- SQLite: before each lookup the worker reads `PRAGMA data_version`, which changes with every
+  commit by any other connection; any change empties the cache. Exact, with no delay.
+- Either way the worker that commits a staff change empties its cache right after the commit,
+  before it answers (`after_commit`), and a read that started before a change is not stored
+  after it (the generation check).
 
 Integration keys are not cached: their check reads the key on every request.
 """
@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from app.auth.principal import Principal
 from app.core.changes import ChangeFeed
 from app.core.db import Database
+from app.core.reads import SqliteReader
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 STAFF_TABLES = frozenset({"user_account", "school_membership"})
@@ -114,6 +115,9 @@ class PrincipalCache:
         the notification channel, returned as a feed for the caller to start and stop. Without
         a feed the cache never goes live."""
         db.after_commit.append(self.after_commit)
+        if isinstance(db.reads, SqliteReader):
+            self._follow_sqlite(db.reads)
+            return None
         if db.conninfo is None:
             return None
         feed = ChangeFeed(
@@ -125,3 +129,20 @@ class PrincipalCache:
         )
         self.poll = feed.poll
         return feed
+
+    def _follow_sqlite(self, reads: SqliteReader) -> None:
+        """SQLite has no notifications, but it counts commits: before each lookup, compare
+        `PRAGMA data_version` with the last one seen and forget everything if any connection
+        (another worker, the CLI, an import, this worker's own writes) committed since. Exact,
+        and a few microseconds instead of the account's query; only as useful as writes are
+        rare, which they are next to reads."""
+        seen: list[int | None] = [None]
+
+        def poll() -> None:
+            version = reads.data_version()
+            if version != seen[0]:
+                seen[0] = version
+                self.clear()
+
+        self.poll = poll
+        self.set_live(True)

@@ -293,6 +293,18 @@ class SqliteReader(Reader):
                     sql, args, exc, sqlite3.Error, hide_parameters=True
                 ) from exc
 
+    def data_version(self) -> int:
+        """SQLite's count of commits by other connections (PRAGMA data_version): a change of
+        this number means the database changed, whichever process wrote."""
+        with self._lock:
+            try:
+                row = self._connection().execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error as exc:
+                raise sa_exc.DBAPIError.instance(
+                    "PRAGMA data_version", (), exc, sqlite3.Error, hide_parameters=True
+                ) from exc
+            return int(row[0])
+
     async def close(self) -> None:
         with self._lock:
             if self._conn is not None:
