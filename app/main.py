@@ -5,11 +5,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 import app.models
+from app.auth.deps import KEY_SCHEME, KEY_SCHEME_NAME, admits_keys
 from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
@@ -74,6 +76,34 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Integration keys travel in the same header as staff tokens, so no dependency declares
+    them (app/auth/deps.py): name the scheme on each operation whose dependencies admit keys."""
+
+    def marks(dependant: Dependant) -> list[bool]:
+        mark = admits_keys(dependant.call)
+        if mark is not None:
+            return [mark]
+        return [m for d in dependant.dependencies for m in marks(d)]
+
+    def admits(dependant: Dependant) -> bool:
+        # Some dependency takes keys, and none turns them away (a staff-only one).
+        found = marks(dependant)
+        return True in found and False not in found
+
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes[KEY_SCHEME_NAME] = KEY_SCHEME
+    for route in iter_route_contexts(app.routes):
+        if (
+            isinstance(route.original_route, APIRoute)
+            and route.include_in_schema
+            and admits(route.dependant)
+        ):
+            for method in route.methods or ():
+                op = schema["paths"][route.path_format][method.lower()]
+                op.setdefault("security", []).append({KEY_SCHEME_NAME: []})
+
+
 def _install_openapi(app: FastAPI) -> None:
     """Errors are documented as problem documents only; every API route may answer 503 and
     every route with a body 413."""
@@ -88,6 +118,7 @@ def _install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
+        _document_key_scheme(app, schema)
         common = error_responses(413, 503)
         for path, item in schema["paths"].items():
             for op in item.values():

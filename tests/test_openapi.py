@@ -45,3 +45,21 @@ def test_security_schemes_are_declared():
         "scheme": "bearer",
         "description": "An integration key (`pck_...`) created by a district administrator",
     }
+
+
+def test_integration_keys_are_documented_where_they_are_accepted(client, factory, auth):
+    """Each GET without path parameters, asked with a key holding every scope: documented with
+    the IntegrationKey scheme means not refused for being a key, and the other way round."""
+    doc = json.loads(render_openapi())
+    _, every_scope = factory.integration_key("read roster:write")
+    checked = 0
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        if not path.startswith("/api/v1/") or "{" in path or op is None or "security" not in op:
+            continue
+        documented = {"IntegrationKey": []} in op["security"]
+        r = client.get(path, headers=auth(every_scope))
+        refused = r.status_code in (401, 403)
+        assert documented != refused, (path, r.status_code, r.text[:200])
+        checked += 1
+    assert checked >= 10

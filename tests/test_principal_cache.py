@@ -252,3 +252,12 @@ def test_a_silent_feed_is_found_by_its_heartbeat(settings, world, auth):
         assert len(cache) == 0  # not live: nothing kept
         feed.echo_channel = real
         assert eventually(lambda: states[-1] is True and cache.live, timeout=10)
+
+
+def test_turned_off_every_request_reads_the_account(settings, world, auth):
+    app = create_app(settings.model_copy(update={"principal_cache_seconds": 0}))
+    h = auth(world.teacher_a)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for _ in range(3):
+            assert statements_for(app, c, "/api/v1/me", h) == 1  # the account, each time
+        assert app.state.principal_feed is None and not app.state.principals.live

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 
 from app.auth.principal import STAFF_FIELDS, Principal, Scope, Staff
@@ -18,16 +18,27 @@ from app.core.security import decode_access_token, key_secret_matches, split_int
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role, SchoolMembership, User
 
-# Two schemes read the same Authorization header; declaring both documents both in OpenAPI
-# (and lets the /docs Authorize button log in with a password).
+# The Authorization header carries either a staff access token or an integration key. Only the
+# login scheme is a dependency (it reads the header, and lets the /docs Authorize button log in
+# with a password); the key scheme is added to the OpenAPI document of the operations whose
+# dependencies admit keys (`admits_keys`, app/main.py), which saves solving a second security
+# dependency on every request.
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="StaffLogin"
 )
-key_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="IntegrationKey",
-    description="An integration key (`pck_...`) created by a district administrator",
-)
+KEY_SCHEME_NAME = "IntegrationKey"
+KEY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An integration key (`pck_...`) created by a district administrator",
+}
+ADMITS_KEYS = "admits_keys"
+
+
+def admits_keys(call: Any) -> bool | None:
+    """Whether an authenticating dependency accepts integration keys, for the OpenAPI document
+    (None: not one of ours)."""
+    return getattr(call, ADMITS_KEYS, None)
 
 
 # The token check runs on every request, so its statements are built once, compiled once (fixed
@@ -99,13 +110,14 @@ async def _principal_for_staff(request: Request, reads: Reader, token: str) -> P
     return principal
 
 
-# Two schemes read the same Authorization header (see above); each dependency below names both.
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
-KeyCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(key_scheme)]
 
 
-async def get_principal(request: Request, token: BearerToken, _key: KeyCredentials) -> Principal:
+async def get_principal(request: Request, token: BearerToken) -> Principal:
     return await _authenticate(request, token)
+
+
+setattr(get_principal, ADMITS_KEYS, True)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -115,6 +127,9 @@ async def get_current_user(principal: CurrentPrincipal) -> Staff:
     if principal.user is None:
         raise Forbidden("This endpoint is for staff accounts, not integration keys")
     return principal.user
+
+
+setattr(get_current_user, ADMITS_KEYS, False)
 
 
 CurrentUser = Annotated[Staff, Depends(get_current_user)]
@@ -127,7 +142,7 @@ def require(
 
     # Authenticates itself rather than depending on get_principal: one dependency less to solve
     # on every request (FastAPI's dependency solving was a third of a list request's CPU).
-    async def check(request: Request, token: BearerToken, _key: KeyCredentials) -> Principal:
+    async def check(request: Request, token: BearerToken) -> Principal:
         principal = await _authenticate(request, token)
         if principal.key is not None:
             if scope is None or scope not in principal.scopes:
@@ -137,6 +152,7 @@ def require(
             raise Forbidden("Your role does not allow this")
         return principal
 
+    setattr(check, ADMITS_KEYS, scope is not None)
     return check
 
 

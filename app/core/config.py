@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=2.0, gt=0, le=60)
     db_connect_timeout: int = Field(default=3, ge=1, le=60)
     db_pool_pre_ping: bool = True
-    # PostgreSQL: how long a worker may keep a signed-in account in memory between the change
-    # notifications that keep it exact (app/auth/principal_cache.py); 0 reads it every request.
+    # How long a worker may keep a signed-in account in memory, kept exact by the database's
+    # change signals (app/auth/principal_cache.py); 0 reads it on every request.
     principal_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     login_max_failures: int = Field(default=5, ge=1)
