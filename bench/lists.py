@@ -198,9 +198,13 @@ def main() -> None:
     pg = os.environ.get("BENCH_POSTGRES_URL")
     if pg:
         sys.path.insert(0, str(ROOT))
-        from tests.dbsetup import fresh_postgres_url
+        from tests.dbsetup import drop_postgres_database, fresh_postgres_url
 
-        results += bench_engine("postgresql", fresh_postgres_url(pg, "peercoach_bench"))
+        url = fresh_postgres_url(pg, "peercoach_bench")
+        try:
+            results += bench_engine("postgresql", url)
+        finally:
+            drop_postgres_database(url)  # each run seeds a database of its own
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "lists.json").write_text(json.dumps(results, indent=2))
