@@ -125,7 +125,9 @@ class ChangeFeed:
     def _detach(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if self._conn is conn:
             with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(conn.fileno())
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(conn.fileno())
+                loop.remove_writer(conn.fileno())
             self._conn = None
         if self.live:
             self.live = False
@@ -153,9 +155,26 @@ class ChangeFeed:
         )
         try:
             conn.pgconn.send_query(query.as_bytes(conn))
-            conn.pgconn.flush()
         except psycopg.Error as exc:
             self._fail(exc)
+            return
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send what libpq still holds; if the socket is full, again when it is writable."""
+        conn = self._conn
+        if conn is None:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            pending = conn.pgconn.flush() == 1
+        except psycopg.Error as exc:
+            self._fail(exc)
+            return
+        if pending:
+            loop.add_writer(conn.fileno(), self._flush)
+        else:
+            loop.remove_writer(conn.fileno())
 
     def _drain(self) -> None:
         conn = self._conn
