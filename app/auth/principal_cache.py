@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from app.auth.principal import Principal
 from app.core.changes import ChangeFeed
 from app.core.db import Database
-from app.core.reads import SqliteReader
+from app.core.reads import PostgresReader, SqliteReader
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 STAFF_TABLES = frozenset({"user_account", "school_membership"})
@@ -118,14 +118,13 @@ class PrincipalCache:
         if isinstance(db.reads, SqliteReader):
             self._follow_sqlite(db.reads)
             return None
-        if db.conninfo is None:
-            return None
+        assert isinstance(db.reads, PostgresReader)
         feed = ChangeFeed(
-            db.conninfo,
+            db.reads.conninfo,
             STAFF_CHANNEL,
             deliver=self.changed,
             on_live=self.set_live,
-            connect_timeout=db.connect_timeout,
+            connect_timeout=db.reads.connect_timeout,
         )
         self.poll = feed.poll
         return feed

@@ -142,10 +142,10 @@ def _written(session: Session) -> set[str]:
 
 @event.listens_for(TrackingSession, "after_flush")
 def _note_flush(session: Session, _flush: UOWTransaction) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        table = getattr(obj, "__table__", None)
-        if table is not None:
-            _written(session).add(table.name)
+    tables = {
+        getattr(obj, "__table__", None) for obj in (*session.new, *session.dirty, *session.deleted)
+    }
+    _written(session).update(t.name for t in tables if t is not None)
 
 
 @event.listens_for(TrackingSession, "do_orm_execute")
@@ -174,11 +174,6 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         url = async_url(settings.database_url)
         self.backend = url.get_backend_name()
-        # libpq's connection string, for connections of our own (app/core/changes.py).
-        self.conninfo: str | None = None
-        if self.backend == "postgresql":
-            self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.connect_timeout = settings.db_connect_timeout
         # Called with the tables a write transaction changed, once it has committed.
         self.after_commit: list[Callable[[Iterable[str]], None]] = []
         kwargs: dict[str, Any] = {
