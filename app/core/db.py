@@ -6,6 +6,7 @@ psycopg 3 in async mode) and Alembic the sync one.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
+from app.core.errors import CommitFailed
 from app.core.reads import Reader, make_reader
 
 # Stable constraint names, so migrations can drop and alter them on both engines.
@@ -168,6 +171,17 @@ def _rolled_back(session: Session) -> None:
     session.info.pop("written", None)
 
 
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except sa_exc.IntegrityError:
+        raise  # a constraint refused the change: a conflict, answered 409
+    except sa_exc.DBAPIError as exc:
+        with contextlib.suppress(Exception):
+            await session.rollback()
+        raise CommitFailed(exc.orig or exc) from exc
+
+
 class Database:
     """The engine and session factories of one app instance."""
 
@@ -182,6 +196,8 @@ class Database:
             "pool_timeout": settings.db_pool_timeout,
             # Pre-ping finds connections a database restart killed; a local SQLite file has none.
             "pool_pre_ping": self.backend != "sqlite" and settings.db_pool_pre_ping,
+            # Errors and their logs never carry bind values (login names, notes).
+            "hide_parameters": True,
         }
         if self.backend == "sqlite":
             kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
@@ -213,19 +229,23 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits when the block ends without an exception."""
+        """A session whose transaction commits when the block ends without an exception.
+
+        A commit that fails for any reason but a conflict (the connection dropped, the server
+        went away mid-COMMIT) raises `CommitFailed`: the caller must not report success."""
         factory = self._write if write else self._read
         async with factory() as session:
             try:
                 yield session
-                await session.commit()
             except BaseException as exc:
                 # Some refusals must still keep what they recorded (a failed login's count).
                 if getattr(exc, "persist", False):
-                    await session.commit()
+                    await _commit(session)
                 else:
-                    await session.rollback()
+                    with contextlib.suppress(Exception):  # a dead connection cannot roll back
+                        await session.rollback()
                 raise
+            await _commit(session)
 
     async def dispose(self) -> None:
         await self.reads.close()

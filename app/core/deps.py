@@ -24,9 +24,10 @@ async def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed after the handler returns; services only flush.
+    """One transaction per request, committed when the handler returns and before the answer is
+    sent (the dependency is scoped to the function, see `SessionDep`); services only flush.
 
-    Reads use a deferred transaction; writes take SQLite's write lock at BEGIN (see db.py).
+    Reads run in autocommit; writes take SQLite's write lock at BEGIN (see db.py).
     """
     db: Database = request.app.state.db
     async with db.session(write=request.method not in SAFE_METHODS) as session:
@@ -41,5 +42,8 @@ async def get_reader(request: Request) -> Reader:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": FastAPI runs the code after `yield` when the handler has returned, before
+# the response is sent. With the default ("request") it runs after the answer has gone out, so
+# a client could be told 201 for a write whose commit then failed, or read it back too early.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReaderDep = Annotated[Reader, Depends(get_reader)]

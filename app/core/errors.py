@@ -121,6 +121,32 @@ class ServiceUnavailable(ProblemError):
         super().__init__(detail, headers={"Retry-After": "2"})
 
 
+class CommitFailed(sa_exc.OperationalError):
+    """The database did not confirm a commit (the connection dropped, the server went away
+    mid-COMMIT): the change was probably not saved, and success must not be reported."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__("COMMIT", None, cause, hide_parameters=True)
+
+
+# What a 503 says, by what went wrong. Saturation is not an outage: the database answers, but
+# every connection this worker may open is busy for longer than the pool timeout.
+UNAVAILABLE = "The database is unavailable; try again shortly"
+BUSY = "The server is busy: every database connection is in use; try again shortly"
+NOT_SAVED = (
+    "The database did not confirm the change, so it was probably not saved; "
+    "read it back before trying again"
+)
+
+
+def unavailable_detail(exc: BaseException) -> str:
+    if isinstance(exc, CommitFailed):
+        return NOT_SAVED
+    if isinstance(exc, sa_exc.TimeoutError):
+        return BUSY
+    return UNAVAILABLE
+
+
 _TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -277,13 +303,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, exc.status_code, detail, headers=headers)
 
     async def on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc)[:300])
-        return problem_response(
-            request,
-            503,
-            "The database is unavailable; try again shortly",
-            headers={"Retry-After": "2"},
-        )
+        detail = unavailable_detail(exc)
+        log.warning("%s (%s: %s)", detail, type(exc).__name__, str(exc)[:300])
+        return problem_response(request, 503, detail, headers={"Retry-After": "2"})
 
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         # Services check uniqueness first; this answers the race where two requests both passed.

@@ -360,6 +360,13 @@ class PostgresReader(Reader):
             try:
                 conn = await pool.getconn()
             except psycopg.Error as exc:  # PoolTimeout: none free, or the database is down
+                stats = pool.get_stats()
+                if stats.get("pool_size", 0) >= self.size and not stats.get("pool_available"):
+                    # Every connection is open and in use: busy, not down (the same error
+                    # SQLAlchemy's own pool raises when it times out).
+                    raise sa_exc.TimeoutError(
+                        f"all {self.size} read connections were busy for {self.timeout} s"
+                    ) from exc
                 raise sa_exc.DBAPIError.instance(
                     sql, args, exc, psycopg.Error, hide_parameters=True
                 ) from exc
