@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -229,6 +231,47 @@ def test_a_lost_feed_empties_the_cache_until_it_listens_again(
         assert eventually(lambda: states[:2] == [False, True])
         assert cache.live and feed._conn.pgconn.backend_pid != pid
         assert client.get("/api/v1/me", headers=h).status_code == 200
+    finally:
+        feed.on_live = on_live
+
+
+async def _watched_descriptors_are_open_and_a_new_socket_is_served() -> None:
+    """What a lost listener connection broke: the loop kept watching the descriptor libpq had
+    closed, so the next socket given that number (here a pipe; in production an accepted
+    request) was never reported readable and hung."""
+    loop = asyncio.get_running_loop()
+    for key in list(loop._selector.get_map().values()):  # type: ignore[attr-defined]
+        os.fstat(key.fd)  # EBADF: the loop watches a closed descriptor
+    read_fd, write_fd = os.pipe()
+    ready = loop.create_future()
+    try:
+        loop.add_reader(read_fd, lambda: ready.done() or ready.set_result(True))
+        os.write(write_fd, b"x")
+        await asyncio.wait_for(ready, 2)
+    finally:
+        loop.remove_reader(read_fd)
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@postgres_only
+def test_a_lost_feed_connection_leaves_no_descriptor_watched(app, client, sync_engine):
+    cache, feed = app.state.principals, app.state.principal_feed
+    assert eventually(lambda: cache.live)
+    states: list[bool] = []
+    on_live = feed.on_live
+    feed.on_live = lambda live: (states.append(live), on_live(live))
+    try:
+        with sync_engine.begin() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": feed._conn.pgconn.backend_pid}
+            )
+        assert eventually(lambda: False in states)
+        # Before the feed reconnects (its backoff is half a second).
+        client.portal.call(_watched_descriptors_are_open_and_a_new_socket_is_served)
+        assert eventually(lambda: states[-1] is True, timeout=10)
+        client.portal.call(_watched_descriptors_are_open_and_a_new_socket_is_served)
+        assert client.get("/healthz").status_code == 200
     finally:
         feed.on_live = on_live
 

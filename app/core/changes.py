@@ -17,6 +17,12 @@ connection listens, `on_live(False)` as soon as a message might have been missed
 The feed owns its connection outright. After LISTEN it only uses libpq's non-blocking calls
 (`consume_input`, `notifies`, `send_query`) from the event loop's reader callback, so reading
 notifications never waits, and nothing else ever runs a command on that connection.
+
+The event loop watches a duplicate of the connection's socket, owned by the feed. libpq closes
+its own descriptor the moment it notices the connection is lost, and a loop still watching that
+number would then watch whatever socket reuses it next (an accepted request, a pool connection):
+that socket's readiness is never reported and its request hangs. The duplicate keeps the number
+ours until the feed has stopped watching it and closes it itself.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +64,7 @@ class ChangeFeed:
         self.echo_channel = f"peercoach_echo_{uuid.uuid4().hex}"
         self.live = False
         self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._fd: int | None = None  # our duplicate of the connection's socket (see above)
         self._lost = asyncio.Event()
         self._awaiting_echo: str | None = None
         self._beats = 0
@@ -92,7 +100,7 @@ class ChangeFeed:
                     keepalives_interval=10,
                     keepalives_count=3,
                 )
-            except psycopg.Error as exc:
+            except Exception as exc:  # never let the feed die: it would stay off for good
                 log.warning("change feed %s: cannot connect (%s)", self.channel, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -107,7 +115,7 @@ class ChangeFeed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._lost.wait(), self.heartbeat)
                 log.warning("change feed %s: connection lost, reconnecting", self.channel)
-            except psycopg.Error as exc:
+            except Exception as exc:
                 log.warning("change feed %s: %s", self.channel, exc)
             finally:
                 self._detach(conn)
@@ -118,17 +126,20 @@ class ChangeFeed:
         self._conn = conn
         self._lost = asyncio.Event()
         self._awaiting_echo = None
-        asyncio.get_running_loop().add_reader(conn.fileno(), self._drain)
+        self._fd = os.dup(conn.fileno())
+        asyncio.get_running_loop().add_reader(self._fd, self._drain)
         self.live = True
         self.on_live(True)
 
     def _detach(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if self._conn is conn:
-            with contextlib.suppress(Exception):
-                loop = asyncio.get_running_loop()
-                loop.remove_reader(conn.fileno())
-                loop.remove_writer(conn.fileno())
             self._conn = None
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(fd)
+                loop.remove_writer(fd)
+                os.close(fd)
         if self.live:
             self.live = False
             self.on_live(False)
@@ -162,8 +173,8 @@ class ChangeFeed:
 
     def _flush(self) -> None:
         """Send what libpq still holds; if the socket is full, again when it is writable."""
-        conn = self._conn
-        if conn is None:
+        conn, fd = self._conn, self._fd
+        if conn is None or fd is None:
             return
         loop = asyncio.get_running_loop()
         try:
@@ -172,9 +183,9 @@ class ChangeFeed:
             self._fail(exc)
             return
         if pending:
-            loop.add_writer(conn.fileno(), self._flush)
+            loop.add_writer(fd, self._flush)
         else:
-            loop.remove_writer(conn.fileno())
+            loop.remove_writer(fd)
 
     def _drain(self) -> None:
         conn = self._conn
