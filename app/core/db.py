@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -80,6 +80,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def version_checked() -> Any:
+    """`__mapper_args__` for a table with a `version` column (the ETag of its rows).
+
+    Every UPDATE of such a row carries `WHERE version = <the version this transaction read>`,
+    so checking `If-Match` against what was read and writing the change are one atomic step:
+    if another transaction changed the row in between, nothing is written and the flush raises
+    `StaleDataError` (answered 412, or 409 without `If-Match`). PostgreSQL re-checks the
+    condition after waiting for the other writer's row lock, so two requests that both passed
+    the `If-Match` check can never both save. The services still set the new version
+    themselves (`version_id_generator=False`), so a change that does not bump it is possible."""
+
+    @declared_attr.directive
+    def mapper_args(cls: Any) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
+
+    return mapper_args
 
 
 def _normalise(url: str) -> URL:

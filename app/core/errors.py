@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -307,6 +308,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("%s (%s: %s)", detail, type(exc).__name__, str(exc)[:300])
         return problem_response(request, 503, detail, headers={"Retry-After": "2"})
 
+    async def on_stale(request: Request, exc: Exception) -> JSONResponse:
+        # Another request changed the row between this one's read and its write (db.py,
+        # version_checked): nothing was written. With If-Match this is the precondition.
+        status = 412 if "if-match" in request.headers else 409
+        return problem_response(
+            request,
+            status,
+            "Someone else changed this record at the same time; fetch it again and retry",
+        )
+
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         # Services check uniqueness first; this answers the race where two requests both passed.
         log.info("integrity error answered 409: %s", type(exc).__name__)
@@ -316,6 +327,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(sa_exc.IntegrityError, on_integrity)
+    app.add_exception_handler(StaleDataError, on_stale)
     for exc_cls in (
         sa_exc.OperationalError,
         sa_exc.InterfaceError,

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, utcnow, version_checked
 
 
 class EventKind(StrEnum):
@@ -35,6 +35,8 @@ class Event(SQLModel, table=True):
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
         Index("ix_event_team_id_starts_at", "team_id", "starts_at"),
     )
+
+    __mapper_args__ = version_checked()
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     team_id: uuid.UUID = Field(foreign_key="team.id", ondelete="RESTRICT")

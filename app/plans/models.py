@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, utcnow, version_checked
 
 
 class PlanStatus(StrEnum):
@@ -25,6 +25,8 @@ class ActionPlan(SQLModel, table=True):
             "status IN ('draft', 'submitted', 'approved', 'returned', 'completed')", name="status"
         ),
     )
+
+    __mapper_args__ = version_checked()
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     team_id: uuid.UUID = Field(foreign_key="team.id", unique=True, ondelete="RESTRICT")

@@ -7,13 +7,15 @@ from datetime import datetime
 from sqlalchemy import JSON, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, utcnow, version_checked
 
 
 class ObservationRecord(SQLModel, table=True):
     """The observer's notes for one observation, following the learning form."""
 
     __tablename__ = "observation_record"
+
+    __mapper_args__ = version_checked()
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="event.id", unique=True, ondelete="RESTRICT")
@@ -32,6 +34,8 @@ class ConferenceRecord(SQLModel, table=True):
     """What a pre- or post-conference agreed: the team's shared record of it."""
 
     __tablename__ = "conference_record"
+
+    __mapper_args__ = version_checked()
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="event.id", unique=True, ondelete="RESTRICT")

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, utcnow, version_checked
 
 
 class Visibility(StrEnum):
@@ -22,6 +22,8 @@ class Reflection(SQLModel, table=True):
         CheckConstraint("visibility IN ('private', 'team', 'program')", name="visibility"),
         CheckConstraint("visibility != 'team' OR team_id IS NOT NULL", name="team_needs_team"),
     )
+
+    __mapper_args__ = version_checked()
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     author_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="RESTRICT")

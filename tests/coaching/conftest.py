@@ -3,8 +3,7 @@ import pytest
 from app.users.models import Role
 
 
-@pytest.fixture
-def team(client, world, factory, auth):
+def make_team(client, world, factory, auth):
     """Teacher A's team with teacher A2 (both at school A); teacher A3 is at A but not on it."""
     world.teacher_a3 = factory.user(Role.teacher, [world.school_a], email="teacher.a3@example.org")
     r = client.post(
@@ -19,6 +18,12 @@ def team(client, world, factory, auth):
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+@pytest.fixture
+def team(client, world, factory, auth):
+    """Teacher A's team with teacher A2 (both at school A); teacher A3 is at A but not on it."""
+    return make_team(client, world, factory, auth)
 
 
 # Who may read a team's plan, calendar, progress and coverage: the team and the

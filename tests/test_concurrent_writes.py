@@ -1,0 +1,197 @@
+"""Concurrent edits of one record: If-Match and state transitions hold under real parallelism.
+
+The requests of each trial run at the same time on one event loop, each with its own database
+connection, so on PostgreSQL their transactions interleave (read, check, write) exactly as two
+members saving the same form do. Exactly one may win; the other is told the record changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from app.main import create_app
+from app.plans.models import ActionPlan
+
+TRIALS = 8
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def race(
+    settings,
+    requests: Callable[[httpx.AsyncClient, int], list[Any]],
+    check: Callable[[int, list[httpx.Response]], None],
+) -> None:
+    """Run `TRIALS` trials: each gathers the requests `requests(client, trial)` makes, then
+    `check(trial, responses)` looks at the answers and what was stored."""
+    app = create_app(settings)
+
+    async def run() -> None:
+        async with _client(app) as c:
+            for trial in range(TRIALS):
+                check(trial, await asyncio.gather(*requests(c, trial)))
+        await app.state.db.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def team(client, world, factory, auth):
+    from tests.coaching.conftest import make_team
+
+    return make_team(client, world, factory, auth)
+
+
+def test_two_saves_of_a_plan_with_the_same_if_match(settings, client, team, world, auth):
+    url = f"/api/v1/teams/{team['id']}/plan"
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        tag = client.get(url, headers=a).headers["etag"]
+        return [
+            c.patch(url, headers={**h, "If-Match": tag}, json={"focus_goal": f"{who} {trial}"})
+            for who, h in (("a", a), ("a2", a2))
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [200, 412], trial
+        winner = next(r for r in answers if r.status_code == 200)
+        stored = client.get(url, headers=a)
+        assert stored.json()["focus_goal"] == winner.json()["focus_goal"]
+        assert stored.headers["etag"] == winner.headers["etag"]
+
+    race(settings, requests, check)
+
+
+def test_two_saves_of_an_observation_record_with_the_same_if_match(
+    settings, client, team, world, auth
+):
+    event = client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={
+            "team_id": team["id"],
+            "kind": "observation",
+            "starts_at": "2026-10-01T15:00:00Z",
+            "ends_at": "2026-10-01T16:00:00Z",
+            "observer_id": str(world.teacher_a.id),
+            "observed_id": str(world.teacher_a2.id),
+        },
+    ).json()
+    url = f"/api/v1/events/{event['id']}/observation-record"
+    h = auth(world.teacher_a)  # the observer, in two browser tabs
+    assert client.post(url, headers=h, json={"affirmations": ["first"]}).status_code == 201
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        tag = client.get(url, headers=h).headers["etag"]
+        return [
+            c.patch(url, headers={**h, "If-Match": tag}, json={"evidence": f"tab {tab} {trial}"})
+            for tab in (1, 2)
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [200, 412], trial
+        winner = next(r for r in answers if r.status_code == 200)
+        assert client.get(url, headers=h).json()["evidence"] == winner.json()["evidence"]
+
+    race(settings, requests, check)
+
+
+def test_two_saves_of_a_conference_record_and_an_event(settings, client, team, world, auth):
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    event = client.post(
+        "/api/v1/events",
+        headers=a,
+        json={
+            "team_id": team["id"],
+            "kind": "pre_conference",
+            "starts_at": "2026-09-01T15:00:00Z",
+            "ends_at": "2026-09-01T16:00:00Z",
+        },
+    ).json()
+    record_url = f"/api/v1/events/{event['id']}/conference-record"
+    event_url = f"/api/v1/events/{event['id']}"
+    assert client.put(record_url, headers=a, json={"summary": "start"}).status_code == 201
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        record_tag = client.get(record_url, headers=a).headers["etag"]
+        event_tag = client.get(event_url, headers=a).headers["etag"]
+        return [
+            c.put(record_url, headers={**a, "If-Match": record_tag}, json={"summary": "a"}),
+            c.put(record_url, headers={**a2, "If-Match": record_tag}, json={"summary": "a2"}),
+            c.patch(event_url, headers={**a, "If-Match": event_tag}, json={"title": "a"}),
+            c.patch(event_url, headers={**a2, "If-Match": event_tag}, json={"title": "a2"}),
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        codes = [r.status_code for r in answers]
+        assert sorted(codes[:2]) == [200, 412], (trial, codes)
+        assert sorted(codes[2:]) == [200, 412], (trial, codes)
+        winner = next(r for r in answers[:2] if r.status_code == 200)
+        assert client.get(record_url, headers=a).json()["summary"] == winner.json()["summary"]
+
+    race(settings, requests, check)
+
+
+def test_two_edits_of_a_reflection_with_the_same_if_match(settings, client, world, auth):
+    h = auth(world.teacher_a)
+    post = client.post("/api/v1/reflections", headers=h, json={"title": "T", "body": "b"}).json()
+    url = f"/api/v1/reflections/{post['id']}"
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        tag = client.get(url, headers=h).headers["etag"]
+        return [
+            c.patch(url, headers={**h, "If-Match": tag}, json={"body": f"{tab} {trial}"})
+            for tab in (1, 2)
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [200, 412], trial
+
+    race(settings, requests, check)
+
+
+def test_a_submitted_plan_is_either_approved_or_returned_never_both(
+    settings, client, sync_engine, team, world, auth
+):
+    moves = f"/api/v1/teams/{team['id']}/plan/transitions"
+    h = auth(world.teacher_a)
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        # Each trial starts from a submitted plan (an approved one cannot go back by the API).
+        with sync_engine.begin() as conn:
+            conn.execute(
+                update(ActionPlan)
+                .where(ActionPlan.team_id == uuid.UUID(team["id"]))
+                .values(status="draft", version=ActionPlan.version + 1)
+            )
+        assert client.post(moves, headers=h, json={"action": "submit"}).status_code == 200
+        return [
+            c.post(moves, headers=auth(world.admin_a), json={"action": "approve"}),
+            c.post(
+                moves,
+                headers=auth(world.district_admin),
+                json={"action": "return", "comment": "please add dates"},
+            ),
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        approve, ret = answers
+        assert sorted([approve.status_code, ret.status_code]) == [200, 409], trial
+        history = client.get(f"{moves}?limit=200", headers=h).json()["items"]
+        assert history[-2]["to_status"] == "submitted"  # one decision per submission
+        assert history[-1]["to_status"] == (
+            "approved" if approve.status_code == 200 else "returned"
+        )
+
+    race(settings, requests, check)
