@@ -195,3 +195,63 @@ def test_a_submitted_plan_is_either_approved_or_returned_never_both(
         )
 
     race(settings, requests, check)
+
+
+def test_parallel_coverage_requests_store_one_and_decisions_do_not_overlap(
+    settings, client, team, world, auth
+):
+    a = auth(world.teacher_a)
+
+    def observation(trial: int) -> str:
+        r = client.post(
+            "/api/v1/events",
+            headers=a,
+            json={
+                "team_id": team["id"],
+                "kind": "observation",
+                "starts_at": f"2026-11-{trial + 2:02d}T15:00:00Z",
+                "ends_at": f"2026-11-{trial + 2:02d}T16:00:00Z",
+                "observer_id": str(world.teacher_a.id),
+                "observed_id": str(world.teacher_a2.id),
+            },
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def ask(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        event_id = observation(trial)
+        return [
+            c.post("/api/v1/coverage-requests", headers=a, json={"event_id": event_id})
+            for _ in range(3)
+        ]
+
+    asked: list[str] = []
+
+    def check_asked(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [201, 409, 409], trial
+        asked.append(next(r for r in answers if r.status_code == 201).json()["id"])
+
+    race(settings, ask, check_asked)
+    listed = client.get("/api/v1/coverage-requests?limit=200", headers=a).json()
+    assert listed["total"] == TRIALS
+
+    def decide(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        url = f"/api/v1/coverage-requests/{asked[trial]}"
+        return [
+            c.post(f"{url}/arrange", headers=auth(world.admin_a), json={"covered_by": "Sub"}),
+            c.post(f"{url}/decline", headers=auth(world.district_admin), json={"reason": "No"}),
+            c.post(f"{url}/cancel", headers=a),
+        ]
+
+    def check_decided(trial: int, answers: list[httpx.Response]) -> None:
+        codes = [r.status_code for r in answers]
+        decided = codes[:2].count(200)
+        assert decided <= 1 and codes[:2].count(409) == 2 - decided, (trial, codes)
+        stored = client.get(f"/api/v1/coverage-requests/{asked[trial]}", headers=a).json()
+        if codes[2] == 200:  # withdrawn: before any decision, or after an arrangement
+            assert stored["status"] == "cancelled"
+            assert decided == 0 or codes[0] == 200, (trial, codes)
+        else:  # the teacher was too late: a decision came first
+            assert decided == 1 and stored["status"] in ("arranged", "declined"), (trial, codes)
+
+    race(settings, decide, check_decided)

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, utcnow
@@ -22,6 +22,16 @@ class CoverageRequest(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(
             "status IN ('pending', 'arranged', 'declined', 'cancelled')", name="status"
+        ),
+        # One open request per teacher and observation, enforced by the database: two
+        # parallel requests cannot both pass the service's check and both be stored.
+        Index(
+            "uq_coverage_request_open_per_requester",
+            "event_id",
+            "requester_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'arranged')"),
+            postgresql_where=text("status IN ('pending', 'arranged')"),
         ),
     )
 

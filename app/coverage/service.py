@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -68,7 +69,10 @@ async def create(
         note=data.note,
     )
     session.add(request)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a parallel request stored one first (the unique index)
+        raise Conflict("You already have an open coverage request for this observation") from exc
     return request.id
 
 
@@ -125,7 +129,8 @@ async def _load_for_decision(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
 ) -> CoverageRequest:
     await get_readable(session, principal, request_id)
-    request = await session.get(CoverageRequest, request_id)
+    # Locked until the decision commits: a parallel decision or withdrawal waits, then sees it.
+    request = await session.get(CoverageRequest, request_id, with_for_update=True)
     assert request is not None
     if not policies.can_decide(principal, request.school_id):
         raise Forbidden("Only an administrator of the school arranges coverage")
@@ -162,7 +167,7 @@ async def decline(
 
 async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> None:
     await get_readable(session, principal, request_id)
-    request = await session.get(CoverageRequest, request_id)
+    request = await session.get(CoverageRequest, request_id, with_for_update=True)
     assert request is not None
     if principal.user is None or request.requester_id != principal.user.id:
         raise Forbidden("Only the requester withdraws a coverage request")

@@ -72,13 +72,14 @@ def list_statement(
 
 
 async def get_readable(
-    session: AsyncSession, p: Principal, request_id: uuid.UUID
+    session: AsyncSession, p: Principal, request_id: uuid.UUID, *, for_update: bool = False
 ) -> SupportRequest:
-    row = (
-        await session.execute(
-            select(SupportRequest).where(SupportRequest.id == request_id, readable(p))
-        )
-    ).scalar_one_or_none()
+    """The request, or 404. `for_update` locks it until the change commits (PostgreSQL), so a
+    parallel answer or close waits and then sees the new status."""
+    stmt = select(SupportRequest).where(SupportRequest.id == request_id, readable(p))
+    if for_update:
+        stmt = stmt.with_for_update(of=SupportRequest)
+    row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         raise NotFound("No such support request")
     return row
@@ -87,7 +88,7 @@ async def get_readable(
 async def answer(
     session: AsyncSession, p: Principal, request_id: uuid.UUID, data: SupportAnswer
 ) -> SupportRequest:
-    request = await get_readable(session, p, request_id)
+    request = await get_readable(session, p, request_id, for_update=True)
     if not can_answer(p, request):
         raise Forbidden("Only an administrator of the school answers")
     if request.status == SupportStatus.closed:
@@ -101,7 +102,7 @@ async def answer(
 
 
 async def close(session: AsyncSession, p: Principal, request_id: uuid.UUID) -> SupportRequest:
-    request = await get_readable(session, p, request_id)
+    request = await get_readable(session, p, request_id, for_update=True)
     if request.status == SupportStatus.closed:
         raise Conflict("The request is already closed")
     request.status, request.updated_at = SupportStatus.closed, utcnow()
