@@ -24,5 +24,6 @@ COPY --chown=peercoach:peercoach app ./app
 USER peercoach
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"
-# Migrate, then serve. DATABASE_URL and SECRET_KEY come from the environment.
-CMD ["sh", "-c", "python -m app.cli migrate && exec uvicorn app.main:app --host 0.0.0.0 --port ${PORT} --workers ${WEB_CONCURRENCY} --proxy-headers --no-access-log"]
+# Migrate, then serve (uvicorn, draining on SIGTERM: app/core/serving.py). DATABASE_URL and
+# SECRET_KEY come from the environment.
+CMD ["sh", "-c", "python -m app.cli migrate && exec python -m app.cli serve --host 0.0.0.0 --port ${PORT} --workers ${WEB_CONCURRENCY}"]

@@ -58,18 +58,23 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
     reload: bool = False,
 ) -> None:
-    """Serve the API with uvicorn (docs at /docs)."""
-    import uvicorn
+    """Serve the API with uvicorn (docs at /docs in development). SIGTERM drains first:
+    /readyz fails for SHUTDOWN_DRAIN_SECONDS while requests are still served, then in-flight
+    requests finish; Ctrl-C stops without the drain."""
+    settings = _settings()
+    if reload:
+        import uvicorn
 
-    _settings()
-    uvicorn.run(
+        uvicorn.run("app.main:app", host=host, port=port, reload=True, access_log=False)
+        return
+    from app.core.serving import serve as serve_app
+
+    serve_app(
         "app.main:app",
         host=host,
         port=port,
-        workers=None if reload else workers,
-        reload=reload,
-        proxy_headers=True,
-        access_log=False,
+        workers=workers,
+        grace_seconds=settings.shutdown_grace_seconds,
     )
 
 

@@ -17,11 +17,13 @@ from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import error_responses, install_error_handlers
+from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
 from app.health.router import router as health_router
+from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
 from app.plans.router import router as plans_router
 from app.progress.router import router as progress_router
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     db = Database(settings)
+    lifecycle = Lifecycle()
     principals = PrincipalCache(ttl=settings.principal_cache_seconds)
     feed = principals.follow(db) if settings.principal_cache_seconds > 0 else None
 
@@ -171,6 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.lifecycle = lifecycle
+    app.state.readiness = Probe()
     app.state.principals = principals
     app.state.principal_feed = feed
     install_error_handlers(app)
@@ -211,7 +216,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, lifecycle=lifecycle
+    )
     return app
 
 

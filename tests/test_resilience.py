@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from app.core.errors import BUSY, UNAVAILABLE
 from app.core.security import create_access_token
 from app.main import create_app
 from app.users.models import Role
@@ -70,6 +71,7 @@ def test_exhausted_pool_answers_503_promptly(settings, factory):
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] == "2"
         assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == BUSY  # not "the database is unavailable"
 
     async def run() -> None:
         async with _client(app) as c:
@@ -85,11 +87,14 @@ def test_exhausted_pool_answers_503_promptly(settings, factory):
                     conn = await pool.getconn()
                     try:
                         assert_busy(await c.get("/api/v1/schools", headers=headers))
+                        # Busy is not unreachable: readiness answers on its own connection.
+                        assert (await c.get("/readyz")).status_code == 200
                     finally:
                         await pool.putconn(conn)
                 else:
                     # SQLite reads run on the event loop without a pool: they still answer.
                     assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
+                assert (await c.get("/readyz")).status_code == 200
             r = await c.post("/api/v1/schools", headers=headers, json=school)
             assert r.status_code == 201
             assert (await c.get("/api/v1/schools", headers=headers)).json()["total"] == 1
@@ -111,6 +116,7 @@ def test_unreachable_database_is_503_never_500(settings):
                 r = await c.get(path, headers={"Authorization": f"Bearer {token}"})
                 assert r.status_code == 503, (path, r.text)
                 assert r.headers["retry-after"] == "2"
+                assert "unreachable" in r.json()["detail"] or r.json()["detail"] == UNAVAILABLE
             login = await c.post(
                 "/api/v1/auth/token", data={"username": "a@b.org", "password": "x"}
             )

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=300, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
     log_level: str = "INFO"
+    # Stopping (app/core/serving.py): after SIGTERM, readiness fails and requests are still
+    # served for the drain period; then in-flight requests get the grace period to finish.
+    shutdown_drain_seconds: float = Field(default=5.0, ge=0, le=600)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=1, le=3600)
     # Roster imports: a sync refuses to deactivate more than this share of the active staff of
     # the schools it covers unless forced; schools an org file creates get this time zone.
     roster_sync_max_deactivate_share: float = Field(default=0.2, ge=0, le=1)

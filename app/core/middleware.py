@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_JSON, problem_body
+from app.core.lifecycle import Lifecycle
 
 access_log = logging.getLogger("peercoach.access")
 error_log = logging.getLogger("peercoach.errors")
@@ -30,9 +31,12 @@ def _valid_request_id(raw: bytes | None) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, lifecycle: Lifecycle | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.lifecycle = lifecycle or Lifecycle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +62,9 @@ class RequestContextMiddleware:
                 hdrs.append((b"x-content-type-options", b"nosniff"))
                 if path.startswith("/api/") and not any(k == b"cache-control" for k, _ in hdrs):
                     hdrs.append((b"cache-control", b"no-store"))
+                if self.lifecycle.draining:
+                    # Shutting down: a kept-alive connection would be cut under the next request.
+                    hdrs.append((b"connection", b"close"))
                 message["headers"] = hdrs
             await send(message)
 

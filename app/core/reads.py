@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import psycopg
@@ -259,6 +260,9 @@ class Reader:
     async def close(self) -> None:
         raise NotImplementedError
 
+    async def probe(self) -> str | None:
+        raise NotImplementedError
+
 
 class SqliteReader(Reader):
     def __init__(self, dialect: Dialect, path: str, busy_timeout_ms: int) -> None:
@@ -310,6 +314,20 @@ class SqliteReader(Reader):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    async def probe(self) -> str | None:
+        """The schema's migration on a connection of its own (readiness must not wait behind
+        anything): None if the database was never migrated. Raises if it cannot be opened."""
+
+        def read() -> str | None:
+            uri = f"{Path(self.path).absolute().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=1)
+            try:
+                return _migration(conn.execute, sqlite3.OperationalError)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(read)
 
 
 class PostgresReader(Reader):
@@ -392,6 +410,29 @@ class PostgresReader(Reader):
         pool, self._pool = self._pool, None
         if pool is not None and self._loop is asyncio.get_running_loop():
             await pool.close()
+
+    async def probe(self) -> str | None:
+        """As SqliteReader.probe: a connection of its own, never one of the pool's, so a busy
+        pool does not read as a database that cannot be reached."""
+        async with await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, connect_timeout=self.connect_timeout
+        ) as conn:
+            try:
+                cur = await conn.execute("SELECT version_num FROM alembic_version")
+            except psycopg.errors.UndefinedTable:
+                return None
+            row = await cur.fetchone()
+            return None if row is None else str(row[0])
+
+
+def _migration(execute: Callable[[str], Any], missing: type[Exception]) -> str | None:
+    try:
+        row = execute("SELECT version_num FROM alembic_version").fetchone()
+    except missing as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    return None if row is None else str(row[0])
 
 
 def make_reader(url: URL, dialect: Dialect, settings: Any) -> Reader:

@@ -1,12 +1,12 @@
-"""Probes for orchestrators: liveness needs nothing, readiness needs the database at head."""
+"""Probes for orchestrators: liveness needs nothing; readiness needs the database reachable and
+at the newest migration, and the process not shutting down."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from app.core.deps import DatabaseDep
 from app.core.errors import ServiceUnavailable, error_responses
-from app.core.migrations import head_revision
+from app.health.service import Probe
 
 router = APIRouter(tags=["health"])
 
@@ -26,13 +26,11 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", responses=error_responses(503))
-async def readyz(db: DatabaseDep) -> Readiness:
-    """The database answers and its schema is at the newest migration; 503 otherwise."""
-    try:
-        async with db.engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    except Exception as exc:
-        raise ServiceUnavailable("The database is unreachable or not migrated") from exc
-    if current != head_revision():
-        raise ServiceUnavailable(f"Database schema is at {current}, expected {head_revision()}")
-    return Readiness(status="ok", migration=current)
+async def readyz(request: Request, db: DatabaseDep) -> Readiness:
+    """Ready for traffic: not shutting down, the database answers on a connection of its own
+    (a busy pool is not an outage), and its schema is at the newest migration. 503 says which
+    of these is not so."""
+    if request.app.state.lifecycle.draining:
+        raise ServiceUnavailable("The server is shutting down")
+    probe: Probe = request.app.state.readiness
+    return Readiness(status="ok", migration=await probe.migration(db))
