@@ -189,3 +189,57 @@ def test_database_outage_is_503_and_recovers_by_itself(settings, factory):
         await proxy.stop()
 
     asyncio.run(run())
+
+
+@pytest.mark.skipif(ENGINE != "sqlite", reason="SQLite's single write lock")
+def test_reads_never_queue_behind_writers_waiting_for_the_sqlite_lock(
+    settings, factory, sync_engine
+):
+    """Another process (a roster import from the command line) holds the write lock: writers
+    of this worker queue for it, and reads (through sessions too) still answer at once."""
+    admin = factory.user(Role.district_admin)
+    app = create_app(settings.model_copy(update={"db_pool_size": 3, "db_pool_timeout": 1}))
+    headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
+    held = 2.0
+
+    async def run() -> tuple[list[int], list[float], list[int]]:
+        async with _client(app) as c:
+            school = (
+                await c.post(
+                    "/api/v1/schools", headers=headers, json={"name": "S", "time_zone": "UTC"}
+                )
+            ).json()
+            lock_holder = sync_engine.raw_connection()
+            lock_holder.execute("BEGIN IMMEDIATE")
+            try:
+                writes = [
+                    asyncio.ensure_future(
+                        c.post(
+                            "/api/v1/schools",
+                            headers=headers,
+                            json={"name": f"Queued {i}", "time_zone": "UTC"},
+                        )
+                    )
+                    for i in range(8)  # more writers than connections
+                ]
+                await asyncio.sleep(0.2)  # they are all waiting now
+                read_codes, read_times = [], []
+                for _ in range(10):  # a session read (one school) and a hot-path list
+                    for path in (f"/api/v1/schools/{school['id']}", "/api/v1/users"):
+                        start = time.perf_counter()
+                        r = await c.get(path, headers=headers)
+                        read_times.append(time.perf_counter() - start)
+                        read_codes.append(r.status_code)
+                remaining = held - 0.2 - sum(read_times)
+                await asyncio.sleep(max(0.0, remaining))
+            finally:
+                lock_holder.rollback()
+                lock_holder.close()
+            write_codes = [(await w).status_code for w in writes]
+        await app.state.db.dispose()
+        return read_codes, read_times, write_codes
+
+    read_codes, read_times, write_codes = asyncio.run(run())
+    assert read_codes == [200] * 20
+    assert max(read_times) < 0.5
+    assert write_codes == [201] * 8  # queued behind the lock, none failed
