@@ -36,6 +36,7 @@ from app.schools.router import router as schools_router
 from app.summary.router import router as summary_router
 from app.support.router import router as support_router
 from app.teams.router import catalog as focus_areas_router
+from app.teams.router import invitations as team_invitations_router
 from app.teams.router import router as teams_router
 from app.users.router import router as users_router
 
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys_router,
         focus_areas_router,
         teams_router,
+        team_invitations_router,
         plans_router,
         events_router,
         records_router,

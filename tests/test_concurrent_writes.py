@@ -31,14 +31,15 @@ def race(
     settings,
     requests: Callable[[httpx.AsyncClient, int], list[Any]],
     check: Callable[[int, list[httpx.Response]], None],
+    trials: int = TRIALS,
 ) -> None:
-    """Run `TRIALS` trials: each gathers the requests `requests(client, trial)` makes, then
+    """Run `trials` trials: each gathers the requests `requests(client, trial)` makes, then
     `check(trial, responses)` looks at the answers and what was stored."""
     app = create_app(settings)
 
     async def run() -> None:
         async with _client(app) as c:
-            for trial in range(TRIALS):
+            for trial in range(trials):
                 check(trial, await asyncio.gather(*requests(c, trial)))
         await app.state.db.dispose()
 
@@ -255,3 +256,54 @@ def test_parallel_coverage_requests_store_one_and_decisions_do_not_overlap(
             assert decided == 1 and stored["status"] in ("arranged", "declined"), (trial, codes)
 
     race(settings, decide, check_decided)
+
+
+def test_parallel_removals_keep_two_teachers_and_parallel_consents_both_count(
+    settings, client, team, world, factory, auth
+):
+    from app.users.models import Role
+    from tests.teams import accept_invitations
+
+    a = auth(world.teacher_a)
+    members = f"/api/v1/teams/{team['id']}/members"
+    third = world.teacher_a3
+
+    def join(person) -> None:
+        r = client.post(
+            f"/api/v1/teams/{team['id']}/invitations", headers=a, json={"user_id": str(person.id)}
+        )
+        assert r.status_code == 201, r.text
+        accept_invitations(client, auth, team["id"], person)
+
+    join(third)
+
+    def consents(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        url = f"{members}/{third.id}/history-consent"
+        return [c.post(url, headers=auth(who)) for who in (world.teacher_a, world.teacher_a2)]
+
+    def opened(trial: int, answers: list[httpx.Response]) -> None:
+        assert [r.status_code for r in answers] == [200, 200]
+        team_now = client.get(f"/api/v1/teams/{team['id']}", headers=a).json()
+        newcomer = next(m for m in team_now["members"] if m["id"] == str(third.id))
+        assert newcomer["sees_earlier_records"] is True  # neither consent missed the other
+
+    race(settings, consents, opened, trials=1)  # once: a newcomer's history opens once
+
+    extra = []
+
+    def removals(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        # Three teachers again, then two leave at once: one must be told the team keeps two.
+        if trial:
+            extra.append(factory.user(Role.teacher, [world.school_a]))
+            join(extra[-1])
+        team_now = client.get(f"/api/v1/teams/{team['id']}", headers=a).json()
+        leaving = [m["id"] for m in team_now["members"] if m["id"] != str(world.teacher_a.id)]
+        assert len(leaving) == 2
+        return [c.delete(f"{members}/{uid}", headers=a) for uid in leaving]
+
+    def kept_two(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [204, 409], trial
+        team_now = client.get(f"/api/v1/teams/{team['id']}", headers=a).json()
+        assert len(team_now["members"]) == 2
+
+    race(settings, removals, kept_two)

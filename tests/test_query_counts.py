@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from app.users.models import Role
+from tests.teams import form_team
 
 
 @contextlib.contextmanager
@@ -41,11 +42,7 @@ def grow(client, world, factory, auth, n):
     for i in range(n):
         a = factory.user(Role.teacher, [world.school_a])
         b = factory.user(Role.teacher, [world.school_a])
-        team = client.post(
-            "/api/v1/teams",
-            headers=auth(a),
-            json={"name": f"Team {i}", "school_year": "2026-2027", "member_ids": [str(b.id)]},
-        ).json()
+        team = form_team(client, auth, a, b, name=f"Team {i}")
         obs = client.post(
             "/api/v1/events",
             headers=auth(a),

@@ -29,7 +29,7 @@ from app.support.models import SupportKind
 from app.support.schemas import SupportRequestCreate
 from app.teams import service as teams
 from app.teams.catalog import suggested_focus_area_id
-from app.teams.models import Team
+from app.teams.models import Team, TeamInvitation
 from app.teams.schemas import TeamCreate
 from app.users.models import SchoolMembership, User
 
@@ -77,10 +77,14 @@ async def load_demo_cycle(session: AsyncSession) -> int:
                 school_year=SCHOOL_YEAR,
                 focus_area_id=suggested_focus_area_id(focus),
                 learning_target=target,
-                member_ids=[p[other].user.id],
+                invitee_ids=[p[other].user.id],
             ),
         )
-        access = await teams.load_access(session, t.id)
+        invited = await session.execute(
+            select(TeamInvitation.id).where(TeamInvitation.team_id == t.id)
+        )
+        await teams.answer_invitation(session, p[other], invited.scalar_one(), accept=True)
+        access = await teams.get_viewable(session, p[creator], t.id)
         assert access is not None
         return access
 

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import EventCreate, EventPublic, EventUpdate
 from app.teams import policies as team_policies
-from app.teams.models import Team
 from app.teams.policies import TeamAccess
 from app.users.models import Role, SchoolMembership, User
 
@@ -260,9 +260,8 @@ def list_statement(
     starts_before: datetime | None,
     include_cancelled: bool,
 ) -> Select[Any]:
-    teams = select(Team.id).where(team_policies.visible_teams(principal, include_deleted=False))
     stmt = select(*Event.__table__.columns).where(
-        Event.team_id.in_(teams), Event.deleted_at.is_(None)
+        policies.visible_events(principal, include_deleted=False)
     )
     if team_id is not None:
         stmt = stmt.where(Event.team_id == team_id)

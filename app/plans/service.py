@@ -95,9 +95,10 @@ async def transition(
     data: PlanTransitionCreate,
 ) -> ActionPlan:
     rule = RULES[data.action]
-    if rule.by_admin and not policies.is_team_admin(principal, access):
+    if rule.by_admin and not policies.can_decide_plan(principal, access):
         raise Forbidden(
-            f"Only an administrator of a member's school can {data.action.value} a plan"
+            f"Only an administrator of a member's school who is not on the team can "
+            f"{data.action.value} its plan"
         )
     if not rule.by_admin and not policies.is_member(principal, access):
         raise Forbidden(f"Only the team's members can {data.action.value} their plan")

@@ -11,7 +11,7 @@ from app.teams import policies
 async def get_member_event(ev: ViewableEvent, principal: CurrentPrincipal) -> EventAccess:
     """Confidential records: the team's members only. Administrators, who may see the event,
     get 403; everyone else already got 404 for the event."""
-    if not policies.is_member(principal, ev.team) or ev.team.team.deleted_at is not None:
+    if not policies.can_read_confidential(principal, ev.team):
         raise Forbidden("Observation notes and conference records are confidential to the team")
     return ev
 

@@ -38,10 +38,10 @@ async def create_observation_record(
 
 @router.get(OBS, responses=error_responses(401, 403, 404, 422))
 async def get_observation_record(
-    ev: MemberEvent, session: SessionDep, response: Response
+    ev: MemberEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> ObservationRecordPublic:
     """The observation's record (team members only)."""
-    record = await service.get_observation(session, ev)
+    record = await service.get_observation(session, principal, ev)
     response.headers["ETag"] = etag("observation", record.version)
     return ObservationRecordPublic.model_validate(record)
 
@@ -57,7 +57,7 @@ async def update_observation_record(
 ) -> ObservationRecordPublic:
     """Edit your observation record; a list you send replaces the old one. A stale
     `If-Match` answers 412."""
-    record = await service.get_observation(session, ev)
+    record = await service.get_observation(session, principal, ev)
     check_if_match(if_match, etag("observation", record.version))
     record = await service.update_observation(session, principal, record, body)
     response.headers["ETag"] = etag("observation", record.version)
@@ -66,11 +66,11 @@ async def update_observation_record(
 
 @router.get(CONF, responses=error_responses(401, 403, 404, 422))
 async def get_conference_record(
-    ev: MemberEvent, session: SessionDep, response: Response
+    ev: MemberEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> ConferenceRecordPublic:
     """The record of a pre- or post-conference (team members only). Its date and location
     are the event's."""
-    record = await service.get_conference(session, ev)
+    record = await service.get_conference(session, principal, ev)
     response.headers["ETag"] = etag("conference", record.version)
     return ConferenceRecordPublic.model_validate(record)
 
@@ -97,7 +97,7 @@ async def put_conference_record(
     summary; for a post-conference the summary and next steps. Any member may write it; send
     `If-Match` when replacing so a teammate's save is never silently overwritten."""
     if if_match is not None:
-        current = await service.get_conference(session, ev)
+        current = await service.get_conference(session, principal, ev)
         check_if_match(if_match, etag("conference", current.version))
     record, created = await service.put_conference(session, principal, ev, body)
     response.status_code = 201 if created else 200
@@ -107,9 +107,14 @@ async def put_conference_record(
 
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
-    access: MemberTeam, reads: ReaderDep, request: Request, page: PageDep
+    access: MemberTeam,
+    principal: CurrentPrincipal,
+    reads: ReaderDep,
+    request: Request,
+    page: PageDep,
 ) -> Page[ObservationRecordPublic]:
-    """Every observation record of the team, in the order the observations happened (team
-    members only)."""
-    stmt = service.team_observations_statement(access.team.id)
+    """Every observation record of the team you may read, in the order the observations
+    happened (team members only; a later member, those written since they joined until the
+    members before them agree)."""
+    stmt = service.team_observations_statement(principal, access)
     return await paginate(reads, stmt, page, request, Page[ObservationRecordPublic])

@@ -1,8 +1,10 @@
-"""Observation and conference records. Who may read: team members only (policy in
-app/teams/policies.is_member); who may write an observation record: its observer."""
+"""Observation and conference records. Who may read: team members only, each from the time
+they may see the team's records (app/teams/policies.py, can_read_confidential and
+confidential_since); who may write an observation record: its observer."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -19,6 +21,8 @@ from app.records.schemas import (
     ObservationRecordUpdate,
     ObservationRecordWrite,
 )
+from app.teams import policies
+from app.teams.policies import TeamAccess
 
 CONFERENCE_KINDS = frozenset({EventKind.pre_conference, EventKind.post_conference})
 
@@ -28,7 +32,18 @@ def _require_kind(event: Event, kinds: frozenset[EventKind], what: str) -> None:
         raise Conflict(f"A {what} belongs to a {' or '.join(sorted(k.value for k in kinds))} event")
 
 
-async def get_observation(session: AsyncSession, ev: EventAccess) -> ObservationRecord:
+def _check_reach(principal: Principal, ev: EventAccess, created_at: datetime) -> None:
+    since = policies.confidential_since(principal, ev.team)
+    if since is not None and created_at < since:
+        raise Forbidden(
+            "This record was written before you joined the team; it opens to you when the "
+            "members who were there before you agree"
+        )
+
+
+async def get_observation(
+    session: AsyncSession, principal: Principal, ev: EventAccess
+) -> ObservationRecord:
     record = (
         await session.execute(
             select(ObservationRecord).where(ObservationRecord.event_id == ev.event.id)
@@ -36,6 +51,7 @@ async def get_observation(session: AsyncSession, ev: EventAccess) -> Observation
     ).scalar_one_or_none()
     if record is None:
         raise NotFound("No observation record for this event yet")
+    _check_reach(principal, ev, record.created_at)
     return record
 
 
@@ -79,7 +95,9 @@ async def update_observation(
     return record
 
 
-async def get_conference(session: AsyncSession, ev: EventAccess) -> ConferenceRecord:
+async def get_conference(
+    session: AsyncSession, principal: Principal, ev: EventAccess
+) -> ConferenceRecord:
     record = (
         await session.execute(
             select(ConferenceRecord).where(ConferenceRecord.event_id == ev.event.id)
@@ -87,6 +105,7 @@ async def get_conference(session: AsyncSession, ev: EventAccess) -> ConferenceRe
     ).scalar_one_or_none()
     if record is None:
         raise NotFound("No conference record for this event yet")
+    _check_reach(principal, ev, record.created_at)
     return record
 
 
@@ -102,6 +121,8 @@ async def put_conference(
         )
     ).scalar_one_or_none()
     created = record is None
+    if record is not None:
+        _check_reach(principal, ev, record.created_at)  # never overwrite what you cannot read
     if record is None:
         record = ConferenceRecord(
             event_id=ev.event.id, team_id=ev.event.team_id, author_id=principal.user.id
@@ -116,10 +137,13 @@ async def put_conference(
     return record, created
 
 
-def team_observations_statement(team_id: Any) -> Select[Any]:
-    return (
+def team_observations_statement(principal: Principal, access: TeamAccess) -> Select[Any]:
+    """The observation records of a team the caller reads confidential records of."""
+    stmt = (
         select(*ObservationRecord.__table__.columns)
         .join(Event, Event.id == ObservationRecord.event_id)
-        .where(ObservationRecord.team_id == team_id, Event.deleted_at.is_(None))
+        .where(ObservationRecord.team_id == access.team.id, Event.deleted_at.is_(None))
         .order_by(Event.starts_at, ObservationRecord.id)
     )
+    since = policies.confidential_since(principal, access)
+    return stmt if since is None else stmt.where(ObservationRecord.created_at >= since)

@@ -1,30 +1,38 @@
-"""Who reads a reflection: private, the author; team, the author and the team's members;
-program, every staff member of the district. No role widens this: administrators read
-private and team posts no more than anyone else."""
+"""Who reads a reflection: private, the author; team, the author and the team's members (as
+teachers, from the time they may read the team's confidential records: app/teams/policies.py);
+program, every staff member of the district. No role widens this: administrators read private
+and team posts no more than anyone else."""
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlmodel import col
 
 from app.auth.principal import Principal
 from app.reflections.models import Reflection, Visibility
 from app.teams.models import Team, TeamMember
+from app.users.models import Role
 
 
 def readable(p: Principal) -> ColumnElement[bool]:
     if p.user is None:
         return false()
-    my_teams = (
-        select(TeamMember.team_id)
-        .join(Team, Team.id == TeamMember.team_id)
-        .where(TeamMember.user_id == p.user.id, Team.deleted_at.is_(None))
-    )
-    return and_(
-        Reflection.deleted_at.is_(None),
-        or_(
-            Reflection.author_id == p.user.id,
-            Reflection.visibility == Visibility.program,
-            and_(Reflection.visibility == Visibility.team, Reflection.team_id.in_(my_teams)),
-        ),
-    )
+    visible = [Reflection.author_id == p.user.id, Reflection.visibility == Visibility.program]
+    if p.role == Role.teacher:
+        my_teams = (
+            select(TeamMember.team_id)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(
+                TeamMember.user_id == p.user.id,
+                Team.deleted_at.is_(None),
+                or_(
+                    TeamMember.sees_since.is_(None),
+                    col(TeamMember.sees_since) <= Reflection.created_at,
+                ),
+            )
+        )
+        visible.append(
+            and_(Reflection.visibility == Visibility.team, Reflection.team_id.in_(my_teams))
+        )
+    return and_(Reflection.deleted_at.is_(None), or_(*visible))
 
 
 def can_edit(p: Principal, reflection: Reflection) -> bool:

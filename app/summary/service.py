@@ -6,7 +6,7 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -31,7 +31,8 @@ async def compile_summary(
     session: AsyncSession, principal: Principal, access: TeamAccess
 ) -> TeamSummary:
     team_id = access.team.id
-    member = policies.is_member(principal, access)
+    member = policies.can_read_confidential(principal, access)
+    since = policies.confidential_since(principal, access) if member else None
     event_rows = (
         (
             await session.execute(
@@ -51,6 +52,7 @@ async def compile_summary(
                 await session.execute(
                     select(ConferenceRecord)
                     .where(ConferenceRecord.team_id == team_id)
+                    .where(true() if since is None else ConferenceRecord.created_at >= since)
                     .order_by(ConferenceRecord.created_at)
                 )
             ).scalars()
@@ -61,6 +63,7 @@ async def compile_summary(
                 await session.execute(
                     select(ObservationRecord)
                     .where(ObservationRecord.team_id == team_id)
+                    .where(true() if since is None else ObservationRecord.created_at >= since)
                     .order_by(ObservationRecord.created_at)
                 )
             ).scalars()

@@ -1,4 +1,4 @@
-"""Dependencies that load a team the caller may act on, or answer 404/403."""
+"""Dependencies that load a team the caller may act on, or answer 404/403 before the handler."""
 
 import uuid
 from typing import Annotated
@@ -36,12 +36,22 @@ EditableTeam = Annotated[TeamAccess, Depends(get_editable_team)]
 
 async def get_member_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
     """Content confidential to the team: members only (administrators get 403)."""
-    if access.team.deleted_at is not None or not policies.is_member(principal, access):
+    if not policies.can_read_confidential(principal, access):
         raise Forbidden("Only the team's members can do this")
     return access
 
 
 MemberTeam = Annotated[TeamAccess, Depends(get_member_team)]
+
+
+async def get_membership_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+    """Who is on the team is the members' decision (administrators get 403)."""
+    if not policies.can_manage_membership(principal, access):
+        raise Forbidden("Only the team's members decide who is on it")
+    return access
+
+
+MembershipTeam = Annotated[TeamAccess, Depends(get_membership_team)]
 
 
 async def get_admin_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:

@@ -1,7 +1,8 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Text
+from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, utcnow
@@ -45,6 +46,11 @@ class Team(SQLModel, table=True):
 
 
 class TeamMember(SQLModel, table=True):
+    """A teacher on a team. Members join by accepting an invitation from the team (never by an
+    administrator's doing), and read the team's confidential records (observation and
+    conference records, team reflections) written from `sees_since` on: a newcomer sees
+    earlier ones only once the members who were there before have consented."""
+
     __tablename__ = "team_member"
 
     team_id: uuid.UUID = Field(foreign_key="team.id", primary_key=True, ondelete="RESTRICT")
@@ -52,3 +58,58 @@ class TeamMember(SQLModel, table=True):
         foreign_key="user_account.id", primary_key=True, index=True, ondelete="RESTRICT"
     )
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # None: every confidential record of the team; a time: those written from then on.
+    sees_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InvitationStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    revoked = "revoked"
+
+
+class TeamInvitation(SQLModel, table=True):
+    """A team's invitation to a teacher. Membership needs the invitee's agreement."""
+
+    __tablename__ = "team_invitation"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'accepted', 'declined', 'revoked')", name="status"),
+        # One open invitation per team and teacher, whatever parallel requests do.
+        Index(
+            "uq_team_invitation_pending",
+            "team_id",
+            "invitee_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    team_id: uuid.UUID = Field(foreign_key="team.id", index=True, ondelete="RESTRICT")
+    invitee_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="RESTRICT")
+    invited_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    # Sent when the team was formed: the founders agreed to share the team's records, so
+    # accepting one opens everything; a later invitation opens what is written from then on.
+    founding: bool = Field(default=False)
+    status: InvitationStatus = Field(default=InvitationStatus.pending, sa_type=String(10))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HistoryConsent(SQLModel, table=True):
+    """A member's consent that a later member may read the records written before they joined."""
+
+    __tablename__ = "team_history_consent"
+
+    team_id: uuid.UUID = Field(foreign_key="team.id", primary_key=True, ondelete="RESTRICT")
+    newcomer_id: uuid.UUID = Field(
+        foreign_key="user_account.id", primary_key=True, ondelete="RESTRICT"
+    )
+    member_id: uuid.UUID = Field(
+        foreign_key="user_account.id", primary_key=True, ondelete="RESTRICT"
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

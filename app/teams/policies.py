@@ -1,58 +1,46 @@
-"""Who may see, join and change a coaching team. Plain functions over a loaded TeamAccess."""
+"""Who may see, join and change a coaching team, and who reads its confidential records.
+
+Seeing a team is decided once, as a SQL filter (`visible_teams`): the list and the single load
+(`service.get_viewable`: the filter plus an id) use it, so they cannot disagree. What a caller may
+do with a team they can see is decided by plain functions over the loaded `TeamAccess`.
+
+Confidential content (observation and conference records, team reflections, the summary's
+records) is read by members only, and a member is a *teacher* on the team: someone whose role
+changed to administrator keeps their place on the list but reads nothing and decides nothing as
+a member; no administrator reads records, whatever path they try.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, false, select, true
 
 from app.auth.principal import Principal
 from app.teams.models import Team, TeamMember
-from app.users.models import SchoolMembership
+from app.users.models import Role, SchoolMembership
 
 
 @dataclass
 class TeamAccess:
-    """A team with what permission checks need: its members and their schools."""
+    """A team with what permission checks need: its members, since when each reads the team's
+    confidential records (None: all of them), and the members' schools."""
 
     team: Team
-    member_ids: set[uuid.UUID] = field(default_factory=set)
+    sees_since: dict[uuid.UUID, datetime | None] = field(default_factory=dict)
     member_school_ids: set[uuid.UUID] = field(default_factory=set)
 
-
-def is_member(p: Principal, access: TeamAccess) -> bool:
-    return p.user is not None and p.user.id in access.member_ids
-
-
-def is_team_admin(p: Principal, access: TeamAccess) -> bool:
-    """District administrators, and administrators of a member's school."""
-    if p.is_district_admin:
-        return True
-    return p.is_school_admin and bool(p.school_ids & access.member_school_ids)
-
-
-def can_view(p: Principal, access: TeamAccess) -> bool:
-    """Plans, calendars and progress: the team and its administrators (deleted: admins only)."""
-    if access.team.deleted_at is not None:
-        return is_team_admin(p, access)
-    return is_member(p, access) or is_team_admin(p, access)
-
-
-def can_edit(p: Principal, access: TeamAccess) -> bool:
-    """Team details and membership: members and administrators."""
-    return access.team.deleted_at is None and (is_member(p, access) or is_team_admin(p, access))
-
-
-def can_place(p: Principal, candidate_school_ids: set[uuid.UUID]) -> bool:
-    """May the caller put this teacher on a team? Colleagues of their schools; districts: anyone."""
-    if p.is_district_admin:
-        return True
-    return bool(p.school_ids & candidate_school_ids)
+    @property
+    def member_ids(self) -> set[uuid.UUID]:
+        return set(self.sees_since)
 
 
 def visible_teams(p: Principal, include_deleted: bool) -> ColumnElement[bool]:
-    """Filter for the teams a caller may list; list filters only narrow it."""
+    """The teams a caller may see (plans, calendars, progress): their own teams, and for
+    administrators the teams with a member in their schools (district: all). Deleted teams:
+    administrators only, and only when asked for. List filters only narrow this."""
     if p.is_district_admin:
         scope: ColumnElement[bool] = true()
     elif p.is_school_admin:
@@ -62,9 +50,63 @@ def visible_teams(p: Principal, include_deleted: bool) -> ColumnElement[bool]:
             .where(SchoolMembership.school_id.in_(p.school_ids))
         )
         scope = Team.id.in_(in_my_schools)
-    else:
-        assert p.user is not None
+    elif p.user is not None:
         mine = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)
-        scope = Team.id.in_(mine)
-        return and_(scope, Team.deleted_at.is_(None))
+        return and_(Team.id.in_(mine), Team.deleted_at.is_(None))
+    else:
+        return false()
     return scope if include_deleted else and_(scope, Team.deleted_at.is_(None))
+
+
+def is_member(p: Principal, access: TeamAccess) -> bool:
+    """On the team, as a teacher (see the module docstring)."""
+    return p.user is not None and p.role == Role.teacher and p.user.id in access.sees_since
+
+
+def on_member_list(p: Principal, access: TeamAccess) -> bool:
+    """On the team's list whatever their role now: such a person never judges the team."""
+    return p.user is not None and p.user.id in access.sees_since
+
+
+def is_team_admin(p: Principal, access: TeamAccess) -> bool:
+    """District administrators, and administrators of a member's school."""
+    if p.is_district_admin:
+        return True
+    return p.is_school_admin and bool(p.school_ids & access.member_school_ids)
+
+
+def can_read_confidential(p: Principal, access: TeamAccess) -> bool:
+    """Observation and conference records, team reflections: members of a live team only."""
+    return access.team.deleted_at is None and is_member(p, access)
+
+
+def confidential_since(p: Principal, access: TeamAccess) -> datetime | None:
+    """Of the confidential records a member may read, the oldest allowed creation time (None:
+    all). Call only when `can_read_confidential` holds."""
+    assert p.user is not None
+    return access.sees_since[p.user.id]
+
+
+def can_edit(p: Principal, access: TeamAccess) -> bool:
+    """Team details (name, year, focus area, target): members and administrators."""
+    return access.team.deleted_at is None and (is_member(p, access) or is_team_admin(p, access))
+
+
+def can_manage_membership(p: Principal, access: TeamAccess) -> bool:
+    """Invitations, removals and consents come from the team's members, never from an
+    administrator: an account an administrator controls must not be able to join a team
+    without the team asking for it."""
+    return access.team.deleted_at is None and is_member(p, access)
+
+
+def can_decide_plan(p: Principal, access: TeamAccess) -> bool:
+    """Approve, return or complete a plan: an administrator of a member's school who is not
+    on the team themselves (a member promoted to administrator does not judge their team)."""
+    return is_team_admin(p, access) and not on_member_list(p, access)
+
+
+def can_place(p: Principal, candidate_school_ids: set[uuid.UUID]) -> bool:
+    """May the caller invite this teacher? Colleagues of their schools."""
+    if p.is_district_admin:
+        return True
+    return bool(p.school_ids & candidate_school_ids)

@@ -8,18 +8,20 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.teams import service
-from app.teams.deps import AdminTeam, EditableTeam, ViewableTeam
+from app.teams.deps import AdminTeam, EditableTeam, MembershipTeam, ViewableTeam
 from app.teams.schemas import (
     FocusAreaCreate,
     FocusAreaPublic,
     FocusAreaUpdate,
     TeamCreate,
-    TeamMemberAdd,
+    TeamInvitationCreate,
+    TeamInvitationPublic,
     TeamPublic,
     TeamUpdate,
 )
 
 router = APIRouter(tags=["teams"])
+invitations = APIRouter(prefix="/team-invitations", tags=["teams"])
 catalog = APIRouter(prefix="/focus-areas", tags=["focus areas"])
 
 
@@ -90,9 +92,11 @@ async def list_teams(
 async def create_team(
     body: TeamCreate, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
 ) -> TeamPublic:
-    """Form a coaching team. A teacher starts one with colleagues of their schools (and is
-    added to it); administrators form teams of teachers in their schools. The team's action
-    plan starts as a draft."""
+    """Form a coaching team (teachers). You are its first member; the colleagues in
+    `invitee_ids` (teachers of your schools) are invited and join when they accept. The team's
+    action plan starts as a draft. Administrators do not form teams or choose their members
+    (403): membership is the teachers' decision, so no account an administrator controls can
+    reach a team's confidential records."""
     team = await service.create(session, principal, body)
     return await service.to_public(session, team)
 
@@ -128,25 +132,109 @@ async def restore_team(access: AdminTeam, session: SessionDep) -> TeamPublic:
     return await service.to_public(session, team)
 
 
-@router.post(
-    "/teams/{team_id}/members", status_code=201, responses=error_responses(401, 403, 404, 409, 422)
-)
-async def add_team_member(
-    access: EditableTeam, body: TeamMemberAdd, session: SessionDep, principal: CurrentPrincipal
-) -> TeamPublic:
-    """Add a teacher to the team (a colleague of the caller's schools)."""
-    await service.add_member(session, principal, access, body)
-    return await service.to_public(session, access.team)
-
-
 @router.delete(
     "/teams/{team_id}/members/{user_id}",
     status_code=204,
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def remove_team_member(
-    access: EditableTeam, user_id: uuid.UUID, session: SessionDep
+    access: MembershipTeam, user_id: uuid.UUID, session: SessionDep
 ) -> Response:
-    """Take a teacher off the team. A team keeps at least two teachers (409)."""
+    """Leave the team, or take a member off it (members only). A team keeps at least two
+    teachers (409)."""
     await service.remove_member(session, access, user_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/teams/{team_id}/members/{user_id}/history-consent",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def consent_to_earlier_records(
+    access: MembershipTeam, user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> TeamPublic:
+    """Agree that a member who joined after you may read the team's confidential records
+    written before they joined (observation and conference records, team reflections). They
+    can once every member who was on the team before them has agreed; until then they read
+    what was written from the day they joined (`sees_earlier_records` on the member)."""
+    await service.consent_to_history(session, principal, access, user_id)
+    fresh = await service.get_viewable(session, principal, access.team.id)
+    assert fresh is not None
+    return await service.to_public(session, fresh.team)
+
+
+@router.post(
+    "/teams/{team_id}/invitations",
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def invite_to_team(
+    access: MembershipTeam, body: TeamInvitationCreate, session: SessionDep,
+    principal: CurrentPrincipal,
+) -> TeamInvitationPublic:  # fmt: skip
+    """Invite a teacher of your schools to the team (members only); they join when they
+    accept. One pending invitation per person (409)."""
+    invitation_id = await service.invite(session, principal, access, body)
+    return TeamInvitationPublic.model_validate(
+        await service.get_invitation(session, invitation_id, team_id=access.team.id)
+    )
+
+
+@router.get("/teams/{team_id}/invitations", responses=error_responses(401, 403, 404, 422))
+async def list_team_invitations(
+    access: ViewableTeam, reads: ReaderDep, request: Request, page: PageDep
+) -> Page[TeamInvitationPublic]:
+    """The team's invitations nobody has answered yet, oldest first."""
+    stmt = service.invitations_statement(team_id=access.team.id)
+    rows, total = await fetch_page(reads, stmt, page)
+    items = [service.invitation_row(r) for r in rows]
+    return build_page(Page[TeamInvitationPublic], items, total, page, request)
+
+
+@router.delete(
+    "/teams/{team_id}/invitations/{invitation_id}",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def revoke_team_invitation(
+    access: MembershipTeam, invitation_id: uuid.UUID, session: SessionDep
+) -> Response:
+    """Withdraw an invitation nobody has answered yet (members only)."""
+    await service.revoke_invitation(session, access, invitation_id)
+    return Response(status_code=204)
+
+
+@invitations.get("", responses=error_responses(401, 403, 422))
+async def list_my_team_invitations(
+    reads: ReaderDep, request: Request, page: PageDep, user: CurrentUser
+) -> Page[TeamInvitationPublic]:
+    """Teams that invited you and are waiting for your answer, oldest first."""
+    stmt = service.invitations_statement(invitee_id=user.id)
+    rows, total = await fetch_page(reads, stmt, page)
+    items = [service.invitation_row(r) for r in rows]
+    return build_page(Page[TeamInvitationPublic], items, total, page, request)
+
+
+@invitations.post("/{invitation_id}/accept", responses=error_responses(401, 403, 404, 409, 422))
+async def accept_team_invitation(
+    invitation_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> TeamPublic:  # fmt: skip
+    """Join the team that invited you. You read its confidential records from now on; those
+    written earlier once its members agree (founding invitations open everything)."""
+    team_id = await service.answer_invitation(session, principal, invitation_id, accept=True)
+    access = await service.get_viewable(session, principal, team_id)
+    assert access is not None
+    return await service.to_public(session, access.team)
+
+
+@invitations.post(
+    "/{invitation_id}/decline", status_code=204, responses=error_responses(401, 403, 404, 409, 422)
+)
+async def decline_team_invitation(
+    invitation_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
+    _user: CurrentUser,
+) -> Response:  # fmt: skip
+    """Say no to an invitation."""
+    await service.answer_invitation(session, principal, invitation_id, accept=False)
     return Response(status_code=204)

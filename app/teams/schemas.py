@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field
 
 from app.core.schemas import InputModel, OutputModel, ShortText, Text
 from app.plans.models import PlanStatus
+from app.teams.models import InvitationStatus
 
 _YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -49,10 +50,11 @@ class TeamCreate(InputModel):
         description="A focus area in the team's own words, if none in the catalog fits",
     )
     learning_target: LongText | None = None  # type: ignore[valid-type]
-    member_ids: list[uuid.UUID] = Field(
+    invitee_ids: list[uuid.UUID] = Field(
         min_length=1,
         max_length=20,
-        description="Teachers on the team. A teacher creating a team is added automatically.",
+        description="Colleagues to invite. The teacher forming the team is its first member; "
+        "each invitee joins when they accept (`POST /team-invitations/{id}/accept`).",
     )
 
 
@@ -64,14 +66,37 @@ class TeamUpdate(InputModel):
     learning_target: LongText | None = None  # type: ignore[valid-type]
 
 
-class TeamMemberAdd(InputModel):
-    user_id: uuid.UUID
+class TeamInvitationCreate(InputModel):
+    user_id: uuid.UUID = Field(description="A teacher of your schools")
 
 
 class MemberRef(OutputModel):
     id: uuid.UUID
     given_name: str
     family_name: str
+
+
+class TeamMemberPublic(MemberRef):
+    joined_at: datetime
+    sees_earlier_records: bool = Field(
+        description="Reads the team's confidential records written before they joined: "
+        "founders do; a later member once the members before them consent"
+    )
+
+
+class TeamRef(OutputModel):
+    id: uuid.UUID
+    name: str
+    school_year: str
+
+
+class TeamInvitationPublic(OutputModel):
+    id: uuid.UUID
+    team: TeamRef
+    invitee: MemberRef
+    invited_by: MemberRef | None
+    status: InvitationStatus
+    created_at: datetime
 
 
 class FocusAreaRef(OutputModel):
@@ -86,7 +111,8 @@ class TeamPublic(OutputModel):
     focus_area: FocusAreaRef | None
     focus_area_other: str | None
     learning_target: str | None
-    members: list[MemberRef]
+    members: list[TeamMemberPublic]
+    invited: list[MemberRef] = Field(description="Invited colleagues who have not answered yet")
     plan_status: PlanStatus | None
     created_by_id: uuid.UUID | None
     created_at: datetime

@@ -7,21 +7,30 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
-from app.core.errors import Conflict, FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.plans.models import ActionPlan
 from app.teams import policies
-from app.teams.models import FocusArea, Team, TeamMember
+from app.teams.models import (
+    FocusArea,
+    HistoryConsent,
+    InvitationStatus,
+    Team,
+    TeamInvitation,
+    TeamMember,
+)
 from app.teams.policies import TeamAccess
 from app.teams.schemas import (
     FocusAreaCreate,
     FocusAreaUpdate,
     TeamCreate,
-    TeamMemberAdd,
+    TeamInvitationCreate,
     TeamPublic,
     TeamUpdate,
 )
@@ -76,49 +85,84 @@ async def update_focus_area(
 # ---- loading -------------------------------------------------------------------------------
 
 
-async def load_access(session: AsyncSession, team_id: uuid.UUID) -> TeamAccess | None:
-    """The team with its members and their schools, in two queries."""
-    team = await session.get(Team, team_id)
-    if team is None:
-        return None
+async def _load_members(session: AsyncSession, access: TeamAccess) -> TeamAccess:
     rows = await session.execute(
-        select(TeamMember.user_id, SchoolMembership.school_id)
+        select(TeamMember.user_id, TeamMember.sees_since, SchoolMembership.school_id)
         .outerjoin(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-        .where(TeamMember.team_id == team_id)
+        .where(TeamMember.team_id == access.team.id)
     )
-    access = TeamAccess(team=team)
-    for user_id, school_id in rows:
-        access.member_ids.add(user_id)
+    for user_id, sees_since, school_id in rows:
+        access.sees_since[user_id] = sees_since
         if school_id is not None:
             access.member_school_ids.add(school_id)
     return access
 
 
 async def get_viewable(
-    session: AsyncSession, principal: Principal, team_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal,
+    team_id: uuid.UUID,
+    *,
+    for_update: bool = False,
 ) -> TeamAccess | None:
-    """The team if the caller is on it or administers a member's school, else None (-> 404)."""
-    access = await load_access(session, team_id)
-    return access if access is not None and policies.can_view(principal, access) else None
+    """The team with its members, if the caller may see it (None: answer 404).
+
+    One statement decides, the list's filter plus the id, so an unknown id and a team the
+    caller may not see cost the same. `for_update` locks the team row until the transaction
+    ends (PostgreSQL), for changes to its membership."""
+    stmt = select(Team).where(Team.id == team_id, policies.visible_teams(principal, True))
+    if for_update:
+        stmt = stmt.with_for_update(of=Team)
+    team = (await session.execute(stmt)).scalar_one_or_none()
+    if team is None:
+        return None
+    return await _load_members(session, TeamAccess(team=team))
 
 
 async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[TeamPublic]:
-    """Teams (table rows or column dicts) as TeamPublic, with members, focus areas and plan
-    statuses fetched in one query each for the whole batch."""
+    """Teams (table rows or column dicts) as TeamPublic, with members, pending invitations,
+    focus areas and plan statuses fetched in one query each for the whole batch."""
     items = [t if isinstance(t, dict) else columns_of(t) for t in teams]
     ids = [t["id"] for t in items]
     members: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    invited: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     statuses: dict[uuid.UUID, str] = {}
     areas: dict[uuid.UUID, dict[str, Any]] = {}
     if ids:
         member_rows = await session.execute(
-            select(TeamMember.team_id, User.id, User.given_name, User.family_name)
+            select(
+                TeamMember.team_id,
+                TeamMember.joined_at,
+                TeamMember.sees_since,
+                User.id,
+                User.given_name,
+                User.family_name,
+            )
             .join(User, User.id == TeamMember.user_id)
             .where(TeamMember.team_id.in_(ids))
             .order_by(User.family_name, User.given_name, User.id)
         )
-        for team_id, user_id, given, family in member_rows:
-            members[team_id].append({"id": user_id, "given_name": given, "family_name": family})
+        for team_id, joined, since, user_id, given, family in member_rows:
+            members[team_id].append(
+                {
+                    "id": user_id,
+                    "given_name": given,
+                    "family_name": family,
+                    "joined_at": joined,
+                    "sees_earlier_records": since is None,
+                }
+            )
+        invited_rows = await session.execute(
+            select(TeamInvitation.team_id, User.id, User.given_name, User.family_name)
+            .join(User, User.id == TeamInvitation.invitee_id)
+            .where(
+                TeamInvitation.team_id.in_(ids),
+                TeamInvitation.status == InvitationStatus.pending,
+            )
+            .order_by(User.family_name, User.given_name, User.id)
+        )
+        for team_id, user_id, given, family in invited_rows:
+            invited[team_id].append({"id": user_id, "given_name": given, "family_name": family})
         plan_rows = await session.execute(
             select(ActionPlan.team_id, ActionPlan.status).where(ActionPlan.team_id.in_(ids))
         )
@@ -135,6 +179,7 @@ async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[Te
                 **t,
                 "focus_area": areas.get(t["focus_area_id"]) if t["focus_area_id"] else None,
                 "members": members[t["id"]],
+                "invited": invited[t["id"]],
                 "plan_status": statuses.get(t["id"]),
             }
         )
@@ -196,7 +241,7 @@ async def _check_focus_area(session: AsyncSession, focus_area_id: uuid.UUID | No
 async def _check_candidates(
     session: AsyncSession, principal: Principal, user_ids: set[uuid.UUID], field: str
 ) -> None:
-    """Members must be active teachers the caller may place (colleagues of their schools)."""
+    """Invitees must be active teachers the caller may place (colleagues of their schools)."""
     rows = await session.execute(
         select(User.id, User.role, User.is_active, SchoolMembership.school_id)
         .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)
@@ -226,22 +271,18 @@ async def _check_candidates(
 
 
 async def create(session: AsyncSession, principal: Principal, data: TeamCreate) -> Team:
-    assert principal.user is not None
-    member_ids = set(data.member_ids)
-    creator_is_teacher = principal.user.role == Role.teacher
-    if creator_is_teacher:
-        member_ids.add(principal.user.id)
-    if len(member_ids) < MIN_MEMBERS:
-        raise Unprocessable(
-            "A coaching team has at least two teachers",
-            errors=[
-                FieldError(
-                    field="body.member_ids", message="at least two teachers", type="too_short"
-                )
-            ],
-        )
-    others = member_ids - ({principal.user.id} if creator_is_teacher else set())
-    await _check_candidates(session, principal, others, "body.member_ids")
+    """A teacher forms a team: they are its first member, and the colleagues they name are
+    invited (each joins when they accept). Administrators do not form teams."""
+    if principal.user is None or principal.role != Role.teacher:
+        raise Forbidden("Teams are formed by teachers; administrators review their plans")
+    me = principal.user.id
+    invitees = set(data.invitee_ids) - {me}
+    if not invitees:
+        raise Unprocessable.for_field(
+            "invitee_ids", "invite at least one colleague: a team has two or more teachers",
+            "too_short",
+        )  # fmt: skip
+    await _check_candidates(session, principal, invitees, "body.invitee_ids")
     await _check_focus_area(session, data.focus_area_id)
     team = Team(
         name=data.name,
@@ -249,13 +290,14 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
         focus_area_id=data.focus_area_id,
         focus_area_other=data.focus_area_other,
         learning_target=data.learning_target,
-        created_by_id=principal.user.id,
+        created_by_id=me,
     )
     session.add(team)
     await session.flush()
-    await session.execute(
-        insert(TeamMember),
-        [{"team_id": team.id, "user_id": u} for u in sorted(member_ids, key=str)],
+    session.add(TeamMember(team_id=team.id, user_id=me, sees_since=None))
+    session.add_all(
+        TeamInvitation(team_id=team.id, invitee_id=u, invited_by_id=me, founding=True)
+        for u in sorted(invitees, key=str)
     )
     # Every team has its action plan from the start, as a draft.
     session.add(ActionPlan(team_id=team.id, learning_target=data.learning_target))
@@ -294,17 +336,219 @@ async def restore(session: AsyncSession, team: Team) -> Team:
     return team
 
 
-async def add_member(
-    session: AsyncSession, principal: Principal, access: TeamAccess, data: TeamMemberAdd
-) -> None:
+# ---- membership: invitations, leaving, consent to earlier records -------------------------
+
+
+def invitations_statement(
+    *, team_id: uuid.UUID | None = None, invitee_id: uuid.UUID | None = None
+) -> Select[Any]:
+    """Pending invitations of a team, or to a teacher, with the team and the inviter named."""
+    inviter = aliased(User)
+    stmt = (
+        select(
+            *TeamInvitation.__table__.columns,
+            Team.name.label("team_name"),
+            Team.school_year.label("team_school_year"),
+            User.given_name.label("invitee_given_name"),
+            User.family_name.label("invitee_family_name"),
+            inviter.given_name.label("inviter_given_name"),
+            inviter.family_name.label("inviter_family_name"),
+        )
+        .join(Team, Team.id == TeamInvitation.team_id)
+        .join(User, User.id == TeamInvitation.invitee_id)
+        .outerjoin(inviter, inviter.id == TeamInvitation.invited_by_id)
+        .where(TeamInvitation.status == InvitationStatus.pending, Team.deleted_at.is_(None))
+    )
+    if team_id is not None:
+        stmt = stmt.where(TeamInvitation.team_id == team_id)
+    if invitee_id is not None:
+        stmt = stmt.where(TeamInvitation.invitee_id == invitee_id)
+    return stmt.order_by(TeamInvitation.created_at, TeamInvitation.id)
+
+
+def invitation_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of `invitations_statement` as the fields of TeamInvitationPublic."""
+    return {
+        "id": row["id"],
+        "team": {
+            "id": row["team_id"],
+            "name": row["team_name"],
+            "school_year": row["team_school_year"],
+        },
+        "invitee": {
+            "id": row["invitee_id"],
+            "given_name": row["invitee_given_name"],
+            "family_name": row["invitee_family_name"],
+        },
+        "invited_by": None
+        if row["invited_by_id"] is None
+        else {
+            "id": row["invited_by_id"],
+            "given_name": row["inviter_given_name"],
+            "family_name": row["inviter_family_name"],
+        },
+        "status": row["status"],
+        "created_at": row["created_at"],
+    }
+
+
+async def get_invitation(
+    session: AsyncSession, invitation_id: uuid.UUID, *, team_id: uuid.UUID | None = None,
+    invitee_id: uuid.UUID | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    stmt = invitations_statement(team_id=team_id, invitee_id=invitee_id).where(
+        TeamInvitation.id == invitation_id
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFound("No such invitation")
+    return invitation_row(dict(row))
+
+
+async def invite(
+    session: AsyncSession, principal: Principal, access: TeamAccess, data: TeamInvitationCreate
+) -> uuid.UUID:
+    """A member invites a colleague; they join when they accept."""
+    assert principal.user is not None
     if data.user_id in access.member_ids:
         raise Conflict("Already a member of this team")
     await _check_candidates(session, principal, {data.user_id}, "body.user_id")
-    session.add(TeamMember(team_id=access.team.id, user_id=data.user_id))
+    pending = await session.execute(
+        select(TeamInvitation.id).where(
+            TeamInvitation.team_id == access.team.id,
+            TeamInvitation.invitee_id == data.user_id,
+            TeamInvitation.status == InvitationStatus.pending,
+        )
+    )
+    if pending.first() is not None:
+        raise Conflict("This colleague is already invited")
+    sent = TeamInvitation(
+        team_id=access.team.id, invitee_id=data.user_id, invited_by_id=principal.user.id
+    )
+    session.add(sent)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a parallel invitation was stored first
+        raise Conflict("This colleague is already invited") from exc
+    return sent.id
+
+
+async def _pending(
+    session: AsyncSession, invitation_id: uuid.UUID, **where: uuid.UUID
+) -> TeamInvitation:
+    stmt = select(TeamInvitation).where(TeamInvitation.id == invitation_id)
+    for column, value in where.items():
+        stmt = stmt.where(getattr(TeamInvitation, column) == value)
+    found = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No such invitation")
+    if found.status != InvitationStatus.pending:
+        raise Conflict(f"The invitation was already {InvitationStatus(found.status).value}")
+    return found
+
+
+async def revoke_invitation(
+    session: AsyncSession, access: TeamAccess, invitation_id: uuid.UUID
+) -> None:
+    found = await _pending(session, invitation_id, team_id=access.team.id)
+    found.status, found.decided_at = InvitationStatus.revoked, utcnow()
     await session.flush()
 
 
+async def answer_invitation(
+    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID, *, accept: bool
+) -> uuid.UUID:
+    """The invitee accepts (and becomes a member) or declines. Returns the team's id."""
+    assert principal.user is not None
+    found = await _pending(session, invitation_id, invitee_id=principal.user.id)
+    if accept:
+        team = (
+            await session.execute(select(Team).where(Team.id == found.team_id).with_for_update())
+        ).scalar_one()
+        if team.deleted_at is not None:
+            raise Conflict("The team was deleted")
+        if principal.role != Role.teacher:
+            raise Conflict("Only teachers join coaching teams")
+        now = utcnow()
+        # Founding invitations open the team's whole history; later ones what comes next,
+        # until the members before the newcomer consent (consent_to_history).
+        session.add(
+            TeamMember(
+                team_id=team.id,
+                user_id=principal.user.id,
+                joined_at=now,
+                sees_since=None if found.founding else now,
+            )
+        )
+    found.status = InvitationStatus.accepted if accept else InvitationStatus.declined
+    found.decided_at = utcnow()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Already a member of this team") from exc
+    return found.team_id
+
+
+async def _lock(session: AsyncSession, team_id: uuid.UUID) -> None:
+    """Membership changes of one team, one at a time (PostgreSQL row lock; SQLite writers are
+    serial anyway): two removals cannot both pass the two-teacher rule, two consents both
+    miss each other."""
+    await session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+
+
+async def _open_history_if_agreed(
+    session: AsyncSession, team_id: uuid.UUID, newcomer_id: uuid.UUID
+) -> None:
+    """Open the newcomer's earlier records once every member who joined before them agreed."""
+    newcomer = await session.get(TeamMember, (team_id, newcomer_id))
+    if newcomer is None or newcomer.sees_since is None:
+        return
+    before = select(TeamMember.user_id).where(
+        TeamMember.team_id == team_id,
+        TeamMember.user_id != newcomer_id,
+        TeamMember.joined_at < newcomer.joined_at,
+    )
+    agreed = select(HistoryConsent.member_id).where(
+        HistoryConsent.team_id == team_id, HistoryConsent.newcomer_id == newcomer_id
+    )
+    waiting = (await session.execute(before.where(TeamMember.user_id.not_in(agreed)))).first()
+    if waiting is None and (await session.execute(before)).first() is not None:
+        newcomer.sees_since = None
+        await session.flush()
+
+
+async def consent_to_history(
+    session: AsyncSession, principal: Principal, access: TeamAccess, newcomer_id: uuid.UUID
+) -> None:
+    """A member agrees that a later member may read the records written before they joined.
+    The access to them opens when every member who was there before the newcomer agreed."""
+    assert principal.user is not None
+    await _lock(session, access.team.id)
+    since = access.sees_since.get(newcomer_id, "absent")
+    if since == "absent":
+        raise NotFound("Not a member of this team")
+    if since is None:
+        raise Conflict("This member already reads the team's earlier records")
+    me = await session.get(TeamMember, (access.team.id, principal.user.id))
+    newcomer = await session.get(TeamMember, (access.team.id, newcomer_id))
+    assert me is not None and newcomer is not None
+    if me.joined_at >= newcomer.joined_at:
+        raise Conflict("Only members who joined before them decide about earlier records")
+    exists = await session.get(HistoryConsent, (access.team.id, newcomer_id, principal.user.id))
+    if exists is None:
+        session.add(
+            HistoryConsent(
+                team_id=access.team.id, newcomer_id=newcomer_id, member_id=principal.user.id
+            )
+        )
+        await session.flush()
+    await _open_history_if_agreed(session, access.team.id, newcomer_id)
+
+
 async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid.UUID) -> None:
+    """A member leaves, or the members take someone off the team (never an administrator)."""
+    await _lock(session, access.team.id)
+    access = await _load_members(session, TeamAccess(team=access.team))  # as of the lock
     if user_id not in access.member_ids:
         raise NotFound("Not a member of this team")
     if len(access.member_ids) <= MIN_MEMBERS:
@@ -314,3 +558,7 @@ async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid
             TeamMember.team_id == access.team.id, TeamMember.user_id == user_id
         )
     )
+    # Someone who had not yet agreed is gone: later members may now have everyone's consent.
+    for newcomer_id, since in access.sees_since.items():
+        if since is not None and newcomer_id != user_id:
+            await _open_history_if_agreed(session, access.team.id, newcomer_id)

@@ -1,23 +1,20 @@
 import pytest
 
 from app.users.models import Role
+from tests.teams import form_team
 
 
 def make_team(client, world, factory, auth):
     """Teacher A's team with teacher A2 (both at school A); teacher A3 is at A but not on it."""
     world.teacher_a3 = factory.user(Role.teacher, [world.school_a], email="teacher.a3@example.org")
-    r = client.post(
-        "/api/v1/teams",
-        headers=auth(world.teacher_a),
-        json={
-            "name": "Reading circle",
-            "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a2.id)],
-            "learning_target": "Better guided reading",
-        },
+    return form_team(
+        client,
+        auth,
+        world.teacher_a,
+        world.teacher_a2,
+        name="Reading circle",
+        learning_target="Better guided reading",
     )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import uuid
 import pytest
 
 from tests.coaching.conftest import TEAM_READERS
+from tests.teams import form_team
 
 T0 = "2026-12-01T09:00:00-06:00"
 T1 = "2026-12-01T10:00:00-06:00"
@@ -182,15 +183,7 @@ def test_double_booking_is_409_naming_the_other_event(client, team, world, auth,
 
 
 def test_double_booking_across_teams(client, team, world, factory, auth, event):
-    other = client.post(
-        "/api/v1/teams",
-        headers=auth(world.teacher_a),
-        json={
-            "name": "Second team",
-            "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a3.id)],
-        },
-    ).json()
+    other = form_team(client, auth, world.teacher_a, world.teacher_a3, name="Second team")
     r = client.post("/api/v1/events", headers=auth(world.teacher_a3), json=an_event(other, world))
     assert r.status_code == 409  # teacher A is in both
 

@@ -5,6 +5,7 @@ import pytest
 from app.teams.catalog import suggested_focus_area_id
 from app.users.models import Role
 from tests.coaching.conftest import TEAM_READERS
+from tests.teams import accept_invitations
 
 WRITERS = [  # members and administrators of a member's school change the team
     ("anonymous", 401),
@@ -18,30 +19,59 @@ WRITERS = [  # members and administrators of a member's school change the team
 ]
 
 
-@pytest.mark.parametrize(("caller", "status"), WRITERS)
-def test_add_member_by_caller(client, team, world, auth, as_caller, caller, status):
+# Who is on a team is the members' decision: administrators who may see the team get 403.
+MEMBERSHIP = [
+    ("anonymous", 401),
+    ("member", 201),
+    ("same_school_teacher", 404),
+    ("outside_teacher", 404),
+    ("school_admin", 403),
+    ("other_school_admin", 404),
+    ("district_admin", 403),
+    ("read_key", 403),
+]
+
+
+@pytest.mark.parametrize(("caller", "status"), MEMBERSHIP)
+def test_invite_by_caller(client, team, world, auth, as_caller, caller, status):
     r = client.post(
-        f"/api/v1/teams/{team['id']}/members",
+        f"/api/v1/teams/{team['id']}/invitations",
         headers=as_caller(caller),
         json={"user_id": str(world.teacher_a3.id)},
     )
     assert r.status_code == status
-    members = client.get(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a)).json()[
-        "members"
+    invited = client.get(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a)).json()[
+        "invited"
     ]
-    assert len(members) == (3 if status == 201 else 2)
+    assert len(invited) == (1 if status == 201 else 0)
 
 
-@pytest.mark.parametrize(("caller", "status"), [(c, 204 if s == 201 else s) for c, s in WRITERS])
+@pytest.mark.parametrize(("caller", "status"), [(c, 204 if s == 201 else s) for c, s in MEMBERSHIP])
 def test_remove_member_by_caller(client, team, world, factory, auth, as_caller, caller, status):
     extra = factory.user(Role.teacher, [world.school_a])
     client.post(
-        f"/api/v1/teams/{team['id']}/members",
+        f"/api/v1/teams/{team['id']}/invitations",
         headers=auth(world.teacher_a),
         json={"user_id": str(extra.id)},
     )
+    accept_invitations(client, auth, team["id"], extra)
     r = client.delete(f"/api/v1/teams/{team['id']}/members/{extra.id}", headers=as_caller(caller))
     assert r.status_code == status
+
+
+@pytest.mark.parametrize(("caller", "status"), [(c, 204 if s == 201 else s) for c, s in MEMBERSHIP])
+def test_revoke_invitation_by_caller(client, team, world, auth, as_caller, caller, status):
+    sent = client.post(
+        f"/api/v1/teams/{team['id']}/invitations",
+        headers=auth(world.teacher_a),
+        json={"user_id": str(world.teacher_a3.id)},
+    ).json()
+    r = client.delete(
+        f"/api/v1/teams/{team['id']}/invitations/{sent['id']}", headers=as_caller(caller)
+    )
+    assert r.status_code == status
+    pending = client.get("/api/v1/team-invitations", headers=auth(world.teacher_a3)).json()
+    assert pending["total"] == (0 if status == 204 else 1)
 
 
 @pytest.mark.parametrize(("caller", "status"), [(c, 204 if s == 201 else s) for c, s in WRITERS])

@@ -4,6 +4,7 @@ import io
 import pytest
 
 from tests.coaching.test_progress import complete_cycle
+from tests.teams import form_team
 
 
 @pytest.mark.parametrize(
@@ -63,17 +64,14 @@ def test_report_rows_carry_statuses_not_content(client, team, world, auth):
 
 
 def test_csv_escapes_formulas(client, world, auth):
-    r = client.post(
-        "/api/v1/teams",
-        headers=auth(world.teacher_a),
-        json={
-            "name": '=HYPERLINK("http://evil")',
-            "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a2.id)],
-            "focus_area_other": "+1 improvement",
-        },
+    form_team(
+        client,
+        auth,
+        world.teacher_a,
+        world.teacher_a2,
+        name='=HYPERLINK("http://evil")',
+        focus_area_other="+1 improvement",
     )
-    assert r.status_code == 201
     out = client.get(
         "/api/v1/reports/year-end.csv?school_year=2026-2027", headers=auth(world.admin_a)
     )

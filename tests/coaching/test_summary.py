@@ -1,6 +1,7 @@
 import pytest
 
 from tests.coaching.test_progress import complete_cycle
+from tests.teams import form_team
 
 
 @pytest.mark.parametrize(
@@ -42,15 +43,9 @@ def test_summary_by_caller(client, team, world, auth, as_caller, caller, status,
 
 
 def test_html_escapes_user_text(client, world, auth):
-    team = client.post(
-        "/api/v1/teams",
-        headers=auth(world.teacher_a),
-        json={
-            "name": "<script>alert(1)</script>",
-            "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a2.id)],
-        },
-    ).json()
+    team = form_team(
+        client, auth, world.teacher_a, world.teacher_a2, name="<script>alert(1)</script>"
+    )
     doc = client.get(f"/api/v1/teams/{team['id']}/summary/document", headers=auth(world.teacher_a))
     assert doc.headers["content-type"].startswith("text/html")
     assert "<script>" not in doc.text and "&lt;script&gt;" in doc.text

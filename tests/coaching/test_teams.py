@@ -5,6 +5,7 @@ import pytest
 from app.teams.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
 from app.users.models import Role
 from tests.coaching.conftest import TEAM_READERS
+from tests.teams import accept_invitations
 
 
 def test_focus_area_catalog_is_seeded(client, world, auth):
@@ -55,7 +56,7 @@ def test_focus_area_retire_and_conflict(client, world, auth):
         json={
             "name": "T",
             "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a2.id)],
+            "invitee_ids": [str(world.teacher_a2.id)],
             "focus_area_id": str(area_id),
         },
     )
@@ -77,7 +78,7 @@ def test_team_with_a_focus_area(client, world, auth):
         json={
             "name": "Calm rooms",
             "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a2.id)],
+            "invitee_ids": [str(world.teacher_a2.id)],
             "focus_area_id": area_id,
             "focus_area_other": "transitions between centers",
         },
@@ -99,7 +100,7 @@ def test_team_member_rules(client, world, auth, members, problem):
     r = client.post(
         "/api/v1/teams",
         headers=auth(world.teacher_a),
-        json={"name": "T", "school_year": "2026-2027", "member_ids": members(world)},
+        json={"name": "T", "school_year": "2026-2027", "invitee_ids": members(world)},
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["type"] == problem
@@ -111,7 +112,7 @@ def test_inactive_teacher_cannot_join(client, world, factory, auth):
     r = client.post(
         "/api/v1/teams",
         headers=auth(world.teacher_a),
-        json={"name": "T", "school_year": "2026-2027", "member_ids": [str(gone.id)]},
+        json={"name": "T", "school_year": "2026-2027", "invitee_ids": [str(gone.id)]},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["type"] == "not_teacher"
 
@@ -121,7 +122,7 @@ def test_school_year_format(client, world, auth, year):
     r = client.post(
         "/api/v1/teams",
         headers=auth(world.teacher_a),
-        json={"name": "T", "school_year": year, "member_ids": [str(world.teacher_a2.id)]},
+        json={"name": "T", "school_year": year, "invitee_ids": [str(world.teacher_a2.id)]},
     )
     assert r.status_code == 422
 
@@ -129,29 +130,33 @@ def test_school_year_format(client, world, auth, year):
 @pytest.mark.parametrize(
     ("caller", "status"),
     [
-        ("school_admin", 201),
-        ("other_school_admin", 422),
-        ("district_admin", 201),
+        ("school_admin", 403),
+        ("other_school_admin", 403),
+        ("district_admin", 403),
         ("read_key", 403),
         ("anonymous", 401),
     ],
 )
-def test_administrators_form_teams_in_their_schools(client, world, auth, caller, status):
+def test_administrators_do_not_form_teams(client, world, auth, caller, status):
+    """Membership is the teachers' decision: no administrator puts anyone on a team."""
     r = client.post(
         "/api/v1/teams",
         headers=auth(world.caller(caller)),
         json={
             "name": "Admin-formed",
             "school_year": "2026-2027",
-            "member_ids": [str(world.teacher_a.id), str(world.teacher_a2.id)],
+            "invitee_ids": [str(world.teacher_a.id), str(world.teacher_a2.id)],
         },
     )
     assert r.status_code == status
-    if status == 201:  # an administrator forms it but is not on it
-        assert {m["id"] for m in r.json()["members"]} == {
-            str(world.teacher_a.id),
-            str(world.teacher_a2.id),
-        }
+    assert client.get("/api/v1/teams", headers=auth(world.district_admin)).json()["total"] == 0
+    assert client.get("/api/v1/team-invitations", headers=auth(world.teacher_a)).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "next": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -238,16 +243,29 @@ def test_update_rejects_nulls_and_unknown_fields(client, team, world, auth):
 
 def test_membership_changes(client, team, world, auth):
     h = auth(world.teacher_a)
+    invite = f"/api/v1/teams/{team['id']}/invitations"
     url = f"/api/v1/teams/{team['id']}/members"
-    assert client.post(url, headers=h, json={"user_id": str(world.teacher_b.id)}).status_code == 422
-    r = client.post(url, headers=h, json={"user_id": str(world.teacher_a3.id)})
-    assert r.status_code == 201 and len(r.json()["members"]) == 3
     assert (
-        client.post(url, headers=h, json={"user_id": str(world.teacher_a3.id)}).status_code == 409
+        client.post(invite, headers=h, json={"user_id": str(world.teacher_b.id)}).status_code == 422
     )
-    # the new member sees the team now
+    r = client.post(invite, headers=h, json={"user_id": str(world.teacher_a3.id)})
+    assert r.status_code == 201, r.text
+    assert r.json()["invitee"]["id"] == str(world.teacher_a3.id)
+    assert (
+        client.post(invite, headers=h, json={"user_id": str(world.teacher_a3.id)}).status_code
+        == 409
+    )
+    # invited is not a member: the team stays hidden until they accept
+    assert (
+        client.get(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a3)).status_code == 404
+    )
+    accept_invitations(client, auth, team["id"], world.teacher_a3)
     assert (
         client.get(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a3)).status_code == 200
+    )
+    assert (
+        client.post(invite, headers=h, json={"user_id": str(world.teacher_a3.id)}).status_code
+        == 409
     )
     assert client.delete(f"{url}/{world.teacher_a3.id}", headers=h).status_code == 204
     assert client.delete(f"{url}/{world.teacher_a2.id}", headers=h).status_code == 409  # keep two

@@ -1,0 +1,18 @@
+"""Who sees an event: whoever sees its team (app/teams/policies.py); deleted events only the
+administrators who can restore them. One SQL filter for the list and the single load."""
+
+from sqlalchemy import ColumnElement, and_, select
+
+from app.auth.principal import Principal
+from app.events.models import Event
+from app.teams.models import Team
+from app.teams.policies import visible_teams
+
+
+def visible_events(p: Principal, *, include_deleted: bool) -> ColumnElement[bool]:
+    """Events of the teams the caller sees; deleted ones (and those of deleted teams) only for
+    administrators who ask for them."""
+    deleted_too = include_deleted and p.is_admin
+    teams = select(Team.id).where(visible_teams(p, include_deleted=deleted_too))
+    in_teams = Event.team_id.in_(teams)
+    return in_teams if deleted_too else and_(in_teams, Event.deleted_at.is_(None))

@@ -1,0 +1,41 @@
+"""Forming coaching teams in tests the way teachers do: the creator invites, each invitee
+accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.users.models import User
+
+
+def accept_invitations(
+    client: TestClient, auth: Callable[[Any], dict[str, str]], team_id: str, *people: User
+) -> None:
+    for person in people:
+        mine = client.get("/api/v1/team-invitations", headers=auth(person)).json()["items"]
+        invitation = next(i for i in mine if i["team"]["id"] == team_id)
+        r = client.post(f"/api/v1/team-invitations/{invitation['id']}/accept", headers=auth(person))
+        assert r.status_code == 200, r.text
+
+
+def form_team(
+    client: TestClient,
+    auth: Callable[[Any], dict[str, str]],
+    creator: User,
+    *others: User,
+    **fields: Any,
+) -> dict[str, Any]:
+    """`creator` forms a team inviting `others`, who all accept; returns the team as read
+    after."""
+    body = {"name": "Reading circle", "school_year": "2026-2027", **fields}
+    body["invitee_ids"] = [str(o.id) for o in others]
+    r = client.post("/api/v1/teams", headers=auth(creator), json=body)
+    assert r.status_code == 201, r.text
+    team_id = r.json()["id"]
+    accept_invitations(client, auth, team_id, *others)
+    team = client.get(f"/api/v1/teams/{team_id}", headers=auth(creator))
+    assert team.status_code == 200, team.text
+    return dict(team.json())
