@@ -68,6 +68,14 @@ class Principal:
         return self.role in (Role.school_admin, Role.district_admin)
 
     @property
+    def manages_district_staff(self) -> bool:
+        """Creates and changes any staff record: district administrators, the operator at the
+        command line, and `roster:write` keys (district systems importing the roster)."""
+        return self.is_district_admin or (
+            self.key is not None and Scope.roster_write in self.scopes
+        )
+
+    @property
     def reads_district(self) -> bool:
         """Sees every school's staff records: district administrators and `read` keys."""
         return self.is_district_admin or (self.key is not None and Scope.read in self.scopes)

@@ -32,6 +32,7 @@ from app.rosters.schemas import ImportMode, ImportResult, RowOutcome, SchoolOutc
 from app.rosters.sources import RosterFiles
 from app.schools.models import School
 from app.users.models import Role, SchoolMembership, User
+from app.users.policies import ChangeProblem, StaffState, change_problem
 
 LIMITS = {"email": 320, "given_name": 100, "family_name": 100, "sourced_id": 255}
 SCHOOL_NAME_LIMIT = 200
@@ -149,7 +150,7 @@ def _plan_schools(
             school.changed = [
                 name for name in ("name", "sourced_id") if getattr(school, name) != match[name]
             ]
-        if not _may_manage_all(principal) and (
+        if not principal.manages_district_staff and (
             match is None or school.changed or match["id"] not in principal.school_ids
         ):
             err(
@@ -161,10 +162,6 @@ def _plan_schools(
             continue
         planned.append(school)
     return planned
-
-
-def _may_manage_all(principal: Principal) -> bool:
-    return principal.is_district_admin or principal.key is not None
 
 
 # -- people ----------------------------------------------------------------------------------
@@ -296,23 +293,6 @@ def _validate_person(
             else:
                 err(ref, cols["schools"], f"unknown school {school!r}", "unknown_school")
                 bad = True
-    if not _may_manage_all(principal):
-        if record.role == Role.district_admin:
-            err(
-                ref,
-                cols["role"],
-                "only district administrators import district administrators",
-                "forbidden",
-            )
-            bad = True
-        if not school_ids or not school_ids <= principal.school_ids:
-            err(
-                ref,
-                cols["schools"],
-                "school administrators import staff of their own schools",
-                "forbidden",
-            )
-            bad = True
     if bad:
         return None
     return Planned(
@@ -388,6 +368,8 @@ async def _plan_people(
         if match is not None and p.email != match["email"] and p.email in by_email:
             err(p.ref, p.columns["email"], "belongs to another staff member", "conflict")
             continue
+        if not _may_change(principal, p, match, err):
+            continue
         p.existing = match
         if match is None:
             p.action = "created"
@@ -399,6 +381,39 @@ async def _plan_people(
         if p.school_ids is not None and p.school_ids != match["school_ids"]:
             p.changed.append("school_ids")
         p.action = "updated" if p.changed else "unchanged"
+
+
+def _state(user: dict[str, Any]) -> StaffState:
+    return StaffState(Role(user["role"]), frozenset(user["school_ids"]), bool(user["is_active"]))
+
+
+_BLAME = {
+    ChangeProblem.outside: "email",
+    ChangeProblem.self_change: "role",
+    ChangeProblem.role: "role",
+    ChangeProblem.schools: "schools",
+}
+
+
+def _may_change(
+    principal: Principal, p: Planned, match: dict[str, Any] | None, err: ErrorSink
+) -> bool:
+    """The rule of PATCH /users and POST /users (users/policies.change_problem), applied to
+    who the matched person is now and what the row makes of them."""
+    current = None if match is None else _state(match)
+    new = StaffState(
+        p.role or (current.role if current else Role.teacher),
+        frozenset(p.school_ids) if p.school_ids is not None else (
+            current.school_ids if current else frozenset()
+        ),
+        p.is_active if p.is_active is not None else (current.is_active if current else True),
+    )  # fmt: skip
+    problem = change_problem(principal, match["id"] if match else None, current, new)
+    if problem is None:
+        return True
+    kind, message = problem
+    err(p.ref, p.columns.get(_BLAME[kind]) or _BLAME[kind], message, "forbidden")
+    return False
 
 
 # -- sync ------------------------------------------------------------------------------------
@@ -434,13 +449,11 @@ async def _plan_sync(
         stored = await _existing_people(session, [], list(removed))
         plan.deactivate = [s for s in stored if s["is_active"] and s["id"] != caller]
         for s in plan.deactivate:
-            if not _may_manage_all(principal) and not s["school_ids"] <= principal.school_ids:
-                err(
-                    removed[s["sourced_id"]].ref,
-                    "sourcedId",
-                    "school administrators deactivate staff of their own schools",
-                    "forbidden",
-                )
+            current = _state(s)
+            gone = StaffState(current.role, current.school_ids, False)
+            problem = change_problem(principal, s["id"], current, gone)
+            if problem is not None:
+                err(removed[s["sourced_id"]].ref, "sourcedId", problem[1], "forbidden")
         # The guard's measure: the staff of the schools the delta touches.
         covered |= set().union(*(s["school_ids"] for s in plan.deactivate))
         plan.active_covered = len(await _staff_of(session, covered))
@@ -777,7 +790,7 @@ async def _record(
 
 def visible_imports(principal: Principal) -> Any:
     """District administrators and roster keys see every import; school administrators theirs."""
-    if _may_manage_all(principal):
+    if principal.manages_district_staff:
         return true()
     assert principal.user is not None
     return RosterImport.actor_user_id == principal.user.id

@@ -1,6 +1,7 @@
 """Who may see or change which staff records. Plain functions; the service and deps use them."""
 
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -56,16 +57,10 @@ def within(reach: Reach) -> ColumnElement[bool]:
     return User.id == bindparam(CALLER_ID)  # type: ignore[return-value]
 
 
-def can_read_user(principal: Principal, user_school_ids: set[uuid.UUID], user_id: Any) -> bool:
-    if principal.reads_district:
-        return True
-    if principal.is_school_admin:
-        return bool(user_school_ids & principal.school_ids)
-    return principal.user is not None and principal.user.id == user_id
-
-
 def can_manage_user(principal: Principal, role: Role, user_school_ids: set[uuid.UUID]) -> bool:
-    if principal.is_district_admin:
+    """May the caller change this person at all, as they are now? District administrators
+    (and roster keys): anyone; school administrators: non-district staff of their schools."""
+    if principal.manages_district_staff:
         return True
     if principal.is_school_admin:
         return role != Role.district_admin and bool(user_school_ids & principal.school_ids)
@@ -79,7 +74,7 @@ def assignment_problem(
     new_school_ids: set[uuid.UUID],
 ) -> str | None:
     """Why the caller may not give a user this role and these schools, or None if they may."""
-    if principal.is_district_admin:
+    if principal.manages_district_staff:
         return None
     if role == Role.district_admin:
         return "Only district administrators can grant the district_admin role"
@@ -88,3 +83,56 @@ def assignment_problem(
     if (old_school_ids ^ new_school_ids) - principal.school_ids:
         return "You can only add or remove memberships of schools you administer"
     return None
+
+
+@dataclass(frozen=True)
+class StaffState:
+    """What the rules below look at of a staff record."""
+
+    role: Role
+    school_ids: frozenset[uuid.UUID]
+    is_active: bool
+
+
+class ChangeProblem(StrEnum):
+    """Why a change is refused; each names the field to blame."""
+
+    outside = "outside"  # the person is not one the caller manages
+    self_change = "self"  # your own role or active flag
+    role = "role"
+    schools = "schools"
+
+
+NOT_YOURS = (
+    "This person is not one of the staff you manage; a district administrator can change them"
+)
+
+
+def change_problem(
+    principal: Principal,
+    user_id: uuid.UUID | None,
+    current: StaffState | None,
+    new: StaffState,
+) -> tuple[ChangeProblem, str] | None:
+    """Why the caller may not create (`current` None) or change a staff record so, or None.
+
+    The one rule for every way a person is created or changed: `POST /users`, `PATCH /users`,
+    roster imports (API, JSON, command line) and a sync's deactivations. It looks at who the
+    person is *now*, not only at what the request says they become."""
+    if current is not None:
+        if not can_manage_user(principal, current.role, set(current.school_ids)):
+            return ChangeProblem.outside, NOT_YOURS
+        is_self = principal.user is not None and principal.user.id == user_id
+        if is_self and (new.role != current.role or (current.is_active and not new.is_active)):
+            return (
+                ChangeProblem.self_change,
+                "You cannot change your own role or deactivate yourself",
+            )
+        if new.role == current.role and new.school_ids == current.school_ids:
+            return None
+    old = set(current.school_ids) if current is not None else set()
+    problem = assignment_problem(principal, new.role, old, set(new.school_ids))
+    if problem is None:
+        return None
+    kind = ChangeProblem.role if new.role == Role.district_admin else ChangeProblem.schools
+    return kind, problem
