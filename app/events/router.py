@@ -70,7 +70,8 @@ async def create_event(
     """Schedule a pre-conference, observation (name the observer and the observed teacher),
     post-conference, year-end meeting or other event. Participants must be on the team (a
     year-end meeting may add an administrator). A participant already booked at that time
-    answers 409 naming the other event."""
+    answers 409: naming the other event when it is this team's, otherwise only saying the
+    participant is busy then (another team's calendar is not yours to see)."""
     access = await team_service.get_viewable(session, principal, body.team_id)
     if access is None:
         raise NotFound("No such team")

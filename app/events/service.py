@@ -95,11 +95,14 @@ async def _participants(
 
 async def _check_double_booking(
     session: AsyncSession,
+    access: TeamAccess,
     participants: set[uuid.UUID],
     starts_at: datetime,
     ends_at: datetime,
     exclude: uuid.UUID | None,
 ) -> None:
+    """409 if a participant is booked then. The answer names the other event only when it is
+    this team's: another team's calendar is not the caller's to see ("busy at that time")."""
     if session.get_bind().dialect.name == "postgresql":
         # Serialize bookings per person so two concurrent requests cannot both pass the check.
         for user_id in sorted(participants, key=str):
@@ -108,7 +111,14 @@ async def _check_double_booking(
                 {"k": f"booking:{user_id}"},
             )
     stmt = (
-        select(Event.id, Event.kind, Event.title, Event.starts_at, EventParticipant.user_id)
+        select(
+            Event.id,
+            Event.team_id,
+            Event.kind,
+            Event.title,
+            Event.starts_at,
+            EventParticipant.user_id,
+        )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .where(
             EventParticipant.user_id.in_(participants),
@@ -122,12 +132,15 @@ async def _check_double_booking(
     if exclude is not None:
         stmt = stmt.where(Event.id != exclude)
     clash = (await session.execute(stmt)).first()
-    if clash is not None:
-        raise Conflict(
-            f"Participant {clash.user_id} is already booked at that time by event {clash.id} "
-            f"({clash.kind}{': ' + clash.title if clash.title else ''}, "
-            f"starting {clash.starts_at.isoformat()})"
-        )
+    if clash is None:
+        return
+    if clash.team_id != access.team.id:
+        raise Conflict(f"Participant {clash.user_id} is busy at that time")
+    raise Conflict(
+        f"Participant {clash.user_id} is already booked at that time by event {clash.id} "
+        f"({clash.kind}{': ' + clash.title if clash.title else ''}, "
+        f"starting {clash.starts_at.isoformat()})"
+    )
 
 
 async def create(
@@ -138,7 +151,7 @@ async def create(
     people = await _participants(
         session, access, data.kind, data.participant_ids, data.observer_id, data.observed_id
     )
-    await _check_double_booking(session, people, data.starts_at, data.ends_at, None)
+    await _check_double_booking(session, access, people, data.starts_at, data.ends_at, None)
     event = Event(
         team_id=access.team.id,
         kind=data.kind,
@@ -186,7 +199,7 @@ async def update(
         )
     starts = (changes.get("starts_at") or event.starts_at).astimezone(UTC)
     ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
-    await _check_double_booking(session, people, starts, ends, event.id)
+    await _check_double_booking(session, access, people, starts, ends, event.id)
     for key in ("title", "location"):
         if key in changes:
             setattr(event, key, changes[key])

@@ -183,9 +183,20 @@ def test_double_booking_is_409_naming_the_other_event(client, team, world, auth,
 
 
 def test_double_booking_across_teams(client, team, world, factory, auth, event):
+    """Teacher A is on both teams. Teacher A3, on the second only, learns A is busy, not what
+    the first team has planned."""
+    client.patch(
+        f"/api/v1/events/{event['id']}",
+        headers=auth(world.teacher_a),
+        json={"title": "Secret title", "location": "Room 7"},
+    )
     other = form_team(client, auth, world.teacher_a, world.teacher_a3, name="Second team")
     r = client.post("/api/v1/events", headers=auth(world.teacher_a3), json=an_event(other, world))
     assert r.status_code == 409  # teacher A is in both
+    detail = r.json()["detail"]
+    assert detail == f"Participant {world.teacher_a.id} is busy at that time"
+    for secret in (event["id"], "Secret title", "Room 7", "observation", "2026-12-01"):
+        assert secret not in r.text
 
 
 def test_reschedule_with_if_match(client, event, world, auth):
