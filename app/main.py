@@ -20,6 +20,7 @@ from app.core.errors import error_responses, install_error_handlers
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
 from app.health.router import router as health_router
@@ -149,6 +150,7 @@ def _install_openapi(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    HASHING.configure(settings.password_hash_concurrency, settings.password_hash_queue)
     db = Database(settings)
     lifecycle = Lifecycle()
     principals = PrincipalCache(ttl=settings.principal_cache_seconds)

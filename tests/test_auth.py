@@ -222,3 +222,132 @@ def test_update_own_profile(client, factory, auth):
 def test_me_is_for_staff_not_keys(client, world, auth, caller):
     r = client.get("/api/v1/me", headers=auth(world.caller(caller)))
     assert r.status_code == 403
+
+
+def _async_client(app):
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def test_parallel_guesses_are_counted_before_they_are_checked(settings, factory):
+    """Nine guesses at once against a limit of five: five are checked, four refused."""
+    import asyncio
+
+    from app.main import create_app
+
+    factory.user(email="ana@example.org")
+    app = create_app(settings.model_copy(update={"password_hash_concurrency": 4}))
+
+    async def run() -> list[int]:
+        async with _async_client(app) as c:
+            answers = await asyncio.gather(
+                *(
+                    c.post(
+                        "/api/v1/auth/token",
+                        data={"username": "ana@example.org", "password": f"guess-{i}"},
+                    )
+                    for i in range(9)
+                )
+            )
+        await app.state.db.dispose()
+        return sorted(r.status_code for r in answers)
+
+    assert asyncio.run(run()) == [401] * settings.login_max_failures + [429] * (
+        9 - settings.login_max_failures
+    )
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(client, factory, auth, settings):
+    user = factory.user(email="ana@example.org")
+    h = auth(user)
+    body = {"current_password": "wrong", "new_password": "a-new-long-password"}
+    for _ in range(settings.login_max_failures):
+        assert client.post("/api/v1/me/password", headers=h, json=body).status_code == 422
+    right = {"current_password": PASSWORD, "new_password": "a-new-long-password"}
+    r = client.post("/api/v1/me/password", headers=h, json=right)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert login(client, "ana@example.org", PASSWORD).status_code == 200  # login is its own key
+
+
+def test_a_login_flood_leaves_signed_in_users_served(settings, factory):
+    """64 sign-ins for unknown names at once, with a small pool: argon2 runs outside any
+    transaction and two at a time, so signed-in users' reads and writes still answer."""
+    import asyncio
+
+    from app.main import create_app
+
+    admin = factory.user(Role.district_admin)
+    token = create_access_token(settings, admin.id, 0)[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    app = create_app(
+        settings.model_copy(
+            update={
+                "db_pool_size": 2,
+                "db_pool_timeout": 1.0,
+                "sqlite_busy_timeout_ms": 1500,
+                "password_hash_concurrency": 2,
+                "password_hash_queue": 8,
+            }
+        )
+    )
+
+    async def run() -> tuple[list[int], list[int]]:
+        async with _async_client(app) as c:
+            logins = [
+                asyncio.ensure_future(
+                    c.post(
+                        "/api/v1/auth/token",
+                        data={"username": f"nobody{i}@example.org", "password": "guess"},
+                    )
+                )
+                for i in range(64)
+            ]
+            await asyncio.sleep(0.2)  # the flood is under way
+            work = [c.get("/api/v1/users", headers=headers) for _ in range(20)] + [
+                c.post(
+                    "/api/v1/schools",
+                    headers=headers,
+                    json={"name": f"During the flood {i}", "time_zone": "UTC"},
+                )
+                for i in range(5)
+            ]
+            done = await asyncio.gather(*work)
+            flood = await asyncio.gather(*logins)
+        await app.state.db.dispose()
+        return [r.status_code for r in flood], [r.status_code for r in done]
+
+    logins, work = asyncio.run(run())
+    assert work == [200] * 20 + [201] * 5
+    assert set(logins) <= {401, 503}
+    assert logins.count(401) >= 2  # some were checked; the rest were told to come back
+
+
+@pytest.mark.parametrize("path", ["login", "password change"])
+def test_no_connection_or_lock_is_held_while_argon2_runs(
+    client, app, factory, auth, monkeypatch, path
+):
+    """The root of the login flood: each login held a session (and on SQLite the write lock)
+    while its password was checked."""
+    import app.core.security as security
+
+    user = factory.user(email="ana@example.org")
+    pools = [app.state.db.engine.sync_engine.pool]
+    held: list[int] = []
+    real = security.verify_password
+
+    def watching(password: str, hashed: str | None) -> bool:
+        held.append(sum(pool.checkedout() for pool in pools))
+        return real(password, hashed)
+
+    monkeypatch.setattr(security, "verify_password", watching)
+    if path == "login":
+        r = login(client, "ana@example.org", PASSWORD)
+    else:
+        r = client.post(
+            "/api/v1/me/password",
+            headers=auth(user),
+            json={"current_password": PASSWORD, "new_password": "another-long-password"},
+        )
+    assert r.status_code == 200, r.text
+    assert held == [0]

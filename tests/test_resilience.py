@@ -63,7 +63,12 @@ def test_flood_of_reads_and_writes_far_beyond_the_pool(settings, factory):
 
 def test_exhausted_pool_answers_503_promptly(settings, factory):
     admin = factory.user(Role.district_admin)
-    app = create_app(settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3}))
+    # (A SQLite writer waits for a connection as long as for the write lock: the busy timeout.)
+    app = create_app(
+        settings.model_copy(
+            update={"db_pool_size": 1, "db_pool_timeout": 0.3, "sqlite_busy_timeout_ms": 300}
+        )
+    )
     headers = {"Authorization": f"Bearer {create_access_token(settings, admin.id, 0)[0]}"}
     school = {"name": "Waiting School", "time_zone": "UTC"}
 

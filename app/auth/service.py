@@ -1,73 +1,87 @@
-"""Login, with failed attempts throttled per account name in the database."""
+"""Signing in and changing one's password: attempts throttled per key (throttle.py), and the
+slow password hashing done outside any transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from math import ceil
+import uuid
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlmodel import col
 
-from app.auth.models import LoginThrottle
+from app.auth.throttle import Throttle, login_key, password_change_key
 from app.core.config import Settings
-from app.core.db import utcnow
-from app.core.errors import TooManyRequests, Unauthorized
-from app.core.security import verify_password_async
+from app.core.db import Database, utcnow
+from app.core.errors import Conflict, FieldError, Unauthorized, Unprocessable
+from app.core.security import HASHING, hash_password_async, verify_password_async
 from app.users.models import User
 
 BAD_LOGIN = "Incorrect email or password"
 
 
-async def _locked_for(session: AsyncSession, login: str, now: datetime) -> int:
-    row = await session.get(LoginThrottle, login)
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return 0
-    return ceil((row.locked_until - now).total_seconds())
-
-
-class LoginFailed(Unauthorized):
-    persist = True  # the failure count must be kept although the request fails
-
-
-async def _record_failure(
-    session: AsyncSession, settings: Settings, login: str, now: datetime
-) -> None:
-    """Count one failure atomically (an upsert); the 401 that follows still commits it."""
-    bind = session.get_bind()
-    ins = (pg_insert if bind.dialect.name == "postgresql" else sqlite_insert)(LoginThrottle)
-    stmt = ins.values(login=login, failures=1, window_started_at=now).on_conflict_do_update(
-        index_elements=["login"],
-        set_={"failures": ins.excluded.failures + LoginThrottle.failures},  # type: ignore[arg-type]
-    )
-    await session.execute(stmt)
-    row = await session.get(LoginThrottle, login, populate_existing=True)
-    assert row is not None
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    if row.window_started_at + window < now:
-        row.failures, row.window_started_at, row.locked_until = 1, now, None
-    elif row.failures >= settings.login_max_failures:
-        row.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
-        row.failures, row.window_started_at = 0, now
-    session.add(row)
-
-
 async def authenticate(
-    session: AsyncSession, settings: Settings, email: str, password: str
-) -> User:
-    login = email.strip().lower()[:320]
-    now = utcnow()
-    wait = await _locked_for(session, login, now)
-    if wait:
-        raise TooManyRequests(
-            "Too many failed logins for this account; try again later", retry_after=wait
+    db: Database, settings: Settings, email: str, password: str
+) -> tuple[uuid.UUID, int]:
+    """The account id and token version for a right email and password; 401 otherwise (the
+    same for an unknown email), 429 while the name is locked after repeated failures."""
+    HASHING.check_capacity()  # refuse a flood before it counts against anyone's name
+    key = login_key(email)
+    throttle = Throttle.from_settings(settings)
+    async with db.session(write=True) as session:
+        await throttle.reserve(session, key, "sign-ins for this account")
+        account = (
+            await session.execute(
+                select(User.id, User.password_hash, User.is_active, User.token_version).where(
+                    col(User.email) == key
+                )
+            )
+        ).first()
+    # The attempt is counted and committed; nothing is held while argon2 runs. One verification
+    # always runs, so unknown and known accounts take the same time.
+    ok = await verify_password_async(password, account.password_hash if account else None)
+    if not ok or account is None or not account.is_active:
+        raise Unauthorized(BAD_LOGIN)
+    async with db.session(write=True) as session:
+        await Throttle.clear(session, key)
+    return account.id, account.token_version
+
+
+async def change_password(
+    db: Database, settings: Settings, user_id: uuid.UUID, current: str, new: str
+) -> int:
+    """Check the current password (throttled like sign-ins, per account) and set the new one;
+    every other session ends. Returns the new token version."""
+    HASHING.check_capacity()
+    key = password_change_key(user_id)
+    throttle = Throttle.from_settings(settings)
+    async with db.session(write=True) as session:
+        await throttle.reserve(session, key, "password checks")
+        account = (
+            await session.execute(
+                select(User.password_hash, User.token_version).where(col(User.id) == user_id)
+            )
+        ).first()
+    if account is None:  # removed since the token check
+        raise Unauthorized()
+    if not await verify_password_async(current, account.password_hash):
+        # 422, not 401: the session is valid, only this field is wrong.
+        raise Unprocessable(
+            "The current password is incorrect",
+            errors=[
+                FieldError(field="body.current_password", message="incorrect", type="incorrect")
+            ],
         )
-    user = (await session.execute(select(User).where(User.email == login))).scalar_one_or_none()  # type: ignore[arg-type]
-    # Always run one argon2 verification, so unknown and known accounts take the same time.
-    ok = await verify_password_async(password, user.password_hash if user else None)
-    if not ok or user is None or not user.is_active:
-        await _record_failure(session, settings, login, now)
-        raise LoginFailed(BAD_LOGIN)
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.login == login))  # type: ignore[arg-type]
-    return user
+    new_hash = await hash_password_async(new)
+    async with db.session(write=True) as session:
+        changed = await session.execute(
+            update(User)
+            .where(col(User.id) == user_id, col(User.token_version) == account.token_version)
+            .values(
+                password_hash=new_hash,
+                token_version=account.token_version + 1,
+                updated_at=utcnow(),
+            )
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("Your account changed meanwhile (another password change?); try again")
+        await Throttle.clear(session, key)
+    return account.token_version + 1

@@ -6,7 +6,6 @@ psycopg 3 in async mode) and Alembic the sync one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -223,28 +222,27 @@ class Database:
         else:
             # A black-holed server must become a 503 in seconds, not a hung request.
             kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
-        # The engine of write sessions (and, on PostgreSQL, of read sessions too).
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         # Reads (GET) run in autocommit: each statement sees a consistent snapshot, and a page is
         # one statement (rows and total together). That saves the BEGIN and COMMIT round trips,
         # about a third of a list request's database time. Writes get a real transaction, and on
         # SQLite take the write lock at BEGIN.
-        self._write_gate: asyncio.Lock | None = None
-        self._write_queue_seconds = settings.sqlite_busy_timeout_ms / 1000
         if self.backend == "sqlite":
-            # SQLite has one write lock per file. A writer waiting for it holds a connection,
-            # so reads get a pool of their own (a WAL reader never waits for the writer), and
-            # this worker's writers queue here, in order, holding no connection: at most one
-            # of them waits on the file lock (for another process: an import from the command
-            # line). Both waits together are bounded by the busy timeout.
-            configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            # SQLite has one write lock per file, and a writer waiting for it holds a
+            # connection: reads get a pool of their own (a WAL reader never waits for the
+            # writer), and writers wait for a connection as long as for the lock itself. A
+            # connection is taken at a transaction's first statement, so work done before it
+            # (hashing a password) holds neither.
+            busy = settings.sqlite_busy_timeout_ms / 1000
+            self.engine: AsyncEngine = create_async_engine(
+                url, **{**kwargs, "pool_timeout": max(busy, settings.db_pool_timeout)}
+            )
             self.read_engine = create_async_engine(url, **kwargs)
-            configure_sqlite(self.read_engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            for engine in (self.engine, self.read_engine):
+                configure_sqlite(engine.sync_engine, settings.sqlite_busy_timeout_ms)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
             read_engine = self.read_engine.execution_options(sqlite_begin="NONE")
-            self._write_gate = asyncio.Lock()
         else:
-            self.read_engine = self.engine
+            self.engine = self.read_engine = create_async_engine(url, **kwargs)
             write_engine = self.engine
             read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # The token check and list pages: straight on the driver (see reads.py).
@@ -259,31 +257,13 @@ class Database:
         )
 
     @asynccontextmanager
-    async def _queued(self, write: bool) -> AsyncIterator[None]:
-        """SQLite writers of this worker, one at a time (see __init__)."""
-        if not write or self._write_gate is None:
-            yield
-            return
-        try:
-            async with asyncio.timeout(self._write_queue_seconds):
-                await self._write_gate.acquire()
-        except TimeoutError as exc:
-            raise sa_exc.TimeoutError(
-                f"waited {self._write_queue_seconds} s for the SQLite write lock"
-            ) from exc
-        try:
-            yield
-        finally:
-            self._write_gate.release()
-
-    @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends without an exception.
 
         A commit that fails for any reason but a conflict (the connection dropped, the server
         went away mid-COMMIT) raises `CommitFailed`: the caller must not report success."""
         factory = self._write if write else self._read
-        async with self._queued(write), factory() as session:
+        async with factory() as session:
             try:
                 yield session
             except BaseException as exc:

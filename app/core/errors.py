@@ -145,6 +145,8 @@ def unavailable_detail(exc: BaseException) -> str:
         return NOT_SAVED
     if isinstance(exc, sa_exc.TimeoutError):
         return BUSY
+    if "database is locked" in str(getattr(exc, "orig", exc)):  # SQLite's busy timeout
+        return BUSY
     return UNAVAILABLE
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
 import uuid
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import jwt
@@ -17,6 +21,9 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core.config import Settings
+from app.core.errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -43,13 +50,53 @@ def verify_password(password: str, hashed: str | None) -> bool:
         return False
 
 
+class HashingBusy(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__("Too many sign-ins at once; try again in a moment")
+
+
+class Hashing:
+    """argon2 work off the event loop, at most `limit` at a time per worker, with at most
+    `queue` more waiting: a flood of logins (for accounts that exist or not) costs a bounded
+    share of the CPU and is answered 503 beyond that, while signed-in users are served."""
+
+    def __init__(self, limit: int = 2, queue: int = 32) -> None:
+        self.limit, self.queue = limit, queue
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
+
+    def configure(self, limit: int, queue: int) -> None:
+        self.limit, self.queue = limit, queue
+        self._limiters.clear()
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()  # a limiter belongs to one event loop
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.limit)
+        return limiter
+
+    def check_capacity(self) -> None:
+        """503 now if the queue is full (before a request does anything it would regret)."""
+        if self._limiter().statistics().tasks_waiting >= self.queue:
+            raise HashingBusy()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        self.check_capacity()
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter())
+
+
+HASHING = Hashing()
+
+
 async def hash_password_async(password: str) -> str:
-    # argon2 is deliberately slow; keep it off the event loop.
-    return await anyio.to_thread.run_sync(hash_password, password)
+    # argon2 is deliberately slow; keep it off the event loop, bounded.
+    return await HASHING.run(hash_password, password)
 
 
 async def verify_password_async(password: str, hashed: str | None) -> bool:
-    return await anyio.to_thread.run_sync(verify_password, password, hashed)
+    return await HASHING.run(verify_password, password, hashed)
 
 
 @dataclass(frozen=True)

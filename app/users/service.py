@@ -226,6 +226,8 @@ async def create(session: AsyncSession, principal: Principal, data: UserCreate) 
     new_schools = set(data.school_ids)
     new = policies.StaffState(data.role, frozenset(new_schools), True)
     _refuse(policies.change_problem(principal, None, None, new))
+    # Hashed before the first statement, so no connection or lock is held while argon2 runs.
+    password_hash = await hash_password_async(data.password) if data.password else None
     await _check_schools_exist(session, new_schools)
     await _check_unique(session, data.email, data.sourced_id, None)
     user = User(
@@ -234,7 +236,7 @@ async def create(session: AsyncSession, principal: Principal, data: UserCreate) 
         family_name=data.family_name,
         role=data.role,
         sourced_id=data.sourced_id,
-        password_hash=await hash_password_async(data.password) if data.password else None,
+        password_hash=password_hash,
     )
     session.add(user)
     await session.flush()
