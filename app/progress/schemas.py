@@ -30,7 +30,10 @@ class TeamProgress(BaseModel):
     observations_required: int = Field(description="Per teacher, each way")
     observation_records: int = Field(description="Observation records written")
     post_conference: MeetingState
-    reflections: int = Field(description="Reflections linked to the team, any visibility")
+    reflections: int = Field(
+        description="Reflections linked to the team that the caller may read (never a count "
+        "of posts they may not see)"
+    )
     year_end_meeting: MeetingState
     complete: bool
     missing: list[str] = Field(description="What is left, in the program's order")

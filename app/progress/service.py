@@ -13,11 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
 from app.progress.schemas import MeetingState, TeacherObservations, TeamProgress
 from app.records.models import ObservationRecord
+from app.reflections import policies as reflection_policies
 from app.reflections.models import Reflection
 from app.teams.models import TeamMember
 from app.teams.policies import TeamAccess
@@ -102,9 +104,11 @@ def build_progress(team_id: uuid.UUID, facts: TeamFacts, now: datetime) -> TeamP
 
 
 async def load_facts(
-    session: AsyncSession, team_ids: Iterable[uuid.UUID]
+    session: AsyncSession, principal: Principal, team_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, TeamFacts]:
-    """Facts for many teams in five queries."""
+    """Facts for many teams in five queries. Reflections are counted as `principal` may read
+    them: a private post or a team post counted for someone who may not read it would tell
+    them it exists."""
     ids = list(team_ids)
     facts: dict[uuid.UUID, TeamFacts] = defaultdict(TeamFacts)
     if not ids:
@@ -131,7 +135,7 @@ async def load_facts(
         facts[team_id].records = count
     for team_id, count in await session.execute(
         select(Reflection.team_id, func.count(Reflection.id))
-        .where(Reflection.team_id.in_(ids), Reflection.deleted_at.is_(None))
+        .where(Reflection.team_id.in_(ids), reflection_policies.readable(principal))
         .group_by(Reflection.team_id)
     ):
         facts[team_id].reflections = count
@@ -145,6 +149,8 @@ async def load_facts(
     return facts
 
 
-async def team_progress(session: AsyncSession, access: TeamAccess) -> TeamProgress:
-    facts = await load_facts(session, [access.team.id])
+async def team_progress(
+    session: AsyncSession, principal: Principal, access: TeamAccess
+) -> TeamProgress:
+    facts = await load_facts(session, principal, [access.team.id])
     return build_progress(access.team.id, facts[access.team.id], utcnow())

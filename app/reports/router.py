@@ -33,7 +33,7 @@ async def year_end_report(
     only. Also as CSV at `/reports/year-end.csv`."""
     stmt = service.teams_statement(caller, school_year, school_id)
     teams, total = await fetch_page(reads, stmt, page)
-    rows = await service.rows_for(session, teams)
+    rows = await service.rows_for(session, caller, teams)
     return build_page(Page[YearEndRow], rows, total, page, request)
 
 
@@ -55,7 +55,7 @@ async def year_end_report_csv(
     prefixed with an apostrophe)."""
     stmt = service.teams_statement(caller, school_year, school_id).limit(MAX_CSV_TEAMS)
     teams = [dict(m) for m in (await session.execute(stmt)).mappings()]
-    body = service.to_csv(await service.rows_for(session, teams))
+    body = service.to_csv(await service.rows_for(session, caller, teams))
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(
         body,

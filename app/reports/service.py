@@ -51,10 +51,12 @@ def teams_statement(
     return stmt.order_by(Team.school_year.desc(), Team.name, Team.id)
 
 
-async def rows_for(session: AsyncSession, teams: Iterable[dict[str, Any]]) -> list[YearEndRow]:
+async def rows_for(
+    session: AsyncSession, principal: Principal, teams: Iterable[dict[str, Any]]
+) -> list[YearEndRow]:
     teams = list(teams)
     ids = [t["id"] for t in teams]
-    facts = await load_facts(session, ids)
+    facts = await load_facts(session, principal, ids)
     schools: dict[uuid.UUID, set[str]] = defaultdict(set)
     coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     if ids:

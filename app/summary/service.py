@@ -78,7 +78,7 @@ async def compile_summary(
     return TeamSummary(
         team=await teams.to_public(session, access.team),
         plan=PlanPublic.model_validate(await plans.get_for_team(session, access)),
-        progress=await progress.team_progress(session, access),
+        progress=await progress.team_progress(session, principal, access),
         calendar=await events.to_public_many(session, event_rows),
         conference_records=conference,
         observation_records=observation,

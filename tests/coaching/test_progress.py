@@ -46,16 +46,17 @@ def complete_cycle(client, team, world, auth):
         )
         day += 1
     ev(client, a, team, "post_conference", 10)
-    client.post(
-        "/api/v1/reflections",
-        headers=a2,
-        json={
-            "title": "Private learning",
-            "body": "secret",
-            "visibility": "private",
-            "team_id": team["id"],
-        },
-    )
+    for visibility, body in (("private", "secret"), ("program", "What we learned")):
+        client.post(
+            "/api/v1/reflections",
+            headers=a2,
+            json={
+                "title": f"{visibility} learning",
+                "body": body,
+                "visibility": visibility,
+                "team_id": team["id"],
+            },
+        )
     ev(
         client,
         admin,
@@ -127,3 +128,35 @@ def test_progress_by_caller(client, team, as_caller, caller, status):
         client.get(f"/api/v1/teams/{team['id']}/progress", headers=as_caller(caller)).status_code
         == status
     )
+
+
+def test_reflections_are_counted_as_the_caller_may_read_them(client, team, world, auth):
+    """A count of posts one may not read tells one they exist (the year-end report too)."""
+    posts = [
+        ("private", world.teacher_a),
+        ("team", world.teacher_a),
+        ("team", world.teacher_a2),
+        ("program", world.teacher_a2),
+    ]
+    for visibility, author in posts:
+        r = client.post(
+            "/api/v1/reflections",
+            headers=auth(author),
+            json={"title": visibility, "body": "b", "visibility": visibility,
+                  "team_id": team["id"]},
+        )  # fmt: skip
+        assert r.status_code == 201
+    url = f"/api/v1/teams/{team['id']}/progress"
+    counted = {
+        who: client.get(url, headers=auth(getattr(world, who))).json()["reflections"]
+        for who in ("teacher_a", "teacher_a2", "admin_a", "district_admin")
+    }
+    # A reads own private, both team posts, the program post; A2 not A's private one;
+    # administrators only the program post.
+    assert counted == {"teacher_a": 4, "teacher_a2": 3, "admin_a": 1, "district_admin": 1}
+    report = client.get("/api/v1/reports/year-end", headers=auth(world.admin_a)).json()
+    assert report["items"][0]["reflections"] == 1
+    csv = client.get("/api/v1/reports/year-end.csv", headers=auth(world.admin_a)).text
+    assert csv.splitlines()[1].count(",") == csv.splitlines()[0].count(",")
+    summary = client.get(f"/api/v1/teams/{team['id']}/summary", headers=auth(world.admin_a)).json()
+    assert summary["progress"]["reflections"] == 1 and len(summary["reflections"]) == 1

@@ -33,8 +33,9 @@ def test_summary_by_caller(client, team, world, auth, as_caller, caller, status,
     body = r.json()
     assert body["confidential_included"] is confidential
     assert len(body["calendar"]) == 7 and body["progress"]["complete"] is True
-    # the team's only post is private to its author (teacher A2), so nobody here reads it
-    assert body["reflections"] == []
+    # teacher A2 wrote a private post (nobody here reads it) and a program post (everyone does)
+    assert [p["title"] for p in body["reflections"]] == ["program learning"]
+    assert body["progress"]["reflections"] == 1
     if confidential:
         assert len(body["observation_records"]) == 4
     else:
