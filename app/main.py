@@ -17,6 +17,7 @@ from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import error_responses, install_error_handlers
+from app.core.input_guard import InputGuardMiddleware
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -110,7 +111,8 @@ def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
 
 def _install_openapi(app: FastAPI) -> None:
     """Errors are documented as problem documents only; every API route may answer 503 and
-    every route with a body 413."""
+    422 (the input guard refuses NUL characters anywhere), and every route with a body 413 and
+    415 (JSON not in UTF-8)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -123,13 +125,13 @@ def _install_openapi(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )
         _document_key_scheme(app, schema)
-        common = error_responses(413, 503)
+        common = error_responses(413, 415, 422, 503)
         for path, item in schema["paths"].items():
             for op in item.values():
                 responses = op.get("responses", {})
-                extra = [503] if path.startswith(API_PREFIX) else []
+                extra = [422, 503] if path.startswith(API_PREFIX) else []
                 if "requestBody" in op:
-                    extra.append(413)  # the body limit applies before any route runs
+                    extra += [413, 415]  # the body limit and encoding apply before any route
                 for status in extra:
                     responses.setdefault(
                         str(status),
@@ -220,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
             max_age=600,
         )
+    app.add_middleware(InputGuardMiddleware)  # inside the next: its answers get a request id
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, lifecycle=lifecycle
     )

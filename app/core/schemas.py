@@ -1,7 +1,7 @@
 """Building blocks for request and response models."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -43,8 +43,26 @@ def _iso_only(value: object) -> object:
     return value
 
 
+# Instants the program can mean. Far outside, converting between time zones overflows (year
+# 1 or 9999 with an offset), and nothing a school plans happens there.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(
+            f"must be between {EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}"
+        )
+    return value
+
+
 # A datetime that must carry its offset: a naive value in a request is a 422.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_range)]
 
 
 class InputModel(BaseModel):

@@ -102,7 +102,10 @@ async def team_time_zone(session: AsyncSession, access: TeamAccess) -> ZoneInfo:
 
 
 def _when(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
+    try:
+        return value.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
+    except OverflowError:  # an instant stored before dates were range-checked: show it in UTC
+        return value.isoformat()
 
 
 def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
