@@ -21,6 +21,7 @@ from app.core.input_guard import InputGuardMiddleware
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.schemas import DOCUMENTED
 from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
@@ -125,6 +126,11 @@ def _install_openapi(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )
         _document_key_scheme(app, schema)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in DOCUMENTED:
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(found.pop("$defs", {}))
+            components[model.__name__] = found
         common = error_responses(413, 415, 422, 503)
         for path, item in schema["paths"].items():
             for op in item.values():

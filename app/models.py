@@ -8,10 +8,10 @@ from app.plans.models import ActionPlan, PlanTransition
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceReview, ResourceTag
-from app.rosters.models import RosterImport
+from app.rosters.models import RosterImport, RosterImportRow
 from app.schools.models import School
 from app.support.models import SupportRequest
-from app.teams.models import FocusArea, Team, TeamMember
+from app.teams.models import FocusArea, HistoryConsent, Team, TeamInvitation, TeamMember
 from app.users.models import SchoolMembership, User
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "EventParticipant",
     "FocusArea",
+    "HistoryConsent",
     "IntegrationKey",
     "LoginThrottle",
     "ObservationRecord",
@@ -31,10 +32,12 @@ __all__ = [
     "ResourceReview",
     "ResourceTag",
     "RosterImport",
+    "RosterImportRow",
     "School",
     "SchoolMembership",
     "SupportRequest",
     "Team",
+    "TeamInvitation",
     "TeamMember",
     "User",
 ]

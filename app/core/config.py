@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     roster_sync_max_deactivate_share: float = Field(default=0.2, ge=0, le=1)
     district_time_zone: str = "America/New_York"
     roster_max_unzipped_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # What one import may cost: CSV lines read (blank ones too), staff kept, seconds spent
+    # reading, and errors kept in its log (the rest are counted).
+    roster_max_lines: int = Field(default=1_000_000, ge=1)
+    roster_max_people: int = Field(default=100_000, ge=1)
+    roster_max_parse_seconds: float = Field(default=60.0, gt=0)
+    roster_max_errors: int = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> "Settings":

@@ -27,6 +27,25 @@ class RosterImport(SQLModel, table=True):
     dry_run: bool
     succeeded: bool
     counts: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    # The first ROSTER_MAX_ERRORS errors, and how many there were in all.
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    error_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     duration_ms: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class RosterImportRow(SQLModel, table=True):
+    """What an import did (or, in a dry run, would do) to each person: paged, never sent whole."""
+
+    __tablename__ = "roster_import_row"
+
+    import_id: uuid.UUID = Field(
+        foreign_key="roster_import.id", primary_key=True, ondelete="CASCADE"
+    )
+    position: int = Field(primary_key=True)  # the order the import reported them in
+    row: int | None = None
+    file: str | None = Field(default=None, max_length=255)
+    email: str = Field(max_length=320)
+    sourced_id: str | None = Field(default=None, max_length=255)
+    action: str = Field(max_length=20)
+    changed_fields: list[str] = Field(default_factory=list, sa_type=JSON)

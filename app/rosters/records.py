@@ -64,6 +64,10 @@ class Removal:
     sourced_id: str
 
 
+class TooManyPeople(Exception):
+    """More staff than one import takes (`Roster.max_people`)."""
+
+
 @dataclass
 class Roster:
     format: str  # csv, json, oneroster-1.1, oneroster-1.2, clever
@@ -76,7 +80,19 @@ class Roster:
     # A delta names changes only: a sync deactivates people marked tobedeleted, not the absent.
     delta: bool = False
     skipped: int = 0  # people who are not staff (students, guardians, aides, ...)
+    # The first `max_errors` errors, and how many there were: a file of 200,000 bad rows must
+    # not become an error log of megabytes that every reader of the import log downloads.
     errors: list[FieldError] = field(default_factory=list)
+    error_count: int = 0
+    max_errors: int = 100
+    max_people: int = 100_000
 
     def error(self, ref: str, column: str, message: str, kind: str = "invalid") -> None:
-        self.errors.append(FieldError(field=f"{ref}.{column}", message=message, type=kind))
+        self.error_count += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(FieldError(field=f"{ref}.{column}", message=message, type=kind))
+
+    def add_person(self, person: PersonRecord) -> None:
+        if len(self.people) >= self.max_people:
+            raise TooManyPeople(person.ref)
+        self.people.append(person)

@@ -1,7 +1,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+import anyio.to_thread
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from app.auth.deps import require
 from app.auth.principal import Principal, Scope
@@ -10,12 +13,36 @@ from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.rosters import service, sources
 from app.rosters.formats import RosterFormat
-from app.rosters.formats.plain import read_rows
-from app.rosters.records import Roster
-from app.rosters.schemas import ImportMode, ImportResult, JsonImport, RosterImportPublic
+from app.rosters.schemas import (
+    ImportMode,
+    ImportResult,
+    JsonImport,
+    RosterImportPublic,
+    RowOutcome,
+)
 from app.users.models import Role
 
 router = APIRouter(prefix="/roster-imports", tags=["roster imports"])
+
+
+JSON_IMPORT_REF = "#/components/schemas/JsonImport"
+
+
+async def _json_import(raw: bytes) -> JsonImport:
+    try:
+        return await anyio.to_thread.run_sync(JsonImport.model_validate_json, raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+
+
+def _with_rows_link(result: ImportResult, request: Request) -> ImportResult:
+    if result.rows_total > len(result.rows):
+        url = request.url_for("list_roster_import_rows", import_id=result.id)
+        result.rows_next = str(url.include_query_params(offset=len(result.rows)))
+    return result
+
 
 RosterWriter = Annotated[
     Principal,
@@ -25,6 +52,7 @@ RosterWriter = Annotated[
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 413, 422))
 async def import_roster_file(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     caller: RosterWriter,
@@ -76,28 +104,44 @@ async def import_roster_file(
     options = service.ImportOptions.from_settings(
         settings, format, mode, dry_run=dry_run, force=force
     )
-    return await service.import_files(
+    result = await service.import_files(
         session, caller, lambda: sources.from_streams(streams, max_unzipped=limit), options
     )
+    return _with_rows_link(result, request)
 
 
-@router.post("/json", status_code=201, responses=error_responses(401, 403, 422))
+@router.post(
+    "/json",
+    status_code=201,
+    responses=error_responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": JSON_IMPORT_REF}}},
+        }
+    },
+)
 async def import_roster_json(
-    body: JsonImport, session: SessionDep, settings: SettingsDep, caller: RosterWriter
+    request: Request, session: SessionDep, settings: SettingsDep, caller: RosterWriter
 ) -> ImportResult:
-    """The same import for scripts: a JSON list of people with the plain CSV's columns."""
+    """The same import for scripts: a JSON list of people with the plain CSV's columns.
+
+    The body (up to 100,000 people) is read and checked off the event loop, so a large import
+    does not hold up the other requests this worker serves."""
+    body = await _json_import(await request.body())
+    options = service.ImportOptions.from_settings(
+        settings, RosterFormat.csv, body.mode, dry_run=body.dry_run, force=body.force
+    )
     rows = (
         (i, {k: v.strip() for k, v in p.model_dump().items() if isinstance(v, str)})
         for i, p in enumerate(body.people, start=1)
     )
-    roster: Roster = read_rows(rows, fmt="json")
-    options = service.ImportOptions.from_settings(
-        settings, RosterFormat.csv, body.mode, dry_run=body.dry_run, force=body.force
-    )
-    return await service.import_roster(
+    roster = await anyio.to_thread.run_sync(service.roster_of_rows, rows, options)
+    result = await service.import_roster(
         session, caller, roster, sha256=sources.sha256_of(body.model_dump_json().encode()),
         filename=None, options=options,
     )  # fmt: skip
+    return _with_rows_link(result, request)
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -117,3 +161,26 @@ async def get_roster_import(
     """One import's record."""
     row = await service.get_import(session, caller, import_id)
     return RosterImportPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/{import_id:uuid}/rows", responses=error_responses(401, 403, 404, 422))
+async def list_roster_import_rows(
+    import_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    reads: ReaderDep,
+    caller: RosterWriter,
+    page: PageDep,
+    action: Annotated[
+        str | None,
+        Query(
+            pattern="^(created|updated|unchanged|deactivated)$",
+            description="Only people the import created, updated, left unchanged or deactivated",
+        ),
+    ] = None,
+) -> Page[RowOutcome]:
+    """What an import did (a dry run: would do) to each person, in file order, a page at a
+    time."""
+    await service.get_import(session, caller, import_id)
+    stmt = service.rows_statement(import_id, action)
+    return await paginate(reads, stmt, page, request, Page[RowOutcome])

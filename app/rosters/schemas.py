@@ -5,7 +5,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from app.core.errors import FieldError
-from app.core.schemas import InputModel
+from app.core.schemas import InputModel, documented
 
 
 class ImportMode(StrEnum):
@@ -31,6 +31,7 @@ class PersonIn(InputModel):
     sourced_id: str | None = Field(default=None, max_length=255)
 
 
+@documented
 class JsonImport(InputModel):
     people: list[PersonIn] = Field(max_length=100_000)
     mode: ImportMode = ImportMode.upsert
@@ -73,7 +74,12 @@ class ImportResult(BaseModel):
     )
     schools_created: int
     schools_updated: int
-    rows: list[RowOutcome]
+    rows_total: int = Field(description="People the import created, updated, left or deactivated")
+    rows: list[RowOutcome] = Field(
+        description="The first of them, in file order; the rest at `rows_next` "
+        "(`GET /roster-imports/{id}/rows`, paged)"
+    )
+    rows_next: str | None = Field(description="Where the outcomes go on, or null")
     schools: list[SchoolOutcome]
 
 
@@ -88,6 +94,7 @@ class RosterImportPublic(BaseModel):
     dry_run: bool
     succeeded: bool
     counts: dict[str, int]
-    errors: list[FieldError]
+    errors: list[FieldError] = Field(description="The first errors (ROSTER_MAX_ERRORS)")
+    error_count: int = Field(description="How many errors there were in all")
     duration_ms: int
     created_at: datetime

@@ -7,10 +7,11 @@ every error listed by file, row and column, and only the import's log record is 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,10 +27,11 @@ from app.core.db import new_id, utcnow
 from app.core.errors import FieldError, NotFound, ProblemError, Unprocessable
 from app.rosters import formats
 from app.rosters.formats import RosterFormat
-from app.rosters.models import RosterImport
-from app.rosters.records import PersonRecord, Roster
+from app.rosters.formats.plain import read_rows
+from app.rosters.models import RosterImport, RosterImportRow
+from app.rosters.records import PersonRecord, Roster, TooManyPeople
 from app.rosters.schemas import ImportMode, ImportResult, RowOutcome, SchoolOutcome
-from app.rosters.sources import RosterFiles
+from app.rosters.sources import ReadLimits, RosterFiles, file_error
 from app.schools.models import School
 from app.users.models import Role, SchoolMembership, User
 from app.users.policies import ChangeProblem, StaffState, change_problem
@@ -48,6 +50,10 @@ class ImportOptions:
     force: bool  # lets a sync deactivate more than the configured share of staff
     max_deactivate_share: float
     school_time_zone: str  # given to schools an org file creates
+    max_lines: int = 1_000_000
+    max_seconds: float = 60.0
+    max_people: int = 100_000
+    max_errors: int = 100
 
     @classmethod
     def from_settings(
@@ -56,7 +62,12 @@ class ImportOptions:
         return cls(
             fmt, mode, dry_run, force,
             settings.roster_sync_max_deactivate_share, settings.district_time_zone,
+            settings.roster_max_lines, settings.roster_max_parse_seconds,
+            settings.roster_max_people, settings.roster_max_errors,
         )  # fmt: skip
+
+    def limits(self) -> ReadLimits:
+        return ReadLimits(self.max_lines, self.max_seconds, self.max_people, self.max_errors)
 
 
 class ImportRejected(Unprocessable):
@@ -323,6 +334,27 @@ async def _plan_people(
     if roleless:
         stored = await _existing_people(session, [], [r.sourced_id for r in roleless])  # type: ignore[misc]
         known = {s["sourced_id"] for s in stored}
+    # Checking every row is CPU work in proportion to the roster: off the event loop.
+    await anyio.to_thread.run_sync(
+        _validate_all, roster, known, resolve, principal, options, err, plan
+    )
+    existing = await _existing_people(
+        session,
+        [p.email for p in plan.people],
+        [p.sourced_id for p in plan.people if p.sourced_id],
+    )
+    await anyio.to_thread.run_sync(_match_all, existing, principal, err, plan)
+
+
+def _validate_all(
+    roster: Roster,
+    known: set[str],
+    resolve: Callable[[str], uuid.UUID | None],
+    principal: Principal,
+    options: ImportOptions,
+    err: ErrorSink,
+    plan: Plan,
+) -> None:
     seen_email: dict[str, str] = {}
     seen_sourced: dict[str, str] = {}
     for record in roster.people:
@@ -355,11 +387,10 @@ async def _plan_people(
             planned.is_active = True  # present in the district's roster: active
         plan.people.append(planned)
 
-    existing = await _existing_people(
-        session,
-        [p.email for p in plan.people],
-        [p.sourced_id for p in plan.people if p.sourced_id],
-    )
+
+def _match_all(
+    existing: list[dict[str, Any]], principal: Principal, err: ErrorSink, plan: Plan
+) -> None:
     by_email = {e["email"]: e for e in existing}
     by_sourced = {e["sourced_id"]: e for e in existing if e["sourced_id"]}
     for p in plan.people:
@@ -632,19 +663,24 @@ async def import_files(
     open_files: Callable[[], RosterFiles],
     options: ImportOptions,
 ) -> ImportResult:
-    """Open, hash and parse the files in a worker thread (they stream from disk), then import.
-    A file that cannot be read is rejected and logged like any other failed import."""
+    """Open, hash and parse the files in a worker thread (they stream from disk), within the
+    import's limits (lines, staff, time), then import. A file that cannot be read is rejected
+    and logged like any other failed import."""
     started = time.perf_counter()
     files: RosterFiles | None = None
 
     def parse() -> Roster:
         nonlocal files
         files = open_files()
-        return formats.read(files, options.format)
+        files.limits = options.limits()
+        files.limits.start()
+        with _people_limit(options):
+            return formats.read(files, options.format)
 
     try:
         roster = await anyio.to_thread.run_sync(parse)
     except ProblemError as exc:
+        errors = exc.errors or []
         await _record(
             session,
             principal,
@@ -653,7 +689,8 @@ async def import_files(
             options.format.value,
             options,
             started,
-            errors=exc.errors or [],
+            errors=errors,
+            error_count=len(errors),
         )
         raise ImportRejected(exc.detail, errors=exc.errors) from exc
     finally:
@@ -669,6 +706,26 @@ async def import_files(
         options=options,
         started=started,
     )
+
+
+@contextlib.contextmanager
+def _people_limit(options: ImportOptions) -> Iterator[None]:
+    try:
+        yield
+    except TooManyPeople as exc:
+        raise file_error(
+            str(exc),
+            f"the import names more than {options.max_people} staff; split it",
+            "too_many_people",
+        ) from exc
+
+
+def roster_of_rows(rows: Iterable[tuple[int, dict[str, str]]], options: ImportOptions) -> Roster:
+    """The JSON import's people as a roster, within the import's limits (in a worker thread)."""
+    with _people_limit(options):
+        return read_rows(
+            rows, fmt="json", max_people=options.max_people, max_errors=options.max_errors
+        )
 
 
 async def import_roster(
@@ -687,13 +744,16 @@ async def import_roster(
     guard = None if errors else _guard(plan, options)
     if errors or guard:
         errors = errors or [guard]  # type: ignore[list-item]
+        count = roster.error_count if roster.error_count else len(errors)
         await _record(
-            session, principal, sha256, filename, roster.format, options, started, errors=errors
-        )
+            session, principal, sha256, filename, roster.format, options, started,
+            errors=errors, error_count=count,
+        )  # fmt: skip
+        shown = f" (the first {len(errors)} are listed)" if count > len(errors) else ""
         detail = (
             f"The sync was refused: {guard.message}"
             if guard
-            else f"The import was rejected: {len(errors)} problem(s); nothing was changed"
+            else f"The import was rejected: {count} problem(s){shown}; nothing was changed"
         )
         raise ImportRejected(detail, errors=errors)
     people = [p for p in plan.people if p.ref]
@@ -711,24 +771,27 @@ async def import_roster(
     record = await _record(
         session, principal, sha256, filename, roster.format, options, started, counts=counts
     )
+    outcomes = [_outcome(p) for p in plan.people] + [
+        {
+            "row": None,
+            "file": None,
+            "email": u["email"],
+            "sourced_id": u["sourced_id"],
+            "action": "deactivated",
+            "changed_fields": ["is_active"],
+        }
+        for u in plan.deactivate
+    ]
+    await _store_outcomes(session, record.id, outcomes)
     return ImportResult(
         id=record.id,
         format=roster.format,
         mode=options.mode.value,
         dry_run=options.dry_run,
         **counts,
-        rows=[_outcome(p) for p in plan.people]
-        + [
-            RowOutcome(
-                row=None,
-                file=None,
-                email=u["email"],
-                sourced_id=u["sourced_id"],
-                action="deactivated",
-                changed_fields=["is_active"],
-            )
-            for u in plan.deactivate
-        ],
+        rows_total=len(outcomes),
+        rows=[RowOutcome.model_validate(o) for o in outcomes[:ROWS_SHOWN]],
+        rows_next=None,
         schools=[
             SchoolOutcome(
                 sourced_id=s.sourced_id,
@@ -743,16 +806,42 @@ async def import_roster(
     )
 
 
-def _outcome(p: Planned) -> RowOutcome:
+ROWS_SHOWN = 50  # outcomes in the import's answer; the rest are paged (rows_statement)
+
+
+def _outcome(p: Planned) -> dict[str, Any]:
     file, _, row = p.ref.rpartition("row ")
-    return RowOutcome(
-        row=int(row) if row.isdigit() else None,
-        file=file.strip() or None,
-        email=p.email,
-        sourced_id=p.sourced_id,
-        action=p.action,
-        changed_fields=p.changed,
-    )
+    return {
+        "row": int(row) if row.isdigit() else None,
+        "file": file.strip() or None,
+        "email": p.email,
+        "sourced_id": p.sourced_id,
+        "action": p.action,
+        "changed_fields": p.changed,
+    }
+
+
+async def _store_outcomes(
+    session: AsyncSession, import_id: uuid.UUID, outcomes: list[dict[str, Any]]
+) -> None:
+    rows = [{"import_id": import_id, "position": i, **o} for i, o in enumerate(outcomes)]
+    for i in range(0, len(rows), CHUNK):
+        await session.execute(insert(RosterImportRow.__table__), rows[i : i + CHUNK])
+
+
+def rows_statement(import_id: uuid.UUID, action: str | None) -> Any:
+    """One import's per-person outcomes, in the order it reported them."""
+    stmt = select(
+        RosterImportRow.row,
+        RosterImportRow.file,
+        RosterImportRow.email,
+        RosterImportRow.sourced_id,
+        RosterImportRow.action,
+        RosterImportRow.changed_fields,
+    ).where(RosterImportRow.import_id == import_id)
+    if action is not None:
+        stmt = stmt.where(RosterImportRow.action == action)
+    return stmt.order_by(RosterImportRow.position)
 
 
 async def _record(
@@ -766,6 +855,7 @@ async def _record(
     *,
     counts: dict[str, int] | None = None,
     errors: list[FieldError] | None = None,
+    error_count: int = 0,
 ) -> RosterImport:
     record = RosterImport(
         actor_user_id=principal.user.id if principal.user else None,
@@ -777,7 +867,8 @@ async def _record(
         dry_run=options.dry_run,
         succeeded=errors is None,
         counts=counts or {},
-        errors=[e.model_dump() for e in errors or []],
+        errors=[e.model_dump() for e in (errors or [])[: options.max_errors]],
+        error_count=error_count,
         duration_ms=int((time.perf_counter() - started) * 1000),
     )
     session.add(record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,7 @@ from app.core.errors import FieldError, Unprocessable
 
 CHUNK = 1024 * 1024
 MAX_FILES = 64
+LIMIT_EVERY = 10_000  # lines between checks of the line count and the time spent
 # Fields longer than this are not roster data; the csv module's default (128 KiB) is kept.
 csv.field_size_limit(128 * 1024)
 
@@ -51,6 +53,38 @@ class _View(io.RawIOBase):
 
 
 @dataclass
+class ReadLimits:
+    """What reading one import may cost, whatever its files hold: lines (blank ones included,
+    across every file: a small zip can unpack to millions of empty lines) and time."""
+
+    max_lines: int = 1_000_000
+    max_seconds: float = 60.0
+    max_people: int = 100_000  # staff kept (students stream past uncounted)
+    max_errors: int = 100  # errors kept and reported; the rest are counted
+    lines: int = 0
+    deadline: float = float("inf")
+
+    def start(self) -> None:
+        self.lines = 0
+        self.deadline = time.monotonic() + self.max_seconds
+
+    def count(self, name: str, lines: int) -> None:
+        self.lines += lines
+        if self.lines > self.max_lines:
+            raise file_error(
+                name,
+                f"the files hold more than {self.max_lines} lines; split the import",
+                "too_many_lines",
+            )
+        if time.monotonic() > self.deadline:
+            raise file_error(
+                name,
+                f"reading the files took longer than {self.max_seconds:g} s; split the import",
+                "too_slow",
+            )
+
+
+@dataclass
 class RosterFiles:
     """The named CSV files of one import. Names are lower-case base names (`users.csv`)."""
 
@@ -59,6 +93,7 @@ class RosterFiles:
     sha256: str = ""
     filename: str | None = None
     progress: Progress | None = None
+    limits: ReadLimits = field(default_factory=ReadLimits)
     _close: list[Callable[[], None]] = field(default_factory=list)
 
     def names(self) -> set[str]:
@@ -76,7 +111,10 @@ class RosterFiles:
         """The first row of a file (for format detection), without reading the rest."""
         try:
             with self._text(name, progress=False) as stream:
-                return [h.strip() for h in next(csv.reader(stream), [])]
+                header = [h.strip() for h in next(csv.reader(stream), [])]
+            if _not_utf8(header):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "not UTF-8")
+            return header
         except READ_ERRORS as exc:
             raise _not_csv(name, exc) from exc
 
@@ -85,7 +123,15 @@ class RosterFiles:
 
     def _text(self, name: str, *, progress: bool = True) -> IO[str]:
         view = _View(self.openers[name](), self.progress if progress else None)
-        return io.TextIOWrapper(io.BufferedReader(view, CHUNK), encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 are kept as lone surrogates and found row by row (Table):
+        # a strict decoder fails a whole buffer ahead of the row the parser is on, naming the
+        # wrong row.
+        return io.TextIOWrapper(
+            io.BufferedReader(view, CHUNK),
+            encoding="utf-8-sig",
+            errors="surrogateescape",
+            newline="",
+        )
 
     def close(self) -> None:
         for close in self._close:
@@ -99,8 +145,19 @@ READ_ERRORS = (
 )  # fmt: skip
 
 
+def _not_utf8(values: list[str]) -> bool:
+    """Does a row hold bytes that were not UTF-8 (kept as lone surrogates)?"""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _not_csv(name: str, exc: Exception, row: int | None = None) -> Unprocessable:
     where = f"{name} row {row}" if row else name
+    if isinstance(exc, csv.Error) and "NUL" in str(exc):  # UTF-16 and UTF-32 are full of NULs
+        exc = UnicodeDecodeError("utf-8", b"\x00", 0, 1, "NUL bytes")
     if not isinstance(exc, (UnicodeDecodeError, csv.Error)):
         return file_error(where, f"{name} could not be unpacked: {exc}", "zip")
     if isinstance(exc, UnicodeDecodeError):
@@ -119,6 +176,7 @@ class Table:
 
     def __init__(self, files: RosterFiles, name: str) -> None:
         self.name = name
+        self.limits = files.limits
         try:
             self._stream = files._text(name)
         except READ_ERRORS as exc:
@@ -126,21 +184,32 @@ class Table:
         self._reader = csv.reader(self._stream)
         try:
             self.header = [h.strip() for h in next(self._reader, [])]
+            if _not_utf8(self.header):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "not UTF-8")
         except READ_ERRORS as exc:
             self._stream.close()
-            raise _not_csv(name, exc) from exc
+            raise _not_csv(name, exc, 1) from exc
         if not any(self.header):
             self._stream.close()
             raise file_error(name, f"{name} is empty (no header row)", "empty")
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         number = 1
+        counted = 1
         try:
             for values in self._reader:
                 number += 1
+                if number - counted >= LIMIT_EVERY:
+                    self.limits.count(self.name, number - counted)
+                    counted = number
                 if any(v.strip() for v in values):
+                    if _not_utf8(values):
+                        raise UnicodeDecodeError("utf-8", b"", 0, 1, "not UTF-8")
                     yield number, [v.strip() for v in values]
-        except READ_ERRORS as exc:
+            self.limits.count(self.name, number - counted + 1)
+        except UnicodeDecodeError as exc:
+            raise _not_csv(self.name, exc, number) from exc
+        except READ_ERRORS as exc:  # broken quoting: the reader is on the row after the last
             raise _not_csv(self.name, exc, number + 1) from exc
         finally:
             self._stream.close()

@@ -3,7 +3,7 @@ on several rows with the same id; the rows are merged into one person with all t
 
 from __future__ import annotations
 
-from app.rosters.records import RANK, PersonRecord, Roster, SchoolRecord, staff_role
+from app.rosters.records import RANK, PersonRecord, Roster, SchoolRecord, TooManyPeople, staff_role
 from app.rosters.sources import RosterFiles, Table, file_error
 from app.users.models import Role
 
@@ -53,7 +53,9 @@ def read(files: RosterFiles) -> Roster:
         raise file_error(
             "teachers.csv", "a Clever import needs teachers.csv or staff.csv", "missing"
         )
-    roster = Roster(format="clever")
+    roster = Roster(
+        format="clever", max_people=files.limits.max_people, max_errors=files.limits.max_errors
+    )
     if "schools.csv" in names:
         roster.lists_schools = True
         table = files.table("schools.csv")
@@ -72,7 +74,8 @@ def read(files: RosterFiles) -> Roster:
         _read_people(files.table("teachers.csv"), roster, people, teachers=True)
     if "staff.csv" in names:
         _read_people(files.table("staff.csv"), roster, people, teachers=False)
-    roster.people = list(people.values())
+    for person in people.values():
+        roster.add_person(person)
     return roster
 
 
@@ -103,6 +106,8 @@ def _read_people(
         key = f"{id_column}:{row[id_column]}"
         seen = people.get(key)
         if seen is None:
+            if len(people) >= roster.max_people:
+                raise TooManyPeople(ref)
             people[key] = PersonRecord(
                 ref=ref,
                 columns=columns,

@@ -157,7 +157,11 @@ def read(files: RosterFiles) -> Roster:
         raise file_error("users.csv", "a OneRoster import needs users.csv (the staff)", "missing")
     if version is None:  # loose files: the users.csv header tells the version
         version = "1.1" if "orgSourcedIds" in files.header("users.csv") else "1.2"
-    roster = Roster(format=f"oneroster-{version}")
+    roster = Roster(
+        format=f"oneroster-{version}",
+        max_people=files.limits.max_people,
+        max_errors=files.limits.max_errors,
+    )
     roster.delta = "delta" in modes.values()
     orgs = _read_orgs(files, roster) if "orgs.csv" in names else _Orgs()
     if version == "1.1":
@@ -228,7 +232,7 @@ def _read_users_11(files: RosterFiles, roster: Roster, orgs: _Orgs) -> None:
         enabled = _enabled(roster, ref, row["enabledUser"])
         if status is None or enabled is None:
             continue
-        roster.people.append(
+        roster.add_person(
             PersonRecord(
                 ref=ref,
                 columns=USER_COLUMNS,
@@ -314,7 +318,7 @@ def _read_users_12(
             primary = row["primaryOrgSourcedId"]
             if primary and orgs.school_refs([primary]) and primary not in schools:
                 schools.append(primary)
-        roster.people.append(
+        roster.add_person(
             PersonRecord(
                 ref=ref,
                 columns=USER_COLUMNS_12,

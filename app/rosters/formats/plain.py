@@ -43,12 +43,20 @@ def read_csv(table: Table) -> Roster:
         (number, {by_header[k]: v for k, v in values.items()})
         for number, values in table.records(list(by_header))
     )
-    return read_rows(rows, fmt="csv")
+    return read_rows(
+        rows, fmt="csv", max_people=table.limits.max_people, max_errors=table.limits.max_errors
+    )
 
 
-def read_rows(rows: Iterable[tuple[int, dict[str, str]]], *, fmt: str) -> Roster:
+def read_rows(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    *,
+    fmt: str,
+    max_people: int = 100_000,
+    max_errors: int = 100,
+) -> Roster:
     """Rows of {field: text} from the CSV or the JSON body."""
-    roster = Roster(format=fmt)
+    roster = Roster(format=fmt, max_people=max_people, max_errors=max_errors)
     for number, data in rows:
         ref = f"row {number}"
         bad = False
@@ -69,7 +77,7 @@ def read_rows(rows: Iterable[tuple[int, dict[str, str]]], *, fmt: str) -> Roster
         if bad:
             continue
         school = data.get("school")
-        roster.people.append(
+        roster.add_person(
             PersonRecord(
                 ref=ref,
                 columns=COLUMNS,
