@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -20,7 +19,7 @@ from app.core.errors import error_responses, install_error_handlers
 from app.core.input_guard import InputGuardMiddleware
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
-from app.core.middleware import RequestContextMiddleware
+from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
 from app.core.schemas import DOCUMENTED
 from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
@@ -182,6 +181,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # The interactive docs and the document itself: off in production unless asked for
+        # (`peercoach openapi` writes the document whatever this says).
+        docs_url="/docs" if settings.serves_docs else None,
+        redoc_url="/redoc" if settings.serves_docs else None,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -220,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],

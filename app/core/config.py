@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     jwt_issuer: str = "peercoach"
     jwt_audience: str = "peercoach-api"
+    # The API's address as clients see it, for the links in answers (`next`); unset: links
+    # are relative. Never taken from the request's Host header.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    # /docs, /redoc and /openapi.json; unset: on in development and test, off in production.
+    docs_enabled: bool | None = None
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -56,7 +61,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> "Settings":
-        if self.environment == "production":
+        if self.environment != "development":
             if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
                     "SECRET_KEY must be set to a random value of at least 32 characters "
@@ -76,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment in ("development", "test")
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.is_development
 
 
 @lru_cache

@@ -7,15 +7,18 @@ a list of statuses into the OpenAPI `responses` of a route, so generated clients
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("peercoach.errors")
@@ -261,12 +264,26 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _route_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Every route's path pattern and methods, included routers too (built once per app)."""
+    known: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "route_patterns", None
+    )
+    if known is None:
+        known = []
+        for route in iter_route_contexts(app.routes):
+            path, methods = route.path, route.methods
+            if path and methods:
+                known.append((compile_path(path)[0], frozenset(methods)))
+        app.state.route_patterns = known
+    return known
+
+
 def _allowed_methods(request: Request) -> set[str]:
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
+    for pattern, route_methods in _route_patterns(request.app):
+        if pattern.match(request.url.path):
+            methods |= route_methods
     return methods
 
 

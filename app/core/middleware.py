@@ -12,6 +12,9 @@ import time
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_JSON, problem_body
@@ -21,6 +24,8 @@ access_log = logging.getLogger("peercoach.access")
 error_log = logging.getLogger("peercoach.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
+# An API answer is data, never a page: nothing in it may load, run or be framed.
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
 
 def _valid_request_id(raw: bytes | None) -> str | None:
@@ -60,8 +65,12 @@ class RequestContextMiddleware:
                 hdrs = list(message.get("headers") or [])
                 hdrs.append((REQUEST_ID_HEADER, request_id.encode()))
                 hdrs.append((b"x-content-type-options", b"nosniff"))
-                if path.startswith("/api/") and not any(k == b"cache-control" for k, _ in hdrs):
-                    hdrs.append((b"cache-control", b"no-store"))
+                if path.startswith("/api/"):
+                    names = {k for k, _ in hdrs}
+                    if b"cache-control" not in names:
+                        hdrs.append((b"cache-control", b"no-store"))
+                    if b"content-security-policy" not in names:  # documents set their own
+                        hdrs.append((b"content-security-policy", API_CSP))
                 if self.lifecycle.draining:
                     # Shutting down: a kept-alive connection would be cut under the next request.
                     hdrs.append((b"connection", b"close"))
@@ -139,4 +148,24 @@ class RequestContextMiddleware:
                 "user_id": state.get("user_id"),
                 "request_id": state.get("request_id"),
             },
+        )
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, with a refused preflight answered as a problem document like
+    every other error (Starlette answers it in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode()
+        headers = {
+            k: v for k, v in response.headers.items() if k not in ("content-type", "content-length")
+        }
+        return JSONResponse(
+            problem_body(None, response.status_code, detail),
+            status_code=response.status_code,
+            headers=headers,
+            media_type=PROBLEM_JSON,
         )

@@ -21,6 +21,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 
+from app.core.links import link
 from app.core.reads import Reader
 
 T = TypeVar("T")
@@ -59,7 +60,7 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
     nxt = params.offset + params.limit
     if nxt >= total:
         return None
-    return str(request.url.include_query_params(offset=nxt, limit=params.limit))
+    return link(request, request.url.include_query_params(offset=nxt, limit=params.limit))
 
 
 def _counted(stmt: Select[Any]) -> Select[Any]:

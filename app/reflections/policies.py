@@ -35,5 +35,18 @@ def readable(p: Principal) -> ColumnElement[bool]:
     return and_(Reflection.deleted_at.is_(None), or_(*visible))
 
 
+def sees_links(p: Principal) -> ColumnElement[bool]:
+    """Whether the caller sees which team, event and observation record a post is about: its
+    author and that team's members. A program post is read district-wide; what it links to is
+    the team's business."""
+    if p.user is None:
+        return false()
+    mine = Reflection.author_id == p.user.id
+    if p.role != Role.teacher:
+        return mine
+    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)
+    return or_(mine, Reflection.team_id.in_(my_teams))
+
+
 def can_edit(p: Principal, reflection: Reflection) -> bool:
     return p.user is not None and reflection.author_id == p.user.id

@@ -118,7 +118,7 @@ async def list_reflection_comments(
     await service.get_readable(session, principal, reflection_id)
     rows, total = await fetch_page(reads, service.comments_statement(reflection_id), page)
     return build_page(
-        Page[CommentPublic], [service.public_row(r) for r in rows], total, page, request
+        Page[CommentPublic], [service.comment_row(r) for r in rows], total, page, request
     )
 
 

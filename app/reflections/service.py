@@ -82,6 +82,7 @@ def list_statement(
             User.given_name.label("author_given_name"),
             User.family_name.label("author_family_name"),
             _comment_count(),
+            policies.sees_links(principal).label("sees_links"),
         )
         .join(User, User.id == Reflection.author_id)
         .where(policies.readable(principal))
@@ -97,7 +98,19 @@ def list_statement(
     return stmt.order_by(Reflection.created_at.desc(), Reflection.id)
 
 
+LINKS = ("team_id", "event_id", "observation_record_id")
+
+
 def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A post's row as ReflectionPublic's fields; its links only for those who may see them."""
+    if not row.pop("sees_links"):
+        for name in LINKS:
+            row[name] = None
+    return comment_row(row)
+
+
+def comment_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A post's or a comment's row with its author as a MemberRef."""
     row["author"] = {
         "id": row["author_id"],
         "given_name": row.pop("author_given_name"),

@@ -10,6 +10,7 @@ from app.auth.deps import require
 from app.auth.principal import Principal, Scope
 from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
+from app.core.links import link
 from app.core.pagination import Page, PageDep, paginate
 from app.rosters import service, sources
 from app.rosters.formats import RosterFormat
@@ -39,8 +40,10 @@ async def _json_import(raw: bytes) -> JsonImport:
 
 def _with_rows_link(result: ImportResult, request: Request) -> ImportResult:
     if result.rows_total > len(result.rows):
-        url = request.url_for("list_roster_import_rows", import_id=result.id)
-        result.rows_next = str(url.include_query_params(offset=len(result.rows)))
+        rows = request.url.replace(
+            path=f"{request.url.path.removesuffix('/json')}/{result.id}/rows"
+        )
+        result.rows_next = link(request, rows.replace(query=f"offset={len(result.rows)}"))
     return result
 
 

@@ -49,4 +49,16 @@ async def get_team_summary_document(
         return Response(
             service.to_markdown(summary, zone), media_type="text/markdown; charset=utf-8"
         )
-    return Response(service.to_html(summary, zone), media_type="text/html; charset=utf-8")
+    return Response(
+        service.to_html(summary, zone),
+        media_type="text/html; charset=utf-8",
+        # The document styles itself inline and needs nothing else: no script, no image, no
+        # form, no frame, so text a teacher typed can never run or call out.
+        headers={"Content-Security-Policy": DOCUMENT_CSP},
+    )
+
+
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
