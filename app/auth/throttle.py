@@ -46,16 +46,7 @@ class Throttle:
     async def reserve(self, session: AsyncSession, key: str, what: str) -> None:
         """Count one attempt for `key`, or refuse it (429) while the key is locked."""
         now = utcnow()
-        dialect = session.get_bind().dialect.name
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(LoginThrottle)
-        await session.execute(
-            ins.values(login=key, failures=0, window_started_at=now).on_conflict_do_nothing()
-        )
-        row = (
-            await session.execute(
-                select(LoginThrottle).where(col(LoginThrottle.login) == key).with_for_update()
-            )
-        ).scalar_one()
+        row = await self._row(session, key, now)
         if row.locked_until is not None and row.locked_until > now:
             raise TooManyRequests(_wait_message(what), retry_after=_seconds(row.locked_until, now))
         if row.locked_until is not None or row.window_started_at + self.window < now:
@@ -69,6 +60,45 @@ class Throttle:
             )
         row.failures += 1
         await session.flush()
+
+    async def check(self, session: AsyncSession, key: str, what: str) -> None:
+        """429 while the key is locked; counts nothing."""
+        now = utcnow()
+        row = await session.get(LoginThrottle, key)
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            raise TooManyRequests(_wait_message(what), retry_after=_seconds(row.locked_until, now))
+
+    async def spend(self, session: AsyncSession, key: str, amount: int, what: str) -> None:
+        """Count `amount` uses of a budget at once (a roster naming several people); refuse
+        (429, persisted) when the budget of the window is exhausted."""
+        now = utcnow()
+        row = await self._row(session, key, now)
+        if row.locked_until is not None and row.locked_until > now:
+            raise TooManyRequests(_wait_message(what), retry_after=_seconds(row.locked_until, now))
+        if row.locked_until is not None or row.window_started_at + self.window < now:
+            row.failures, row.window_started_at, row.locked_until = 0, now, None
+        row.failures += amount
+        if row.failures > self.max_attempts:
+            row.failures, row.window_started_at = 0, now
+            row.locked_until = now + self.lockout
+            await session.flush()
+            raise AttemptsExhausted(
+                _wait_message(what), retry_after=_seconds(row.locked_until, now)
+            )
+        await session.flush()
+
+    @staticmethod
+    async def _row(session: AsyncSession, key: str, now: datetime) -> LoginThrottle:
+        dialect = session.get_bind().dialect.name
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(LoginThrottle)
+        await session.execute(
+            ins.values(login=key, failures=0, window_started_at=now).on_conflict_do_nothing()
+        )
+        return (
+            await session.execute(
+                select(LoginThrottle).where(col(LoginThrottle.login) == key).with_for_update()
+            )
+        ).scalar_one()
 
     @staticmethod
     async def clear(session: AsyncSession, key: str) -> None:
@@ -89,3 +119,19 @@ def login_key(email: str) -> str:
 
 def password_change_key(user_id: object) -> str:
     return f"password-change:{user_id}"
+
+
+def staff_lookup_key(user_id: object) -> str:
+    return f"staff-lookup:{user_id}"
+
+
+STAFF_LOOKUPS = "lookups of other schools' staff"
+
+
+def staff_lookups(budget: int) -> Throttle:
+    """How many times a day a caller who manages some schools only may be told that an email
+    or roster id belongs to staff outside them (users.service, rosters.service). Once it is
+    spent, everything that could tell (creating staff, changing an email, importing) answers
+    429 until the next day, whatever the answer would have been."""
+    day = timedelta(days=1)
+    return Throttle(budget, day, day)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    # A school administrator learns that an email or roster id belongs to staff outside their
+    # schools (POST /users, roster imports) at most this many times a day (then 429).
+    staff_lookup_budget: int = Field(default=20, ge=0, le=10_000)
     # argon2 checks and hashes at once per worker, and how many more may wait (then 503).
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
     password_hash_queue: int = Field(default=32, ge=0, le=10_000)

@@ -41,7 +41,7 @@ def sees_links(p: Principal) -> ColumnElement[bool]:
     the team's business."""
     if p.user is None:
         return false()
-    mine = Reflection.author_id == p.user.id
+    mine: ColumnElement[bool] = col(Reflection.author_id) == p.user.id
     if p.role != Role.teacher:
         return mine
     my_teams = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)

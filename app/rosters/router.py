@@ -53,7 +53,7 @@ RosterWriter = Annotated[
 ]
 
 
-@router.post("", status_code=201, responses=error_responses(401, 403, 413, 422))
+@router.post("", status_code=201, responses=error_responses(401, 403, 413, 422, 429))
 async def import_roster_file(
     request: Request,
     session: SessionDep,
@@ -116,7 +116,7 @@ async def import_roster_file(
 @router.post(
     "/json",
     status_code=201,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422, 429),
     openapi_extra={
         "requestBody": {
             "required": True,

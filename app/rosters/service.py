@@ -22,6 +22,7 @@ from sqlalchemy import delete, insert, or_, select, text, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
 from app.core.db import new_id, utcnow
 from app.core.errors import FieldError, NotFound, ProblemError, Unprocessable
@@ -54,6 +55,7 @@ class ImportOptions:
     max_seconds: float = 60.0
     max_people: int = 100_000
     max_errors: int = 100
+    staff_lookup_budget: int = 20
 
     @classmethod
     def from_settings(
@@ -64,6 +66,7 @@ class ImportOptions:
             settings.roster_sync_max_deactivate_share, settings.district_time_zone,
             settings.roster_max_lines, settings.roster_max_parse_seconds,
             settings.roster_max_people, settings.roster_max_errors,
+            settings.staff_lookup_budget,
         )  # fmt: skip
 
     def limits(self) -> ReadLimits:
@@ -107,6 +110,7 @@ class Plan:
     deactivate: list[dict[str, Any]] = field(default_factory=list)  # existing users
     skipped: int = 0
     active_covered: int = 0  # active staff of the schools a sync covers (the guard's measure)
+    outside: int = 0  # rows naming staff the caller does not manage (each tells they exist)
 
 
 # Reports a row error: (ref, column, message, kind). Planning adds to the file's own errors.
@@ -399,7 +403,10 @@ def _match_all(
         if match is not None and p.email != match["email"] and p.email in by_email:
             err(p.ref, p.columns["email"], "belongs to another staff member", "conflict")
             continue
-        if not _may_change(principal, p, match, err):
+        problem = _change_problem(principal, p, match, err)
+        if problem is ChangeProblem.outside:
+            plan.outside += 1
+        if problem is not None:
             continue
         p.existing = match
         if match is None:
@@ -426,9 +433,9 @@ _BLAME = {
 }
 
 
-def _may_change(
+def _change_problem(
     principal: Principal, p: Planned, match: dict[str, Any] | None, err: ErrorSink
-) -> bool:
+) -> ChangeProblem | None:
     """The rule of PATCH /users and POST /users (users/policies.change_problem), applied to
     who the matched person is now and what the row makes of them."""
     current = None if match is None else _state(match)
@@ -441,10 +448,10 @@ def _may_change(
     )  # fmt: skip
     problem = change_problem(principal, match["id"] if match else None, current, new)
     if problem is None:
-        return True
+        return None
     kind, message = problem
     err(p.ref, p.columns.get(_BLAME[kind]) or _BLAME[kind], message, "forbidden")
-    return False
+    return kind
 
 
 # -- sync ------------------------------------------------------------------------------------
@@ -740,7 +747,19 @@ async def import_roster(
 ) -> ImportResult:
     started = time.perf_counter() if started is None else started
     await _lock(session)
+    limited = principal.user is not None and not principal.manages_district_staff
+    budget = staff_lookups(options.staff_lookup_budget)
+    if limited:
+        assert principal.user is not None
+        await budget.check(session, staff_lookup_key(principal.user.id), STAFF_LOOKUPS)
     plan, errors = await _plan(session, principal, roster, options)
+    if plan.outside and limited:
+        # Each such row tells the caller someone exists at another school: the same daily
+        # budget as POST /users (429 once spent, with no row listed).
+        assert principal.user is not None
+        await budget.spend(
+            session, staff_lookup_key(principal.user.id), plan.outside, STAFF_LOOKUPS
+        )
     guard = None if errors else _guard(plan, options)
     if errors or guard:
         errors = errors or [guard]  # type: ignore[list-item]

@@ -60,7 +60,7 @@ async def create_user_from_cli(
                 )
                 raise CliError(problems) from exc
             try:
-                created = await service.create(session, Principal(system=True), data)
+                created = await service.create(session, settings, Principal(system=True), data)
             except ProblemError as exc:
                 raise CliError(exc.detail or exc.title) from exc
             return created.id

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.deps import AdminReader, AdminUser, AnyReader
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.users import service
@@ -38,11 +38,13 @@ async def list_users(
     return build_page(Page[UserPublic], items, total, page, request)
 
 
-@router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422))
-async def create_user(body: UserCreate, session: SessionDep, caller: AdminUser) -> UserPublic:
+@router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422, 429))
+async def create_user(
+    body: UserCreate, session: SessionDep, settings: SettingsDep, caller: AdminUser
+) -> UserPublic:
     """Add a staff member. School administrators may add teachers and school administrators
     to their own schools; only district administrators may create district administrators."""
-    return await service.create(session, caller, body)
+    return await service.create(session, settings, caller, body)
 
 
 @router.get("/users/{user_id}", responses=error_responses(401, 403, 404, 422))
@@ -52,14 +54,18 @@ async def get_user(user_id: uuid.UUID, session: SessionDep, caller: AdminReader)
     return service.to_public(user, schools)
 
 
-@router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 422))
+@router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, caller: AdminUser
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: AdminUser,
 ) -> UserPublic:
     """Change a staff record: names, email, role, schools (`school_ids` replaces them) or
     `is_active`. Deactivating ends the account's sessions at once; nothing is deleted."""
     user, schools = await service.get_readable(session, caller, user_id)
-    return await service.update(session, caller, user, schools, body)
+    return await service.update(session, settings, caller, user, schools, body)
 
 
 @router.get("/colleagues", responses=error_responses(401, 403, 422))

@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Staff
+from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
+from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
@@ -159,9 +161,22 @@ async def get_readable(
     return user, (await school_ids_of(session, [user.id]))[user.id]
 
 
+class InUse(Conflict):
+    persist = True  # a lookup spent of the caller's daily budget is kept (users.service)
+
+
 async def _check_unique(
-    session: AsyncSession, email: str | None, sourced_id: str | None, exclude: uuid.UUID | None
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    email: str | None,
+    sourced_id: str | None,
+    exclude: uuid.UUID | None,
 ) -> None:
+    """409 if the email or roster id is taken. Saying so tells the caller that person exists:
+    a caller who manages some schools only may be told that of staff outside them
+    STAFF_LOOKUP_BUDGET times a day (429 after), so nobody lists the district's staff by
+    trying addresses."""
     conds = []
     if email is not None:
         conds.append(User.email == email)
@@ -169,13 +184,23 @@ async def _check_unique(
         conds.append(User.sourced_id == sourced_id)
     if not conds:
         return
-    stmt = select(User.email, User.sourced_id).where(or_(*conds))
+    budget = staff_lookups(settings.staff_lookup_budget)
+    limited = principal.user is not None and not principal.manages_district_staff
+    if limited:
+        assert principal.user is not None
+        await budget.check(session, staff_lookup_key(principal.user.id), STAFF_LOOKUPS)
+    stmt = select(User.id, User.role, User.email).where(or_(*conds))
     if exclude is not None:
         stmt = stmt.where(User.id != exclude)
     clash = (await session.execute(stmt)).first()
-    if clash is not None:
-        field = "email" if email is not None and clash.email == email else "sourced_id"
-        raise Conflict(f"A user with this {field} already exists")
+    if clash is None:
+        return
+    field = "email" if email is not None and clash.email == email else "sourced_id"
+    schools = (await school_ids_of(session, [clash.id]))[clash.id]
+    if limited and not policies.can_manage_user(principal, Role(clash.role), set(schools)):
+        assert principal.user is not None
+        await budget.spend(session, staff_lookup_key(principal.user.id), 1, STAFF_LOOKUPS)
+    raise InUse(f"This {field} is already in use")
 
 
 async def _check_schools_exist(session: AsyncSession, school_ids: set[uuid.UUID]) -> None:
@@ -222,14 +247,16 @@ def _refuse(problem: tuple[policies.ChangeProblem, str] | None) -> None:
     raise Forbidden(message)
 
 
-async def create(session: AsyncSession, principal: Principal, data: UserCreate) -> UserPublic:
+async def create(
+    session: AsyncSession, settings: Settings, principal: Principal, data: UserCreate
+) -> UserPublic:
     new_schools = set(data.school_ids)
     new = policies.StaffState(data.role, frozenset(new_schools), True)
     _refuse(policies.change_problem(principal, None, None, new))
     # Hashed before the first statement, so no connection or lock is held while argon2 runs.
     password_hash = await hash_password_async(data.password) if data.password else None
     await _check_schools_exist(session, new_schools)
-    await _check_unique(session, data.email, data.sourced_id, None)
+    await _check_unique(session, settings, principal, data.email, data.sourced_id, None)
     user = User(
         email=data.email,
         given_name=data.given_name,
@@ -246,6 +273,7 @@ async def create(session: AsyncSession, principal: Principal, data: UserCreate) 
 
 async def update(
     session: AsyncSession,
+    settings: Settings,
     principal: Principal,
     user: User,
     old_schools: list[uuid.UUID],
@@ -262,7 +290,9 @@ async def update(
     )
     _refuse(policies.change_problem(principal, user.id, current, new))
     await _check_schools_exist(session, new_schools - set(old_schools))
-    await _check_unique(session, changes.get("email"), changes.get("sourced_id"), user.id)
+    await _check_unique(
+        session, settings, principal, changes.get("email"), changes.get("sourced_id"), user.id
+    )
 
     if changes.get("is_active") is False and user.is_active:
         user.token_version += 1  # existing tokens stop working at once

@@ -149,3 +149,58 @@ def test_a_delta_cannot_deactivate_another_schools_staff(client, world, factory,
     ok = upload(client, auth(world.district_admin), delta_zip(rows), mode="sync")
     assert ok.status_code == 201, ok.text
     assert not users(sync_engine)[other.email].is_active
+
+
+def _budgeted(settings, budget: int):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    return TestClient(create_app(settings.model_copy(update={"staff_lookup_budget": budget})))
+
+
+def test_learning_that_other_schools_staff_exist_has_a_daily_budget(settings, world, auth):
+    """A school administrator trying addresses in POST /users learns "in use" a few times a
+    day, then nothing more; their own school's staff, and district administrators, cost
+    nothing."""
+    others = [world.teacher_b, world.admin_b, world.district_admin]
+    with _budgeted(settings, 2) as c:
+        h = auth(world.admin_a)
+
+        def create(email: str):
+            return c.post(
+                "/api/v1/users",
+                headers=h,
+                json={"email": email, "given_name": "N", "family_name": "N", "role": "teacher",
+                      "school_ids": [str(world.school_a.id)]},
+            )  # fmt: skip
+
+        assert create(world.teacher_a2.email).status_code == 409  # their own school: free
+        answers = [create(o.email) for o in others]
+        assert [r.status_code for r in answers] == [409, 409, 429]
+        assert answers[0].json()["detail"] == "This email is already in use"
+        assert int(answers[2].headers["retry-after"]) > 0
+        assert create("brand.new@example.org").status_code == 429  # spent for the day
+        for _ in range(3):  # district administrators manage everyone: no budget
+            r = c.post(
+                "/api/v1/users",
+                headers=auth(world.district_admin),
+                json={"email": world.teacher_b.email, "given_name": "N", "family_name": "N",
+                      "role": "teacher", "school_ids": [str(world.school_b.id)]},
+            )  # fmt: skip
+            assert r.status_code == 409
+
+
+@pytest.mark.parametrize(("budget", "status"), [(10, 422), (2, 429)])
+def test_a_dry_run_naming_other_schools_staff_spends_the_same_budget(
+    settings, world, auth, budget, status
+):
+    rows = "".join(
+        _row(p, role="teacher", school="Alpha School")
+        for p in (world.teacher_b, world.admin_b, world.district_admin)
+    )
+    with _budgeted(settings, budget) as c:
+        r = upload(c, auth(world.admin_a), (HEADER + rows).encode(), dry_run=True)
+    assert r.status_code == status, r.text
+    if status == 429:
+        assert world.teacher_b.email not in r.text and "errors" not in r.json()
