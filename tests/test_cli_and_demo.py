@@ -75,7 +75,7 @@ def test_cli_migrate_create_user_and_errors(cli_env, client, sync_engine):
         ["create-user", "OPS@example.org", "Ops", "Admin", "--role", "teacher", "--password-stdin"],
         input="a-long-password\n",
     )
-    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert dup.exit_code == 1 and "already in use" in dup.output
     bad = runner.invoke(
         cli,
         ["create-user", "x@example.org", "X", "Y", "--role", "boss", "--password-stdin"],
