@@ -23,6 +23,39 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _ready_database(settings: Settings) -> None:
+    """Exit 2 with a sentence, not a traceback, when the database cannot be used as it is."""
+    from app.core.db import Database
+    from app.core.migrations import head_revision
+
+    async def probe() -> str | None:
+        db = Database(settings)
+        try:
+            return await db.reads.probe()
+        finally:
+            await db.dispose()
+
+    try:
+        current = asyncio.run(probe())
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        typer.secho(f"Cannot open the database: {reason}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    if current is None:
+        typer.secho(
+            "The database is not migrated: run `peercoach migrate` first", fg="red", err=True
+        )
+        raise typer.Exit(2)
+    if current != head_revision():
+        typer.secho(
+            f"The database schema is at {current}, this version needs {head_revision()}: "
+            "run `peercoach migrate` first",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Bring the database schema up to date (alembic upgrade)."""
@@ -39,6 +72,7 @@ def demo_data() -> None:
     from app.demo.data import DEMO_PASSWORD, DemoRefused, load, logins_table
 
     settings = _settings()
+    _ready_database(settings)
     try:
         added = asyncio.run(load(settings))
     except DemoRefused as exc:
@@ -93,6 +127,7 @@ def create_user(
     from app.users.cli_service import CliError, create_user_from_cli
 
     settings = _settings()
+    _ready_database(settings)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -133,10 +168,12 @@ def import_roster(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Import staff from OneRoster, Clever or a plain CSV. Exit code 0 on success, 1 when the
-    import is rejected (the errors are listed), 2 on bad arguments."""
+    import is rejected (the errors are listed), 2 on bad arguments or a database that cannot
+    be used (unreachable, or not migrated: run `peercoach migrate`)."""
     from app.rosters.cli_output import run_import
 
     settings = _settings()
+    _ready_database(settings)
     try:
         code = run_import(
             settings, path, fmt=fmt, sync=sync, force=force, dry_run=dry_run, as_json=as_json

@@ -117,3 +117,41 @@ def test_cli_refuses_bad_settings(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert r.exit_code == 2 and "SECRET_KEY" in r.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import-roster", "ROSTER"],
+        ["create-user", "a@example.org", "A", "B", "--role", "teacher", "--password-stdin"],
+        ["demo-data"],
+    ],
+)
+def test_commands_on_a_database_that_is_not_migrated_say_so(
+    monkeypatch, tmp_path, scratch_database, args
+):
+    """One sentence and exit code 2, not a 200-line traceback."""
+    roster = tmp_path / "staff.csv"
+    roster.write_text("email,given name,family name,role,school\na@x.org,A,B,teacher,S\n")
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    try:
+        args = [str(roster) if a == "ROSTER" else a for a in args]
+        result = runner.invoke(cli, args, input="a-long-enough-password\n")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "not migrated: run `peercoach migrate` first" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    from tests.conftest import make_database_url
+    from tests.dbsetup import drop_postgres_database
+
+    url = make_database_url(tmp_path, "peercoach_unmigrated")
+    yield url
+    if url.startswith("postgresql"):
+        drop_postgres_database(url)

@@ -320,6 +320,8 @@ class SqliteReader(Reader):
         anything): None if the database was never migrated. Raises if it cannot be opened."""
 
         def read() -> str | None:
+            if not Path(self.path).exists():
+                return None  # `peercoach migrate` creates it
             uri = f"{Path(self.path).absolute().as_uri()}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, timeout=1)
             try:
