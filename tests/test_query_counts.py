@@ -24,17 +24,21 @@ def counting(app, cold=True):
     def record_read(statement):
         statements.append(statement)
 
-    engine = app.state.db.engine.sync_engine
-    reads = app.state.db.reads  # the token check and list pages (app/core/reads.py)
+    db = app.state.db
+    # Write sessions, read sessions (their own engine on SQLite) and the hot read path (the
+    # token check and list pages, app/core/reads.py).
+    engines = {db.engine.sync_engine, db.read_engine.sync_engine}
     if cold:  # the caller's account is read, not taken from memory (principal_cache.py)
         app.state.principals.clear()
-    event.listen(engine, "before_cursor_execute", record)
-    reads.listeners.append(record_read)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    db.reads.listeners.append(record_read)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
-        reads.listeners.remove(record_read)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+        db.reads.listeners.remove(record_read)
 
 
 def grow(client, world, factory, auth, n):
