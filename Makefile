@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench bench-imports fuzz clean
+.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench bench-imports bench-drills fuzz clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench: install
 
 bench-imports: install
 	$(BIN)/python -m bench.imports
+
+bench-drills: install
+	$(BIN)/python -m bench.drills
 
 clean:
 	rm -rf $(VENV) peercoach.db peercoach.db-wal peercoach.db-shm .pytest_cache

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # How long a worker may keep a signed-in account in memory, kept exact by the database's
     # change signals (app/auth/principal_cache.py); 0 reads it on every request.
     principal_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
-    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
