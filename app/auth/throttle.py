@@ -45,21 +45,7 @@ class Throttle:
 
     async def reserve(self, session: AsyncSession, key: str, what: str) -> None:
         """Count one attempt for `key`, or refuse it (429) while the key is locked."""
-        now = utcnow()
-        row = await self._row(session, key, now)
-        if row.locked_until is not None and row.locked_until > now:
-            raise TooManyRequests(_wait_message(what), retry_after=_seconds(row.locked_until, now))
-        if row.locked_until is not None or row.window_started_at + self.window < now:
-            row.failures, row.window_started_at, row.locked_until = 0, now, None
-        if row.failures >= self.max_attempts:
-            row.failures, row.window_started_at = 0, now
-            row.locked_until = now + self.lockout
-            await session.flush()
-            raise AttemptsExhausted(
-                _wait_message(what), retry_after=_seconds(row.locked_until, now)
-            )
-        row.failures += 1
-        await session.flush()
+        await self.spend(session, key, 1, what)
 
     async def check(self, session: AsyncSession, key: str, what: str) -> None:
         """429 while the key is locked; counts nothing."""
@@ -69,8 +55,9 @@ class Throttle:
             raise TooManyRequests(_wait_message(what), retry_after=_seconds(row.locked_until, now))
 
     async def spend(self, session: AsyncSession, key: str, amount: int, what: str) -> None:
-        """Count `amount` uses of a budget at once (a roster naming several people); refuse
-        (429, persisted) when the budget of the window is exhausted."""
+        """Count `amount` attempts at once (a roster naming several people): 429 while the key
+        is locked, and 429 with the key locked for `lockout` (kept although the request fails)
+        when they would pass `max_attempts` in the window."""
         now = utcnow()
         row = await self._row(session, key, now)
         if row.locked_until is not None and row.locked_until > now:
