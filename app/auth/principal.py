@@ -52,6 +52,13 @@ class Principal:
     system: bool = False
 
     @property
+    def staff(self) -> Staff:
+        """The staff member calling (routes behind StaffCaller have one)."""
+        if self.user is None:
+            raise TypeError("an integration key, not a staff member")
+        return self.user
+
+    @property
     def role(self) -> Role | None:
         return self.user.role if self.user else None
 

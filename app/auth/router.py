@@ -5,7 +5,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.auth.principal import Staff
 from app.auth.schemas import Token
 from app.core.db import utcnow
@@ -44,34 +44,32 @@ async def _own_account(session: AsyncSession, caller: Staff) -> User:
 
 
 @router.get("/me", responses=error_responses(401, 403))
-async def read_me(principal: CurrentPrincipal, user: CurrentUser) -> UserPublic:
+async def read_me(caller: StaffCaller) -> UserPublic:
     """The signed-in staff member, with their schools and role."""
-    return to_public(user, sorted(principal.school_ids, key=str))
+    return to_public(caller.staff, sorted(caller.school_ids, key=str))
 
 
 @router.patch("/me", responses=error_responses(401, 403, 422))
-async def update_me(
-    body: ProfileUpdate, principal: CurrentPrincipal, user: CurrentUser, session: SessionDep
-) -> UserPublic:
+async def update_me(body: ProfileUpdate, caller: StaffCaller, session: SessionDep) -> UserPublic:
     """Correct your own given or family name."""
-    account = await _own_account(session, user)
+    account = await _own_account(session, caller.staff)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for key, value in changes.items():
         setattr(account, key, value)
     if changes:
         account.updated_at = utcnow()
         await session.flush()
-    return to_public(account, sorted(principal.school_ids, key=str))
+    return to_public(account, sorted(caller.school_ids, key=str))
 
 
 @router.post("/me/password", responses=error_responses(401, 403, 409, 422, 429))
 async def change_password(
-    body: PasswordChange, user: CurrentUser, db: DatabaseDep, settings: SettingsDep
+    body: PasswordChange, caller: StaffCaller, db: DatabaseDep, settings: SettingsDep
 ) -> Token:
     """Change your password. Every other session ends; the answer is a fresh token. Wrong
     current passwords count like failed sign-ins: after repeated ones, 429 for a while."""
     version = await service.change_password(
-        db, settings, user.id, body.current_password, body.new_password
+        db, settings, caller.staff.id, body.current_password, body.new_password
     )
-    token, lifetime = create_access_token(settings, user.id, version)
+    token, lifetime = create_access_token(settings, caller.staff.id, version)
     return Token(access_token=token, expires_in=lifetime)

@@ -2,7 +2,7 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/coverage-requests", tags=["coverage"])
 
 
 async def _one(
-    session: SessionDep, principal: CurrentPrincipal, request_id: uuid.UUID
+    session: SessionDep, principal: StaffCaller, request_id: uuid.UUID
 ) -> CoverageRequestPublic:
     return CoverageRequestPublic.model_validate(
         await service.get_readable(session, principal, request_id)
@@ -30,8 +30,7 @@ async def _one(
 async def list_coverage_requests(
     request: Request,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
     status: CoverageStatus | None = None,
     school_id: uuid.UUID | None = None,
@@ -50,8 +49,7 @@ async def list_coverage_requests(
 async def create_coverage_request(
     body: CoverageRequestCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
 ) -> CoverageRequestPublic:
     """Ask for a substitute to cover your class during an observation you take part in."""
     return await _one(session, principal, await service.create(session, principal, body))
@@ -59,7 +57,7 @@ async def create_coverage_request(
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
 async def get_coverage_request(
-    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> CoverageRequestPublic:
     """One coverage request and its outcome."""
     return await _one(session, principal, request_id)
@@ -70,8 +68,7 @@ async def arrange_coverage(
     request_id: uuid.UUID,
     body: CoverageArrange,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
 ) -> CoverageRequestPublic:
     """Mark a pending request arranged, saying who covers (administrators of the school)."""
     await service.arrange(session, principal, request_id, body)
@@ -83,8 +80,7 @@ async def decline_coverage(
     request_id: uuid.UUID,
     body: CoverageDecline,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
 ) -> CoverageRequestPublic:
     """Decline a pending request with a reason the teacher will see."""
     await service.decline(session, principal, request_id, body)
@@ -93,7 +89,7 @@ async def decline_coverage(
 
 @router.post("/{request_id}/cancel", responses=error_responses(401, 403, 404, 409, 422))
 async def cancel_coverage_request(
-    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> CoverageRequestPublic:
     """Withdraw your request (pending or arranged)."""
     await service.cancel(session, principal, request_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy import select
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import SessionDep
 from app.core.errors import NotFound
 from app.events import policies
@@ -21,7 +21,7 @@ class EventAccess:
 
 
 async def get_viewable_event(
-    event_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    event_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> EventAccess:
     """404 unless the caller may see the event's team (deleted events: its administrators).
     One statement decides, so unknown and hidden ids cost the same."""

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import NotFound, error_responses
 from app.core.etag import IfMatch, check_if_match, etag
@@ -29,8 +29,7 @@ async def list_events(
     request: Request,
     session: SessionDep,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
     team_id: uuid.UUID | None = None,
     teacher_id: Annotated[uuid.UUID | None, Query(description="Events this person attends")] = None,
@@ -63,8 +62,7 @@ async def list_events(
 async def create_event(
     body: EventCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     response: Response,
 ) -> EventPublic:
     """Schedule a pre-conference, observation (name the observer and the observed teacher),
@@ -90,7 +88,7 @@ async def update_event(
     ev: ViewableEvent,
     body: EventUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> EventPublic:
@@ -106,7 +104,7 @@ async def cancel_event(
     ev: ViewableEvent,
     body: EventCancel,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> EventPublic:
@@ -118,9 +116,7 @@ async def cancel_event(
 
 
 @router.delete("/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_event(
-    ev: ViewableEvent, session: SessionDep, principal: CurrentPrincipal
-) -> Response:
+async def delete_event(ev: ViewableEvent, session: SessionDep, principal: StaffCaller) -> Response:
     """Delete an event entered by mistake: hidden, not erased; an administrator can restore it."""
     await service.soft_delete(session, principal, ev.team, ev.event)
     return Response(status_code=204)
@@ -128,7 +124,7 @@ async def delete_event(
 
 @router.post("/{event_id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_event(
-    ev: ViewableEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
+    ev: ViewableEvent, session: SessionDep, principal: StaffCaller, response: Response
 ) -> EventPublic:
     """Bring back a deleted event (administrators of a member's school)."""
     event = await service.restore(session, principal, ev.team, ev.event)

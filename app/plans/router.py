@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Request, Response
 
-from app.auth.deps import CurrentPrincipal
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
@@ -45,7 +45,7 @@ async def transition_plan(
     access: ViewableTeam,
     body: PlanTransitionCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanPublic:

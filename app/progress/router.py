@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.auth.deps import CurrentPrincipal
+from app.auth.deps import StaffCaller
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
 from app.progress import service
@@ -12,7 +12,7 @@ router = APIRouter(tags=["progress"])
 
 @router.get("/teams/{team_id}/progress", responses=error_responses(401, 403, 404, 422))
 async def get_team_progress(
-    access: ViewableTeam, session: SessionDep, principal: CurrentPrincipal
+    access: ViewableTeam, session: SessionDep, principal: StaffCaller
 ) -> TeamProgress:
     """Which steps of the cycle are done and what is missing: plan approved, pre-conference
     held, each teacher observed at least twice and observing at least twice, post-conference

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Request, Response
 
-from app.auth.deps import CurrentPrincipal
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
@@ -26,7 +26,7 @@ async def create_observation_record(
     ev: MemberEvent,
     body: ObservationRecordWrite,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
 ) -> ObservationRecordPublic:
     """The observer records affirmations, new understandings and questions still open for
@@ -38,7 +38,7 @@ async def create_observation_record(
 
 @router.get(OBS, responses=error_responses(401, 403, 404, 422))
 async def get_observation_record(
-    ev: MemberEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
+    ev: MemberEvent, session: SessionDep, principal: StaffCaller, response: Response
 ) -> ObservationRecordPublic:
     """The observation's record (team members only)."""
     record = await service.get_observation(session, principal, ev)
@@ -51,7 +51,7 @@ async def update_observation_record(
     ev: MemberEvent,
     body: ObservationRecordUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> ObservationRecordPublic:
@@ -66,7 +66,7 @@ async def update_observation_record(
 
 @router.get(CONF, responses=error_responses(401, 403, 404, 422))
 async def get_conference_record(
-    ev: MemberEvent, session: SessionDep, principal: CurrentPrincipal, response: Response
+    ev: MemberEvent, session: SessionDep, principal: StaffCaller, response: Response
 ) -> ConferenceRecordPublic:
     """The record of a pre- or post-conference (team members only). Its date and location
     are the event's."""
@@ -89,7 +89,7 @@ async def put_conference_record(
     ev: MemberEvent,
     body: ConferenceRecordWrite,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> ConferenceRecordPublic:
@@ -108,7 +108,7 @@ async def put_conference_record(
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
     access: MemberTeam,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     reads: ReaderDep,
     request: Request,
     page: PageDep,

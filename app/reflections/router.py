@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/reflections", tags=["reflections"])
 
 
 async def _answer(
-    session: SessionDep, principal: CurrentPrincipal, rid: uuid.UUID, response: Response
+    session: SessionDep, principal: StaffCaller, rid: uuid.UUID, response: Response
 ) -> ReflectionPublic:
     public = ReflectionPublic.model_validate(await service.get_readable(session, principal, rid))
     response.headers["ETag"] = etag("reflection", public.version)
@@ -33,8 +33,7 @@ async def _answer(
 async def list_reflections(
     request: Request,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
     team_id: uuid.UUID | None = None,
     author_id: uuid.UUID | None = None,
@@ -56,8 +55,7 @@ async def list_reflections(
 async def create_reflection(
     body: ReflectionCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     response: Response,
 ) -> ReflectionPublic:
     """Write a post (Markdown). Link it to a team you are on, and optionally to one of its
@@ -70,8 +68,7 @@ async def create_reflection(
 async def get_reflection(
     reflection_id: uuid.UUID,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     response: Response,
 ) -> ReflectionPublic:
     """One post; 404 if you may not read it."""
@@ -83,8 +80,7 @@ async def update_reflection(
     reflection_id: uuid.UUID,
     body: ReflectionUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> ReflectionPublic:
@@ -97,7 +93,7 @@ async def update_reflection(
 
 @router.delete("/{reflection_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
 async def delete_reflection(
-    reflection_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    reflection_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> Response:
     """Delete your post (kept in the database, hidden from everyone)."""
     await service.soft_delete(session, principal, reflection_id)
@@ -110,8 +106,7 @@ async def list_reflection_comments(
     request: Request,
     session: SessionDep,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
@@ -129,8 +124,7 @@ async def create_reflection_comment(
     reflection_id: uuid.UUID,
     body: CommentCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
 ) -> CommentPublic:
     """Comment on a post you can read."""
     return CommentPublic.model_validate(

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.auth.deps import AdminUser
+from app.auth.deps import Admin
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
@@ -23,7 +23,7 @@ async def year_end_report(
     request: Request,
     session: SessionDep,
     reads: ReaderDep,
-    caller: AdminUser,
+    caller: Admin,
     page: PageDep,
     school_year: SchoolYearFilter = None,
     school_id: SchoolFilter = None,
@@ -47,7 +47,7 @@ async def year_end_report(
 )
 async def year_end_report_csv(
     session: SessionDep,
-    caller: AdminUser,
+    caller: Admin,
     school_year: SchoolYearFilter = None,
     school_id: SchoolFilter = None,
 ) -> Response:

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.auth.deps import AnyReader, DistrictAdmin
+from app.auth.deps import DistrictAdmin, StaffOrReadKey
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/schools", tags=["schools"])
 async def list_schools(
     request: Request,
     reads: ReaderDep,
-    _caller: AnyReader,
+    _caller: StaffOrReadKey,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
 ) -> Page[SchoolPublic]:
@@ -35,7 +35,9 @@ async def create_school(
 
 
 @router.get("/{school_id}", responses=error_responses(401, 403, 404, 422))
-async def get_school(school_id: uuid.UUID, session: SessionDep, _caller: AnyReader) -> SchoolPublic:
+async def get_school(
+    school_id: uuid.UUID, session: SessionDep, _caller: StaffOrReadKey
+) -> SchoolPublic:
     """One school."""
     return SchoolPublic.model_validate(await service.get(session, school_id))
 

@@ -2,7 +2,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 
-from app.auth.deps import CurrentPrincipal
+from app.auth.deps import StaffCaller
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
 from app.summary import service
@@ -14,7 +14,7 @@ router = APIRouter(tags=["summary"])
 
 @router.get("/teams/{team_id}/summary", responses=error_responses(401, 403, 404, 422))
 async def get_team_summary(
-    access: ViewableTeam, session: SessionDep, principal: CurrentPrincipal
+    access: ViewableTeam, session: SessionDep, principal: StaffCaller
 ) -> TeamSummary:
     """The Peer Coaching Summary Form as JSON. Members get everything; administrators get the
     plan, calendar and progress, with the confidential records left out (null)."""
@@ -38,7 +38,7 @@ async def get_team_summary(
 async def get_team_summary_document(
     access: ViewableTeam,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
     format: Literal["markdown", "html"] = "html",
 ) -> Response:
     """The summary form as a printable Markdown or HTML document, with times in the team's

@@ -2,7 +2,7 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
@@ -17,8 +17,7 @@ router = APIRouter(prefix="/support-requests", tags=["support"])
 async def list_support_requests(
     request: Request,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
     status: SupportStatus | None = None,
     school_id: uuid.UUID | None = None,
@@ -31,7 +30,7 @@ async def list_support_requests(
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))
 async def create_support_request(
-    body: SupportRequestCreate, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    body: SupportRequestCreate, session: SessionDep, principal: StaffCaller
 ) -> SupportRequestPublic:
     """Ask your school's administrators for direction, resources or support."""
     return SupportRequestPublic.model_validate(await service.create(session, principal, body))
@@ -39,7 +38,7 @@ async def create_support_request(
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
 async def get_support_request(
-    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> SupportRequestPublic:
     """One request and its answer."""
     return SupportRequestPublic.model_validate(
@@ -52,8 +51,7 @@ async def answer_support_request(
     request_id: uuid.UUID,
     body: SupportAnswer,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
 ) -> SupportRequestPublic:
     """Answer a request (administrators of its school); answering again replaces the answer."""
     return SupportRequestPublic.model_validate(
@@ -63,7 +61,7 @@ async def answer_support_request(
 
 @router.post("/{request_id}/close", responses=error_responses(401, 403, 404, 409, 422))
 async def close_support_request(
-    request_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> SupportRequestPublic:
     """Close a request (its author or an administrator who can see it)."""
     return SupportRequestPublic.model_validate(await service.close(session, principal, request_id))

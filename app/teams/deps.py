@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.auth.deps import CurrentPrincipal, CurrentUser
+from app.auth.deps import StaffCaller
 from app.core.deps import SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.teams import policies, service
@@ -13,7 +13,7 @@ from app.teams.policies import TeamAccess
 
 
 async def get_viewable_team(
-    team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
+    team_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> TeamAccess:
     """404 unless the caller is on the team or administers a member's school."""
     access = await service.get_viewable(session, principal, team_id)
@@ -25,7 +25,7 @@ async def get_viewable_team(
 ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
 
 
-async def get_editable_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+async def get_editable_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:
     if not policies.can_edit(principal, access):
         raise Forbidden("This team cannot be changed (deleted teams must be restored first)")
     return access
@@ -34,7 +34,7 @@ async def get_editable_team(access: ViewableTeam, principal: CurrentPrincipal) -
 EditableTeam = Annotated[TeamAccess, Depends(get_editable_team)]
 
 
-async def get_member_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+async def get_member_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:
     """Content confidential to the team: members only (administrators get 403)."""
     if not policies.can_read_confidential(principal, access):
         raise Forbidden("Only the team's members can do this")
@@ -44,7 +44,7 @@ async def get_member_team(access: ViewableTeam, principal: CurrentPrincipal) -> 
 MemberTeam = Annotated[TeamAccess, Depends(get_member_team)]
 
 
-async def get_membership_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+async def get_membership_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:
     """Who is on the team is the members' decision (administrators get 403)."""
     if not policies.can_manage_membership(principal, access):
         raise Forbidden("Only the team's members decide who is on it")
@@ -54,7 +54,7 @@ async def get_membership_team(access: ViewableTeam, principal: CurrentPrincipal)
 MembershipTeam = Annotated[TeamAccess, Depends(get_membership_team)]
 
 
-async def get_admin_team(access: ViewableTeam, principal: CurrentPrincipal) -> TeamAccess:
+async def get_admin_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:
     if not policies.is_team_admin(principal, access):
         raise Forbidden("Only an administrator of a member's school can do this")
     return access

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.deps import AnyReader, CurrentPrincipal, CurrentUser, DistrictAdmin
+from app.auth.deps import DistrictAdmin, StaffCaller, StaffOrReadKey
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
@@ -29,7 +29,7 @@ catalog = APIRouter(prefix="/focus-areas", tags=["focus areas"])
 async def list_focus_areas(
     request: Request,
     reads: ReaderDep,
-    _caller: AnyReader,
+    _caller: StaffOrReadKey,
     page: PageDep,
     include_inactive: bool = False,
 ) -> Page[FocusAreaPublic]:
@@ -60,8 +60,7 @@ async def list_teams(
     request: Request,
     session: SessionDep,
     reads: ReaderDep,
-    principal: CurrentPrincipal,
-    _user: CurrentUser,
+    principal: StaffCaller,
     page: PageDep,
     school_year: Annotated[
         str | None, Query(pattern=r"^\d{4}-\d{4}$", examples=["2026-2027"])
@@ -89,9 +88,7 @@ async def list_teams(
 
 
 @router.post("/teams", status_code=201, responses=error_responses(401, 403, 422))
-async def create_team(
-    body: TeamCreate, session: SessionDep, principal: CurrentPrincipal, _user: CurrentUser
-) -> TeamPublic:
+async def create_team(body: TeamCreate, session: SessionDep, principal: StaffCaller) -> TeamPublic:
     """Form a coaching team (teachers). You are its first member; the colleagues in
     `invitee_ids` (teachers of your schools) are invited and join when they accept. The team's
     action plan starts as a draft. Administrators do not form teams or choose their members
@@ -117,7 +114,7 @@ async def update_team(access: EditableTeam, body: TeamUpdate, session: SessionDe
 
 @router.delete("/teams/{team_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
 async def delete_team(
-    access: EditableTeam, session: SessionDep, principal: CurrentPrincipal
+    access: EditableTeam, session: SessionDep, principal: StaffCaller
 ) -> Response:
     """Delete a team. It is hidden, not erased: an administrator can restore it with
     everything the team wrote."""
@@ -151,7 +148,7 @@ async def remove_team_member(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def consent_to_earlier_records(
-    access: MembershipTeam, user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+    access: MembershipTeam, user_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> TeamPublic:
     """Agree that a member who joined after you may read the team's confidential records
     written before they joined (observation and conference records, team reflections). They
@@ -170,7 +167,7 @@ async def consent_to_earlier_records(
 )
 async def invite_to_team(
     access: MembershipTeam, body: TeamInvitationCreate, session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: StaffCaller,
 ) -> TeamInvitationPublic:  # fmt: skip
     """Invite a teacher of your schools to the team (members only); they join when they
     accept. One pending invitation per person (409)."""
@@ -206,10 +203,10 @@ async def revoke_team_invitation(
 
 @invitations.get("", responses=error_responses(401, 403, 422))
 async def list_my_team_invitations(
-    reads: ReaderDep, request: Request, page: PageDep, user: CurrentUser
+    reads: ReaderDep, request: Request, page: PageDep, caller: StaffCaller
 ) -> Page[TeamInvitationPublic]:
     """Teams that invited you and are waiting for your answer, oldest first."""
-    stmt = service.invitations_statement(invitee_id=user.id)
+    stmt = service.invitations_statement(invitee_id=caller.staff.id)
     rows, total = await fetch_page(reads, stmt, page)
     items = [service.invitation_row(r) for r in rows]
     return build_page(Page[TeamInvitationPublic], items, total, page, request)
@@ -217,8 +214,7 @@ async def list_my_team_invitations(
 
 @invitations.post("/{invitation_id}/accept", responses=error_responses(401, 403, 404, 409, 422))
 async def accept_team_invitation(
-    invitation_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
-    _user: CurrentUser,
+    invitation_id: uuid.UUID, session: SessionDep, principal: StaffCaller,
 ) -> TeamPublic:  # fmt: skip
     """Join the team that invited you. You read its confidential records from now on; those
     written earlier once its members agree (founding invitations open everything)."""
@@ -232,8 +228,7 @@ async def accept_team_invitation(
     "/{invitation_id}/decline", status_code=204, responses=error_responses(401, 403, 404, 409, 422)
 )
 async def decline_team_invitation(
-    invitation_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
-    _user: CurrentUser,
+    invitation_id: uuid.UUID, session: SessionDep, principal: StaffCaller,
 ) -> Response:  # fmt: skip
     """Say no to an invitation."""
     await service.answer_invitation(session, principal, invitation_id, accept=False)

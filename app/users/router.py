@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.auth.deps import AdminReader, AdminUser, AnyReader
+from app.auth.deps import Admin, AdminOrReadKey, StaffOrReadKey
 from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
@@ -21,7 +21,7 @@ Search = Annotated[str | None, Query(max_length=200, description="Name or email 
 async def list_users(
     request: Request,
     reads: ReaderDep,
-    caller: AdminReader,
+    caller: AdminOrReadKey,
     page: PageDep,
     school_id: SchoolFilter = None,
     role: Role | None = None,
@@ -40,7 +40,7 @@ async def list_users(
 
 @router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422, 429))
 async def create_user(
-    body: UserCreate, session: SessionDep, settings: SettingsDep, caller: AdminUser
+    body: UserCreate, session: SessionDep, settings: SettingsDep, caller: Admin
 ) -> UserPublic:
     """Add a staff member. School administrators may add teachers and school administrators
     to their own schools; only district administrators may create district administrators."""
@@ -48,7 +48,7 @@ async def create_user(
 
 
 @router.get("/users/{user_id}", responses=error_responses(401, 403, 404, 422))
-async def get_user(user_id: uuid.UUID, session: SessionDep, caller: AdminReader) -> UserPublic:
+async def get_user(user_id: uuid.UUID, session: SessionDep, caller: AdminOrReadKey) -> UserPublic:
     """One staff record. 404 if it is outside the caller's schools."""
     user, schools = await service.get_readable(session, caller, user_id)
     return service.to_public(user, schools)
@@ -60,7 +60,7 @@ async def update_user(
     body: UserUpdate,
     session: SessionDep,
     settings: SettingsDep,
-    caller: AdminUser,
+    caller: Admin,
 ) -> UserPublic:
     """Change a staff record: names, email, role, schools (`school_ids` replaces them) or
     `is_active`. Deactivating ends the account's sessions at once; nothing is deleted."""
@@ -72,7 +72,7 @@ async def update_user(
 async def list_colleagues(
     request: Request,
     reads: ReaderDep,
-    caller: AnyReader,
+    caller: StaffOrReadKey,
     page: PageDep,
     school_id: SchoolFilter = None,
     q: Search = None,
