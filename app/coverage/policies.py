@@ -1,8 +1,6 @@
 """Coverage is visible to the requester, their team, and administrators of the school where the
 class needs covering; those administrators (and district administrators) decide."""
 
-import uuid
-
 from sqlalchemy import ColumnElement, or_, select, true
 
 from app.auth.principal import Principal
@@ -20,5 +18,10 @@ def readable(p: Principal) -> ColumnElement[bool]:
     return or_(CoverageRequest.requester_id == p.user.id, CoverageRequest.team_id.in_(my_teams))
 
 
-def can_decide(p: Principal, school_id: uuid.UUID) -> bool:
-    return p.is_district_admin or (p.is_school_admin and school_id in p.school_ids)
+def can_decide(p: Principal, request: CoverageRequest) -> bool:
+    """Arrange or decline: administrators of the school where the class needs covering."""
+    return p.is_district_admin or (p.is_school_admin and request.school_id in p.school_ids)
+
+
+def can_withdraw(p: Principal, request: CoverageRequest) -> bool:
+    return p.user is not None and request.requester_id == p.user.id

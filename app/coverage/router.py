@@ -7,6 +7,7 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.coverage import service
+from app.coverage.deps import CoverageRequestView, DecidableRequest, WithdrawableRequest
 from app.coverage.models import CoverageStatus
 from app.coverage.schemas import (
     CoverageArrange,
@@ -16,14 +17,6 @@ from app.coverage.schemas import (
 )
 
 router = APIRouter(prefix="/coverage-requests", tags=["coverage"])
-
-
-async def _one(
-    session: SessionDep, principal: StaffCaller, request_id: uuid.UUID
-) -> CoverageRequestPublic:
-    return CoverageRequestPublic.model_validate(
-        await service.get_readable(session, principal, request_id)
-    )
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -52,45 +45,34 @@ async def create_coverage_request(
     principal: StaffCaller,
 ) -> CoverageRequestPublic:
     """Ask for a substitute to cover your class during an observation you take part in."""
-    return await _one(session, principal, await service.create(session, principal, body))
+    return await service.view(session, principal, await service.create(session, principal, body))
 
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
-async def get_coverage_request(
-    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
-) -> CoverageRequestPublic:
+async def get_coverage_request(found: CoverageRequestView) -> CoverageRequestPublic:
     """One coverage request and its outcome."""
-    return await _one(session, principal, request_id)
+    return found
 
 
 @router.post("/{request_id}/arrange", responses=error_responses(401, 403, 404, 409, 422))
 async def arrange_coverage(
-    request_id: uuid.UUID,
-    body: CoverageArrange,
-    session: SessionDep,
-    principal: StaffCaller,
+    found: DecidableRequest, body: CoverageArrange, session: SessionDep, caller: StaffCaller
 ) -> CoverageRequestPublic:
     """Mark a pending request arranged, saying who covers (administrators of the school)."""
-    await service.arrange(session, principal, request_id, body)
-    return await _one(session, principal, request_id)
+    return await service.arrange(session, caller, found, body)
 
 
 @router.post("/{request_id}/decline", responses=error_responses(401, 403, 404, 409, 422))
 async def decline_coverage(
-    request_id: uuid.UUID,
-    body: CoverageDecline,
-    session: SessionDep,
-    principal: StaffCaller,
+    found: DecidableRequest, body: CoverageDecline, session: SessionDep, caller: StaffCaller
 ) -> CoverageRequestPublic:
     """Decline a pending request with a reason the teacher will see."""
-    await service.decline(session, principal, request_id, body)
-    return await _one(session, principal, request_id)
+    return await service.decline(session, caller, found, body)
 
 
 @router.post("/{request_id}/cancel", responses=error_responses(401, 403, 404, 409, 422))
 async def cancel_coverage_request(
-    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
+    found: WithdrawableRequest, session: SessionDep, caller: StaffCaller
 ) -> CoverageRequestPublic:
     """Withdraw your request (pending or arranged)."""
-    await service.cancel(session, principal, request_id)
-    return await _one(session, principal, request_id)
+    return await service.cancel(session, caller, found)

@@ -14,7 +14,12 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
-from app.coverage.schemas import CoverageArrange, CoverageDecline, CoverageRequestCreate
+from app.coverage.schemas import (
+    CoverageArrange,
+    CoverageDecline,
+    CoverageRequestCreate,
+    CoverageRequestPublic,
+)
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.teams import service as team_service
 from app.users.models import User
@@ -113,67 +118,51 @@ def public_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def get_readable(
+async def view(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
-) -> dict[str, Any]:
+) -> CoverageRequestPublic:
+    """One request as the API shows it, if the caller may see it (404 otherwise)."""
     stmt = list_statement(principal, status=None, school_id=None, team_id=None).where(
         CoverageRequest.id == request_id
     )
     row = (await session.execute(stmt)).mappings().first()
     if row is None:
         raise NotFound("No such coverage request")
-    return public_row(dict(row))
-
-
-async def _load_for_decision(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID
-) -> CoverageRequest:
-    await get_readable(session, principal, request_id)
-    # Locked until the decision commits: a parallel decision or withdrawal waits, then sees it.
-    request = await session.get(CoverageRequest, request_id, with_for_update=True)
-    assert request is not None
-    if not policies.can_decide(principal, request.school_id):
-        raise Forbidden("Only an administrator of the school arranges coverage")
-    if request.status != CoverageStatus.pending:
-        raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
-    return request
+    return CoverageRequestPublic.model_validate(public_row(dict(row)))
 
 
 def _decide(request: CoverageRequest, principal: Principal, status: CoverageStatus) -> None:
+    if request.status != CoverageStatus.pending:
+        raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
     request.status = status
-    request.decided_by_id = principal.user.id if principal.user else None
+    request.decided_by_id = principal.staff.id
     request.decided_at = request.updated_at = utcnow()
 
 
 async def arrange(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID, data: CoverageArrange
-) -> None:
-    request = await _load_for_decision(session, principal, request_id)
+    session: AsyncSession, principal: Principal, request: CoverageRequest, data: CoverageArrange
+) -> CoverageRequestPublic:
     _decide(request, principal, CoverageStatus.arranged)
     request.covered_by, request.decision_note = data.covered_by, data.note
-    session.add(request)
     await session.flush()
+    return await view(session, principal, request.id)
 
 
 async def decline(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID, data: CoverageDecline
-) -> None:
-    request = await _load_for_decision(session, principal, request_id)
+    session: AsyncSession, principal: Principal, request: CoverageRequest, data: CoverageDecline
+) -> CoverageRequestPublic:
     _decide(request, principal, CoverageStatus.declined)
     request.decision_note = data.reason
-    session.add(request)
     await session.flush()
+    return await view(session, principal, request.id)
 
 
-async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> None:
-    await get_readable(session, principal, request_id)
-    request = await session.get(CoverageRequest, request_id, with_for_update=True)
-    assert request is not None
-    if principal.user is None or request.requester_id != principal.user.id:
-        raise Forbidden("Only the requester withdraws a coverage request")
+async def cancel(
+    session: AsyncSession, principal: Principal, request: CoverageRequest
+) -> CoverageRequestPublic:
     if request.status not in OPEN:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
     request.status = CoverageStatus.cancelled
     request.updated_at = utcnow()
-    session.add(request)
     await session.flush()
+    return await view(session, principal, request.id)

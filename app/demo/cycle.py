@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
+from app.coverage import deps as coverage_access
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
 from app.events import service as events
@@ -209,8 +210,12 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     ] * 2:
         o = await event("grace.green", t4, EventKind.observation, day, uid[observer], uid[observed])
         cov_id = await coverage.create(session, p[observer], CoverageRequestCreate(event_id=o.id))
+        admin = p["roosevelt.admin"]  # through the API's own access checks
+        decidable = await coverage_access.get_decidable_request(
+            await coverage_access.get_changeable_request(cov_id, session, admin), admin
+        )
         await coverage.arrange(
-            session, p["roosevelt.admin"], cov_id, CoverageArrange(covered_by="Mr. Patel (sub)")
+            session, admin, decidable, CoverageArrange(covered_by="Mr. Patel (sub)")
         )
         await records.create_observation(
             session,

@@ -7,6 +7,11 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.support import service
+from app.support.deps import (
+    AnswerableSupportRequest,
+    ChangeableSupportRequest,
+    ReadableSupportRequest,
+)
 from app.support.models import SupportStatus
 from app.support.schemas import SupportAnswer, SupportRequestCreate, SupportRequestPublic
 
@@ -37,31 +42,22 @@ async def create_support_request(
 
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
-async def get_support_request(
-    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
-) -> SupportRequestPublic:
+async def get_support_request(found: ReadableSupportRequest) -> SupportRequestPublic:
     """One request and its answer."""
-    return SupportRequestPublic.model_validate(
-        await service.get_readable(session, principal, request_id)
-    )
+    return SupportRequestPublic.model_validate(found)
 
 
 @router.post("/{request_id}/answer", responses=error_responses(401, 403, 404, 409, 422))
 async def answer_support_request(
-    request_id: uuid.UUID,
-    body: SupportAnswer,
-    session: SessionDep,
-    principal: StaffCaller,
+    found: AnswerableSupportRequest, body: SupportAnswer, session: SessionDep, caller: StaffCaller
 ) -> SupportRequestPublic:
     """Answer a request (administrators of its school); answering again replaces the answer."""
-    return SupportRequestPublic.model_validate(
-        await service.answer(session, principal, request_id, body)
-    )
+    return SupportRequestPublic.model_validate(await service.answer(session, caller, found, body))
 
 
 @router.post("/{request_id}/close", responses=error_responses(401, 403, 404, 409, 422))
 async def close_support_request(
-    request_id: uuid.UUID, session: SessionDep, principal: StaffCaller
+    found: ChangeableSupportRequest, session: SessionDep
 ) -> SupportRequestPublic:
     """Close a request (its author or an administrator who can see it)."""
-    return SupportRequestPublic.model_validate(await service.close(session, principal, request_id))
+    return SupportRequestPublic.model_validate(await service.close(session, found))

@@ -1,0 +1,37 @@
+"""The single load behind every access dependency: a resource's own visibility filter (the one
+its list uses, from its `policies.py`) plus the id, in one statement. An id that does not exist
+and one the caller may not see cost the same and answer the same 404."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+
+Row = TypeVar("Row")
+
+
+async def load_visible(
+    session: AsyncSession,
+    model: type[Row],
+    ident: uuid.UUID,
+    visible: ColumnElement[bool],
+    *,
+    missing: str,
+    lock: bool = False,
+) -> Row:
+    """The row of `model` with this id if `visible` holds for it, else 404 (`missing`).
+    `lock` holds the row until the transaction ends (PostgreSQL), for a change that checks its
+    state first: a parallel change waits, then sees the new state."""
+    table: Any = model
+    stmt = select(model).where(table.id == ident, visible)
+    if lock:
+        stmt = stmt.with_for_update(of=table)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(missing)
+    return found

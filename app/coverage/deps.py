@@ -1,0 +1,58 @@
+"""Coverage requests the caller may see or act on, or 404/403 before the handler runs."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import StaffCaller
+from app.core.access import load_visible
+from app.core.deps import SessionDep
+from app.core.errors import Forbidden
+from app.coverage import policies, service
+from app.coverage.models import CoverageRequest
+from app.coverage.schemas import CoverageRequestPublic
+
+MISSING = "No such coverage request"
+
+
+async def get_request_view(
+    request_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> CoverageRequestPublic:
+    """The request as the API shows it: the list's statement plus the id."""
+    return await service.view(session, caller, request_id)
+
+
+CoverageRequestView = Annotated[CoverageRequestPublic, Depends(get_request_view)]
+
+
+async def get_changeable_request(
+    request_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> CoverageRequest:
+    """Locked until the change commits: a parallel decision or withdrawal waits, then sees it."""
+    return await load_visible(
+        session, CoverageRequest, request_id, policies.readable(caller), missing=MISSING, lock=True
+    )
+
+
+ChangeableRequest = Annotated[CoverageRequest, Depends(get_changeable_request)]
+
+
+async def get_decidable_request(found: ChangeableRequest, caller: StaffCaller) -> CoverageRequest:
+    if not policies.can_decide(caller, found):
+        raise Forbidden("Only an administrator of the school arranges coverage")
+    return found
+
+
+DecidableRequest = Annotated[CoverageRequest, Depends(get_decidable_request)]
+
+
+async def get_withdrawable_request(
+    found: ChangeableRequest, caller: StaffCaller
+) -> CoverageRequest:
+    if not policies.can_withdraw(caller, found):
+        raise Forbidden("Only the requester withdraws a coverage request")
+    return found
+
+
+WithdrawableRequest = Annotated[CoverageRequest, Depends(get_withdrawable_request)]
