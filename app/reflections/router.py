@@ -9,6 +9,7 @@ from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.reflections import service
+from app.reflections.deps import EditableReflection, ReadableReflection, ReflectionView
 from app.reflections.models import Visibility
 from app.reflections.schemas import (
     CommentCreate,
@@ -21,10 +22,7 @@ from app.reflections.schemas import (
 router = APIRouter(prefix="/reflections", tags=["reflections"])
 
 
-async def _answer(
-    session: SessionDep, principal: StaffCaller, rid: uuid.UUID, response: Response
-) -> ReflectionPublic:
-    public = ReflectionPublic.model_validate(await service.get_readable(session, principal, rid))
+def _tagged(public: ReflectionPublic, response: Response) -> ReflectionPublic:
     response.headers["ETag"] = etag("reflection", public.version)
     return public
 
@@ -53,31 +51,23 @@ async def list_reflections(
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))
 async def create_reflection(
-    body: ReflectionCreate,
-    session: SessionDep,
-    principal: StaffCaller,
-    response: Response,
+    body: ReflectionCreate, session: SessionDep, principal: StaffCaller, response: Response
 ) -> ReflectionPublic:
     """Write a post (Markdown). Link it to a team you are on, and optionally to one of its
     events or observation records. `private` is the default."""
     post = await service.create(session, principal, body)
-    return await _answer(session, principal, post.id, response)
+    return _tagged(await service.view(session, principal, post.id), response)
 
 
 @router.get("/{reflection_id}", responses=error_responses(401, 403, 404, 422))
-async def get_reflection(
-    reflection_id: uuid.UUID,
-    session: SessionDep,
-    principal: StaffCaller,
-    response: Response,
-) -> ReflectionPublic:
+async def get_reflection(found: ReflectionView, response: Response) -> ReflectionPublic:
     """One post; 404 if you may not read it."""
-    return await _answer(session, principal, reflection_id, response)
+    return _tagged(found, response)
 
 
 @router.patch("/{reflection_id}", responses=error_responses(401, 403, 404, 412, 422))
 async def update_reflection(
-    reflection_id: uuid.UUID,
+    post: EditableReflection,
     body: ReflectionUpdate,
     session: SessionDep,
     principal: StaffCaller,
@@ -85,33 +75,23 @@ async def update_reflection(
     if_match: IfMatch = None,
 ) -> ReflectionPublic:
     """Edit your post or change who can read it. A stale `If-Match` answers 412."""
-    current = await service.get_readable(session, principal, reflection_id)
-    check_if_match(if_match, etag("reflection", current["version"]))
-    await service.update(session, principal, reflection_id, body)
-    return await _answer(session, principal, reflection_id, response)
+    check_if_match(if_match, etag("reflection", post.version))
+    return _tagged(await service.update(session, principal, post, body), response)
 
 
 @router.delete("/{reflection_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_reflection(
-    reflection_id: uuid.UUID, session: SessionDep, principal: StaffCaller
-) -> Response:
+async def delete_reflection(post: EditableReflection, session: SessionDep) -> Response:
     """Delete your post (kept in the database, hidden from everyone)."""
-    await service.soft_delete(session, principal, reflection_id)
+    await service.soft_delete(session, post)
     return Response(status_code=204)
 
 
 @router.get("/{reflection_id}/comments", responses=error_responses(401, 403, 404, 422))
 async def list_reflection_comments(
-    reflection_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    reads: ReaderDep,
-    principal: StaffCaller,
-    page: PageDep,
+    post: ReadableReflection, request: Request, reads: ReaderDep, page: PageDep
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
-    await service.get_readable(session, principal, reflection_id)
-    rows, total = await fetch_page(reads, service.comments_statement(reflection_id), page)
+    rows, total = await fetch_page(reads, service.comments_statement(post.id), page)
     return build_page(
         Page[CommentPublic], [service.comment_row(r) for r in rows], total, page, request
     )
@@ -121,12 +101,7 @@ async def list_reflection_comments(
     "/{reflection_id}/comments", status_code=201, responses=error_responses(401, 403, 404, 422)
 )
 async def create_reflection_comment(
-    reflection_id: uuid.UUID,
-    body: CommentCreate,
-    session: SessionDep,
-    principal: StaffCaller,
+    post: ReadableReflection, body: CommentCreate, session: SessionDep, principal: StaffCaller
 ) -> CommentPublic:
     """Comment on a post you can read."""
-    return CommentPublic.model_validate(
-        await service.add_comment(session, principal, reflection_id, body)
-    )
+    return await service.add_comment(session, principal, post, body)

@@ -10,12 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
-from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.reflections import policies
 from app.reflections.models import Reflection, ReflectionComment, Visibility
-from app.reflections.schemas import CommentCreate, ReflectionCreate, ReflectionUpdate
+from app.reflections.schemas import (
+    CommentCreate,
+    CommentPublic,
+    ReflectionCreate,
+    ReflectionPublic,
+    ReflectionUpdate,
+)
 from app.teams.models import Team, TeamMember
 from app.users.models import User
 
@@ -119,26 +125,22 @@ def comment_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def get_readable(
+async def view(
     session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ReflectionPublic:
+    """One post as the API shows it, if the caller may read it (404 otherwise)."""
     stmt = list_statement(principal, team_id=None, author_id=None, visibility=None, q=None).where(
         Reflection.id == reflection_id
     )
     row = (await session.execute(stmt)).mappings().first()
     if row is None:
         raise NotFound("No such reflection")
-    return public_row(dict(row))
+    return ReflectionPublic.model_validate(public_row(dict(row)))
 
 
 async def update(
-    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID, data: ReflectionUpdate
-) -> Reflection:
-    await get_readable(session, principal, reflection_id)  # 404 for those who may not read it
-    post = await session.get(Reflection, reflection_id)
-    assert post is not None
-    if not policies.can_edit(principal, post):
-        raise Forbidden("Only its author edits a reflection")
+    session: AsyncSession, principal: Principal, post: Reflection, data: ReflectionUpdate
+) -> ReflectionPublic:
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, ("title", "body", "visibility"))
     if changes.get("visibility") == Visibility.team and post.team_id is None:
@@ -152,21 +154,12 @@ async def update(
         setattr(post, key, value)
     post.version += 1
     post.updated_at = utcnow()
-    session.add(post)
     await session.flush()
-    return post
+    return await view(session, principal, post.id)
 
 
-async def soft_delete(
-    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
-) -> None:
-    await get_readable(session, principal, reflection_id)
-    post = await session.get(Reflection, reflection_id)
-    assert post is not None
-    if not policies.can_edit(principal, post):
-        raise Forbidden("Only its author deletes a reflection")
+async def soft_delete(session: AsyncSession, post: Reflection) -> None:
     post.deleted_at = utcnow()
-    session.add(post)
     await session.flush()
 
 
@@ -186,20 +179,15 @@ def comments_statement(reflection_id: uuid.UUID) -> Select[Any]:
 
 
 async def add_comment(
-    session: AsyncSession, principal: Principal, reflection_id: uuid.UUID, data: CommentCreate
-) -> dict[str, Any]:
-    assert principal.user is not None
-    await get_readable(session, principal, reflection_id)
-    comment = ReflectionComment(
-        reflection_id=reflection_id, author_id=principal.user.id, body=data.body
-    )
+    session: AsyncSession, principal: Principal, post: Reflection, data: CommentCreate
+) -> CommentPublic:
+    me = principal.staff
+    comment = ReflectionComment(reflection_id=post.id, author_id=me.id, body=data.body)
     session.add(comment)
     await session.flush()
-    return {
-        **columns_of(comment),
-        "author": {
-            "id": principal.user.id,
-            "given_name": principal.user.given_name,
-            "family_name": principal.user.family_name,
-        },
-    }
+    return CommentPublic.model_validate(
+        {
+            **columns_of(comment),
+            "author": {"id": me.id, "given_name": me.given_name, "family_name": me.family_name},
+        }
+    )

@@ -1,0 +1,51 @@
+"""Reflections the caller may read or change, or 404/403 before the handler runs."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import StaffCaller
+from app.core.access import load_visible
+from app.core.deps import SessionDep
+from app.core.errors import Forbidden
+from app.reflections import policies, service
+from app.reflections.models import Reflection
+from app.reflections.schemas import ReflectionPublic
+
+MISSING = "No such reflection"
+
+
+async def get_reflection_view(
+    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> ReflectionPublic:
+    """The post as the API shows it: the list's statement plus the id."""
+    return await service.view(session, caller, reflection_id)
+
+
+ReflectionView = Annotated[ReflectionPublic, Depends(get_reflection_view)]
+
+
+async def get_readable_reflection(
+    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> Reflection:
+    return await load_visible(
+        session, Reflection, reflection_id, policies.readable(caller), missing=MISSING
+    )
+
+
+ReadableReflection = Annotated[Reflection, Depends(get_readable_reflection)]
+
+
+async def get_editable_reflection(
+    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> Reflection:
+    found = await load_visible(
+        session, Reflection, reflection_id, policies.readable(caller), missing=MISSING, lock=True
+    )
+    if not policies.can_edit(caller, found):
+        raise Forbidden("Only its author changes a reflection")
+    return found
+
+
+EditableReflection = Annotated[Reflection, Depends(get_editable_reflection)]
