@@ -5,6 +5,7 @@ and one the caller may not see cost the same and answer the same 404."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select
@@ -23,15 +24,17 @@ async def load_visible(
     *,
     missing: str,
     lock: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> Row:
     """The row of `model` with this id if `visible` holds for it, else 404 (`missing`).
     `lock` holds the row until the transaction ends (PostgreSQL), for a change that checks its
-    state first: a parallel change waits, then sees the new state."""
+    state first: a parallel change waits, then sees the new state. `params` are the values of
+    bind parameters in `visible` (filters built once as templates)."""
     table: Any = model
     stmt = select(model).where(table.id == ident, visible)
     if lock:
         stmt = stmt.with_for_update(of=table)
-    found = (await session.execute(stmt)).scalar_one_or_none()
+    found = (await session.execute(stmt, params)).scalar_one_or_none()
     if found is None:
         raise NotFound(missing)
     return found

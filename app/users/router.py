@@ -8,6 +8,7 @@ from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
 from app.users import service
+from app.users.deps import ChangeableUser, ReadableUser
 from app.users.models import Role
 from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
 
@@ -48,15 +49,14 @@ async def create_user(
 
 
 @router.get("/users/{user_id}", responses=error_responses(401, 403, 404, 422))
-async def get_user(user_id: uuid.UUID, session: SessionDep, caller: AdminOrReadKey) -> UserPublic:
+async def get_user(found: ReadableUser) -> UserPublic:
     """One staff record. 404 if it is outside the caller's schools."""
-    user, schools = await service.get_readable(session, caller, user_id)
-    return service.to_public(user, schools)
+    return service.to_public(found.user, found.school_ids)
 
 
 @router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))
 async def update_user(
-    user_id: uuid.UUID,
+    found: ChangeableUser,
     body: UserUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -64,8 +64,7 @@ async def update_user(
 ) -> UserPublic:
     """Change a staff record: names, email, role, schools (`school_ids` replaces them) or
     `is_active`. Deactivating ends the account's sessions at once; nothing is deleted."""
-    user, schools = await service.get_readable(session, caller, user_id)
-    return await service.update(session, settings, caller, user, schools, body)
+    return await service.update(session, settings, caller, found.user, found.school_ids, body)
 
 
 @router.get("/colleagues", responses=error_responses(401, 403, 422))

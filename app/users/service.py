@@ -22,7 +22,7 @@ from app.auth.principal import Principal, Staff
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.security import hash_password_async
 from app.core.sql import collected, split_collected
@@ -146,19 +146,6 @@ def list_query(
         "q": search_pattern(q) if q else None,
     }
     return query, values
-
-
-async def get_readable(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID
-) -> tuple[User, list[uuid.UUID]]:
-    """The user and their schools, or 404 when the caller may not know the user exists: the
-    list's filter plus the id, one statement, so unknown and hidden ids cost the same."""
-    stmt = select(User).where(User.id == user_id, policies.within(policies.record_reach(principal)))
-    found = await session.execute(stmt, policies.caller_values(principal))
-    user = found.scalar_one_or_none()
-    if user is None:
-        raise NotFound("No such user")
-    return user, (await school_ids_of(session, [user.id]))[user.id]
 
 
 class InUse(Conflict):

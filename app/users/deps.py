@@ -1,0 +1,55 @@
+"""Staff records the caller may read or change, or 404/403 before the handler runs."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import Admin, AdminOrReadKey
+from app.auth.principal import Principal
+from app.core.access import load_visible
+from app.core.deps import SessionDep
+from app.users import policies, service
+from app.users.models import User
+
+
+@dataclass
+class StaffRecord:
+    user: User
+    school_ids: list[uuid.UUID]
+
+
+async def _load(
+    session: SessionDep, caller: Principal, user_id: uuid.UUID, *, lock: bool
+) -> StaffRecord:
+    user = await load_visible(
+        session,
+        User,
+        user_id,
+        policies.within(policies.record_reach(caller)),
+        params=policies.caller_values(caller),
+        missing="No such user",
+        lock=lock,
+    )
+    return StaffRecord(user, (await service.school_ids_of(session, [user.id]))[user.id])
+
+
+async def get_readable_user(
+    user_id: uuid.UUID, session: SessionDep, caller: AdminOrReadKey
+) -> StaffRecord:
+    """404 when the caller may not know the person exists: the list's filter plus the id."""
+    return await _load(session, caller, user_id, lock=False)
+
+
+ReadableUser = Annotated[StaffRecord, Depends(get_readable_user)]
+
+
+async def get_changeable_user(
+    user_id: uuid.UUID, session: SessionDep, caller: Admin
+) -> StaffRecord:
+    """Locked until the change commits; who may change what is users.policies.change_problem."""
+    return await _load(session, caller, user_id, lock=True)
+
+
+ChangeableUser = Annotated[StaffRecord, Depends(get_changeable_user)]
