@@ -8,6 +8,7 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.resources import service
+from app.resources.deps import CuratableResource, ReadableResource, ResourceView
 from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 
 router = APIRouter(prefix="/resources", tags=["resources"])
@@ -40,47 +41,41 @@ async def create_resource(
     body: ResourceCreate, session: SessionDep, caller: Admin
 ) -> ResourcePublic:
     """Add a resource: a link or a text, tagged with focus areas (administrators)."""
-    rid = await service.create(session, caller, body)
-    return ResourcePublic.model_validate(await service.get_one(session, caller, rid))
+    return await service.view(session, caller, await service.create(session, caller, body))
 
 
 @router.get("/{resource_id}", responses=error_responses(401, 403, 404, 422))
-async def get_resource(
-    resource_id: uuid.UUID, session: SessionDep, principal: StaffCaller
-) -> ResourcePublic:
+async def get_resource(found: ResourceView) -> ResourcePublic:
     """One resource."""
-    return ResourcePublic.model_validate(await service.get_one(session, principal, resource_id))
+    return found
 
 
 @router.patch("/{resource_id}", responses=error_responses(401, 403, 404, 422))
 async def update_resource(
-    resource_id: uuid.UUID, body: ResourceUpdate, session: SessionDep, caller: Admin
+    resource: CuratableResource, body: ResourceUpdate, session: SessionDep, caller: Admin
 ) -> ResourcePublic:
     """Edit a resource; `focus_area_ids` replaces its tags (administrators)."""
-    await service.update(session, resource_id, body)
-    return ResourcePublic.model_validate(await service.get_one(session, caller, resource_id))
+    return await service.update(session, caller, resource, body)
 
 
 @router.delete("/{resource_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_resource(resource_id: uuid.UUID, session: SessionDep, _caller: Admin) -> Response:
+async def delete_resource(resource: CuratableResource, session: SessionDep) -> Response:
     """Retire a resource from the library (administrators)."""
-    await service.soft_delete(session, resource_id)
+    await service.soft_delete(session, resource)
     return Response(status_code=204)
 
 
 @router.put("/{resource_id}/review", responses=error_responses(401, 403, 404, 422))
 async def mark_resource_reviewed(
-    resource_id: uuid.UUID, session: SessionDep, principal: StaffCaller
+    resource: ReadableResource, session: SessionDep, caller: StaffCaller
 ) -> ResourcePublic:
     """Mark the resource as reviewed by you."""
-    await service.mark_reviewed(session, principal, resource_id, True)
-    return ResourcePublic.model_validate(await service.get_one(session, principal, resource_id))
+    return await service.mark_reviewed(session, caller, resource, True)
 
 
 @router.delete("/{resource_id}/review", responses=error_responses(401, 403, 404, 422))
 async def unmark_resource_reviewed(
-    resource_id: uuid.UUID, session: SessionDep, principal: StaffCaller
+    resource: ReadableResource, session: SessionDep, caller: StaffCaller
 ) -> ResourcePublic:
     """Take back your reviewed mark."""
-    await service.mark_reviewed(session, principal, resource_id, False)
-    return ResourcePublic.model_validate(await service.get_one(session, principal, resource_id))
+    return await service.mark_reviewed(session, caller, resource, False)

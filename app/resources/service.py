@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.resources import policies
 from app.resources.models import Resource, ResourceReview, ResourceTag
-from app.resources.schemas import ResourceCreate, ResourceUpdate
+from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 from app.teams.models import FocusArea
 
 
@@ -60,15 +61,9 @@ async def create(session: AsyncSession, principal: Principal, data: ResourceCrea
     return resource.id
 
 
-async def _live(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
-    resource = await session.get(Resource, resource_id)
-    if resource is None or resource.deleted_at is not None:
-        raise NotFound("No such resource")
-    return resource
-
-
-async def update(session: AsyncSession, resource_id: uuid.UUID, data: ResourceUpdate) -> None:
-    resource = await _live(session, resource_id)
+async def update(
+    session: AsyncSession, principal: Principal, resource: Resource, data: ResourceUpdate
+) -> ResourcePublic:
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, ("title",))
     if "focus_area_ids" in changes and changes["focus_area_ids"] is not None:
@@ -85,30 +80,28 @@ async def update(session: AsyncSession, resource_id: uuid.UUID, data: ResourceUp
             errors=[FieldError(field="body", message="give a url or a body", type="missing")],
         )
     resource.updated_at = utcnow()
-    session.add(resource)
     await session.flush()
+    return await view(session, principal, resource.id)
 
 
-async def soft_delete(session: AsyncSession, resource_id: uuid.UUID) -> None:
-    resource = await _live(session, resource_id)
+async def soft_delete(session: AsyncSession, resource: Resource) -> None:
     resource.deleted_at = utcnow()
-    session.add(resource)
     await session.flush()
 
 
 async def mark_reviewed(
-    session: AsyncSession, principal: Principal, resource_id: uuid.UUID, reviewed: bool
-) -> None:
-    assert principal.user is not None
-    await _live(session, resource_id)
+    session: AsyncSession, principal: Principal, resource: Resource, reviewed: bool
+) -> ResourcePublic:
+    me = principal.staff.id
     await session.execute(
         delete(ResourceReview).where(
-            ResourceReview.resource_id == resource_id, ResourceReview.user_id == principal.user.id
+            ResourceReview.resource_id == resource.id, ResourceReview.user_id == me
         )
     )
     if reviewed:
-        session.add(ResourceReview(resource_id=resource_id, user_id=principal.user.id))
+        session.add(ResourceReview(resource_id=resource.id, user_id=me))
         await session.flush()
+    return await view(session, principal, resource.id)
 
 
 def list_statement(
@@ -124,7 +117,7 @@ def list_statement(
         .scalar_subquery()
     )
     stmt = select(*Resource.__table__.columns, my_review.label("reviewed_at")).where(
-        Resource.deleted_at.is_(None)
+        policies.readable(principal)
     )
     if focus_area_id is not None:
         stmt = stmt.where(
@@ -159,11 +152,12 @@ async def with_tags(session: AsyncSession, rows: list[dict[str, Any]]) -> list[d
     ]
 
 
-async def get_one(
+async def view(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ResourcePublic:
+    """One resource as the API shows it, if the caller may read it (404 otherwise)."""
     stmt = list_statement(principal, None, None, None).where(Resource.id == resource_id)
     row = (await session.execute(stmt)).mappings().first()
     if row is None:
         raise NotFound("No such resource")
-    return (await with_tags(session, [dict(row)]))[0]
+    return ResourcePublic.model_validate((await with_tags(session, [dict(row)]))[0])
