@@ -1,18 +1,16 @@
-import uuid
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.auth.deps import require
-from app.auth.principal import Principal, Scope
 from app.core.deps import ReaderDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.links import link
 from app.core.pagination import Page, PageDep, paginate
 from app.rosters import service, sources
+from app.rosters.deps import RosterWriter, VisibleImport
 from app.rosters.formats import RosterFormat
 from app.rosters.schemas import (
     ImportMode,
@@ -21,7 +19,6 @@ from app.rosters.schemas import (
     RosterImportPublic,
     RowOutcome,
 )
-from app.users.models import Role
 
 router = APIRouter(prefix="/roster-imports", tags=["roster imports"])
 
@@ -45,12 +42,6 @@ def _with_rows_link(result: ImportResult, request: Request) -> ImportResult:
         )
         result.rows_next = link(request, rows.replace(query=f"offset={len(result.rows)}"))
     return result
-
-
-RosterWriter = Annotated[
-    Principal,
-    Depends(require(roles=(Role.school_admin, Role.district_admin), scope=Scope.roster_write)),
-]
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 413, 422, 429))
@@ -158,21 +149,16 @@ async def list_roster_imports(
 
 
 @router.get("/{import_id:uuid}", responses=error_responses(401, 403, 404, 422))
-async def get_roster_import(
-    import_id: uuid.UUID, session: SessionDep, caller: RosterWriter
-) -> RosterImportPublic:
+async def get_roster_import(found: VisibleImport) -> RosterImportPublic:
     """One import's record."""
-    row = await service.get_import(session, caller, import_id)
-    return RosterImportPublic.model_validate(row, from_attributes=True)
+    return RosterImportPublic.model_validate(found, from_attributes=True)
 
 
 @router.get("/{import_id:uuid}/rows", responses=error_responses(401, 403, 404, 422))
 async def list_roster_import_rows(
-    import_id: uuid.UUID,
+    found: VisibleImport,
     request: Request,
-    session: SessionDep,
     reads: ReaderDep,
-    caller: RosterWriter,
     page: PageDep,
     action: Annotated[
         str | None,
@@ -184,6 +170,5 @@ async def list_roster_import_rows(
 ) -> Page[RowOutcome]:
     """What an import did (a dry run: would do) to each person, in file order, a page at a
     time."""
-    await service.get_import(session, caller, import_id)
-    stmt = service.rows_statement(import_id, action)
+    stmt = service.rows_statement(found.id, action)
     return await paginate(reads, stmt, page, request, Page[RowOutcome])

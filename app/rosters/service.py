@@ -18,15 +18,15 @@ from typing import Any
 
 import anyio.to_thread
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, insert, or_, select, text, true, tuple_, update
+from sqlalchemy import delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
 from app.core.db import new_id, utcnow
-from app.core.errors import FieldError, NotFound, ProblemError, Unprocessable
-from app.rosters import formats
+from app.core.errors import FieldError, ProblemError, Unprocessable
+from app.rosters import formats, policies
 from app.rosters.formats import RosterFormat
 from app.rosters.formats.plain import read_rows
 from app.rosters.models import RosterImport, RosterImportRow
@@ -898,30 +898,9 @@ async def _record(
 # -- the log ---------------------------------------------------------------------------------
 
 
-def visible_imports(principal: Principal) -> Any:
-    """District administrators and roster keys see every import; school administrators theirs."""
-    if principal.manages_district_staff:
-        return true()
-    assert principal.user is not None
-    return RosterImport.actor_user_id == principal.user.id
-
-
 def imports_statement(principal: Principal) -> Any:
     return (
         select(*RosterImport.__table__.columns)
-        .where(visible_imports(principal))
+        .where(policies.visible_imports(principal))
         .order_by(RosterImport.created_at.desc(), RosterImport.id)
     )
-
-
-async def get_import(
-    session: AsyncSession, principal: Principal, import_id: uuid.UUID
-) -> RosterImport:
-    row = (
-        await session.execute(
-            select(RosterImport).where(RosterImport.id == import_id, visible_imports(principal))
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("No such roster import")
-    return row
