@@ -1,5 +1,3 @@
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import DistrictAdmin
@@ -7,6 +5,7 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.integration_keys import service
+from app.integration_keys.deps import ManageableKey
 from app.integration_keys.schemas import (
     IntegrationKeyCreate,
     IntegrationKeyCreated,
@@ -41,9 +40,7 @@ async def create_integration_key(
 
 
 @router.delete("/{key_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def revoke_integration_key(
-    key_id: uuid.UUID, session: SessionDep, _caller: DistrictAdmin
-) -> Response:
+async def revoke_integration_key(key: ManageableKey, session: SessionDep) -> Response:
     """Revoke a key: it stops working at once. The record is kept for the audit trail."""
-    await service.revoke(session, key_id)
+    await service.revoke(session, key)
     return Response(status_code=204)

@@ -1,4 +1,3 @@
-import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -6,7 +5,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Scope
 from app.core.db import columns_of, utcnow
-from app.core.errors import NotFound
 from app.core.security import new_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.integration_keys.schemas import (
@@ -52,10 +50,7 @@ async def create(
     return IntegrationKeyCreated(**to_public(key).model_dump(), key=full)
 
 
-async def revoke(session: AsyncSession, key_id: uuid.UUID) -> None:
-    key = await session.get(IntegrationKey, key_id)
-    if key is None:
-        raise NotFound("No such integration key")
+async def revoke(session: AsyncSession, key: IntegrationKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)

@@ -1,4 +1,3 @@
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -8,6 +7,7 @@ from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, paginate
 from app.schools import service
+from app.schools.deps import ChangeableSchool, ReadableSchool
 from app.schools.schemas import SchoolCreate, SchoolPublic, SchoolUpdate
 
 router = APIRouter(prefix="/schools", tags=["schools"])
@@ -35,17 +35,14 @@ async def create_school(
 
 
 @router.get("/{school_id}", responses=error_responses(401, 403, 404, 422))
-async def get_school(
-    school_id: uuid.UUID, session: SessionDep, _caller: StaffOrReadKey
-) -> SchoolPublic:
+async def get_school(school: ReadableSchool) -> SchoolPublic:
     """One school."""
-    return SchoolPublic.model_validate(await service.get(session, school_id))
+    return SchoolPublic.model_validate(school)
 
 
 @router.patch("/{school_id}", responses=error_responses(401, 403, 404, 409, 422))
 async def update_school(
-    school_id: uuid.UUID, body: SchoolUpdate, session: SessionDep, _caller: DistrictAdmin
+    school: ChangeableSchool, body: SchoolUpdate, session: SessionDep
 ) -> SchoolPublic:
     """Rename a school, change its time zone or roster id (district administrators)."""
-    school = await service.get(session, school_id)
     return SchoolPublic.model_validate(await service.update(session, school, body))

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.schools.models import School
 from app.schools.schemas import SchoolCreate, SchoolUpdate
@@ -25,13 +25,6 @@ def _list_query(by_text: bool) -> PageQuery:
 def list_query(q: str | None) -> tuple[PageQuery, dict[str, Any]]:
     """The district's schools by name (those whose name contains `q`), with parameter values."""
     return _list_query(bool(q)), {"q": search_pattern(q) if q else None}
-
-
-async def get(session: AsyncSession, school_id: uuid.UUID) -> School:
-    school = await session.get(School, school_id)
-    if school is None:
-        raise NotFound("No such school")
-    return school
 
 
 async def _ensure_unique(
