@@ -16,6 +16,7 @@ from app.events import service as events
 from app.events.deps import EventAccess
 from app.events.models import EventKind
 from app.events.schemas import EventCreate
+from app.plans import deps as plan_access
 from app.plans import service as plans
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
 from app.records import service as records
@@ -116,7 +117,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         )
 
     async def plan_to(access, member: str, admin: str, *actions: PlanAction) -> None:  # type: ignore[no-untyped-def]
-        plan = await plans.get_for_team(session, access)
+        plan = (await plan_access.get_viewable_plan(access, session)).plan
         await plans.update(
             session,
             plan,
@@ -256,7 +257,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         -2,
         participants=[uid["grace.green"], uid["hiro.hayashi"], uid["roosevelt.admin"]],
     )
-    plan4 = await plans.get_for_team(session, t4)
+    plan4 = (await plan_access.get_viewable_plan(t4, session)).plan
     await plans.transition(
         session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete)
     )

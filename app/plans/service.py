@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
-from app.teams import policies
 from app.teams.policies import TeamAccess
 
 EDITABLE = frozenset({PlanStatus.draft, PlanStatus.returned})
@@ -40,15 +40,13 @@ RULES = {
 }
 
 
-async def get_for_team(
-    session: AsyncSession, access: TeamAccess, *, include_deleted: bool = False
-) -> ActionPlan:
-    plan = (
-        await session.execute(select(ActionPlan).where(ActionPlan.team_id == access.team.id))
-    ).scalar_one_or_none()
-    if plan is None or (plan.deleted_at is not None and not include_deleted):
-        raise NotFound("This team has no action plan")
-    return plan
+async def of_team(session: AsyncSession, access: TeamAccess) -> ActionPlan | None:
+    """The live plan of a team the caller was already allowed to see (documents built from
+    the team: the summary form)."""
+    stmt = select(ActionPlan).where(
+        ActionPlan.team_id == access.team.id, ActionPlan.deleted_at.is_(None)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def soft_delete(session: AsyncSession, plan: ActionPlan) -> None:
@@ -95,13 +93,13 @@ async def transition(
     data: PlanTransitionCreate,
 ) -> ActionPlan:
     rule = RULES[data.action]
-    if rule.by_admin and not policies.can_decide_plan(principal, access):
+    if not policies.can_move(principal, access, by_admin=rule.by_admin):
         raise Forbidden(
             f"Only an administrator of a member's school who is not on the team can "
             f"{data.action.value} its plan"
+            if rule.by_admin
+            else f"Only the team's members can {data.action.value} their plan"
         )
-    if not rule.by_admin and not policies.is_member(principal, access):
-        raise Forbidden(f"Only the team's members can {data.action.value} their plan")
     if access.team.deleted_at is not None:
         raise Conflict("The team is deleted; restore it first")
     if plan.status not in rule.from_states:

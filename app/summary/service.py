@@ -10,6 +10,7 @@ from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.errors import NotFound
 from app.events import service as events
 from app.events.models import Event
 from app.plans import service as plans
@@ -75,9 +76,12 @@ async def compile_summary(
         ReflectionPublic.model_validate(reflections.public_row(dict(r)))
         for r in (await session.execute(posts_stmt)).mappings()
     ]
+    plan = await plans.of_team(session, access)
+    if plan is None:
+        raise NotFound("This team has no action plan")
     return TeamSummary(
         team=await teams.to_public(session, access.team),
-        plan=PlanPublic.model_validate(await plans.get_for_team(session, access)),
+        plan=PlanPublic.model_validate(plan),
         progress=await progress.team_progress(session, principal, access),
         calendar=await events.to_public_many(session, event_rows),
         conference_records=conference,

@@ -1,0 +1,65 @@
+"""A team's action plan, loaded for the caller who may see or change it (404/403 before the
+handler runs)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.core.deps import SessionDep
+from app.core.errors import NotFound
+from app.plans.models import ActionPlan
+from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam
+from app.teams.policies import TeamAccess
+
+
+@dataclass
+class PlanAccess:
+    plan: ActionPlan
+    team: TeamAccess
+
+
+async def _plan_of(
+    session: SessionDep, access: TeamAccess, *, deleted_too: bool = False, lock: bool = False
+) -> PlanAccess:
+    stmt = select(ActionPlan).where(col(ActionPlan.team_id) == access.team.id)
+    if not deleted_too:
+        stmt = stmt.where(col(ActionPlan.deleted_at).is_(None))
+    if lock:
+        stmt = stmt.with_for_update()
+    plan = (await session.execute(stmt)).scalar_one_or_none()
+    if plan is None:
+        raise NotFound("This team has no action plan")
+    return PlanAccess(plan, access)
+
+
+async def get_viewable_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:
+    return await _plan_of(session, access)
+
+
+ViewablePlan = Annotated[PlanAccess, Depends(get_viewable_plan)]
+
+
+async def get_changing_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:
+    """For a move of the workflow (who may make it is decided per move: plans.policies)."""
+    return await _plan_of(session, access, lock=True)
+
+
+ChangingPlan = Annotated[PlanAccess, Depends(get_changing_plan)]
+
+
+async def get_member_plan(access: MemberTeam, session: SessionDep) -> PlanAccess:
+    """Editing and deleting: the team's members (administrators get 403)."""
+    return await _plan_of(session, access, lock=True)
+
+
+MemberPlan = Annotated[PlanAccess, Depends(get_member_plan)]
+
+
+async def get_restorable_plan(access: AdminTeam, session: SessionDep) -> PlanAccess:
+    return await _plan_of(session, access, deleted_too=True, lock=True)
+
+
+RestorablePlan = Annotated[PlanAccess, Depends(get_restorable_plan)]
