@@ -12,13 +12,14 @@ from app.core.db import utcnow
 from app.coverage import deps as coverage_access
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
+from app.events import deps as event_access
 from app.events import service as events
-from app.events.deps import EventAccess
 from app.events.models import EventKind
 from app.events.schemas import EventCreate
 from app.plans import deps as plan_access
 from app.plans import service as plans
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
+from app.records import deps as records_access
 from app.records import service as records
 from app.records.schemas import ConferenceRecordWrite, ObservationRecordWrite
 from app.reflections import service as reflections
@@ -137,6 +138,19 @@ async def load_demo_cycle(session: AsyncSession) -> int:
 
     uid = {k: v.user.id for k, v in p.items() if v.user is not None}
 
+    # Records are written as through the API: its access dependencies decide who may.
+    async def member_event(who: str, event_id):  # type: ignore[no-untyped-def]
+        ev = await event_access.get_viewable_event(event_id, session, p[who])
+        return await records_access.get_member_event(ev, p[who])
+
+    async def observation_record(who: str, event_id, data: ObservationRecordWrite) -> None:  # type: ignore[no-untyped-def]
+        await records.create_observation(session, p[who], await member_event(who, event_id), data)
+
+    async def conference_record(who: str, event_id, data: ConferenceRecordWrite) -> None:  # type: ignore[no-untyped-def]
+        ev = await member_event(who, event_id)
+        found = await records_access.get_conference_record(ev, session, p[who])
+        await records.put_conference(session, p[who], found, data)
+
     # 1. Just formed: a draft plan.
     await team(
         "ana.alvarez",
@@ -165,10 +179,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     )
     await plan_to(t3, "erin.evans", "roosevelt.admin", PlanAction.submit, PlanAction.approve)
     pre3 = await event("erin.evans", t3, EventKind.pre_conference, -20)
-    await records.put_conference(
-        session,
-        p["erin.evans"],
-        EventAccess(event=pre3, team=t3),
+    await conference_record(
+        "erin.evans",
+        pre3.id,
         ConferenceRecordWrite(
             learning_target_agreed="Students explain their strategies aloud",
             summary="Agreed on wait time",
@@ -177,10 +190,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     obs = await event(
         "erin.evans", t3, EventKind.observation, -10, uid["erin.evans"], uid["farid.farouk"]
     )
-    await records.create_observation(
-        session,
-        p["erin.evans"],
-        EventAccess(event=obs, team=t3),
+    await observation_record(
+        "erin.evans",
+        obs.id,
         ObservationRecordWrite(
             affirmations=["Clear launch of the task"],
             new_understandings=["Use a number line anchor chart"],
@@ -218,10 +230,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         await coverage.arrange(
             session, admin, decidable, CoverageArrange(covered_by="Mr. Patel (sub)")
         )
-        await records.create_observation(
-            session,
-            p[observer],
-            EventAccess(event=o, team=t4),
+        await observation_record(
+            observer,
+            o.id,
             ObservationRecordWrite(
                 affirmations=["Students annotated the text"],
                 new_understandings=["Pair think-alouds"],
@@ -230,10 +241,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         )
         day += 7
     post = await event("grace.green", t4, EventKind.post_conference, -15)
-    await records.put_conference(
-        session,
-        p["hiro.hayashi"],
-        EventAccess(event=post, team=t4),
+    await conference_record(
+        "hiro.hayashi",
+        post.id,
         ConferenceRecordWrite(
             summary="Both classes annotate independently now",
             next_steps="Share at the staff meeting",

@@ -2,11 +2,16 @@ from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
-from app.core.errors import error_responses
+from app.core.errors import NotFound, error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, paginate
 from app.records import service
-from app.records.deps import MemberEvent
+from app.records.deps import (
+    ConferenceRecordOf,
+    EditableObservationRecord,
+    MemberEvent,
+    ReadableObservationRecord,
+)
 from app.records.schemas import (
     ConferenceRecordPublic,
     ConferenceRecordWrite,
@@ -38,41 +43,39 @@ async def create_observation_record(
 
 @router.get(OBS, responses=error_responses(401, 403, 404, 422))
 async def get_observation_record(
-    ev: MemberEvent, session: SessionDep, principal: StaffCaller, response: Response
+    found: ReadableObservationRecord, response: Response
 ) -> ObservationRecordPublic:
     """The observation's record (team members only)."""
-    record = await service.get_observation(session, principal, ev)
-    response.headers["ETag"] = etag("observation", record.version)
-    return ObservationRecordPublic.model_validate(record)
+    response.headers["ETag"] = etag("observation", found.record.version)
+    return ObservationRecordPublic.model_validate(found.record)
 
 
 @router.patch(OBS, responses=error_responses(401, 403, 404, 409, 412, 422))
 async def update_observation_record(
-    ev: MemberEvent,
+    found: EditableObservationRecord,
     body: ObservationRecordUpdate,
     session: SessionDep,
-    principal: StaffCaller,
     response: Response,
     if_match: IfMatch = None,
 ) -> ObservationRecordPublic:
     """Edit your observation record; a list you send replaces the old one. A stale
     `If-Match` answers 412."""
-    record = await service.get_observation(session, principal, ev)
-    check_if_match(if_match, etag("observation", record.version))
-    record = await service.update_observation(session, principal, record, body)
+    check_if_match(if_match, etag("observation", found.record.version))
+    record = await service.update_observation(session, found.record, body)
     response.headers["ETag"] = etag("observation", record.version)
     return ObservationRecordPublic.model_validate(record)
 
 
 @router.get(CONF, responses=error_responses(401, 403, 404, 422))
 async def get_conference_record(
-    ev: MemberEvent, session: SessionDep, principal: StaffCaller, response: Response
+    found: ConferenceRecordOf, response: Response
 ) -> ConferenceRecordPublic:
     """The record of a pre- or post-conference (team members only). Its date and location
     are the event's."""
-    record = await service.get_conference(session, principal, ev)
-    response.headers["ETag"] = etag("conference", record.version)
-    return ConferenceRecordPublic.model_validate(record)
+    if found.record is None:
+        raise NotFound("No conference record for this event yet")
+    response.headers["ETag"] = etag("conference", found.record.version)
+    return ConferenceRecordPublic.model_validate(found.record)
 
 
 @router.put(
@@ -86,7 +89,7 @@ async def get_conference_record(
     },
 )
 async def put_conference_record(
-    ev: MemberEvent,
+    found: ConferenceRecordOf,
     body: ConferenceRecordWrite,
     session: SessionDep,
     principal: StaffCaller,
@@ -97,9 +100,10 @@ async def put_conference_record(
     summary; for a post-conference the summary and next steps. Any member may write it; send
     `If-Match` when replacing so a teammate's save is never silently overwritten."""
     if if_match is not None:
-        current = await service.get_conference(session, principal, ev)
-        check_if_match(if_match, etag("conference", current.version))
-    record, created = await service.put_conference(session, principal, ev, body)
+        if found.record is None:
+            raise NotFound("No conference record for this event yet")
+        check_if_match(if_match, etag("conference", found.record.version))
+    record, created = await service.put_conference(session, principal, found, body)
     response.status_code = 201 if created else 200
     response.headers["ETag"] = etag("conference", record.version)
     return ConferenceRecordPublic.model_validate(record)
