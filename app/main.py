@@ -24,6 +24,7 @@ from app.core.schemas import DOCUMENTED
 from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
+from app.focus_areas.router import router as focus_areas_router
 from app.health.router import router as health_router
 from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
@@ -37,7 +38,6 @@ from app.rosters.router import router as rosters_router
 from app.schools.router import router as schools_router
 from app.summary.router import router as summary_router
 from app.support.router import router as support_router
-from app.teams.router import catalog as focus_areas_router
 from app.teams.router import invitations as team_invitations_router
 from app.teams.router import router as teams_router
 from app.users.router import router as users_router

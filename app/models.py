@@ -3,6 +3,7 @@
 from app.auth.models import LoginThrottle
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
+from app.focus_areas.models import FocusArea
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -11,7 +12,7 @@ from app.resources.models import Resource, ResourceReview, ResourceTag
 from app.rosters.models import RosterImport, RosterImportRow
 from app.schools.models import School
 from app.support.models import SupportRequest
-from app.teams.models import FocusArea, HistoryConsent, Team, TeamInvitation, TeamMember
+from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember
 from app.users.models import SchoolMembership, User
 
 __all__ = [

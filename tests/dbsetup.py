@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import metadata, sync_url
 from app.core.migrations import upgrade
-from app.teams.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
-from app.teams.models import FocusArea
+from app.focus_areas.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
+from app.focus_areas.models import FocusArea
 
 
 class PostgresUnavailable(Exception):

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from app.core.security import new_integration_key
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
+from app.focus_areas.models import FocusArea
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -31,7 +32,7 @@ from app.resources.models import Resource
 from app.rosters.models import RosterImport
 from app.schools.models import School
 from app.support.models import SupportRequest
-from app.teams.models import FocusArea, Team, TeamInvitation, TeamMember
+from app.teams.models import Team, TeamInvitation, TeamMember
 from app.users.models import Role, SchoolMembership, User
 from tests.factories import PASSWORD, password_hash
 

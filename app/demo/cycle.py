@@ -16,6 +16,7 @@ from app.events import deps as event_access
 from app.events import service as events
 from app.events.models import EventKind
 from app.events.schemas import EventCreate
+from app.focus_areas.catalog import suggested_focus_area_id
 from app.plans import deps as plan_access
 from app.plans import service as plans
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
@@ -31,7 +32,6 @@ from app.support import service as support
 from app.support.models import SupportKind
 from app.support.schemas import SupportRequestCreate
 from app.teams import service as teams
-from app.teams.catalog import suggested_focus_area_id
 from app.teams.models import Team, TeamInvitation
 from app.teams.schemas import TeamCreate
 from app.users.models import SchoolMembership, User

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.coverage.models import CoverageRequest, CoverageStatus
+from app.focus_areas.models import FocusArea
 from app.progress.service import build_progress, load_facts
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
 from app.teams import policies as team_policies
-from app.teams.models import FocusArea, Team, TeamMember
+from app.teams.models import Team, TeamMember
 from app.users.models import SchoolMembership
 
 

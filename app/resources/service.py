@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.focus_areas.models import FocusArea
 from app.resources import policies
 from app.resources.models import Resource, ResourceReview, ResourceTag
 from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
-from app.teams.models import FocusArea
 
 
 async def _check_tags(session: AsyncSession, ids: list[uuid.UUID]) -> None:

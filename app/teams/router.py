@@ -3,16 +3,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.deps import DistrictAdmin, StaffCaller, StaffOrReadKey
+from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
+from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.teams import service
 from app.teams.deps import AdminTeam, EditableTeam, MembershipTeam, ViewableTeam
 from app.teams.schemas import (
-    FocusAreaCreate,
-    FocusAreaPublic,
-    FocusAreaUpdate,
     TeamCreate,
     TeamInvitationCreate,
     TeamInvitationPublic,
@@ -22,37 +19,6 @@ from app.teams.schemas import (
 
 router = APIRouter(tags=["teams"])
 invitations = APIRouter(prefix="/team-invitations", tags=["teams"])
-catalog = APIRouter(prefix="/focus-areas", tags=["focus areas"])
-
-
-@catalog.get("", responses=error_responses(401, 403, 422))
-async def list_focus_areas(
-    request: Request,
-    reads: ReaderDep,
-    _caller: StaffOrReadKey,
-    page: PageDep,
-    include_inactive: bool = False,
-) -> Page[FocusAreaPublic]:
-    """The focus-area catalog (seeded with the program's suggestions), ordered by name."""
-    stmt = service.focus_area_statement(include_inactive)
-    return await paginate(reads, stmt, page, request, Page[FocusAreaPublic])
-
-
-@catalog.post("", status_code=201, responses=error_responses(401, 403, 409, 422))
-async def create_focus_area(
-    body: FocusAreaCreate, session: SessionDep, _caller: DistrictAdmin
-) -> FocusAreaPublic:
-    """Add a focus area to the catalog (district administrators)."""
-    return FocusAreaPublic.model_validate(await service.create_focus_area(session, body))
-
-
-@catalog.patch("/{focus_area_id}", responses=error_responses(401, 403, 404, 409, 422))
-async def update_focus_area(
-    focus_area_id: uuid.UUID, body: FocusAreaUpdate, session: SessionDep, _caller: DistrictAdmin
-) -> FocusAreaPublic:
-    """Rename, describe or retire (`is_active: false`) a focus area. Teams keep theirs."""
-    area = await service.update_focus_area(session, focus_area_id, body)
-    return FocusAreaPublic.model_validate(area)
 
 
 @router.get("/teams", responses=error_responses(401, 403, 422))

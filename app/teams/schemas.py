@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.focus_areas.schemas import FocusAreaRef
 from app.plans.models import PlanStatus
 from app.teams.models import InvitationStatus
 
@@ -21,24 +22,6 @@ def _school_year(value: str) -> str:
 
 SchoolYear = Annotated[str, Field(examples=["2026-2027"]), AfterValidator(_school_year)]
 LongText = Text(10_000)
-
-
-class FocusAreaCreate(InputModel):
-    name: ShortText  # type: ignore[valid-type]
-    description: Text(2000) | None = None  # type: ignore[valid-type]
-
-
-class FocusAreaUpdate(InputModel):
-    name: ShortText | None = None  # type: ignore[valid-type]
-    description: Text(2000) | None = None  # type: ignore[valid-type]
-    is_active: bool | None = None
-
-
-class FocusAreaPublic(OutputModel):
-    id: uuid.UUID
-    name: str
-    description: str | None
-    is_active: bool
 
 
 class TeamCreate(InputModel):
@@ -97,11 +80,6 @@ class TeamInvitationPublic(OutputModel):
     invited_by: MemberRef | None
     status: InvitationStatus
     created_at: datetime
-
-
-class FocusAreaRef(OutputModel):
-    id: uuid.UUID
-    name: str
 
 
 class TeamPublic(OutputModel):

@@ -1,4 +1,4 @@
-"""Rules for coaching teams and the focus-area catalog. Functions flush; the request commits."""
+"""Rules for coaching teams. Functions flush; the request commits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -15,10 +15,10 @@ from sqlalchemy.orm import aliased
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.focus_areas.models import FocusArea
 from app.plans.models import ActionPlan
 from app.teams import policies
 from app.teams.models import (
-    FocusArea,
     HistoryConsent,
     InvitationStatus,
     Team,
@@ -27,8 +27,6 @@ from app.teams.models import (
 )
 from app.teams.policies import TeamAccess
 from app.teams.schemas import (
-    FocusAreaCreate,
-    FocusAreaUpdate,
     TeamCreate,
     TeamInvitationCreate,
     TeamPublic,
@@ -37,49 +35,6 @@ from app.teams.schemas import (
 from app.users.models import Role, SchoolMembership, User
 
 MIN_MEMBERS = 2
-
-
-# ---- focus areas -----------------------------------------------------------------------------
-
-
-def focus_area_statement(include_inactive: bool) -> Select[Any]:
-    stmt = select(*FocusArea.__table__.columns)
-    if not include_inactive:
-        stmt = stmt.where(FocusArea.is_active.is_(True))
-    return stmt.order_by(FocusArea.name, FocusArea.id)
-
-
-async def _focus_name_free(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> None:
-    stmt = select(FocusArea.id).where(func.lower(FocusArea.name) == name.lower())
-    if exclude is not None:
-        stmt = stmt.where(FocusArea.id != exclude)
-    if (await session.execute(stmt)).first() is not None:
-        raise Conflict("A focus area with this name already exists")
-
-
-async def create_focus_area(session: AsyncSession, data: FocusAreaCreate) -> FocusArea:
-    await _focus_name_free(session, data.name, None)
-    area = FocusArea(name=data.name, description=data.description)
-    session.add(area)
-    await session.flush()
-    return area
-
-
-async def update_focus_area(
-    session: AsyncSession, area_id: uuid.UUID, data: FocusAreaUpdate
-) -> FocusArea:
-    area = await session.get(FocusArea, area_id)
-    if area is None:
-        raise NotFound("No such focus area")
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") is not None:
-        await _focus_name_free(session, changes["name"], area.id)
-    for key, value in changes.items():
-        if value is not None or key == "description":
-            setattr(area, key, value)
-    session.add(area)
-    await session.flush()
-    return area
 
 
 # ---- loading -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.teams.catalog import suggested_focus_area_id
+from app.focus_areas.catalog import suggested_focus_area_id
 from app.users.models import Role
 from tests.coaching.conftest import TEAM_READERS
 from tests.teams import accept_invitations

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from app.teams.catalog import suggested_focus_area_id
+from app.focus_areas.catalog import suggested_focus_area_id
 
 GUIDED = str(suggested_focus_area_id("Guided reading"))
 

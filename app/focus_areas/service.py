@@ -1,0 +1,48 @@
+"""The focus-area catalog teams choose from (seeded with the program's suggestions: catalog.py).
+Functions flush; the request commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Conflict
+from app.focus_areas.models import FocusArea
+from app.focus_areas.schemas import FocusAreaCreate, FocusAreaUpdate
+
+
+def list_statement(include_inactive: bool) -> Select[Any]:
+    stmt = select(*FocusArea.__table__.columns)
+    if not include_inactive:
+        stmt = stmt.where(FocusArea.is_active.is_(True))
+    return stmt.order_by(FocusArea.name, FocusArea.id)
+
+
+async def _name_free(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> None:
+    stmt = select(FocusArea.id).where(func.lower(FocusArea.name) == name.lower())
+    if exclude is not None:
+        stmt = stmt.where(FocusArea.id != exclude)
+    if (await session.execute(stmt)).first() is not None:
+        raise Conflict("A focus area with this name already exists")
+
+
+async def create(session: AsyncSession, data: FocusAreaCreate) -> FocusArea:
+    await _name_free(session, data.name, None)
+    area = FocusArea(name=data.name, description=data.description)
+    session.add(area)
+    await session.flush()
+    return area
+
+
+async def update(session: AsyncSession, area: FocusArea, data: FocusAreaUpdate) -> FocusArea:
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") is not None:
+        await _name_free(session, changes["name"], area.id)
+    for key, value in changes.items():
+        if value is not None or key == "description":
+            setattr(area, key, value)
+    await session.flush()
+    return area
