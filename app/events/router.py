@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
-from app.core.errors import NotFound, error_responses
+from app.core.errors import error_responses
 from app.core.etag import IfMatch, check_if_match, etag
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.core.schemas import Timestamp
@@ -13,7 +13,7 @@ from app.events import service
 from app.events.deps import ViewableEvent
 from app.events.models import Event, EventKind
 from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
-from app.teams import service as team_service
+from app.teams import deps as team_access
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -70,9 +70,7 @@ async def create_event(
     year-end meeting may add an administrator). A participant already booked at that time
     answers 409: naming the other event when it is this team's, otherwise only saying the
     participant is busy then (another team's calendar is not yours to see)."""
-    access = await team_service.get_viewable(session, principal, body.team_id)
-    if access is None:
-        raise NotFound("No such team")
+    access = await team_access.get_viewable_team(body.team_id, session, principal)
     event = await service.create(session, principal, access, body)
     return await _answer(session, event, response)
 

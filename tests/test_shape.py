@@ -1,0 +1,31 @@
+"""The shape a newcomer can rely on: every package that owns tables the API serves has its
+rules in `policies.py` and its access dependencies in `deps.py`."""
+
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+# Packages whose tables are not resources of the API: the login throttle.
+NOT_RESOURCES = {"auth"}
+
+
+def test_every_resource_package_has_policies_and_deps():
+    missing = []
+    for models in sorted(APP.glob("*/models.py")):
+        package = models.parent
+        if package.name in NOT_RESOURCES:
+            continue
+        for name in ("policies.py", "deps.py", "router.py", "service.py", "schemas.py"):
+            if not (package / name).exists():
+                missing.append(f"{package.name}/{name}")
+    assert missing == []
+
+
+def test_routers_never_raise_not_found_themselves():
+    """A router does not decide who may see a record: 404s come from deps and services."""
+    offenders = [
+        str(router.relative_to(APP))
+        for router in APP.glob("*/router.py")
+        if "raise NotFound(" in router.read_text()
+        and router.parent.name not in {"records"}  # "no record written yet" for a visible event
+    ]
+    assert offenders == []
