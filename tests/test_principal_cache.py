@@ -304,3 +304,24 @@ def test_turned_off_every_request_reads_the_account(settings, world, auth):
         for _ in range(3):
             assert statements_for(app, c, "/api/v1/me", h) == 1  # the account, each time
         assert app.state.principal_feed is None and not app.state.principals.live
+
+
+@postgres_only
+def test_every_table_a_principal_is_read_from_notifies_its_changes(sync_engine):
+    """The tables come from the statement that reads a principal; each must have the change
+    trigger of migration 0010, or a change to it would leave other workers' caches stale."""
+    from app.auth.principal_cache import STAFF_TABLES
+
+    with sync_engine.connect() as conn:
+        notifying = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT c.relname FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid "
+                    "JOIN pg_proc p ON p.oid = t.tgfoid "
+                    "WHERE p.proname = 'peercoach_staff_changed' AND NOT t.tgisinternal"
+                )
+            ).scalars()
+        )
+    assert STAFF_TABLES == {"user_account", "school_membership"}
+    assert STAFF_TABLES <= notifying, STAFF_TABLES - notifying

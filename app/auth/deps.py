@@ -9,14 +9,14 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 
-from app.auth.principal import STAFF_FIELDS, Principal, Scope, Staff
+from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
 from app.auth.principal_cache import PrincipalCache
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.reads import Reader
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
 from app.integration_keys.models import IntegrationKey
-from app.users.models import Role, SchoolMembership, User
+from app.users.models import Role
 
 # The Authorization header carries either a staff access token or an integration key. Only the
 # login scheme is a dependency (it reads the header, and lets the /docs Authorize button log in
@@ -43,14 +43,6 @@ def admits_keys(call: Any) -> bool | None:
 
 # The token check runs on every request, so its statements are built once, compiled once (fixed
 # statements, reads.py) and run on the hot read path.
-_STAFF_WITH_SCHOOLS = (
-    select(
-        *(User.__table__.c[name] for name in STAFF_FIELDS),  # type: ignore[attr-defined]
-        SchoolMembership.school_id.label("member_of"),  # type: ignore[attr-defined]
-    )
-    .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)  # type: ignore[arg-type]
-    .where(User.id == bindparam("user_id"))  # type: ignore[arg-type]
-)
 _KEY_BY_PREFIX = select(*IntegrationKey.__table__.columns).where(  # type: ignore[attr-defined]
     IntegrationKey.prefix == bindparam("prefix")  # type: ignore[arg-type]
 )
@@ -97,7 +89,7 @@ async def _principal_for_staff(request: Request, reads: Reader, token: str) -> P
     if known is not None:
         return known
     ticket = cache.ticket()
-    rows = await reads.rows(_STAFF_WITH_SCHOOLS, {"user_id": claims.user_id}, fixed=True)
+    rows = await reads.rows(STAFF_WITH_SCHOOLS, {"user_id": claims.user_id}, fixed=True)
     if not rows:
         raise Unauthorized()
     schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)

@@ -8,8 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from app.integration_keys.models import IntegrationKey
-from app.users.models import Role, User
+from app.users.models import Role, SchoolMembership, User
 
 
 class Scope(StrEnum):
@@ -100,3 +102,15 @@ class Principal:
         if self.key is None:
             return "system"
         return f"key:{self.key.id}"
+
+
+# What a principal is read from: the account's own columns and its schools. The signed-in
+# account cache (principal_cache.py) must hear of every change to the tables this reads.
+STAFF_WITH_SCHOOLS = (
+    select(
+        *(User.__table__.c[name] for name in STAFF_FIELDS),  # type: ignore[attr-defined]
+        SchoolMembership.school_id.label("member_of"),  # type: ignore[attr-defined]
+    )
+    .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)  # type: ignore[arg-type]
+    .where(User.id == bindparam("user_id"))  # type: ignore[arg-type]
+)

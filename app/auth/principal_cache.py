@@ -28,13 +28,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from app.auth.principal import Principal
+from sqlalchemy.sql.util import find_tables
+
+from app.auth.principal import STAFF_WITH_SCHOOLS, Principal
 from app.core.changes import ChangeFeed
 from app.core.db import Database
 from app.core.reads import PostgresReader, SqliteReader
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
-STAFF_TABLES = frozenset({"user_account", "school_membership"})
+# The tables a principal is read from (derived from the statement itself): a commit that
+# changes any of them empties the committing worker's cache, and migration 0010's triggers
+# notify the others (tests/test_principal_cache.py checks each table has its trigger).
+STAFF_TABLES = frozenset(t.name for t in find_tables(STAFF_WITH_SCHOOLS))
 
 
 class PrincipalCache:
