@@ -23,7 +23,7 @@ serve: install
 	ENVIRONMENT=development $(BIN)/peercoach demo-data
 	ENVIRONMENT=development $(BIN)/peercoach serve --host $(HOST) --port $(PORT)
 
-test: install
+test: lint
 	TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
 	  echo "== PostgreSQL run ($(TEST_POSTGRES_URL))"; \

@@ -75,13 +75,16 @@ def test_cli_migrate_create_user_and_errors(cli_env, client, sync_engine):
         ["create-user", "OPS@example.org", "Ops", "Admin", "--role", "teacher", "--password-stdin"],
         input="a-long-password\n",
     )
-    assert dup.exit_code == 1 and "already in use" in dup.output
+    assert dup.exit_code == 1
+    assert "already in use" in dup.output
     bad = runner.invoke(
         cli,
         ["create-user", "x@example.org", "X", "Y", "--role", "boss", "--password-stdin"],
         input="short\n",
     )
-    assert bad.exit_code == 1 and "role" in bad.output and "password" in bad.output
+    assert bad.exit_code == 1
+    assert "role" in bad.output
+    assert "password" in bad.output
     nowhere = runner.invoke(
         cli,
         [
@@ -97,7 +100,8 @@ def test_cli_migrate_create_user_and_errors(cli_env, client, sync_engine):
         ],
         input="a-long-password\n",
     )
-    assert nowhere.exit_code == 1 and "Atlantis" in nowhere.output
+    assert nowhere.exit_code == 1
+    assert "Atlantis" in nowhere.output
     assert runner.invoke(cli, ["no-such-command"]).exit_code == 2
 
 
@@ -116,7 +120,8 @@ def test_cli_refuses_bad_settings(monkeypatch):
         r = runner.invoke(cli, ["migrate"])
     finally:
         get_settings.cache_clear()
-    assert r.exit_code == 2 and "SECRET_KEY" in r.output
+    assert r.exit_code == 2
+    assert "SECRET_KEY" in r.output
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,8 @@ def test_a_program_post_shows_what_it_links_to_only_to_its_team(client, world, f
             assert (shown["event_id"] == event["id"]) is sees
             if not sees:
                 assert all(shown[k] is None for k in links)
-                assert team["id"] not in str(shown) and event["id"] not in str(shown)
+                assert team["id"] not in str(shown)
+                assert event["id"] not in str(shown)
 
 
 @pytest.mark.parametrize(
@@ -95,8 +96,10 @@ def test_answers_forbid_loading_anything_and_the_summary_only_styles_itself(
         f"/api/v1/teams/{team['id']}/summary/document?format=html", headers=auth(world.teacher_a)
     )
     csp = doc.headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp
-    assert "script-src" not in csp and doc.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in csp
+    assert "style-src 'unsafe-inline'" in csp
+    assert "script-src" not in csp
+    assert doc.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_refused_cors_preflight_is_a_problem_document(client):
@@ -144,5 +147,6 @@ def test_database_errors_never_log_bind_values(settings, caplog):
 
     with caplog.at_level(logging.WARNING):
         message = asyncio.run(fail())
-    assert "no_such_table" in message and secret not in message
+    assert "no_such_table" in message
+    assert secret not in message
     assert secret not in caplog.text

@@ -61,7 +61,8 @@ def test_nul_in_any_json_string_but_an_escaped_backslash_is_text(client, world, 
         headers=auth(world.teacher_a),
         json={"title": "Backslash", "body": "C:\\u0000 is a path, not a NUL"},
     )
-    assert r.status_code == 201 and r.json()["body"] == "C:\\u0000 is a path, not a NUL"
+    assert r.status_code == 201
+    assert r.json()["body"] == "C:\\u0000 is a path, not a NUL"
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])

@@ -22,7 +22,8 @@ def test_create_key_by_caller(client, world, auth, caller, status):
     assert r.status_code == status
     if status == 201:
         body = r.json()
-        assert body["key"].startswith("pck_") and body["scopes"] == ["read", "roster:write"]
+        assert body["key"].startswith("pck_")
+        assert body["scopes"] == ["read", "roster:write"]
         listed = client.get("/api/v1/integration-keys", headers=auth(world.district_admin)).json()
         assert "key" not in listed["items"][0]
 
@@ -58,7 +59,8 @@ def test_key_lifecycle(client, world, auth):
     )
     assert client.delete(f"/api/v1/integration-keys/{created['id']}", headers=h).status_code == 204
     r = client.get("/api/v1/users", headers=auth(key))
-    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"
     listed = client.get("/api/v1/integration-keys?include_revoked=true", headers=h).json()
     assert [k["revoked_at"] is not None for k in listed["items"] if k["id"] == created["id"]] == [
         True

@@ -23,7 +23,8 @@ def test_every_operation_is_documented_for_generated_clients():
             if method not in METHODS:
                 continue
             where = f"{method.upper()} {path}"
-            assert op.get("operationId") and op["operationId"] not in seen_ids, where
+            assert op.get("operationId"), where
+            assert op["operationId"] not in seen_ids, where
             seen_ids.add(op["operationId"])
             assert op.get("tags"), where
             assert op.get("summary"), where

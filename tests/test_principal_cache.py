@@ -51,12 +51,14 @@ def test_keeps_nothing_unless_live():
     cache = PrincipalCache()
     p = staff()
     cache.put(p, cache.ticket())
-    assert cache.get(p.user.id, 0) is None and len(cache) == 0
+    assert cache.get(p.user.id, 0) is None
+    assert len(cache) == 0
     cache.set_live(True)
     cache.put(p, cache.ticket())
     assert cache.get(p.user.id, 0) is p
     cache.set_live(False)  # the feed lost its connection: forget everything
-    assert len(cache) == 0 and cache.get(p.user.id, 0) is None
+    assert len(cache) == 0
+    assert cache.get(p.user.id, 0) is None
 
 
 def test_a_read_that_began_before_a_change_is_not_kept():
@@ -76,7 +78,8 @@ def test_notifications_drop_the_named_accounts_or_all():
     for p in (a, b, c):
         cache.put(p, cache.ticket())
     cache.changed(f"{a.user.id},{b.user.id}")
-    assert cache.get(a.user.id, 0) is None and cache.get(b.user.id, 0) is None
+    assert cache.get(a.user.id, 0) is None
+    assert cache.get(b.user.id, 0) is None
     assert cache.get(c.user.id, 0) is c
     cache.changed("*")
     assert len(cache) == 0
@@ -93,11 +96,13 @@ def test_token_version_expiry_and_size():
     assert cache.get(p.user.id, 2) is None  # an older token is left to the database check
     assert cache.get(p.user.id, 3) is p
     now[0] += 61
-    assert cache.get(p.user.id, 3) is None and len(cache) == 0
+    assert cache.get(p.user.id, 3) is None
+    assert len(cache) == 0
     first, second, third = staff(), staff(), staff()
     for q in (first, second, third):
         cache.put(q, cache.ticket())
-    assert len(cache) == 2 and cache.get(first.user.id, 0) is None
+    assert len(cache) == 2
+    assert cache.get(first.user.id, 0) is None
 
 
 def test_own_commits_of_staff_tables_empty_the_cache():
@@ -129,7 +134,8 @@ def test_sqlite_keeps_accounts_until_anything_commits(app, client, sync_engine, 
     if ENGINE != "sqlite":
         pytest.skip("SQLite only")
     h = auth(world.admin_a)
-    assert app.state.principal_feed is None and app.state.principals.live
+    assert app.state.principal_feed is None
+    assert app.state.principals.live
     app.state.principals.clear()
     assert statements_for(app, client, "/api/v1/users", h) == 2  # the account, the page
     assert statements_for(app, client, "/api/v1/users", h) == 1  # the page only
@@ -229,7 +235,8 @@ def test_a_lost_feed_empties_the_cache_until_it_listens_again(
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         # Not live and emptied as soon as the socket says so; then listening again.
         assert eventually(lambda: states[:2] == [False, True])
-        assert cache.live and feed._conn.pgconn.backend_pid != pid
+        assert cache.live
+        assert feed._conn.pgconn.backend_pid != pid
         assert client.get("/api/v1/me", headers=h).status_code == 200
     finally:
         feed.on_live = on_live
@@ -303,7 +310,8 @@ def test_turned_off_every_request_reads_the_account(settings, world, auth):
     with TestClient(app, raise_server_exceptions=False) as c:
         for _ in range(3):
             assert statements_for(app, c, "/api/v1/me", h) == 1  # the account, each time
-        assert app.state.principal_feed is None and not app.state.principals.live
+        assert app.state.principal_feed is None
+        assert not app.state.principals.live
 
 
 @postgres_only
@@ -323,5 +331,5 @@ def test_every_table_a_principal_is_read_from_notifies_its_changes(sync_engine):
                 )
             ).scalars()
         )
-    assert STAFF_TABLES == {"user_account", "school_membership"}
-    assert STAFF_TABLES <= notifying, STAFF_TABLES - notifying
+    assert {"user_account", "school_membership"} == STAFF_TABLES
+    assert notifying >= STAFF_TABLES, STAFF_TABLES - notifying

@@ -86,7 +86,8 @@ def test_update_school_by_caller(client, world, auth, caller, status):
 def test_school_validation_and_conflicts(client, world, auth):
     h = auth(world.district_admin)
     r = client.post("/api/v1/schools", headers=h, json={"name": "X", "time_zone": "Mars/Olympus"})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.time_zone"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.time_zone"
     r = client.post("/api/v1/schools", headers=h, json={"name": "alpha school", "time_zone": "UTC"})
     assert r.status_code == 409
     r = client.post("/api/v1/schools", headers=h, json={"name": "", "time_zone": "UTC"})
@@ -121,9 +122,11 @@ def test_pagination_and_search(client, factory, world, auth):
     page2 = client.get(page1["next"], headers=h).json()
     assert [s["name"] for s in page2["items"]] == ["Extra 1", "Extra 2", "Extra 3"]
     page3 = client.get(page2["next"], headers=h).json()
-    assert [s["name"] for s in page3["items"]] == ["Extra 4"] and page3["next"] is None
+    assert [s["name"] for s in page3["items"]] == ["Extra 4"]
+    assert page3["next"] is None
     found = client.get("/api/v1/schools?q=ALPH", headers=h).json()
     assert [s["name"] for s in found["items"]] == ["Alpha School"]
     assert client.get("/api/v1/schools?q=%25", headers=h).json()["total"] == 0  # % is literal
     beyond = client.get("/api/v1/schools?offset=100", headers=h).json()
-    assert beyond["items"] == [] and beyond["total"] == 7
+    assert beyond["items"] == []
+    assert beyond["total"] == 7

@@ -39,7 +39,8 @@ def test_list_users_by_caller(client, world, auth, caller, status):
 
 def test_filters_never_widen_access(client, world, auth):
     r = client.get(f"/api/v1/users?school_id={world.school_b.id}", headers=auth(world.admin_a))
-    assert r.json()["items"] == [] and r.json()["total"] == 0
+    assert r.json()["items"] == []
+    assert r.json()["total"] == 0
     r = client.get("/api/v1/users?role=teacher&q=teacher", headers=auth(world.admin_a))
     assert ids(r.json()) == {str(world.teacher_a.id), str(world.teacher_a2.id)}
 
@@ -81,7 +82,8 @@ def test_search_and_filters_combine(client, world, factory, auth):
     assert found(f"q=brien&is_active=false&role=teacher&school_id={a.id}") == {str(retired.id)}
     assert found("q=brien&role=school_admin") == set()
     both = found("q=brien_", caller=world.district_admin)
-    assert len(both) == 2 and str(o_brien.id) in both
+    assert len(both) == 2
+    assert str(o_brien.id) in both
 
 
 @pytest.mark.parametrize(
@@ -195,7 +197,8 @@ def test_create_user_conflicts_and_bad_input(client, world, auth):
     r = client.post(
         "/api/v1/users", headers=h, json=new_user(world, school_ids=[str(uuid.uuid4())])
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "unknown_school"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "unknown_school"
     r = client.post("/api/v1/users", headers=h, json=new_user(world, role="principal"))
     assert r.status_code == 422
     r = client.post("/api/v1/users", headers=h, json=new_user(world, given_name="x" * 101))

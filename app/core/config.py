@@ -64,13 +64,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> "Settings":
-        if self.environment != "development":
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development (make one with: python -c "
-                    "'import secrets; print(secrets.token_urlsafe(48))')"
-                )
+        if self.environment != "development" and (
+            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development (make one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         try:
             ZoneInfo(self.district_time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -121,7 +121,7 @@ async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[Te
         plan_rows = await session.execute(
             select(ActionPlan.team_id, ActionPlan.status).where(ActionPlan.team_id.in_(ids))
         )
-        statuses = {team_id: status for team_id, status in plan_rows}
+        statuses = dict(plan_rows.all())
         area_ids = {t["focus_area_id"] for t in items if t["focus_area_id"] is not None}
         if area_ids:
             area_rows = await session.execute(
@@ -486,7 +486,8 @@ async def consent_to_history(
         raise Conflict("This member already reads the team's earlier records")
     me = await session.get(TeamMember, (access.team.id, principal.user.id))
     newcomer = await session.get(TeamMember, (access.team.id, newcomer_id))
-    assert me is not None and newcomer is not None
+    assert me is not None
+    assert newcomer is not None
     if me.joined_at >= newcomer.joined_at:
         raise Conflict("Only members who joined before them decide about earlier records")
     exists = await session.get(HistoryConsent, (access.team.id, newcomer_id, principal.user.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from pydantic import ValidationError
@@ -35,10 +36,8 @@ async def create_user_from_cli(
             school_ids = []
             for ref in schools:
                 conds = [School.name == ref]
-                try:
+                with contextlib.suppress(ValueError):
                     conds.append(School.id == uuid.UUID(ref))
-                except ValueError:
-                    pass
                 found = (
                     await session.execute(select(School.id).where(or_(*conds)))
                 ).scalar_one_or_none()

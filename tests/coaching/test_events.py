@@ -47,7 +47,8 @@ def test_create_event_defaults_to_the_whole_team(client, team, world, event):
         str(world.teacher_a2.id),
     }
     assert event["starts_at"] == "2026-12-01T15:00:00Z"  # stored and answered in UTC
-    assert event["status"] == "scheduled" and event["version"] == 1
+    assert event["status"] == "scheduled"
+    assert event["version"] == 1
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,8 @@ def test_observation_rules(client, team, world, auth):
         "2026-12-02T10:00:00Z",
     )
     r = client.post("/api/v1/events", headers=h, json=outsider)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.observed_id"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.observed_id"
     missing = an_event(team, world, kind="observation")
     assert client.post("/api/v1/events", headers=h, json=missing).status_code == 422
     not_obs = an_event(
@@ -156,7 +158,8 @@ def test_participants_must_be_on_the_team(client, team, world, auth):
         headers=auth(world.teacher_a),
         json=an_event(team, world, participant_ids=[str(world.teacher_b.id)]),
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.participant_ids"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.participant_ids"
 
 
 def test_double_booking_is_409_naming_the_other_event(client, team, world, auth, event):
@@ -165,7 +168,8 @@ def test_double_booking_is_409_naming_the_other_event(client, team, world, auth,
         team, world, starts_at="2026-12-01T09:30:00-06:00", ends_at="2026-12-01T11:00:00-06:00"
     )
     r = client.post("/api/v1/events", headers=h, json=overlapping)
-    assert r.status_code == 409 and event["id"] in r.json()["detail"]
+    assert r.status_code == 409
+    assert event["id"] in r.json()["detail"]
     # back to back is fine
     after = an_event(team, world, starts_at=T1, ends_at="2026-12-01T11:00:00-06:00")
     assert client.post("/api/v1/events", headers=h, json=after).status_code == 201
@@ -208,7 +212,8 @@ def test_reschedule_with_if_match(client, event, world, auth):
         headers={**h, "If-Match": tag},
         json={"starts_at": "2026-12-02T09:00:00Z", "ends_at": "2026-12-02T10:00:00Z"},
     )
-    assert r.status_code == 200 and r.json()["version"] == 2
+    assert r.status_code == 200
+    assert r.json()["version"] == 2
     stale = client.patch(url, headers={**h, "If-Match": tag}, json={"location": "Library"})
     assert stale.status_code == 412
     assert client.get(url, headers=h).json()["location"] == "Room 12"
@@ -222,11 +227,9 @@ def test_cancel_keeps_the_event(client, event, world, auth):
     h = auth(world.teacher_a)
     url = f"/api/v1/events/{event['id']}"
     r = client.post(f"{url}/cancel", headers=h, json={"reason": "Snow day"})
-    assert (
-        r.status_code == 200
-        and r.json()["status"] == "cancelled"
-        and r.json()["cancel_reason"] == "Snow day"
-    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
+    assert r.json()["cancel_reason"] == "Snow day"
     assert client.post(f"{url}/cancel", headers=h, json={}).status_code == 409
     assert client.patch(url, headers=h, json={"location": "x"}).status_code == 409
     assert client.get("/api/v1/events", headers=h).json()["total"] == 0
@@ -242,7 +245,8 @@ def test_soft_delete_and_restore(client, event, world, auth):
     assert client.post(f"{url}/restore", headers=auth(world.teacher_a)).status_code == 404
     assert client.post(f"{url}/restore", headers=auth(world.admin_b)).status_code == 404
     r = client.post(f"{url}/restore", headers=auth(world.admin_a))
-    assert r.status_code == 200 and r.json()["deleted_at"] is None
+    assert r.status_code == 200
+    assert r.json()["deleted_at"] is None
     assert client.get(url, headers=auth(world.teacher_a)).status_code == 200
 
 

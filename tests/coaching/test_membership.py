@@ -113,7 +113,8 @@ def test_declining_leaves_the_team_as_it_was(client, world, auth):
     assert client.post(f"{url}/decline", headers=auth(world.teacher_a2)).status_code == 204
     assert client.post(f"{url}/accept", headers=auth(world.teacher_a2)).status_code == 409
     team = client.get(f"/api/v1/teams/{r['id']}", headers=auth(world.teacher_a)).json()
-    assert len(team["members"]) == 1 and team["invited"] == []
+    assert len(team["members"]) == 1
+    assert team["invited"] == []
 
 
 def test_an_account_an_administrator_creates_cannot_reach_a_teams_records(
@@ -267,7 +268,8 @@ def test_a_member_promoted_to_administrator_reads_and_decides_nothing_as_a_membe
         client.get(f"/api/v1/teams/{team['id']}/observation-records", headers=h).status_code == 403
     )
     summary = client.get(f"/api/v1/teams/{team['id']}/summary", headers=h).json()
-    assert summary["observation_records"] is None and summary["conference_records"] is None
+    assert summary["observation_records"] is None
+    assert summary["conference_records"] is None
     assert client.get(f"/api/v1/reflections/{post['id']}", headers=h).status_code == 200  # own post
     others = client.post(
         "/api/v1/reflections",

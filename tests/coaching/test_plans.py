@@ -54,7 +54,8 @@ def test_stale_if_match_is_412_and_changes_nothing(client, team, world, auth):
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
     tag = client.get(plan_url(team), headers=a).headers["etag"]
     first = client.patch(plan_url(team), headers={**a, "If-Match": tag}, json={"focus_goal": "A"})
-    assert first.status_code == 200 and first.headers["etag"] == '"plan-2"'
+    assert first.status_code == 200
+    assert first.headers["etag"] == '"plan-2"'
     second = client.patch(plan_url(team), headers={**a2, "If-Match": tag}, json={"focus_goal": "B"})
     assert second.status_code == 412
     assert second.headers["content-type"] == "application/problem+json"
@@ -83,7 +84,8 @@ def test_review_workflow_happy_path(client, team, world, auth):
     assert transition(client, team, member, "submit").json()["status"] == "submitted"
     assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 409
     r = transition(client, team, admin, "return", "Add how you will address open questions")
-    assert r.status_code == 200 and r.json()["status"] == "returned"
+    assert r.status_code == 200
+    assert r.json()["status"] == "returned"
     assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 200
     assert transition(client, team, member, "submit").json()["status"] == "submitted"
     assert (
@@ -148,7 +150,8 @@ def test_who_may_move_the_plan(client, team, world, auth, as_caller, caller, act
 def test_return_needs_a_comment_and_transition_checks_if_match(client, team, world, auth):
     transition(client, team, auth(world.teacher_a), "submit")
     r = transition(client, team, auth(world.admin_a), "return")
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.comment"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.comment"
     assert (
         transition(client, team, auth(world.admin_a), "approve", if_match='"plan-1"').status_code
         == 412
@@ -199,5 +202,6 @@ def test_deleted_plan_is_restored_by_an_administrator(client, team, world, auth)
     )
     assert client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_b)).status_code == 404
     r = client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_a))
-    assert r.status_code == 200 and r.json()["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]
+    assert r.status_code == 200
+    assert r.json()["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]
     assert client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_a)).status_code == 409

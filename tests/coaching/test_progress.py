@@ -69,8 +69,10 @@ def complete_cycle(client, team, world, auth):
 
 def test_a_new_team_misses_every_step(client, team, world, auth):
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
-    assert r["complete"] is False and r["plan_status"] == "draft"
-    assert r["pre_conference"] == "none" and r["year_end_meeting"] == "none"
+    assert r["complete"] is False
+    assert r["plan_status"] == "draft"
+    assert r["pre_conference"] == "none"
+    assert r["year_end_meeting"] == "none"
     assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
     assert r["missing"][0] == "action plan approved (now draft)"
     assert len(r["missing"]) == 1 + 1 + 4 + 1 + 1 + 1
@@ -88,19 +90,23 @@ def test_future_events_are_scheduled_not_held(client, team, world, auth):
         },
     )
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
-    assert r["pre_conference"] == "scheduled" and "pre-conference held" in r["missing"]
+    assert r["pre_conference"] == "scheduled"
+    assert "pre-conference held" in r["missing"]
 
 
 def test_a_full_cycle_is_complete(client, team, world, auth):
     complete_cycle(client, team, world, auth)
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.admin_a))
     body = r.json()
-    assert body["missing"] == [] and body["complete"] is True
+    assert body["missing"] == []
+    assert body["complete"] is True
     assert [(o["observed"], o["observing"]) for o in body["observations"]] == [(2, 2), (2, 2)]
-    assert body["observation_records"] == 4 and body["reflections"] == 1
+    assert body["observation_records"] == 4
+    assert body["reflections"] == 1
     assert body["year_end_meeting"] == "held"
     # counts and statuses only: nothing an administrator may not read
-    assert "Confidential affirmation" not in r.text and "secret" not in r.text
+    assert "Confidential affirmation" not in r.text
+    assert "secret" not in r.text
 
 
 def test_cancelled_observations_do_not_count(client, team, world, auth):
@@ -159,4 +165,5 @@ def test_reflections_are_counted_as_the_caller_may_read_them(client, team, world
     csv = client.get("/api/v1/reports/year-end.csv", headers=auth(world.admin_a)).text
     assert csv.splitlines()[1].count(",") == csv.splitlines()[0].count(",")
     summary = client.get(f"/api/v1/teams/{team['id']}/summary", headers=auth(world.admin_a)).json()
-    assert summary["progress"]["reflections"] == 1 and len(summary["reflections"]) == 1
+    assert summary["progress"]["reflections"] == 1
+    assert len(summary["reflections"]) == 1

@@ -80,7 +80,8 @@ def test_visibility_changes_and_if_match(client, posts, world, auth):
     r = client.patch(
         url, headers={**h, "If-Match": '"reflection-1"'}, json={"visibility": "program"}
     )
-    assert r.status_code == 200 and r.headers["etag"] == '"reflection-2"'
+    assert r.status_code == 200
+    assert r.headers["etag"] == '"reflection-2"'
     assert client.get(url, headers=auth(world.teacher_b)).status_code == 200
     assert (
         client.patch(
@@ -93,7 +94,8 @@ def test_visibility_changes_and_if_match(client, posts, world, auth):
 def test_comments(client, posts, world, auth):
     url = f"/api/v1/reflections/{posts['program']['id']}/comments"
     r = client.post(url, headers=auth(world.teacher_b), json={"body": "Thanks for sharing!"})
-    assert r.status_code == 201 and r.json()["author"]["id"] == str(world.teacher_b.id)
+    assert r.status_code == 201
+    assert r.json()["author"]["id"] == str(world.teacher_b.id)
     assert (
         client.post(url, headers=auth(world.admin_b), json={"body": "Great work"}).status_code
         == 201

@@ -42,10 +42,14 @@ def test_report_rows_carry_statuses_not_content(client, team, world, auth):
     )
     r = client.get("/api/v1/reports/year-end?school_year=2026-2027", headers=auth(world.admin_a))
     row = r.json()["items"][0]
-    assert row["cycle_complete"] is True and row["steps_missing"] == 0
-    assert row["plan_status"] == "approved" and row["year_end_meeting"] == "held"
-    assert row["observations_held"] == 4 and row["observation_records"] == 4
-    assert row["coverage_arranged"] == 1 and row["coverage_pending"] == 0
+    assert row["cycle_complete"] is True
+    assert row["steps_missing"] == 0
+    assert row["plan_status"] == "approved"
+    assert row["year_end_meeting"] == "held"
+    assert row["observations_held"] == 4
+    assert row["observation_records"] == 4
+    assert row["coverage_arranged"] == 1
+    assert row["coverage_pending"] == 0
     assert row["schools"] == ["Alpha School"]
     assert "Confidential affirmation" not in r.text
     assert (
@@ -87,4 +91,5 @@ def test_school_year_filter_is_validated(client, world, auth):
     h = auth(world.admin_a)
     for path in ("/api/v1/reports/year-end", "/api/v1/reports/year-end.csv", "/api/v1/teams"):
         r = client.get(f"{path}?school_year=%C3%A9t%C3%A9%0D%0AX-Injected:1", headers=h)
-        assert r.status_code == 422 and "x-injected" not in r.headers
+        assert r.status_code == 422
+        assert "x-injected" not in r.headers

@@ -50,7 +50,8 @@ def test_resource_validation(client, world, auth):
     r = client.post(
         "/api/v1/resources", headers=h, json={"title": "Notes", "body": "Read chapter 3"}
     )
-    assert r.status_code == 201 and r.json()["url"] is None
+    assert r.status_code == 201
+    assert r.json()["url"] is None
     assert (
         client.patch(
             f"/api/v1/resources/{r.json()['id']}", headers=h, json={"body": None}
@@ -70,7 +71,9 @@ def test_teachers_mark_resources_reviewed(client, world, auth):
     )
     h = auth(world.teacher_a)
     r = client.put(f"/api/v1/resources/{rid}/review", headers=h)
-    assert r.status_code == 200 and r.json()["reviewed_by_me"] is True and r.json()["reviewed_at"]
+    assert r.status_code == 200
+    assert r.json()["reviewed_by_me"] is True
+    assert r.json()["reviewed_at"]
     assert (
         client.get(f"/api/v1/resources/{rid}", headers=auth(world.teacher_b)).json()[
             "reviewed_by_me"
@@ -145,7 +148,8 @@ def test_answer_and_close(client, support, world, auth):
     r = client.post(
         f"{url}/answer", headers=auth(world.admin_a), json={"answer": "Ordered a set for you"}
     )
-    assert r.status_code == 200 and r.json()["status"] == "answered"
+    assert r.status_code == 200
+    assert r.json()["status"] == "answered"
     assert (
         client.get(url, headers=auth(world.teacher_a)).json()["answer"] == "Ordered a set for you"
     )

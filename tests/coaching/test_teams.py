@@ -46,7 +46,8 @@ def test_focus_area_retire_and_conflict(client, world, auth):
     )
     area_id = suggested_focus_area_id("Guided reading")
     r = client.patch(f"/api/v1/focus-areas/{area_id}", headers=h, json={"is_active": False})
-    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert r.status_code == 200
+    assert r.json()["is_active"] is False
     active = client.get("/api/v1/focus-areas", headers=h).json()
     assert active["total"] == len(SUGGESTED_FOCUS_AREAS) - 1
     assert client.get("/api/v1/focus-areas?include_inactive=true", headers=h).json()["total"] == 6
@@ -60,7 +61,8 @@ def test_focus_area_retire_and_conflict(client, world, auth):
             "focus_area_id": str(area_id),
         },
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.focus_area_id"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.focus_area_id"
 
 
 def test_teacher_creates_a_team_and_is_on_it(client, world, auth, team):
@@ -114,7 +116,8 @@ def test_inactive_teacher_cannot_join(client, world, factory, auth):
         headers=auth(world.teacher_a),
         json={"name": "T", "school_year": "2026-2027", "invitee_ids": [str(gone.id)]},
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "not_teacher"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "not_teacher"
 
 
 @pytest.mark.parametrize("year", ["2026", "2026-2028", "26-27", "1999-2000", "2026-2027 "])
@@ -168,7 +171,8 @@ def test_get_team_by_caller(client, team, as_caller, caller, status):
     assert r.status_code == status
     if status == 404:  # the same answer as a team that does not exist
         missing = client.get(f"/api/v1/teams/{uuid.uuid4()}", headers=as_caller(caller))
-        assert missing.status_code == 404 and missing.json()["detail"] == r.json()["detail"]
+        assert missing.status_code == 404
+        assert missing.json()["detail"] == r.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -291,7 +295,8 @@ def test_soft_delete_and_restore(client, team, world, auth):
     assert client.post(f"{url}/restore", headers=auth(world.teacher_a)).status_code == 404
     assert client.post(f"{url}/restore", headers=auth(world.admin_b)).status_code == 404
     r = client.post(f"{url}/restore", headers=auth(world.admin_a))
-    assert r.status_code == 200 and r.json()["deleted_at"] is None
+    assert r.status_code == 200
+    assert r.json()["deleted_at"] is None
     assert client.post(f"{url}/restore", headers=auth(world.admin_a)).status_code == 409
     assert client.get(url, headers=auth(world.teacher_a)).json()["plan_status"] == "draft"
 

@@ -61,7 +61,8 @@ def test_rows_of_one_person_must_agree(client, world, auth, sync_engine):
 def test_a_lone_teachers_file_uses_known_schools(client, world, auth, sync_engine):
     teachers = TEACHERS.replace("sch-a", "Alpha School").replace("sch-d", "Beta School")
     r = upload(client, auth(world.district_admin), teachers.encode(), "export.csv")
-    assert r.status_code == 201 and r.json()["format"] == "clever"
+    assert r.status_code == 201
+    assert r.json()["format"] == "clever"
     assert schools_of(sync_engine, "kim.ng@example.org") == {"Alpha School", "Beta School"}
 
 

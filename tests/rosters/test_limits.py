@@ -88,11 +88,14 @@ def test_the_outcome_of_each_person_is_paged(client, world, auth, dry_run):
     r = upload(client, h, (HEADER + rows).encode(), dry_run=dry_run)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["created"] == 120 and body["rows_total"] == 120 and len(body["rows"]) == 50
+    assert body["created"] == 120
+    assert body["rows_total"] == 120
+    assert len(body["rows"]) == 50
     assert [row["row"] for row in body["rows"]] == list(range(2, 52))
     assert body["rows_next"].endswith(f"/api/v1/roster-imports/{body['id']}/rows?offset=50")
     page = client.get(f"{body['rows_next']}&limit=100", headers=h).json()
-    assert page["total"] == 120 and [row["row"] for row in page["items"]] == list(range(52, 122))
+    assert page["total"] == 120
+    assert [row["row"] for row in page["items"]] == list(range(52, 122))
     assert page["next"] is None
     created = client.get(
         f"/api/v1/roster-imports/{body['id']}/rows?action=created&limit=1", headers=h
@@ -119,4 +122,5 @@ def test_a_large_import_answers_with_a_small_body(settings, world, auth):
     with _client(settings) as c:
         r = upload(c, auth(world.district_admin), (HEADER + rows).encode())
     assert r.status_code == 201
-    assert r.json()["rows_total"] == 5000 and len(r.content) < 20_000
+    assert r.json()["rows_total"] == 5000
+    assert len(r.content) < 20_000

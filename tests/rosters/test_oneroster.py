@@ -63,7 +63,8 @@ def test_oneroster_11_zip_imports_staff_and_schools(client, world, auth, sync_en
     assert (body["schools_created"], body["schools_updated"]) == (1, 1)
     got = users(sync_engine)
     rosa = got["rosa.lee@example.org"]
-    assert rosa.sourced_id == "000123" and rosa.role == "teacher"  # leading zeros kept
+    assert rosa.sourced_id == "000123"
+    assert rosa.role == "teacher"
     assert schools_of(sync_engine, "rosa.lee@example.org") == {
         "Alpha School",
         "Gamma Middle School",
@@ -71,9 +72,11 @@ def test_oneroster_11_zip_imports_staff_and_schools(client, world, auth, sync_en
     assert got["pat.grant@example.org"].role == "school_admin"
     assert got["olu.hare@example.org"].is_active is False  # enabledUser FALSE
     assert schools_of(sync_engine, "olu.hare@example.org") == set()  # a department, not a school
-    assert "kid1@students.example.org" not in got and "mom@example.net" not in got
+    assert "kid1@students.example.org" not in got
+    assert "mom@example.net" not in got
     gamma = school_by_name(sync_engine, "Gamma Middle School")
-    assert gamma.sourced_id == "org-gamma" and gamma.time_zone == "America/New_York"
+    assert gamma.sourced_id == "org-gamma"
+    assert gamma.time_zone == "America/New_York"
     assert school_by_name(sync_engine, "Alpha School").sourced_id == "org-alpha"
     # the same export again changes nothing
     again = upload(client, auth(world.district_admin), oneroster_11_zip(users_csv), "export.zip")
@@ -162,7 +165,8 @@ def test_oneroster_12_loose_files_with_roles(client, world, auth, sync_engine):
     assert got["wes@example.org"].role == "district_admin"
     assert schools_of(sync_engine, "wes@example.org") == set()
     rows = {row["email"]: row for row in body["rows"]}
-    assert rows["vic@example.org"]["file"] == "users.csv" and rows["vic@example.org"]["row"] == 3
+    assert rows["vic@example.org"]["file"] == "users.csv"
+    assert rows["vic@example.org"]["row"] == 3
 
 
 def test_oneroster_12_zip_with_manifest_and_without_resource_column(client, world, auth):
@@ -185,7 +189,8 @@ def test_oneroster_12_zip_with_manifest_and_without_resource_column(client, worl
         "oneroster.zip",
     )
     assert r.status_code == 201, r.text
-    assert r.json()["format"] == "oneroster-1.2" and r.json()["created"] == 3
+    assert r.json()["format"] == "oneroster-1.2"
+    assert r.json()["created"] == 3
 
 
 @pytest.mark.parametrize(
@@ -200,7 +205,8 @@ def test_headers_are_checked_against_the_spec(client, world, auth, change, field
     users_csv = USERS_11.replace(*change, 1)
     r = upload(client, auth(world.district_admin), oneroster_11_zip(users_csv))
     assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == field and r.json()["errors"][0]["type"] == kind
+    assert r.json()["errors"][0]["field"] == field
+    assert r.json()["errors"][0]["type"] == kind
 
 
 @pytest.mark.parametrize(
@@ -238,27 +244,33 @@ def test_row_errors_name_file_row_and_column(client, world, auth, sync_engine, r
 def test_manifest_must_match_the_files(client, world, auth):
     h = auth(world.district_admin)
     r = upload(client, h, zipped({"manifest.csv": MANIFEST_11, "users.csv": USERS_11}))
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "orgs.csv"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "orgs.csv"
     r = upload(client, h, oneroster_11_zip(manifest=MANIFEST_11.replace("1.1", "2.0")))
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "version"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "version"
     r = upload(client, h, oneroster_11_zip(manifest=MANIFEST_11.replace("orgs,bulk", "orgs,all")))
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "manifest.csv.file.orgs"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "manifest.csv.file.orgs"
 
 
 def test_a_lone_users_file_is_recognised_by_its_header(client, world, auth, sync_engine):
     users_csv = USERS_11_HEADER + "\nt-1,,,true,sch-a,teacher,t1,,Tia,One,,,tia@example.org,,,,,\n"
     # schools not listed in the file must already be known (by roster id or name)
     r = upload(client, auth(world.district_admin), users_csv.encode(), "anything.csv")
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "unknown_school"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "unknown_school"
     fixed = users_csv.replace("sch-a", "Beta School")
     r = upload(client, auth(world.district_admin), fixed.encode(), "anything.csv")
-    assert r.status_code == 201 and r.json()["format"] == "oneroster-1.1"
+    assert r.status_code == 201
+    assert r.json()["format"] == "oneroster-1.1"
     assert schools_of(sync_engine, "tia@example.org") == {"Beta School"}
 
 
 def test_asking_for_the_wrong_format_is_refused(client, world, auth):
     r = upload(client, auth(world.district_admin), oneroster_11_zip(), format="clever")
-    assert r.status_code == 422 and "oneroster" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "oneroster" in r.json()["detail"]
 
 
 def test_school_admins_may_not_import_other_schools(client, world, auth, sync_engine):

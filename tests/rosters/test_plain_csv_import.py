@@ -22,10 +22,8 @@ def test_import_creates_people_from_a_messy_spreadsheet(client, world, auth, syn
     body = r.json()
     assert (body["created"], body["updated"], body["unchanged"], body["skipped"]) == (3, 0, 0, 0)
     got = users(sync_engine)
-    assert (
-        got["bo@example.org"].given_name == "Bo, Jr."
-        and got["bo@example.org"].family_name == 'O"Neil'
-    )
+    assert got["bo@example.org"].given_name == "Bo, Jr."
+    assert got["bo@example.org"].family_name == 'O"Neil'
     assert got["bo@example.org"].role == "school_admin"
     assert got["ana.new@example.org"].sourced_id == "0042"  # leading zeros kept
     assert got["cy@example.org"].given_name == "Cy"
@@ -60,10 +58,13 @@ def test_updates_are_matched_by_roster_id_then_email(client, world, auth, sync_e
 def test_dry_run_reports_and_writes_nothing(client, world, auth, sync_engine):
     before = len(users(sync_engine))
     r = upload(client, auth(world.district_admin), CSV.encode(), dry_run=True)
-    assert r.status_code == 201 and r.json()["dry_run"] is True and r.json()["created"] == 3
+    assert r.status_code == 201
+    assert r.json()["dry_run"] is True
+    assert r.json()["created"] == 3
     assert len(users(sync_engine)) == before
     log = client.get("/api/v1/roster-imports", headers=auth(world.district_admin)).json()
-    assert log["items"][0]["dry_run"] is True and log["items"][0]["succeeded"] is True
+    assert log["items"][0]["dry_run"] is True
+    assert log["items"][0]["succeeded"] is True
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,8 @@ def test_any_row_error_rejects_the_whole_file(
     log = client.get("/api/v1/roster-imports", headers=auth(world.district_admin)).json()["items"][
         0
     ]
-    assert log["succeeded"] is False and log["errors"][0]["field"] == f"row 6.{column}"
+    assert log["succeeded"] is False
+    assert log["errors"][0]["field"] == f"row 6.{column}"
 
 
 def test_files_that_are_not_utf8_or_lack_columns_are_refused(client, world, auth):
@@ -101,9 +103,11 @@ def test_files_that_are_not_utf8_or_lack_columns_are_refused(client, world, auth
         h,
         "email,first name,last name,role\nzoe@example.org,Zoë,Ü,teacher\n".encode("cp1252"),
     )
-    assert r.status_code == 422 and "UTF-8" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "UTF-8" in r.json()["detail"]
     r = upload(client, h, b"email,name\nx@example.org,X\n")
-    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {
         "header.given_name",
         "header.family_name",
         "header.role",
@@ -125,7 +129,8 @@ def test_json_import(client, world, auth, sync_engine):
         "dry_run": False,
     }
     r = client.post("/api/v1/roster-imports/json", headers=auth(world.district_admin), json=body)
-    assert r.status_code == 201 and r.json()["created"] == 1
+    assert r.status_code == 201
+    assert r.json()["created"] == 1
     assert users(sync_engine)["json.person@example.org"].family_name == "Son"
     bad = client.post(
         "/api/v1/roster-imports/json",
@@ -157,7 +162,8 @@ def test_import_by_caller(client, world, auth, sync_engine, caller, status):
 def test_school_admins_cannot_import_district_admins(client, world, auth):
     content = HEADER + b"boss@example.org,B,Oss,district_admin,Alpha School\n"
     r = upload(client, auth(world.admin_a), content)
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "forbidden"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "forbidden"
 
 
 def test_import_log_visibility(client, world, auth):

@@ -31,7 +31,8 @@ def test_sync_deactivates_the_absent_and_their_tokens_stop_working(
     r = upload(client, auth(world.district_admin), roster_of(everyone), mode="sync")
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["deactivated"] == 1 and body["mode"] == "sync"
+    assert body["deactivated"] == 1
+    assert body["mode"] == "sync"
     assert [row["email"] for row in body["rows"] if row["action"] == "deactivated"] == [
         world.teacher_a2.email
     ]
@@ -42,7 +43,8 @@ def test_sync_deactivates_the_absent_and_their_tokens_stop_working(
     assert client.get("/api/v1/me", headers=leaver).status_code == 401
     # the same file again: nothing more to do
     again = upload(client, auth(world.district_admin), roster_of(everyone), mode="sync").json()
-    assert again["deactivated"] == 0 and again["updated"] == 0
+    assert again["deactivated"] == 0
+    assert again["updated"] == 0
 
 
 def test_a_returning_person_is_reactivated_by_a_sync(client, world, auth, sync_engine, factory):
@@ -50,7 +52,8 @@ def test_a_returning_person_is_reactivated_by_a_sync(client, world, auth, sync_e
     everyone = [world.teacher_a, world.teacher_a2, world.admin_a, gone]
     r = upload(client, auth(world.district_admin), roster_of(everyone), mode="sync").json()
     row = next(row for row in r["rows"] if row["email"] == gone.email)
-    assert row["action"] == "updated" and "is_active" in row["changed_fields"]
+    assert row["action"] == "updated"
+    assert "is_active" in row["changed_fields"]
     assert users(sync_engine)[gone.email].is_active is True
 
 
@@ -66,11 +69,13 @@ def test_the_guard_refuses_a_sync_that_would_deactivate_too_many(
     assert "3 of 5" in r.json()["detail"]
     assert users(sync_engine)[world.teacher_a.email].is_active is True  # nothing written
     log = client.get("/api/v1/roster-imports", headers=h).json()["items"][0]
-    assert log["succeeded"] is False and log["mode"] == "sync"
+    assert log["succeeded"] is False
+    assert log["mode"] == "sync"
     # a dry run reports the same refusal; force goes ahead
     assert upload(client, h, truncated, mode="sync", dry_run=True).status_code == 422
     forced = upload(client, h, truncated, mode="sync", force=True)
-    assert forced.status_code == 201 and forced.json()["deactivated"] == 3
+    assert forced.status_code == 201
+    assert forced.json()["deactivated"] == 3
 
 
 def test_a_sync_dry_run_lists_the_deactivations_and_writes_nothing(
@@ -79,7 +84,8 @@ def test_a_sync_dry_run_lists_the_deactivations_and_writes_nothing(
     extra = alpha_staff(factory, world, 7)
     everyone = [world.teacher_a, world.admin_a, *extra]
     r = upload(client, auth(world.district_admin), roster_of(everyone), mode="sync", dry_run=True)
-    assert r.status_code == 201 and r.json()["deactivated"] == 1
+    assert r.status_code == 201
+    assert r.json()["deactivated"] == 1
     assert users(sync_engine)[world.teacher_a2.email].is_active is True
 
 
@@ -90,7 +96,8 @@ def test_someone_also_at_an_uncovered_school_only_loses_the_covered_membership(
     extra = alpha_staff(factory, world, 8)
     everyone = [world.teacher_a, world.teacher_a2, world.admin_a, *extra]
     r = upload(client, auth(world.district_admin), roster_of(everyone), mode="sync").json()
-    assert r["deactivated"] == 0 and r["updated"] == 1
+    assert r["deactivated"] == 0
+    assert r["updated"] == 1
     assert users(sync_engine)[both.email].is_active is True
     assert schools_of(sync_engine, both.email) == {"Beta School"}
 
@@ -101,11 +108,13 @@ def test_school_admins_sync_their_own_school_and_stay_active(
     extra = alpha_staff(factory, world, 7)
     r = upload(client, auth(world.admin_a), roster_of([world.teacher_a, *extra]),
                mode="sync")  # fmt: skip
-    assert r.status_code == 201 and r.json()["deactivated"] == 1  # teacher_a2; not the caller
+    assert r.status_code == 201
+    assert r.json()["deactivated"] == 1
     assert users(sync_engine)[world.admin_a.email].is_active is True
     r = upload(client, auth(world.admin_a), roster_of([world.teacher_b], "Beta School"),
                mode="sync")  # fmt: skip
-    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "forbidden"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "forbidden"
 
 
 def test_oneroster_bulk_sync_covers_the_schools_in_orgs_csv(
@@ -180,4 +189,5 @@ def test_the_guard_share_is_configurable(client, world, auth, sync_engine, facto
         r = upload(client, auth(world.district_admin), truncated, mode="sync")
     finally:
         del app.dependency_overrides[get_settings_dep]
-    assert r.status_code == 201 and r.json()["deactivated"] == 3
+    assert r.status_code == 201
+    assert r.json()["deactivated"] == 3
