@@ -122,7 +122,12 @@ def test_two_saves_of_a_conference_record_and_an_event(settings, client, team, w
     ).json()
     record_url = f"/api/v1/events/{event['id']}/conference-record"
     event_url = f"/api/v1/events/{event['id']}"
-    assert client.put(record_url, headers=a, json={"summary": "start"}).status_code == 201
+    assert (
+        client.put(
+            record_url, headers={**a, "If-Match": "*"}, json={"summary": "start"}
+        ).status_code
+        == 201
+    )
 
     def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
         record_tag = client.get(record_url, headers=a).headers["etag"]
@@ -176,12 +181,19 @@ def test_a_submitted_plan_is_either_approved_or_returned_never_both(
                 .where(ActionPlan.team_id == uuid.UUID(team["id"]))
                 .values(status="draft", version=ActionPlan.version + 1)
             )
-        assert client.post(moves, headers=h, json={"action": "submit"}).status_code == 200
+        assert (
+            client.post(
+                moves, headers={**h, "If-Match": "*"}, json={"action": "submit"}
+            ).status_code
+            == 200
+        )
         return [
-            c.post(moves, headers=auth(world.admin_a), json={"action": "approve"}),
+            c.post(
+                moves, headers={**auth(world.admin_a), "If-Match": "*"}, json={"action": "approve"}
+            ),
             c.post(
                 moves,
-                headers=auth(world.district_admin),
+                headers={**auth(world.district_admin), "If-Match": "*"},
                 json={"action": "return", "comment": "please add dates"},
             ),
         ]
@@ -241,7 +253,7 @@ def test_parallel_coverage_requests_store_one_and_decisions_do_not_overlap(
         return [
             c.post(f"{url}/arrange", headers=auth(world.admin_a), json={"covered_by": "Sub"}),
             c.post(f"{url}/decline", headers=auth(world.district_admin), json={"reason": "No"}),
-            c.post(f"{url}/cancel", headers=a),
+            c.post(f"{url}/cancel", headers={**a, "If-Match": "*"}),
         ]
 
     def check_decided(trial: int, answers: list[httpx.Response]) -> None:
@@ -301,7 +313,7 @@ def test_parallel_removals_keep_two_teachers_and_parallel_consents_both_count(
         team_now = client.get(f"/api/v1/teams/{team['id']}", headers=a).json()
         leaving = [m["id"] for m in team_now["members"] if m["id"] != str(world.teacher_a.id)]
         assert len(leaving) == 2
-        return [c.delete(f"{members}/{uid}", headers=a) for uid in leaving]
+        return [c.delete(f"{members}/{uid}", headers={**a, "If-Match": "*"}) for uid in leaving]
 
     def kept_two(trial: int, answers: list[httpx.Response]) -> None:
         assert sorted(r.status_code for r in answers) == [204, 409], trial

@@ -91,6 +91,10 @@ class PreconditionFailed(ProblemError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
 
 
+class PreconditionRequired(ProblemError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
 class PayloadTooLarge(ProblemError):
     status, title, slug = 413, "Payload too large", "payload-too-large"
 
@@ -165,6 +169,7 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation failed",
+    428: "Precondition required",
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
@@ -181,6 +186,7 @@ for _cls in (
     NotFound,
     Conflict,
     PreconditionFailed,
+    PreconditionRequired,
     PayloadTooLarge,
     Unprocessable,
     TooManyRequests,

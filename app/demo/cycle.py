@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
+from app.core.etag import etag
 from app.coverage import deps as coverage_access
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
@@ -133,8 +134,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         for action in actions:
             who = member if action == PlanAction.submit else admin
             await plans.transition(
-                session, p[who], access, plan, PlanTransitionCreate(action=action)
-            )
+                session, p[who], access, plan, PlanTransitionCreate(action=action),
+                etag("plan", plan.version),
+            )  # fmt: skip
 
     uid = {k: v.user.id for k, v in p.items() if v.user is not None}
 
@@ -269,8 +271,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     )
     plan4 = (await plan_access.get_viewable_plan(t4, session)).plan
     await plans.transition(
-        session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete)
-    )
+        session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete),
+        etag("plan", plan4.version),
+    )  # fmt: skip
     # The resource library and a question for an administrator.
     for title, url, focus in (
         ("Peer coaching handbook", "https://example.org/peer-coaching-handbook.pdf", None),

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from app.auth.deps import StaffCaller
 from app.core.deps import SessionDep
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.events import policies
-from app.events.models import Event
+from app.events.models import Event, EventKind
 from app.teams import service as team_service
 from app.teams.policies import TeamAccess
 
@@ -39,3 +39,14 @@ async def get_viewable_event(
 
 
 ViewableEvent = Annotated[EventAccess, Depends(get_viewable_event)]
+
+
+async def get_changeable_event(ev: ViewableEvent, principal: StaffCaller) -> EventAccess:
+    """403 for those who see the event but may not change it (before anything else is
+    checked)."""
+    if not policies.can_schedule(principal, ev.team, EventKind(ev.event.kind)):
+        raise Forbidden("Only team members change events (administrators: year-end meetings)")
+    return ev
+
+
+ChangeableEvent = Annotated[EventAccess, Depends(get_changeable_event)]

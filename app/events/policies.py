@@ -4,9 +4,10 @@ administrators who can restore them. One SQL filter for the list and the single 
 from sqlalchemy import ColumnElement, and_, select
 
 from app.auth.principal import Principal
-from app.events.models import Event
+from app.events.models import Event, EventKind
+from app.teams import policies as team_policies
 from app.teams.models import Team
-from app.teams.policies import visible_teams
+from app.teams.policies import TeamAccess, visible_teams
 
 
 def visible_events(p: Principal, *, include_deleted: bool) -> ColumnElement[bool]:
@@ -16,3 +17,13 @@ def visible_events(p: Principal, *, include_deleted: bool) -> ColumnElement[bool
     teams = select(Team.id).where(visible_teams(p, include_deleted=deleted_too))
     in_teams = Event.team_id.in_(teams)
     return in_teams if deleted_too else and_(in_teams, Event.deleted_at.is_(None))
+
+
+def can_schedule(p: Principal, access: TeamAccess, kind: EventKind) -> bool:
+    """Schedule, change, cancel or delete an event of this kind: members anything;
+    administrators of a member's school, year-end meetings."""
+    if access.team.deleted_at is not None:
+        return False
+    if team_policies.is_member(p, access):
+        return True
+    return kind == EventKind.year_end_meeting and team_policies.is_team_admin(p, access)

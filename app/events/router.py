@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, Request, Response
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
-from app.core.etag import IfMatch, check_if_match, etag
+from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.core.schemas import Timestamp
 from app.events import service
-from app.events.deps import ViewableEvent
+from app.events.deps import ChangeableEvent, ViewableEvent
 from app.events.models import Event, EventKind
 from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
 from app.teams import deps as team_access
@@ -81,9 +81,9 @@ async def get_event(ev: ViewableEvent, session: SessionDep, response: Response) 
     return await _answer(session, ev.event, response)
 
 
-@router.patch("/{event_id}", responses=error_responses(401, 403, 404, 409, 412, 422))
+@router.patch("/{event_id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def update_event(
-    ev: ViewableEvent,
+    ev: ChangeableEvent,
     body: EventUpdate,
     session: SessionDep,
     principal: StaffCaller,
@@ -92,14 +92,14 @@ async def update_event(
 ) -> EventPublic:
     """Reschedule (`starts_at` and `ends_at` together), move, retitle or change participants.
     The double-booking check runs again."""
-    check_if_match(if_match, etag("event", ev.event.version))
+    require_current(if_match, "event", ev.event.version)
     event = await service.update(session, principal, ev.team, ev.event, body)
     return await _answer(session, event, response)
 
 
-@router.post("/{event_id}/cancel", responses=error_responses(401, 403, 404, 409, 412, 422))
+@router.post("/{event_id}/cancel", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def cancel_event(
-    ev: ViewableEvent,
+    ev: ChangeableEvent,
     body: EventCancel,
     session: SessionDep,
     principal: StaffCaller,
@@ -108,14 +108,20 @@ async def cancel_event(
 ) -> EventPublic:
     """Cancel an event. It stays on the calendar, marked cancelled (list it with
     `include_cancelled=true`), and frees its participants' time."""
-    check_if_match(if_match, etag("event", ev.event.version))
+    require_current(if_match, "event", ev.event.version)
     event = await service.cancel(session, principal, ev.team, ev.event, body.reason)
     return await _answer(session, event, response)
 
 
-@router.delete("/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_event(ev: ViewableEvent, session: SessionDep, principal: StaffCaller) -> Response:
-    """Delete an event entered by mistake: hidden, not erased; an administrator can restore it."""
+@router.delete(
+    "/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428)
+)
+async def delete_event(
+    ev: ChangeableEvent, session: SessionDep, principal: StaffCaller, if_match: IfMatch = None
+) -> Response:
+    """Delete an event entered by mistake (send its `ETag` as `If-Match`): hidden, not erased;
+    an administrator can restore it."""
+    require_current(if_match, "event", ev.event.version)
     await service.soft_delete(session, principal, ev.team, ev.event)
     return Response(status_code=204)
 

@@ -22,15 +22,6 @@ from app.teams.policies import TeamAccess
 from app.users.models import Role, SchoolMembership, User
 
 
-def can_schedule(p: Principal, access: TeamAccess, kind: EventKind) -> bool:
-    """Members schedule anything; administrators of a member's school, year-end meetings."""
-    if access.team.deleted_at is not None:
-        return False
-    if team_policies.is_member(p, access):
-        return True
-    return kind == EventKind.year_end_meeting and team_policies.is_team_admin(p, access)
-
-
 async def _admin_may_attend(session: AsyncSession, user_id: uuid.UUID, access: TeamAccess) -> bool:
     """A year-end meeting's administrator: district, or of a member's school."""
     rows = (
@@ -146,7 +137,7 @@ async def _check_double_booking(
 async def create(
     session: AsyncSession, principal: Principal, access: TeamAccess, data: EventCreate
 ) -> Event:
-    if not can_schedule(principal, access, data.kind):
+    if not policies.can_schedule(principal, access, data.kind):
         raise Forbidden("Only team members schedule events (administrators: year-end meetings)")
     people = await _participants(
         session, access, data.kind, data.participant_ids, data.observer_id, data.observed_id
@@ -181,7 +172,7 @@ async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uui
 async def update(
     session: AsyncSession, principal: Principal, access: TeamAccess, event: Event, data: EventUpdate
 ) -> Event:
-    if not can_schedule(principal, access, EventKind(event.kind)):
+    if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden("Only team members change events (administrators: year-end meetings)")
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is cancelled; schedule a new one instead")
@@ -223,7 +214,7 @@ async def cancel(
     event: Event,
     reason: str | None,
 ) -> Event:
-    if not can_schedule(principal, access, EventKind(event.kind)):
+    if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden("Only team members cancel events (administrators: year-end meetings)")
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is already cancelled")
@@ -240,7 +231,7 @@ async def cancel(
 async def soft_delete(
     session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
 ) -> None:
-    if not can_schedule(principal, access, EventKind(event.kind)):
+    if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden("Only team members delete events (administrators: year-end meetings)")
     event.deleted_at = utcnow()
     event.updated_at = utcnow()

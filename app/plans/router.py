@@ -3,7 +3,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
-from app.core.etag import IfMatch, check_if_match, etag
+from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep, paginate
 from app.plans import service
 from app.plans.deps import ChangingPlan, MemberPlan, RestorablePlan, ViewablePlan
@@ -25,7 +25,7 @@ async def get_plan(found: ViewablePlan, response: Response) -> PlanPublic:
     return _answer(found.plan, response)
 
 
-@router.patch("", responses=error_responses(401, 403, 404, 409, 412, 422))
+@router.patch("", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def update_plan(
     found: MemberPlan,
     body: PlanUpdate,
@@ -35,11 +35,11 @@ async def update_plan(
 ) -> PlanPublic:
     """Edit the plan (team members, while it is a draft or returned). Send the `ETag` you read
     as `If-Match`: if a teammate saved first, the answer is 412 and nothing changes."""
-    check_if_match(if_match, etag("plan", found.plan.version))
+    require_current(if_match, "plan", found.plan.version)
     return _answer(await service.update(session, found.plan, body), response)
 
 
-@router.post("/transitions", responses=error_responses(401, 403, 404, 409, 412, 422))
+@router.post("/transitions", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def transition_plan(
     found: ChangingPlan,
     body: PlanTransitionCreate,
@@ -51,15 +51,15 @@ async def transition_plan(
     """Move the plan through its review: members `submit` a draft or returned plan; an
     administrator of a member's school `approve`s it or `return`s it with a comment, and marks
     it `complete` at year end. Any other move answers 409."""
-    check_if_match(if_match, etag("plan", found.plan.version))
-    plan = await service.transition(session, principal, found.team, found.plan, body)
+    plan = await service.transition(session, principal, found.team, found.plan, body, if_match)
     return _answer(plan, response)
 
 
-@router.delete("", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_plan(found: MemberPlan, session: SessionDep) -> Response:
-    """Delete the plan (team members). It is hidden, not erased: an administrator of a member's
-    school can restore it with its history."""
+@router.delete("", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428))
+async def delete_plan(found: MemberPlan, session: SessionDep, if_match: IfMatch = None) -> Response:
+    """Delete the plan (team members; send its `ETag` as `If-Match`). It is hidden, not erased:
+    an administrator of a member's school can restore it with its history."""
+    require_current(if_match, "plan", found.plan.version)
     await service.soft_delete(session, found.plan)
     return Response(status_code=204)
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.core.etag import require_current
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
@@ -91,7 +92,10 @@ async def transition(
     access: TeamAccess,
     plan: ActionPlan,
     data: PlanTransitionCreate,
+    if_match: str | None,
 ) -> ActionPlan:
+    """Make a move of the review workflow, if the caller may (403 first) and `if_match` names
+    the plan's current version (428/412: etag.require_current)."""
     rule = RULES[data.action]
     if not policies.can_move(principal, access, by_admin=rule.by_admin):
         raise Forbidden(
@@ -100,6 +104,7 @@ async def transition(
             if rule.by_admin
             else f"Only the team's members can {data.action.value} their plan"
         )
+    require_current(if_match, "plan", plan.version)
     if access.team.deleted_at is not None:
         raise Conflict("The team is deleted; restore it first")
     if plan.status not in rule.from_states:

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import NotFound, error_responses
-from app.core.etag import IfMatch, check_if_match, etag
+from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep, paginate
 from app.records import service
 from app.records.deps import (
@@ -50,7 +50,7 @@ async def get_observation_record(
     return ObservationRecordPublic.model_validate(found.record)
 
 
-@router.patch(OBS, responses=error_responses(401, 403, 404, 409, 412, 422))
+@router.patch(OBS, responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def update_observation_record(
     found: EditableObservationRecord,
     body: ObservationRecordUpdate,
@@ -60,7 +60,7 @@ async def update_observation_record(
 ) -> ObservationRecordPublic:
     """Edit your observation record; a list you send replaces the old one. A stale
     `If-Match` answers 412."""
-    check_if_match(if_match, etag("observation", found.record.version))
+    require_current(if_match, "observation", found.record.version)
     record = await service.update_observation(session, found.record, body)
     response.headers["ETag"] = etag("observation", record.version)
     return ObservationRecordPublic.model_validate(record)
@@ -81,7 +81,7 @@ async def get_conference_record(
 @router.put(
     CONF,
     responses={
-        **error_responses(401, 403, 404, 409, 412, 422),
+        **error_responses(401, 403, 404, 409, 412, 422, 428),
         201: {
             "model": ConferenceRecordPublic,
             "description": "The first record of this conference",
@@ -97,12 +97,11 @@ async def put_conference_record(
     if_match: IfMatch = None,
 ) -> ConferenceRecordPublic:
     """Write the conference record: for a pre-conference the learning target agreed and a
-    summary; for a post-conference the summary and next steps. Any member may write it; send
-    `If-Match` when replacing so a teammate's save is never silently overwritten."""
-    if if_match is not None:
-        if found.record is None:
-            raise NotFound("No conference record for this event yet")
-        check_if_match(if_match, etag("conference", found.record.version))
+    summary; for a post-conference the summary and next steps. Any member may write it; to
+    replace it send its `ETag` as `If-Match` (428 without), so a teammate's save is never
+    silently overwritten."""
+    if found.record is not None:  # replacing it: the version you read, or 428/412
+        require_current(if_match, "conference", found.record.version)
     record, created = await service.put_conference(session, principal, found, body)
     response.status_code = 201 if created else 200
     response.headers["ETag"] = etag("conference", record.version)

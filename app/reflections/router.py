@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.auth.deps import StaffCaller
 from app.core.deps import ReaderDep, SessionDep
 from app.core.errors import error_responses
-from app.core.etag import IfMatch, check_if_match, etag
+from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep, build_page, fetch_page
 from app.reflections import service
 from app.reflections.deps import EditableReflection, ReadableReflection, ReflectionView
@@ -65,7 +65,7 @@ async def get_reflection(found: ReflectionView, response: Response) -> Reflectio
     return _tagged(found, response)
 
 
-@router.patch("/{reflection_id}", responses=error_responses(401, 403, 404, 412, 422))
+@router.patch("/{reflection_id}", responses=error_responses(401, 403, 404, 412, 422, 428))
 async def update_reflection(
     post: EditableReflection,
     body: ReflectionUpdate,
@@ -75,13 +75,19 @@ async def update_reflection(
     if_match: IfMatch = None,
 ) -> ReflectionPublic:
     """Edit your post or change who can read it. A stale `If-Match` answers 412."""
-    check_if_match(if_match, etag("reflection", post.version))
+    require_current(if_match, "reflection", post.version)
     return _tagged(await service.update(session, principal, post, body), response)
 
 
-@router.delete("/{reflection_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_reflection(post: EditableReflection, session: SessionDep) -> Response:
-    """Delete your post (kept in the database, hidden from everyone)."""
+@router.delete(
+    "/{reflection_id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428)
+)
+async def delete_reflection(
+    post: EditableReflection, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Delete your post (send its `ETag` as `If-Match`; kept in the database, hidden from
+    everyone)."""
+    require_current(if_match, "reflection", post.version)
     await service.soft_delete(session, post)
     return Response(status_code=204)
 

@@ -80,7 +80,10 @@ def test_decline_needs_a_reason_and_decisions_are_final(client, coverage, world,
         ).status_code
         == 409
     )
-    assert client.post(f"{url}/cancel", headers=auth(world.teacher_a)).status_code == 409
+    assert (
+        client.post(f"{url}/cancel", headers={**auth(world.teacher_a), "If-Match": "*"}).status_code
+        == 409
+    )
 
 
 def test_pending_queue_for_administrators(client, coverage, world, auth):

@@ -175,7 +175,9 @@ def test_double_booking_is_409_naming_the_other_event(client, team, world, auth,
     assert client.post("/api/v1/events", headers=h, json=after).status_code == 201
     # cancelling frees the time
     client.post(
-        f"/api/v1/events/{event['id']}/cancel", headers=h, json={"reason": "sub unavailable"}
+        f"/api/v1/events/{event['id']}/cancel",
+        headers={**h, "If-Match": "*"},
+        json={"reason": "sub unavailable"},
     )
     assert (
         client.post("/api/v1/events", headers=h, json=overlapping).status_code == 409
@@ -191,7 +193,7 @@ def test_double_booking_across_teams(client, team, world, factory, auth, event):
     the first team has planned."""
     client.patch(
         f"/api/v1/events/{event['id']}",
-        headers=auth(world.teacher_a),
+        headers={**auth(world.teacher_a), "If-Match": "*"},
         json={"title": "Secret title", "location": "Room 7"},
     )
     other = form_team(client, auth, world.teacher_a, world.teacher_a3, name="Second team")
@@ -218,20 +220,30 @@ def test_reschedule_with_if_match(client, event, world, auth):
     assert stale.status_code == 412
     assert client.get(url, headers=h).json()["location"] == "Room 12"
     assert (
-        client.patch(url, headers=h, json={"starts_at": "2026-12-02T09:00:00Z"}).status_code == 422
+        client.patch(
+            url, headers={**h, "If-Match": "*"}, json={"starts_at": "2026-12-02T09:00:00Z"}
+        ).status_code
+        == 422
     )
-    assert client.patch(url, headers=auth(world.admin_a), json={"location": "x"}).status_code == 403
+    assert (
+        client.patch(
+            url, headers={**auth(world.admin_a), "If-Match": "*"}, json={"location": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_cancel_keeps_the_event(client, event, world, auth):
     h = auth(world.teacher_a)
     url = f"/api/v1/events/{event['id']}"
-    r = client.post(f"{url}/cancel", headers=h, json={"reason": "Snow day"})
+    r = client.post(f"{url}/cancel", headers={**h, "If-Match": "*"}, json={"reason": "Snow day"})
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
     assert r.json()["cancel_reason"] == "Snow day"
-    assert client.post(f"{url}/cancel", headers=h, json={}).status_code == 409
-    assert client.patch(url, headers=h, json={"location": "x"}).status_code == 409
+    assert client.post(f"{url}/cancel", headers={**h, "If-Match": "*"}, json={}).status_code == 409
+    assert (
+        client.patch(url, headers={**h, "If-Match": "*"}, json={"location": "x"}).status_code == 409
+    )
     assert client.get("/api/v1/events", headers=h).json()["total"] == 0
     listed = client.get("/api/v1/events?include_cancelled=true", headers=h).json()
     assert [e["status"] for e in listed["items"]] == ["cancelled"]
@@ -239,8 +251,8 @@ def test_cancel_keeps_the_event(client, event, world, auth):
 
 def test_soft_delete_and_restore(client, event, world, auth):
     url = f"/api/v1/events/{event['id']}"
-    assert client.delete(url, headers=auth(world.admin_a)).status_code == 403
-    assert client.delete(url, headers=auth(world.teacher_a)).status_code == 204
+    assert client.delete(url, headers={**auth(world.admin_a), "If-Match": "*"}).status_code == 403
+    assert client.delete(url, headers={**auth(world.teacher_a), "If-Match": "*"}).status_code == 204
     assert client.get(url, headers=auth(world.teacher_a)).status_code == 404
     assert client.post(f"{url}/restore", headers=auth(world.teacher_a)).status_code == 404
     assert client.post(f"{url}/restore", headers=auth(world.admin_b)).status_code == 404

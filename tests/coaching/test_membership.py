@@ -49,7 +49,9 @@ def _records(client, auth, team, world):
     )
     assert r.status_code == 201
     r = client.put(
-        f"/api/v1/events/{pre['id']}/conference-record", headers=a2, json={"summary": "secret"}
+        f"/api/v1/events/{pre['id']}/conference-record",
+        headers={**a2, "If-Match": "*"},
+        json={"summary": "secret"},
     )
     assert r.status_code == 201
     post = client.post(
@@ -197,7 +199,9 @@ def test_a_newcomer_reads_earlier_records_only_with_the_members_consent(client, 
     assert reads() == closed
     # The earlier conference record cannot be overwritten unseen either.
     r = client.put(
-        f"/api/v1/events/{pre['id']}/conference-record", headers=n, json={"summary": "x"}
+        f"/api/v1/events/{pre['id']}/conference-record",
+        headers={**n, "If-Match": "*"},
+        json={"summary": "x"},
     )
     assert r.status_code == 403
     # What is written after they joined, they read.
@@ -282,13 +286,17 @@ def test_a_member_promoted_to_administrator_reads_and_decides_nothing_as_a_membe
     # ... and does not judge their own team's plan.
     moves = f"/api/v1/teams/{team['id']}/plan/transitions"
     assert (
-        client.post(moves, headers=auth(world.teacher_a), json={"action": "submit"}).status_code
+        client.post(
+            moves, headers={**auth(world.teacher_a), "If-Match": "*"}, json={"action": "submit"}
+        ).status_code
         == 200
     )
-    r = client.post(moves, headers=h, json={"action": "approve"})
+    r = client.post(moves, headers={**h, "If-Match": "*"}, json={"action": "approve"})
     assert r.status_code == 403
     assert (
-        client.post(moves, headers=auth(world.admin_a), json={"action": "approve"}).status_code
+        client.post(
+            moves, headers={**auth(world.admin_a), "If-Match": "*"}, json={"action": "approve"}
+        ).status_code
         == 200
     )
 

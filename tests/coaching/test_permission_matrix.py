@@ -123,9 +123,15 @@ def test_cancel_and_delete_event_by_caller(client, team, world, auth, as_caller,
             "ends_at": "2026-12-01T16:00:00Z",
         },
     ).json()
-    r = client.post(f"/api/v1/events/{event['id']}/cancel", headers=as_caller(caller), json={})
+    r = client.post(
+        f"/api/v1/events/{event['id']}/cancel",
+        headers={**as_caller(caller), "If-Match": "*"},
+        json={},
+    )
     assert r.status_code == status
-    d = client.delete(f"/api/v1/events/{event['id']}", headers=as_caller(caller))
+    d = client.delete(
+        f"/api/v1/events/{event['id']}", headers={**as_caller(caller), "If-Match": "*"}
+    )
     assert d.status_code == (204 if status == 200 else status)
 
 

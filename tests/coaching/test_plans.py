@@ -43,7 +43,7 @@ def test_read_plan_by_caller(client, team, as_caller, caller, status):
     ],
 )
 def test_edit_plan_by_caller(client, team, as_caller, world, auth, caller, status):
-    r = client.patch(plan_url(team), headers=as_caller(caller), json=PLAN_TEXT)
+    r = client.patch(plan_url(team), headers={**as_caller(caller), "If-Match": "*"}, json=PLAN_TEXT)
     assert r.status_code == status
     plan = client.get(plan_url(team), headers=auth(world.teacher_a)).json()
     assert (plan["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]) == (status == 200)
@@ -72,7 +72,8 @@ def test_stale_if_match_is_412_and_changes_nothing(client, team, world, auth):
     assert weak.status_code == 200
 
 
-def transition(client, team, headers, action, comment=None, if_match=None):
+def transition(client, team, headers, action, comment=None, if_match="*"):
+    """A move of the workflow; `if_match=None` sends no If-Match (428)."""
     body = {"action": action} | ({"comment": comment} if comment else {})
     extra = {"If-Match": if_match} if if_match else {}
     return client.post(f"{plan_url(team)}/transitions", headers={**headers, **extra}, json=body)
@@ -80,13 +81,23 @@ def transition(client, team, headers, action, comment=None, if_match=None):
 
 def test_review_workflow_happy_path(client, team, world, auth):
     member, admin = auth(world.teacher_a), auth(world.admin_a)
-    client.patch(plan_url(team), headers=member, json=PLAN_TEXT)
+    client.patch(plan_url(team), headers={**member, "If-Match": "*"}, json=PLAN_TEXT)
     assert transition(client, team, member, "submit").json()["status"] == "submitted"
-    assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 409
+    assert (
+        client.patch(
+            plan_url(team), headers={**member, "If-Match": "*"}, json={"focus_goal": "x"}
+        ).status_code
+        == 409
+    )
     r = transition(client, team, admin, "return", "Add how you will address open questions")
     assert r.status_code == 200
     assert r.json()["status"] == "returned"
-    assert client.patch(plan_url(team), headers=member, json={"focus_goal": "x"}).status_code == 200
+    assert (
+        client.patch(
+            plan_url(team), headers={**member, "If-Match": "*"}, json={"focus_goal": "x"}
+        ).status_code
+        == 200
+    )
     assert transition(client, team, member, "submit").json()["status"] == "submitted"
     assert (
         transition(client, team, auth(world.district_admin), "approve").json()["status"]
@@ -183,17 +194,27 @@ def test_plan_of_a_deleted_team_is_hidden_from_members(client, team, world, auth
     ],
 )
 def test_delete_plan_by_caller(client, team, world, auth, as_caller, caller, status):
-    assert client.delete(plan_url(team), headers=as_caller(caller)).status_code == status
+    assert (
+        client.delete(plan_url(team), headers={**as_caller(caller), "If-Match": "*"}).status_code
+        == status
+    )
     visible = client.get(plan_url(team), headers=auth(world.teacher_a)).status_code
     assert visible == (404 if status == 204 else 200)
 
 
 def test_deleted_plan_is_restored_by_an_administrator(client, team, world, auth):
-    client.patch(plan_url(team), headers=auth(world.teacher_a), json=PLAN_TEXT)
-    assert client.delete(plan_url(team), headers=auth(world.teacher_a2)).status_code == 204
+    client.patch(plan_url(team), headers={**auth(world.teacher_a), "If-Match": "*"}, json=PLAN_TEXT)
+    assert (
+        client.delete(
+            plan_url(team), headers={**auth(world.teacher_a2), "If-Match": "*"}
+        ).status_code
+        == 204
+    )
     assert (
         client.patch(
-            plan_url(team), headers=auth(world.teacher_a), json={"focus_goal": "x"}
+            plan_url(team),
+            headers={**auth(world.teacher_a), "If-Match": "*"},
+            json={"focus_goal": "x"},
         ).status_code
         == 404
     )

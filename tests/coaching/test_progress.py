@@ -22,8 +22,8 @@ def ev(client, headers, team, kind, day, **extra):
 def complete_cycle(client, team, world, auth):
     a, a2, admin = auth(world.teacher_a), auth(world.teacher_a2), auth(world.admin_a)
     plan = f"/api/v1/teams/{team['id']}/plan/transitions"
-    client.post(plan, headers=a, json={"action": "submit"})
-    client.post(plan, headers=admin, json={"action": "approve"})
+    client.post(plan, headers={**a, "If-Match": "*"}, json={"action": "submit"})
+    client.post(plan, headers={**admin, "If-Match": "*"}, json={"action": "approve"})
     ev(client, a, team, "pre_conference", 1)
     day = 2
     for observer, observed in [
@@ -120,7 +120,7 @@ def test_cancelled_observations_do_not_count(client, team, world, auth):
         observer_id=str(world.teacher_a.id),
         observed_id=str(world.teacher_a2.id),
     )
-    client.post(f"/api/v1/events/{obs['id']}/cancel", headers=a, json={})
+    client.post(f"/api/v1/events/{obs['id']}/cancel", headers={**a, "If-Match": "*"}, json={})
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=a).json()
     assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
 

@@ -66,7 +66,10 @@ def test_only_the_observer_writes_and_edits(client, observation, world, auth):
     assert r.headers["etag"] == '"observation-1"'
     assert client.post(url, headers=auth(world.teacher_a), json=NOTES).status_code == 409
     assert (
-        client.patch(url, headers=auth(world.teacher_a2), json={"evidence": "x"}).status_code == 403
+        client.patch(
+            url, headers={**auth(world.teacher_a2), "If-Match": "*"}, json={"evidence": "x"}
+        ).status_code
+        == 403
     )
     r = client.patch(
         url,
@@ -132,7 +135,7 @@ def test_conference_record_by_caller(
     url = f"/api/v1/events/{pre_conference['id']}/conference-record"
     created = client.put(
         url,
-        headers=auth(world.teacher_a2),
+        headers={**auth(world.teacher_a2), "If-Match": "*"},
         json={"learning_target_agreed": "Questioning", "summary": "Secret talk"},
     )
     assert created.status_code == 201
@@ -140,14 +143,19 @@ def test_conference_record_by_caller(
     assert r.status_code == status
     if status != 200:
         assert "Secret talk" not in r.text
-    w = client.put(url, headers=as_caller(caller), json={"summary": "overwritten"})
+    w = client.put(
+        url, headers={**as_caller(caller), "If-Match": "*"}, json={"summary": "overwritten"}
+    )
     assert w.status_code == (200 if status == 200 else status)
 
 
 def test_conference_record_concurrency(client, pre_conference, world, auth):
     url = f"/api/v1/events/{pre_conference['id']}/conference-record"
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
-    assert client.put(url, headers=a, json={"summary": "v1"}).headers["etag"] == '"conference-1"'
+    assert (
+        client.put(url, headers={**a, "If-Match": "*"}, json={"summary": "v1"}).headers["etag"]
+        == '"conference-1"'
+    )
     assert (
         client.put(
             url, headers={**a2, "If-Match": '"conference-1"'}, json={"summary": "v2"}
@@ -172,7 +180,7 @@ def test_conference_record_concurrency(client, pre_conference, world, auth):
 def test_conference_record_needs_a_conference(client, observation, world, auth):
     r = client.put(
         f"/api/v1/events/{observation['id']}/conference-record",
-        headers=auth(world.teacher_a),
+        headers={**auth(world.teacher_a), "If-Match": "*"},
         json={"summary": "x"},
     )
     assert r.status_code == 409

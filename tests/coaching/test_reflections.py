@@ -59,12 +59,20 @@ def test_author_reads_all_and_others_cannot_edit(client, posts, world, auth):
     ]
     assert listed["items"][0]["author"]["id"] == str(world.teacher_a.id)
     url = f"/api/v1/reflections/{posts['program']['id']}"
-    assert client.patch(url, headers=auth(world.teacher_b), json={"title": "x"}).status_code == 403
-    assert client.delete(url, headers=auth(world.district_admin)).status_code == 403
+    assert (
+        client.patch(
+            url, headers={**auth(world.teacher_b), "If-Match": "*"}, json={"title": "x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.delete(url, headers={**auth(world.district_admin), "If-Match": "*"}).status_code
+        == 403
+    )
     assert (
         client.patch(
             f"/api/v1/reflections/{posts['private']['id']}",
-            headers=auth(world.teacher_b),
+            headers={**auth(world.teacher_b), "If-Match": "*"},
             json={"title": "x"},
         ).status_code
         == 404
@@ -75,7 +83,8 @@ def test_visibility_changes_and_if_match(client, posts, world, auth):
     h = auth(world.teacher_a)
     url = f"/api/v1/reflections/{posts['private']['id']}"
     assert (
-        client.patch(url, headers=h, json={"visibility": "team"}).status_code == 422
+        client.patch(url, headers={**h, "If-Match": "*"}, json={"visibility": "team"}).status_code
+        == 422
     )  # no team linked
     r = client.patch(
         url, headers={**h, "If-Match": '"reflection-1"'}, json={"visibility": "program"}
@@ -137,7 +146,7 @@ def test_links_must_be_the_authors_team(client, team, world, auth):
 
 def test_delete_hides_the_post(client, posts, world, auth):
     url = f"/api/v1/reflections/{posts['program']['id']}"
-    assert client.delete(url, headers=auth(world.teacher_a)).status_code == 204
+    assert client.delete(url, headers={**auth(world.teacher_a), "If-Match": "*"}).status_code == 204
     assert client.get(url, headers=auth(world.teacher_a)).status_code == 404
     assert client.get(url, headers=auth(world.teacher_b)).status_code == 404
 
