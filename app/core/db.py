@@ -11,9 +11,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import CheckConstraint, DateTime, MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -80,6 +81,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(column: str, choices: type[StrEnum]) -> CheckConstraint:
+    """The CHECK that `column` holds one of the enum's values, generated from the enum itself
+    (named after the column), so the two cannot drift apart."""
+    values = ", ".join(f"'{c.value}'" for c in choices)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 def version_checked() -> Any:

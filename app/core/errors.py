@@ -293,6 +293,11 @@ def _allowed_methods(request: Request) -> set[str]:
     return methods
 
 
+def _is_check_violation(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23514" or "CHECK constraint failed" in str(orig)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -344,6 +349,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        if _is_check_violation(exc):
+            # A value the schema forbids got past validation: a bug, not the caller's conflict.
+            log.error("CHECK constraint violated: %s", str(getattr(exc, "orig", exc))[:300])
+            return problem_response(
+                request, 500, "An unexpected error occurred; quote the request id"
+            )
         # Services check uniqueness first; this answers the race where two requests both passed.
         log.info("integrity error answered 409: %s", type(exc).__name__)
         return problem_response(request, 409, "The change conflicts with existing data")

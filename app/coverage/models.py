@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, text
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, one_of, utcnow
 
 
 class CoverageStatus(StrEnum):
@@ -20,9 +20,7 @@ class CoverageRequest(SQLModel, table=True):
 
     __tablename__ = "coverage_request"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'arranged', 'declined', 'cancelled')", name="status"
-        ),
+        one_of("status", CoverageStatus),
         # One open request per teacher and observation, enforced by the database: two
         # parallel requests cannot both pass the service's check and both be stored.
         Index(

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow, version_checked
+from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
 
 
 class EventKind(StrEnum):
@@ -27,12 +27,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        CheckConstraint(
-            "kind IN ('pre_conference', 'observation', 'post_conference', 'year_end_meeting', "
-            "'other')",
-            name="kind",
-        ),
-        CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
+        one_of("kind", EventKind),
+        one_of("status", EventStatus),
         Index("ix_event_team_id_starts_at", "team_id", "starts_at"),
     )
 

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow, version_checked
+from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
 
 
 class PlanStatus(StrEnum):
@@ -20,11 +20,7 @@ class ActionPlan(SQLModel, table=True):
     """A team's action plan and the pre-conference summary it grew from (one per team)."""
 
     __tablename__ = "action_plan"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft', 'submitted', 'approved', 'returned', 'completed')", name="status"
-        ),
-    )
+    __table_args__ = (one_of("status", PlanStatus),)
 
     __mapper_args__ = version_checked()
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow, version_checked
+from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
 
 
 class Visibility(StrEnum):
@@ -19,7 +19,7 @@ class Reflection(SQLModel, table=True):
 
     __tablename__ = "reflection"
     __table_args__ = (
-        CheckConstraint("visibility IN ('private', 'team', 'program')", name="visibility"),
+        one_of("visibility", Visibility),
         CheckConstraint("visibility != 'team' OR team_id IS NOT NULL", name="team_needs_team"),
     )
 

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, one_of, utcnow
 
 
 class SupportKind(StrEnum):
@@ -25,8 +25,8 @@ class SupportRequest(SQLModel, table=True):
 
     __tablename__ = "support_request"
     __table_args__ = (
-        CheckConstraint("kind IN ('direction', 'resources', 'support')", name="kind"),
-        CheckConstraint("status IN ('open', 'answered', 'closed')", name="status"),
+        one_of("kind", SupportKind),
+        one_of("status", SupportStatus),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

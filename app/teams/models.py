@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, Text, text
+from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, one_of, utcnow
 
 
 class Team(SQLModel, table=True):
@@ -62,7 +62,7 @@ class TeamInvitation(SQLModel, table=True):
 
     __tablename__ = "team_invitation"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'accepted', 'declined', 'revoked')", name="status"),
+        one_of("status", InvitationStatus),
         # One open invitation per team and teacher, whatever parallel requests do.
         Index(
             "uq_team_invitation_pending",

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime, new_id, utcnow
+from app.core.db import UTCDateTime, new_id, one_of, utcnow
 
 
 class Role(StrEnum):
@@ -17,7 +17,7 @@ class Role(StrEnum):
 class User(SQLModel, table=True):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
     __table_args__ = (
-        CheckConstraint("role IN ('teacher', 'school_admin', 'district_admin')", name="role"),
+        one_of("role", Role),
         # Staff lists are ordered so; with this index a page reads its rows in order and stops,
         # instead of sorting every staff member (and computing their memberships) first.
         Index("ix_user_account_name_order", "family_name", "given_name", "id"),
