@@ -2,25 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 
 import app.models
-from app.auth.deps import KEY_SCHEME, KEY_SCHEME_NAME, admits_keys
 from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.core.errors import error_responses, install_error_handlers
+from app.core.errors import install_error_handlers
 from app.core.input_guard import InputGuardMiddleware
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
-from app.core.schemas import DOCUMENTED
 from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
@@ -28,6 +22,7 @@ from app.focus_areas.router import router as focus_areas_router
 from app.health.router import router as health_router
 from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
+from app.openapi import install_openapi, operation_id
 from app.plans.router import router as plans_router
 from app.progress.router import router as progress_router
 from app.records.router import router as records_router
@@ -76,84 +71,6 @@ TAGS = [
 ]
 
 
-def _operation_id(route: APIRoute) -> str:
-    # Stable, readable ids for generated clients: the handler's name (unique across the app).
-    return route.name
-
-
-def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
-    """Integration keys travel in the same header as staff tokens, so no dependency declares
-    them (app/auth/deps.py): name the scheme on each operation whose dependencies admit keys."""
-
-    def marks(dependant: Dependant) -> list[bool]:
-        mark = admits_keys(dependant.call)
-        if mark is not None:
-            return [mark]
-        return [m for d in dependant.dependencies for m in marks(d)]
-
-    def admits(dependant: Dependant) -> bool:
-        # Some dependency takes keys, and none turns them away (a staff-only one).
-        found = marks(dependant)
-        return True in found and False not in found
-
-    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-    schemes[KEY_SCHEME_NAME] = KEY_SCHEME
-    for route in iter_route_contexts(app.routes):
-        if (
-            isinstance(route.original_route, APIRoute)
-            and route.include_in_schema
-            and admits(route.dependant)
-        ):
-            for method in route.methods or ():
-                op = schema["paths"][route.path_format][method.lower()]
-                op.setdefault("security", []).append({KEY_SCHEME_NAME: []})
-
-
-def _install_openapi(app: FastAPI) -> None:
-    """Errors are documented as problem documents only; every API route may answer 503 and
-    422 (the input guard refuses NUL characters anywhere), and every route with a body 413 and
-    415 (JSON not in UTF-8)."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-            tags=app.openapi_tags,
-        )
-        _document_key_scheme(app, schema)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in DOCUMENTED:
-            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(found.pop("$defs", {}))
-            components[model.__name__] = found
-        common = error_responses(413, 415, 422, 503)
-        for path, item in schema["paths"].items():
-            for op in item.values():
-                responses = op.get("responses", {})
-                extra = [422, 503] if path.startswith(API_PREFIX) else []
-                if "requestBody" in op:
-                    extra += [413, 415]  # the body limit and encoding apply before any route
-                for status in extra:
-                    responses.setdefault(
-                        str(status),
-                        {
-                            "description": common[status]["description"],
-                            "content": common[status]["content"],
-                        },
-                    )
-                for status, resp in responses.items():
-                    if status[0] in "45":
-                        resp.get("content", {}).pop("application/json", None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -180,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         # The interactive docs and the document itself: off in production unless asked for
         # (`peercoach openapi` writes the document whatever this says).
         docs_url="/docs" if settings.serves_docs else None,
@@ -194,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.principals = principals
     app.state.principal_feed = feed
     install_error_handlers(app)
-    _install_openapi(app)
+    install_openapi(app, API_PREFIX)
 
     # Each domain router straight on the app under the prefix: FastAPI matches a request by
     # walking the tree of included routers, so one level less is one walk less per request

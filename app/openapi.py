@@ -1,8 +1,97 @@
-"""The committed OpenAPI document is rendered here, so the CLI and the staleness test agree."""
+"""The OpenAPI document: how the app describes itself (operation ids, the integration-key scheme,
+problem documents for every error, models read off the event loop), and its rendering for the
+committed `openapi/openapi.json` (the CLI and the staleness test use the same function)."""
 
 import json
+from typing import Any
 
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.auth.deps import KEY_SCHEME, KEY_SCHEME_NAME, admits_keys
 from app.core.config import Settings
+from app.core.errors import error_responses
+from app.core.schemas import DOCUMENTED
+
+
+def operation_id(route: APIRoute) -> str:
+    # Stable, readable ids for generated clients: the handler's name (unique across the app).
+    return route.name
+
+
+def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Integration keys travel in the same header as staff tokens, so no dependency declares
+    them (app/auth/deps.py): name the scheme on each operation whose dependencies admit keys."""
+
+    def marks(dependant: Dependant) -> list[bool]:
+        mark = admits_keys(dependant.call)
+        if mark is not None:
+            return [mark]
+        return [m for d in dependant.dependencies for m in marks(d)]
+
+    def admits(dependant: Dependant) -> bool:
+        # Some dependency takes keys, and none turns them away (a staff-only one).
+        found = marks(dependant)
+        return True in found and False not in found
+
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes[KEY_SCHEME_NAME] = KEY_SCHEME
+    for route in iter_route_contexts(app.routes):
+        if (
+            isinstance(route.original_route, APIRoute)
+            and route.include_in_schema
+            and admits(route.dependant)
+        ):
+            for method in route.methods or ():
+                op = schema["paths"][route.path_format][method.lower()]
+                op.setdefault("security", []).append({KEY_SCHEME_NAME: []})
+
+
+def install_openapi(app: FastAPI, api_prefix: str) -> None:
+    """Errors are documented as problem documents only; every API route may answer 503 and
+    422 (the input guard refuses NUL characters anywhere), and every route with a body 413 and
+    415 (JSON not in UTF-8)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        _document_key_scheme(app, schema)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in DOCUMENTED:
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(found.pop("$defs", {}))
+            components[model.__name__] = found
+        common = error_responses(413, 415, 422, 503)
+        for path, item in schema["paths"].items():
+            for op in item.values():
+                responses = op.get("responses", {})
+                extra = [422, 503] if path.startswith(api_prefix) else []
+                if "requestBody" in op:
+                    extra += [413, 415]  # the body limit and encoding apply before any route
+                for status in extra:
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": common[status]["description"],
+                            "content": common[status]["content"],
+                        },
+                    )
+                for status, resp in responses.items():
+                    if status[0] in "45":
+                        resp.get("content", {}).pop("application/json", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def render_openapi() -> str:
