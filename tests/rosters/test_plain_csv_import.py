@@ -214,9 +214,9 @@ def test_memberships_move_in_one_import(client, world, auth, sync_engine):
 def test_large_rosters_match_people_in_one_pass_over_the_table(
     client, world, auth, sync_engine, monkeypatch
 ):
-    from app.rosters import service
+    from app.rosters import planning
 
-    monkeypatch.setattr(service, "FULL_SCAN", 0)  # take the district-sized path
+    monkeypatch.setattr(planning, "FULL_SCAN", 0)  # take the district-sized path
     h = auth(world.district_admin)
     assert upload(client, h, CSV.encode()).json()["created"] == 3
     changed = CSV.replace("cy@example.org , Cy ,Young,teacher,alpha school",
