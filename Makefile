@@ -62,5 +62,10 @@ bench-imports: install
 bench-drills: install
 	$(BIN)/python -m bench.drills
 
+# A long contract fuzz of every operation (the suite runs a quick seeded pass of the same test).
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TEST_DATABASE=sqlite $(BIN)/pytest -q -m fuzz
+
 clean:
 	rm -rf $(VENV) peercoach.db peercoach.db-wal peercoach.db-shm .pytest_cache

@@ -6,7 +6,7 @@ what kept the hot lists from their throughput goal (bench/README.md). So each wo
 principals it has read, and forgets them as soon as the database says they may have changed:
 
 - PostgreSQL: only while the worker listens to the `peercoach_staff` channel
-  (app/core/changes.py). Triggers on the staff tables (migration 0010) notify it when the
+  (app/core/change_feed.py). Triggers on the staff tables (migration 0010) notify it when the
   transaction that changed an account or its schools commits, whoever wrote: this API, a roster
   import, the CLI, SQL by hand. Before each lookup the worker applies the notifications already
   on its socket (`poll`); another worker's change reaches it when PostgreSQL delivers the
@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.sql.util import find_tables
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal
-from app.core.changes import ChangeFeed
+from app.core.change_feed import ChangeFeed
 from app.core.db import Database
 from app.core.reads import PostgresReader, SqliteReader
 
