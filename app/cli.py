@@ -31,7 +31,7 @@ def _ready_database(settings: Settings) -> None:
     async def probe() -> str | None:
         db = Database(settings)
         try:
-            return await db.reads.probe()
+            return await db.driver.probe()
         finally:
             await db.dispose()
 

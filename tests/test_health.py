@@ -81,14 +81,14 @@ def test_readyz_names_an_unmigrated_or_outdated_schema(settings, scratch_url):
 def test_a_flood_of_probes_checks_the_database_once(settings, monkeypatch):
     app = create_app(settings)
     calls = []
-    real = app.state.db.reads.probe
+    real = app.state.db.driver.probe
 
     async def counted() -> str | None:
         calls.append(1)
         await asyncio.sleep(0.05)
         return await real()
 
-    monkeypatch.setattr(app.state.db.reads, "probe", counted)
+    monkeypatch.setattr(app.state.db.driver, "probe", counted)
 
     async def run() -> list[int]:
         async with _client(app) as c:

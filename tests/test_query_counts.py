@@ -32,13 +32,13 @@ def counting(app, cold=True):
         app.state.principals.clear()
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
-    db.reads.listeners.append(record_read)
+    db.driver.listeners.append(record_read)
     try:
         yield statements
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
-        db.reads.listeners.remove(record_read)
+        db.driver.listeners.remove(record_read)
 
 
 def grow(client, world, factory, auth, n):

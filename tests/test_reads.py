@@ -60,7 +60,7 @@ def test_typed_rows_equal_the_sessions(settings, factory):
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
         async with db.session(write=False) as s:
             expected = [dict(m) for m in (await s.execute(_users_stmt())).mappings()]
-        return expected, await db.reads.rows(_users_stmt())
+        return expected, await db.driver.rows(_users_stmt())
 
     expected, got = _run(settings, work)
     assert len(got) == 2
@@ -76,7 +76,7 @@ def test_raw_rows_validate_to_the_same_api_output(settings, factory):
     stmt = select(*School.__table__.columns)
 
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
-        return await db.reads.rows(stmt), await db.reads.rows(stmt, raw=True)
+        return await db.driver.rows(stmt), await db.driver.rows(stmt, raw=True)
 
     typed, raw = _run(settings, work)
     as_api = [SchoolPublic.model_validate(r).model_dump_json() for r in typed]
@@ -99,8 +99,8 @@ def test_one_compiled_shape_serves_every_parameter_value(settings, factory):
     async def work(db: Database) -> list[list[str]]:
         out = []
         for stmt in (by_ids([a.id, c.id]), by_ids([b.id]), by_id(c.id), by_id(a.id)):
-            out.append([r["email"] for r in await db.reads.rows(stmt)])
-        out.append([str(len(db.reads.statements._shapes))])
+            out.append([r["email"] for r in await db.driver.rows(stmt)])
+        out.append([str(len(db.driver.statements._shapes))])
         return out
 
     assert _run(settings, work) == [
@@ -117,10 +117,10 @@ def test_reads_see_each_commit_at_once(settings, factory):
     stmt = select(User.email).order_by(User.email)
 
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
-        before = await db.reads.rows(stmt)
+        before = await db.driver.rows(stmt)
         async with db.session(write=True) as s:
             s.add(User(email="new@example.org", given_name="N", family_name="W", role=Role.teacher))
-        after = await db.reads.rows(stmt)
+        after = await db.driver.rows(stmt)
         return before, after
 
     before, after = _run(settings, work)
@@ -140,7 +140,7 @@ def test_json_columns_are_parsed_on_both_engines(settings):
     stmt = select(j.label("j"))
 
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
-        return await db.reads.rows(stmt), await db.reads.rows(stmt, raw=True)
+        return await db.driver.rows(stmt), await db.driver.rows(stmt, raw=True)
 
     assert _run(settings, work) == ([{"j": ["a", 1]}], [{"j": ["a", 1]}])
 
@@ -150,10 +150,10 @@ def test_driver_errors_are_sqlalchemy_errors(settings):
 
     async def work(db: Database) -> None:
         with pytest.raises(sa_exc.DBAPIError) as caught:
-            await db.reads.rows(missing)
+            await db.driver.rows(missing)
         assert "no_such_table" in str(caught.value)
         # The reader is still usable afterwards.
-        assert await db.reads.scalar(select(literal(1))) == 1
+        assert (await db.driver.rows(select(literal(1).label("one")))) == [{"one": 1}]
 
     _run(settings, work)
 
@@ -181,18 +181,18 @@ def test_fixed_statements_compile_once_and_bind_every_call(settings, factory):
         out = []
         for schools, role in (([alpha.id], Role.teacher), ([alpha.id, beta.id], Role.teacher)):
             args = {"schools": schools, "role": role}
-            fixed = await db.reads.rows(in_schools, args, fixed=True)
-            assert fixed == await db.reads.rows(in_schools, args)  # the same as compiled by key
+            fixed = await db.driver.rows(in_schools, args, fixed=True)
+            assert fixed == await db.driver.rows(in_schools, args)  # the same as compiled by key
             out.append([r["email"] for r in fixed])
         out.append(
-            await db.reads.rows(in_schools, {"schools": [], "role": Role.teacher}, fixed=True)
+            await db.driver.rows(in_schools, {"schools": [], "role": Role.teacher}, fixed=True)
         )
-        typed = await db.reads.rows(by_id, {"user_id": a.id}, fixed=True)
+        typed = await db.driver.rows(by_id, {"user_id": a.id}, fixed=True)
         async with db.session(write=False) as s:
             assert typed == [
                 dict(m) for m in (await s.execute(by_id, {"user_id": a.id})).mappings()
             ]
-        shapes = db.reads.statements._shapes
+        shapes = db.driver.statements._shapes
         out.append(sum(1 for shape in shapes.values() if shape.source is not None))
         return out
 
@@ -210,6 +210,6 @@ def test_rows_keep_any_column_label(settings):
     )
 
     async def work(db: Database) -> list[dict]:
-        return await db.reads.rows(stmt, raw=True)
+        return await db.driver.rows(stmt, raw=True)
 
     assert _run(settings, work) == [{"it's": 1, 'say "hi"': "x", "r[0]": 2}]

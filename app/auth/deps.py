@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, select
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
 from app.auth.principal_cache import PrincipalCache
 from app.core.db import Database
+from app.core.drivers import Driver
 from app.core.errors import Forbidden, Unauthorized
-from app.core.reads import Reader
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role
@@ -42,13 +42,13 @@ def admits_keys(call: Any) -> bool | None:
 
 
 # The token check runs on every request, so its statements are built once, compiled once (fixed
-# statements, reads.py) and run on the hot read path.
+# statements, compiled.py) and run on the read path (drivers.py).
 _KEY_BY_PREFIX = select(*IntegrationKey.__table__.columns).where(  # type: ignore[attr-defined]
     IntegrationKey.prefix == bindparam("prefix")  # type: ignore[arg-type]
 )
 
 
-async def _principal_for_key(reads: Reader, token: str) -> Principal:
+async def _principal_for_key(reads: Driver, token: str) -> Principal:
     parts = split_integration_key(token)
     if parts is None:
         raise Unauthorized()
@@ -71,15 +71,15 @@ async def _authenticate(request: Request, token: str | None) -> Principal:
         raise Unauthorized()
     db: Database = request.app.state.db
     if token.startswith("pck_"):
-        principal = await _principal_for_key(db.reads, token)
+        principal = await _principal_for_key(db.driver, token)
     else:
-        principal = await _principal_for_staff(request, db.reads, token)
+        principal = await _principal_for_staff(request, db.driver, token)
     request.state.principal = principal
     request.state.user_id = principal.actor_id
     return principal
 
 
-async def _principal_for_staff(request: Request, reads: Reader, token: str) -> Principal:
+async def _principal_for_staff(request: Request, reads: Driver, token: str) -> Principal:
     claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized()

@@ -33,7 +33,7 @@ from sqlalchemy.sql.util import find_tables
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal
 from app.core.change_feed import ChangeFeed
 from app.core.db import Database
-from app.core.reads import PostgresReader, SqliteReader
+from app.core.drivers import PostgresDriver, SqliteDriver
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 # The tables a principal is read from (derived from the statement itself): a commit that
@@ -120,21 +120,21 @@ class PrincipalCache:
         the notification channel, returned as a feed for the caller to start and stop. Without
         a feed the cache never goes live."""
         db.after_commit.append(self.after_commit)
-        if isinstance(db.reads, SqliteReader):
-            self._follow_sqlite(db.reads)
+        if isinstance(db.driver, SqliteDriver):
+            self._follow_sqlite(db.driver)
             return None
-        assert isinstance(db.reads, PostgresReader)
+        assert isinstance(db.driver, PostgresDriver)
         feed = ChangeFeed(
-            db.reads.conninfo,
+            db.driver.conninfo,
             STAFF_CHANNEL,
             deliver=self.changed,
             on_live=self.set_live,
-            connect_timeout=db.reads.connect_timeout,
+            connect_timeout=db.driver.connect_timeout,
         )
         self.poll = feed.poll
         return feed
 
-    def _follow_sqlite(self, reads: SqliteReader) -> None:
+    def _follow_sqlite(self, reads: SqliteDriver) -> None:
         """SQLite has no notifications, but it counts commits: before each lookup, compare
         `PRAGMA data_version` with the last one seen and forget everything if any connection
         (another worker, the CLI, an import, this worker's own writes) committed since. Exact,

@@ -1,6 +1,9 @@
 """The single load behind every access dependency: a resource's own visibility filter (the one
 its list uses, from its `policies.py`) plus the id, in one statement. An id that does not exist
-and one the caller may not see cost the same and answer the same 404."""
+and one the caller may not see cost the same and answer the same 404.
+
+Changes load the table row in the request's session (`load_visible`); reads load what the API
+shows through the read interface (`read_visible`, `check_visible`)."""
 
 from __future__ import annotations
 
@@ -8,12 +11,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.core.reads import Reads
 
 Row = TypeVar("Row")
+T = TypeVar("T", bound=BaseModel)
 
 
 async def load_visible(
@@ -38,3 +44,33 @@ async def load_visible(
     if found is None:
         raise NotFound(missing)
     return found
+
+
+async def read_visible(
+    reads: Reads,
+    schema: type[T],
+    stmt: Select[Any],
+    *,
+    missing: str,
+    values: Mapping[str, Any] | None = None,
+) -> T:
+    """What `stmt` selects (a list's statement narrowed to one id), as `schema`, else 404."""
+    found = await reads.one(schema, stmt, values)
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
+async def check_visible(
+    reads: Reads,
+    model: Any,
+    ident: uuid.UUID,
+    visible: ColumnElement[bool],
+    *,
+    missing: str,
+    values: Mapping[str, Any] | None = None,
+) -> None:
+    """404 (`missing`) unless the row of `model` with this id exists and `visible` holds for
+    it: for a read of what belongs to the row (its comments), in the same snapshot."""
+    if await reads.value(select(model.id).where(model.id == ident, visible), values) is None:
+        raise NotFound(missing)

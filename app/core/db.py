@@ -28,8 +28,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
+from app.core.drivers import Driver, make_driver
 from app.core.errors import CommitFailed
-from app.core.reads import Reader, make_reader
 
 # Stable constraint names, so migrations can drop and alter them on both engines.
 NAMING_CONVENTION = {
@@ -253,8 +253,8 @@ class Database:
             self.engine = self.read_engine = create_async_engine(url, **kwargs)
             write_engine = self.engine
             read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # The token check and list pages: straight on the driver (see reads.py).
-        self.reads: Reader = make_reader(url, self.engine.dialect, settings)
+        # What every GET and the token check read: straight on the driver (see drivers.py).
+        self.driver: Driver = make_driver(url, self.engine.dialect, settings)
         self._read = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(
             write_engine,
@@ -285,7 +285,7 @@ class Database:
             await _commit(session)
 
     async def dispose(self) -> None:
-        await self.reads.close()
+        await self.driver.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.reads import Reader
+from app.core.reads import Reads
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,10 +34,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_reader(request: Request) -> Reader:
-    """The hot read path (core/reads.py): list pages and other plain selects, no session."""
-    reads: Reader = request.app.state.db.reads
-    return reads
+async def get_reads(request: Request) -> Reads:
+    """The request's read interface (core/reads.py): what every GET reads, no session."""
+    return Reads(request.app.state.db.driver, request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -46,4 +45,4 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 # the response is sent. With the default ("request") it runs after the answer has gone out, so
 # a client could be told 201 for a write whose commit then failed, or read it back too early.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReaderDep = Annotated[Reader, Depends(get_reader)]
+ReadsDep = Annotated[Reads, Depends(get_reads)]

@@ -8,7 +8,7 @@ three times the server time for 500 staff; on SQLite a sort of all of them), and
 statement costs a round trip. Only a page past the end, which has no row to carry the total,
 counts separately.
 
-Lists select plain columns (no ORM identity map), run on the hot read path (core/reads.py), and
+Lists select plain columns (no ORM identity map), are read by `Reads.page` (core/reads.py), and
 the whole page is validated in one call. The busiest lists go one step further: their statements
 are `PageQuery` templates, built once per filter combination with bind parameters for every value
 a request varies, so a request neither builds nor compiles SQL (see `fetch_page`).
@@ -19,10 +19,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, UnaryExpression, bindparam, func, select
+from sqlalchemy.sql import operators
 
 from app.core.links import link
-from app.core.reads import Reader
 
 T = TypeVar("T")
 
@@ -63,21 +63,24 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
     return link(request, request.url.include_query_params(offset=nxt, limit=params.limit))
 
 
-def _counted(stmt: Select[Any]) -> Select[Any]:
+def counted(stmt: Select[Any]) -> Select[Any]:
+    """The number of rows `stmt` selects."""
     return select(func.count()).select_from(stmt.order_by(None).subquery())
 
 
-def _total_of(stmt: Select[Any]) -> Any:
-    return _counted(stmt).scalar_subquery().label(TOTAL)
+def with_total(stmt: Select[Any]) -> Select[Any]:
+    """`stmt` with the total as one more column of each row (see the module docstring)."""
+    return stmt.add_columns(counted(stmt).scalar_subquery().label(TOTAL))
 
 
 class PageQuery:
-    """A column select built once, for every request of one filter combination: what a request
-    varies (the caller's schools, filter values, the page) are named bind parameters.
+    """The page and count statements of one list.
 
-    Its page and count statements are derived here once, and the reader finds their compiled
-    form by identity (`fixed` in reads.py). Build them in a cached function of the filter
-    combination, never per request.
+    A template (the default) is built once, for every request of one filter combination: what
+    a request varies (the caller's schools, filter values, the page) are named bind
+    parameters. Its compiled form is then found by identity (`fixed` in compiled.py), so build
+    templates in a cached function of the filter combination, never per request. A list built
+    per request (its values in the statement) passes `template=False`.
 
     `per_row` adds columns that cost a lookup per row (a correlated subquery: a user's
     schools): given the page's columns it returns the extra ones, computed for the page's rows
@@ -88,19 +91,30 @@ class PageQuery:
         stmt: Select[Any],
         order: Sequence[Any],
         per_row: Callable[[Any], list[Any]] | None = None,
+        *,
+        template: bool = True,
     ) -> None:
         """`stmt` selects the rows (unordered); `order` is the columns that order them stably
         (ending with a unique one)."""
         limit, offset = bindparam(LIMIT, type_=Integer), bindparam(OFFSET, type_=Integer)
-        page = stmt.add_columns(_total_of(stmt)).order_by(*order).limit(limit).offset(offset)
+        page = with_total(stmt).order_by(*order).limit(limit).offset(offset)
         if per_row is not None:
             # The page first, then the lookups for its rows only, outside the ordered scan:
             # on PostgreSQL a 50-row staff page took 180-210 µs of server CPU this way against
             # 310-330 µs with the lookups in the page's own select list.
             rows = page.subquery("page")
-            page = select(*rows.c, *per_row(rows.c)).order_by(*(rows.c[c.key] for c in order))
+            page = select(*rows.c, *per_row(rows.c)).order_by(*(_on(rows, o) for o in order))
         self.page = page
-        self.count = _counted(stmt)
+        self.count = counted(stmt)
+        self.template = template
+
+
+def _on(rows: Any, order: Any) -> Any:
+    """An ORDER BY item of the inner select, for the same column of the derived table `rows`."""
+    if isinstance(order, UnaryExpression):  # desc(column), asc(column)
+        column = rows.c[order.element.key]  # type: ignore[attr-defined]
+        return column.desc() if order.modifier is operators.desc_op else column.asc()
+    return rows.c[order.key]
 
 
 def search_pattern(text: str) -> str:
@@ -113,64 +127,3 @@ def search_pattern(text: str) -> str:
 def contains_param(column: Any, name: str) -> ColumnElement[bool]:
     """`column` contains, ignoring case, the text whose `search_pattern` is bound to `name`."""
     return func.lower(column).like(bindparam(name), escape="/")  # type: ignore[no-any-return]
-
-
-async def fetch_page(
-    reads: Reader,
-    stmt: Select[Any] | PageQuery,
-    params: PageParams,
-    *,
-    values: dict[str, Any] | None = None,
-    raw: bool = False,
-) -> tuple[list[dict[str, Any]], int]:
-    """Rows of one page of an ordered column select (as dicts), and the total matching rows.
-
-    `stmt` is a statement built for this request, or a `PageQuery` template with the `values`
-    of its bind parameters. `raw=True` is for rows validated straight into a schema (see
-    Reader.rows)."""
-    if isinstance(stmt, PageQuery):
-        fixed = True
-        args = {**(values or {}), LIMIT: params.limit, OFFSET: params.offset}
-        paged = stmt.page
-    else:
-        fixed = False
-        args = values or {}
-        paged = stmt.add_columns(_total_of(stmt)).limit(params.limit).offset(params.offset)
-    rows = await reads.rows(paged, args, raw=raw, fixed=fixed)
-    if rows:
-        return rows, int(rows[0][TOTAL])
-    if params.offset == 0:
-        return [], 0
-    count = stmt.count if isinstance(stmt, PageQuery) else _counted(stmt)
-    return rows, int(await reads.scalar(count, values, fixed=fixed))
-
-
-def build_page(
-    page_type: type[BaseModel],
-    items: list[Any],
-    total: int,
-    params: PageParams,
-    request: Request,
-) -> Any:
-    """Validate a whole page in one call (pydantic's core does the per-item work)."""
-    return page_type.model_validate(
-        {
-            "items": items,
-            "total": total,
-            "limit": params.limit,
-            "offset": params.offset,
-            "next": next_link(request, params, total),
-        },
-    )
-
-
-async def paginate(
-    reads: Reader,
-    stmt: Select[Any] | PageQuery,
-    params: PageParams,
-    request: Request,
-    page_type: type[BaseModel],
-    values: dict[str, Any] | None = None,
-) -> Any:
-    rows, total = await fetch_page(reads, stmt, params, values=values, raw=True)
-    return build_page(page_type, rows, total, params, request)

@@ -7,8 +7,8 @@ from fastapi import Depends
 
 from app.auth.deps import StaffCaller
 from app.core.access import load_visible
-from app.core.deps import SessionDep
-from app.core.errors import Forbidden
+from app.core.deps import ReadsDep, SessionDep
+from app.core.errors import Forbidden, NotFound
 from app.coverage import policies, service
 from app.coverage.models import CoverageRequest
 from app.coverage.schemas import CoverageRequestPublic
@@ -17,10 +17,13 @@ MISSING = "No such coverage request"
 
 
 async def get_request_view(
-    request_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+    request_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> CoverageRequestPublic:
     """The request as the API shows it: the list's statement plus the id."""
-    return await service.view(session, caller, request_id)
+    found = await reads.one(CoverageRequestPublic, service.one_statement(caller, request_id))
+    if found is None:
+        raise NotFound(MISSING)
+    return found
 
 
 CoverageRequestView = Annotated[CoverageRequestPublic, Depends(get_request_view)]

@@ -3,9 +3,9 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.coverage import service
 from app.coverage.deps import CoverageRequestView, DecidableRequest, WithdrawableRequest
 from app.coverage.models import CoverageStatus
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/coverage-requests", tags=["coverage"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_coverage_requests(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     status: CoverageStatus | None = None,
@@ -32,10 +32,7 @@ async def list_coverage_requests(
     """Coverage requests ordered by the observation's date. Administrators see their schools'
     (`status=pending` for the to-do list); teachers see their own and their teams'."""
     stmt = service.list_statement(principal, status=status, school_id=school_id, team_id=team_id)
-    rows, total = await fetch_page(reads, stmt, page)
-    return build_page(
-        Page[CoverageRequestPublic], [service.public_row(r) for r in rows], total, page, request
-    )
+    return await reads.page(CoverageRequestPublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.sql import json_object
 from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.coverage.schemas import (
@@ -93,8 +94,9 @@ def list_statement(
             *CoverageRequest.__table__.columns,
             Event.starts_at.label("event_starts_at"),
             Event.ends_at.label("event_ends_at"),
-            User.given_name.label("requester_given_name"),
-            User.family_name.label("requester_family_name"),
+            json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
+                "requester"
+            ),
         )
         .join(Event, Event.id == CoverageRequest.event_id)
         .join(User, User.id == CoverageRequest.requester_id)
@@ -109,26 +111,21 @@ def list_statement(
     return stmt.order_by(Event.starts_at, CoverageRequest.id)
 
 
-def public_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["requester"] = {
-        "id": row["requester_id"],
-        "given_name": row.pop("requester_given_name"),
-        "family_name": row.pop("requester_family_name"),
-    }
-    return row
+def one_statement(principal: Principal, request_id: uuid.UUID) -> Select[Any]:
+    """One request as the list shows it, if the caller may see it."""
+    return list_statement(principal, status=None, school_id=None, team_id=None).where(
+        CoverageRequest.id == request_id
+    )
 
 
 async def view(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
 ) -> CoverageRequestPublic:
     """One request as the API shows it, if the caller may see it (404 otherwise)."""
-    stmt = list_statement(principal, status=None, school_id=None, team_id=None).where(
-        CoverageRequest.id == request_id
-    )
-    row = (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(one_statement(principal, request_id))).mappings().first()
     if row is None:
         raise NotFound("No such coverage request")
-    return CoverageRequestPublic.model_validate(public_row(dict(row)))
+    return CoverageRequestPublic.model_validate(row)
 
 
 def _decide(request: CoverageRequest, principal: Principal, status: CoverageStatus) -> None:

@@ -4,10 +4,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.core.schemas import Timestamp
 from app.events import service
 from app.events.deps import ChangeableEvent, ViewableEvent
@@ -28,7 +28,7 @@ async def _answer(session: SessionDep, event: Event, response: Response) -> Even
 async def list_events(
     request: Request,
     session: SessionDep,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     team_id: uuid.UUID | None = None,
@@ -53,9 +53,7 @@ async def list_events(
         starts_before=starts_before,
         include_cancelled=include_cancelled,
     )
-    rows, total = await fetch_page(reads, stmt, page)
-    items = await service.to_public_many(session, rows)
-    return build_page(Page[EventPublic], items, total, page, request)
+    return await reads.page(EventPublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 404, 409, 422))

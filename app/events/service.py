@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.core.pagination import PageQuery
+from app.core.sql import nested
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import EventCreate, EventPublic, EventUpdate
@@ -263,7 +265,7 @@ def list_statement(
     starts_from: datetime | None,
     starts_before: datetime | None,
     include_cancelled: bool,
-) -> Select[Any]:
+) -> PageQuery:
     stmt = select(*Event.__table__.columns).where(
         policies.visible_events(principal, include_deleted=False)
     )
@@ -283,7 +285,23 @@ def list_statement(
         stmt = stmt.where(Event.starts_at < starts_before)
     if not include_cancelled:
         stmt = stmt.where(Event.status == EventStatus.scheduled)
-    return stmt.order_by(Event.starts_at, Event.id)
+    return PageQuery(
+        stmt,
+        [Event.starts_at, Event.id],
+        per_row=lambda row: [participants(row.id)],
+        template=False,
+    )
+
+
+def participants(event_id: Any) -> Any:
+    """An event's participants, in name order, as a column (`MemberRef`s)."""
+    people = (
+        select(User.id, User.given_name, User.family_name)
+        .join(EventParticipant, EventParticipant.user_id == User.id)
+        .where(EventParticipant.event_id == event_id)
+        .order_by(User.family_name, User.given_name, User.id)
+    )
+    return nested(people).label("participants")
 
 
 async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[EventPublic]:

@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Request
 
 from app.auth.deps import DistrictAdmin, StaffOrReadKey
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.focus_areas import service
 from app.focus_areas.deps import EditableFocusArea
 from app.focus_areas.schemas import FocusAreaCreate, FocusAreaPublic, FocusAreaUpdate
@@ -14,14 +14,14 @@ router = APIRouter(prefix="/focus-areas", tags=["focus areas"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_focus_areas(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     _caller: StaffOrReadKey,
     page: PageDep,
     include_inactive: bool = False,
 ) -> Page[FocusAreaPublic]:
     """The focus-area catalog (seeded with the program's suggestions), ordered by name."""
     stmt = service.list_statement(include_inactive)
-    return await paginate(reads, stmt, page, request, Page[FocusAreaPublic])
+    return await reads.page(FocusAreaPublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

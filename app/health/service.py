@@ -34,7 +34,7 @@ class Probe:
     @staticmethod
     async def _check(db: Database) -> str | ServiceUnavailable:
         try:
-            current = await db.reads.probe()
+            current = await db.driver.probe()
         except Exception as exc:
             log.warning("readiness: database unreachable (%s)", type(exc).__name__)
             return ServiceUnavailable("The database is unreachable")

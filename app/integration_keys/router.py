@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import DistrictAdmin
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.integration_keys import service
 from app.integration_keys.deps import ManageableKey
 from app.integration_keys.schemas import (
@@ -18,15 +18,13 @@ router = APIRouter(prefix="/integration-keys", tags=["integration keys"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_integration_keys(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     _caller: DistrictAdmin,
     page: PageDep,
     include_revoked: bool = False,
 ) -> Page[IntegrationKeyPublic]:
     """Integration keys for district systems, newest first. Secrets are never shown again."""
-    rows, total = await fetch_page(reads, service.list_statement(include_revoked), page)
-    items = [service.to_public(k) for k in rows]
-    return build_page(Page[IntegrationKeyPublic], items, total, page, request)
+    return await reads.page(IntegrationKeyPublic, service.list_statement(include_revoked), page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

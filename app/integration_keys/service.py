@@ -3,7 +3,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, Scope
+from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.security import new_integration_key
 from app.integration_keys.models import IntegrationKey
@@ -13,22 +13,20 @@ from app.integration_keys.schemas import (
     IntegrationKeyPublic,
 )
 
+# What IntegrationKeyPublic shows of the table: never the secret's hash.
+PUBLIC_COLUMNS = [
+    c
+    for c in IntegrationKey.__table__.columns  # type: ignore[attr-defined]
+    if c.key in IntegrationKeyPublic.model_fields
+]
 
-def to_public(key: IntegrationKey | dict[str, Any]) -> IntegrationKeyPublic:
-    data = key if isinstance(key, dict) else columns_of(key)
-    return IntegrationKeyPublic(
-        id=data["id"],
-        name=data["name"],
-        prefix=data["prefix"],
-        scopes=[Scope(s) for s in data["scopes"].split()],
-        created_by_id=data["created_by_id"],
-        created_at=data["created_at"],
-        revoked_at=data["revoked_at"],
-    )
+
+def to_public(key: IntegrationKey) -> IntegrationKeyPublic:
+    return IntegrationKeyPublic.model_validate(columns_of(key))
 
 
 def list_statement(include_revoked: bool) -> Select[Any]:
-    stmt = select(*IntegrationKey.__table__.columns)  # type: ignore[attr-defined]
+    stmt = select(*PUBLIC_COLUMNS)
     if not include_revoked:
         stmt = stmt.where(IntegrationKey.revoked_at.is_(None))  # type: ignore[union-attr]
     return stmt.order_by(IntegrationKey.created_at.desc(), IntegrationKey.id)  # type: ignore[attr-defined]

@@ -1,10 +1,10 @@
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.plans import service
 from app.plans.deps import ChangingPlan, MemberPlan, RestorablePlan, ViewablePlan
 from app.plans.models import ActionPlan
@@ -74,8 +74,8 @@ async def restore_plan(
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))
 async def list_plan_transitions(
-    found: ViewablePlan, reads: ReaderDep, request: Request, page: PageDep
+    found: ViewablePlan, reads: ReadsDep, request: Request, page: PageDep
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
     stmt = service.transitions_statement(found.plan)
-    return await paginate(reads, stmt, page, request, Page[PlanTransitionPublic])
+    return await reads.page(PlanTransitionPublic, stmt, page)

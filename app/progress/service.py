@@ -1,42 +1,90 @@
-"""A team's progress through the cycle. `build_progress` is pure; the loaders fetch what it
-needs in a fixed number of queries, for one team or for a whole report at once."""
+"""A team's progress through the cycle. `build_progress` is pure; what it needs is one row of
+facts per team (`facts_columns`), read with the team itself: for one team or a report's page."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.sql import nested
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
 from app.progress.schemas import MeetingState, TeacherObservations, TeamProgress
 from app.records.models import ObservationRecord
 from app.reflections import policies as reflection_policies
 from app.reflections.models import Reflection
-from app.teams.models import TeamMember
-from app.teams.policies import TeamAccess
+from app.teams import policies as team_policies
+from app.teams.models import Team, TeamMember
+from app.teams.schemas import MemberRef
 from app.users.models import User
 
 OBSERVATIONS_PER_TEACHER = 2
 
 
-@dataclass
-class TeamFacts:
-    """Everything progress is computed from (no note content)."""
+class EventFact(BaseModel):
+    kind: EventKind
+    ends_at: datetime
+    observer_id: uuid.UUID | None
+    observed_id: uuid.UUID | None
 
-    plan_status: str = PlanStatus.draft
-    events: list[tuple[str, datetime, Any, Any]] = field(default_factory=list)
-    members: list[dict[str, Any]] = field(default_factory=list)
-    records: int = 0
-    reflections: int = 0
+
+class TeamFacts(BaseModel):
+    """Everything progress is computed from (no note content), read per team in one row."""
+
+    team_id: uuid.UUID
+    plan_status: PlanStatus
+    events: list[EventFact]
+    members: list[MemberRef]
+    records: int
+    reflections: int
+
+
+def facts_columns(principal: Principal, team: Any) -> list[Any]:
+    """TeamFacts' columns beside `team_id`, looked up per team (`team`: the team table or a
+    page of it). Reflections are counted as `principal` may read them: a private post or a
+    team post counted for someone who may not read it would tell them it exists."""
+    plan = select(ActionPlan.status).where(ActionPlan.team_id == team.id).scalar_subquery()
+    events = (
+        select(Event.kind, Event.ends_at, Event.observer_id, Event.observed_id)
+        .where(
+            Event.team_id == team.id,
+            Event.status == EventStatus.scheduled,
+            Event.deleted_at.is_(None),
+        )
+        .order_by(Event.ends_at, Event.id)
+    )
+    members = (
+        select(User.id, User.given_name, User.family_name)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id)
+        .order_by(User.family_name, User.given_name, User.id)
+    )
+    records = select(func.count(ObservationRecord.id)).where(ObservationRecord.team_id == team.id)
+    reflections = select(func.count(Reflection.id)).where(
+        Reflection.team_id == team.id, reflection_policies.readable(principal)
+    )
+    return [
+        func.coalesce(plan, PlanStatus.draft.value).label("plan_status"),
+        nested(events).label("events"),
+        nested(members).label("members"),
+        records.scalar_subquery().label("records"),
+        reflections.scalar_subquery().label("reflections"),
+    ]
+
+
+def progress_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
+    """One team's facts, if the caller may see the team (its plan, calendar and progress)."""
+    return select(Team.id.label("team_id"), *facts_columns(principal, Team)).where(
+        Team.id == team_id, team_policies.visible_teams(principal, True)
+    )
 
 
 def _state(ends: list[datetime], now: datetime) -> MeetingState:
@@ -45,15 +93,15 @@ def _state(ends: list[datetime], now: datetime) -> MeetingState:
     return MeetingState.scheduled if ends else MeetingState.none
 
 
-def build_progress(team_id: uuid.UUID, facts: TeamFacts, now: datetime) -> TeamProgress:
+def build_progress(facts: TeamFacts, now: datetime) -> TeamProgress:
     ends: dict[EventKind, list[datetime]] = {k: [] for k in EventKind}
     observed: Counter[Any] = Counter()
     observing: Counter[Any] = Counter()
-    for kind, ends_at, observer_id, observed_id in facts.events:
-        ends[EventKind(kind)].append(ends_at)
-        if kind == EventKind.observation and ends_at <= now:
-            observed[observed_id] += 1
-            observing[observer_id] += 1
+    for event in facts.events:
+        ends[event.kind].append(event.ends_at)
+        if event.kind == EventKind.observation and event.ends_at <= now:
+            observed[event.observed_id] += 1
+            observing[event.observer_id] += 1
 
     status = PlanStatus(facts.plan_status)
     approved = status in (PlanStatus.approved, PlanStatus.completed)
@@ -61,9 +109,7 @@ def build_progress(team_id: uuid.UUID, facts: TeamFacts, now: datetime) -> TeamP
     post = _state(ends[EventKind.post_conference], now)
     year_end = _state(ends[EventKind.year_end_meeting], now)
     per_teacher = [
-        TeacherObservations.model_validate(
-            {"teacher": m, "observed": observed[m["id"]], "observing": observing[m["id"]]}
-        )
+        TeacherObservations(teacher=m, observed=observed[m.id], observing=observing[m.id])
         for m in facts.members
     ]
     missing: list[str] = []
@@ -88,7 +134,7 @@ def build_progress(team_id: uuid.UUID, facts: TeamFacts, now: datetime) -> TeamP
     if year_end != MeetingState.held:
         missing.append("year-end meeting with an administrator held")
     return TeamProgress(
-        team_id=team_id,
+        team_id=facts.team_id,
         plan_status=status,
         plan_approved=approved,
         pre_conference=pre,
@@ -103,54 +149,9 @@ def build_progress(team_id: uuid.UUID, facts: TeamFacts, now: datetime) -> TeamP
     )
 
 
-async def load_facts(
-    session: AsyncSession, principal: Principal, team_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, TeamFacts]:
-    """Facts for many teams in five queries. Reflections are counted as `principal` may read
-    them: a private post or a team post counted for someone who may not read it would tell
-    them it exists."""
-    ids = list(team_ids)
-    facts: dict[uuid.UUID, TeamFacts] = defaultdict(TeamFacts)
-    if not ids:
-        return facts
-    for team_id, status in await session.execute(
-        select(ActionPlan.team_id, ActionPlan.status).where(ActionPlan.team_id.in_(ids))
-    ):
-        facts[team_id].plan_status = status
-    for team_id, kind, ends_at, observer_id, observed_id in await session.execute(
-        select(
-            Event.team_id, Event.kind, Event.ends_at, Event.observer_id, Event.observed_id
-        ).where(
-            Event.team_id.in_(ids),
-            Event.status == EventStatus.scheduled,
-            Event.deleted_at.is_(None),
-        )
-    ):
-        facts[team_id].events.append((kind, ends_at, observer_id, observed_id))
-    for team_id, count in await session.execute(
-        select(ObservationRecord.team_id, func.count(ObservationRecord.id))
-        .where(ObservationRecord.team_id.in_(ids))
-        .group_by(ObservationRecord.team_id)
-    ):
-        facts[team_id].records = count
-    for team_id, count in await session.execute(
-        select(Reflection.team_id, func.count(Reflection.id))
-        .where(Reflection.team_id.in_(ids), reflection_policies.readable(principal))
-        .group_by(Reflection.team_id)
-    ):
-        facts[team_id].reflections = count
-    for team_id, user_id, given, family in await session.execute(
-        select(TeamMember.team_id, User.id, User.given_name, User.family_name)
-        .join(User, User.id == TeamMember.user_id)
-        .where(TeamMember.team_id.in_(ids))
-        .order_by(User.family_name, User.given_name, User.id)
-    ):
-        facts[team_id].members.append({"id": user_id, "given_name": given, "family_name": family})
-    return facts
-
-
 async def team_progress(
-    session: AsyncSession, principal: Principal, access: TeamAccess
+    session: AsyncSession, principal: Principal, team_id: uuid.UUID
 ) -> TeamProgress:
-    facts = await load_facts(session, principal, [access.team.id])
-    return build_progress(access.team.id, facts[access.team.id], utcnow())
+    """A team's progress inside a session's transaction (a document composed from it)."""
+    row = (await session.execute(progress_statement(principal, team_id))).mappings().one()
+    return build_progress(TeamFacts.model_validate(row), utcnow())

@@ -1,10 +1,10 @@
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import NotFound, error_responses
 from app.core.etag import IfMatch, etag, require_current
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.records import service
 from app.records.deps import (
     ConferenceRecordOf,
@@ -112,7 +112,7 @@ async def put_conference_record(
 async def list_observation_records(
     access: MemberTeam,
     principal: StaffCaller,
-    reads: ReaderDep,
+    reads: ReadsDep,
     request: Request,
     page: PageDep,
 ) -> Page[ObservationRecordPublic]:
@@ -120,4 +120,4 @@ async def list_observation_records(
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
     stmt = service.team_observations_statement(principal, access)
-    return await paginate(reads, stmt, page, request, Page[ObservationRecordPublic])
+    return await reads.page(ObservationRecordPublic, stmt, page)

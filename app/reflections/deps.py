@@ -1,13 +1,14 @@
 """Reflections the caller may read or change, or 404/403 before the handler runs."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.access import check_visible, load_visible, read_visible
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden
 from app.reflections import policies, service
 from app.reflections.models import Reflection
@@ -17,13 +18,28 @@ MISSING = "No such reflection"
 
 
 async def get_reflection_view(
-    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+    reflection_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> ReflectionPublic:
     """The post as the API shows it: the list's statement plus the id."""
-    return await service.view(session, caller, reflection_id)
+    stmt = service.one_statement(caller, reflection_id)
+    return await read_visible(reads, ReflectionPublic, stmt, missing=MISSING)
 
 
 ReflectionView = Annotated[ReflectionPublic, Depends(get_reflection_view)]
+
+
+async def open_readable_reflection(
+    reflection_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> AsyncIterator[uuid.UUID]:
+    """The id of a post the caller may read, with a snapshot open for reading what belongs to
+    it (its comments) as of the same moment."""
+    async with reads.snapshot():
+        visible = policies.readable(caller)
+        await check_visible(reads, Reflection, reflection_id, visible, missing=MISSING)
+        yield reflection_id
+
+
+ReadableReflectionId = Annotated[uuid.UUID, Depends(open_readable_reflection, scope="function")]
 
 
 async def get_readable_reflection(

@@ -4,12 +4,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.reflections import service
-from app.reflections.deps import EditableReflection, ReadableReflection, ReflectionView
+from app.reflections.deps import (
+    EditableReflection,
+    ReadableReflection,
+    ReadableReflectionId,
+    ReflectionView,
+)
 from app.reflections.models import Visibility
 from app.reflections.schemas import (
     CommentCreate,
@@ -30,7 +35,7 @@ def _tagged(public: ReflectionPublic, response: Response) -> ReflectionPublic:
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_reflections(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     team_id: uuid.UUID | None = None,
@@ -43,10 +48,7 @@ async def list_reflections(
     stmt = service.list_statement(
         principal, team_id=team_id, author_id=author_id, visibility=visibility, q=q
     )
-    rows, total = await fetch_page(reads, stmt, page)
-    return build_page(
-        Page[ReflectionPublic], [service.public_row(r) for r in rows], total, page, request
-    )
+    return await reads.page(ReflectionPublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))
@@ -94,13 +96,10 @@ async def delete_reflection(
 
 @router.get("/{reflection_id}/comments", responses=error_responses(401, 403, 404, 422))
 async def list_reflection_comments(
-    post: ReadableReflection, request: Request, reads: ReaderDep, page: PageDep
+    post_id: ReadableReflectionId, reads: ReadsDep, page: PageDep
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
-    rows, total = await fetch_page(reads, service.comments_statement(post.id), page)
-    return build_page(
-        Page[CommentPublic], [service.comment_row(r) for r in rows], total, page, request
-    )
+    return await reads.page(CommentPublic, service.comments_statement(post_id), page)
 
 
 @router.post(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.sql import json_object
 from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.reflections import policies
@@ -84,11 +85,9 @@ def list_statement(
 ) -> Select[Any]:
     stmt = (
         select(
-            *Reflection.__table__.columns,
-            User.given_name.label("author_given_name"),
-            User.family_name.label("author_family_name"),
+            *_post_columns(principal),
+            _author(),
             _comment_count(),
-            policies.sees_links(principal).label("sees_links"),
         )
         .join(User, User.id == Reflection.author_id)
         .where(policies.readable(principal))
@@ -107,35 +106,38 @@ def list_statement(
 LINKS = ("team_id", "event_id", "observation_record_id")
 
 
-def public_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A post's row as ReflectionPublic's fields; its links only for those who may see them."""
-    if not row.pop("sees_links"):
-        for name in LINKS:
-            row[name] = None
-    return comment_row(row)
+def _post_columns(principal: Principal) -> list[Any]:
+    """A post's columns; which team, event and record it is about only for those who may see
+    them (null for everyone else)."""
+    sees = policies.sees_links(principal)
+    return [
+        case((sees, column), else_=None).label(column.key) if column.key in LINKS else column
+        for column in Reflection.__table__.columns  # type: ignore[attr-defined]
+    ]
 
 
-def comment_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A post's or a comment's row with its author as a MemberRef."""
-    row["author"] = {
-        "id": row["author_id"],
-        "given_name": row.pop("author_given_name"),
-        "family_name": row.pop("author_family_name"),
-    }
-    return row
+def _author() -> Any:
+    """The joined author as a MemberRef."""
+    return json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
+        "author"
+    )
+
+
+def one_statement(principal: Principal, reflection_id: uuid.UUID) -> Select[Any]:
+    """One post as the list shows it, if the caller may read it."""
+    return list_statement(principal, team_id=None, author_id=None, visibility=None, q=None).where(
+        Reflection.id == reflection_id
+    )
 
 
 async def view(
     session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
 ) -> ReflectionPublic:
     """One post as the API shows it, if the caller may read it (404 otherwise)."""
-    stmt = list_statement(principal, team_id=None, author_id=None, visibility=None, q=None).where(
-        Reflection.id == reflection_id
-    )
-    row = (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(one_statement(principal, reflection_id))).mappings().first()
     if row is None:
         raise NotFound("No such reflection")
-    return ReflectionPublic.model_validate(public_row(dict(row)))
+    return ReflectionPublic.model_validate(row)
 
 
 async def update(
@@ -167,8 +169,7 @@ def comments_statement(reflection_id: uuid.UUID) -> Select[Any]:
     return (
         select(
             *ReflectionComment.__table__.columns,
-            User.given_name.label("author_given_name"),
-            User.family_name.label("author_family_name"),
+            _author(),
         )
         .join(User, User.id == ReflectionComment.author_id)
         .where(

@@ -1,13 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.auth.deps import Admin
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep, PageParams
 from app.reports import service
 from app.reports.schemas import YearEndRow
 
@@ -20,9 +20,7 @@ MAX_CSV_TEAMS = 10_000
 
 @router.get("/year-end", responses=error_responses(401, 403, 422))
 async def year_end_report(
-    request: Request,
-    session: SessionDep,
-    reads: ReaderDep,
+    reads: ReadsDep,
     caller: Admin,
     page: PageDep,
     school_year: SchoolYearFilter = None,
@@ -32,9 +30,7 @@ async def year_end_report(
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
     stmt = service.teams_statement(caller, school_year, school_id)
-    teams, total = await fetch_page(reads, stmt, page)
-    rows = await service.rows_for(session, caller, teams)
-    return build_page(Page[YearEndRow], rows, total, page, request)
+    return service.to_rows(await reads.page(service.YearEndFacts, stmt, page))
 
 
 @router.get(
@@ -46,16 +42,17 @@ async def year_end_report(
     response_class=Response,
 )
 async def year_end_report_csv(
-    session: SessionDep,
+    reads: ReadsDep,
     caller: Admin,
     school_year: SchoolYearFilter = None,
     school_id: SchoolFilter = None,
 ) -> Response:
     """The same report as a CSV download (cells that a spreadsheet would read as formulas are
     prefixed with an apostrophe)."""
-    stmt = service.teams_statement(caller, school_year, school_id).limit(MAX_CSV_TEAMS)
-    teams = [dict(m) for m in (await session.execute(stmt)).mappings()]
-    body = service.to_csv(await service.rows_for(session, caller, teams))
+    stmt = service.teams_statement(caller, school_year, school_id)
+    everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
+    report = service.to_rows(await reads.page(service.YearEndFacts, stmt, everything))
+    body = service.to_csv(report.items)
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(
         body,

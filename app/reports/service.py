@@ -1,23 +1,23 @@
 """The year-end growth report for administrators: each team with its focus area, progress,
-coverage arranged and year-end meeting status, in a fixed number of queries."""
+coverage arranged and year-end meeting status; a page of it is one statement."""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
 
 from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.pagination import Page, PageQuery
+from app.core.sql import collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
-from app.progress.service import build_progress, load_facts
+from app.progress.service import TeamFacts, build_progress, facts_columns
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
 from app.teams import policies as team_policies
@@ -25,16 +25,55 @@ from app.teams.models import Team, TeamMember
 from app.users.models import SchoolMembership
 
 
+class YearEndFacts(TeamFacts):
+    """What one report row is computed from."""
+
+    team_name: str
+    school_year: str
+    focus_area: str | None
+    schools: list[str]
+    coverage_arranged: int
+    coverage_pending: int
+
+
+def _per_team(principal: Principal) -> Any:
+    def columns(team: Any) -> list[Any]:
+        schools = (
+            select(School.name)
+            .distinct()
+            .join(SchoolMembership, SchoolMembership.school_id == School.id)
+            .join(TeamMember, TeamMember.user_id == SchoolMembership.user_id)
+            .where(TeamMember.team_id == team.id)
+            .order_by(School.name)
+        )
+
+        def coverage(status: CoverageStatus) -> Any:
+            count = select(func.count(CoverageRequest.id)).where(
+                CoverageRequest.team_id == team.id, CoverageRequest.status == status
+            )
+            return count.scalar_subquery().label(f"coverage_{status.value}")
+
+        return [
+            *facts_columns(principal, team),
+            collected(schools).label("schools"),
+            coverage(CoverageStatus.arranged),
+            coverage(CoverageStatus.pending),
+        ]
+
+    return columns
+
+
 def teams_statement(
     principal: Principal, school_year: str | None, school_id: uuid.UUID | None
-) -> Select[Any]:
+) -> PageQuery:
+    """The report's teams, newest school year first, with the facts of each row."""
     stmt = (
         select(
             Team.id,
-            Team.name,
+            Team.id.label("team_id"),
+            Team.name.label("team_name"),
             Team.school_year,
-            Team.focus_area_other,
-            FocusArea.name.label("focus_name"),
+            func.coalesce(FocusArea.name, Team.focus_area_other).label("focus_area"),
         )
         .outerjoin(FocusArea, FocusArea.id == Team.focus_area_id)
         .where(team_policies.visible_teams(principal, include_deleted=False))
@@ -49,56 +88,40 @@ def teams_statement(
                 .where(SchoolMembership.school_id == school_id)
             )
         )
-    return stmt.order_by(Team.school_year.desc(), Team.name, Team.id)
+    order = [Team.school_year.desc(), Team.name.label("team_name"), Team.id]
+    return PageQuery(stmt, order, per_row=_per_team(principal), template=False)
 
 
-async def rows_for(
-    session: AsyncSession, principal: Principal, teams: Iterable[dict[str, Any]]
-) -> list[YearEndRow]:
-    teams = list(teams)
-    ids = [t["id"] for t in teams]
-    facts = await load_facts(session, principal, ids)
-    schools: dict[uuid.UUID, set[str]] = defaultdict(set)
-    coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    if ids:
-        for team_id, name in await session.execute(
-            select(TeamMember.team_id, School.name)
-            .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-            .join(School, School.id == SchoolMembership.school_id)
-            .where(TeamMember.team_id.in_(ids))
-        ):
-            schools[team_id].add(name)
-        for team_id, status, count in await session.execute(
-            select(CoverageRequest.team_id, CoverageRequest.status, func.count(CoverageRequest.id))
-            .where(CoverageRequest.team_id.in_(ids))
-            .group_by(CoverageRequest.team_id, CoverageRequest.status)
-        ):
-            coverage[team_id][status] = count
+def to_row(facts: YearEndFacts, now: datetime) -> YearEndRow:
+    progress = build_progress(facts, now)
+    return YearEndRow(
+        team_id=facts.team_id,
+        team_name=facts.team_name,
+        school_year=facts.school_year,
+        schools=facts.schools,
+        focus_area=facts.focus_area,
+        members=[f"{m.given_name} {m.family_name}" for m in facts.members],
+        plan_status=progress.plan_status,
+        cycle_complete=progress.complete,
+        steps_missing=len(progress.missing),
+        observations_held=sum(o.observed for o in progress.observations),
+        observation_records=progress.observation_records,
+        reflections=progress.reflections,
+        coverage_arranged=facts.coverage_arranged,
+        coverage_pending=facts.coverage_pending,
+        year_end_meeting=progress.year_end_meeting,
+    )
+
+
+def to_rows(page: Page[YearEndFacts]) -> Page[YearEndRow]:
     now = utcnow()
-    out = []
-    for t in teams:
-        f = facts[t["id"]]
-        progress = build_progress(t["id"], f, now)
-        out.append(
-            YearEndRow(
-                team_id=t["id"],
-                team_name=t["name"],
-                school_year=t["school_year"],
-                schools=sorted(schools[t["id"]]),
-                focus_area=t["focus_name"] or t["focus_area_other"],
-                members=[f"{m['given_name']} {m['family_name']}" for m in f.members],
-                plan_status=progress.plan_status,
-                cycle_complete=progress.complete,
-                steps_missing=len(progress.missing),
-                observations_held=sum(o.observed for o in progress.observations),
-                observation_records=progress.observation_records,
-                reflections=progress.reflections,
-                coverage_arranged=coverage[t["id"]].get(CoverageStatus.arranged, 0),
-                coverage_pending=coverage[t["id"]].get(CoverageStatus.pending, 0),
-                year_end_meeting=progress.year_end_meeting,
-            )
-        )
-    return out
+    return Page[YearEndRow](
+        items=[to_row(f, now) for f in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next=page.next,
+    )
 
 
 CSV_COLUMNS = list(YearEndRow.model_fields)

@@ -7,7 +7,8 @@ from fastapi import Depends
 
 from app.auth.deps import Admin, StaffCaller
 from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.deps import ReadsDep, SessionDep
+from app.core.errors import NotFound
 from app.resources import policies, service
 from app.resources.models import Resource
 from app.resources.schemas import ResourcePublic
@@ -16,11 +17,14 @@ MISSING = "No such resource"
 
 
 async def get_resource_view(
-    resource_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+    resource_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> ResourcePublic:
     """The resource as the API shows it (with your reviewed mark): the list's statement plus
     the id."""
-    return await service.view(session, caller, resource_id)
+    found = await reads.one(ResourcePublic, service.one_statement(caller, resource_id))
+    if found is None:
+        raise NotFound(MISSING)
+    return found
 
 
 ResourceView = Annotated[ResourcePublic, Depends(get_resource_view)]

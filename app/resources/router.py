@@ -4,9 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import Admin, StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.resources import service
 from app.resources.deps import CuratableResource, ReadableResource, ResourceView
 from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 async def list_resources(
     request: Request,
     session: SessionDep,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     focus_area_id: uuid.UUID | None = None,
@@ -28,12 +28,8 @@ async def list_resources(
     ] = None,
 ) -> Page[ResourcePublic]:
     """The peer coaching resource library, by title, with whether you have reviewed each."""
-    rows, total = await fetch_page(
-        reads, service.list_statement(principal, focus_area_id, q, reviewed), page
-    )
-    return build_page(
-        Page[ResourcePublic], await service.with_tags(session, rows), total, page, request
-    )
+    stmt = service.list_statement(principal, focus_area_id, q, reviewed)
+    return await reads.page(ResourcePublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -4,7 +4,6 @@ what they have reviewed."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.sql import collected
 from app.focus_areas.models import FocusArea
 from app.resources import policies
 from app.resources.models import Resource, ResourceReview, ResourceTag
@@ -116,9 +116,16 @@ def list_statement(
         .correlate(Resource)
         .scalar_subquery()
     )
-    stmt = select(*Resource.__table__.columns, my_review.label("reviewed_at")).where(
-        policies.readable(principal)
-    )
+    stmt = select(
+        *Resource.__table__.columns,
+        my_review.label("reviewed_at"),
+        my_review.is_not(None).label("reviewed_by_me"),
+        collected(
+            select(ResourceTag.focus_area_id)
+            .where(ResourceTag.resource_id == Resource.id)
+            .order_by(ResourceTag.focus_area_id)
+        ).label("focus_area_ids"),
+    ).where(policies.readable(principal))
     if focus_area_id is not None:
         stmt = stmt.where(
             Resource.id.in_(
@@ -132,32 +139,16 @@ def list_statement(
     return stmt.order_by(Resource.title, Resource.id)
 
 
-async def with_tags(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
-    tags: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if ids:
-        for resource_id, focus_id in await session.execute(
-            select(ResourceTag.resource_id, ResourceTag.focus_area_id).where(
-                ResourceTag.resource_id.in_(ids)
-            )
-        ):
-            tags[resource_id].append(focus_id)
-    return [
-        {
-            **r,
-            "focus_area_ids": sorted(tags[r["id"]], key=str),
-            "reviewed_by_me": r["reviewed_at"] is not None,
-        }
-        for r in rows
-    ]
+def one_statement(principal: Principal, resource_id: uuid.UUID) -> Select[Any]:
+    """One resource as the list shows it, if the caller may read it."""
+    return list_statement(principal, None, None, None).where(Resource.id == resource_id)
 
 
 async def view(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID
 ) -> ResourcePublic:
     """One resource as the API shows it, if the caller may read it (404 otherwise)."""
-    stmt = list_statement(principal, None, None, None).where(Resource.id == resource_id)
-    row = (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(one_statement(principal, resource_id))).mappings().first()
     if row is None:
         raise NotFound("No such resource")
-    return ResourcePublic.model_validate((await with_tags(session, [dict(row)]))[0])
+    return ResourcePublic.model_validate(row)

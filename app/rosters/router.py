@@ -5,10 +5,10 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.core.deps import ReaderDep, SessionDep, SettingsDep
+from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.links import link
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.rosters import service, sources
 from app.rosters.deps import RosterWriter, VisibleImport
 from app.rosters.formats import RosterFormat
@@ -140,12 +140,12 @@ async def import_roster_json(
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_roster_imports(
-    request: Request, reads: ReaderDep, caller: RosterWriter, page: PageDep
+    request: Request, reads: ReadsDep, caller: RosterWriter, page: PageDep
 ) -> Page[RosterImportPublic]:
     """Past imports, newest first: who ran them, the file and its hash, counts, errors, time.
     School administrators see the imports they ran."""
     stmt = service.imports_statement(caller)
-    return await paginate(reads, stmt, page, request, Page[RosterImportPublic])
+    return await reads.page(RosterImportPublic, stmt, page)
 
 
 @router.get("/{import_id:uuid}", responses=error_responses(401, 403, 404, 422))
@@ -158,7 +158,7 @@ async def get_roster_import(found: VisibleImport) -> RosterImportPublic:
 async def list_roster_import_rows(
     found: VisibleImport,
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     page: PageDep,
     action: Annotated[
         str | None,
@@ -171,4 +171,4 @@ async def list_roster_import_rows(
     """What an import did (a dry run: would do) to each person, in file order, a page at a
     time."""
     stmt = service.rows_statement(found.id, action)
-    return await paginate(reads, stmt, page, request, Page[RowOutcome])
+    return await reads.page(RowOutcome, stmt, page)

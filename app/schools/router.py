@@ -3,9 +3,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.deps import DistrictAdmin, StaffOrReadKey
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.schools import service
 from app.schools.deps import ChangeableSchool, ReadableSchool
 from app.schools.schemas import SchoolCreate, SchoolPublic, SchoolUpdate
@@ -16,14 +16,14 @@ router = APIRouter(prefix="/schools", tags=["schools"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_schools(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     _caller: StaffOrReadKey,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Name contains (any case)")] = None,
 ) -> Page[SchoolPublic]:
     """The district's schools, ordered by name. Every signed-in staff member may list them."""
     query, values = service.list_query(q)
-    return await paginate(reads, query, page, request, Page[SchoolPublic], values)
+    return await reads.page(SchoolPublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

@@ -73,8 +73,7 @@ async def compile_summary(
         principal, team_id=team_id, author_id=None, visibility=None, q=None
     )
     posts = [
-        ReflectionPublic.model_validate(reflections.public_row(dict(r)))
-        for r in (await session.execute(posts_stmt)).mappings()
+        ReflectionPublic.model_validate(r) for r in (await session.execute(posts_stmt)).mappings()
     ]
     plan = await plans.of_team(session, access)
     if plan is None:
@@ -82,7 +81,7 @@ async def compile_summary(
     return TeamSummary(
         team=await teams.to_public(session, access.team),
         plan=PlanPublic.model_validate(plan),
-        progress=await progress.team_progress(session, principal, access),
+        progress=await progress.team_progress(session, principal, team_id),
         calendar=await events.to_public_many(session, event_rows),
         conference_records=conference,
         observation_records=observation,

@@ -3,9 +3,9 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, paginate
+from app.core.pagination import Page, PageDep
 from app.support import service
 from app.support.deps import (
     AnswerableSupportRequest,
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/support-requests", tags=["support"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_support_requests(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     status: SupportStatus | None = None,
@@ -30,7 +30,7 @@ async def list_support_requests(
     """Requests for direction, resources or support, oldest first: teachers see their own,
     administrators their schools'."""
     stmt = service.list_statement(principal, status, school_id)
-    return await paginate(reads, stmt, page, request, Page[SupportRequestPublic])
+    return await reads.page(SupportRequestPublic, stmt, page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -1,15 +1,21 @@
 """Dependencies that load a team the caller may act on, or answer 404/403 before the handler."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.deps import SessionDep
+from app.core.access import check_visible, read_visible
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.teams import policies, service
+from app.teams.models import Team
 from app.teams.policies import TeamAccess
+from app.teams.schemas import TeamPublic
+
+MISSING = "No such team"
 
 
 async def get_viewable_team(
@@ -18,11 +24,35 @@ async def get_viewable_team(
     """404 unless the caller is on the team or administers a member's school."""
     access = await service.get_viewable(session, principal, team_id)
     if access is None:
-        raise NotFound("No such team")
+        raise NotFound(MISSING)
     return access
 
 
 ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
+
+
+async def get_team_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> TeamPublic:
+    """The team as the API shows it, if the caller may see it."""
+    return await read_visible(
+        reads, TeamPublic, service.one_statement(caller, team_id), missing=MISSING
+    )
+
+
+TeamView = Annotated[TeamPublic, Depends(get_team_view)]
+
+
+async def open_viewable_team(
+    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> AsyncIterator[uuid.UUID]:
+    """The id of a team the caller may see, with a snapshot open for reading what belongs to
+    it as of the same moment."""
+    async with reads.snapshot():
+        visible = policies.visible_teams(caller, True)
+        await check_visible(reads, Team, team_id, visible, missing=MISSING)
+        yield team_id
+
+
+ViewableTeamId = Annotated[uuid.UUID, Depends(open_viewable_team, scope="function")]
 
 
 async def get_editable_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:

@@ -4,11 +4,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReaderDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page
+from app.core.pagination import Page, PageDep
 from app.teams import service
-from app.teams.deps import AdminTeam, EditableTeam, MembershipTeam, ViewableTeam
+from app.teams.deps import (
+    AdminTeam,
+    EditableTeam,
+    MembershipTeam,
+    TeamView,
+    ViewableTeamId,
+)
 from app.teams.schemas import (
     TeamCreate,
     TeamInvitationCreate,
@@ -25,7 +31,7 @@ invitations = APIRouter(prefix="/team-invitations", tags=["teams"])
 async def list_teams(
     request: Request,
     session: SessionDep,
-    reads: ReaderDep,
+    reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,
     school_year: Annotated[
@@ -48,9 +54,7 @@ async def list_teams(
         school_id=school_id,
         include_deleted=include_deleted,
     )
-    rows, total = await fetch_page(reads, stmt, page)
-    items = await service.to_public_many(session, rows)
-    return build_page(Page[TeamPublic], items, total, page, request)
+    return await reads.page(TeamPublic, stmt, page)
 
 
 @router.post("/teams", status_code=201, responses=error_responses(401, 403, 422))
@@ -65,9 +69,9 @@ async def create_team(body: TeamCreate, session: SessionDep, principal: StaffCal
 
 
 @router.get("/teams/{team_id}", responses=error_responses(401, 403, 404, 422))
-async def get_team(access: ViewableTeam, session: SessionDep) -> TeamPublic:
+async def get_team(team: TeamView) -> TeamPublic:
     """One team. 404 for callers who are neither on it nor administer a member's school."""
-    return await service.to_public(session, access.team)
+    return team
 
 
 @router.patch("/teams/{team_id}", responses=error_responses(401, 403, 404, 422))
@@ -138,20 +142,16 @@ async def invite_to_team(
     """Invite a teacher of your schools to the team (members only); they join when they
     accept. One pending invitation per person (409)."""
     invitation_id = await service.invite(session, principal, access, body)
-    return TeamInvitationPublic.model_validate(
-        await service.get_invitation(session, invitation_id, team_id=access.team.id)
-    )
+    return await service.get_invitation(session, invitation_id, team_id=access.team.id)
 
 
 @router.get("/teams/{team_id}/invitations", responses=error_responses(401, 403, 404, 422))
 async def list_team_invitations(
-    access: ViewableTeam, reads: ReaderDep, request: Request, page: PageDep
+    team_id: ViewableTeamId, reads: ReadsDep, page: PageDep
 ) -> Page[TeamInvitationPublic]:
     """The team's invitations nobody has answered yet, oldest first."""
-    stmt = service.invitations_statement(team_id=access.team.id)
-    rows, total = await fetch_page(reads, stmt, page)
-    items = [service.invitation_row(r) for r in rows]
-    return build_page(Page[TeamInvitationPublic], items, total, page, request)
+    stmt = service.invitations_statement(team_id=team_id)
+    return await reads.page(TeamInvitationPublic, stmt, page)
 
 
 @router.delete(
@@ -169,13 +169,11 @@ async def revoke_team_invitation(
 
 @invitations.get("", responses=error_responses(401, 403, 422))
 async def list_my_team_invitations(
-    reads: ReaderDep, request: Request, page: PageDep, caller: StaffCaller
+    reads: ReadsDep, request: Request, page: PageDep, caller: StaffCaller
 ) -> Page[TeamInvitationPublic]:
     """Teams that invited you and are waiting for your answer, oldest first."""
     stmt = service.invitations_statement(invitee_id=caller.staff.id)
-    rows, total = await fetch_page(reads, stmt, page)
-    items = [service.invitation_row(r) for r in rows]
-    return build_page(Page[TeamInvitationPublic], items, total, page, request)
+    return await reads.page(TeamInvitationPublic, stmt, page)
 
 
 @invitations.post("/{invitation_id}/accept", responses=error_responses(401, 403, 404, 409, 422))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.principal import Principal
-from app.core.db import columns_of, utcnow
+from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.core.pagination import PageQuery
+from app.core.sql import json_object, nested
 from app.focus_areas.models import FocusArea
 from app.plans.models import ActionPlan
 from app.teams import policies
@@ -29,6 +29,7 @@ from app.teams.policies import TeamAccess
 from app.teams.schemas import (
     TeamCreate,
     TeamInvitationCreate,
+    TeamInvitationPublic,
     TeamPublic,
     TeamUpdate,
 )
@@ -74,76 +75,51 @@ async def get_viewable(
     return await _load_members(session, TeamAccess(team=team))
 
 
-async def to_public_many(session: AsyncSession, teams: Iterable[Any]) -> list[TeamPublic]:
-    """Teams (table rows or column dicts) as TeamPublic, with members, pending invitations,
-    focus areas and plan statuses fetched in one query each for the whole batch."""
-    items = [t if isinstance(t, dict) else columns_of(t) for t in teams]
-    ids = [t["id"] for t in items]
-    members: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    invited: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    statuses: dict[uuid.UUID, str] = {}
-    areas: dict[uuid.UUID, dict[str, Any]] = {}
-    if ids:
-        member_rows = await session.execute(
-            select(
-                TeamMember.team_id,
-                TeamMember.joined_at,
-                TeamMember.sees_since,
-                User.id,
-                User.given_name,
-                User.family_name,
-            )
-            .join(User, User.id == TeamMember.user_id)
-            .where(TeamMember.team_id.in_(ids))
-            .order_by(User.family_name, User.given_name, User.id)
+def _related(team: Any) -> list[Any]:
+    """What TeamPublic shows beside the team's own columns, looked up per team (`team`: the
+    team table or a page of it)."""
+    members = (
+        select(
+            User.id,
+            User.given_name,
+            User.family_name,
+            TeamMember.joined_at,
+            TeamMember.sees_since.is_(None).label("sees_earlier_records"),
         )
-        for team_id, joined, since, user_id, given, family in member_rows:
-            members[team_id].append(
-                {
-                    "id": user_id,
-                    "given_name": given,
-                    "family_name": family,
-                    "joined_at": joined,
-                    "sees_earlier_records": since is None,
-                }
-            )
-        invited_rows = await session.execute(
-            select(TeamInvitation.team_id, User.id, User.given_name, User.family_name)
-            .join(User, User.id == TeamInvitation.invitee_id)
-            .where(
-                TeamInvitation.team_id.in_(ids),
-                TeamInvitation.status == InvitationStatus.pending,
-            )
-            .order_by(User.family_name, User.given_name, User.id)
-        )
-        for team_id, user_id, given, family in invited_rows:
-            invited[team_id].append({"id": user_id, "given_name": given, "family_name": family})
-        plan_rows = await session.execute(
-            select(ActionPlan.team_id, ActionPlan.status).where(ActionPlan.team_id.in_(ids))
-        )
-        statuses = dict(plan_rows.all())
-        area_ids = {t["focus_area_id"] for t in items if t["focus_area_id"] is not None}
-        if area_ids:
-            area_rows = await session.execute(
-                select(FocusArea.id, FocusArea.name).where(FocusArea.id.in_(area_ids))
-            )
-            areas = {a_id: {"id": a_id, "name": name} for a_id, name in area_rows}
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id)
+        .order_by(User.family_name, User.given_name, User.id)
+    )
+    invited = (
+        select(User.id, User.given_name, User.family_name)
+        .join(TeamInvitation, TeamInvitation.invitee_id == User.id)
+        .where(TeamInvitation.team_id == team.id, TeamInvitation.status == InvitationStatus.pending)
+        .order_by(User.family_name, User.given_name, User.id)
+    )
+    focus_area = select(json_object(id=FocusArea.id, name=FocusArea.name)).where(
+        FocusArea.id == team.focus_area_id
+    )
+    plan_status = select(ActionPlan.status).where(ActionPlan.team_id == team.id)
     return [
-        TeamPublic.model_validate(
-            {
-                **t,
-                "focus_area": areas.get(t["focus_area_id"]) if t["focus_area_id"] else None,
-                "members": members[t["id"]],
-                "invited": invited[t["id"]],
-                "plan_status": statuses.get(t["id"]),
-            }
-        )
-        for t in items
+        focus_area.scalar_subquery().label("focus_area"),
+        nested(members).label("members"),
+        nested(invited).label("invited"),
+        plan_status.scalar_subquery().label("plan_status"),
     ]
 
 
+def one_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
+    """One team as TeamPublic, if the caller may see it (deleted ones too, for administrators:
+    they restore them)."""
+    return select(*Team.__table__.columns, *_related(Team)).where(
+        Team.id == team_id, policies.visible_teams(principal, True)
+    )
+
+
 async def to_public(session: AsyncSession, team: Team) -> TeamPublic:
-    return (await to_public_many(session, [team]))[0]
+    """A team just written, as the API shows it (in the writing transaction)."""
+    stmt = select(*Team.__table__.columns, *_related(Team)).where(Team.id == team.id)
+    return TeamPublic.model_validate((await session.execute(stmt)).mappings().one())
 
 
 def list_statement(
@@ -154,7 +130,7 @@ def list_statement(
     member_id: uuid.UUID | None,
     school_id: uuid.UUID | None,
     include_deleted: bool,
-) -> Select[Any]:
+) -> PageQuery:
     stmt = select(*Team.__table__.columns).where(policies.visible_teams(principal, include_deleted))
     if school_year is not None:
         stmt = stmt.where(Team.school_year == school_year)
@@ -172,7 +148,8 @@ def list_statement(
                 .where(SchoolMembership.school_id == school_id)
             )
         )
-    return stmt.order_by(Team.school_year.desc(), Team.name, Team.id)
+    order = [Team.school_year.desc(), Team.name, Team.id]
+    return PageQuery(stmt, order, per_row=_related, template=False)
 
 
 # ---- changes -------------------------------------------------------------------------------
@@ -301,13 +278,19 @@ def invitations_statement(
     inviter = aliased(User)
     stmt = (
         select(
-            *TeamInvitation.__table__.columns,
-            Team.name.label("team_name"),
-            Team.school_year.label("team_school_year"),
-            User.given_name.label("invitee_given_name"),
-            User.family_name.label("invitee_family_name"),
-            inviter.given_name.label("inviter_given_name"),
-            inviter.family_name.label("inviter_family_name"),
+            TeamInvitation.id,
+            json_object(id=Team.id, name=Team.name, school_year=Team.school_year).label("team"),
+            json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
+                "invitee"
+            ),
+            case(
+                (TeamInvitation.invited_by_id.is_(None), None),
+                else_=json_object(
+                    id=inviter.id, given_name=inviter.given_name, family_name=inviter.family_name
+                ),
+            ).label("invited_by"),
+            TeamInvitation.status,
+            TeamInvitation.created_at,
         )
         .join(Team, Team.id == TeamInvitation.team_id)
         .join(User, User.id == TeamInvitation.invitee_id)
@@ -321,43 +304,17 @@ def invitations_statement(
     return stmt.order_by(TeamInvitation.created_at, TeamInvitation.id)
 
 
-def invitation_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of `invitations_statement` as the fields of TeamInvitationPublic."""
-    return {
-        "id": row["id"],
-        "team": {
-            "id": row["team_id"],
-            "name": row["team_name"],
-            "school_year": row["team_school_year"],
-        },
-        "invitee": {
-            "id": row["invitee_id"],
-            "given_name": row["invitee_given_name"],
-            "family_name": row["invitee_family_name"],
-        },
-        "invited_by": None
-        if row["invited_by_id"] is None
-        else {
-            "id": row["invited_by_id"],
-            "given_name": row["inviter_given_name"],
-            "family_name": row["inviter_family_name"],
-        },
-        "status": row["status"],
-        "created_at": row["created_at"],
-    }
-
-
 async def get_invitation(
     session: AsyncSession, invitation_id: uuid.UUID, *, team_id: uuid.UUID | None = None,
     invitee_id: uuid.UUID | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> TeamInvitationPublic:  # fmt: skip
     stmt = invitations_statement(team_id=team_id, invitee_id=invitee_id).where(
         TeamInvitation.id == invitation_id
     )
     row = (await session.execute(stmt)).mappings().first()
     if row is None:
         raise NotFound("No such invitation")
-    return invitation_row(dict(row))
+    return TeamInvitationPublic.model_validate(row)
 
 
 async def invite(

@@ -4,9 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.deps import Admin, AdminOrReadKey, StaffOrReadKey
-from app.core.deps import ReaderDep, SessionDep, SettingsDep
+from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, build_page, fetch_page, paginate
+from app.core.pagination import Page, PageDep
 from app.users import service
 from app.users.deps import ChangeableUser, ReadableUser
 from app.users.models import Role
@@ -21,7 +21,7 @@ Search = Annotated[str | None, Query(max_length=200, description="Name or email 
 @router.get("/users", responses=error_responses(401, 403, 422))
 async def list_users(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     caller: AdminOrReadKey,
     page: PageDep,
     school_id: SchoolFilter = None,
@@ -34,9 +34,7 @@ async def list_users(
     query, values = service.list_query(
         caller, school_id=school_id, role=role, is_active=is_active, q=q
     )
-    rows, total = await fetch_page(reads, query, page, values=values, raw=True)
-    items = [service.public_row(r) for r in rows]
-    return build_page(Page[UserPublic], items, total, page, request)
+    return await reads.page(UserPublic, query, page, values)
 
 
 @router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422, 429))
@@ -70,7 +68,7 @@ async def update_user(
 @router.get("/colleagues", responses=error_responses(401, 403, 422))
 async def list_colleagues(
     request: Request,
-    reads: ReaderDep,
+    reads: ReadsDep,
     caller: StaffOrReadKey,
     page: PageDep,
     school_id: SchoolFilter = None,
@@ -81,4 +79,4 @@ async def list_colleagues(
     query, values = service.list_query(
         caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
     )
-    return await paginate(reads, query, page, request, Page[ColleaguePublic], values)
+    return await reads.page(ColleaguePublic, query, page, values)

@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.security import hash_password_async
-from app.core.sql import collected, split_collected
+from app.core.sql import collected
 from app.schools.models import School
 from app.users import policies
 from app.users.models import Role, SchoolMembership, User
@@ -57,16 +57,7 @@ PUBLIC_COLUMNS = [c for c in User.__table__.columns if c.key in UserPublic.model
 def memberships(row: Any) -> list[Any]:
     """A listed user's school ids, looked up per row of a page (`PageQuery.per_row`)."""
     schools = select(SchoolMembership.school_id).where(SchoolMembership.user_id == row.id)
-    return [collected(schools.order_by(SchoolMembership.school_id)).label("memberships")]
-
-
-def public_row(data: dict[str, Any]) -> dict[str, Any]:
-    """A listed user row as the fields of UserPublic."""
-    ids = split_collected(data.pop("memberships"))
-    if len(ids) > 1 and isinstance(ids[0], str):  # SQLite: hex text in no guaranteed order
-        ids.sort(key=lambda s: s.replace("-", ""))
-    data["school_ids"] = ids
-    return data
+    return [collected(schools.order_by(SchoolMembership.school_id)).label("school_ids")]
 
 
 def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:

@@ -1,0 +1,230 @@
+"""Running SQLAlchemy-built statements on the bare driver: the one module that touches
+SQLAlchemy's internals.
+
+Statements are built with SQLAlchemy as everywhere else and compiled by it, once per statement
+shape. What this module does instead of SQLAlchemy's execution layer is bind the parameters and
+turn the driver's rows into dicts, because on the bench machine SQLAlchemy's async execution cost
+about 1 ms of CPU per statement, three times the driver's own (bench/README.md). For that it uses
+parts of SQLAlchemy that are not its documented API:
+
+- `ClauseElement._generate_cache_key()`: a statement built per request finds its compiled form
+  by SQLAlchemy's own cache key (its public users are the engine's compiled cache);
+- `SQLCompiler._bind_processors`: how each bound value is converted for the driver (UUID to hex
+  on SQLite, the UTC checks of UTCDateTime);
+- the compiled statement's `positiontup`, `bind_names`, `post_compile_params`,
+  `literal_execute_params` and `escaped_bind_names`, to decide whether its SQL is final.
+
+Public API is used for the rest (`compile`, `construct_params`, `construct_expanded_state`,
+`TypeEngine.result_processor`). `TESTED_SQLALCHEMY` names the releases this was checked against;
+a test fails on any other, so an upgrade is a deliberate step (see `pyproject.toml`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import JSON, Boolean, Uuid
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# [from, to) as (major, minor, patch): the SQLAlchemy releases this module was written and tested
+# for. Keep in step with the pin in pyproject.toml.
+TESTED_SQLALCHEMY = ((2, 1, 9), (2, 2, 0))
+
+Convert = Callable[[Any], Any]
+Row = dict[str, Any]
+StatementListener = Callable[[str], None]
+
+CACHE_SIZE = 500
+
+
+RowToDict = Callable[[Sequence[Any]], Row]
+
+
+def _row_to_dict(keys: Sequence[str], converters: Sequence[Convert | None]) -> RowToDict:
+    """A function turning one driver row into a dict, converting the columns that need it.
+
+    Generated once per statement shape (as dataclasses generate `__init__`): one dict display
+    runs in a fraction of the time of copying each row to a list, converting in place and
+    zipping it with the keys, and a page of fifty rows calls it fifty times. Only column
+    positions, `repr()`-quoted labels and converter names go into the source."""
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    items = []
+    for i, (key, convert) in enumerate(zip(keys, converters, strict=True)):
+        if convert is None:
+            items.append(f"{key!r}: r[{i}]")
+        else:
+            namespace[f"c{i}"] = convert
+            items.append(f"{key!r}: c{i}(r[{i}])")
+    return cast(RowToDict, eval(f"lambda r: {{{', '.join(items)}}}", namespace))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One compiled statement shape: its SQL, how to bind its parameters, and how to turn the
+    driver's rows into dicts of typed or raw values."""
+
+    compiled: SQLCompiler
+    source: Select[Any] | None  # the statement itself, for fixed statements
+    # The compiled statement's bind processors (UUID to hex on SQLite, UTCDateTime's checks).
+    processors: Mapping[str, Convert]
+    # (name, bind processor) in the driver's order, when no parameter changes the SQL at
+    # execution time (no expanding IN); None otherwise.
+    binds: tuple[tuple[str, Convert | None], ...] | None
+    positional: bool
+    typed: RowToDict
+    raw: RowToDict
+
+
+def _utc_from_sqlite(value: Any) -> Any:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _utc_text_from_sqlite(value: Any) -> Any:
+    # "2026-11-22 15:00:00.000000" (naive UTC, as UTCDateTime stores it) -> an ISO string in UTC.
+    return None if value is None else value + "Z"
+
+
+def _uuid_from_hex(value: Any) -> Any:
+    return None if value is None else uuid.UUID(hex=value)
+
+
+def _json_from_text(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _bool_from_int(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _converters(column_type: Any, dialect: Dialect) -> tuple[Convert | None, Convert | None]:
+    """(typed, raw) converters for one result column of this dialect's driver."""
+    from app.core.db import UTCDateTime  # db.py imports this module
+
+    if dialect.name == "postgresql":
+        # psycopg returns UUIDs, aware datetimes (the connections run in UTC), parsed JSON and
+        # bools itself.
+        if isinstance(column_type, UTCDateTime | Uuid | JSON | Boolean):
+            return None, None
+    elif dialect.name == "sqlite":
+        if isinstance(column_type, UTCDateTime):
+            return _utc_from_sqlite, _utc_text_from_sqlite
+        if isinstance(column_type, Uuid):
+            return _uuid_from_hex, None
+        if isinstance(column_type, JSON):
+            return _json_from_text, _json_from_text
+        if isinstance(column_type, Boolean):
+            return _bool_from_int, _bool_from_int
+    # Anything else: SQLAlchemy's own result processing for the type (None for plain strings
+    # and numbers, which the drivers already return as Python values).
+    process = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    return process, process
+
+
+class StatementCache:
+    """Compiled statements by SQLAlchemy cache key, with their parameters filled in per call."""
+
+    def __init__(self, dialect: Dialect, size: int = CACHE_SIZE) -> None:
+        self.dialect = dialect
+        self.size = size
+        self._shapes: dict[Any, Shape] = {}
+
+    def _shape(self, stmt: Select[Any], key: Any, *, fixed: bool = False) -> Shape:
+        compiled = stmt.compile(dialect=self.dialect, cache_key=key)
+        assert isinstance(compiled, SQLCompiler)
+        pairs = [_converters(c.type, self.dialect) for c in stmt.selected_columns]
+        keys = tuple(stmt.selected_columns.keys())
+        processors = cast(Mapping[str, Convert], compiled._bind_processors)
+        binds = None
+        if not (
+            compiled.post_compile_params
+            or compiled.literal_execute_params
+            or compiled.escaped_bind_names
+        ):
+            order = compiled.positiontup or list(compiled.bind_names.values())
+            binds = tuple((name, processors.get(name)) for name in order)
+        return Shape(
+            compiled=compiled,
+            source=stmt if fixed else None,
+            processors=processors,
+            binds=binds,
+            positional=compiled.positiontup is not None,
+            typed=_row_to_dict(keys, [p[0] for p in pairs]),
+            raw=_row_to_dict(keys, [p[1] for p in pairs]),
+        )
+
+    def _remember(self, key: Any, shape: Shape) -> None:
+        if len(self._shapes) >= self.size:
+            self._shapes.pop(next(iter(self._shapes)))
+        self._shapes[key] = shape
+
+    def prepare(
+        self, stmt: Select[Any], params: Mapping[str, Any] | None = None, *, fixed: bool = False
+    ) -> tuple[Shape, str, Any]:
+        """The statement's shape, its final SQL and the driver's parameters.
+
+        `fixed`: the statement object is built once and reused for every call (a module-level
+        or cached template) and everything that varies per call is a named bind parameter in
+        `params`. Its shape is then found by the object's identity, skipping SQLAlchemy's cache
+        key, whose generation and comparison cost more than running a small query."""
+        if fixed:
+            found = self._shapes.get(id(stmt))
+            if found is None or found.source is not stmt:
+                found = self._shape(stmt, None, fixed=True)
+                self._remember(id(stmt), found)
+            shape = found
+            values = shape.compiled.construct_params(params)
+        elif (key := stmt._generate_cache_key()) is None:  # not cacheable (rare): compile it
+            shape = self._shape(stmt, None)
+            values = shape.compiled.construct_params(params)
+        else:
+            shape_or_none = self._shapes.get(key.key)
+            if shape_or_none is None:
+                shape_or_none = self._shape(stmt, key)
+                self._remember(key.key, shape_or_none)
+            shape = shape_or_none
+            values = shape.compiled.construct_params(params, extracted_parameters=key.bindparams)
+        if shape.binds is not None:  # the SQL is final: bind the values in the driver's order
+            if shape.positional:
+                args: Any = tuple(
+                    values[name] if proc is None else proc(values[name])
+                    for name, proc in shape.binds
+                )
+            else:
+                args = {
+                    name: values[name] if proc is None else proc(values[name])
+                    for name, proc in shape.binds
+                }
+            return shape, shape.compiled.string, args
+        state = shape.compiled.construct_expanded_state(values)
+        # As SQLAlchemy's execution context does: the statement's bind processors plus those of
+        # expanded IN parameters.
+        processors = shape.processors
+        if state.processors:
+            processors = {**processors, **state.processors}
+        bound = {
+            name: (processors[name](value) if name in processors else value)
+            for name, value in state.parameters.items()
+        }
+        if state.positiontup is not None:
+            return shape, state.statement, tuple(bound[name] for name in state.positiontup)
+        return shape, state.statement, bound
+
+
+def to_dicts(shape: Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[Row]:
+    return list(map(shape.raw if raw else shape.typed, rows))
+
+
+def is_tested(version: str) -> bool:
+    """Whether this SQLAlchemy release is in TESTED_SQLALCHEMY."""
+    numbers = tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
+    low, high = TESTED_SQLALCHEMY
+    return low <= numbers < high

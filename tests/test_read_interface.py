@@ -1,0 +1,164 @@
+"""The read interface (app/core/reads.py): validated answers, lists inside rows, one snapshot
+per response, and the SQLAlchemy releases its internals were written for."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from app.core.compiled import TESTED_SQLALCHEMY, is_tested
+from app.core.db import Database
+from app.core.pagination import PageParams
+from app.core.reads import Reads, TwoSnapshots
+from app.core.sql import collected, json_object, nested
+from app.schools.models import School
+from app.teams.models import TeamMember
+from app.users.models import Role, SchoolMembership, User
+from tests.teams import form_team
+
+
+def _run(settings, work) -> Any:
+    async def main() -> Any:
+        db = Database(settings)
+        try:
+            return await work(Reads(db.driver), db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def test_the_installed_sqlalchemy_is_one_compiled_py_was_written_for():
+    """compiled.py uses SQLAlchemy internals: an upgrade must be checked, then the range moved
+    (and the pin in pyproject.toml with it)."""
+    assert is_tested(sqlalchemy.__version__), (sqlalchemy.__version__, TESTED_SQLALCHEMY)
+    assert not is_tested("2.0.36")
+    assert not is_tested("2.2.0")
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    low, high = TESTED_SQLALCHEMY
+    pin = f'"sqlalchemy[asyncio]>={".".join(map(str, low))},<{".".join(map(str, high[:2]))}"'
+    assert pin in pyproject
+
+
+class Member(BaseModel):
+    id: uuid.UUID
+    given_name: str
+    created_at: datetime
+    is_active: bool
+
+
+class Person(BaseModel):
+    id: uuid.UUID
+    email: str
+    school_ids: list[uuid.UUID]
+    schools: list[str]
+    me: Member
+    colleagues: list[Member]
+
+
+def test_lists_and_objects_inside_a_row_read_the_same_on_both_engines(settings, factory):
+    alpha, beta = factory.school("Alpha"), factory.school("Beta")
+    a = factory.user(Role.teacher, [alpha, beta], email="a@example.org", given_name="Ann")
+    factory.user(Role.teacher, [alpha], email="b@example.org", given_name="Bo", is_active=False)
+    factory.user(Role.teacher, [], email="c@example.org", given_name="Cy")
+    me = User.__table__.alias("me")
+    other = User.__table__.alias("other")
+    ids = (
+        select(SchoolMembership.school_id)
+        .where(SchoolMembership.user_id == User.id)
+        .order_by(SchoolMembership.school_id)
+    )
+    names = (
+        select(School.name)
+        .join(SchoolMembership, SchoolMembership.school_id == School.id)
+        .where(SchoolMembership.user_id == User.id)
+        .order_by(School.name.desc())
+    )
+    colleagues = (
+        select(other.c.id, other.c.given_name, other.c.created_at, other.c.is_active)
+        .where(other.c.id != User.id)
+        .order_by(other.c.email.desc())
+    )
+    myself = (
+        select(json_object(id=me.c.id, given_name=me.c.given_name, created_at=me.c.created_at,
+                           is_active=me.c.is_active))
+        .where(me.c.id == User.id)
+        .scalar_subquery()
+    )  # fmt: skip
+    stmt = select(
+        User.id,
+        User.email,
+        collected(ids).label("school_ids"),
+        collected(names).label("schools"),
+        myself.label("me"),
+        nested(colleagues).label("colleagues"),
+    ).order_by(User.email)
+
+    people = _run(settings, lambda reads, db: reads.all(Person, stmt))
+    assert [p.email for p in people] == ["a@example.org", "b@example.org", "c@example.org"]
+    ann, bo, cy = people
+    assert bo.schools == ["Alpha"]
+    assert ann.school_ids == sorted([alpha.id, beta.id], key=str)
+    assert ann.schools == ["Beta", "Alpha"]  # the inner select's order
+    assert cy.school_ids == []
+    assert cy.schools == []
+    assert cy.colleagues[0].given_name == "Bo"
+    assert [c.given_name for c in ann.colleagues] == ["Cy", "Bo"]
+    assert ann.colleagues[1].is_active is False
+    assert ann.colleagues[0].is_active is True
+    assert ann.me.id == a.id
+    assert ann.me.given_name == "Ann"
+    assert ann.me.created_at.utcoffset().total_seconds() == 0
+    assert abs((ann.me.created_at - a.created_at).total_seconds()) < 1e-3
+
+
+def test_one_answer_one_snapshot(settings, factory):
+    """Two statements outside a snapshot in one request are refused; inside one they see the
+    same moment even when a write commits between them."""
+    school = factory.school("Alpha")
+    count = select(func.count(User.id)).where(User.email.like("%@example.org"))
+
+    async def work(reads: Reads, db: Database) -> tuple[int, int, int]:
+        await reads.value(count)
+        with pytest.raises(TwoSnapshots):
+            await reads.value(count)
+        reads = Reads(db.driver)
+        async with reads.snapshot():
+            before = await reads.value(count)
+            async with db.session(write=True) as s:  # another request's write commits
+                s.add(User(email="n@example.org", given_name="N", family_name="W", role="teacher"))
+            during = await reads.value(count)
+        after = await Reads(db.driver).value(count)
+        return before, during, after
+
+    assert _run(settings, work) == (0, 0, 1)
+    assert school is not None
+
+
+def test_a_page_is_validated_whole(settings, factory, client, auth, world):
+    a = factory.user(Role.teacher, [world.school_a], given_name="Ann")
+    b = factory.user(Role.teacher, [world.school_a], given_name="Bo")
+    team = form_team(client, auth, a, b)
+
+    class MemberRow(BaseModel):
+        user_id: uuid.UUID
+
+    stmt = select(TeamMember.user_id).where(TeamMember.team_id == uuid.UUID(team["id"]))
+    stmt = stmt.order_by(TeamMember.user_id)
+
+    async def work(reads: Reads, db: Database) -> Any:
+        return await reads.page(MemberRow, stmt, PageParams(limit=1, offset=0))
+
+    page = _run(settings, work)
+    assert page.total == 2
+    assert len(page.items) == 1
+    assert page.next is None  # no request, no link
+    assert isinstance(page.items[0], MemberRow)
