@@ -27,7 +27,7 @@ def counting(app, cold=True):
     db = app.state.db
     # Write sessions, read sessions (their own engine on SQLite) and the hot read path (the
     # token check and list pages, app/core/reads.py).
-    engines = {db.engine.sync_engine, db.read_engine.sync_engine}
+    engines = {db.engine.sync_engine}
     if cold:  # the caller's account is read, not taken from memory (principal_cache.py)
         app.state.principals.clear()
     for engine in engines:

@@ -133,7 +133,7 @@ def test_one_answer_one_snapshot(settings, factory):
         reads = Reads(db.driver)
         async with reads.snapshot():
             before = await reads.value(count)
-            async with db.session(write=True) as s:  # another request's write commits
+            async with db.session() as s:  # another request's write commits
                 s.add(User(email="n@example.org", given_name="N", family_name="W", role="teacher"))
             during = await reads.value(count)
         after = await Reads(db.driver).value(count)

@@ -58,7 +58,7 @@ def test_typed_rows_equal_the_sessions(settings, factory):
     factory.user(Role.school_admin, [school], email="b@example.org", is_active=False)
 
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
-        async with db.session(write=False) as s:
+        async with db.session() as s:
             expected = [dict(m) for m in (await s.execute(_users_stmt())).mappings()]
         return expected, await db.driver.rows(_users_stmt())
 
@@ -118,7 +118,7 @@ def test_reads_see_each_commit_at_once(settings, factory):
 
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
         before = await db.driver.rows(stmt)
-        async with db.session(write=True) as s:
+        async with db.session() as s:
             s.add(User(email="new@example.org", given_name="N", family_name="W", role=Role.teacher))
         after = await db.driver.rows(stmt)
         return before, after
@@ -188,7 +188,7 @@ def test_fixed_statements_compile_once_and_bind_every_call(settings, factory):
             await db.driver.rows(in_schools, {"schools": [], "role": Role.teacher}, fixed=True)
         )
         typed = await db.driver.rows(by_id, {"user_id": a.id}, fixed=True)
-        async with db.session(write=False) as s:
+        async with db.session() as s:
             assert typed == [
                 dict(m) for m in (await s.execute(by_id, {"user_id": a.id})).mappings()
             ]

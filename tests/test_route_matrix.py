@@ -10,6 +10,7 @@ next one meets.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
 from sqlmodel import Session
 
 from app.core.security import new_integration_key
@@ -545,8 +547,29 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+@contextlib.contextmanager
+def session_statements(app):
+    """The statements run on the request sessions' engines (not the read interface)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    db = app.state.db
+    engines = {db.engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
 @pytest.mark.parametrize("route", sorted(RULES), ids=lambda r: f"{r[0]} {r[1]}")
-def test_route_answers_each_caller_as_decided(client, sync_engine, token_for, route):
+def test_route_answers_each_caller_as_decided(app, client, sync_engine, token_for, route):
+    """...and every GET reads only through the read interface (core/reads.py): one statement
+    or one snapshot, never the request session."""
     method, _ = route
     rule = RULES[route]
     got: dict[str, int] = {}
@@ -572,6 +595,9 @@ def test_route_answers_each_caller_as_decided(client, sync_engine, token_for, ro
                 f"new.{uuid.uuid4().hex[:8]}@x.org,N,P,teacher,{ids['school_name']}\n"
             )
             kwargs["files"] = [("file", ("staff.csv", csv.encode(), "text/csv"))]
-        r = client.request(method, _fill(rule.path, ids), **kwargs)
+        with session_statements(app) as on_session:
+            r = client.request(method, _fill(rule.path, ids), **kwargs)
         got[caller] = r.status_code
+        if method == "GET":
+            assert on_session == [], (caller, r.status_code)
     assert got == rule.expected

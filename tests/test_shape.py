@@ -29,3 +29,24 @@ def test_routers_never_raise_not_found_themselves():
         and router.parent.name not in {"records"}  # "no record written yet" for a visible event
     ]
     assert offenders == []
+
+
+def test_no_read_opens_a_session():
+    """Every GET reads through the read interface (core/reads.py), never a request session;
+    tests/test_route_matrix.py checks that no statement ran on one either."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from app.core.deps import get_session
+    from app.main import create_app
+
+    def uses_session(dependant) -> bool:
+        return any(d.call is get_session or uses_session(d) for d in dependant.dependencies)
+
+    offenders = [
+        ctx.path
+        for ctx in iter_route_contexts(create_app().routes)
+        if isinstance(ctx.original_route, APIRoute)
+        and "GET" in (ctx.original_route.methods or ())
+        and uses_session(ctx.original_route.dependant)
+    ]
+    assert offenders == []

@@ -26,7 +26,7 @@ async def authenticate(
     HASHING.check_capacity()  # refuse a flood before it counts against anyone's name
     key = login_key(email)
     throttle = Throttle.from_settings(settings)
-    async with db.session(write=True) as session:
+    async with db.session() as session:
         await throttle.reserve(session, key, "sign-ins for this account")
         account = (
             await session.execute(
@@ -40,7 +40,7 @@ async def authenticate(
     ok = await verify_password_async(password, account.password_hash if account else None)
     if not ok or account is None or not account.is_active:
         raise Unauthorized(BAD_LOGIN)
-    async with db.session(write=True) as session:
+    async with db.session() as session:
         await Throttle.clear(session, key)
     return account.id, account.token_version
 
@@ -53,7 +53,7 @@ async def change_password(
     HASHING.check_capacity()
     key = password_change_key(user_id)
     throttle = Throttle.from_settings(settings)
-    async with db.session(write=True) as session:
+    async with db.session() as session:
         await throttle.reserve(session, key, "password checks")
         account = (
             await session.execute(
@@ -71,7 +71,7 @@ async def change_password(
             ],
         )
     new_hash = await hash_password_async(new)
-    async with db.session(write=True) as session:
+    async with db.session() as session:
         changed = await session.execute(
             update(User)
             .where(col(User.id) == user_id, col(User.token_version) == account.token_version)

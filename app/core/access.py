@@ -61,6 +61,27 @@ async def read_visible(
     return found
 
 
+def public_columns(model: Any, schema: type[BaseModel]) -> list[Any]:
+    """The table columns of `model` that `schema` shows (never a hash or a secret it omits)."""
+    return [c for c in model.__table__.columns if c.key in schema.model_fields]
+
+
+async def read_row(
+    reads: Reads,
+    schema: type[T],
+    model: Any,
+    ident: uuid.UUID,
+    visible: ColumnElement[bool],
+    *,
+    missing: str,
+    values: Mapping[str, Any] | None = None,
+) -> T:
+    """The row of `model` with this id, as `schema`, if `visible` holds for it, else 404: for a
+    record the API shows as its table's own columns."""
+    stmt = select(*public_columns(model, schema)).where(model.id == ident, visible)
+    return await read_visible(reads, schema, stmt, missing=missing, values=values)
+
+
 async def check_visible(
     reads: Reads,
     model: Any,

@@ -230,32 +230,21 @@ class Database:
         else:
             # A black-holed server must become a 503 in seconds, not a hung request.
             kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
-        # Reads (GET) run in autocommit: each statement sees a consistent snapshot, and a page is
-        # one statement (rows and total together). That saves the BEGIN and COMMIT round trips,
-        # about a third of a list request's database time. Writes get a real transaction, and on
-        # SQLite take the write lock at BEGIN.
+        # Sessions are for writes: a real transaction, and on SQLite the write lock taken at
+        # BEGIN. Reads (every GET, the token check) run on the driver (drivers.py, reads.py).
         if self.backend == "sqlite":
-            # SQLite has one write lock per file, and a writer waiting for it holds a
-            # connection: reads get a pool of their own (a WAL reader never waits for the
-            # writer), and writers wait for a connection as long as for the lock itself. A
-            # connection is taken at a transaction's first statement, so work done before it
-            # (hashing a password) holds neither.
+            # A writer waiting for SQLite's one write lock holds a connection: writers wait for
+            # a connection as long as for the lock itself. A connection is taken at a
+            # transaction's first statement, so work done before it (hashing a password) holds
+            # neither.
             busy = settings.sqlite_busy_timeout_ms / 1000
-            self.engine: AsyncEngine = create_async_engine(
-                url, **{**kwargs, "pool_timeout": max(busy, settings.db_pool_timeout)}
-            )
-            self.read_engine = create_async_engine(url, **kwargs)
-            for engine in (self.engine, self.read_engine):
-                configure_sqlite(engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            kwargs["pool_timeout"] = max(busy, settings.db_pool_timeout)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        write_engine = self.engine
+        if self.backend == "sqlite":
+            configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-            read_engine = self.read_engine.execution_options(sqlite_begin="NONE")
-        else:
-            self.engine = self.read_engine = create_async_engine(url, **kwargs)
-            write_engine = self.engine
-            read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # What every GET and the token check read: straight on the driver (see drivers.py).
         self.driver: Driver = make_driver(url, self.engine.dialect, settings)
-        self._read = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(
             write_engine,
             class_=AsyncSession,
@@ -265,13 +254,12 @@ class Database:
         )
 
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+    async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends without an exception.
 
         A commit that fails for any reason but a conflict (the connection dropped, the server
         went away mid-COMMIT) raises `CommitFailed`: the caller must not report success."""
-        factory = self._write if write else self._read
-        async with factory() as session:
+        async with self._write() as session:
             try:
                 yield session
             except BaseException as exc:
@@ -287,5 +275,3 @@ class Database:
     async def dispose(self) -> None:
         await self.driver.close()
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()

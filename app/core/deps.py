@@ -10,8 +10,6 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.reads import Reads
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
 
 async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -24,13 +22,12 @@ async def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed when the handler returns and before the answer is
-    sent (the dependency is scoped to the function, see `SessionDep`); services only flush.
-
-    Reads run in autocommit; writes take SQLite's write lock at BEGIN (see db.py).
-    """
+    """One transaction per request that changes something, committed when the handler returns
+    and before the answer is sent (the dependency is scoped to the function, see `SessionDep`);
+    services only flush. It takes SQLite's write lock at BEGIN (see db.py). Reads never open
+    one: they go through `ReadsDep`."""
     db: Database = request.app.state.db
-    async with db.session(write=request.method not in SAFE_METHODS) as session:
+    async with db.session() as session:
         yield session
 
 

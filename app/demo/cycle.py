@@ -119,7 +119,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         )
 
     async def plan_to(access, member: str, admin: str, *actions: PlanAction) -> None:  # type: ignore[no-untyped-def]
-        plan = (await plan_access.get_viewable_plan(access, session)).plan
+        plan = (await plan_access.get_changing_plan(access, session)).plan
         await plans.update(
             session,
             plan,
@@ -269,7 +269,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         -2,
         participants=[uid["grace.green"], uid["hiro.hayashi"], uid["roosevelt.admin"]],
     )
-    plan4 = (await plan_access.get_viewable_plan(t4, session)).plan
+    plan4 = (await plan_access.get_changing_plan(t4, session)).plan
     await plans.transition(
         session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete),
         etag("plan", plan4.version),

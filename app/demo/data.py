@@ -96,7 +96,7 @@ async def load(settings: Settings) -> int:
         raise DemoRefused("Demo data is only loaded in development (ENVIRONMENT=development)")
     db = Database(settings)
     try:
-        async with db.session(write=True) as session:
+        async with db.session() as session:
             added = await load_demo_data(session)
             await load_demo_cycle(session)
             return added

@@ -6,12 +6,16 @@ from fastapi import Depends
 from sqlalchemy import select
 
 from app.auth.deps import StaffCaller
-from app.core.deps import SessionDep
+from app.core.access import read_visible
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
-from app.events import policies
+from app.events import policies, service
 from app.events.models import Event, EventKind
+from app.events.schemas import EventPublic
 from app.teams import service as team_service
 from app.teams.policies import TeamAccess
+
+MISSING = "No such event"
 
 
 @dataclass
@@ -31,14 +35,24 @@ async def get_viewable_event(
     )
     event = (await session.execute(stmt)).scalar_one_or_none()
     if event is None:
-        raise NotFound("No such event")
+        raise NotFound(MISSING)
     access = await team_service.get_viewable(session, principal, event.team_id)
     if access is None:  # not possible: an event is visible when its team is
-        raise NotFound("No such event")
+        raise NotFound(MISSING)
     return EventAccess(event=event, team=access)
 
 
 ViewableEvent = Annotated[EventAccess, Depends(get_viewable_event)]
+
+
+async def get_event_view(event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> EventPublic:
+    """The event as the API shows it: visible as in `get_viewable_event`."""
+    return await read_visible(
+        reads, EventPublic, service.one_statement(caller, event_id), missing=MISSING
+    )
+
+
+EventView = Annotated[EventPublic, Depends(get_event_view)]
 
 
 async def get_changeable_event(ev: ViewableEvent, principal: StaffCaller) -> EventAccess:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Select, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -290,6 +290,22 @@ def list_statement(
         [Event.starts_at, Event.id],
         per_row=lambda row: [participants(row.id)],
         template=False,
+    )
+
+
+def team_calendar_statement(team_id: uuid.UUID) -> Select[Any]:
+    """A team's events (cancelled ones too, not deleted ones) in time order, as EventPublic."""
+    return (
+        select(*Event.__table__.columns, participants(Event.id))
+        .where(Event.team_id == team_id, Event.deleted_at.is_(None))
+        .order_by(Event.starts_at, Event.id)
+    )
+
+
+def one_statement(principal: Principal, event_id: uuid.UUID) -> Select[Any]:
+    """One event as EventPublic, if the caller may see it (deleted ones: its administrators)."""
+    return select(*Event.__table__.columns, participants(Event.id)).where(
+        Event.id == event_id, policies.visible_events(principal, include_deleted=True)
     )
 
 

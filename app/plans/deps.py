@@ -8,11 +8,15 @@ from fastapi import Depends
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.core.deps import SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import NotFound
+from app.plans import service
 from app.plans.models import ActionPlan
-from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam
+from app.plans.schemas import PlanPublic
+from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam, ViewableTeamId
 from app.teams.policies import TeamAccess
+
+NO_PLAN = "This team has no action plan"
 
 
 @dataclass
@@ -31,15 +35,19 @@ async def _plan_of(
         stmt = stmt.with_for_update()
     plan = (await session.execute(stmt)).scalar_one_or_none()
     if plan is None:
-        raise NotFound("This team has no action plan")
+        raise NotFound(NO_PLAN)
     return PlanAccess(plan, access)
 
 
-async def get_viewable_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:
-    return await _plan_of(session, access)
+async def get_plan_view(team_id: ViewableTeamId, reads: ReadsDep) -> PlanPublic:
+    """The live plan of a team the caller sees, read in the team's snapshot."""
+    plan = await reads.one(PlanPublic, service.live_plan_statement(team_id))
+    if plan is None:
+        raise NotFound(NO_PLAN)
+    return plan
 
 
-ViewablePlan = Annotated[PlanAccess, Depends(get_viewable_plan)]
+PlanView = Annotated[PlanPublic, Depends(get_plan_view)]
 
 
 async def get_changing_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:

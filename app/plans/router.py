@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep, SessionDep
@@ -6,7 +6,7 @@ from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.plans import service
-from app.plans.deps import ChangingPlan, MemberPlan, RestorablePlan, ViewablePlan
+from app.plans.deps import ChangingPlan, MemberPlan, PlanView, RestorablePlan
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic, PlanTransitionCreate, PlanTransitionPublic, PlanUpdate
 
@@ -19,10 +19,11 @@ def _answer(plan: ActionPlan, response: Response) -> PlanPublic:
 
 
 @router.get("", responses=error_responses(401, 403, 404, 422))
-async def get_plan(found: ViewablePlan, response: Response) -> PlanPublic:
+async def get_plan(plan: PlanView, response: Response) -> PlanPublic:
     """The team's action plan, with its pre-conference summary and review status. Visible to
     the team and to administrators of the members' schools. Carries an `ETag`."""
-    return _answer(found.plan, response)
+    response.headers["ETag"] = etag("plan", plan.version)
+    return plan
 
 
 @router.patch("", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
@@ -74,8 +75,8 @@ async def restore_plan(
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))
 async def list_plan_transitions(
-    found: ViewablePlan, reads: ReadsDep, request: Request, page: PageDep
+    plan: PlanView, reads: ReadsDep, page: PageDep
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
-    stmt = service.transitions_statement(found.plan)
+    stmt = service.transitions_statement(plan.id)
     return await reads.page(PlanTransitionPublic, stmt, page)

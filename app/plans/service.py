@@ -3,6 +3,7 @@ completed. Every transition is recorded; an illegal one answers 409."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +11,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
-from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
+from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
 from app.teams.policies import TeamAccess
 
 EDITABLE = frozenset({PlanStatus.draft, PlanStatus.returned})
@@ -135,9 +137,16 @@ async def transition(
     return plan
 
 
-def transitions_statement(plan: ActionPlan) -> Select[Any]:
+def live_plan_statement(team_id: uuid.UUID) -> Select[Any]:
+    """A team's plan unless deleted (who may read it is the team's visibility)."""
+    return select(*public_columns(ActionPlan, PlanPublic)).where(
+        ActionPlan.team_id == team_id, ActionPlan.deleted_at.is_(None)
+    )
+
+
+def transitions_statement(plan_id: uuid.UUID) -> Select[Any]:
     return (
         select(*PlanTransition.__table__.columns)
-        .where(PlanTransition.plan_id == plan.id)
+        .where(PlanTransition.plan_id == plan_id)
         .order_by(PlanTransition.at, PlanTransition.id)
     )

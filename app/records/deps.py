@@ -1,20 +1,27 @@
 """An event's confidential records, for the team's members only (administrators get 403,
 everyone else already got 404 for the event), loaded before the handler runs."""
 
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import col
 
 from app.auth.deps import StaffCaller
-from app.core.deps import SessionDep
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
+from app.events.deps import MISSING as EVENT_MISSING
 from app.events.deps import EventAccess, ViewableEvent
-from app.records import policies
+from app.records import policies, service
 from app.records.models import ConferenceRecord, ObservationRecord
+from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
+from app.records.service import Confidential
 from app.teams import policies as team_policies
+from app.teams.deps import MISSING as TEAM_MISSING
 
 EARLIER = (
     "This record was written before you joined the team; it opens to you when the members who "
@@ -22,9 +29,12 @@ EARLIER = (
 )
 
 
+CONFIDENTIAL = "Observation notes and conference records are confidential to the team"
+
+
 async def get_member_event(ev: ViewableEvent, principal: StaffCaller) -> EventAccess:
     if not team_policies.can_read_confidential(principal, ev.team):
-        raise Forbidden("Observation notes and conference records are confidential to the team")
+        raise Forbidden(CONFIDENTIAL)
     return ev
 
 
@@ -47,15 +57,6 @@ async def _observation(
     if not policies.in_reach(principal, ev.team, record.created_at):
         raise Forbidden(EARLIER)
     return ObservationAccess(record, ev)
-
-
-async def get_observation_record(
-    ev: MemberEvent, session: SessionDep, principal: StaffCaller
-) -> ObservationAccess:
-    return await _observation(ev, session, principal, lock=False)
-
-
-ReadableObservationRecord = Annotated[ObservationAccess, Depends(get_observation_record)]
 
 
 async def get_editable_observation_record(
@@ -89,3 +90,66 @@ async def get_conference_record(
 
 
 ConferenceRecordOf = Annotated[ConferenceAccess, Depends(get_conference_record)]
+
+
+# ---- reads: the decision and the record in one statement --------------------------------------
+
+R = TypeVar("R", ObservationRecordPublic, ConferenceRecordPublic)
+
+
+def _decide(facts: Confidential[R] | None, missing: str) -> R:
+    if facts is None:
+        raise NotFound(EVENT_MISSING)
+    if not facts.reads_confidential:
+        raise Forbidden(CONFIDENTIAL)
+    if facts.record is None:
+        raise NotFound(missing)
+    if not policies.written_since(facts.confidential_since, facts.record.created_at):
+        raise Forbidden(EARLIER)
+    return facts.record
+
+
+async def get_observation_view(
+    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> ObservationRecordPublic:
+    schema = ObservationRecordPublic
+    stmt = service.event_record_statement(caller, event_id, ObservationRecord, schema)
+    facts = await reads.one(Confidential[ObservationRecordPublic], stmt)
+    return _decide(facts, "No observation record for this event yet")
+
+
+ObservationRecordView = Annotated[ObservationRecordPublic, Depends(get_observation_view)]
+
+
+async def get_conference_view(
+    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> ConferenceRecordPublic:
+    schema = ConferenceRecordPublic
+    stmt = service.event_record_statement(caller, event_id, ConferenceRecord, schema)
+    facts = await reads.one(Confidential[ConferenceRecordPublic], stmt)
+    return _decide(facts, "No conference record for this event yet")
+
+
+ConferenceRecordView = Annotated[ConferenceRecordPublic, Depends(get_conference_view)]
+
+
+async def open_team_records(
+    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> AsyncIterator[Confidential[BaseModel]]:
+    """The caller's standing on a team whose records they read (404 for a team they do not
+    see, 403 for one whose records are not theirs), with a snapshot open to read the records
+    as of the same moment."""
+    async with reads.snapshot():
+        standing = await reads.one(
+            Confidential[BaseModel], service.team_standing_statement(caller, team_id)
+        )
+        if standing is None:
+            raise NotFound(TEAM_MISSING)
+        if not standing.reads_confidential:
+            raise Forbidden("Only the team's members can do this")
+        yield standing
+
+
+TeamRecordsStanding = Annotated[
+    Confidential[BaseModel], Depends(open_team_records, scope="function")
+]

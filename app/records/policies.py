@@ -14,7 +14,12 @@ from app.teams.policies import TeamAccess
 
 def in_reach(p: Principal, access: TeamAccess, created_at: datetime) -> bool:
     """A record of a team whose confidential records the caller reads: written late enough."""
-    since = team_policies.confidential_since(p, access)
+    return written_since(team_policies.confidential_since(p, access), created_at)
+
+
+def written_since(since: datetime | None, created_at: datetime) -> bool:
+    """Whether a record written at `created_at` is within a member's reach from `since`
+    (None: everything)."""
     return since is None or created_at >= since
 
 

@@ -1,16 +1,20 @@
-from fastapi import APIRouter, Request, Response
+import uuid
+
+from fastapi import APIRouter, Response
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep, SessionDep
-from app.core.errors import NotFound, error_responses
+from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.records import service
 from app.records.deps import (
     ConferenceRecordOf,
+    ConferenceRecordView,
     EditableObservationRecord,
     MemberEvent,
-    ReadableObservationRecord,
+    ObservationRecordView,
+    TeamRecordsStanding,
 )
 from app.records.schemas import (
     ConferenceRecordPublic,
@@ -19,7 +23,6 @@ from app.records.schemas import (
     ObservationRecordUpdate,
     ObservationRecordWrite,
 )
-from app.teams.deps import MemberTeam
 
 router = APIRouter(tags=["records"])
 OBS = "/events/{event_id}/observation-record"
@@ -43,11 +46,11 @@ async def create_observation_record(
 
 @router.get(OBS, responses=error_responses(401, 403, 404, 422))
 async def get_observation_record(
-    found: ReadableObservationRecord, response: Response
+    record: ObservationRecordView, response: Response
 ) -> ObservationRecordPublic:
     """The observation's record (team members only)."""
-    response.headers["ETag"] = etag("observation", found.record.version)
-    return ObservationRecordPublic.model_validate(found.record)
+    response.headers["ETag"] = etag("observation", record.version)
+    return record
 
 
 @router.patch(OBS, responses=error_responses(401, 403, 404, 409, 412, 422, 428))
@@ -68,14 +71,12 @@ async def update_observation_record(
 
 @router.get(CONF, responses=error_responses(401, 403, 404, 422))
 async def get_conference_record(
-    found: ConferenceRecordOf, response: Response
+    record: ConferenceRecordView, response: Response
 ) -> ConferenceRecordPublic:
     """The record of a pre- or post-conference (team members only). Its date and location
     are the event's."""
-    if found.record is None:
-        raise NotFound("No conference record for this event yet")
-    response.headers["ETag"] = etag("conference", found.record.version)
-    return ConferenceRecordPublic.model_validate(found.record)
+    response.headers["ETag"] = etag("conference", record.version)
+    return record
 
 
 @router.put(
@@ -110,14 +111,10 @@ async def put_conference_record(
 
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
-    access: MemberTeam,
-    principal: StaffCaller,
-    reads: ReadsDep,
-    request: Request,
-    page: PageDep,
+    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep, page: PageDep
 ) -> Page[ObservationRecordPublic]:
     """Every observation record of the team you may read, in the order the observations
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
-    stmt = service.team_observations_statement(principal, access)
+    stmt = service.team_observations_statement(team_id, standing.confidential_since)
     return await reads.page(ObservationRecordPublic, stmt, page)

@@ -3,18 +3,22 @@ records/deps.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from pydantic import BaseModel
+from sqlalchemy import Select, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden
-from app.events.deps import EventAccess
+from app.core.sql import json_object
+from app.events import policies as event_policies
 from app.events.models import Event, EventKind
 from app.records import policies
-from app.records.deps import ConferenceAccess
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import (
     ConferenceRecordWrite,
@@ -22,7 +26,11 @@ from app.records.schemas import (
     ObservationRecordWrite,
 )
 from app.teams import policies as team_policies
-from app.teams.policies import TeamAccess
+from app.teams.models import Team
+
+if TYPE_CHECKING:
+    from app.events.deps import EventAccess
+    from app.records.deps import ConferenceAccess
 
 CONFERENCE_KINDS = frozenset({EventKind.pre_conference, EventKind.post_conference})
 
@@ -91,13 +99,59 @@ async def put_conference(
     return record, created
 
 
-def team_observations_statement(principal: Principal, access: TeamAccess) -> Select[Any]:
-    """The observation records of a team the caller reads confidential records of."""
+R = TypeVar("R", bound=BaseModel)
+
+
+class Confidential(BaseModel, Generic[R]):
+    """A confidential record (or none) with what decides whether the caller reads it, read
+    together: `reads_confidential` and `confidential_since` (teams.policies)."""
+
+    reads_confidential: bool
+    confidential_since: datetime | None
+    record: R | None = None
+
+
+def _as_object(model: Any, schema: type[BaseModel]) -> Any:
+    """The joined record as one object column (null when there is none)."""
+    fields = {c.key: c for c in public_columns(model, schema)}
+    return case((model.id.is_(None), None), else_=json_object(**fields)).label("record")
+
+
+def event_record_statement(
+    principal: Principal, event_id: uuid.UUID, model: Any, schema: type[BaseModel]
+) -> Select[Any]:
+    """An event the caller sees (404 otherwise), its record of `model` if written, and the
+    caller's standing on its team, in one statement."""
+    return (
+        select(*team_policies.confidential_columns(principal, Team), _as_object(model, schema))
+        .select_from(Event)
+        .join(Team, Team.id == Event.team_id)
+        .outerjoin(model, model.event_id == Event.id)
+        .where(Event.id == event_id, event_policies.visible_events(principal, include_deleted=True))
+    )
+
+
+def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
+    """The caller's standing on a team they see (no row: 404)."""
+    return select(*team_policies.confidential_columns(principal, Team)).where(
+        Team.id == team_id, team_policies.visible_teams(principal, True)
+    )
+
+
+def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | None) -> Select[Any]:
+    """A team's records of `model` written from `since` (None: all), oldest first."""
+    stmt = select(*model.__table__.columns).where(model.team_id == team_id)
+    if since is not None:
+        stmt = stmt.where(model.created_at >= since)
+    return stmt.order_by(model.created_at)
+
+
+def team_observations_statement(team_id: uuid.UUID, since: datetime | None) -> Select[Any]:
+    """The observation records of a team, those written from `since` (None: all)."""
     stmt = (
         select(*ObservationRecord.__table__.columns)
         .join(Event, Event.id == ObservationRecord.event_id)
-        .where(ObservationRecord.team_id == access.team.id, Event.deleted_at.is_(None))
+        .where(ObservationRecord.team_id == team_id, Event.deleted_at.is_(None))
         .order_by(Event.starts_at, ObservationRecord.id)
     )
-    since = team_policies.confidential_since(principal, access)
     return stmt if since is None else stmt.where(ObservationRecord.created_at >= since)

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import Admin, StaffCaller
 from app.core.deps import ReadsDep, SessionDep
@@ -16,8 +16,6 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_resources(
-    request: Request,
-    session: SessionDep,
     reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,

@@ -39,7 +39,7 @@ async def import_path(
 
     db = Database(settings)
     try:
-        async with db.session(write=True) as session:
+        async with db.session() as session:
             result = await service.import_files(
                 session, Principal(system=True), open_files, options
             )

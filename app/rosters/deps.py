@@ -1,16 +1,18 @@
 """Who may import, and the imports a caller may read (404 before the handler runs)."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
 
 from app.auth.deps import require
 from app.auth.principal import Principal, Scope
-from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.access import check_visible, read_row
+from app.core.deps import ReadsDep
 from app.rosters import policies
 from app.rosters.models import RosterImport
+from app.rosters.schemas import RosterImportPublic
 from app.users.models import Role
 
 RosterWriter = Annotated[
@@ -19,16 +21,29 @@ RosterWriter = Annotated[
 ]
 
 
-async def get_visible_import(
-    import_id: uuid.UUID, session: SessionDep, caller: RosterWriter
-) -> RosterImport:
-    return await load_visible(
-        session,
-        RosterImport,
-        import_id,
-        policies.visible_imports(caller),
-        missing="No such roster import",
+MISSING = "No such roster import"
+
+
+async def get_import_view(
+    import_id: uuid.UUID, reads: ReadsDep, caller: RosterWriter
+) -> RosterImportPublic:
+    visible = policies.visible_imports(caller)
+    return await read_row(
+        reads, RosterImportPublic, RosterImport, import_id, visible, missing=MISSING
     )
 
 
-VisibleImport = Annotated[RosterImport, Depends(get_visible_import)]
+ImportView = Annotated[RosterImportPublic, Depends(get_import_view)]
+
+
+async def open_visible_import(
+    import_id: uuid.UUID, reads: ReadsDep, caller: RosterWriter
+) -> AsyncIterator[uuid.UUID]:
+    """The id of an import the caller may read, with a snapshot open for reading its rows."""
+    async with reads.snapshot():
+        visible = policies.visible_imports(caller)
+        await check_visible(reads, RosterImport, import_id, visible, missing=MISSING)
+        yield import_id
+
+
+VisibleImportId = Annotated[uuid.UUID, Depends(open_visible_import, scope="function")]

@@ -10,7 +10,7 @@ from app.core.errors import error_responses
 from app.core.links import link
 from app.core.pagination import Page, PageDep
 from app.rosters import service, sources
-from app.rosters.deps import RosterWriter, VisibleImport
+from app.rosters.deps import ImportView, RosterWriter, VisibleImportId
 from app.rosters.formats import RosterFormat
 from app.rosters.schemas import (
     ImportMode,
@@ -149,15 +149,14 @@ async def list_roster_imports(
 
 
 @router.get("/{import_id:uuid}", responses=error_responses(401, 403, 404, 422))
-async def get_roster_import(found: VisibleImport) -> RosterImportPublic:
+async def get_roster_import(found: ImportView) -> RosterImportPublic:
     """One import's record."""
-    return RosterImportPublic.model_validate(found, from_attributes=True)
+    return found
 
 
 @router.get("/{import_id:uuid}/rows", responses=error_responses(401, 403, 404, 422))
 async def list_roster_import_rows(
-    found: VisibleImport,
-    request: Request,
+    import_id: VisibleImportId,
     reads: ReadsDep,
     page: PageDep,
     action: Annotated[
@@ -170,5 +169,5 @@ async def list_roster_import_rows(
 ) -> Page[RowOutcome]:
     """What an import did (a dry run: would do) to each person, in file order, a page at a
     time."""
-    stmt = service.rows_statement(found.id, action)
+    stmt = service.rows_statement(import_id, action)
     return await reads.page(RowOutcome, stmt, page)

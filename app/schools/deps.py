@@ -6,23 +6,23 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import DistrictAdmin, StaffOrReadKey
-from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.access import load_visible, read_row
+from app.core.deps import ReadsDep, SessionDep
 from app.schools import policies
 from app.schools.models import School
+from app.schools.schemas import SchoolPublic
 
 MISSING = "No such school"
 
 
-async def get_readable_school(
-    school_id: uuid.UUID, session: SessionDep, caller: StaffOrReadKey
-) -> School:
-    return await load_visible(
-        session, School, school_id, policies.readable(caller), missing=MISSING
-    )
+async def get_school_view(
+    school_id: uuid.UUID, reads: ReadsDep, caller: StaffOrReadKey
+) -> SchoolPublic:
+    visible = policies.readable(caller)
+    return await read_row(reads, SchoolPublic, School, school_id, visible, missing=MISSING)
 
 
-ReadableSchool = Annotated[School, Depends(get_readable_school)]
+SchoolView = Annotated[SchoolPublic, Depends(get_school_view)]
 
 
 async def get_changeable_school(

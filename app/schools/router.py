@@ -7,7 +7,7 @@ from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
 from app.schools import service
-from app.schools.deps import ChangeableSchool, ReadableSchool
+from app.schools.deps import ChangeableSchool, SchoolView
 from app.schools.schemas import SchoolCreate, SchoolPublic, SchoolUpdate
 
 router = APIRouter(prefix="/schools", tags=["schools"])
@@ -35,9 +35,9 @@ async def create_school(
 
 
 @router.get("/{school_id}", responses=error_responses(401, 403, 404, 422))
-async def get_school(school: ReadableSchool) -> SchoolPublic:
+async def get_school(school: SchoolView) -> SchoolPublic:
     """One school."""
-    return SchoolPublic.model_validate(school)
+    return school
 
 
 @router.patch("/{school_id}", responses=error_responses(401, 403, 404, 409, 422))

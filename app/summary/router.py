@@ -2,23 +2,19 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 
-from app.auth.deps import StaffCaller
-from app.core.deps import SessionDep
 from app.core.errors import error_responses
 from app.summary import service
+from app.summary.deps import SummaryDocumentView, SummaryView
 from app.summary.schemas import TeamSummary
-from app.teams.deps import ViewableTeam
 
 router = APIRouter(tags=["summary"])
 
 
 @router.get("/teams/{team_id}/summary", responses=error_responses(401, 403, 404, 422))
-async def get_team_summary(
-    access: ViewableTeam, session: SessionDep, principal: StaffCaller
-) -> TeamSummary:
+async def get_team_summary(summary: SummaryView) -> TeamSummary:
     """The Peer Coaching Summary Form as JSON. Members get everything; administrators get the
     plan, calendar and progress, with the confidential records left out (null)."""
-    return await service.compile_summary(session, principal, access)
+    return summary
 
 
 @router.get(
@@ -36,15 +32,11 @@ async def get_team_summary(
     },
 )
 async def get_team_summary_document(
-    access: ViewableTeam,
-    session: SessionDep,
-    principal: StaffCaller,
-    format: Literal["markdown", "html"] = "html",
+    document: SummaryDocumentView, format: Literal["markdown", "html"] = "html"
 ) -> Response:
     """The summary form as a printable Markdown or HTML document, with times in the team's
     school's time zone. The same confidentiality as the JSON form."""
-    summary = await service.compile_summary(session, principal, access)
-    zone = await service.team_time_zone(session, access)
+    summary, zone = document.summary, document.zone
     if format == "markdown":
         return Response(
             service.to_markdown(summary, zone), media_type="text/markdown; charset=utf-8"

@@ -3,86 +3,74 @@
 from __future__ import annotations
 
 import html
+import uuid
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel
+from sqlalchemy import Select, select
 
 from app.auth.principal import Principal
+from app.core.access import read_visible
+from app.core.db import utcnow
 from app.core.errors import NotFound
+from app.core.reads import Reads
 from app.events import service as events
-from app.events.models import Event
+from app.events.schemas import EventPublic
 from app.plans import service as plans
+from app.plans.deps import NO_PLAN
 from app.plans.schemas import PlanPublic
 from app.progress import service as progress
+from app.records import service as records
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
 from app.reflections import service as reflections
 from app.reflections.schemas import ReflectionPublic
 from app.schools.models import School
 from app.summary.schemas import TeamSummary
-from app.teams import policies
 from app.teams import service as teams
-from app.teams.policies import TeamAccess
+from app.teams.deps import MISSING as TEAM_MISSING
+from app.teams.models import Team, TeamMember
+from app.teams.policies import confidential_columns
+from app.teams.schemas import TeamPublic
 from app.users.models import SchoolMembership
 
 
-async def compile_summary(
-    session: AsyncSession, principal: Principal, access: TeamAccess
-) -> TeamSummary:
-    team_id = access.team.id
-    member = policies.can_read_confidential(principal, access)
-    since = policies.confidential_since(principal, access) if member else None
-    event_rows = (
-        (
-            await session.execute(
-                select(Event)
-                .where(Event.team_id == team_id, Event.deleted_at.is_(None))
-                .order_by(Event.starts_at, Event.id)
-            )
+class _TeamStanding(TeamPublic):
+    reads_confidential: bool
+    confidential_since: datetime | None
+
+
+async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamSummary:
+    """The summary of a team the caller sees (404 otherwise), every part read in one snapshot.
+    The confidential parts only for those who read the team's records, those written within
+    their reach."""
+    async with reads.snapshot():
+        stmt = teams.one_statement(principal, team_id, *confidential_columns(principal, Team))
+        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING)
+        plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
+        if plan is None:
+            raise NotFound(NO_PLAN)
+        facts = await reads.one(progress.TeamFacts, progress.progress_statement(principal, team_id))
+        assert facts is not None  # the team was just read in this snapshot
+        calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
+        conference = observation = None
+        member, since = team.reads_confidential, team.confidential_since
+        if member:
+            stmt = records.team_records_statement(ConferenceRecord, team_id, since)
+            conference = await reads.all(ConferenceRecordPublic, stmt)
+            stmt = records.team_records_statement(ObservationRecord, team_id, since)
+            observation = await reads.all(ObservationRecordPublic, stmt)
+        posts_stmt = reflections.list_statement(
+            principal, team_id=team_id, author_id=None, visibility=None, q=None
         )
-        .scalars()
-        .all()
-    )
-    conference = observation = None
-    if member:
-        conference = [
-            ConferenceRecordPublic.model_validate(r)
-            for r in (
-                await session.execute(
-                    select(ConferenceRecord)
-                    .where(ConferenceRecord.team_id == team_id)
-                    .where(true() if since is None else ConferenceRecord.created_at >= since)
-                    .order_by(ConferenceRecord.created_at)
-                )
-            ).scalars()
-        ]
-        observation = [
-            ObservationRecordPublic.model_validate(r)
-            for r in (
-                await session.execute(
-                    select(ObservationRecord)
-                    .where(ObservationRecord.team_id == team_id)
-                    .where(true() if since is None else ObservationRecord.created_at >= since)
-                    .order_by(ObservationRecord.created_at)
-                )
-            ).scalars()
-        ]
-    posts_stmt = reflections.list_statement(
-        principal, team_id=team_id, author_id=None, visibility=None, q=None
-    )
-    posts = [
-        ReflectionPublic.model_validate(r) for r in (await session.execute(posts_stmt)).mappings()
-    ]
-    plan = await plans.of_team(session, access)
-    if plan is None:
-        raise NotFound("This team has no action plan")
+        posts = await reads.all(ReflectionPublic, posts_stmt)
     return TeamSummary(
-        team=await teams.to_public(session, access.team),
-        plan=PlanPublic.model_validate(plan),
-        progress=await progress.team_progress(session, principal, team_id),
-        calendar=await events.to_public_many(session, event_rows),
+        team=TeamPublic.model_validate(team.model_dump()),
+        plan=plan,
+        progress=progress.build_progress(facts, utcnow()),
+        calendar=calendar,
         conference_records=conference,
         observation_records=observation,
         reflections=posts,
@@ -90,18 +78,30 @@ async def compile_summary(
     )
 
 
-async def team_time_zone(session: AsyncSession, access: TeamAccess) -> ZoneInfo:
+class _Zone(BaseModel):
+    time_zone: str
+
+
+def time_zone_statement(team_id: uuid.UUID) -> Select[Any]:
     """The time zone of the members' school (the first by name, if they span several)."""
-    name = (
-        await session.execute(
-            select(School.time_zone)
-            .join(SchoolMembership, SchoolMembership.school_id == School.id)
-            .where(SchoolMembership.user_id.in_(access.member_ids))
-            .order_by(School.name)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    return ZoneInfo(name or "UTC")
+    members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
+    return (
+        select(School.time_zone)
+        .join(SchoolMembership, SchoolMembership.school_id == School.id)
+        .where(SchoolMembership.user_id.in_(members))
+        .order_by(School.name)
+        .limit(1)
+    )
+
+
+async def compile_document(
+    reads: Reads, principal: Principal, team_id: uuid.UUID
+) -> tuple[TeamSummary, ZoneInfo]:
+    """The summary and the time zone its document shows times in, from one snapshot."""
+    async with reads.snapshot():
+        summary = await compile_summary(reads, principal, team_id)
+        zone = await reads.one(_Zone, time_zone_statement(team_id))
+    return summary, ZoneInfo(zone.time_zone if zone else "UTC")
 
 
 def _when(value: datetime, zone: ZoneInfo) -> str:

@@ -6,24 +6,26 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.access import load_visible, read_row
+from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden
 from app.support import policies
 from app.support.models import SupportRequest
+from app.support.schemas import SupportRequestPublic
 
 MISSING = "No such support request"
 
 
-async def get_readable_request(
-    request_id: uuid.UUID, session: SessionDep, caller: StaffCaller
-) -> SupportRequest:
-    return await load_visible(
-        session, SupportRequest, request_id, policies.readable(caller), missing=MISSING
+async def get_request_view(
+    request_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> SupportRequestPublic:
+    visible = policies.readable(caller)
+    return await read_row(
+        reads, SupportRequestPublic, SupportRequest, request_id, visible, missing=MISSING
     )
 
 
-ReadableSupportRequest = Annotated[SupportRequest, Depends(get_readable_request)]
+SupportRequestView = Annotated[SupportRequestPublic, Depends(get_request_view)]
 
 
 async def get_changeable_request(

@@ -10,7 +10,7 @@ from app.support import service
 from app.support.deps import (
     AnswerableSupportRequest,
     ChangeableSupportRequest,
-    ReadableSupportRequest,
+    SupportRequestView,
 )
 from app.support.models import SupportStatus
 from app.support.schemas import SupportAnswer, SupportRequestCreate, SupportRequestPublic
@@ -42,9 +42,9 @@ async def create_support_request(
 
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))
-async def get_support_request(found: ReadableSupportRequest) -> SupportRequestPublic:
+async def get_support_request(found: SupportRequestView) -> SupportRequestPublic:
     """One request and its answer."""
-    return SupportRequestPublic.model_validate(found)
+    return found
 
 
 @router.post("/{request_id}/answer", responses=error_responses(401, 403, 404, 409, 422))

@@ -7,7 +7,10 @@ do with a team they can see is decided by plain functions over the loaded `TeamA
 Confidential content (observation and conference records, team reflections, the summary's
 records) is read by members only, and a member is a *teacher* on the team: someone whose role
 changed to administrator keeps their place on the list but reads nothing and decides nothing as
-a member; no administrator reads records, whatever path they try.
+a member; no administrator reads records, whatever path they try. The rule has a SQL form for
+reads (`confidential_columns`, decided in the snapshot that reads the records) and a Python form
+for changes (`can_read_confidential`, `confidential_since`); tests/coaching/
+test_confidential_rule.py holds them to the same answer for every kind of caller.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, null, select, true
 
 from app.auth.principal import Principal
 from app.teams.models import Team, TeamMember
@@ -78,6 +82,22 @@ def is_team_admin(p: Principal, access: TeamAccess) -> bool:
 def can_read_confidential(p: Principal, access: TeamAccess) -> bool:
     """Observation and conference records, team reflections: members of a live team only."""
     return access.team.deleted_at is None and is_member(p, access)
+
+
+def confidential_columns(p: Principal, team: Any) -> list[Any]:
+    """`can_read_confidential` and `confidential_since` as columns of a statement reading a
+    team's row (`team`: the team table), for reads that decide in the same snapshot as they
+    read: `reads_confidential` (bool) and `confidential_since` (None: all records)."""
+    if p.user is None or p.role != Role.teacher:  # `is_member`: teachers only
+        return [false().label("reads_confidential"), null().label("confidential_since")]
+    mine = select(TeamMember.sees_since).where(
+        TeamMember.team_id == team.id, TeamMember.user_id == p.user.id
+    )
+    on_team = exists(mine.with_only_columns(TeamMember.user_id))
+    return [
+        and_(on_team, team.deleted_at.is_(None)).label("reads_confidential"),
+        mine.scalar_subquery().label("confidential_since"),
+    ]
 
 
 def confidential_since(p: Principal, access: TeamAccess) -> datetime | None:

@@ -29,8 +29,6 @@ invitations = APIRouter(prefix="/team-invitations", tags=["teams"])
 
 @router.get("/teams", responses=error_responses(401, 403, 422))
 async def list_teams(
-    request: Request,
-    session: SessionDep,
     reads: ReadsDep,
     principal: StaffCaller,
     page: PageDep,

@@ -108,10 +108,10 @@ def _related(team: Any) -> list[Any]:
     ]
 
 
-def one_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
-    """One team as TeamPublic, if the caller may see it (deleted ones too, for administrators:
-    they restore them)."""
-    return select(*Team.__table__.columns, *_related(Team)).where(
+def one_statement(principal: Principal, team_id: uuid.UUID, *extra: Any) -> Select[Any]:
+    """One team as TeamPublic (and `extra` columns), if the caller may see it (deleted ones
+    too, for administrators: they restore them)."""
+    return select(*Team.__table__.columns, *_related(Team), *extra).where(
         Team.id == team_id, policies.visible_teams(principal, True)
     )
 

@@ -32,7 +32,7 @@ async def create_user_from_cli(
 ) -> uuid.UUID:
     db = Database(settings)
     try:
-        async with db.session(write=True) as session:
+        async with db.session() as session:
             school_ids = []
             for ref in schools:
                 conds = [School.name == ref]

@@ -8,10 +8,13 @@ from fastapi import Depends
 
 from app.auth.deps import Admin, AdminOrReadKey
 from app.auth.principal import Principal
-from app.core.access import load_visible
-from app.core.deps import SessionDep
+from app.core.access import load_visible, read_visible
+from app.core.deps import ReadsDep, SessionDep
 from app.users import policies, service
 from app.users.models import User
+from app.users.schemas import UserPublic
+
+MISSING = "No such user"
 
 
 @dataclass
@@ -29,20 +32,19 @@ async def _load(
         user_id,
         policies.within(policies.record_reach(caller)),
         params=policies.caller_values(caller),
-        missing="No such user",
+        missing=MISSING,
         lock=lock,
     )
     return StaffRecord(user, (await service.school_ids_of(session, [user.id]))[user.id])
 
 
-async def get_readable_user(
-    user_id: uuid.UUID, session: SessionDep, caller: AdminOrReadKey
-) -> StaffRecord:
+async def get_user_view(user_id: uuid.UUID, reads: ReadsDep, caller: AdminOrReadKey) -> UserPublic:
     """404 when the caller may not know the person exists: the list's filter plus the id."""
-    return await _load(session, caller, user_id, lock=False)
+    stmt, values = service.one_query(caller, user_id)
+    return await read_visible(reads, UserPublic, stmt, missing=MISSING, values=values)
 
 
-ReadableUser = Annotated[StaffRecord, Depends(get_readable_user)]
+UserView = Annotated[UserPublic, Depends(get_user_view)]
 
 
 async def get_changeable_user(

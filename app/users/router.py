@@ -8,7 +8,7 @@ from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
 from app.users import service
-from app.users.deps import ChangeableUser, ReadableUser
+from app.users.deps import ChangeableUser, UserView
 from app.users.models import Role
 from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
 
@@ -47,9 +47,9 @@ async def create_user(
 
 
 @router.get("/users/{user_id}", responses=error_responses(401, 403, 404, 422))
-async def get_user(found: ReadableUser) -> UserPublic:
+async def get_user(user: UserView) -> UserPublic:
     """One staff record. 404 if it is outside the caller's schools."""
-    return service.to_public(found.user, found.school_ids)
+    return user
 
 
 @router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
     bindparam,
     delete,
@@ -109,6 +110,16 @@ def _list_query(
         )
     order = (User.family_name, User.given_name, User.id)
     return PageQuery(stmt, order, per_row=None if colleagues_only else memberships)
+
+
+def one_query(principal: Principal, user_id: uuid.UUID) -> tuple[Select[Any], dict[str, Any]]:
+    """One staff record as UserPublic, if the caller may know the person (the list's filter
+    plus the id), with the values of its parameters."""
+    stmt = select(*PUBLIC_COLUMNS, *memberships(User)).where(
+        User.id == user_id,  # type: ignore[arg-type]
+        policies.within(policies.record_reach(principal)),
+    )
+    return stmt, policies.caller_values(principal)
 
 
 def list_query(

@@ -1,0 +1,114 @@
+"""The confidentiality rule has two forms: a SQL one for reads (`confidential_columns`, decided
+in the snapshot that reads the records) and a Python one for changes (`can_read_confidential`
+and `confidential_since` over a loaded team). They must never disagree, for anyone."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from app.auth.principal import Principal, Staff
+from app.core.db import Database
+from app.core.reads import Reads
+from app.teams import policies, service
+from app.teams.models import Team, TeamMember
+from app.users.models import Role, User
+from tests.teams import form_team
+
+
+class Standing(BaseModel):
+    reads_confidential: bool
+    confidential_since: datetime | None
+
+
+def principal_of(user: User, role: Role | None = None) -> Principal:
+    return Principal(
+        user=Staff(
+            id=user.id,
+            email=user.email,
+            given_name=user.given_name,
+            family_name=user.family_name,
+            role=role or user.role,
+            sourced_id=None,
+            is_active=True,
+            token_version=0,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+    )
+
+
+def both_forms(settings, principal: Principal, team_id: uuid.UUID) -> tuple[tuple, tuple]:
+    async def work() -> tuple[tuple, tuple]:
+        db = Database(settings)
+        try:
+            async with db.session() as session:
+                access = await service.get_viewable(session, Principal(system=True), team_id)
+                assert access is not None
+                python = policies.can_read_confidential(principal, access)
+                since = policies.confidential_since(principal, access) if python else None
+            stmt = select(*policies.confidential_columns(principal, Team)).where(Team.id == team_id)
+            sql = await Reads(db.driver).one(Standing, stmt)
+            assert sql is not None
+            # `since` only means something to those who read the records at all.
+            return (python, since), (
+                sql.reads_confidential,
+                sql.confidential_since if sql.reads_confidential else None,
+            )
+        finally:
+            await db.dispose()
+
+    return asyncio.run(work())
+
+
+def test_sql_and_python_forms_agree_for_every_kind_of_caller(
+    client, world, factory, auth, settings, sync_engine
+):
+    late = factory.user(Role.teacher, [world.school_a])
+    team = form_team(client, auth, world.teacher_a, world.teacher_a2)
+    team_id = uuid.UUID(team["id"])
+    # A later member, who reads only what is written from their joining on.
+    r = client.post(
+        f"/api/v1/teams/{team_id}/invitations",
+        headers=auth(world.teacher_a),
+        json={"user_id": str(late.id)},
+    )
+    assert r.status_code == 201, r.text
+    invitation = r.json()["id"]
+    r = client.post(f"/api/v1/team-invitations/{invitation}/accept", headers=auth(late))
+    assert r.status_code == 200, r.text
+
+    callers = {
+        "founder": principal_of(world.teacher_a),
+        "later member": principal_of(late),
+        "member now an administrator": principal_of(world.teacher_a2, Role.school_admin),
+        "teacher not on it": principal_of(world.teacher_b),
+        "school admin": principal_of(world.admin_a),
+        "district admin": principal_of(world.district_admin),
+    }
+    seen = {}
+    for deleted in (False, True):
+        if deleted:
+            with sync_engine.begin() as conn:
+                conn.execute(
+                    update(Team).where(Team.id == team_id).values(deleted_at=datetime.now(UTC))
+                )
+        for name, principal in callers.items():
+            python, sql = both_forms(settings, principal, team_id)
+            assert python == sql, (name, deleted)
+            seen[name, deleted] = python[0]
+    assert seen["founder", False] is True
+    assert seen["later member", False] is True
+    assert seen["member now an administrator", False] is False
+    assert not any(seen[name, True] for name in callers)  # a deleted team's records: no one
+    with sync_engine.connect() as conn:
+        since = conn.execute(
+            select(TeamMember.sees_since).where(
+                TeamMember.team_id == team_id, TeamMember.user_id == late.id
+            )
+        ).scalar_one()
+    assert since is not None
