@@ -106,3 +106,33 @@ def test_hot_lists_are_two_statements_a_page(client, app, world, factory, auth, 
             body = client.get(f"{path}?{query}", headers=h).json()
         assert len(seen) == statements, (query, seen)
         assert body["total"] >= 2
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/colleagues", "/api/v1/teams"])
+def test_totals_are_counted_up_to_a_cap_past_the_offset(
+    client, world, factory, auth, monkeypatch, path
+):
+    """A district-sized list is not counted to the end on every page: `total` stops at
+    TOTAL_CAP items past `offset`, and says so."""
+    from app.core import pagination
+
+    for i in range(4):
+        a = factory.user(Role.teacher, [world.school_a])
+        b = factory.user(Role.teacher, [world.school_a])
+        form_team(client, auth, a, b, name=f"Capped {i}")
+    h = auth(world.district_admin)
+    exact = client.get(f"{path}?limit=2", headers=h).json()
+    assert exact["total_exact"] is True
+    assert exact["total"] >= 4
+    monkeypatch.setattr(pagination, "TOTAL_CAP", 3)
+    capped = client.get(f"{path}?limit=2", headers=h).json()
+    assert capped["total"] == 3
+    assert capped["total_exact"] is False
+    assert capped["next"] is not None
+    further = client.get(f"{path}?limit=2&offset=2", headers=h).json()
+    assert further["total"] == min(exact["total"], 5)  # counted up to offset + 3
+    assert further["total_exact"] is (exact["total"] < 5)
+    past = client.get(f"{path}?limit=2&offset=500", headers=h).json()
+    assert past["items"] == []
+    assert past["total"] == exact["total"]
+    assert past["total_exact"] is True

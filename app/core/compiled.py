@@ -12,7 +12,8 @@ parts of SQLAlchemy that are not its documented API:
 - `SQLCompiler._bind_processors`: how each bound value is converted for the driver (UUID to hex
   on SQLite, the UTC checks of UTCDateTime);
 - the compiled statement's `positiontup`, `bind_names`, `post_compile_params`,
-  `literal_execute_params` and `escaped_bind_names`, to decide whether its SQL is final.
+  `literal_execute_params` and `escaped_bind_names`, to decide whether its SQL is final;
+- `Select._distinct` and `Select._group_by_clauses` (`shapes_rows`), for counting a list.
 
 Public API is used for the rest (`compile`, `construct_params`, `construct_expanded_state`,
 `TypeEngine.result_processor`). `TESTED_SQLALCHEMY` names the releases this was checked against;
@@ -221,6 +222,12 @@ class StatementCache:
 
 def to_dicts(shape: Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[Row]:
     return list(map(shape.raw if raw else shape.typed, rows))
+
+
+def shapes_rows(stmt: Select[Any]) -> bool:
+    """Whether the select's columns decide its rows (DISTINCT, GROUP BY), so that a count of
+    its rows must keep them."""
+    return bool(stmt._distinct or stmt._group_by_clauses)
 
 
 def is_tested(version: str) -> bool:

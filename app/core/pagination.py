@@ -1,17 +1,23 @@
 """One pagination shape for every collection: limit/offset with the total and a next link.
 
-A page is one statement whatever its size: the page's rows, each carrying the total as an
-uncorrelated scalar subquery (`(SELECT count(*) FROM (...)) AS _total`), which both engines
-evaluate once. Measured against the alternatives (bench/README.md): `count(*) OVER ()` makes the
-database build every matching row with all its columns before it can cut the page (on PostgreSQL
-three times the server time for 500 staff; on SQLite a sort of all of them), and a second
-statement costs a round trip. Only a page past the end, which has no row to carry the total,
-counts separately.
+The total is counted up to `TOTAL_CAP` items past the page's offset, never further: counting
+every matching row of a district-sized list (20,000 staff) would cost more than the page itself
+on every request, and nobody pages through a thousand items to check a count. `total_exact`
+says whether `total` is the full count (it is whenever fewer than `offset + TOTAL_CAP` items
+match); when it is not, `total` is a lower bound and `next` leads on as usual.
+
+A page is one statement whatever its size: the page's rows, each carrying the (capped) total as
+an uncorrelated scalar subquery (`(SELECT count(*) FROM (... LIMIT n)) AS _total`), which both
+engines evaluate once. Measured against the alternatives (bench/README.md): `count(*) OVER ()`
+makes the database build every matching row with all its columns before it can cut the page
+(on PostgreSQL three times the server time for 500 staff; on SQLite a sort of all of them), and
+a second statement costs a round trip. Only a page past the end, which has no row to carry the
+total, counts separately.
 
 Lists select plain columns (no ORM identity map), are read by `Reads.page` (core/reads.py), and
 the whole page is validated in one call. The busiest lists go one step further: their statements
 are `PageQuery` templates, built once per filter combination with bind parameters for every value
-a request varies, so a request neither builds nor compiles SQL (see `fetch_page`).
+a request varies, so a request neither builds nor compiles SQL.
 """
 
 from collections.abc import Callable, Sequence
@@ -19,18 +25,30 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Integer, Select, UnaryExpression, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    UnaryExpression,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql import operators
 
+from app.core.compiled import shapes_rows
 from app.core.links import link
 
 T = TypeVar("T")
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
+TOTAL_CAP = 1000
 TOTAL = "_total"
 LIMIT = "_limit"
 OFFSET = "_offset"
+COUNT_UP_TO = "_count_up_to"
 
 
 class PageParams(BaseModel):
@@ -50,7 +68,14 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int = Field(description="Items matching the filters, across all pages")
+    total: int = Field(
+        description="Items matching the filters, across all pages, counted up to 1,000 past "
+        "`offset` (see `total_exact`)"
+    )
+    total_exact: bool = Field(
+        description="Whether `total` is the full count; false when more items match than were "
+        "counted (`total` is then a lower bound)"
+    )
     limit: int
     offset: int
     next: str | None = Field(description="URL of the next page, or null on the last page")
@@ -64,8 +89,20 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
 
 
 def counted(stmt: Select[Any]) -> Select[Any]:
-    """The number of rows `stmt` selects."""
-    return select(func.count()).select_from(stmt.order_by(None).subquery())
+    """The number of rows `stmt` selects, up to the value of the `COUNT_UP_TO` parameter."""
+    rows = stmt.order_by(None)
+    if not shapes_rows(stmt):  # each row is one item: only whether it exists matters
+        rows = rows.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    up_to = bindparam(COUNT_UP_TO, type_=Integer)
+    return select(func.count()).select_from(rows.limit(up_to).subquery())
+
+
+def count_up_to(params: PageParams) -> int:
+    return params.offset + TOTAL_CAP
+
+
+def is_exact(total: int, params: PageParams) -> bool:
+    return total < count_up_to(params)
 
 
 def with_total(stmt: Select[Any]) -> Select[Any]:

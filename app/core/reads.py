@@ -26,13 +26,16 @@ from sqlalchemy.sql import Select
 
 from app.core.drivers import Driver, Fetch
 from app.core.pagination import (
+    COUNT_UP_TO,
     LIMIT,
     OFFSET,
     TOTAL,
     Page,
     PageParams,
     PageQuery,
+    count_up_to,
     counted,
+    is_exact,
     next_link,
     with_total,
 )
@@ -126,13 +129,19 @@ class Reads:
 
         `query` is a statement built for this request, or a `PageQuery` template with the
         `values` of its bind parameters (see pagination.py)."""
+        up_to = count_up_to(params)
         if isinstance(query, PageQuery):
             fixed = query.template
-            args: Mapping[str, Any] = {**(values or {}), LIMIT: params.limit, OFFSET: params.offset}
+            args: Mapping[str, Any] = {
+                **(values or {}),
+                LIMIT: params.limit,
+                OFFSET: params.offset,
+                COUNT_UP_TO: up_to,
+            }
             paged = query.page
         else:
             fixed = False
-            args = values or {}
+            args = {**(values or {}), COUNT_UP_TO: up_to}
             paged = with_total(query).limit(params.limit).offset(params.offset)
         rows = await self._rows(paged, args, fixed=fixed, raw=True)
         if rows:
@@ -144,12 +153,15 @@ class Reads:
             # else, so counting apart cannot mix two moments.
             self._alone -= 1
             count = query.count if isinstance(query, PageQuery) else counted(query)
-            total = int(await self.value(count, values, fixed=fixed))
+            total = int(
+                await self.value(count, {**(values or {}), COUNT_UP_TO: up_to}, fixed=fixed)
+            )
         page_type: Any = Page[schema]  # type: ignore[valid-type]
         result: Page[T] = page_type.model_validate(
             {
                 "items": rows,
                 "total": total,
+                "total_exact": is_exact(total, params),
                 "limit": params.limit,
                 "offset": params.offset,
                 "next": None if self._request is None else next_link(self._request, params, total),

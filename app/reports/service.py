@@ -118,6 +118,7 @@ def to_rows(page: Page[YearEndFacts]) -> Page[YearEndRow]:
     return Page[YearEndRow](
         items=[to_row(f, now) for f in page.items],
         total=page.total,
+        total_exact=page.total_exact,
         limit=page.limit,
         offset=page.offset,
         next=page.next,

@@ -156,6 +156,7 @@ def test_administrators_do_not_form_teams(client, world, auth, caller, status):
     assert client.get("/api/v1/team-invitations", headers=auth(world.teacher_a)).json() == {
         "items": [],
         "total": 0,
+        "total_exact": True,
         "limit": 50,
         "offset": 0,
         "next": None,
