@@ -7,6 +7,7 @@ from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
+from app.plans.models import PlanStatus
 from app.teams import service
 from app.teams.deps import (
     AdminTeam,
@@ -41,6 +42,10 @@ async def list_teams(
     include_deleted: Annotated[
         bool, Query(description="Administrators: include deleted teams (to restore them)")
     ] = False,
+    plan_status: Annotated[
+        PlanStatus | None,
+        Query(description="Teams whose action plan is in this state (`submitted`: to review)"),
+    ] = None,
 ) -> Page[TeamPublic]:
     """Coaching teams the caller may see: teachers their own, school administrators those with
     a member in their schools, district administrators all. Newest school year first."""
@@ -51,6 +56,7 @@ async def list_teams(
         member_id=member_id,
         school_id=school_id,
         include_deleted=include_deleted,
+        plan_status=plan_status,
     )
     return await reads.page(TeamPublic, stmt, page)
 

@@ -16,7 +16,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocess
 from app.core.pagination import PageQuery
 from app.core.sql import json_object, nested
 from app.focus_areas.models import FocusArea
-from app.plans.models import ActionPlan
+from app.plans.models import ActionPlan, PlanStatus
 from app.teams import policies
 from app.teams.models import (
     HistoryConsent,
@@ -130,6 +130,7 @@ def list_statement(
     member_id: uuid.UUID | None,
     school_id: uuid.UUID | None,
     include_deleted: bool,
+    plan_status: PlanStatus | None = None,
 ) -> PageQuery:
     stmt = select(*Team.__table__.columns).where(policies.visible_teams(principal, include_deleted))
     if school_year is not None:
@@ -146,6 +147,14 @@ def list_statement(
                 select(TeamMember.team_id)
                 .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
                 .where(SchoolMembership.school_id == school_id)
+            )
+        )
+    if plan_status is not None:
+        stmt = stmt.where(
+            Team.id.in_(
+                select(ActionPlan.team_id).where(
+                    ActionPlan.status == plan_status, ActionPlan.deleted_at.is_(None)
+                )
             )
         )
     order = [Team.school_year.desc(), Team.name, Team.id]

@@ -226,3 +226,21 @@ def test_deleted_plan_is_restored_by_an_administrator(client, team, world, auth)
     assert r.status_code == 200
     assert r.json()["lesson_purpose"] == PLAN_TEXT["lesson_purpose"]
     assert client.post(f"{plan_url(team)}/restore", headers=auth(world.admin_a)).status_code == 409
+
+
+def test_the_review_queue_lists_teams_by_plan_status(client, world, auth, team):
+    h = auth(world.admin_a)
+    assert client.get("/api/v1/teams?plan_status=submitted", headers=h).json()["total"] == 0
+    plan = client.get(f"/api/v1/teams/{team['id']}/plan", headers=auth(world.teacher_a))
+    r = client.post(
+        f"/api/v1/teams/{team['id']}/plan/transitions",
+        headers={**auth(world.teacher_a), "If-Match": plan.headers["ETag"]},
+        json={"action": "submit"},
+    )
+    assert r.status_code == 200, r.text
+    queue = client.get("/api/v1/teams?plan_status=submitted", headers=h).json()
+    assert [t["id"] for t in queue["items"]] == [team["id"]]
+    assert queue["items"][0]["plan_status"] == "submitted"
+    drafts = client.get("/api/v1/teams?plan_status=draft", headers=h).json()
+    assert team["id"] not in [t["id"] for t in drafts["items"]]
+    assert client.get("/api/v1/teams?plan_status=nonsense", headers=h).status_code == 422
