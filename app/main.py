@@ -15,6 +15,7 @@ from app.core.input_guard import InputGuardMiddleware
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
+from app.core.routing import index_routes
 from app.core.security import HASHING
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
+    index_routes(app)
 
     if settings.cors_origins:
         app.add_middleware(

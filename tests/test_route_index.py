@@ -1,0 +1,134 @@
+"""The route index (app/core/routing.py): every request reaches the route the app's router
+would have chosen, the index is in use, and the FastAPI release is one it was written for."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import fastapi
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import Match
+
+from app.core.routing import TESTED_FASTAPI, RouteIndex, _key, is_tested
+from app.main import create_app
+
+
+def test_the_installed_fastapi_is_one_routing_py_was_written_for():
+    """routing.py relies on how FastAPI walks included routers: an upgrade must be checked,
+    then the range moved (and the pin in pyproject.toml with it)."""
+    assert is_tested(fastapi.__version__), (fastapi.__version__, TESTED_FASTAPI)
+    assert not is_tested("0.164.9")
+    assert not is_tested("0.166.0")
+
+
+def _sample(path_format: str) -> str:
+    """A concrete path for a route's path format: ids become a uuid, anything else a word."""
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path_format)
+
+
+def _scope(app: FastAPI, method: str, path: str) -> dict:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+        "app": app,
+    }
+
+
+def _first_match(routes, scope) -> tuple[Match, object | None]:
+    """What the app's router would dispatch to among `routes`: the first full match, else the
+    first partial one (a wrong method: 405)."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return Match.FULL, route
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, None)
+
+
+def _every_path_and_method(app: FastAPI) -> list[tuple[str, str]]:
+    pairs = []
+    for route in app.router.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        for context in contexts() if contexts else [route]:
+            path = _sample(context.path_format)
+            for method in sorted(getattr(context, "methods", None) or {"GET"}):
+                pairs.append((method, path))
+    return pairs
+
+
+def test_every_route_is_filed_where_the_full_walk_would_find_it():
+    app = create_app()
+    index = app.router.middleware_stack
+    assert isinstance(index, RouteIndex), "create_app() must install the route index"
+    pairs = _every_path_and_method(app)
+    assert len(pairs) > 80
+    odd = [
+        ("GET", "/api/v1/teams/"),
+        ("GET", "/api/v1/teams/x/nothing-here"),
+        ("DELETE", "/api/v1/users"),  # 405 on the full walk
+        ("PUT", "/healthz"),
+        ("GET", "/api/v1/events/x/y/z/w"),
+    ]
+    for method, path in pairs + odd:
+        scope = _scope(app, method, path)
+        expected = _first_match(app.router.routes, scope)
+        bucket = index.buckets.get(_key(path))
+        if bucket is None:
+            continue  # not filed: the app's router walks everything, as without the index
+        got = _first_match(bucket.routes, scope)
+        if got[0] is Match.NONE:
+            continue  # the bucket's default is the full walk
+        assert got == expected, (method, path)
+    # The operations themselves are filed, not left to the fallback.
+    filed = sum(1 for _, path in pairs if _key(path) in index.buckets)
+    assert filed == len(pairs)
+
+
+def test_a_bucket_holds_only_the_routers_its_paths_can_reach():
+    index = create_app().router.middleware_stack
+    summary = index.buckets[("api", "v1", "teams", "summary")]
+    assert len(summary.routes) == 1
+    assert len(index.buckets[("healthz",)].routes) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/healthz", 200),
+        ("PUT", "/healthz", 405),
+        ("GET", "/api/v1/nothing", 404),
+        ("GET", "/api/v1/teams/not-a-uuid/summary", 401),
+    ],
+)
+def test_answers_are_those_of_the_full_walk(client: TestClient, method, path, status):
+    assert client.request(method, path).status_code == status
+
+
+def test_a_trailing_slash_still_redirects(client: TestClient):
+    answer = client.get("/api/v1/schools/", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"].endswith("/api/v1/schools")
+
+
+def test_a_route_added_after_start_up_is_found():
+    app = create_app()
+    client = TestClient(app)
+
+    assert client.delete("/api/v1/users").status_code == 405
+
+    # Filed under the same key as the users router, which answers 405 for this method: a stale
+    # index would answer that instead of reaching the new route.
+    @app.delete("/api/v1/users", include_in_schema=False)
+    async def added_late() -> dict[str, bool]:
+        return {"late": True}
+
+    assert client.delete("/api/v1/users").json() == {"late": True}
