@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench bench-imports bench-drills fuzz clean
+.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench bench-lists bench-imports bench-drills fuzz clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,11 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements-runtime.lock
 
+# Every GET at district scale against the bare floor (bench/README.md); long: ~15 min per engine.
 bench: install
+	$(BIN)/python -m bench.district
+
+bench-lists: install
 	$(BIN)/python -m bench.lists
 
 bench-imports: install

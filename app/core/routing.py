@@ -18,9 +18,11 @@ routes, or none of them match (the bucket's default), the request goes to the ap
 walks everything as before, so a 404, a redirect for a trailing slash or a route added after
 start-up are answered exactly as without the index.
 
-What this relies on beyond FastAPI's documented API: `_IncludedRouter.effective_route_contexts()`
-(the full paths an included router serves), `APIRouter._get_routes_version()` (to notice routes
-added after the index was built), and that `Router.__call__` runs `Router.middleware_stack`.
+What this relies on beyond FastAPI's documented API:
+`_IncludedRouter.effective_route_contexts()` (the full paths an included router serves),
+`APIRouter._routes_version` (to notice routes added to the app after the index was built; a
+route added later to a router already included is found by the full walk, unless a route filed
+under the same key answers first), and that `Router.__call__` runs `Router.middleware_stack`.
 `TESTED_FASTAPI` names the releases this was checked against; a test fails on any other.
 """
 
@@ -116,13 +118,13 @@ class RouteIndex:
             bucket.routes = chosen
             buckets[key] = bucket
         self.buckets = buckets
-        self.version = self.router._get_routes_version()
+        self.version = self.router._routes_version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.walk_all(scope, receive, send)
             return
-        if self.router._get_routes_version() != self.version:
+        if self.router._routes_version != self.version:
             self.rebuild()
         bucket = self.buckets.get(_key(scope["path"]))
         if bucket is None:

@@ -1,0 +1,428 @@
+"""A district-sized database for the benchmarks (bench/district.py).
+
+Staff arrive the way a district's do, through `peercoach import-roster` (a plain CSV of
+`BENCH_STAFF` people in `BENCH_SCHOOLS` schools). The coaching program is then written straight
+into the tables, `BENCH_TEAMS` teams each with a whole cycle: an approved plan with its history,
+a pre-conference, four observations (each teacher observes the other twice), a post-conference
+and a year-end meeting with their participants, observation and conference records, coverage for
+each observation, and reflections with comments. Some teams wait for plan review, some have
+pending invitations. One more team ("the writers") is where the write benchmarks add events,
+records and posts, so they do not change what the reads see.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, select
+
+from app.core.db import sync_url
+from app.core.security import new_integration_key
+from app.coverage.models import CoverageRequest
+from app.events.models import Event, EventParticipant
+from app.focus_areas.models import FocusArea
+from app.integration_keys.models import IntegrationKey
+from app.plans.models import ActionPlan, PlanTransition
+from app.records.models import ConferenceRecord, ObservationRecord
+from app.reflections.models import Reflection, ReflectionComment
+from app.resources.models import Resource, ResourceTag
+from app.rosters.models import RosterImport
+from app.schools.models import School
+from app.support.models import SupportRequest
+from app.teams.models import Team, TeamInvitation, TeamMember
+from app.users.models import Role, User
+
+STAFF = int(os.environ.get("BENCH_STAFF", "20000"))
+TEAMS = int(os.environ.get("BENCH_TEAMS", "2000"))
+SCHOOLS = int(os.environ.get("BENCH_SCHOOLS", "40"))
+WRITER_OBSERVATIONS = int(os.environ.get("BENCH_WRITER_OBSERVATIONS", "30000"))
+ROOT = Path(__file__).resolve().parents[1]
+YEAR = "2026-2027"
+
+
+@dataclass
+class District:
+    """Who and what the benchmark asks for."""
+
+    district_admin: str = ""
+    school_admin: str = ""
+    teacher: str = ""  # a member of `team`
+    invitee: str = ""  # a teacher with pending invitations
+    team: str = ""
+    event: str = ""  # an observation of `team`, with its record
+    conference: str = ""  # the pre-conference of `team`, with its record
+    reflection: str = ""
+    coverage: str = ""
+    support: str = ""
+    resource: str = ""
+    school: str = ""
+    user: str = ""
+    roster_import: str = ""
+    writer: str = ""  # the writers' team's teacher
+    writer_team: str = ""
+    writer_observations: list[str] = field(default_factory=list)
+    read_key: str = ""
+
+
+def _roster(path: Path, schools: list[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["email", "given name", "family name", "role", "school", "sourced_id"])
+        w.writerow(
+            [
+                "district.admin@bench.example",
+                "Dana",
+                "District",
+                "district administrator",
+                schools[0],
+                "D-0",
+            ]
+        )
+        for i in range(STAFF - 1):
+            school = schools[i % len(schools)]
+            role = "principal" if i < len(schools) else "teacher"
+            w.writerow(
+                [
+                    f"staff{i:05d}@bench.example",
+                    f"Given{i % 977}",
+                    f"Family{i:05d}",
+                    role,
+                    school,
+                    f"S-{i:05d}",
+                ]
+            )
+
+
+def seed(url: str, work: Path) -> District:
+    engine = create_engine(sync_url(url))
+    names = [f"Bench School {i:02d}" for i in range(SCHOOLS)]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(School),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "name": n,
+                    "time_zone": "America/Chicago",
+                    "created_at": datetime.now(UTC),
+                    "updated_at": datetime.now(UTC),
+                }
+                for n in names
+            ],
+        )
+    roster = work / "staff.csv"
+    _roster(roster, names)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "import-roster", str(roster)],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development"},
+        stdout=subprocess.DEVNULL,
+    )
+    d = District()
+    now = datetime.now(UTC)
+    start = datetime(2026, 9, 1, 14, tzinfo=UTC)
+    with engine.begin() as conn:
+        school_ids = dict(conn.execute(select(School.name, School.id)).all())
+        staff = conn.execute(select(User.id, User.email, User.role).order_by(User.email)).all()
+        from app.users.models import SchoolMembership
+
+        school_of = dict(
+            conn.execute(select(SchoolMembership.user_id, SchoolMembership.school_id)).all()
+        )
+        focus = [r[0] for r in conn.execute(select(FocusArea.id))]
+        admin = next(u for u in staff if u.role == Role.district_admin)
+        d.district_admin = str(admin.id)
+        by_school: dict[uuid.UUID, list[Any]] = {}
+        principals: dict[uuid.UUID, uuid.UUID] = {}
+        for u in staff:
+            if u.role == Role.teacher:
+                by_school.setdefault(school_of[u.id], []).append(u.id)
+            elif u.role == Role.school_admin:
+                principals[school_of[u.id]] = u.id
+        rows: dict[Any, list[dict[str, Any]]] = {
+            m: []
+            for m in (
+                Team,
+                TeamMember,
+                ActionPlan,
+                PlanTransition,
+                Event,
+                EventParticipant,
+                ObservationRecord,
+                ConferenceRecord,
+                CoverageRequest,
+                Reflection,
+                ReflectionComment,
+                TeamInvitation,
+            )
+        }
+        schools = list(by_school)
+        taken: dict[uuid.UUID, int] = dict.fromkeys(schools, 0)
+
+        def add(model: Any, **values: Any) -> uuid.UUID:
+            values.setdefault("id", uuid.uuid4())
+            rows[model].append(values)
+            return values["id"]
+
+        def event(
+            team: uuid.UUID, kind: str, when: datetime, people: list[uuid.UUID], **extra: Any
+        ) -> uuid.UUID:
+            eid = add(
+                Event,
+                team_id=team,
+                kind=kind,
+                title=None,
+                starts_at=when,
+                ends_at=when + timedelta(hours=1),
+                location="Room 101",
+                status="scheduled",
+                version=1,
+                created_at=now,
+                updated_at=now,
+                observer_id=extra.get("observer"),
+                observed_id=extra.get("observed"),
+                created_by_id=people[0],
+            )
+            for p in people:
+                rows[EventParticipant].append({"event_id": eid, "user_id": p})
+            return eid
+
+        def team(i: int, size: int, name: str) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
+            school = schools[i % len(schools)]
+            members = by_school[school][taken[school] : taken[school] + size]
+            taken[school] += size
+            tid = add(
+                Team,
+                name=name,
+                school_year=YEAR,
+                focus_area_id=focus[i % len(focus)],
+                learning_target="Students explain their reasoning",
+                created_by_id=members[0],
+                created_at=now,
+                updated_at=now,
+            )
+            for m in members:
+                rows[TeamMember].append({"team_id": tid, "user_id": m, "joined_at": now})
+            return tid, members, school
+
+        for i in range(TEAMS):
+            tid, members, school = team(i, 3 if i % 5 == 0 else 2, f"Team {i:04d}")
+            a, b = members[0], members[1]
+            status = "submitted" if i % 10 == 0 else "approved"
+            plan = add(
+                ActionPlan,
+                team_id=tid,
+                status=status,
+                version=2,
+                learning_target="Students explain their reasoning",
+                lesson_purpose="Model think-alouds",
+                classroom_dynamics="Groups of four",
+                take_back_to_classroom="One routine a month",
+                how_to_apply="One group first",
+                created_at=now,
+                updated_at=now,
+            )
+            add(
+                PlanTransition,
+                plan_id=plan,
+                from_status="draft",
+                to_status="submitted",
+                actor_id=a,
+                at=now,
+            )
+            if status == "approved":
+                add(
+                    PlanTransition,
+                    plan_id=plan,
+                    from_status="submitted",
+                    to_status="approved",
+                    actor_id=principals[school],
+                    at=now,
+                )
+            day = start + timedelta(days=i % 150)
+            pre = event(tid, "pre_conference", day, members)
+            add(
+                ConferenceRecord,
+                event_id=pre,
+                team_id=tid,
+                author_id=a,
+                version=1,
+                learning_target_agreed="Reasoning aloud",
+                summary="We agreed on the target",
+                created_at=now,
+                updated_at=now,
+            )
+            observations = []
+            for k, (obs, seen) in enumerate(((a, b), (b, a), (a, b), (b, a))):
+                eid = event(
+                    tid,
+                    "observation",
+                    day + timedelta(days=7 * (k + 1)),
+                    [obs, seen],
+                    observer=obs,
+                    observed=seen,
+                )
+                observations.append(eid)
+                rid = add(
+                    ObservationRecord,
+                    event_id=eid,
+                    team_id=tid,
+                    author_id=obs,
+                    affirmations=["Clear routines", "Wait time"],
+                    new_understandings=["Sentence stems"],
+                    open_questions=["Pacing?"],
+                    evidence="Notes",
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                add(
+                    CoverageRequest,
+                    event_id=eid,
+                    team_id=tid,
+                    requester_id=seen,
+                    school_id=school,
+                    status="arranged" if k < 3 else "pending",
+                    covered_by="A substitute",
+                    created_at=now,
+                    updated_at=now,
+                )
+            post = event(tid, "post_conference", day + timedelta(days=40), members)
+            add(
+                ConferenceRecord,
+                event_id=post,
+                team_id=tid,
+                author_id=b,
+                version=1,
+                summary="What we learned",
+                next_steps="Keep going",
+                created_at=now,
+                updated_at=now,
+            )
+            event(tid, "year_end_meeting", day + timedelta(days=60), [*members, principals[school]])
+            for author, vis, title in ((a, "team", "What I saw"), (b, "program", "Our year")):
+                pid = add(
+                    Reflection,
+                    author_id=author,
+                    title=title,
+                    body="A few paragraphs " * 20,
+                    visibility=vis,
+                    team_id=tid,
+                    event_id=observations[0],
+                    observation_record_id=rid,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for c in (a, b):
+                    add(
+                        ReflectionComment,
+                        reflection_id=pid,
+                        author_id=c,
+                        body="Thank you",
+                        created_at=now,
+                    )
+            if i % 7 == 0:  # a colleague invited, not answered yet
+                invitee = by_school[school][-1 - (i // len(schools)) % 3]
+                add(
+                    TeamInvitation,
+                    team_id=tid,
+                    invitee_id=invitee,
+                    invited_by_id=a,
+                    status="pending",
+                    founding=False,
+                    created_at=now,
+                )
+                d.invitee = d.invitee or str(invitee)
+            if i == 0:
+                d.team, d.teacher, d.event = str(tid), str(a), str(observations[0])
+                d.conference, d.school_admin = str(pre), str(principals[school])
+        wtid, writers, _ = team(TEAMS, 2, "The writers")
+        d.writer_team, d.writer = str(wtid), str(writers[0])
+        for k in range(WRITER_OBSERVATIONS):
+            when = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=2 * k)
+            d.writer_observations.append(
+                str(
+                    event(
+                        wtid, "observation", when, writers, observer=writers[0], observed=writers[1]
+                    )
+                )
+            )
+        for model, values in rows.items():
+            keys = {k for v in values for k in v}  # one shape per insert (missing: null)
+            values = [{k: v.get(k) for k in keys} for v in values]
+            for chunk in range(0, len(values), 5000):
+                conn.execute(insert(model), values[chunk : chunk + 5000])
+        d.reflection = str(rows[Reflection][0]["id"])
+        d.coverage = str(rows[CoverageRequest][0]["id"])
+        resources = []
+        for k in range(60):
+            rid = uuid.uuid4()
+            resources.append(
+                {
+                    "id": rid,
+                    "title": f"Resource {k:02d}",
+                    "url": "https://example.org",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        conn.execute(insert(Resource), resources)
+        conn.execute(
+            insert(ResourceTag),
+            [
+                {"resource_id": r["id"], "focus_area_id": focus[k % len(focus)]}
+                for k, r in enumerate(resources)
+            ],
+        )
+        d.resource = str(resources[0]["id"])
+        support = [
+            {
+                "id": uuid.uuid4(),
+                "requester_id": by_school[s][0],
+                "school_id": s,
+                "kind": "resources",
+                "subject": "Books",
+                "message": "Could we have the book?",
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in schools
+            for _ in range(5)
+        ]
+        conn.execute(insert(SupportRequest), support)
+        d.support = str(support[0]["id"])
+        full, prefix, secret_hash = new_integration_key()
+        conn.execute(
+            insert(IntegrationKey),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "name": "SIS",
+                    "prefix": prefix,
+                    "secret_hash": secret_hash,
+                    "scopes": "read",
+                    "created_at": now,
+                }
+            ],
+        )
+        d.read_key = full
+        d.school = str(school_ids[names[0]])
+        d.user = d.teacher
+        d.roster_import = str(conn.execute(select(RosterImport.id)).scalar_one())
+    if engine.dialect.name == "postgresql":
+        # Planner statistics, as autovacuum gathers them within a minute of a real import.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return d

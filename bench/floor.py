@@ -1,0 +1,93 @@
+"""The bare floor the district benchmark compares each endpoint with: a separate minimal FastAPI
+app, no middleware, no database, no authentication, that validates and serialises the same
+response model from an answer captured from the real app (`BENCH_FLOOR_FILE`).
+
+Route `/floor/<n>` answers capture n: a GET returns the captured answer validated into the real
+route's response model (FastAPI then serialises it as it does for the app); a POST also takes
+and validates the same request body model. Endpoints that answer a document (CSV, HTML) send the
+captured bytes.
+
+    BENCH_FLOOR_FILE=captures.json uvicorn bench.floor:app
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, get_type_hints
+
+from fastapi import FastAPI, Response
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import TypeAdapter
+
+from app.main import create_app
+
+
+def _routes() -> dict[tuple[str, str], APIRoute]:
+    found = {}
+    for ctx in iter_route_contexts(create_app().routes):
+        if isinstance(ctx.original_route, APIRoute):
+            for method in ctx.original_route.methods or ():
+                # As OpenAPI names it: `{import_id:uuid}` is `{import_id}`.
+                found[method, re.sub(r"\{(\w+):\w+\}", r"{\1}", ctx.path)] = ctx.original_route
+    return found
+
+
+def _get(model: Any, answer: Any) -> Any:
+    adapter = TypeAdapter(model)
+
+    async def floor() -> Any:
+        return adapter.validate_python(answer)
+
+    return floor
+
+
+def _post(model: Any, body_model: Any, answer: Any) -> Any:
+    adapter = TypeAdapter(model)
+
+    async def floor(body: Any) -> Any:
+        return adapter.validate_python(answer)
+
+    floor.__annotations__["body"] = body_model  # the real route's body model, validated
+    return floor
+
+
+def _document(content: bytes, media_type: str) -> Any:
+    async def floor() -> Response:
+        return Response(content, media_type=media_type)
+
+    return floor
+
+
+def build(captures: list[dict[str, Any]]) -> FastAPI:
+    floor = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    floor.add_api_route("/floor/ready", _document(b"", "text/plain"), methods=["GET"])
+    routes = _routes()
+    for n, capture in enumerate(captures):
+        route = routes[capture["method"], capture["template"]]
+        path = f"/floor/{n}"
+        if capture.get("text") is not None:
+            handler = _document(capture["text"].encode(), capture["media_type"])
+            floor.add_api_route(path, handler, methods=["GET"])
+        elif capture["method"] == "POST":
+            body = get_type_hints(route.endpoint, include_extras=True)["body"]
+            handler = _post(route.response_model, body, capture["answer"])
+            floor.add_api_route(
+                path, handler, methods=["POST"], response_model=route.response_model
+            )
+        else:
+            handler = _get(route.response_model, capture["answer"])
+            floor.add_api_route(path, handler, methods=["GET"], response_model=route.response_model)
+    return floor
+
+
+def _load() -> FastAPI:
+    path = os.environ.get("BENCH_FLOOR_FILE")
+    if not path:
+        return FastAPI()
+    with open(path, encoding="utf-8") as f:
+        return build(json.load(f))
+
+
+app = _load()
