@@ -20,8 +20,11 @@ from app.core.pagination import PageParams
 from app.core.reads import Reads, TwoSnapshots
 from app.core.sql import collected, json_object, nested
 from app.schools.models import School
-from app.teams.models import TeamMember
+from app.teams import policies as team_policies
+from app.teams import service as team_service
+from app.teams.models import Team, TeamMember
 from app.users.models import Role, SchoolMembership, User
+from tests.coaching.test_confidential_rule import principal_of
 from tests.teams import form_team
 
 
@@ -162,3 +165,46 @@ def test_a_page_is_validated_whole(settings, factory, client, auth, world):
     assert len(page.items) == 1
     assert page.next is None  # no request, no link
     assert isinstance(page.items[0], MemberRow)
+
+
+def test_a_template_is_built_once_and_answers_each_caller_with_their_own_values(
+    settings, factory, client, auth, world
+):
+    """`visible_teams` is one SQL element per kind of caller, naming the caller by bind
+    parameters: two teachers share the statement and still see only their own teams."""
+    a = factory.user(Role.teacher, [world.school_a], given_name="Ann")
+    b = factory.user(Role.teacher, [world.school_a], given_name="Bo")
+    c = factory.user(Role.teacher, [world.school_a], given_name="Cy")
+    d = factory.user(Role.teacher, [world.school_a], given_name="Di")
+    ab = uuid.UUID(form_team(client, auth, a, b)["id"])
+    alone = uuid.UUID(form_team(client, auth, c, d)["id"])
+    ann, cy = principal_of(a), principal_of(c)
+    assert team_policies.visible_teams(ann, True) is team_policies.visible_teams(cy, True)
+    first, second = team_service.seen_statement(ann, ab), team_service.seen_statement(cy, ab)
+    assert first.stmt is second.stmt
+
+    async def work(reads: Reads, db: Database) -> Any:
+        seen = []
+        async with reads.snapshot():
+            for caller in (ann, cy):
+                for team_id in (ab, alone):
+                    seen.append(await reads.value(team_service.seen_statement(caller, team_id)))
+        return seen
+
+    assert _run(settings, work) == [ab, None, None, alone]
+
+
+def test_a_caller_filter_run_without_the_callers_values_fails_loudly(settings, factory, world):
+    """Forgetting `caller_values` must be an error, never a filter that matches everyone."""
+    teacher = principal_of(factory.user(Role.teacher, [world.school_a]))
+    stmt = select(Team.id).where(team_policies.visible_teams(teacher, True))
+
+    async def work(reads: Reads, db: Database) -> Any:
+        return await reads.all(MemberRow, stmt)
+
+    with pytest.raises(sqlalchemy.exc.InvalidRequestError, match="caller_id"):
+        _run(settings, work)
+
+
+class MemberRow(BaseModel):
+    id: uuid.UUID

@@ -104,6 +104,21 @@ class Principal:
         return f"key:{self.key.id}"
 
 
+# Filters that depend on who calls (the users and teams visibility rules) are built once per
+# kind of caller, as parts of statements built once; they name the caller by these bind
+# parameters, whose values `caller_values` gives per request.
+CALLER_ID = "caller_id"
+CALLER_SCHOOLS = "caller_schools"
+
+
+def caller_values(principal: Principal) -> dict[str, Any]:
+    """The values of CALLER_ID and CALLER_SCHOOLS for this caller."""
+    return {
+        CALLER_ID: principal.user.id if principal.user else None,
+        CALLER_SCHOOLS: sorted(principal.school_ids),
+    }
+
+
 # What a principal is read from: the account's own columns and its schools. The signed-in
 # account cache (principal_cache.py) must hear of every change to the tables this reads.
 STAFF_WITH_SCHOOLS = (

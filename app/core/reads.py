@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -41,6 +42,28 @@ from app.core.pagination import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A statement built once (module level, or cached per kind of caller and filter) with the
+    values of its bind parameters for this call. `Reads` finds its compiled form by identity,
+    without SQLAlchemy's cache key: building a statement and keying it cost more than running
+    a small one (bench/README.md). Everything that varies per call must be a bind parameter."""
+
+    stmt: Select[Any]
+    values: Mapping[str, Any]
+
+
+Statement = Select[Any] | Bound
+
+
+def _unbound(
+    stmt: Statement, values: Mapping[str, Any] | None, fixed: bool
+) -> tuple[Select[Any], Mapping[str, Any] | None, bool]:
+    if isinstance(stmt, Bound):
+        return stmt.stmt, {**stmt.values, **(values or {})}, True
+    return stmt, values, fixed
 
 
 class TwoSnapshots(RuntimeError):
@@ -89,32 +112,35 @@ class Reads:
     async def one(
         self,
         schema: type[T],
-        stmt: Select[Any],
+        stmt: Statement,
         values: Mapping[str, Any] | None = None,
         *,
         fixed: bool = False,
     ) -> T | None:
         """The first row as `schema`, or None when there is none."""
+        stmt, values, fixed = _unbound(stmt, values, fixed)
         rows = await self._rows(stmt, values, fixed=fixed, raw=True)
         return schema.model_validate(rows[0]) if rows else None
 
     async def all(
         self,
         schema: type[T],
-        stmt: Select[Any],
+        stmt: Statement,
         values: Mapping[str, Any] | None = None,
         *,
         fixed: bool = False,
     ) -> list[T]:
         """Every row, as `schema` (validated in one call)."""
+        stmt, values, fixed = _unbound(stmt, values, fixed)
         rows = await self._rows(stmt, values, fixed=fixed, raw=True)
         result: list[T] = _list_of(schema).validate_python(rows)
         return result
 
     async def value(
-        self, stmt: Select[Any], values: Mapping[str, Any] | None = None, *, fixed: bool = False
+        self, stmt: Statement, values: Mapping[str, Any] | None = None, *, fixed: bool = False
     ) -> Any:
         """The first column of the first row (a count, an exists), as a Python value."""
+        stmt, values, fixed = _unbound(stmt, values, fixed)
         rows = await self._rows(stmt, values, fixed=fixed, raw=False)
         return next(iter(rows[0].values())) if rows else None
 

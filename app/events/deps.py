@@ -6,6 +6,7 @@ from fastapi import Depends
 from sqlalchemy import select
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.core.access import read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
@@ -33,7 +34,7 @@ async def get_viewable_event(
         Event.id == event_id,  # type: ignore[arg-type]
         policies.visible_events(principal, include_deleted=True),
     )
-    event = (await session.execute(stmt)).scalar_one_or_none()
+    event = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
     if event is None:
         raise NotFound(MISSING)
     access = await team_service.get_viewable(session, principal, event.team_id)
@@ -48,7 +49,11 @@ ViewableEvent = Annotated[EventAccess, Depends(get_viewable_event)]
 async def get_event_view(event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> EventPublic:
     """The event as the API shows it: visible as in `get_viewable_event`."""
     return await read_visible(
-        reads, EventPublic, service.one_statement(caller, event_id), missing=MISSING
+        reads,
+        EventPublic,
+        service.one_statement(caller, event_id),
+        missing=MISSING,
+        values=caller_values(caller),
     )
 
 

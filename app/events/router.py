@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
@@ -51,7 +52,7 @@ async def list_events(
         starts_before=starts_before,
         include_cancelled=include_cancelled,
     )
-    return await reads.page(EventPublic, stmt, page)
+    return await reads.page(EventPublic, stmt, page, caller_values(principal))
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 404, 409, 422))

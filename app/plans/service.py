@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -15,6 +15,7 @@ from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
+from app.core.reads import Bound
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
@@ -137,11 +138,14 @@ async def transition(
     return plan
 
 
-def live_plan_statement(team_id: uuid.UUID) -> Select[Any]:
+def live_plan_statement(team_id: uuid.UUID) -> Bound:
     """A team's plan unless deleted (who may read it is the team's visibility)."""
-    return select(*public_columns(ActionPlan, PlanPublic)).where(
-        ActionPlan.team_id == team_id, ActionPlan.deleted_at.is_(None)
-    )
+    return Bound(_LIVE_PLAN, {"team_id": team_id})
+
+
+_LIVE_PLAN = select(*public_columns(ActionPlan, PlanPublic)).where(
+    ActionPlan.team_id == bindparam("team_id"), ActionPlan.deleted_at.is_(None)
+)
 
 
 def transitions_statement(plan_id: uuid.UUID) -> Select[Any]:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.deps import ReadsDep
@@ -19,7 +20,9 @@ async def get_team_progress(
 ) -> TeamProgress:
     """Progress is part of what everyone who sees the team sees (teams' `visible_teams`)."""
     stmt = service.progress_statement(caller, team_id)
-    facts = await read_visible(reads, service.TeamFacts, stmt, missing=MISSING)
+    facts = await read_visible(
+        reads, service.TeamFacts, stmt, missing=MISSING, values=caller_values(caller)
+    )
     return service.build_progress(facts, utcnow())
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.db import utcnow
 from app.core.sql import nested
 from app.events.models import Event, EventKind, EventStatus
@@ -153,5 +153,6 @@ async def team_progress(
     session: AsyncSession, principal: Principal, team_id: uuid.UUID
 ) -> TeamProgress:
     """A team's progress inside a session's transaction (a document composed from it)."""
-    row = (await session.execute(progress_statement(principal, team_id))).mappings().one()
+    stmt = progress_statement(principal, team_id)
+    row = (await session.execute(stmt, caller_values(principal))).mappings().one()
     return build_progress(TeamFacts.model_validate(row), utcnow())

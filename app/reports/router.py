@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.auth.deps import Admin
+from app.auth.principal import caller_values
 from app.core.deps import ReadsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, PageParams
@@ -30,7 +31,8 @@ async def year_end_report(
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
     stmt = service.teams_statement(caller, school_year, school_id)
-    return service.to_rows(await reads.page(service.YearEndFacts, stmt, page))
+    report = await reads.page(service.YearEndFacts, stmt, page, caller_values(caller))
+    return service.to_rows(report)
 
 
 @router.get(
@@ -51,7 +53,8 @@ async def year_end_report_csv(
     prefixed with an apostrophe)."""
     stmt = service.teams_statement(caller, school_year, school_id)
     everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
-    report = service.to_rows(await reads.page(service.YearEndFacts, stmt, everything))
+    page = await reads.page(service.YearEndFacts, stmt, everything, caller_values(caller))
+    report = service.to_rows(page)
     body = service.to_csv(report.items)
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(

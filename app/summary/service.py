@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy import Select, select
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.errors import NotFound
@@ -48,11 +48,14 @@ async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID
     their reach."""
     async with reads.snapshot():
         stmt = teams.one_statement(principal, team_id, *confidential_columns(principal, Team))
-        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING)
+        caller = caller_values(principal)
+        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING, values=caller)
         plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
         if plan is None:
             raise NotFound(NO_PLAN)
-        facts = await reads.one(progress.TeamFacts, progress.progress_statement(principal, team_id))
+        facts = await reads.one(
+            progress.TeamFacts, progress.progress_statement(principal, team_id), caller
+        )
         assert facts is not None  # the team was just read in this snapshot
         calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
         conference = observation = None

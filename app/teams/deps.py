@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import check_visible, read_visible
+from app.auth.principal import caller_values
+from app.core.access import read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.teams import policies, service
-from app.teams.models import Team
 from app.teams.policies import TeamAccess
 from app.teams.schemas import TeamPublic
 
@@ -33,8 +33,9 @@ ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
 
 async def get_team_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> TeamPublic:
     """The team as the API shows it, if the caller may see it."""
+    stmt = service.one_statement(caller, team_id)
     return await read_visible(
-        reads, TeamPublic, service.one_statement(caller, team_id), missing=MISSING
+        reads, TeamPublic, stmt, missing=MISSING, values=caller_values(caller)
     )
 
 
@@ -47,8 +48,9 @@ async def open_viewable_team(
     """The id of a team the caller may see, with a snapshot open for reading what belongs to
     it as of the same moment."""
     async with reads.snapshot():
-        visible = policies.visible_teams(caller, True)
-        await check_visible(reads, Team, team_id, visible, missing=MISSING)
+        found = await reads.value(service.seen_statement(caller, team_id))
+        if found is None:
+            raise NotFound(MISSING)
         yield team_id
 
 

@@ -15,14 +15,16 @@ test_confidential_rule.py holds them to the same answer for every kind of caller
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, null, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, null, select, true
 
-from app.auth.principal import Principal
+from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal
 from app.teams.models import Team, TeamMember
 from app.users.models import Role, SchoolMembership
 
@@ -41,21 +43,47 @@ class TeamAccess:
         return set(self.sees_since)
 
 
+class TeamReach(StrEnum):
+    """Which teams a caller sees, by kind of caller."""
+
+    district = "district"  # every team
+    schools = "schools"  # teams with a member in the caller's schools
+    own = "own"  # the caller's own teams
+    none = "none"  # an integration key: no team
+
+
+def team_reach(p: Principal) -> TeamReach:
+    if p.is_district_admin:
+        return TeamReach.district
+    if p.is_school_admin:
+        return TeamReach.schools
+    return TeamReach.own if p.user is not None else TeamReach.none
+
+
 def visible_teams(p: Principal, include_deleted: bool) -> ColumnElement[bool]:
     """The teams a caller may see (plans, calendars, progress): their own teams, and for
     administrators the teams with a member in their schools (district: all). Deleted teams:
-    administrators only, and only when asked for. List filters only narrow this."""
-    if p.is_district_admin:
+    administrators only, and only when asked for. List filters only narrow this.
+
+    Built once per kind of caller: it names the caller by bind parameters, so a statement using
+    it runs with `caller_values(p)` (app/auth/principal.py)."""
+    return teams_within(team_reach(p), include_deleted)
+
+
+@functools.cache
+def teams_within(reach: TeamReach, include_deleted: bool) -> ColumnElement[bool]:
+    """`visible_teams` for a kind of caller (built once each)."""
+    if reach is TeamReach.district:
         scope: ColumnElement[bool] = true()
-    elif p.is_school_admin:
+    elif reach is TeamReach.schools:
         in_my_schools = (
             select(TeamMember.team_id)
             .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-            .where(SchoolMembership.school_id.in_(p.school_ids))
+            .where(SchoolMembership.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True)))
         )
         scope = Team.id.in_(in_my_schools)
-    elif p.user is not None:
-        mine = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)
+    elif reach is TeamReach.own:
+        mine = select(TeamMember.team_id).where(TeamMember.user_id == bindparam(CALLER_ID))
         return and_(Team.id.in_(mine), Team.deleted_at.is_(None))
     else:
         return false()

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
@@ -58,7 +59,7 @@ async def list_teams(
         include_deleted=include_deleted,
         plan_status=plan_status,
     )
-    return await reads.page(TeamPublic, stmt, page)
+    return await reads.page(TeamPublic, stmt, page, caller_values(principal))
 
 
 @router.post("/teams", status_code=201, responses=error_responses(401, 403, 422))

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, case, delete, select
+from sqlalchemy import Select, bindparam, case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery
+from app.core.reads import Bound
 from app.core.sql import json_object, nested
 from app.focus_areas.models import FocusArea
 from app.plans.models import ActionPlan, PlanStatus
@@ -69,7 +71,7 @@ async def get_viewable(
     stmt = select(Team).where(Team.id == team_id, policies.visible_teams(principal, True))
     if for_update:
         stmt = stmt.with_for_update(of=Team)
-    team = (await session.execute(stmt)).scalar_one_or_none()
+    team = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
     if team is None:
         return None
     return await _load_members(session, TeamAccess(team=team))
@@ -108,9 +110,22 @@ def _related(team: Any) -> list[Any]:
     ]
 
 
+def seen_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """The team's id if the caller sees it, deleted or not (`visible_teams` plus the id)."""
+    values = {**caller_values(principal), "team_id": team_id}
+    return Bound(_seen(policies.team_reach(principal)), values)
+
+
+@functools.cache
+def _seen(reach: policies.TeamReach) -> Select[Any]:
+    return select(Team.id).where(
+        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+    )
+
+
 def one_statement(principal: Principal, team_id: uuid.UUID, *extra: Any) -> Select[Any]:
     """One team as TeamPublic (and `extra` columns), if the caller may see it (deleted ones
-    too, for administrators: they restore them)."""
+    too, for administrators: they restore them). Run with `caller_values(principal)`."""
     return select(*Team.__table__.columns, *_related(Team), *extra).where(
         Team.id == team_id, policies.visible_teams(principal, True)
     )

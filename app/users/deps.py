@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import Admin, AdminOrReadKey
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.users import policies, service
@@ -31,7 +31,7 @@ async def _load(
         User,
         user_id,
         policies.within(policies.record_reach(caller)),
-        params=policies.caller_values(caller),
+        params=caller_values(caller),
         missing=MISSING,
         lock=lock,
     )

@@ -3,17 +3,14 @@
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select, true
 
-from app.auth.principal import Principal
+from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal
 from app.users.models import Role, SchoolMembership, User
 
 # The filters below are built once per reach (they are parts of cached list templates); the
 # caller's own values are bind parameters, filled in per request by `caller_values`.
-CALLER_ID = "caller_id"
-CALLER_SCHOOLS = "caller_schools"
 
 
 class Reach(StrEnum):
@@ -36,13 +33,6 @@ def record_reach(principal: Principal) -> Reach:
 def colleague_reach(principal: Principal) -> Reach:
     """Whom a user may find by name: people sharing one of their schools."""
     return Reach.district if principal.reads_district else Reach.schools
-
-
-def caller_values(principal: Principal) -> dict[str, Any]:
-    return {
-        CALLER_ID: principal.user.id if principal.user else None,
-        CALLER_SCHOOLS: sorted(principal.school_ids),
-    }
 
 
 def within(reach: Reach) -> ColumnElement[bool]:

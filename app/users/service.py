@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, Staff
+from app.auth.principal import Principal, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -119,7 +119,7 @@ def one_query(principal: Principal, user_id: uuid.UUID) -> tuple[Select[Any], di
         User.id == user_id,  # type: ignore[arg-type]
         policies.within(policies.record_reach(principal)),
     )
-    return stmt, policies.caller_values(principal)
+    return stmt, caller_values(principal)
 
 
 def list_query(
@@ -141,7 +141,7 @@ def list_query(
     filters = (school_id is not None, role is not None, is_active is not None, bool(q))
     query = _list_query(reach, colleagues_only, *filters)
     values = {
-        **policies.caller_values(principal),
+        **caller_values(principal),
         "school_id": school_id,
         "role": role,
         "is_active": is_active,
