@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.reads import Reads
+from app.core.reads import Reads, Statement
 
 Row = TypeVar("Row")
 T = TypeVar("T", bound=BaseModel)
@@ -49,7 +49,7 @@ async def load_visible(
 async def read_visible(
     reads: Reads,
     schema: type[T],
-    stmt: Select[Any],
+    stmt: Statement,
     *,
     missing: str,
     values: Mapping[str, Any] | None = None,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, text
+from sqlalchemy import Select, bindparam, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
+from app.core.reads import Bound
 from app.core.sql import nested
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
@@ -293,11 +295,16 @@ def list_statement(
     )
 
 
-def team_calendar_statement(team_id: uuid.UUID) -> Select[Any]:
+def team_calendar_statement(team_id: uuid.UUID) -> Bound:
     """A team's events (cancelled ones too, not deleted ones) in time order, as EventPublic."""
+    return Bound(_team_calendar(), {"team_id": team_id})
+
+
+@functools.cache
+def _team_calendar() -> Select[Any]:
     return (
         select(*Event.__table__.columns, participants(Event.id))
-        .where(Event.team_id == team_id, Event.deleted_at.is_(None))
+        .where(Event.team_id == bindparam("team_id"), Event.deleted_at.is_(None))
         .order_by(Event.starts_at, Event.id)
     )
 

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.auth.principal import caller_values
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.deps import ReadsDep
@@ -20,9 +19,7 @@ async def get_team_progress(
 ) -> TeamProgress:
     """Progress is part of what everyone who sees the team sees (teams' `visible_teams`)."""
     stmt = service.progress_statement(caller, team_id)
-    facts = await read_visible(
-        reads, service.TeamFacts, stmt, missing=MISSING, values=caller_values(caller)
-    )
+    facts = await read_visible(reads, service.TeamFacts, stmt, missing=MISSING)
     return service.build_progress(facts, utcnow())
 
 

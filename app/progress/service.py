@@ -3,17 +3,19 @@ facts per team (`facts_columns`), read with the team itself: for one team or a r
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, caller_values
 from app.core.db import utcnow
+from app.core.reads import Bound
 from app.core.sql import nested
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
@@ -47,10 +49,11 @@ class TeamFacts(BaseModel):
     reflections: int
 
 
-def facts_columns(principal: Principal, team: Any) -> list[Any]:
+def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
     """TeamFacts' columns beside `team_id`, looked up per team (`team`: the team table or a
-    page of it). Reflections are counted as `principal` may read them: a private post or a
-    team post counted for someone who may not read it would tell them it exists."""
+    page of it). Reflections are counted as the caller (a `kind` of reader, named by bind
+    parameters: `caller_values`) may read them: a private post or a team post counted for
+    someone who may not read it would tell them it exists."""
     plan = select(ActionPlan.status).where(ActionPlan.team_id == team.id).scalar_subquery()
     events = (
         select(Event.kind, Event.ends_at, Event.observer_id, Event.observed_id)
@@ -69,7 +72,7 @@ def facts_columns(principal: Principal, team: Any) -> list[Any]:
     )
     records = select(func.count(ObservationRecord.id)).where(ObservationRecord.team_id == team.id)
     reflections = select(func.count(Reflection.id)).where(
-        Reflection.team_id == team.id, reflection_policies.readable(principal)
+        Reflection.team_id == team.id, reflection_policies.readable_by(kind)
     )
     return [
         func.coalesce(plan, PlanStatus.draft.value).label("plan_status"),
@@ -80,10 +83,16 @@ def facts_columns(principal: Principal, team: Any) -> list[Any]:
     ]
 
 
-def progress_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
+def progress_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
     """One team's facts, if the caller may see the team (its plan, calendar and progress)."""
-    return select(Team.id.label("team_id"), *facts_columns(principal, Team)).where(
-        Team.id == team_id, team_policies.visible_teams(principal, True)
+    stmt = _progress(team_policies.team_reach(principal), reflection_policies.reader(principal))
+    return Bound(stmt, {**caller_values(principal), "team_id": team_id})
+
+
+@functools.cache
+def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) -> Select[Any]:
+    return select(Team.id.label("team_id"), *facts_columns(kind, Team)).where(
+        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
     )
 
 
@@ -153,6 +162,6 @@ async def team_progress(
     session: AsyncSession, principal: Principal, team_id: uuid.UUID
 ) -> TeamProgress:
     """A team's progress inside a session's transaction (a document composed from it)."""
-    stmt = progress_statement(principal, team_id)
-    row = (await session.execute(stmt, caller_values(principal))).mappings().one()
+    facts = progress_statement(principal, team_id)
+    row = (await session.execute(facts.stmt, facts.values)).mappings().one()
     return build_progress(TeamFacts.model_validate(row), utcnow())

@@ -3,18 +3,20 @@ records/deps.py)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden
+from app.core.reads import Bound
 from app.core.sql import json_object
 from app.events import policies as event_policies
 from app.events.models import Event, EventKind
@@ -138,11 +140,16 @@ def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Select[
     )
 
 
-def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | None) -> Select[Any]:
+def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | None) -> Bound:
     """A team's records of `model` written from `since` (None: all), oldest first."""
-    stmt = select(*model.__table__.columns).where(model.team_id == team_id)
-    if since is not None:
-        stmt = stmt.where(model.created_at >= since)
+    return Bound(_team_records(model, since is not None), {"team_id": team_id, "since": since})
+
+
+@functools.cache
+def _team_records(model: Any, from_since: bool) -> Select[Any]:
+    stmt = select(*model.__table__.columns).where(model.team_id == bindparam("team_id"))
+    if from_since:
+        stmt = stmt.where(model.created_at >= bindparam("since"))
     return stmt.order_by(model.created_at)
 
 

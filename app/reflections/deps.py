@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import check_visible, load_visible, read_visible
+from app.auth.principal import caller_values
+from app.core.access import check_visible, load_visible
 from app.core.deps import ReadsDep, SessionDep
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, NotFound
 from app.reflections import policies, service
 from app.reflections.models import Reflection
 from app.reflections.schemas import ReflectionPublic
@@ -22,7 +23,10 @@ async def get_reflection_view(
 ) -> ReflectionPublic:
     """The post as the API shows it: the list's statement plus the id."""
     stmt = service.one_statement(caller, reflection_id)
-    return await read_visible(reads, ReflectionPublic, stmt, missing=MISSING)
+    found = await reads.one(ReflectionPublic, stmt)
+    if found is None:
+        raise NotFound(MISSING)
+    return found
 
 
 ReflectionView = Annotated[ReflectionPublic, Depends(get_reflection_view)]
@@ -35,7 +39,10 @@ async def open_readable_reflection(
     it (its comments) as of the same moment."""
     async with reads.snapshot():
         visible = policies.readable(caller)
-        await check_visible(reads, Reflection, reflection_id, visible, missing=MISSING)
+        values = caller_values(caller)
+        await check_visible(
+            reads, Reflection, reflection_id, visible, missing=MISSING, values=values
+        )
         yield reflection_id
 
 
@@ -46,7 +53,12 @@ async def get_readable_reflection(
     reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
 ) -> Reflection:
     return await load_visible(
-        session, Reflection, reflection_id, policies.readable(caller), missing=MISSING
+        session,
+        Reflection,
+        reflection_id,
+        policies.readable(caller),
+        missing=MISSING,
+        params=caller_values(caller),
     )
 
 
@@ -57,7 +69,13 @@ async def get_editable_reflection(
     reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
 ) -> Reflection:
     found = await load_visible(
-        session, Reflection, reflection_id, policies.readable(caller), missing=MISSING, lock=True
+        session,
+        Reflection,
+        reflection_id,
+        policies.readable(caller),
+        missing=MISSING,
+        lock=True,
+        params=caller_values(caller),
     )
     if not policies.can_edit(caller, found):
         raise Forbidden("Only its author changes a reflection")

@@ -3,25 +3,51 @@ teachers, from the time they may read the team's confidential records: app/teams
 program, every staff member of the district. No role widens this: administrators read private
 and team posts no more than anyone else."""
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+import functools
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
 from sqlmodel import col
 
-from app.auth.principal import Principal
+from app.auth.principal import CALLER_ID, Principal
 from app.reflections.models import Reflection, Visibility
 from app.teams.models import Team, TeamMember
 from app.users.models import Role
 
 
-def readable(p: Principal) -> ColumnElement[bool]:
+class Reader(StrEnum):
+    """What kind of reader the caller is, for reflections."""
+
+    teacher = "teacher"  # their own, their teams' and program posts
+    staff = "staff"  # their own and program posts (administrators)
+    none = "none"  # an integration key: nothing
+
+
+def reader(p: Principal) -> Reader:
     if p.user is None:
+        return Reader.none
+    return Reader.teacher if p.role == Role.teacher else Reader.staff
+
+
+def readable(p: Principal) -> ColumnElement[bool]:
+    """The posts the caller reads. Names the caller by bind parameters: run statements using
+    it with `caller_values(p)`."""
+    return readable_by(reader(p))
+
+
+@functools.cache
+def readable_by(kind: Reader) -> ColumnElement[bool]:
+    if kind is Reader.none:
         return false()
-    visible = [Reflection.author_id == p.user.id, Reflection.visibility == Visibility.program]
-    if p.role == Role.teacher:
+    me: Any = bindparam(CALLER_ID)
+    visible = [Reflection.author_id == me, Reflection.visibility == Visibility.program]
+    if kind is Reader.teacher:
         my_teams = (
             select(TeamMember.team_id)
             .join(Team, Team.id == TeamMember.team_id)
             .where(
-                TeamMember.user_id == p.user.id,
+                TeamMember.user_id == me,
                 Team.deleted_at.is_(None),
                 or_(
                     TeamMember.sees_since.is_(None),
@@ -35,16 +61,17 @@ def readable(p: Principal) -> ColumnElement[bool]:
     return and_(Reflection.deleted_at.is_(None), or_(*visible))
 
 
-def sees_links(p: Principal) -> ColumnElement[bool]:
+@functools.cache
+def sees_links(kind: Reader) -> ColumnElement[bool]:
     """Whether the caller sees which team, event and observation record a post is about: its
     author and that team's members. A program post is read district-wide; what it links to is
-    the team's business."""
-    if p.user is None:
+    the team's business. (Caller by bind parameters, as `readable`.)"""
+    if kind is Reader.none:
         return false()
-    mine: ColumnElement[bool] = col(Reflection.author_id) == p.user.id
-    if p.role != Role.teacher:
+    mine: ColumnElement[bool] = col(Reflection.author_id) == bindparam(CALLER_ID)
+    if kind is not Reader.teacher:
         return mine
-    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)
+    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == bindparam(CALLER_ID))
     return or_(mine, Reflection.team_id.in_(my_teams))
 
 

@@ -45,10 +45,10 @@ async def list_reflections(
 ) -> Page[ReflectionPublic]:
     """The reflections blog, newest first: your own posts, your teams' posts, and every
     `program` post of the district. Filters only narrow that."""
-    stmt = service.list_statement(
+    query, values = service.list_query(
         principal, team_id=team_id, author_id=author_id, visibility=visibility, q=q
     )
-    return await reads.page(ReflectionPublic, stmt, page)
+    return await reads.page(ReflectionPublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

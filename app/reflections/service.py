@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.db import columns_of, utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.reads import Bound
 from app.core.sql import json_object
 from app.events.models import Event
 from app.records.models import ObservationRecord
@@ -75,41 +78,86 @@ def _comment_count() -> Any:
     )
 
 
-def list_statement(
+def list_query(
     principal: Principal,
     *,
     team_id: uuid.UUID | None,
     author_id: uuid.UUID | None,
     visibility: Visibility | None,
     q: str | None,
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The posts the caller reads, newest first, with the values of its parameters."""
+    filters = (team_id is not None, author_id is not None, visibility is not None, bool(q))
+    query = _list_query(policies.reader(principal), *filters)
+    values = {
+        **caller_values(principal),
+        "team_id": team_id,
+        "author_id": author_id,
+        "visibility": visibility,
+        "q": search_pattern(q) if q else None,
+    }
+    return query, values
+
+
+def team_posts_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """A team's posts the caller reads, newest first (the list filtered by team)."""
+    stmt = _posts(policies.reader(principal), True, False, False, False)
+    return Bound(_ordered(stmt), {**caller_values(principal), "team_id": team_id})
+
+
+def one_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
+    """One post as the list shows it, if the caller may read it."""
+    values = {**caller_values(principal), "reflection_id": reflection_id}
+    return Bound(_one(policies.reader(principal)), values)
+
+
+@functools.cache
+def _posts(
+    kind: policies.Reader, by_team: bool, by_author: bool, by_visibility: bool, by_text: bool
 ) -> Select[Any]:
+    """The posts a kind of reader reads, narrowed by the filters given (built once each)."""
     stmt = (
-        select(
-            *_post_columns(principal),
-            _author(),
-            _comment_count(),
-        )
+        select(*_post_columns(kind), _author(), _comment_count())
         .join(User, User.id == Reflection.author_id)
-        .where(policies.readable(principal))
+        .where(policies.readable_by(kind))
     )
-    if team_id is not None:
-        stmt = stmt.where(Reflection.team_id == team_id)
-    if author_id is not None:
-        stmt = stmt.where(Reflection.author_id == author_id)
-    if visibility is not None:
-        stmt = stmt.where(Reflection.visibility == visibility)
-    if q:
-        stmt = stmt.where(func.lower(Reflection.title).contains(q.lower(), autoescape=True))
-    return stmt.order_by(Reflection.created_at.desc(), Reflection.id)
+    if by_team:
+        stmt = stmt.where(Reflection.team_id == bindparam("team_id"))
+    if by_author:
+        stmt = stmt.where(Reflection.author_id == bindparam("author_id"))
+    if by_visibility:
+        stmt = stmt.where(Reflection.visibility == bindparam("visibility"))
+    if by_text:
+        stmt = stmt.where(contains_param(Reflection.title, "q"))
+    return stmt
+
+
+ORDER = (Reflection.created_at.desc(), Reflection.id)
+
+
+@functools.cache
+def _ordered(stmt: Select[Any]) -> Select[Any]:
+    return stmt.order_by(*ORDER)
+
+
+@functools.cache
+def _list_query(kind: policies.Reader, *filters: bool) -> PageQuery:
+    return PageQuery(_posts(kind, *filters), ORDER)
+
+
+@functools.cache
+def _one(kind: policies.Reader) -> Select[Any]:
+    stmt = _posts(kind, False, False, False, False)
+    return stmt.where(Reflection.id == bindparam("reflection_id"))
 
 
 LINKS = ("team_id", "event_id", "observation_record_id")
 
 
-def _post_columns(principal: Principal) -> list[Any]:
+def _post_columns(kind: policies.Reader) -> list[Any]:
     """A post's columns; which team, event and record it is about only for those who may see
     them (null for everyone else)."""
-    sees = policies.sees_links(principal)
+    sees = policies.sees_links(kind)
     return [
         case((sees, column), else_=None).label(column.key) if column.key in LINKS else column
         for column in Reflection.__table__.columns  # type: ignore[attr-defined]
@@ -123,18 +171,12 @@ def _author() -> Any:
     )
 
 
-def one_statement(principal: Principal, reflection_id: uuid.UUID) -> Select[Any]:
-    """One post as the list shows it, if the caller may read it."""
-    return list_statement(principal, team_id=None, author_id=None, visibility=None, q=None).where(
-        Reflection.id == reflection_id
-    )
-
-
 async def view(
     session: AsyncSession, principal: Principal, reflection_id: uuid.UUID
 ) -> ReflectionPublic:
     """One post as the API shows it, if the caller may read it (404 otherwise)."""
-    row = (await session.execute(one_statement(principal, reflection_id))).mappings().first()
+    one = one_statement(principal, reflection_id)
+    row = (await session.execute(one.stmt, one.values)).mappings().first()
     if row is None:
         raise NotFound("No such reflection")
     return ReflectionPublic.model_validate(row)

@@ -4,20 +4,22 @@ coverage arranged and year-end meeting status; a page of it is one statement."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.db import utcnow
 from app.core.pagination import Page, PageQuery
 from app.core.sql import collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
 from app.progress.service import TeamFacts, build_progress, facts_columns
+from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
 from app.teams import policies as team_policies
@@ -36,7 +38,7 @@ class YearEndFacts(TeamFacts):
     coverage_pending: int
 
 
-def _per_team(principal: Principal) -> Any:
+def _per_team(kind: reflection_policies.Reader) -> Any:
     def columns(team: Any) -> list[Any]:
         schools = (
             select(School.name)
@@ -54,7 +56,7 @@ def _per_team(principal: Principal) -> Any:
             return count.scalar_subquery().label(f"coverage_{status.value}")
 
         return [
-            *facts_columns(principal, team),
+            *facts_columns(kind, team),
             collected(schools).label("schools"),
             coverage(CoverageStatus.arranged),
             coverage(CoverageStatus.pending),
@@ -63,10 +65,28 @@ def _per_team(principal: Principal) -> Any:
     return columns
 
 
-def teams_statement(
+def teams_query(
     principal: Principal, school_year: str | None, school_id: uuid.UUID | None
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The report's teams, newest school year first, with the facts of each row, and the
+    values of its parameters."""
+    query = _teams_query(
+        team_policies.team_reach(principal),
+        reflection_policies.reader(principal),
+        school_year is not None,
+        school_id is not None,
+    )
+    values = {**caller_values(principal), "school_year": school_year, "school_id": school_id}
+    return query, values
+
+
+@functools.cache
+def _teams_query(
+    reach: team_policies.TeamReach,
+    kind: reflection_policies.Reader,
+    by_year: bool,
+    by_school: bool,
 ) -> PageQuery:
-    """The report's teams, newest school year first, with the facts of each row."""
     stmt = (
         select(
             Team.id,
@@ -76,20 +96,20 @@ def teams_statement(
             func.coalesce(FocusArea.name, Team.focus_area_other).label("focus_area"),
         )
         .outerjoin(FocusArea, FocusArea.id == Team.focus_area_id)
-        .where(team_policies.visible_teams(principal, include_deleted=False))
+        .where(team_policies.teams_within(reach, include_deleted=False))
     )
-    if school_year is not None:
-        stmt = stmt.where(Team.school_year == school_year)
-    if school_id is not None:
+    if by_year:
+        stmt = stmt.where(Team.school_year == bindparam("school_year"))
+    if by_school:
         stmt = stmt.where(
             Team.id.in_(
                 select(TeamMember.team_id)
                 .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-                .where(SchoolMembership.school_id == school_id)
+                .where(SchoolMembership.school_id == bindparam("school_id"))
             )
         )
     order = [Team.school_year.desc(), Team.name.label("team_name"), Team.id]
-    return PageQuery(stmt, order, per_row=_per_team(principal), template=False)
+    return PageQuery(stmt, order, per_row=_per_team(kind))
 
 
 def to_row(facts: YearEndFacts, now: datetime) -> YearEndRow:

@@ -9,13 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
-from app.auth.principal import Principal, caller_values
+from app.auth.principal import Principal
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.errors import NotFound
-from app.core.reads import Reads
+from app.core.reads import Bound, Reads
 from app.events import service as events
 from app.events.schemas import EventPublic
 from app.plans import service as plans
@@ -31,8 +31,7 @@ from app.schools.models import School
 from app.summary.schemas import TeamSummary
 from app.teams import service as teams
 from app.teams.deps import MISSING as TEAM_MISSING
-from app.teams.models import Team, TeamMember
-from app.teams.policies import confidential_columns
+from app.teams.models import TeamMember
 from app.teams.schemas import TeamPublic
 from app.users.models import SchoolMembership
 
@@ -47,27 +46,22 @@ async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID
     The confidential parts only for those who read the team's records, those written within
     their reach."""
     async with reads.snapshot():
-        stmt = teams.one_statement(principal, team_id, *confidential_columns(principal, Team))
-        caller = caller_values(principal)
-        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING, values=caller)
+        stmt = teams.standing_statement(principal, team_id)
+        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING)
         plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
         if plan is None:
             raise NotFound(NO_PLAN)
-        facts = await reads.one(
-            progress.TeamFacts, progress.progress_statement(principal, team_id), caller
-        )
+        facts = await reads.one(progress.TeamFacts, progress.progress_statement(principal, team_id))
         assert facts is not None  # the team was just read in this snapshot
         calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
         conference = observation = None
         member, since = team.reads_confidential, team.confidential_since
         if member:
-            stmt = records.team_records_statement(ConferenceRecord, team_id, since)
-            conference = await reads.all(ConferenceRecordPublic, stmt)
-            stmt = records.team_records_statement(ObservationRecord, team_id, since)
-            observation = await reads.all(ObservationRecordPublic, stmt)
-        posts_stmt = reflections.list_statement(
-            principal, team_id=team_id, author_id=None, visibility=None, q=None
-        )
+            held = records.team_records_statement(ConferenceRecord, team_id, since)
+            conference = await reads.all(ConferenceRecordPublic, held)
+            held = records.team_records_statement(ObservationRecord, team_id, since)
+            observation = await reads.all(ObservationRecordPublic, held)
+        posts_stmt = reflections.team_posts_statement(principal, team_id)
         posts = await reads.all(ReflectionPublic, posts_stmt)
     return TeamSummary(
         team=TeamPublic.model_validate(team.model_dump()),
@@ -85,9 +79,13 @@ class _Zone(BaseModel):
     time_zone: str
 
 
-def time_zone_statement(team_id: uuid.UUID) -> Select[Any]:
+def time_zone_statement(team_id: uuid.UUID) -> Bound:
     """The time zone of the members' school (the first by name, if they span several)."""
-    members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
+    return Bound(_TIME_ZONE, {"team_id": team_id})
+
+
+def _time_zone() -> Select[Any]:
+    members = select(TeamMember.user_id).where(TeamMember.team_id == bindparam("team_id"))
     return (
         select(School.time_zone)
         .join(SchoolMembership, SchoolMembership.school_id == School.id)
@@ -95,6 +93,9 @@ def time_zone_statement(team_id: uuid.UUID) -> Select[Any]:
         .order_by(School.name)
         .limit(1)
     )
+
+
+_TIME_ZONE = _time_zone()
 
 
 async def compile_document(

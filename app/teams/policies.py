@@ -112,20 +112,33 @@ def can_read_confidential(p: Principal, access: TeamAccess) -> bool:
     return access.team.deleted_at is None and is_member(p, access)
 
 
-def confidential_columns(p: Principal, team: Any) -> list[Any]:
+def confidential_columns(p: Principal, team: Any) -> tuple[Any, ...]:
     """`can_read_confidential` and `confidential_since` as columns of a statement reading a
     team's row (`team`: the team table), for reads that decide in the same snapshot as they
-    read: `reads_confidential` (bool) and `confidential_since` (None: all records)."""
-    if p.user is None or p.role != Role.teacher:  # `is_member`: teachers only
-        return [false().label("reads_confidential"), null().label("confidential_since")]
+    read: `reads_confidential` (bool) and `confidential_since` (None: all records). Names the
+    caller by bind parameters: run with `caller_values(p)`."""
+    return confidential_columns_for(may_be_member(p), team)
+
+
+def may_be_member(p: Principal) -> bool:
+    """Whether the caller is the kind who reads a team's records when on it (`is_member`:
+    teachers only)."""
+    return p.user is not None and p.role == Role.teacher
+
+
+@functools.cache
+def confidential_columns_for(teacher: bool, team: Any) -> tuple[Any, ...]:
+    """`confidential_columns` for a kind of caller (built once each)."""
+    if not teacher:
+        return (false().label("reads_confidential"), null().label("confidential_since"))
     mine = select(TeamMember.sees_since).where(
-        TeamMember.team_id == team.id, TeamMember.user_id == p.user.id
+        TeamMember.team_id == team.id, TeamMember.user_id == bindparam(CALLER_ID)
     )
     on_team = exists(mine.with_only_columns(TeamMember.user_id))
-    return [
+    return (
         and_(on_team, team.deleted_at.is_(None)).label("reads_confidential"),
         mine.scalar_subquery().label("confidential_since"),
-    ]
+    )
 
 
 def confidential_since(p: Principal, access: TeamAccess) -> datetime | None:

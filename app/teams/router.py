@@ -4,7 +4,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.auth.principal import caller_values
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
@@ -50,7 +49,7 @@ async def list_teams(
 ) -> Page[TeamPublic]:
     """Coaching teams the caller may see: teachers their own, school administrators those with
     a member in their schools, district administrators all. Newest school year first."""
-    stmt = service.list_statement(
+    query, values = service.list_query(
         principal,
         school_year=school_year,
         focus_area_id=focus_area_id,
@@ -59,7 +58,7 @@ async def list_teams(
         include_deleted=include_deleted,
         plan_status=plan_status,
     )
-    return await reads.page(TeamPublic, stmt, page, caller_values(principal))
+    return await reads.page(TeamPublic, query, page, values)
 
 
 @router.post("/teams", status_code=201, responses=error_responses(401, 403, 422))

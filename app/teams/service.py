@@ -123,6 +123,21 @@ def _seen(reach: policies.TeamReach) -> Select[Any]:
     )
 
 
+def standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """One team as TeamPublic with the caller's standing on it (`confidential_columns`), if
+    the caller sees it (deleted ones too, for administrators)."""
+    stmt = _standing(policies.team_reach(principal), policies.may_be_member(principal))
+    return Bound(stmt, {**caller_values(principal), "team_id": team_id})
+
+
+@functools.cache
+def _standing(reach: policies.TeamReach, teacher: bool) -> Select[Any]:
+    columns = policies.confidential_columns_for(teacher, Team)
+    return select(*Team.__table__.columns, *_related(Team), *columns).where(
+        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+    )
+
+
 def one_statement(principal: Principal, team_id: uuid.UUID, *extra: Any) -> Select[Any]:
     """One team as TeamPublic (and `extra` columns), if the caller may see it (deleted ones
     too, for administrators: they restore them). Run with `caller_values(principal)`."""
@@ -137,7 +152,7 @@ async def to_public(session: AsyncSession, team: Team) -> TeamPublic:
     return TeamPublic.model_validate((await session.execute(stmt)).mappings().one())
 
 
-def list_statement(
+def list_query(
     principal: Principal,
     *,
     school_year: str | None,
@@ -146,34 +161,64 @@ def list_statement(
     school_id: uuid.UUID | None,
     include_deleted: bool,
     plan_status: PlanStatus | None = None,
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The teams the caller may list, with the values of its parameters. Newest school year
+    first, then by name."""
+    given = (school_year, focus_area_id, member_id, school_id, plan_status)
+    query = _list_query(
+        policies.team_reach(principal), include_deleted, *(v is not None for v in given)
+    )
+    values = {
+        **caller_values(principal),
+        "school_year": school_year,
+        "focus_area_id": focus_area_id,
+        "member_id": member_id,
+        "school_id": school_id,
+        "plan_status": plan_status,
+    }
+    return query, values
+
+
+@functools.cache
+def _list_query(
+    reach: policies.TeamReach,
+    include_deleted: bool,
+    by_year: bool,
+    by_focus_area: bool,
+    by_member: bool,
+    by_school: bool,
+    by_plan_status: bool,
 ) -> PageQuery:
-    stmt = select(*Team.__table__.columns).where(policies.visible_teams(principal, include_deleted))
-    if school_year is not None:
-        stmt = stmt.where(Team.school_year == school_year)
-    if focus_area_id is not None:
-        stmt = stmt.where(Team.focus_area_id == focus_area_id)
-    if member_id is not None:
+    """The list statement for one kind of caller and combination of filters (built once each)."""
+    stmt = select(*Team.__table__.columns).where(policies.teams_within(reach, include_deleted))
+    if by_year:
+        stmt = stmt.where(Team.school_year == bindparam("school_year"))
+    if by_focus_area:
+        stmt = stmt.where(Team.focus_area_id == bindparam("focus_area_id"))
+    if by_member:
         stmt = stmt.where(
-            Team.id.in_(select(TeamMember.team_id).where(TeamMember.user_id == member_id))
+            Team.id.in_(
+                select(TeamMember.team_id).where(TeamMember.user_id == bindparam("member_id"))
+            )
         )
-    if school_id is not None:
+    if by_school:
         stmt = stmt.where(
             Team.id.in_(
                 select(TeamMember.team_id)
                 .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-                .where(SchoolMembership.school_id == school_id)
+                .where(SchoolMembership.school_id == bindparam("school_id"))
             )
         )
-    if plan_status is not None:
+    if by_plan_status:
         stmt = stmt.where(
             Team.id.in_(
                 select(ActionPlan.team_id).where(
-                    ActionPlan.status == plan_status, ActionPlan.deleted_at.is_(None)
+                    ActionPlan.status == bindparam("plan_status"), ActionPlan.deleted_at.is_(None)
                 )
             )
         )
     order = [Team.school_year.desc(), Team.name, Team.id]
-    return PageQuery(stmt, order, per_row=_related, template=False)
+    return PageQuery(stmt, order, per_row=_related)
 
 
 # ---- changes -------------------------------------------------------------------------------

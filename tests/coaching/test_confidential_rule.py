@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from app.auth.principal import Principal, Staff
+from app.auth.principal import Principal, Staff, caller_values
 from app.core.db import Database
 from app.core.reads import Reads
 from app.teams import policies, service
@@ -52,7 +52,7 @@ def both_forms(settings, principal: Principal, team_id: uuid.UUID) -> tuple[tupl
                 python = policies.can_read_confidential(principal, access)
                 since = policies.confidential_since(principal, access) if python else None
             stmt = select(*policies.confidential_columns(principal, Team)).where(Team.id == team_id)
-            sql = await Reads(db.driver).one(Standing, stmt)
+            sql = await Reads(db.driver).one(Standing, stmt, caller_values(principal))
             assert sql is not None
             # `since` only means something to those who read the records at all.
             return (python, since), (
