@@ -53,7 +53,6 @@ async def get_event_view(event_id: uuid.UUID, reads: ReadsDep, caller: StaffCall
         EventPublic,
         service.one_statement(caller, event_id),
         missing=MISSING,
-        values=caller_values(caller),
     )
 
 

@@ -4,7 +4,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import StaffCaller
-from app.auth.principal import caller_values
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
@@ -43,7 +42,7 @@ async def list_events(
 ) -> Page[EventPublic]:
     """The calendar: events of the teams the caller may see, in time order. For a month view,
     pass `from` and `to` (with their UTC offsets, URL-encoded)."""
-    stmt = service.list_statement(
+    query, values = service.list_query(
         principal,
         team_id=team_id,
         teacher_id=teacher_id,
@@ -52,7 +51,7 @@ async def list_events(
         starts_before=starts_before,
         include_cancelled=include_cancelled,
     )
-    return await reads.page(EventPublic, stmt, page, caller_values(principal))
+    return await reads.page(EventPublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 404, 409, 422))

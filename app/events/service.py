@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.db import columns_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
@@ -258,7 +258,7 @@ async def restore(
     return event
 
 
-def list_statement(
+def list_query(
     principal: Principal,
     *,
     team_id: uuid.UUID | None,
@@ -267,32 +267,57 @@ def list_statement(
     starts_from: datetime | None,
     starts_before: datetime | None,
     include_cancelled: bool,
-) -> PageQuery:
-    stmt = select(*Event.__table__.columns).where(
-        policies.visible_events(principal, include_deleted=False)
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The calendar the caller sees, in time order, with the values of its parameters."""
+    given = (team_id, teacher_id, kind, starts_from, starts_before)
+    query = _list_query(
+        team_policies.team_reach(principal),
+        *(v is not None for v in given),
+        include_cancelled,
     )
-    if team_id is not None:
-        stmt = stmt.where(Event.team_id == team_id)
-    if teacher_id is not None:
+    values = {
+        **caller_values(principal),
+        "team_id": team_id,
+        "teacher_id": teacher_id,
+        "kind": kind,
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+    }
+    return query, values
+
+
+@functools.cache
+def _list_query(
+    reach: team_policies.TeamReach,
+    by_team: bool,
+    by_teacher: bool,
+    by_kind: bool,
+    by_from: bool,
+    by_before: bool,
+    include_cancelled: bool,
+) -> PageQuery:
+    """The list statement for one kind of caller and combination of filters (built once each).
+    Lists never show deleted events, so whether the caller is an administrator is moot."""
+    stmt = select(*Event.__table__.columns).where(policies.events_within(reach, False))
+    if by_team:
+        stmt = stmt.where(Event.team_id == bindparam("team_id"))
+    if by_teacher:
         stmt = stmt.where(
             Event.id.in_(
-                select(EventParticipant.event_id).where(EventParticipant.user_id == teacher_id)
+                select(EventParticipant.event_id).where(
+                    EventParticipant.user_id == bindparam("teacher_id")
+                )
             )
         )
-    if kind is not None:
-        stmt = stmt.where(Event.kind == kind)
-    if starts_from is not None:  # events still running at `from` are included
-        stmt = stmt.where(Event.ends_at > starts_from)
-    if starts_before is not None:
-        stmt = stmt.where(Event.starts_at < starts_before)
+    if by_kind:
+        stmt = stmt.where(Event.kind == bindparam("kind"))
+    if by_from:  # events still running at `from` are included
+        stmt = stmt.where(Event.ends_at > bindparam("starts_from"))
+    if by_before:
+        stmt = stmt.where(Event.starts_at < bindparam("starts_before"))
     if not include_cancelled:
         stmt = stmt.where(Event.status == EventStatus.scheduled)
-    return PageQuery(
-        stmt,
-        [Event.starts_at, Event.id],
-        per_row=lambda row: [participants(row.id)],
-        template=False,
-    )
+    return PageQuery(stmt, [Event.starts_at, Event.id], per_row=lambda row: [participants(row.id)])
 
 
 def team_calendar_statement(team_id: uuid.UUID) -> Bound:
@@ -309,10 +334,16 @@ def _team_calendar() -> Select[Any]:
     )
 
 
-def one_statement(principal: Principal, event_id: uuid.UUID) -> Select[Any]:
+def one_statement(principal: Principal, event_id: uuid.UUID) -> Bound:
     """One event as EventPublic, if the caller may see it (deleted ones: its administrators)."""
+    stmt = _one(team_policies.team_reach(principal), principal.is_admin)
+    return Bound(stmt, {**caller_values(principal), "event_id": event_id})
+
+
+@functools.cache
+def _one(reach: team_policies.TeamReach, deleted_too: bool) -> Select[Any]:
     return select(*Event.__table__.columns, participants(Event.id)).where(
-        Event.id == event_id, policies.visible_events(principal, include_deleted=True)
+        Event.id == bindparam("event_id"), policies.events_within(reach, deleted_too)
     )
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.auth.deps import StaffCaller
-from app.auth.principal import caller_values
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.events.deps import MISSING as EVENT_MISSING
@@ -115,7 +114,7 @@ async def get_observation_view(
 ) -> ObservationRecordPublic:
     schema = ObservationRecordPublic
     stmt = service.event_record_statement(caller, event_id, ObservationRecord, schema)
-    facts = await reads.one(Confidential[ObservationRecordPublic], stmt, caller_values(caller))
+    facts = await reads.one(Confidential[ObservationRecordPublic], stmt)
     return _decide(facts, "No observation record for this event yet")
 
 
@@ -127,7 +126,7 @@ async def get_conference_view(
 ) -> ConferenceRecordPublic:
     schema = ConferenceRecordPublic
     stmt = service.event_record_statement(caller, event_id, ConferenceRecord, schema)
-    facts = await reads.one(Confidential[ConferenceRecordPublic], stmt, caller_values(caller))
+    facts = await reads.one(Confidential[ConferenceRecordPublic], stmt)
     return _decide(facts, "No conference record for this event yet")
 
 
@@ -144,7 +143,6 @@ async def open_team_records(
         standing = await reads.one(
             Confidential[BaseModel],
             service.team_standing_statement(caller, team_id),
-            caller_values(caller),
         )
         if standing is None:
             raise NotFound(TEAM_MISSING)

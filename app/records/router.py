@@ -116,5 +116,5 @@ async def list_observation_records(
     """Every observation record of the team you may read, in the order the observations
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
-    stmt = service.team_observations_statement(team_id, standing.confidential_since)
-    return await reads.page(ObservationRecordPublic, stmt, page)
+    query, values = service.team_observations_query(team_id, standing.confidential_since)
+    return await reads.page(ObservationRecordPublic, query, page, values)

@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from sqlalchemy import Select, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden
+from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import json_object
 from app.events import policies as event_policies
@@ -121,22 +122,48 @@ def _as_object(model: Any, schema: type[BaseModel]) -> Any:
 
 def event_record_statement(
     principal: Principal, event_id: uuid.UUID, model: Any, schema: type[BaseModel]
-) -> Select[Any]:
+) -> Bound:
     """An event the caller sees (404 otherwise), its record of `model` if written, and the
     caller's standing on its team, in one statement."""
+    stmt = _event_record(
+        team_policies.team_reach(principal),
+        principal.is_admin,
+        team_policies.may_be_member(principal),
+        model,
+        schema,
+    )
+    return Bound(stmt, {**caller_values(principal), "event_id": event_id})
+
+
+@functools.cache
+def _event_record(
+    reach: team_policies.TeamReach,
+    deleted_too: bool,
+    teacher: bool,
+    model: Any,
+    schema: type[BaseModel],
+) -> Select[Any]:
     return (
-        select(*team_policies.confidential_columns(principal, Team), _as_object(model, schema))
+        select(*team_policies.confidential_columns_for(teacher, Team), _as_object(model, schema))
         .select_from(Event)
         .join(Team, Team.id == Event.team_id)
         .outerjoin(model, model.event_id == Event.id)
-        .where(Event.id == event_id, event_policies.visible_events(principal, include_deleted=True))
+        .where(Event.id == bindparam("event_id"), event_policies.events_within(reach, deleted_too))
     )
 
 
-def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Select[Any]:
+def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
     """The caller's standing on a team they see (no row: 404)."""
-    return select(*team_policies.confidential_columns(principal, Team)).where(
-        Team.id == team_id, team_policies.visible_teams(principal, True)
+    stmt = _team_standing(
+        team_policies.team_reach(principal), team_policies.may_be_member(principal)
+    )
+    return Bound(stmt, {**caller_values(principal), "team_id": team_id})
+
+
+@functools.cache
+def _team_standing(reach: team_policies.TeamReach, teacher: bool) -> Select[Any]:
+    return select(*team_policies.confidential_columns_for(teacher, Team)).where(
+        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
     )
 
 
@@ -153,12 +180,21 @@ def _team_records(model: Any, from_since: bool) -> Select[Any]:
     return stmt.order_by(model.created_at)
 
 
-def team_observations_statement(team_id: uuid.UUID, since: datetime | None) -> Select[Any]:
-    """The observation records of a team, those written from `since` (None: all)."""
+def team_observations_query(
+    team_id: uuid.UUID, since: datetime | None
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The observation records of a team, those written from `since` (None: all), in the
+    order of their observations, with the values of its parameters."""
+    return _team_observations(since is not None), {"team_id": team_id, "since": since}
+
+
+@functools.cache
+def _team_observations(from_since: bool) -> PageQuery:
     stmt = (
         select(*ObservationRecord.__table__.columns)
         .join(Event, Event.id == ObservationRecord.event_id)
-        .where(ObservationRecord.team_id == team_id, Event.deleted_at.is_(None))
-        .order_by(Event.starts_at, ObservationRecord.id)
+        .where(ObservationRecord.team_id == bindparam("team_id"), Event.deleted_at.is_(None))
     )
-    return stmt if since is None else stmt.where(ObservationRecord.created_at >= since)
+    if from_since:
+        stmt = stmt.where(ObservationRecord.created_at >= bindparam("since"))
+    return PageQuery(stmt, (Event.starts_at, ObservationRecord.id))
