@@ -78,5 +78,5 @@ async def list_plan_transitions(
     plan: PlanView, reads: ReadsDep, page: PageDep
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
-    stmt = service.transitions_statement(plan.id)
-    return await reads.page(PlanTransitionPublic, stmt, page)
+    query, values = service.transitions_query(plan.id)
+    return await reads.page(PlanTransitionPublic, query, page, values)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -15,6 +15,7 @@ from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
+from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
@@ -148,9 +149,12 @@ _LIVE_PLAN = select(*public_columns(ActionPlan, PlanPublic)).where(
 )
 
 
-def transitions_statement(plan_id: uuid.UUID) -> Select[Any]:
-    return (
-        select(*PlanTransition.__table__.columns)
-        .where(PlanTransition.plan_id == plan_id)
-        .order_by(PlanTransition.at, PlanTransition.id)
-    )
+def transitions_query(plan_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
+    """A plan's history, oldest first (a list template), with the value of its parameter."""
+    return _TRANSITIONS, {"plan_id": plan_id}
+
+
+_TRANSITIONS = PageQuery(
+    select(*PlanTransition.__table__.columns).where(PlanTransition.plan_id == bindparam("plan_id")),
+    (PlanTransition.at, PlanTransition.id),
+)

@@ -99,7 +99,8 @@ async def list_reflection_comments(
     post_id: ReadableReflectionId, reads: ReadsDep, page: PageDep
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
-    return await reads.page(CommentPublic, service.comments_statement(post_id), page)
+    query, values = service.comments_query(post_id)
+    return await reads.page(CommentPublic, query, page, values)
 
 
 @router.post(

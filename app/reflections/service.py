@@ -207,18 +207,22 @@ async def soft_delete(session: AsyncSession, post: Reflection) -> None:
     await session.flush()
 
 
-def comments_statement(reflection_id: uuid.UUID) -> Select[Any]:
-    return (
-        select(
-            *ReflectionComment.__table__.columns,
-            _author(),
-        )
+def comments_query(reflection_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
+    """A post's comments, oldest first (a list template), with the value of its parameter."""
+    return _comments(), {"reflection_id": reflection_id}
+
+
+@functools.cache
+def _comments() -> PageQuery:
+    stmt = (
+        select(*ReflectionComment.__table__.columns, _author())
         .join(User, User.id == ReflectionComment.author_id)
         .where(
-            ReflectionComment.reflection_id == reflection_id, ReflectionComment.deleted_at.is_(None)
+            ReflectionComment.reflection_id == bindparam("reflection_id"),
+            ReflectionComment.deleted_at.is_(None),
         )
-        .order_by(ReflectionComment.created_at, ReflectionComment.id)
     )
+    return PageQuery(stmt, (ReflectionComment.created_at, ReflectionComment.id))
 
 
 async def add_comment(

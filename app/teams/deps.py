@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.auth.principal import caller_values
 from app.core.access import read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
@@ -33,9 +32,8 @@ ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
 
 async def get_team_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> TeamPublic:
     """The team as the API shows it, if the caller may see it."""
-    stmt = service.one_statement(caller, team_id)
     return await read_visible(
-        reads, TeamPublic, stmt, missing=MISSING, values=caller_values(caller)
+        reads, TeamPublic, service.view_statement(caller, team_id), missing=MISSING
     )
 
 

@@ -154,8 +154,8 @@ async def list_team_invitations(
     team_id: ViewableTeamId, reads: ReadsDep, page: PageDep
 ) -> Page[TeamInvitationPublic]:
     """The team's invitations nobody has answered yet, oldest first."""
-    stmt = service.invitations_statement(team_id=team_id)
-    return await reads.page(TeamInvitationPublic, stmt, page)
+    query, values = service.invitations_query(team_id=team_id)
+    return await reads.page(TeamInvitationPublic, query, page, values)
 
 
 @router.delete(
@@ -176,8 +176,8 @@ async def list_my_team_invitations(
     reads: ReadsDep, request: Request, page: PageDep, caller: StaffCaller
 ) -> Page[TeamInvitationPublic]:
     """Teams that invited you and are waiting for your answer, oldest first."""
-    stmt = service.invitations_statement(invitee_id=caller.staff.id)
-    return await reads.page(TeamInvitationPublic, stmt, page)
+    query, values = service.invitations_query(invitee_id=caller.staff.id)
+    return await reads.page(TeamInvitationPublic, query, page, values)
 
 
 @invitations.post("/{invitation_id}/accept", responses=error_responses(401, 403, 404, 409, 422))

@@ -138,11 +138,18 @@ def _standing(reach: policies.TeamReach, teacher: bool) -> Select[Any]:
     )
 
 
-def one_statement(principal: Principal, team_id: uuid.UUID, *extra: Any) -> Select[Any]:
-    """One team as TeamPublic (and `extra` columns), if the caller may see it (deleted ones
-    too, for administrators: they restore them). Run with `caller_values(principal)`."""
-    return select(*Team.__table__.columns, *_related(Team), *extra).where(
-        Team.id == team_id, policies.visible_teams(principal, True)
+def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """One team as TeamPublic, if the caller sees it (deleted ones too, for administrators:
+    they restore them)."""
+    return Bound(
+        _view(policies.team_reach(principal)), {**caller_values(principal), "team_id": team_id}
+    )
+
+
+@functools.cache
+def _view(reach: policies.TeamReach) -> Select[Any]:
+    return select(*Team.__table__.columns, *_related(Team)).where(
+        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
     )
 
 
@@ -340,10 +347,32 @@ async def restore(session: AsyncSession, team: Team) -> Team:
 # ---- membership: invitations, leaving, consent to earlier records -------------------------
 
 
+INVITATION_ORDER = (TeamInvitation.created_at, TeamInvitation.id)
+
+
 def invitations_statement(
     *, team_id: uuid.UUID | None = None, invitee_id: uuid.UUID | None = None
 ) -> Select[Any]:
     """Pending invitations of a team, or to a teacher, with the team and the inviter named."""
+    return _pending_of(team_id, invitee_id).order_by(*INVITATION_ORDER)
+
+
+def invitations_query(
+    *, team_id: uuid.UUID | None = None, invitee_id: uuid.UUID | None = None
+) -> tuple[PageQuery, dict[str, Any]]:
+    """`invitations_statement` as a list template, with the values of its parameters."""
+    query = _invitations_query(team_id is not None, invitee_id is not None)
+    return query, {"team_id": team_id, "invitee_id": invitee_id}
+
+
+@functools.cache
+def _invitations_query(by_team: bool, by_invitee: bool) -> PageQuery:
+    team_id: Any = bindparam("team_id") if by_team else None
+    invitee_id: Any = bindparam("invitee_id") if by_invitee else None
+    return PageQuery(_pending_of(team_id, invitee_id), INVITATION_ORDER)
+
+
+def _pending_of(team_id: Any, invitee_id: Any) -> Select[Any]:
     inviter = aliased(User)
     stmt = (
         select(
@@ -370,7 +399,7 @@ def invitations_statement(
         stmt = stmt.where(TeamInvitation.team_id == team_id)
     if invitee_id is not None:
         stmt = stmt.where(TeamInvitation.invitee_id == invitee_id)
-    return stmt.order_by(TeamInvitation.created_at, TeamInvitation.id)
+    return stmt
 
 
 async def get_invitation(
