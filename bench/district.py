@@ -209,6 +209,26 @@ def wrk(url: str, seconds: float, token: str | None = None, script: Path | None 
     }
 
 
+def _settle(url: str) -> None:
+    """Wait until the server has answered what a finished wrk run left queued: `wrk` stops
+    after its duration, the server does not (32 slow CSV exports queued at the end of a run
+    kept it busy for 40 s, and the next measurement saw no answer at all)."""
+    quick = 0
+    for _ in range(600):
+        start = time.perf_counter()
+        urllib.request.urlopen(url, timeout=60).read()
+        quick = quick + 1 if time.perf_counter() - start < 0.02 else 0
+        if quick == 3:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} stayed busy")
+
+
+def _settled(result: dict, base: str) -> dict:
+    _settle(f"{base}/healthz")
+    return result
+
+
 def _wait(url: str) -> None:
     for _ in range(300):
         try:
@@ -369,6 +389,7 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
         for _label, concrete, who, _, n in plan:  # warm both up
             wrk(base + concrete, 1, token(who))
             wrk(f"{fbase}/floor/{n}", 1)
+            _settle(f"{base}/healthz")
         rows = []
         for label, concrete, who, kind, n in plan:
             rows.append(
@@ -376,7 +397,7 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
                     name,
                     label,
                     kind,
-                    lambda s, c=concrete, w=who: wrk(base + c, s, token(w)),
+                    lambda s, c=concrete, w=who: _settled(wrk(base + c, s, token(w)), base),
                     lambda s, n=n: wrk(f"{fbase}/floor/{n}", s),
                 )
             )
@@ -390,7 +411,7 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
                     name,
                     label,
                     "write",
-                    lambda s, sc=app_script: wrk(base, s, script=sc),
+                    lambda s, sc=app_script: _settled(wrk(base, s, script=sc), base),
                     lambda s, sc=floor_script: wrk(fbase, s, script=sc),
                 )
             )

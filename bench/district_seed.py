@@ -13,6 +13,7 @@ records and posts, so they do not change what the reads see.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import subprocess
 import sys
@@ -128,7 +129,15 @@ def seed(url: str, work: Path) -> District:
         stdout=subprocess.DEVNULL,
     )
     d = District()
-    now = datetime.now(UTC)
+    # Every row gets its own moment, a millisecond after the one written before it, ending
+    # about now: a real district's rows are spread over time, and identical timestamps would
+    # defeat the indexes that order lists by time (every post sorted for each page).
+    ticks = itertools.count()
+    epoch = datetime.now(UTC) - timedelta(days=60)
+
+    def stamp() -> datetime:
+        return epoch + timedelta(milliseconds=next(ticks))
+
     start = datetime(2026, 9, 1, 14, tzinfo=UTC)
     with engine.begin() as conn:
         school_ids = dict(conn.execute(select(School.name, School.id)).all())
@@ -186,8 +195,8 @@ def seed(url: str, work: Path) -> District:
                 location="Room 101",
                 status="scheduled",
                 version=1,
-                created_at=now,
-                updated_at=now,
+                created_at=(t := stamp()),
+                updated_at=t,
                 observer_id=extra.get("observer"),
                 observed_id=extra.get("observed"),
                 created_by_id=people[0],
@@ -207,11 +216,11 @@ def seed(url: str, work: Path) -> District:
                 focus_area_id=focus[i % len(focus)],
                 learning_target="Students explain their reasoning",
                 created_by_id=members[0],
-                created_at=now,
-                updated_at=now,
+                created_at=(t := stamp()),
+                updated_at=t,
             )
             for m in members:
-                rows[TeamMember].append({"team_id": tid, "user_id": m, "joined_at": now})
+                rows[TeamMember].append({"team_id": tid, "user_id": m, "joined_at": stamp()})
             return tid, members, school
 
         for i in range(TEAMS):
@@ -228,8 +237,8 @@ def seed(url: str, work: Path) -> District:
                 classroom_dynamics="Groups of four",
                 take_back_to_classroom="One routine a month",
                 how_to_apply="One group first",
-                created_at=now,
-                updated_at=now,
+                created_at=(t := stamp()),
+                updated_at=t,
             )
             add(
                 PlanTransition,
@@ -237,7 +246,7 @@ def seed(url: str, work: Path) -> District:
                 from_status="draft",
                 to_status="submitted",
                 actor_id=a,
-                at=now,
+                at=stamp(),
             )
             if status == "approved":
                 add(
@@ -246,7 +255,7 @@ def seed(url: str, work: Path) -> District:
                     from_status="submitted",
                     to_status="approved",
                     actor_id=principals[school],
-                    at=now,
+                    at=stamp(),
                 )
             day = start + timedelta(days=i % 150)
             pre = event(tid, "pre_conference", day, members)
@@ -258,8 +267,8 @@ def seed(url: str, work: Path) -> District:
                 version=1,
                 learning_target_agreed="Reasoning aloud",
                 summary="We agreed on the target",
-                created_at=now,
-                updated_at=now,
+                created_at=(t := stamp()),
+                updated_at=t,
             )
             observations = []
             for k, (obs, seen) in enumerate(((a, b), (b, a), (a, b), (b, a))):
@@ -282,8 +291,8 @@ def seed(url: str, work: Path) -> District:
                     open_questions=["Pacing?"],
                     evidence="Notes",
                     version=1,
-                    created_at=now,
-                    updated_at=now,
+                    created_at=(t := stamp()),
+                    updated_at=t,
                 )
                 add(
                     CoverageRequest,
@@ -293,8 +302,8 @@ def seed(url: str, work: Path) -> District:
                     school_id=school,
                     status="arranged" if k < 3 else "pending",
                     covered_by="A substitute",
-                    created_at=now,
-                    updated_at=now,
+                    created_at=(t := stamp()),
+                    updated_at=t,
                 )
             post = event(tid, "post_conference", day + timedelta(days=40), members)
             add(
@@ -305,8 +314,8 @@ def seed(url: str, work: Path) -> District:
                 version=1,
                 summary="What we learned",
                 next_steps="Keep going",
-                created_at=now,
-                updated_at=now,
+                created_at=(t := stamp()),
+                updated_at=t,
             )
             event(tid, "year_end_meeting", day + timedelta(days=60), [*members, principals[school]])
             for author, vis, title in ((a, "team", "What I saw"), (b, "program", "Our year")):
@@ -320,8 +329,8 @@ def seed(url: str, work: Path) -> District:
                     event_id=observations[0],
                     observation_record_id=rid,
                     version=1,
-                    created_at=now,
-                    updated_at=now,
+                    created_at=(t := stamp()),
+                    updated_at=t,
                 )
                 for c in (a, b):
                     add(
@@ -329,7 +338,7 @@ def seed(url: str, work: Path) -> District:
                         reflection_id=pid,
                         author_id=c,
                         body="Thank you",
-                        created_at=now,
+                        created_at=stamp(),
                     )
             if i % 7 == 0:  # a colleague invited, not answered yet
                 invitee = by_school[school][-1 - (i // len(schools)) % 3]
@@ -340,7 +349,7 @@ def seed(url: str, work: Path) -> District:
                     invited_by_id=a,
                     status="pending",
                     founding=False,
-                    created_at=now,
+                    created_at=stamp(),
                 )
                 d.invitee = d.invitee or str(invitee)
             if i == 0:
@@ -372,8 +381,8 @@ def seed(url: str, work: Path) -> District:
                     "id": rid,
                     "title": f"Resource {k:02d}",
                     "url": "https://example.org",
-                    "created_at": now,
-                    "updated_at": now,
+                    "created_at": (t := stamp()),
+                    "updated_at": t,
                 }
             )
         conn.execute(insert(Resource), resources)
@@ -394,8 +403,8 @@ def seed(url: str, work: Path) -> District:
                 "subject": "Books",
                 "message": "Could we have the book?",
                 "status": "open",
-                "created_at": now,
-                "updated_at": now,
+                "created_at": (t := stamp()),
+                "updated_at": t,
             }
             for s in schools
             for _ in range(5)
@@ -412,7 +421,7 @@ def seed(url: str, work: Path) -> District:
                     "prefix": prefix,
                     "secret_hash": secret_hash,
                     "scopes": "read",
-                    "created_at": now,
+                    "created_at": stamp(),
                 }
             ],
         )
