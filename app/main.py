@@ -1,5 +1,6 @@
 """The application factory: routers, error handlers and middleware."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -83,6 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await db.refresh_statistics()
+        except Exception:  # a busy or read-only database: serve without fresh statistics
+            logging.getLogger("peercoach.errors").warning(
+                "planner statistics not refreshed", exc_info=True
+            )
         if feed is not None:
             feed.start()
         try:

@@ -21,6 +21,7 @@ labels to run) and the sizes in district_seed.py tune a run. Results: bench/resu
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -123,7 +124,7 @@ end
 %s
 request = function()
   n = n + 1
-  local k = (id - 1) * 100000 + n
+  local k = base + (id - 1) * 100000 + n
   local path, body = make(k)
   return wrk.format("POST", path, {["Content-Type"] = "application/json",
                                    ["Authorization"] = auth}, body)
@@ -131,10 +132,15 @@ end
 """
 
 
+_RUNS = itertools.count(1)
+
+
 def _write_script(work: Path, name: str, d: District, token: str, floor_path: str | None) -> Path:
     """A wrk script posting a fresh body each request (`floor_path`: the same bodies to the
-    floor)."""
-    auth = f'auth = "Bearer {token}"'
+    floor). Each script starts where no earlier run went (`base`): a second round repeating the
+    first one's event times or records would be answered 409."""
+    base = next(_RUNS) * 200_000
+    auth = f'auth = "Bearer {token}"\nbase = {base}'
     if name == "create event":
         path = floor_path or "/api/v1/events"
         make = f"""
@@ -154,7 +160,7 @@ end"""
         make = f"""
 ids = {{{ids}}}
 function make(k)
-  local i = ((id - 1) + (n - 1) * 2) % #ids + 1
+  local i = (math.floor(base / 200000) * 997 + (id - 1) + (n - 1) * 2) % #ids + 1
   local path = {where}
   return path, '{{"affirmations": ["Clear routines"], "new_understandings": ["Stems"], ' ..
     '"open_questions": ["Pacing?"], "evidence": "Notes"}}'
@@ -166,7 +172,7 @@ function make(k)
   return "{path}", '{{"title": "Week ' .. k .. '", "body": "What I tried and what I saw.", ' ..
     '"visibility": "private"}}'
 end"""
-    script = work / f"{name.replace(' ', '_')}{'_floor' if floor_path else ''}.lua"
+    script = work / f"{name.replace(' ', '_')}{'_floor' if floor_path else ''}_{base}.lua"
     script.write_text(auth + "\n" + _LUA % make)
     return script
 
@@ -404,15 +410,17 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
         for label, n in writes:
             writer = token("writer")
             assert writer is not None
-            app_script = _write_script(work, label, d, writer, None)
-            floor_script = _write_script(work, label, d, writer, f"/floor/{n}")
             rows.append(
                 _measure(
                     name,
                     label,
                     "write",
-                    lambda s, sc=app_script: _settled(wrk(base, s, script=sc), base),
-                    lambda s, sc=floor_script: wrk(fbase, s, script=sc),
+                    lambda s, w=label, t=writer: _settled(
+                        wrk(base, s, script=_write_script(work, w, d, t, None)), base
+                    ),
+                    lambda s, w=label, t=writer, n=n: wrk(
+                        fbase, s, script=_write_script(work, w, d, t, f"/floor/{n}")
+                    ),
                 )
             )
         return rows

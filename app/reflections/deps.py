@@ -8,7 +8,7 @@ from fastapi import Depends
 
 from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
-from app.core.access import check_visible, load_visible
+from app.core.access import load_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.reflections import policies, service
@@ -38,11 +38,8 @@ async def open_readable_reflection(
     """The id of a post the caller may read, with a snapshot open for reading what belongs to
     it (its comments) as of the same moment."""
     async with reads.snapshot():
-        visible = policies.readable(caller)
-        values = caller_values(caller)
-        await check_visible(
-            reads, Reflection, reflection_id, visible, missing=MISSING, values=values
-        )
+        if await reads.value(service.seen_statement(caller, reflection_id)) is None:
+            raise NotFound(MISSING)
         yield reflection_id
 
 

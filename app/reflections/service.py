@@ -145,6 +145,19 @@ def _list_query(kind: policies.Reader, *filters: bool) -> PageQuery:
     return PageQuery(_posts(kind, *filters), ORDER)
 
 
+def seen_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
+    """The post's id if the caller may read it (`readable` plus the id)."""
+    values = {**caller_values(principal), "reflection_id": reflection_id}
+    return Bound(_seen(policies.reader(principal)), values)
+
+
+@functools.cache
+def _seen(kind: policies.Reader) -> Select[Any]:
+    return select(Reflection.id).where(
+        Reflection.id == bindparam("reflection_id"), policies.readable_by(kind)
+    )
+
+
 @functools.cache
 def _one(kind: policies.Reader) -> Select[Any]:
     stmt = _posts(kind, False, False, False, False)

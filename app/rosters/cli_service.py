@@ -43,12 +43,14 @@ async def import_path(
             result = await service.import_files(
                 session, Principal(system=True), open_files, options
             )
-            return {
-                "ok": True,
-                "import_id": str(result.id),
-                "errors": [],
-                **result.model_dump(mode="json"),
-            }
+        if not dry_run:
+            await db.refresh_statistics()  # committed: the planner should know the new sizes
+        return {
+            "ok": True,
+            "import_id": str(result.id),
+            "errors": [],
+            **result.model_dump(mode="json"),
+        }
     except ProblemError as exc:
         return {
             "ok": False,

@@ -1,7 +1,7 @@
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -44,9 +44,17 @@ def _with_rows_link(result: ImportResult, request: Request) -> ImportResult:
     return result
 
 
+def _refresh_statistics_after(background: BackgroundTasks, request: Request, dry_run: bool) -> None:
+    """Once the import has committed and been answered, refresh SQLite's planner statistics
+    (Database.refresh_statistics): thousands of new staff change which plan is best."""
+    if not dry_run:
+        background.add_task(request.app.state.db.refresh_statistics)
+
+
 @router.post("", status_code=201, responses=error_responses(401, 403, 413, 422, 429))
 async def import_roster_file(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     caller: RosterWriter,
@@ -101,6 +109,7 @@ async def import_roster_file(
     result = await service.import_files(
         session, caller, lambda: sources.from_streams(streams, max_unzipped=limit), options
     )
+    _refresh_statistics_after(background, request, dry_run)
     return _with_rows_link(result, request)
 
 
@@ -116,7 +125,11 @@ async def import_roster_file(
     },
 )
 async def import_roster_json(
-    request: Request, session: SessionDep, settings: SettingsDep, caller: RosterWriter
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: RosterWriter,
+    background: BackgroundTasks,
 ) -> ImportResult:
     """The same import for scripts: a JSON list of people with the plain CSV's columns.
 
@@ -135,6 +148,7 @@ async def import_roster_json(
         session, caller, roster, sha256=sources.sha256_of(body.model_dump_json().encode()),
         filename=None, options=options,
     )  # fmt: skip
+    _refresh_statistics_after(background, request, body.dry_run)
     return _with_rows_link(result, request)
 
 

@@ -1,0 +1,90 @@
+"""The reads every screen makes are statement templates: once warm, a request neither builds
+nor keys SQL (README, "Statement templates"; bench/README.md for what it buys).
+
+Every GET route is decided here: `TEMPLATED` routes must read through templates only (no
+statement found by SQLAlchemy's cache key on a warm request, for every kind of caller that
+reads it), and `BUILT_PER_REQUEST` names the ones that still build their statements per
+request. A new GET route in neither set fails the first test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_route_matrix import RULES, World, _fill, build
+
+TEMPLATED = {
+    "/api/v1/colleagues",
+    "/api/v1/events",
+    "/api/v1/events/{event_id}",
+    "/api/v1/events/{event_id}/conference-record",
+    "/api/v1/events/{event_id}/observation-record",
+    "/api/v1/me",
+    "/api/v1/reflections",
+    "/api/v1/reflections/{reflection_id}",
+    "/api/v1/reflections/{reflection_id}/comments",
+    "/api/v1/reports/year-end",
+    "/api/v1/reports/year-end.csv",
+    "/api/v1/schools",
+    "/api/v1/team-invitations",
+    "/api/v1/teams",
+    "/api/v1/teams/{team_id}",
+    "/api/v1/teams/{team_id}/invitations",
+    "/api/v1/teams/{team_id}/observation-records",
+    "/api/v1/teams/{team_id}/plan",
+    "/api/v1/teams/{team_id}/plan/transitions",
+    "/api/v1/teams/{team_id}/progress",
+    "/api/v1/teams/{team_id}/summary",
+    "/api/v1/teams/{team_id}/summary/document",
+    "/api/v1/users",
+    "/healthz",
+    "/readyz",
+}
+
+# Not yet templates (bench/README.md has their figures): the next ones to convert.
+BUILT_PER_REQUEST = {
+    "/api/v1/coverage-requests",
+    "/api/v1/coverage-requests/{request_id}",
+    "/api/v1/focus-areas",
+    "/api/v1/integration-keys",
+    "/api/v1/resources",
+    "/api/v1/resources/{resource_id}",
+    "/api/v1/roster-imports",
+    "/api/v1/roster-imports/{import_id:uuid}",
+    "/api/v1/roster-imports/{import_id:uuid}/rows",
+    "/api/v1/schools/{school_id}",
+    "/api/v1/support-requests",
+    "/api/v1/support-requests/{request_id}",
+    "/api/v1/users/{user_id}",
+}
+
+GETS = sorted(path for method, path in RULES if method == "GET")
+
+
+def test_every_get_is_decided():
+    assert set(GETS) == TEMPLATED | BUILT_PER_REQUEST
+    assert not TEMPLATED & BUILT_PER_REQUEST
+
+
+def _headers(w: World, caller: str, token_for) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    if caller in w.keys:
+        return {"Authorization": f"Bearer {w.keys[caller]}"}
+    return {"Authorization": f"Bearer {token_for(w.users[caller])}"}
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATED))
+def test_a_warm_read_builds_no_sql(app, client, sync_engine, token_for, path):
+    rule = RULES[("GET", path)]
+    readers = [caller for caller, status in rule.expected.items() if status == 200]
+    assert readers
+    statements = app.state.db.driver.statements
+    w = build(sync_engine)
+    url = _fill(rule.path, w.ids)
+    for caller in readers:
+        headers = _headers(w, caller, token_for)
+        assert client.get(url, headers=headers).status_code == 200  # warm: built once
+        before = statements.keyed
+        assert client.get(url, headers=headers).status_code == 200
+        assert statements.keyed == before, (caller, "built a statement per request")
