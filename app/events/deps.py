@@ -49,10 +49,7 @@ ViewableEvent = Annotated[EventAccess, Depends(get_viewable_event)]
 async def get_event_view(event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> EventPublic:
     """The event as the API shows it: visible as in `get_viewable_event`."""
     return await read_visible(
-        reads,
-        EventPublic,
-        service.one_statement(caller, event_id),
-        missing=MISSING,
+        reads, EventPublic, service.one_statement(caller, event_id), missing=MISSING
     )
 
 

@@ -141,8 +141,7 @@ async def open_team_records(
     as of the same moment."""
     async with reads.snapshot():
         standing = await reads.one(
-            Confidential[BaseModel],
-            service.team_standing_statement(caller, team_id),
+            Confidential[BaseModel], service.team_standing_statement(caller, team_id)
         )
         if standing is None:
             raise NotFound(TEAM_MISSING)

@@ -8,7 +8,7 @@ from fastapi import Depends
 
 from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
-from app.core.access import load_visible
+from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.reflections import policies, service
@@ -23,10 +23,7 @@ async def get_reflection_view(
 ) -> ReflectionPublic:
     """The post as the API shows it: the list's statement plus the id."""
     stmt = service.one_statement(caller, reflection_id)
-    found = await reads.one(ReflectionPublic, stmt)
-    if found is None:
-        raise NotFound(MISSING)
-    return found
+    return await read_visible(reads, ReflectionPublic, stmt, missing=MISSING)
 
 
 ReflectionView = Annotated[ReflectionPublic, Depends(get_reflection_view)]

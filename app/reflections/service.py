@@ -101,8 +101,8 @@ def list_query(
 
 def team_posts_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
     """A team's posts the caller reads, newest first (the list filtered by team)."""
-    stmt = _posts(policies.reader(principal), True, False, False, False)
-    return Bound(_ordered(stmt), {**caller_values(principal), "team_id": team_id})
+    values = {**caller_values(principal), "team_id": team_id}
+    return Bound(_team_posts(policies.reader(principal)), values)
 
 
 def one_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
@@ -136,8 +136,8 @@ ORDER = (Reflection.created_at.desc(), Reflection.id)
 
 
 @functools.cache
-def _ordered(stmt: Select[Any]) -> Select[Any]:
-    return stmt.order_by(*ORDER)
+def _team_posts(kind: policies.Reader) -> Select[Any]:
+    return _posts(kind, True, False, False, False).order_by(*ORDER)
 
 
 @functools.cache

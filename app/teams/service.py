@@ -132,10 +132,7 @@ def standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 @functools.cache
 def _standing(reach: policies.TeamReach, teacher: bool) -> Select[Any]:
-    columns = policies.confidential_columns_for(teacher, Team)
-    return select(*Team.__table__.columns, *_related(Team), *columns).where(
-        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
-    )
+    return _view(reach).add_columns(*policies.confidential_columns_for(teacher, Team))
 
 
 def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
