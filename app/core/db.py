@@ -132,7 +132,7 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database: {u.get_backend_name()} (use sqlite or postgresql)")
 
 
-def configure_sqlite(sync_engine: Any, busy_timeout_ms: int) -> None:
+def configure_sqlite(sync_engine: Any, busy_timeout_ms: int, mmap_bytes: int = 0) -> None:
     """WAL, foreign keys, a busy timeout, and explicit BEGIN so writers can lock up front.
 
     pysqlite's own transaction handling starts transactions lazily and cannot take the write
@@ -149,6 +149,7 @@ def configure_sqlite(sync_engine: Any, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
         cur.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -246,7 +247,11 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         write_engine = self.engine
         if self.backend == "sqlite":
-            configure_sqlite(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            configure_sqlite(
+                self.engine.sync_engine,
+                settings.sqlite_busy_timeout_ms,
+                settings.sqlite_mmap_bytes,
+            )
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.driver: Driver = make_driver(url, self.engine.dialect, settings)
         self._write = async_sessionmaker(

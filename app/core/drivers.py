@@ -81,10 +81,13 @@ def _sqlite_error(sql: str, args: Any, exc: sqlite3.Error) -> sa_exc.StatementEr
 class SqliteDriver(Driver):
     IDLE = 8  # connections kept open between requests
 
-    def __init__(self, dialect: Dialect, path: str, busy_timeout_ms: int) -> None:
+    def __init__(
+        self, dialect: Dialect, path: str, busy_timeout_ms: int, mmap_bytes: int = 0
+    ) -> None:
         super().__init__(dialect)
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
+        self.mmap_bytes = mmap_bytes
         self._idle: list[sqlite3.Connection] = []
         self._open: set[sqlite3.Connection] = set()
         # PRAGMA data_version only compares within one connection: it gets its own.
@@ -103,6 +106,7 @@ class SqliteDriver(Driver):
         # writer. It is a property of the file (the session engine sets it too); make sure.
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA query_only=ON")
+        conn.execute(f"PRAGMA mmap_size={int(self.mmap_bytes)}")
         return conn
 
     def _take(self) -> sqlite3.Connection:
@@ -356,7 +360,9 @@ def make_driver(url: URL, dialect: Dialect, settings: Any) -> Driver:
             raise ValueError(
                 "SQLite needs a database file (an in-memory database is per connection)"
             )
-        return SqliteDriver(dialect, path, settings.sqlite_busy_timeout_ms)
+        return SqliteDriver(
+            dialect, path, settings.sqlite_busy_timeout_ms, settings.sqlite_mmap_bytes
+        )
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     return PostgresDriver(
         dialect,

@@ -1,10 +1,13 @@
 """One pagination shape for every collection: limit/offset with the total and a next link.
 
-The total is counted up to `TOTAL_CAP` items past the page's offset, never further: counting
-every matching row of a district-sized list (20,000 staff) would cost more than the page itself
-on every request, and nobody pages through a thousand items to check a count. `total_exact`
-says whether `total` is the full count (it is whenever fewer than `offset + TOTAL_CAP` items
-match); when it is not, `total` is a lower bound and `next` leads on as usual.
+The total is counted up to `PAGES_COUNTED` pages past the page's offset (250 items at the default
+`limit` of 50), never further: counting every matching row of a district-sized list (20,000
+staff) costs more than the page itself on every request (a teacher's reflections at district
+scale, SQLite: 0.6 ms to count a thousand posts, 0.1 ms to count 200, 0.4 ms for the page of 50
+itself), and a front end shows
+"1-50 of 250+" as well as "of 20,000". `total_exact` says whether `total` is the full count (it
+is whenever fewer than `offset + PAGES_COUNTED * limit` items match); when it is not, `total`
+is a lower bound and `next` leads on as usual.
 
 A page is one statement whatever its size: the page's rows, each carrying the (capped) total as
 an uncorrelated scalar subquery (`(SELECT count(*) FROM (... LIMIT n)) AS _total`), which both
@@ -44,7 +47,7 @@ T = TypeVar("T")
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
-TOTAL_CAP = 1000
+PAGES_COUNTED = 5  # at least 2, so that a capped total always leaves a next page
 TOTAL = "_total"
 LIMIT = "_limit"
 OFFSET = "_offset"
@@ -69,8 +72,8 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int = Field(
-        description="Items matching the filters, across all pages, counted up to 1,000 past "
-        "`offset` (see `total_exact`)"
+        description="Items matching the filters, across all pages, counted up to five pages "
+        "(5 x `limit` items) past `offset` (see `total_exact`)"
     )
     total_exact: bool = Field(
         description="Whether `total` is the full count; false when more items match than were "
@@ -98,7 +101,7 @@ def counted(stmt: Select[Any]) -> Select[Any]:
 
 
 def count_up_to(params: PageParams) -> int:
-    return params.offset + TOTAL_CAP
+    return params.offset + PAGES_COUNTED * params.limit
 
 
 def is_exact(total: int, params: PageParams) -> bool:

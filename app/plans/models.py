@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
@@ -20,7 +20,11 @@ class ActionPlan(SQLModel, table=True):
     """A team's action plan and the pre-conference summary it grew from (one per team)."""
 
     __tablename__ = "action_plan"
-    __table_args__ = (one_of("status", PlanStatus),)
+    __table_args__ = (
+        one_of("status", PlanStatus),
+        # The plan-review queue (teams by plan status) finds the plans of a status directly.
+        Index("ix_action_plan_status", "status", "team_id"),
+    )
 
     __mapper_args__ = version_checked()
 

@@ -18,9 +18,9 @@ async def get_team_progress(
     team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> TeamProgress:
     """Progress is part of what everyone who sees the team sees (teams' `visible_teams`)."""
-    stmt = service.progress_statement(caller, team_id)
+    stmt = service.progress_statement(caller, team_id, utcnow())
     facts = await read_visible(reads, service.TeamFacts, stmt, missing=MISSING)
-    return service.build_progress(facts, utcnow())
+    return service.build_progress(facts)
 
 
 TeamProgressView = Annotated[TeamProgress, Depends(get_team_progress)]

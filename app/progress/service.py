@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, caller_values
@@ -32,10 +32,18 @@ OBSERVATIONS_PER_TEACHER = 2
 
 
 class EventFact(BaseModel):
+    """A team's scheduled events of one kind between one observer and one observed teacher
+    (none for conferences and meetings): how many, and how many have ended by `AS_OF`."""
+
     kind: EventKind
-    ends_at: datetime
     observer_id: uuid.UUID | None
     observed_id: uuid.UUID | None
+    scheduled: int
+    ended: int
+
+
+# The moment progress is computed for, a bind parameter of the facts' statements.
+AS_OF = "as_of"
 
 
 class TeamFacts(BaseModel):
@@ -53,16 +61,25 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
     """TeamFacts' columns beside `team_id`, looked up per team (`team`: the team table or a
     page of it). Reflections are counted as the caller (a `kind` of reader, named by bind
     parameters: `caller_values`) may read them: a private post or a team post counted for
-    someone who may not read it would tell them it exists."""
+    someone who may not read it would tell them it exists. Events are counted per kind and
+    pair of teachers, so a team's facts stay a few rows however many events it holds; run with
+    `as_of_values()`."""
     plan = select(ActionPlan.status).where(ActionPlan.team_id == team.id).scalar_subquery()
+    pair = (Event.kind, Event.observer_id, Event.observed_id)
+    ended = Event.ends_at <= bindparam(AS_OF, type_=Event.__table__.c.ends_at.type)
     events = (
-        select(Event.kind, Event.ends_at, Event.observer_id, Event.observed_id)
+        select(
+            *pair,
+            func.count().label("scheduled"),
+            func.count(case((ended, 1))).label("ended"),
+        )
         .where(
             Event.team_id == team.id,
             Event.status == EventStatus.scheduled,
             Event.deleted_at.is_(None),
         )
-        .order_by(Event.ends_at, Event.id)
+        .group_by(*pair)
+        .order_by(*pair)
     )
     members = (
         select(User.id, User.given_name, User.family_name)
@@ -83,10 +100,16 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
     ]
 
 
-def progress_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
-    """One team's facts, if the caller may see the team (its plan, calendar and progress)."""
+def as_of_values(now: datetime) -> dict[str, Any]:
+    """The values `facts_columns` needs beside the caller's: the moment progress is for."""
+    return {AS_OF: now}
+
+
+def progress_statement(principal: Principal, team_id: uuid.UUID, now: datetime) -> Bound:
+    """One team's facts as of `now`, if the caller may see the team (its plan, calendar and
+    progress)."""
     stmt = _progress(team_policies.team_reach(principal), reflection_policies.reader(principal))
-    return Bound(stmt, {**caller_values(principal), "team_id": team_id})
+    return Bound(stmt, {**caller_values(principal), **as_of_values(now), "team_id": team_id})
 
 
 @functools.cache
@@ -96,27 +119,30 @@ def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) 
     )
 
 
-def _state(ends: list[datetime], now: datetime) -> MeetingState:
-    if any(e <= now for e in ends):
+def _state(scheduled: int, ended: int) -> MeetingState:
+    if ended:
         return MeetingState.held
-    return MeetingState.scheduled if ends else MeetingState.none
+    return MeetingState.scheduled if scheduled else MeetingState.none
 
 
-def build_progress(facts: TeamFacts, now: datetime) -> TeamProgress:
-    ends: dict[EventKind, list[datetime]] = {k: [] for k in EventKind}
+def build_progress(facts: TeamFacts) -> TeamProgress:
+    """Progress from a team's facts, as of the moment the facts were read for."""
+    scheduled: Counter[EventKind] = Counter()
+    ended: Counter[EventKind] = Counter()
     observed: Counter[Any] = Counter()
     observing: Counter[Any] = Counter()
     for event in facts.events:
-        ends[event.kind].append(event.ends_at)
-        if event.kind == EventKind.observation and event.ends_at <= now:
-            observed[event.observed_id] += 1
-            observing[event.observer_id] += 1
+        scheduled[event.kind] += event.scheduled
+        ended[event.kind] += event.ended
+        if event.kind == EventKind.observation:
+            observed[event.observed_id] += event.ended
+            observing[event.observer_id] += event.ended
 
     status = PlanStatus(facts.plan_status)
     approved = status in (PlanStatus.approved, PlanStatus.completed)
-    pre = _state(ends[EventKind.pre_conference], now)
-    post = _state(ends[EventKind.post_conference], now)
-    year_end = _state(ends[EventKind.year_end_meeting], now)
+    pre = _state(scheduled[EventKind.pre_conference], ended[EventKind.pre_conference])
+    post = _state(scheduled[EventKind.post_conference], ended[EventKind.post_conference])
+    year_end = _state(scheduled[EventKind.year_end_meeting], ended[EventKind.year_end_meeting])
     per_teacher = [
         TeacherObservations(teacher=m, observed=observed[m.id], observing=observing[m.id])
         for m in facts.members
@@ -162,6 +188,6 @@ async def team_progress(
     session: AsyncSession, principal: Principal, team_id: uuid.UUID
 ) -> TeamProgress:
     """A team's progress inside a session's transaction (a document composed from it)."""
-    facts = progress_statement(principal, team_id)
+    facts = progress_statement(principal, team_id, utcnow())
     row = (await session.execute(facts.stmt, facts.values)).mappings().one()
-    return build_progress(TeamFacts.model_validate(row), utcnow())
+    return build_progress(TeamFacts.model_validate(row))

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.auth.deps import Admin
+from app.core.db import utcnow
 from app.core.deps import ReadsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, PageParams
@@ -29,7 +30,7 @@ async def year_end_report(
     """The year-end growth report: every team the administrator oversees with its focus area,
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
-    query, values = service.teams_query(caller, school_year, school_id)
+    query, values = service.teams_query(caller, school_year, school_id, utcnow())
     report = await reads.page(service.YearEndFacts, query, page, values)
     return service.to_rows(report)
 
@@ -50,7 +51,7 @@ async def year_end_report_csv(
 ) -> Response:
     """The same report as a CSV download (cells that a spreadsheet would read as formulas are
     prefixed with an apostrophe)."""
-    query, values = service.teams_query(caller, school_year, school_id)
+    query, values = service.teams_query(caller, school_year, school_id, utcnow())
     everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
     page = await reads.page(service.YearEndFacts, query, everything, values)
     report = service.to_rows(page)

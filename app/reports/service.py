@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import utcnow
 from app.core.pagination import Page, PageQuery
 from app.core.sql import collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
-from app.progress.service import TeamFacts, build_progress, facts_columns
+from app.progress.service import TeamFacts, as_of_values, build_progress, facts_columns
 from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
@@ -66,17 +65,22 @@ def _per_team(kind: reflection_policies.Reader) -> Any:
 
 
 def teams_query(
-    principal: Principal, school_year: str | None, school_id: uuid.UUID | None
+    principal: Principal, school_year: str | None, school_id: uuid.UUID | None, now: datetime
 ) -> tuple[PageQuery, dict[str, Any]]:
-    """The report's teams, newest school year first, with the facts of each row, and the
-    values of its parameters."""
+    """The report's teams, newest school year first, with the facts of each row as of `now`,
+    and the values of its parameters."""
     query = _teams_query(
         team_policies.team_reach(principal),
         reflection_policies.reader(principal),
         school_year is not None,
         school_id is not None,
     )
-    values = {**caller_values(principal), "school_year": school_year, "school_id": school_id}
+    values = {
+        **caller_values(principal),
+        **as_of_values(now),
+        "school_year": school_year,
+        "school_id": school_id,
+    }
     return query, values
 
 
@@ -112,8 +116,8 @@ def _teams_query(
     return PageQuery(stmt, order, per_row=_per_team(kind))
 
 
-def to_row(facts: YearEndFacts, now: datetime) -> YearEndRow:
-    progress = build_progress(facts, now)
+def to_row(facts: YearEndFacts) -> YearEndRow:
+    progress = build_progress(facts)
     return YearEndRow(
         team_id=facts.team_id,
         team_name=facts.team_name,
@@ -134,9 +138,8 @@ def to_row(facts: YearEndFacts, now: datetime) -> YearEndRow:
 
 
 def to_rows(page: Page[YearEndFacts]) -> Page[YearEndRow]:
-    now = utcnow()
     return Page[YearEndRow](
-        items=[to_row(f, now) for f in page.items],
+        items=[to_row(f) for f in page.items],
         total=page.total,
         total_exact=page.total_exact,
         limit=page.limit,

@@ -51,7 +51,8 @@ async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID
         plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
         if plan is None:
             raise NotFound(NO_PLAN)
-        facts = await reads.one(progress.TeamFacts, progress.progress_statement(principal, team_id))
+        as_of = progress.progress_statement(principal, team_id, utcnow())
+        facts = await reads.one(progress.TeamFacts, as_of)
         assert facts is not None  # the team was just read in this snapshot
         calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
         conference = observation = None
@@ -66,7 +67,7 @@ async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID
     return TeamSummary(
         team=TeamPublic.model_validate(team.model_dump()),
         plan=plan,
-        progress=progress.build_progress(facts, utcnow()),
+        progress=progress.build_progress(facts),
         calendar=calendar,
         conference_records=conference,
         observation_records=observation,

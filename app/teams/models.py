@@ -12,6 +12,9 @@ class Team(SQLModel, table=True):
     """Two or more teachers working on a mutual learning target for a school year."""
 
     __tablename__ = "team"
+    # The order lists show (newest school year first, then by name): a page reads 50 teams in
+    # order and stops, instead of sorting every team of the district.
+    __table_args__ = (Index("ix_team_list_order", text("school_year DESC"), "name", "id"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from tests.coaching.conftest import TEAM_READERS
@@ -167,3 +169,42 @@ def test_reflections_are_counted_as_the_caller_may_read_them(client, team, world
     summary = client.get(f"/api/v1/teams/{team['id']}/summary", headers=auth(world.admin_a)).json()
     assert summary["progress"]["reflections"] == 1
     assert len(summary["reflections"]) == 1
+
+
+def test_a_teams_facts_stay_a_few_rows_however_many_events(client, team, world, auth, sync_engine):
+    """Progress counts events per kind and pair of teachers in the database: a team with many
+    observations is read as one row per pair, not one per event (the year-end report reads
+    these facts for every team of a page, or of a district in its CSV)."""
+    from app.auth.principal import Principal, Staff
+    from app.core.db import utcnow
+    from app.progress.service import TeamFacts, build_progress, progress_statement
+
+    a = auth(world.teacher_a)
+    pair = {"observer_id": str(world.teacher_a.id), "observed_id": str(world.teacher_a2.id)}
+    for day in range(1, 7):
+        ev(client, a, team, "observation", day, **pair)
+    back = {"observer_id": str(world.teacher_a2.id), "observed_id": str(world.teacher_a.id)}
+    for day in (1, 2):  # ahead: scheduled, not held
+        when = f"2099-10-{day:02d}"
+        ahead = {"starts_at": f"{when}T15:00:00Z", "ends_at": f"{when}T16:00:00Z"}
+        ev(client, a, team, "observation", day, **back, **ahead)
+    ev(client, a, team, "pre_conference", 9)
+    ev(client, a, team, "pre_conference", 10)
+
+    r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=a).json()
+    counts = {o["teacher"]["id"]: (o["observed"], o["observing"]) for o in r["observations"]}
+    assert counts == {str(world.teacher_a.id): (0, 6), str(world.teacher_a2.id): (6, 0)}
+    assert r["pre_conference"] == "held"
+
+    caller = Principal(user=Staff.of(world.teacher_a))
+    bound = progress_statement(caller, uuid.UUID(team["id"]), utcnow())
+    with sync_engine.connect() as conn:
+        row = conn.execute(bound.stmt, bound.values).mappings().one()
+    facts = TeamFacts.model_validate(dict(row))
+    by_pair = {(e.kind, e.observer_id, e.observed_id): (e.scheduled, e.ended) for e in facts.events}
+    assert by_pair == {
+        ("observation", world.teacher_a.id, world.teacher_a2.id): (6, 6),
+        ("observation", world.teacher_a2.id, world.teacher_a.id): (2, 0),
+        ("pre_conference", None, None): (2, 2),
+    }
+    assert build_progress(facts).model_dump(mode="json") == r
