@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from app.core.db import metadata, sync_url
-from app.core.migrations import downgrade, head_revision, upgrade
+from app.core.migrations import downgrade, head_revision, include_object_for, upgrade
 from tests.conftest import make_database_url
 from tests.dbsetup import drop_postgres_database
 
@@ -34,7 +34,12 @@ def _drift(url):
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": conn.dialect.name == "sqlite",
+                    "include_object": include_object_for(conn.dialect.name),
+                },
             )
             return compare_metadata(ctx, metadata)
     finally:

@@ -111,6 +111,24 @@ CALLER_ID = "caller_id"
 CALLER_SCHOOLS = "caller_schools"
 
 
+class SchoolReach(StrEnum):
+    """How far a staff member's view of school business goes (coverage and support requests):
+    district administrators everything, school administrators their schools', everyone else
+    their own."""
+
+    district = "district"
+    schools = "schools"
+    own = "own"
+
+
+def school_reach(principal: Principal) -> SchoolReach:
+    if principal.is_district_admin:
+        return SchoolReach.district
+    if principal.is_school_admin:
+        return SchoolReach.schools
+    return SchoolReach.own
+
+
 def caller_values(principal: Principal) -> dict[str, Any]:
     """The values of CALLER_ID and CALLER_SCHOOLS for this caller."""
     return {

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.core.access import load_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
@@ -34,7 +35,13 @@ async def get_changeable_request(
 ) -> CoverageRequest:
     """Locked until the change commits: a parallel decision or withdrawal waits, then sees it."""
     return await load_visible(
-        session, CoverageRequest, request_id, policies.readable(caller), missing=MISSING, lock=True
+        session,
+        CoverageRequest,
+        request_id,
+        policies.readable(caller),
+        missing=MISSING,
+        lock=True,
+        params=caller_values(caller),
     )
 
 

@@ -1,21 +1,33 @@
 """Coverage is visible to the requester, their team, and administrators of the school where the
 class needs covering; those administrators (and district administrators) decide."""
 
-from sqlalchemy import ColumnElement, or_, select, true
+import functools
+from typing import Any
 
-from app.auth.principal import Principal
+from sqlalchemy import ColumnElement, bindparam, or_, select, true
+
+from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal, SchoolReach, school_reach
 from app.coverage.models import CoverageRequest
 from app.teams.models import TeamMember
 
 
 def readable(p: Principal) -> ColumnElement[bool]:
-    if p.is_district_admin:
+    """The requests the caller may see, for the list and the single record alike: their own and
+    their teams' (administrators: their schools'). Names the caller by bind parameters: run a
+    statement using it with `caller_values(p)`."""
+    return readable_within(school_reach(p))
+
+
+@functools.cache
+def readable_within(reach: SchoolReach) -> ColumnElement[bool]:
+    """`readable` for a kind of caller (built once each)."""
+    if reach is SchoolReach.district:
         return true()
-    if p.is_school_admin:
-        return CoverageRequest.school_id.in_(p.school_ids)
-    assert p.user is not None
-    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == p.user.id)
-    return or_(CoverageRequest.requester_id == p.user.id, CoverageRequest.team_id.in_(my_teams))
+    if reach is SchoolReach.schools:
+        return CoverageRequest.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))
+    me: Any = bindparam(CALLER_ID)
+    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == me)
+    return or_(CoverageRequest.requester_id == me, CoverageRequest.team_id.in_(my_teams))
 
 
 def can_decide(p: Principal, request: CoverageRequest) -> bool:

@@ -31,8 +31,10 @@ async def list_coverage_requests(
 ) -> Page[CoverageRequestPublic]:
     """Coverage requests ordered by the observation's date. Administrators see their schools'
     (`status=pending` for the to-do list); teachers see their own and their teams'."""
-    stmt = service.list_statement(principal, status=status, school_id=school_id, team_id=team_id)
-    return await reads.page(CoverageRequestPublic, stmt, page)
+    query, values = service.list_query(
+        principal, status=status, school_id=school_id, team_id=team_id
+    )
+    return await reads.page(CoverageRequestPublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

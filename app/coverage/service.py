@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.pagination import PageQuery
+from app.core.reads import Bound
 from app.core.sql import json_object
 from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
@@ -82,39 +85,68 @@ async def create(
     return request.id
 
 
-def list_statement(
+def list_query(
     principal: Principal,
     *,
     status: CoverageStatus | None,
     school_id: uuid.UUID | None,
     team_id: uuid.UUID | None,
-) -> Select[Any]:
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The requests the caller may see, by the observation's date, with the values of its
+    parameters."""
+    given = (status is not None, school_id is not None, team_id is not None)
+    query = _list_query(school_reach(principal), *given)
+    values = {
+        **caller_values(principal),
+        "status": status,
+        "school_id": school_id,
+        "team_id": team_id,
+    }
+    return query, values
+
+
+def one_statement(principal: Principal, request_id: uuid.UUID) -> Bound:
+    """One request as the list shows it, if the caller may see it."""
+    values = {**caller_values(principal), "request_id": request_id}
+    return Bound(_one(school_reach(principal)), values)
+
+
+@functools.cache
+def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool) -> Select[Any]:
+    """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
+    requester = json_object(id=User.id, given_name=User.given_name, family_name=User.family_name)
     stmt = (
         select(
             *CoverageRequest.__table__.columns,
             Event.starts_at.label("event_starts_at"),
             Event.ends_at.label("event_ends_at"),
-            json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
-                "requester"
-            ),
+            requester.label("requester"),
         )
         .join(Event, Event.id == CoverageRequest.event_id)
         .join(User, User.id == CoverageRequest.requester_id)
-        .where(policies.readable(principal))
+        .where(policies.readable_within(reach))
     )
-    if status is not None:
-        stmt = stmt.where(CoverageRequest.status == status)
-    if school_id is not None:
-        stmt = stmt.where(CoverageRequest.school_id == school_id)
-    if team_id is not None:
-        stmt = stmt.where(CoverageRequest.team_id == team_id)
-    return stmt.order_by(Event.starts_at, CoverageRequest.id)
+    if by_status:
+        stmt = stmt.where(CoverageRequest.status == bindparam("status"))
+    if by_school:
+        stmt = stmt.where(CoverageRequest.school_id == bindparam("school_id"))
+    if by_team:
+        stmt = stmt.where(CoverageRequest.team_id == bindparam("team_id"))
+    return stmt
 
 
-def one_statement(principal: Principal, request_id: uuid.UUID) -> Select[Any]:
-    """One request as the list shows it, if the caller may see it."""
-    return list_statement(principal, status=None, school_id=None, team_id=None).where(
-        CoverageRequest.id == request_id
+ORDER = (Event.starts_at, CoverageRequest.id)
+
+
+@functools.cache
+def _list_query(reach: SchoolReach, *filters: bool) -> PageQuery:
+    return PageQuery(_requests(reach, *filters), ORDER)
+
+
+@functools.cache
+def _one(reach: SchoolReach) -> Select[Any]:
+    return _requests(reach, False, False, False).where(
+        CoverageRequest.id == bindparam("request_id")
     )
 
 
@@ -122,7 +154,8 @@ async def view(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
 ) -> CoverageRequestPublic:
     """One request as the API shows it, if the caller may see it (404 otherwise)."""
-    row = (await session.execute(one_statement(principal, request_id))).mappings().first()
+    one = one_statement(principal, request_id)
+    row = (await session.execute(one.stmt, one.values)).mappings().first()
     if row is None:
         raise NotFound("No such coverage request")
     return CoverageRequestPublic.model_validate(row)

@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import load_visible, read_row
+from app.auth.principal import caller_values
+from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden
-from app.support import policies
+from app.support import policies, service
 from app.support.models import SupportRequest
 from app.support.schemas import SupportRequestPublic
 
@@ -19,10 +20,8 @@ MISSING = "No such support request"
 async def get_request_view(
     request_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> SupportRequestPublic:
-    visible = policies.readable(caller)
-    return await read_row(
-        reads, SupportRequestPublic, SupportRequest, request_id, visible, missing=MISSING
-    )
+    one = service.one_statement(caller, request_id)
+    return await read_visible(reads, SupportRequestPublic, one, missing=MISSING)
 
 
 SupportRequestView = Annotated[SupportRequestPublic, Depends(get_request_view)]
@@ -33,7 +32,13 @@ async def get_changeable_request(
 ) -> SupportRequest:
     """Locked until the change commits."""
     return await load_visible(
-        session, SupportRequest, request_id, policies.readable(caller), missing=MISSING, lock=True
+        session,
+        SupportRequest,
+        request_id,
+        policies.readable(caller),
+        missing=MISSING,
+        lock=True,
+        params=caller_values(caller),
     )
 
 

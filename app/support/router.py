@@ -29,8 +29,8 @@ async def list_support_requests(
 ) -> Page[SupportRequestPublic]:
     """Requests for direction, resources or support, oldest first: teachers see their own,
     administrators their schools'."""
-    stmt = service.list_statement(principal, status, school_id)
-    return await reads.page(SupportRequestPublic, stmt, page)
+    query, values = service.list_query(principal, status, school_id)
+    return await reads.page(SupportRequestPublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
+from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, Unprocessable
+from app.core.pagination import PageQuery
+from app.core.reads import Bound
 from app.support import policies
 from app.support.models import SupportRequest, SupportStatus
-from app.support.schemas import SupportAnswer, SupportRequestCreate
+from app.support.schemas import SupportAnswer, SupportRequestCreate, SupportRequestPublic
 from app.teams.models import TeamMember
 
 
@@ -48,15 +52,43 @@ async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate
     return request
 
 
-def list_statement(
+def list_query(
     p: Principal, status: SupportStatus | None, school_id: uuid.UUID | None
-) -> Select[Any]:
-    stmt = select(*SupportRequest.__table__.columns).where(policies.readable(p))
-    if status is not None:
-        stmt = stmt.where(SupportRequest.status == status)
-    if school_id is not None:
-        stmt = stmt.where(SupportRequest.school_id == school_id)
-    return stmt.order_by(SupportRequest.created_at, SupportRequest.id)
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The requests the caller may see, oldest first, with the values of its parameters."""
+    query = _list_query(school_reach(p), status is not None, school_id is not None)
+    return query, {**caller_values(p), "status": status, "school_id": school_id}
+
+
+def one_statement(p: Principal, request_id: uuid.UUID) -> Bound:
+    """One request as the list shows it, if the caller may see it."""
+    values = {**caller_values(p), "request_id": request_id}
+    return Bound(_one(school_reach(p)), values)
+
+
+@functools.cache
+def _requests(reach: SchoolReach, by_status: bool, by_school: bool) -> Select[Any]:
+    """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
+    stmt = select(*public_columns(SupportRequest, SupportRequestPublic)).where(
+        policies.readable_within(reach)
+    )
+    if by_status:
+        stmt = stmt.where(SupportRequest.status == bindparam("status"))  # type: ignore[arg-type]
+    if by_school:
+        stmt = stmt.where(SupportRequest.school_id == bindparam("school_id"))  # type: ignore[arg-type]
+    return stmt
+
+
+@functools.cache
+def _list_query(reach: SchoolReach, by_status: bool, by_school: bool) -> PageQuery:
+    return PageQuery(
+        _requests(reach, by_status, by_school), (SupportRequest.created_at, SupportRequest.id)
+    )
+
+
+@functools.cache
+def _one(reach: SchoolReach) -> Select[Any]:
+    return _requests(reach, False, False).where(SupportRequest.id == bindparam("request_id"))  # type: ignore[arg-type]
 
 
 async def answer(
