@@ -3,7 +3,8 @@ its list uses, from its `policies.py`) plus the id, in one statement. An id that
 and one the caller may not see cost the same and answer the same 404.
 
 Changes load the table row in the request's session (`load_visible`); reads load what the API
-shows through the read interface (`read_visible`, `check_visible`)."""
+shows through the read interface (`read_visible`), as statements built once per kind of caller
+(templates) with the caller and the id as bind parameters."""
 
 from __future__ import annotations
 
@@ -64,34 +65,3 @@ async def read_visible(
 def public_columns(model: Any, schema: type[BaseModel]) -> list[Any]:
     """The table columns of `model` that `schema` shows (never a hash or a secret it omits)."""
     return [c for c in model.__table__.columns if c.key in schema.model_fields]
-
-
-async def read_row(
-    reads: Reads,
-    schema: type[T],
-    model: Any,
-    ident: uuid.UUID,
-    visible: ColumnElement[bool],
-    *,
-    missing: str,
-    values: Mapping[str, Any] | None = None,
-) -> T:
-    """The row of `model` with this id, as `schema`, if `visible` holds for it, else 404: for a
-    record the API shows as its table's own columns."""
-    stmt = select(*public_columns(model, schema)).where(model.id == ident, visible)
-    return await read_visible(reads, schema, stmt, missing=missing, values=values)
-
-
-async def check_visible(
-    reads: Reads,
-    model: Any,
-    ident: uuid.UUID,
-    visible: ColumnElement[bool],
-    *,
-    missing: str,
-    values: Mapping[str, Any] | None = None,
-) -> None:
-    """404 (`missing`) unless the row of `model` with this id exists and `visible` holds for
-    it: for a read of what belongs to the row (its comments), in the same snapshot."""
-    if await reads.value(select(model.id).where(model.id == ident, visible), values) is None:
-        raise NotFound(missing)

@@ -20,8 +20,7 @@ async def list_focus_areas(
     include_inactive: bool = False,
 ) -> Page[FocusAreaPublic]:
     """The focus-area catalog (seeded with the program's suggestions), ordered by name."""
-    stmt = service.list_statement(include_inactive)
-    return await reads.page(FocusAreaPublic, stmt, page)
+    return await reads.page(FocusAreaPublic, service.list_query(include_inactive), page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 409, 422))

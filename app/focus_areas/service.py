@@ -3,22 +3,25 @@ Functions flush; the request commits."""
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict
+from app.core.pagination import PageQuery
 from app.focus_areas.models import FocusArea
 from app.focus_areas.schemas import FocusAreaCreate, FocusAreaUpdate
 
 
-def list_statement(include_inactive: bool) -> Select[Any]:
+@functools.cache
+def list_query(include_inactive: bool) -> PageQuery:
+    """The catalog by name (built once each way)."""
     stmt = select(*FocusArea.__table__.columns)
     if not include_inactive:
         stmt = stmt.where(FocusArea.is_active.is_(True))
-    return stmt.order_by(FocusArea.name, FocusArea.id)
+    return PageQuery(stmt, (FocusArea.name, FocusArea.id))
 
 
 async def _name_free(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> None:

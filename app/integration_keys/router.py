@@ -24,7 +24,7 @@ async def list_integration_keys(
     include_revoked: bool = False,
 ) -> Page[IntegrationKeyPublic]:
     """Integration keys for district systems, newest first. Secrets are never shown again."""
-    return await reads.page(IntegrationKeyPublic, service.list_statement(include_revoked), page)
+    return await reads.page(IntegrationKeyPublic, service.list_query(include_revoked), page)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -1,10 +1,11 @@
-from typing import Any
+import functools
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.db import columns_of, utcnow
+from app.core.pagination import PageQuery
 from app.core.security import new_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.integration_keys.schemas import (
@@ -25,11 +26,14 @@ def to_public(key: IntegrationKey) -> IntegrationKeyPublic:
     return IntegrationKeyPublic.model_validate(columns_of(key))
 
 
-def list_statement(include_revoked: bool) -> Select[Any]:
+@functools.cache
+def list_query(include_revoked: bool) -> PageQuery:
+    """The keys, newest first (built once each way)."""
     stmt = select(*PUBLIC_COLUMNS)
     if not include_revoked:
         stmt = stmt.where(IntegrationKey.revoked_at.is_(None))  # type: ignore[union-attr]
-    return stmt.order_by(IntegrationKey.created_at.desc(), IntegrationKey.id)  # type: ignore[attr-defined]
+    order = (IntegrationKey.created_at.desc(), IntegrationKey.id)  # type: ignore[attr-defined]
+    return PageQuery(stmt, order)
 
 
 async def create(

@@ -26,8 +26,8 @@ async def list_resources(
     ] = None,
 ) -> Page[ResourcePublic]:
     """The peer coaching resource library, by title, with whether you have reviewed each."""
-    stmt = service.list_statement(principal, focus_area_id, q, reviewed)
-    return await reads.page(ResourcePublic, stmt, page)
+    query, values = service.list_query(principal, focus_area_id, q, reviewed)
+    return await reads.page(ResourcePublic, query, page, values)
 
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))

@@ -3,15 +3,18 @@ what they have reviewed."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core.db import utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.reads import Bound
 from app.core.sql import collected
 from app.focus_areas.models import FocusArea
 from app.resources import policies
@@ -104,51 +107,80 @@ async def mark_reviewed(
     return await view(session, principal, resource.id)
 
 
-def list_statement(
+def list_query(
     principal: Principal, focus_area_id: uuid.UUID | None, q: str | None, reviewed: bool | None
-) -> Select[Any]:
-    assert principal.user is not None
-    my_review = (
+) -> tuple[PageQuery, dict[str, Any]]:
+    """The library by title, with the caller's reviewed mark, and the values of its
+    parameters."""
+    query = _list_query(focus_area_id is not None, bool(q), reviewed)
+    values = {
+        **caller_values(principal),
+        "focus_area_id": focus_area_id,
+        "q": search_pattern(q) if q else None,
+    }
+    return query, values
+
+
+def one_statement(principal: Principal, resource_id: uuid.UUID) -> Bound:
+    """One resource as the list shows it, if the caller may read it."""
+    return Bound(_one(), {**caller_values(principal), "resource_id": resource_id})
+
+
+def _my_review() -> Any:
+    return (
         select(ResourceReview.reviewed_at)
         .where(
-            ResourceReview.resource_id == Resource.id, ResourceReview.user_id == principal.user.id
+            ResourceReview.resource_id == Resource.id,
+            ResourceReview.user_id == bindparam(CALLER_ID),
         )
         .correlate(Resource)
         .scalar_subquery()
+    )
+
+
+@functools.cache
+def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> Select[Any]:
+    """The resources the library shows, narrowed by the filters given (built once each)."""
+    my_review = _my_review()
+    tags = (
+        select(ResourceTag.focus_area_id)
+        .where(ResourceTag.resource_id == Resource.id)
+        .order_by(ResourceTag.focus_area_id)
     )
     stmt = select(
         *Resource.__table__.columns,
         my_review.label("reviewed_at"),
         my_review.is_not(None).label("reviewed_by_me"),
-        collected(
-            select(ResourceTag.focus_area_id)
-            .where(ResourceTag.resource_id == Resource.id)
-            .order_by(ResourceTag.focus_area_id)
-        ).label("focus_area_ids"),
-    ).where(policies.readable(principal))
-    if focus_area_id is not None:
-        stmt = stmt.where(
-            Resource.id.in_(
-                select(ResourceTag.resource_id).where(ResourceTag.focus_area_id == focus_area_id)
-            )
+        collected(tags).label("focus_area_ids"),
+    ).where(policies.readable_resources())
+    if by_focus_area:
+        tagged = select(ResourceTag.resource_id).where(
+            ResourceTag.focus_area_id == bindparam("focus_area_id")
         )
-    if q:
-        stmt = stmt.where(func.lower(Resource.title).contains(q.lower(), autoescape=True))
+        stmt = stmt.where(Resource.id.in_(tagged))
+    if by_text:
+        stmt = stmt.where(contains_param(Resource.title, "q"))
     if reviewed is not None:
         stmt = stmt.where(my_review.is_not(None) if reviewed else my_review.is_(None))
-    return stmt.order_by(Resource.title, Resource.id)
+    return stmt
 
 
-def one_statement(principal: Principal, resource_id: uuid.UUID) -> Select[Any]:
-    """One resource as the list shows it, if the caller may read it."""
-    return list_statement(principal, None, None, None).where(Resource.id == resource_id)
+@functools.cache
+def _list_query(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> PageQuery:
+    return PageQuery(_resources(by_focus_area, by_text, reviewed), (Resource.title, Resource.id))
+
+
+@functools.cache
+def _one() -> Select[Any]:
+    return _resources(False, False, None).where(Resource.id == bindparam("resource_id"))
 
 
 async def view(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID
 ) -> ResourcePublic:
     """One resource as the API shows it, if the caller may read it (404 otherwise)."""
-    row = (await session.execute(one_statement(principal, resource_id))).mappings().first()
+    one = one_statement(principal, resource_id)
+    row = (await session.execute(one.stmt, one.values)).mappings().first()
     if row is None:
         raise NotFound("No such resource")
     return ResourcePublic.model_validate(row)

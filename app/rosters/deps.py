@@ -8,10 +8,10 @@ from fastapi import Depends
 
 from app.auth.deps import require
 from app.auth.principal import Principal, Scope
-from app.core.access import check_visible, read_row
+from app.core.access import read_visible
 from app.core.deps import ReadsDep
-from app.rosters import policies
-from app.rosters.models import RosterImport
+from app.core.errors import NotFound
+from app.rosters import service
 from app.rosters.schemas import RosterImportPublic
 from app.users.models import Role
 
@@ -27,10 +27,8 @@ MISSING = "No such roster import"
 async def get_import_view(
     import_id: uuid.UUID, reads: ReadsDep, caller: RosterWriter
 ) -> RosterImportPublic:
-    visible = policies.visible_imports(caller)
-    return await read_row(
-        reads, RosterImportPublic, RosterImport, import_id, visible, missing=MISSING
-    )
+    one = service.import_statement(caller, import_id)
+    return await read_visible(reads, RosterImportPublic, one, missing=MISSING)
 
 
 ImportView = Annotated[RosterImportPublic, Depends(get_import_view)]
@@ -41,8 +39,8 @@ async def open_visible_import(
 ) -> AsyncIterator[uuid.UUID]:
     """The id of an import the caller may read, with a snapshot open for reading its rows."""
     async with reads.snapshot():
-        visible = policies.visible_imports(caller)
-        await check_visible(reads, RosterImport, import_id, visible, missing=MISSING)
+        if await reads.value(service.seen_statement(caller, import_id)) is None:
+            raise NotFound(MISSING)
         yield import_id
 
 

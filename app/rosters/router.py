@@ -158,8 +158,8 @@ async def list_roster_imports(
 ) -> Page[RosterImportPublic]:
     """Past imports, newest first: who ran them, the file and its hash, counts, errors, time.
     School administrators see the imports they ran."""
-    stmt = service.imports_statement(caller)
-    return await reads.page(RosterImportPublic, stmt, page)
+    query, values = service.imports_query(caller)
+    return await reads.page(RosterImportPublic, query, page, values)
 
 
 @router.get("/{import_id:uuid}", responses=error_responses(401, 403, 404, 422))
@@ -183,5 +183,5 @@ async def list_roster_import_rows(
 ) -> Page[RowOutcome]:
     """What an import did (a dry run: would do) to each person, in file order, a page at a
     time."""
-    stmt = service.rows_statement(import_id, action)
-    return await reads.page(RowOutcome, stmt, page)
+    query, values = service.rows_query(import_id, action)
+    return await reads.page(RowOutcome, query, page, values)

@@ -8,25 +8,29 @@ every error listed by file, row and column, and only the import's log record is 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
+from app.core.access import public_columns
 from app.core.errors import FieldError, ProblemError, Unprocessable
+from app.core.pagination import PageQuery
+from app.core.reads import Bound
 from app.rosters import formats, policies
 from app.rosters.formats.plain import read_rows
 from app.rosters.models import RosterImport, RosterImportRow
 from app.rosters.options import ImportOptions
 from app.rosters.planning import Planned, plan_import, sync_guard
 from app.rosters.records import Roster, TooManyPeople
-from app.rosters.schemas import ImportResult, RowOutcome, SchoolOutcome
+from app.rosters.schemas import ImportResult, RosterImportPublic, RowOutcome, SchoolOutcome
 from app.rosters.sources import RosterFiles, file_error
 from app.rosters.writing import apply, store_outcomes
 
@@ -203,7 +207,7 @@ async def import_roster(
     )
 
 
-ROWS_SHOWN = 50  # outcomes in the import's answer; the rest are paged (rows_statement)
+ROWS_SHOWN = 50  # outcomes in the import's answer; the rest are paged (rows_query)
 
 
 def _outcome(p: Planned) -> dict[str, Any]:
@@ -218,8 +222,14 @@ def _outcome(p: Planned) -> dict[str, Any]:
     }
 
 
-def rows_statement(import_id: uuid.UUID, action: str | None) -> Any:
-    """One import's per-person outcomes, in the order it reported them."""
+def rows_query(import_id: uuid.UUID, action: str | None) -> tuple[PageQuery, dict[str, Any]]:
+    """One import's per-person outcomes, in the order it reported them, with the values of
+    its parameters."""
+    return _rows_query(action is not None), {"import_id": import_id, "action": action}
+
+
+@functools.cache
+def _rows_query(by_action: bool) -> PageQuery:
     stmt = select(
         RosterImportRow.row,
         RosterImportRow.file,
@@ -227,10 +237,10 @@ def rows_statement(import_id: uuid.UUID, action: str | None) -> Any:
         RosterImportRow.sourced_id,
         RosterImportRow.action,
         RosterImportRow.changed_fields,
-    ).where(RosterImportRow.import_id == import_id)
-    if action is not None:
-        stmt = stmt.where(RosterImportRow.action == action)
-    return stmt.order_by(RosterImportRow.position)
+    ).where(RosterImportRow.import_id == bindparam("import_id"))
+    if by_action:
+        stmt = stmt.where(RosterImportRow.action == bindparam("action"))
+    return PageQuery(stmt, (RosterImportRow.position,))
 
 
 async def _record(
@@ -268,9 +278,40 @@ async def _record(
 # -- the log ---------------------------------------------------------------------------------
 
 
-def imports_statement(principal: Principal) -> Any:
-    return (
-        select(*RosterImport.__table__.columns)
-        .where(policies.visible_imports(principal))
-        .order_by(RosterImport.created_at.desc(), RosterImport.id)
+def imports_query(principal: Principal) -> tuple[PageQuery, dict[str, Any]]:
+    """The imports the caller may read, newest first, with the values of its parameters."""
+    return _imports_query(principal.manages_district_staff), caller_values(principal)
+
+
+def import_statement(principal: Principal, import_id: uuid.UUID) -> Bound:
+    """One import's record, if the caller may read it."""
+    values = {**caller_values(principal), "import_id": import_id}
+    return Bound(_one_import(principal.manages_district_staff), values)
+
+
+def seen_statement(principal: Principal, import_id: uuid.UUID) -> Bound:
+    """The import's id, if the caller may read it."""
+    values = {**caller_values(principal), "import_id": import_id}
+    return Bound(_seen_import(principal.manages_district_staff), values)
+
+
+@functools.cache
+def _imports_query(everything: bool) -> PageQuery:
+    stmt = select(*public_columns(RosterImport, RosterImportPublic)).where(
+        policies.imports_within(everything)
+    )
+    return PageQuery(stmt, (RosterImport.created_at.desc(), RosterImport.id))
+
+
+@functools.cache
+def _one_import(everything: bool) -> Select[Any]:
+    return select(*public_columns(RosterImport, RosterImportPublic)).where(
+        RosterImport.id == bindparam("import_id"), policies.imports_within(everything)
+    )
+
+
+@functools.cache
+def _seen_import(everything: bool) -> Select[Any]:
+    return select(RosterImport.id).where(
+        RosterImport.id == bindparam("import_id"), policies.imports_within(everything)
     )

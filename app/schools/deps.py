@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import DistrictAdmin, StaffOrReadKey
-from app.core.access import load_visible, read_row
+from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
-from app.schools import policies
+from app.schools import policies, service
 from app.schools.models import School
 from app.schools.schemas import SchoolPublic
 
@@ -18,8 +18,8 @@ MISSING = "No such school"
 async def get_school_view(
     school_id: uuid.UUID, reads: ReadsDep, caller: StaffOrReadKey
 ) -> SchoolPublic:
-    visible = policies.readable(caller)
-    return await read_row(reads, SchoolPublic, School, school_id, visible, missing=MISSING)
+    one = service.one_statement(caller, school_id)
+    return await read_visible(reads, SchoolPublic, one, missing=MISSING)
 
 
 SchoolView = Annotated[SchoolPublic, Depends(get_school_view)]

@@ -4,19 +4,22 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.reads import Bound
+from app.schools import policies
 from app.schools.models import School
 from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 
 @functools.cache
 def _list_query(by_text: bool) -> PageQuery:
-    stmt = select(*School.__table__.columns)  # type: ignore[attr-defined]
+    stmt = select(*School.__table__.columns).where(policies.readable_schools())  # type: ignore[attr-defined]
     if by_text:
         stmt = stmt.where(contains_param(School.name, "q"))
     return PageQuery(stmt, (School.name, School.id))
@@ -25,6 +28,18 @@ def _list_query(by_text: bool) -> PageQuery:
 def list_query(q: str | None) -> tuple[PageQuery, dict[str, Any]]:
     """The district's schools by name (those whose name contains `q`), with parameter values."""
     return _list_query(bool(q)), {"q": search_pattern(q) if q else None}
+
+
+def one_statement(principal: Principal, school_id: uuid.UUID) -> Bound:
+    """One school as the list shows it, if the caller may read it."""
+    return Bound(_one(), {"school_id": school_id})
+
+
+@functools.cache
+def _one() -> Select[Any]:
+    return select(*School.__table__.columns).where(  # type: ignore[attr-defined]
+        School.id == bindparam("school_id"), policies.readable_schools()
+    )
 
 
 async def _ensure_unique(

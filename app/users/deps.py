@@ -40,8 +40,8 @@ async def _load(
 
 async def get_user_view(user_id: uuid.UUID, reads: ReadsDep, caller: AdminOrReadKey) -> UserPublic:
     """404 when the caller may not know the person exists: the list's filter plus the id."""
-    stmt, values = service.one_query(caller, user_id)
-    return await read_visible(reads, UserPublic, stmt, missing=MISSING, values=values)
+    one = service.one_statement(caller, user_id)
+    return await read_visible(reads, UserPublic, one, missing=MISSING)
 
 
 UserView = Annotated[UserPublic, Depends(get_user_view)]

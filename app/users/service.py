@@ -25,6 +25,7 @@ from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.reads import Bound
 from app.core.security import hash_password_async
 from app.core.sql import collected
 from app.schools.models import School
@@ -112,14 +113,19 @@ def _list_query(
     return PageQuery(stmt, order, per_row=None if colleagues_only else memberships)
 
 
-def one_query(principal: Principal, user_id: uuid.UUID) -> tuple[Select[Any], dict[str, Any]]:
+def one_statement(principal: Principal, user_id: uuid.UUID) -> Bound:
     """One staff record as UserPublic, if the caller may know the person (the list's filter
-    plus the id), with the values of its parameters."""
-    stmt = select(*PUBLIC_COLUMNS, *memberships(User)).where(
-        User.id == user_id,  # type: ignore[arg-type]
-        policies.within(policies.record_reach(principal)),
+    plus the id)."""
+    values = {**caller_values(principal), "user_id": user_id}
+    return Bound(_one(policies.record_reach(principal)), values)
+
+
+@functools.cache
+def _one(reach: policies.Reach) -> Select[Any]:
+    return select(*PUBLIC_COLUMNS, *memberships(User)).where(
+        User.id == bindparam("user_id"),  # type: ignore[arg-type]
+        policies.within(reach),
     )
-    return stmt, caller_values(principal)
 
 
 def list_query(
