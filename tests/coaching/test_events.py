@@ -188,6 +188,32 @@ def test_double_booking_is_409_naming_the_other_event(client, team, world, auth,
     assert client.post("/api/v1/events", headers=h, json=early).status_code == 201
 
 
+def test_a_long_event_clashes_until_its_end(client, team, world, auth):
+    """The clash check looks back at most the longest an event may last (12 hours): a 12-hour
+    event still clashes with one in its last minute, and frees the time at its end."""
+    h = auth(world.teacher_a)
+    day = an_event(team, world, starts_at="2027-03-01T00:00:00Z", ends_at="2027-03-01T12:00:00Z")
+    assert client.post("/api/v1/events", headers=h, json=day).status_code == 201
+    last_minute = an_event(
+        team, world, starts_at="2027-03-01T11:59:00Z", ends_at="2027-03-01T12:30:00Z"
+    )
+    r = client.post("/api/v1/events", headers=h, json=last_minute)
+    assert r.status_code == 409, r.text
+    at_its_end = an_event(
+        team, world, starts_at="2027-03-01T12:00:00Z", ends_at="2027-03-01T12:30:00Z"
+    )
+    assert client.post("/api/v1/events", headers=h, json=at_its_end).status_code == 201
+    moved = client.post("/api/v1/events", headers=h, json=an_event(
+        team, world, starts_at="2027-03-02T08:00:00Z", ends_at="2027-03-02T09:00:00Z"
+    )).json()  # fmt: skip
+    r = client.patch(
+        f"/api/v1/events/{moved['id']}",
+        headers={**h, "If-Match": "*"},
+        json={"starts_at": "2027-03-01T11:00:00Z", "ends_at": "2027-03-01T11:30:00Z"},
+    )
+    assert r.status_code == 409, r.text  # rescheduling into it clashes too
+
+
 def test_double_booking_across_teams(client, team, world, factory, auth, event):
     """Teacher A is on both teams. Teacher A3, on the second only, learns A is busy, not what
     the first team has planned."""
