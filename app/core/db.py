@@ -27,6 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, declared_at
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from app.core import sqlite_writes
 from app.core.config import Settings
 from app.core.drivers import Driver, make_driver
 from app.core.errors import CommitFailed
@@ -231,7 +232,10 @@ class Database:
             "hide_parameters": True,
         }
         if self.backend == "sqlite":
-            kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+            # One hand-off to the connection's thread per statement (sqlite_writes.py).
+            kwargs["async_creator"] = sqlite_writes.creator(
+                url.database or "", settings.sqlite_busy_timeout_ms / 1000
+            )
         else:
             # A black-holed server must become a 503 in seconds, not a hung request.
             kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
