@@ -124,7 +124,7 @@ end
 %s
 request = function()
   n = n + 1
-  local k = base + (id - 1) * 100000 + n
+  local k = base + (id - 1) * per_thread + n
   local path, body = make(k)
   return wrk.format("POST", path, {["Content-Type"] = "application/json",
                                    ["Authorization"] = auth}, body)
@@ -133,14 +133,17 @@ end
 
 
 _RUNS = itertools.count(1)
+RUN_SPAN = 20_000  # requests one write script may make, at most
 
 
 def _write_script(work: Path, name: str, d: District, token: str, floor_path: str | None) -> Path:
     """A wrk script posting a fresh body each request (`floor_path`: the same bodies to the
     floor). Each script starts where no earlier run went (`base`): a second round repeating the
     first one's event times or records would be answered 409."""
-    base = next(_RUNS) * 200_000
-    auth = f'auth = "Bearer {token}"\nbase = {base}'
+    # 20,000 hours (2.3 years) apart: no run overlaps another, and 24 runs stay before the
+    # API's last accepted date (2200).
+    base = next(_RUNS) * RUN_SPAN
+    auth = f'auth = "Bearer {token}"\nbase = {base}\nper_thread = {RUN_SPAN // THREADS}'
     if name == "create event":
         path = floor_path or "/api/v1/events"
         make = f"""
@@ -160,7 +163,7 @@ end"""
         make = f"""
 ids = {{{ids}}}
 function make(k)
-  local i = (math.floor(base / 200000) * 997 + (id - 1) + (n - 1) * 2) % #ids + 1
+  local i = (math.floor(base / {RUN_SPAN}) * 997 + (id - 1) + (n - 1) * 2) % #ids + 1
   local path = {where}
   return path, '{{"affirmations": ["Clear routines"], "new_understandings": ["Stems"], ' ..
     '"open_questions": ["Pacing?"], "evidence": "Notes"}}'

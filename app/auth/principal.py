@@ -112,9 +112,8 @@ CALLER_SCHOOLS = "caller_schools"
 
 
 class SchoolReach(StrEnum):
-    """How far a staff member's view of school business goes (coverage and support requests):
-    district administrators everything, school administrators their schools', everyone else
-    their own."""
+    """How far a caller's view of school business goes (staff records, coverage and support
+    requests): the district's, their schools', or their own."""
 
     district = "district"
     schools = "schools"
@@ -122,6 +121,8 @@ class SchoolReach(StrEnum):
 
 
 def school_reach(principal: Principal) -> SchoolReach:
+    """District administrators see everything, school administrators their schools', everyone
+    else their own (coverage and support requests)."""
     if principal.is_district_admin:
         return SchoolReach.district
     if principal.is_school_admin:

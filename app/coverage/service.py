@@ -25,6 +25,7 @@ from app.coverage.schemas import (
     CoverageRequestPublic,
 )
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.schools.policies import school_of_request
 from app.teams import service as team_service
 from app.users.models import User
 
@@ -51,16 +52,7 @@ async def create(
     )
     if attends.first() is None:
         raise Forbidden("Only a teacher taking part in the observation asks for coverage")
-    if data.school_id is not None:
-        if data.school_id not in principal.school_ids:
-            raise Unprocessable.for_field("school_id", "not one of your schools")
-        school_id = data.school_id
-    elif len(principal.school_ids) == 1:
-        school_id = next(iter(principal.school_ids))
-    else:
-        raise Unprocessable.for_field(
-            "school_id", "you teach at several schools (or none): say which"
-        )
+    school_id = school_of_request(principal, data.school_id)
     duplicate = await session.execute(
         select(CoverageRequest.id).where(
             CoverageRequest.event_id == event.id,

@@ -1,6 +1,8 @@
 """A team's action plan, loaded for the caller who may see or change it (404/403 before the
 handler runs)."""
 
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -8,12 +10,14 @@ from fastapi import Depends
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import NotFound
 from app.plans import service
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic
-from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam, ViewableTeamId
+from app.teams.deps import MISSING as TEAM_MISSING
+from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam
 from app.teams.policies import TeamAccess
 
 NO_PLAN = "This team has no action plan"
@@ -39,15 +43,30 @@ async def _plan_of(
     return PlanAccess(plan, access)
 
 
-async def get_plan_view(team_id: ViewableTeamId, reads: ReadsDep) -> PlanPublic:
-    """The live plan of a team the caller sees, read in the team's snapshot."""
-    plan = await reads.one(PlanPublic, service.live_plan_statement(team_id))
-    if plan is None:
+async def get_plan_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> PlanPublic:
+    """The live plan of a team the caller sees, read with the team in one statement."""
+    found = await reads.one(service.PlanOfTeam, service.plan_of_team_statement(caller, team_id))
+    if found is None:
+        raise NotFound(TEAM_MISSING)
+    if found.plan is None:
         raise NotFound(NO_PLAN)
-    return plan
+    return found.plan
 
 
 PlanView = Annotated[PlanPublic, Depends(get_plan_view)]
+
+
+async def open_viewable_plan(
+    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> AsyncIterator[uuid.UUID]:
+    """The id of the live plan of a team the caller sees, with a snapshot open for reading
+    what belongs to it (its history) as of the same moment."""
+    async with reads.snapshot():
+        plan = await get_plan_view(team_id, reads, caller)
+        yield plan.id
+
+
+ViewablePlanId = Annotated[uuid.UUID, Depends(open_viewable_plan, scope="function")]
 
 
 async def get_changing_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:

@@ -6,7 +6,7 @@ from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.plans import service
-from app.plans.deps import ChangingPlan, MemberPlan, PlanView, RestorablePlan
+from app.plans.deps import ChangingPlan, MemberPlan, PlanView, RestorablePlan, ViewablePlanId
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic, PlanTransitionCreate, PlanTransitionPublic, PlanUpdate
 
@@ -75,8 +75,8 @@ async def restore_plan(
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))
 async def list_plan_transitions(
-    plan: PlanView, reads: ReadsDep, page: PageDep
+    plan_id: ViewablePlanId, reads: ReadsDep, page: PageDep
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
-    query, values = service.transitions_query(plan.id)
+    query, values = service.transitions_query(plan_id)
     return await reads.page(PlanTransitionPublic, query, page, values)

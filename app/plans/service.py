@@ -3,23 +3,28 @@ completed. Every transition is recorded; an illegal one answers 409."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from pydantic import BaseModel
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.core.access import public_columns
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
+from app.core.sql import json_object
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
+from app.teams import policies as team_policies
+from app.teams.models import Team
 from app.teams.policies import TeamAccess
 
 EDITABLE = frozenset({PlanStatus.draft, PlanStatus.returned})
@@ -137,6 +142,32 @@ async def transition(
     session.add(plan)
     await session.flush()
     return plan
+
+
+class PlanOfTeam(BaseModel):
+    """A team the caller sees, with its live plan (None: it has none)."""
+
+    team_id: uuid.UUID
+    plan: PlanPublic | None
+
+
+def plan_of_team_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """The team's live plan if the caller sees the team (its visibility plus the id), in one
+    statement: no snapshot to open for the two of them (on PostgreSQL four round trips were
+    one BEGIN, two statements and a COMMIT)."""
+    values = {**caller_values(principal), "team_id": team_id}
+    return Bound(_plan_of_team(team_policies.team_reach(principal)), values)
+
+
+@functools.cache
+def _plan_of_team(reach: team_policies.TeamReach) -> Select[Any]:
+    fields = {c.key: c for c in public_columns(ActionPlan, PlanPublic)}
+    plan = select(json_object(**fields)).where(
+        ActionPlan.team_id == Team.id, ActionPlan.deleted_at.is_(None)
+    )
+    return select(Team.id.label("team_id"), plan.scalar_subquery().label("plan")).where(
+        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
+    )
 
 
 def live_plan_statement(team_id: uuid.UUID) -> Bound:

@@ -15,6 +15,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
+from app.schools.policies import school_of_request
 from app.support import policies
 from app.support.models import SupportRequest, SupportStatus
 from app.support.schemas import SupportAnswer, SupportRequestCreate, SupportRequestPublic
@@ -23,14 +24,7 @@ from app.teams.models import TeamMember
 
 async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate) -> SupportRequest:
     assert p.user is not None
-    if data.school_id is not None:
-        if data.school_id not in p.school_ids:
-            raise Unprocessable.for_field("school_id", "not one of your schools")
-        school_id = data.school_id
-    elif len(p.school_ids) == 1:
-        school_id = next(iter(p.school_ids))
-    else:
-        raise Unprocessable.for_field("school_id", "say which of your schools this is for")
+    school_id = school_of_request(p, data.school_id)
     if data.team_id is not None:
         on_team = await session.execute(
             select(TeamMember.team_id).where(

@@ -6,40 +6,33 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, bindparam, select, true
 
-from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal
+from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal, SchoolReach
 from app.users.models import Role, SchoolMembership, User
 
 # The filters below are built once per reach (they are parts of cached list templates); the
 # caller's own values are bind parameters, filled in per request by `caller_values`.
 
 
-class Reach(StrEnum):
-    """How far a caller sees among staff records."""
-
-    district = "district"  # everyone
-    schools = "schools"  # members of the caller's schools
-    own = "own"  # the caller's own record
-
-
-def record_reach(principal: Principal) -> Reach:
-    """Whose full record the caller may read: admins and `read` keys."""
+def record_reach(principal: Principal) -> SchoolReach:
+    """Whose full record the caller may read: everyone's for district administrators and
+    `read` keys, their schools' staff for school administrators, their own for teachers."""
     if principal.reads_district:
-        return Reach.district
+        return SchoolReach.district
     if principal.is_school_admin:
-        return Reach.schools
-    return Reach.own
+        return SchoolReach.schools
+    return SchoolReach.own
 
 
-def colleague_reach(principal: Principal) -> Reach:
+def colleague_reach(principal: Principal) -> SchoolReach:
     """Whom a user may find by name: people sharing one of their schools."""
-    return Reach.district if principal.reads_district else Reach.schools
+    return SchoolReach.district if principal.reads_district else SchoolReach.schools
 
 
-def within(reach: Reach) -> ColumnElement[bool]:
+def within(reach: SchoolReach) -> ColumnElement[bool]:
     """Filter for the users within `reach` of the caller named by `caller_values`."""
-    if reach is Reach.district:
+    if reach is SchoolReach.district:
         return true()
-    if reach is Reach.schools:
+    if reach is SchoolReach.schools:
         in_my_schools = select(SchoolMembership.user_id).where(
             SchoolMembership.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
         )

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, Staff, caller_values
+from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -79,7 +79,7 @@ def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:
 
 @functools.cache
 def _list_query(
-    reach: policies.Reach,
+    reach: SchoolReach,
     colleagues_only: bool,
     by_school: bool,
     by_role: bool,
@@ -121,7 +121,7 @@ def one_statement(principal: Principal, user_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _one(reach: policies.Reach) -> Select[Any]:
+def _one(reach: SchoolReach) -> Select[Any]:
     return select(*PUBLIC_COLUMNS, *memberships(User)).where(
         User.id == bindparam("user_id"),  # type: ignore[arg-type]
         policies.within(reach),
