@@ -56,3 +56,21 @@ def test_a_page_of_teams_stops_in_the_list_order_index(sync_engine, sqlite_only)
         plan = [row[3] for row in explained]
     assert any("ix_team_list_order" in step for step in plan), plan
     assert not any("ORDER BY" in step for step in plan), plan
+
+
+def test_a_page_of_one_schools_colleagues_stops_in_the_directory_index(sync_engine, sqlite_only):
+    """A teacher of one school: the page walks `ix_staff_directory_name_order` from that
+    school's active entries in name order and stops after `limit`, no sort."""
+    from app.auth.principal import SchoolReach
+    from app.users import service as users
+
+    query = users._list_query(SchoolReach.schools, True, False, False, True, False)
+    compiled = query.page.compile(dialect=sqlite.dialect())
+    sql = str(compiled).replace("__[POSTCOMPILE_caller_schools]", "?")  # one school
+    values = {"_count_up_to": 250, "_limit": 50, "_offset": 0, "is_active": 1}
+    args = tuple(values.get(name, "0" * 32) for name in compiled.positiontup or ())
+    with sync_engine.connect() as conn:
+        explained = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)
+        plan = [row[3] for row in explained]
+    assert any("ix_staff_directory_name_order" in step for step in plan), plan
+    assert not any("ORDER BY" in step for step in plan), plan

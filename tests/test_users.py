@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from app.users.models import User
+from app.users.models import Role, User
 
 
 def ids(body):
@@ -308,6 +308,58 @@ def test_colleagues_hide_inactive_staff_and_other_schools(client, world, factory
     assert r.json()["total"] == 0
     r = client.get("/api/v1/colleagues", headers=auth(world.teacher_a))
     assert r.json()["total"] == 3
+
+
+def names(page) -> list[str]:
+    return [f"{p['family_name']}, {p['given_name']}" for p in page["items"]]
+
+
+def test_colleagues_follow_every_change_of_staff_and_schools(client, world, factory, auth):
+    """Colleagues are read from the staff directory the database keeps (migration 0015): a
+    new person, a new name, a deactivation and a move between schools show at once."""
+    h, admin = auth(world.teacher_a), auth(world.district_admin)
+    r = client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"email": "zoe@example.org", "given_name": "Zoe", "family_name": "Aaron",
+              "role": "teacher", "school_ids": [str(world.school_a.id)]},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    zoe = r.json()["id"]
+    assert names(client.get("/api/v1/colleagues", headers=h).json())[0] == "Aaron, Zoe"
+    url = f"/api/v1/users/{zoe}"
+    r = client.patch(url, headers={**admin, "If-Match": "*"}, json={"family_name": "Zyx"})
+    assert r.status_code == 200, r.text
+    assert names(client.get("/api/v1/colleagues", headers=h).json())[-1] == "Zyx, Zoe"
+    moved = client.patch(
+        url, headers={**admin, "If-Match": "*"}, json={"school_ids": [str(world.school_b.id)]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert zoe not in ids(client.get("/api/v1/colleagues", headers=h).json())
+    assert zoe in ids(client.get("/api/v1/colleagues", headers=auth(world.teacher_b)).json())
+    client.patch(url, headers={**admin, "If-Match": "*"}, json={"is_active": False})
+    assert zoe not in ids(client.get("/api/v1/colleagues", headers=auth(world.teacher_b)).json())
+
+
+def test_a_colleague_at_two_of_your_schools_is_listed_once(client, world, factory, auth):
+    both = factory.user(Role.teacher, [world.school_a, world.school_b], family_name="Both")
+    only_b = factory.user(Role.teacher, [world.school_b], family_name="OnlyB")
+    me = factory.user(Role.teacher, [world.school_a, world.school_b])
+    h = auth(me)
+    listed = client.get("/api/v1/colleagues?limit=200", headers=h).json()
+    assert [i["id"] for i in listed["items"]].count(str(both.id)) == 1
+    assert listed["total"] == len(listed["items"]) == len(ids(listed))
+    assert {str(both.id), str(only_b.id), str(world.teacher_a.id)} <= ids(listed)
+    assert names(listed) == sorted(names(listed), key=lambda n: n.split(", "))
+    # a school asked for: its members who share one of my schools, whichever they share first
+    at_b = client.get(f"/api/v1/colleagues?school_id={world.school_b.id}", headers=h).json()
+    assert {str(both.id), str(only_b.id)} <= ids(at_b)
+    assert str(world.teacher_a.id) not in ids(at_b)
+    # and a teacher of school A alone sees those of B only through A
+    at_b_for_a = client.get(
+        f"/api/v1/colleagues?school_id={world.school_b.id}", headers=auth(world.teacher_a)
+    ).json()
+    assert ids(at_b_for_a) == {str(both.id), str(me.id)}
 
 
 def test_colleagues_anonymous_and_roster_key(client, world, auth):

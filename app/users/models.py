@@ -46,3 +46,30 @@ class SchoolMembership(SQLModel, table=True):
     school_id: uuid.UUID = Field(
         foreign_key="school.id", primary_key=True, index=True, ondelete="RESTRICT"
     )
+
+
+class StaffDirectoryEntry(SQLModel, table=True):
+    """One member of one school, with the name and state that lists show: a copy kept by the
+    database's own triggers on `user_account` and `school_membership` (migration 0015), never
+    written by the app. A page of a school's colleagues reads 50 entries of one index in name
+    order, instead of gathering and sorting the school's members."""
+
+    __tablename__ = "staff_directory"
+    __table_args__ = (
+        Index(
+            "ix_staff_directory_name_order",
+            "school_id",
+            "is_active",
+            "family_name",
+            "given_name",
+            "user_id",
+        ),
+    )
+
+    school_id: uuid.UUID = Field(foreign_key="school.id", primary_key=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(
+        foreign_key="user_account.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    family_name: str = Field(max_length=100)
+    given_name: str = Field(max_length=100)
+    is_active: bool

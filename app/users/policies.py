@@ -1,13 +1,15 @@
 """Who may see or change which staff records. Plain functions; the service and deps use them."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, bindparam, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select, true
+from sqlalchemy.orm import aliased
 
 from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal, SchoolReach
-from app.users.models import Role, SchoolMembership, User
+from app.users.models import Role, SchoolMembership, StaffDirectoryEntry, User
 
 # The filters below are built once per reach (they are parts of cached list templates); the
 # caller's own values are bind parameters, filled in per request by `caller_values`.
@@ -38,6 +40,24 @@ def within(reach: SchoolReach) -> ColumnElement[bool]:
         )
         return User.id.in_(in_my_schools)  # type: ignore[attr-defined,no-any-return]
     return User.id == bindparam(CALLER_ID)  # type: ignore[return-value]
+
+
+@functools.cache
+def directory_within(one_school: bool) -> ColumnElement[bool]:
+    """`within(SchoolReach.schools)` read from the staff directory: entries of people who share
+    one of the caller's schools. Without a school asked for (`one_school`), each person's entry
+    of the first of the caller's schools they belong to, so a person at two of them is listed
+    once; with one (bind parameter `school_id`), that school's entries of such people."""
+    entry = StaffDirectoryEntry
+    other = aliased(StaffDirectoryEntry)
+    mine = other.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
+    same_person = other.user_id == entry.user_id
+    if one_school:
+        shares = select(other.user_id).where(same_person, mine)
+        return and_(entry.school_id == bindparam("school_id"), exists(shares))
+    earlier = select(other.user_id).where(same_person, mine, other.school_id < entry.school_id)
+    listed = entry.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
+    return and_(listed, ~exists(earlier))
 
 
 def can_manage_user(principal: Principal, role: Role, user_school_ids: set[uuid.UUID]) -> bool:

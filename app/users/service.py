@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
@@ -30,7 +31,7 @@ from app.core.security import hash_password_async
 from app.core.sql import collected
 from app.schools.models import School
 from app.users import policies
-from app.users.models import Role, SchoolMembership, User
+from app.users.models import Role, SchoolMembership, StaffDirectoryEntry, User
 from app.users.schemas import UserCreate, UserPublic, UserUpdate
 
 
@@ -87,6 +88,8 @@ def _list_query(
     by_text: bool,
 ) -> PageQuery:
     """The list statement for one combination of reach and filters (built once each)."""
+    if colleagues_only and reach is SchoolReach.schools and not by_role:
+        return _directory_query(by_school, by_active, by_text)
     if colleagues_only:
         stmt = select(User.id, User.given_name, User.family_name)
     else:
@@ -111,6 +114,28 @@ def _list_query(
         )
     order = (User.family_name, User.given_name, User.id)
     return PageQuery(stmt, order, per_row=None if colleagues_only else memberships)
+
+
+@functools.cache
+def _directory_query(by_school: bool, by_active: bool, by_text: bool) -> PageQuery:
+    """Colleagues of the caller's schools from the staff directory (`StaffDirectoryEntry`): with
+    one of the caller's schools, a page is 50 entries of one index in name order."""
+    entry = StaffDirectoryEntry
+    stmt = select(col(entry.user_id).label("id"), entry.given_name, entry.family_name).where(
+        policies.directory_within(by_school)
+    )
+    if by_active:
+        stmt = stmt.where(entry.is_active == bindparam("is_active"))  # type: ignore[arg-type]
+    if by_text:
+        found = select(User.id).where(
+            or_(
+                contains_param(User.given_name, "q"),
+                contains_param(User.family_name, "q"),
+                contains_param(User.email, "q"),
+            )
+        )
+        stmt = stmt.where(col(entry.user_id).in_(found))
+    return PageQuery(stmt, (entry.family_name, entry.given_name, entry.user_id))
 
 
 def one_statement(principal: Principal, user_id: uuid.UUID) -> Bound:

@@ -124,3 +124,17 @@ def test_a_large_import_answers_with_a_small_body(settings, world, auth):
     assert r.status_code == 201
     assert r.json()["rows_total"] == 5000
     assert len(r.content) < 20_000
+
+
+def test_imported_staff_are_in_their_schools_directory(client, world, auth):
+    """The staff directory behind /colleagues is kept by the database, also for bulk imports:
+    new people, renamed people and people deactivated by a sync."""
+    rows = "".join(f"d{i}@example.org,Dee,Aa{i:02d},teacher,Alpha School\n" for i in range(3))
+    h = auth(world.district_admin)
+    assert upload(client, h, (HEADER + rows).encode()).status_code == 201
+    mine = client.get("/api/v1/colleagues?limit=5", headers=auth(world.teacher_a)).json()
+    assert [i["family_name"] for i in mine["items"][:3]] == ["Aa00", "Aa01", "Aa02"]
+    renamed = rows.replace("Aa01", "Zz01")
+    assert upload(client, h, (HEADER + renamed).encode()).status_code == 201
+    mine = client.get("/api/v1/colleagues?limit=200", headers=auth(world.teacher_a)).json()
+    assert [i["family_name"] for i in mine["items"]][-1] == "Zz01"
