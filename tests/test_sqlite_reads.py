@@ -64,7 +64,9 @@ def test_a_page_of_one_schools_colleagues_stops_in_the_directory_index(sync_engi
     from app.auth.principal import SchoolReach
     from app.users import service as users
 
-    query = users._list_query(SchoolReach.schools, True, False, False, True, False)
+    query = users._list_query(
+        SchoolReach.schools, True, False, False, True, False, several_schools=False
+    )
     compiled = query.page.compile(dialect=sqlite.dialect())
     sql = str(compiled).replace("__[POSTCOMPILE_caller_schools]", "?")  # one school
     values = {"_count_up_to": 250, "_limit": 50, "_offset": 0, "is_active": 1}

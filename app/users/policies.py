@@ -43,11 +43,12 @@ def within(reach: SchoolReach) -> ColumnElement[bool]:
 
 
 @functools.cache
-def directory_within(one_school: bool) -> ColumnElement[bool]:
+def directory_within(one_school: bool, several_mine: bool = True) -> ColumnElement[bool]:
     """`within(SchoolReach.schools)` read from the staff directory: entries of people who share
-    one of the caller's schools. Without a school asked for (`one_school`), each person's entry
-    of the first of the caller's schools they belong to, so a person at two of them is listed
-    once; with one (bind parameter `school_id`), that school's entries of such people."""
+    one of the caller's schools. With a school asked for (`one_school`, bind parameter
+    `school_id`), that school's entries of such people. Otherwise the entries of the caller's
+    schools; when they have several (`several_mine`), each person's entry of the first of them
+    they belong to, so a person at two of them is listed once."""
     entry = StaffDirectoryEntry
     other = aliased(StaffDirectoryEntry)
     mine = other.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
@@ -55,8 +56,10 @@ def directory_within(one_school: bool) -> ColumnElement[bool]:
     if one_school:
         shares = select(other.user_id).where(same_person, mine)
         return and_(entry.school_id == bindparam("school_id"), exists(shares))
-    earlier = select(other.user_id).where(same_person, mine, other.school_id < entry.school_id)
     listed = entry.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
+    if not several_mine:
+        return listed  # type: ignore[no-any-return]
+    earlier = select(other.user_id).where(same_person, mine, other.school_id < entry.school_id)
     return and_(listed, ~exists(earlier))
 
 

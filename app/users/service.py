@@ -86,10 +86,12 @@ def _list_query(
     by_role: bool,
     by_active: bool,
     by_text: bool,
+    several_schools: bool = True,
 ) -> PageQuery:
-    """The list statement for one combination of reach and filters (built once each)."""
+    """The list statement for one combination of reach and filters (built once each);
+    `several_schools`: whether the caller belongs to more than one school (colleagues)."""
     if colleagues_only and reach is SchoolReach.schools and not by_role:
-        return _directory_query(by_school, by_active, by_text)
+        return _directory_query(by_school, by_active, by_text, several_schools)
     if colleagues_only:
         stmt = select(User.id, User.given_name, User.family_name)
     else:
@@ -117,7 +119,9 @@ def _list_query(
 
 
 @functools.cache
-def _directory_query(by_school: bool, by_active: bool, by_text: bool) -> PageQuery:
+def _directory_query(
+    by_school: bool, by_active: bool, by_text: bool, several_schools: bool
+) -> PageQuery:
     """Colleagues of the caller's schools from the staff directory (`StaffDirectoryEntry`): with
     one of the caller's schools, a page is 50 entries of one index in name order."""
     entry = StaffDirectoryEntry
@@ -170,7 +174,9 @@ def list_query(
     else:
         reach = policies.record_reach(principal)
     filters = (school_id is not None, role is not None, is_active is not None, bool(q))
-    query = _list_query(reach, colleagues_only, *filters)
+    # A caller of one school needs no de-duplication of people at several of theirs.
+    several = not colleagues_only or len(principal.school_ids) > 1
+    query = _list_query(reach, colleagues_only, *filters, several_schools=several)
     values = {
         **caller_values(principal),
         "school_id": school_id,
