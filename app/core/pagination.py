@@ -4,10 +4,9 @@ The total is counted up to `PAGES_COUNTED` pages past the page's offset (250 ite
 `limit` of 50), never further: counting every matching row of a district-sized list (20,000
 staff) costs more than the page itself on every request (a teacher's reflections at district
 scale, SQLite: 0.6 ms to count a thousand posts, 0.1 ms to count 200, 0.4 ms for the page of 50
-itself), and a front end shows
-"1-50 of 250+" as well as "of 20,000". `total_exact` says whether `total` is the full count (it
-is whenever fewer than `offset + PAGES_COUNTED * limit` items match); when it is not, `total`
-is a lower bound and `next` leads on as usual.
+itself), and a front end shows "1-50 of 250+" as well as "of 20,000". `total_exact` says
+whether `total` is the full count (it is whenever fewer than `offset + PAGES_COUNTED * limit`
+items match); when it is not, `total` is a lower bound and `next` leads on as usual.
 
 A page is one statement whatever its size: the page's rows, each carrying the (capped) total as
 an uncorrelated scalar subquery (`(SELECT count(*) FROM (... LIMIT n)) AS _total`), which both

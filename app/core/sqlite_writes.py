@@ -131,10 +131,6 @@ class OneTripConnection(aiosqlite.Connection):
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
 
-    @contextmanager
-    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
-        return await OneTripCursor(self).execute(sql, parameters)
-
 
 def creator(path: str, timeout_seconds: float) -> Callable[[], Awaitable[OneTripConnection]]:
     """The session engine's `async_creator`: connections opened as SQLAlchemy's aiosqlite

@@ -312,6 +312,4 @@ def _one_import(everything: bool) -> Select[Any]:
 
 @functools.cache
 def _seen_import(everything: bool) -> Select[Any]:
-    return select(RosterImport.id).where(
-        RosterImport.id == bindparam("import_id"), policies.imports_within(everything)
-    )
+    return _one_import(everything).with_only_columns(RosterImport.id)
