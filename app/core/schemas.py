@@ -1,9 +1,12 @@
 """Building blocks for request and response models."""
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
+from annotated_types import GroupedMetadata
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -20,17 +23,22 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> type[str]:
-    """A stripped string with a length limit that refuses NUL bytes."""
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_nul),
-    ]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """A stripped string with a length limit that refuses NUL bytes: `Annotated[str, Text(200)]`."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        yield from StringConstraints(
+            strip_whitespace=True, min_length=self.min_length, max_length=self.max_length
+        )
+        yield AfterValidator(_no_nul)
 
 
-Name = Text(100, 1)
-ShortText = Text(200, 1)
+Name = Annotated[str, Text(100, 1)]
+ShortText = Annotated[str, Text(200, 1)]
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
 
 

@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
@@ -13,16 +14,16 @@ class CoverageRequestCreate(InputModel):
     school_id: uuid.UUID | None = Field(
         default=None, description="Which of your schools; needed only if you teach at several"
     )
-    note: Text(2000) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, Text(2000)] | None = None
 
 
 class CoverageArrange(InputModel):
-    covered_by: ShortText = Field(description="Who covers the class")  # type: ignore[valid-type]
-    note: Text(2000) | None = None  # type: ignore[valid-type]
+    covered_by: ShortText = Field(description="Who covers the class")
+    note: Annotated[str, Text(2000)] | None = None
 
 
 class CoverageDecline(InputModel):
-    reason: Text(2000, 1)  # type: ignore[valid-type]
+    reason: Annotated[str, Text(2000, 1)]
 
 
 class CoverageRequestPublic(OutputModel):

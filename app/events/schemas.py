@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -13,10 +14,10 @@ MAX_EVENT_LENGTH = timedelta(hours=12)
 class EventCreate(InputModel):
     team_id: uuid.UUID
     kind: EventKind
-    title: Text(200) | None = None  # type: ignore[valid-type]
+    title: Annotated[str, Text(200)] | None = None
     starts_at: Timestamp = Field(description="With its UTC offset, e.g. 2026-12-01T09:00:00-06:00")
     ends_at: Timestamp
-    location: Text(200) | None = None  # type: ignore[valid-type]
+    location: Annotated[str, Text(200)] | None = None
     observer_id: uuid.UUID | None = Field(default=None, description="Observations: the observer")
     observed_id: uuid.UUID | None = Field(
         default=None, description="Observations: the teacher observed"
@@ -51,10 +52,10 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
 class EventUpdate(InputModel):
     """Reschedule or edit. Times are given together."""
 
-    title: Text(200) | None = None  # type: ignore[valid-type]
+    title: Annotated[str, Text(200)] | None = None
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
-    location: Text(200) | None = None  # type: ignore[valid-type]
+    location: Annotated[str, Text(200)] | None = None
     participant_ids: list[uuid.UUID] | None = Field(default=None, max_length=30)
 
     @model_validator(mode="after")
@@ -67,7 +68,7 @@ class EventUpdate(InputModel):
 
 
 class EventCancel(InputModel):
-    reason: Text(1000) | None = None  # type: ignore[valid-type]
+    reason: Annotated[str, Text(1000)] | None = None
 
 
 class EventPublic(OutputModel):

@@ -1,16 +1,17 @@
 import uuid
+from typing import Annotated
 
 from app.core.schemas import InputModel, OutputModel, ShortText, Text
 
 
 class FocusAreaCreate(InputModel):
-    name: ShortText  # type: ignore[valid-type]
-    description: Text(2000) | None = None  # type: ignore[valid-type]
+    name: ShortText
+    description: Annotated[str, Text(2000)] | None = None
 
 
 class FocusAreaUpdate(InputModel):
-    name: ShortText | None = None  # type: ignore[valid-type]
-    description: Text(2000) | None = None  # type: ignore[valid-type]
+    name: ShortText | None = None
+    description: Annotated[str, Text(2000)] | None = None
     is_active: bool | None = None
 
 

@@ -9,7 +9,7 @@ from app.core.schemas import InputModel, OutputModel, Text
 
 
 class IntegrationKeyCreate(InputModel):
-    name: Text(100, 1)  # type: ignore[valid-type]
+    name: Annotated[str, Text(100, 1)]
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
 
 

@@ -1,24 +1,25 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
 from app.core.schemas import InputModel, OutputModel, Text
 from app.plans.models import PlanStatus
 
-PlanText = Text(10_000)
+PlanText = Annotated[str, Text(10_000)]
 
 
 class PlanUpdate(InputModel):
-    learning_target: PlanText | None = None  # type: ignore[valid-type]
-    focus_goal: PlanText | None = None  # type: ignore[valid-type]
-    lesson_purpose: PlanText | None = None  # type: ignore[valid-type]
-    classroom_dynamics: PlanText | None = None  # type: ignore[valid-type]
-    philosophies_and_literature: PlanText | None = None  # type: ignore[valid-type]
-    take_back_to_classroom: PlanText | None = None  # type: ignore[valid-type]
-    how_to_apply: PlanText | None = None  # type: ignore[valid-type]
-    addressing_open_questions: PlanText | None = None  # type: ignore[valid-type]
+    learning_target: PlanText | None = None
+    focus_goal: PlanText | None = None
+    lesson_purpose: PlanText | None = None
+    classroom_dynamics: PlanText | None = None
+    philosophies_and_literature: PlanText | None = None
+    take_back_to_classroom: PlanText | None = None
+    how_to_apply: PlanText | None = None
+    addressing_open_questions: PlanText | None = None
 
 
 class PlanAction(StrEnum):
@@ -33,7 +34,7 @@ class PlanTransitionCreate(InputModel):
         description="submit (members); approve, return (a comment is required), complete "
         "(administrators of a member's school)"
     )
-    comment: Text(5000) | None = None  # type: ignore[valid-type]
+    comment: Annotated[str, Text(5000)] | None = None
 
 
 class PlanPublic(OutputModel):

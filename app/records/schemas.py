@@ -6,9 +6,9 @@ from pydantic import Field
 
 from app.core.schemas import InputModel, OutputModel, Text
 
-Entry = Text(2000, 1)
-Entries = Annotated[list[Entry], Field(max_length=50)]  # type: ignore[valid-type]
-LongText = Text(20_000)
+Entry = Annotated[str, Text(2000, 1)]
+Entries = Annotated[list[Entry], Field(max_length=50)]
+LongText = Annotated[str, Text(20_000)]
 
 
 class ObservationRecordWrite(InputModel):
@@ -22,14 +22,14 @@ class ObservationRecordWrite(InputModel):
     open_questions: Entries = Field(
         default_factory=list, description="Questions about instruction or the target that remain"
     )
-    evidence: LongText | None = Field(default=None, description="What was seen")  # type: ignore[valid-type]
+    evidence: LongText | None = Field(default=None, description="What was seen")
 
 
 class ObservationRecordUpdate(InputModel):
     affirmations: Entries | None = None
     new_understandings: Entries | None = None
     open_questions: Entries | None = None
-    evidence: LongText | None = None  # type: ignore[valid-type]
+    evidence: LongText | None = None
 
 
 class ObservationRecordPublic(OutputModel):
@@ -47,11 +47,11 @@ class ObservationRecordPublic(OutputModel):
 
 
 class ConferenceRecordWrite(InputModel):
-    learning_target_agreed: LongText | None = Field(  # type: ignore[valid-type]
+    learning_target_agreed: LongText | None = Field(
         default=None, description="Pre-conference: the learning target the team agreed on"
     )
-    summary: LongText | None = Field(default=None, description="What was discussed")  # type: ignore[valid-type]
-    next_steps: LongText | None = Field(  # type: ignore[valid-type]
+    summary: LongText | None = Field(default=None, description="What was discussed")
+    next_steps: LongText | None = Field(
         default=None, description="Post-conference: next steps for learning"
     )
 

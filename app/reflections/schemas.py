@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -7,12 +8,12 @@ from app.core.schemas import InputModel, OutputModel, ShortText, Text
 from app.reflections.models import Visibility
 from app.teams.schemas import MemberRef
 
-Body = Text(50_000, 1)
+Body = Annotated[str, Text(50_000, 1)]
 
 
 class ReflectionCreate(InputModel):
-    title: ShortText  # type: ignore[valid-type]
-    body: Body = Field(description="Markdown")  # type: ignore[valid-type]
+    title: ShortText
+    body: Body = Field(description="Markdown")
     visibility: Visibility = Field(
         default=Visibility.private,
         description="private: only you; team: you and the linked team; program: every teacher "
@@ -34,8 +35,8 @@ class ReflectionCreate(InputModel):
 
 
 class ReflectionUpdate(InputModel):
-    title: ShortText | None = None  # type: ignore[valid-type]
-    body: Body | None = None  # type: ignore[valid-type]
+    title: ShortText | None = None
+    body: Body | None = None
     visibility: Visibility | None = None
 
 
@@ -55,7 +56,7 @@ class ReflectionPublic(OutputModel):
 
 
 class CommentCreate(InputModel):
-    body: Text(5000, 1)  # type: ignore[valid-type]
+    body: Annotated[str, Text(5000, 1)]
 
 
 class CommentPublic(OutputModel):

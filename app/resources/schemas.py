@@ -10,9 +10,11 @@ Url = Annotated[AnyHttpUrl, Field(max_length=2000)]
 
 
 class ResourceCreate(InputModel):
-    title: ShortText  # type: ignore[valid-type]
+    title: ShortText
     url: Url | None = Field(default=None, description="A link (http or https)")
-    body: Text(20_000) | None = Field(default=None, description="Or the text itself (Markdown)")  # type: ignore[valid-type]
+    body: Annotated[str, Text(20_000)] | None = Field(
+        default=None, description="Or the text itself (Markdown)"
+    )
     focus_area_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -23,9 +25,9 @@ class ResourceCreate(InputModel):
 
 
 class ResourceUpdate(InputModel):
-    title: ShortText | None = None  # type: ignore[valid-type]
+    title: ShortText | None = None
     url: Url | None = None
-    body: Text(20_000) | None = None  # type: ignore[valid-type]
+    body: Annotated[str, Text(20_000)] | None = None
     focus_area_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
 
 

@@ -26,19 +26,19 @@ TimeZone = Annotated[
     AfterValidator(_iana_zone),
     Field(examples=["America/Chicago"]),
 ]
-SourcedId = Text(255, 1)
+SourcedId = Annotated[str, Text(255, 1)]
 
 
 class SchoolCreate(InputModel):
-    name: ShortText  # type: ignore[valid-type]
+    name: ShortText
     time_zone: TimeZone
-    sourced_id: SourcedId | None = None  # type: ignore[valid-type]
+    sourced_id: SourcedId | None = None
 
 
 class SchoolUpdate(InputModel):
-    name: ShortText | None = None  # type: ignore[valid-type]
+    name: ShortText | None = None
     time_zone: TimeZone | None = None
-    sourced_id: SourcedId | None = None  # type: ignore[valid-type]
+    sourced_id: SourcedId | None = None
 
 
 class SchoolPublic(OutputModel):

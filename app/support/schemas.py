@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
@@ -9,8 +10,8 @@ from app.support.models import SupportKind, SupportStatus
 
 class SupportRequestCreate(InputModel):
     kind: SupportKind
-    subject: ShortText  # type: ignore[valid-type]
-    message: Text(10_000, 1)  # type: ignore[valid-type]
+    subject: ShortText
+    message: Annotated[str, Text(10_000, 1)]
     school_id: uuid.UUID | None = Field(default=None, description="Needed if you work at several")
     team_id: uuid.UUID | None = Field(
         default=None, description="A team you are on, if it concerns one"
@@ -18,7 +19,7 @@ class SupportRequestCreate(InputModel):
 
 
 class SupportAnswer(InputModel):
-    answer: Text(10_000, 1)  # type: ignore[valid-type]
+    answer: Annotated[str, Text(10_000, 1)]
 
 
 class SupportRequestPublic(OutputModel):

@@ -21,18 +21,18 @@ def _school_year(value: str) -> str:
 
 
 SchoolYear = Annotated[str, Field(examples=["2026-2027"]), AfterValidator(_school_year)]
-LongText = Text(10_000)
+LongText = Annotated[str, Text(10_000)]
 
 
 class TeamCreate(InputModel):
-    name: ShortText  # type: ignore[valid-type]
+    name: ShortText
     school_year: SchoolYear
     focus_area_id: uuid.UUID | None = None
-    focus_area_other: Text(500) | None = Field(  # type: ignore[valid-type]
+    focus_area_other: Annotated[str, Text(500)] | None = Field(
         default=None,
         description="A focus area in the team's own words, if none in the catalog fits",
     )
-    learning_target: LongText | None = None  # type: ignore[valid-type]
+    learning_target: LongText | None = None
     invitee_ids: list[uuid.UUID] = Field(
         min_length=1,
         max_length=20,
@@ -42,11 +42,11 @@ class TeamCreate(InputModel):
 
 
 class TeamUpdate(InputModel):
-    name: ShortText | None = None  # type: ignore[valid-type]
+    name: ShortText | None = None
     school_year: SchoolYear | None = None
     focus_area_id: uuid.UUID | None = None
-    focus_area_other: Text(500) | None = None  # type: ignore[valid-type]
-    learning_target: LongText | None = None  # type: ignore[valid-type]
+    focus_area_other: Annotated[str, Text(500)] | None = None
+    learning_target: LongText | None = None
 
 
 class TeamInvitationCreate(InputModel):

@@ -19,11 +19,11 @@ SchoolIds = Annotated[list[uuid.UUID], Field(max_length=50)]
 
 class UserCreate(InputModel):
     email: Email
-    given_name: Name  # type: ignore[valid-type]
-    family_name: Name  # type: ignore[valid-type]
+    given_name: Name
+    family_name: Name
     role: Role
     school_ids: SchoolIds = Field(default_factory=list)
-    sourced_id: Text(255, 1) | None = None  # type: ignore[valid-type]
+    sourced_id: Annotated[str, Text(255, 1)] | None = None
     password: Password | None = Field(
         default=None, description="Initial password; without one the account cannot log in yet"
     )
@@ -31,19 +31,19 @@ class UserCreate(InputModel):
 
 class UserUpdate(InputModel):
     email: Email | None = None
-    given_name: Name | None = None  # type: ignore[valid-type]
-    family_name: Name | None = None  # type: ignore[valid-type]
+    given_name: Name | None = None
+    family_name: Name | None = None
     role: Role | None = None
     school_ids: SchoolIds | None = Field(default=None, description="Replaces the memberships")
-    sourced_id: Text(255, 1) | None = None  # type: ignore[valid-type]
+    sourced_id: Annotated[str, Text(255, 1)] | None = None
     is_active: bool | None = Field(
         default=None, description="false deactivates: the account's tokens stop working at once"
     )
 
 
 class ProfileUpdate(InputModel):
-    given_name: Name | None = None  # type: ignore[valid-type]
-    family_name: Name | None = None  # type: ignore[valid-type]
+    given_name: Name | None = None
+    family_name: Name | None = None
 
 
 class PasswordChange(InputModel):
