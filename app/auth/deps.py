@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
+from sqlmodel import col
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
 from app.auth.principal_cache import PrincipalCache
-from app.core.db import Database
+from app.core.db import Database, table_of
 from app.core.drivers import Driver
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
@@ -43,8 +44,8 @@ def admits_keys(call: Any) -> bool | None:
 
 # The token check runs on every request, so its statements are built once, compiled once (fixed
 # statements, compiled.py) and run on the read path (drivers.py).
-_KEY_BY_PREFIX = select(*IntegrationKey.__table__.columns).where(  # type: ignore[attr-defined]
-    IntegrationKey.prefix == bindparam("prefix")  # type: ignore[arg-type]
+_KEY_BY_PREFIX = select(*table_of(IntegrationKey).columns).where(
+    col(IntegrationKey.prefix) == bindparam("prefix")
 )
 
 

@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlmodel import col
 
+from app.core.db import table_of
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role, SchoolMembership, User
 
@@ -142,9 +144,9 @@ def caller_values(principal: Principal) -> dict[str, Any]:
 # account cache (principal_cache.py) must hear of every change to the tables this reads.
 STAFF_WITH_SCHOOLS = (
     select(
-        *(User.__table__.c[name] for name in STAFF_FIELDS),  # type: ignore[attr-defined]
-        SchoolMembership.school_id.label("member_of"),  # type: ignore[attr-defined]
+        *(table_of(User).c[name] for name in STAFF_FIELDS),
+        col(SchoolMembership.school_id).label("member_of"),
     )
-    .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)  # type: ignore[arg-type]
-    .where(User.id == bindparam("user_id"))  # type: ignore[arg-type]
+    .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
+    .where(col(User.id) == bindparam("user_id"))
 )

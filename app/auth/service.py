@@ -30,9 +30,12 @@ async def authenticate(
         await throttle.reserve(session, key, "sign-ins for this account")
         account = (
             await session.execute(
-                select(User.id, User.password_hash, User.is_active, User.token_version).where(
-                    col(User.email) == key
-                )
+                select(
+                    col(User.id),
+                    col(User.password_hash),
+                    col(User.is_active),
+                    col(User.token_version),
+                ).where(col(User.email) == key)
             )
         ).first()
     # The attempt is counted and committed; nothing is held while argon2 runs. One verification
@@ -57,7 +60,9 @@ async def change_password(
         await throttle.reserve(session, key, "password checks")
         account = (
             await session.execute(
-                select(User.password_hash, User.token_version).where(col(User.id) == user_id)
+                select(col(User.password_hash), col(User.token_version)).where(
+                    col(User.id) == user_id
+                )
             )
         ).first()
     if account is None:  # removed since the token check

@@ -31,8 +31,9 @@ from typing import Any, cast
 
 from sqlalchemy import JSON, Boolean, Uuid
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.core.sql import AnySelect
 
 # [from, to) as (major, minor, patch): the SQLAlchemy releases this module was written and tested
 # for. Keep in step with the pin in pyproject.toml.
@@ -72,7 +73,7 @@ class Shape:
     driver's rows into dicts of typed or raw values."""
 
     compiled: SQLCompiler
-    source: Select[Any] | None  # the statement itself, for fixed statements
+    source: AnySelect | None  # the statement itself, for fixed statements
     # The compiled statement's bind processors (UUID to hex on SQLite, UTCDateTime's checks).
     processors: Mapping[str, Convert]
     # (name, bind processor) in the driver's order, when no parameter changes the SQL at
@@ -141,7 +142,7 @@ class StatementCache:
         # (templates): tests hold the hot reads to none.
         self.keyed = 0
 
-    def _shape(self, stmt: Select[Any], key: Any, *, fixed: bool = False) -> Shape:
+    def _shape(self, stmt: AnySelect, key: Any, *, fixed: bool = False) -> Shape:
         compiled = stmt.compile(dialect=self.dialect, cache_key=key)
         assert isinstance(compiled, SQLCompiler)
         pairs = [_converters(c.type, self.dialect) for c in stmt.selected_columns]
@@ -165,7 +166,7 @@ class StatementCache:
             raw=_row_to_dict(keys, [p[1] for p in pairs]),
         )
 
-    def _key(self, stmt: Select[Any]) -> Any:
+    def _key(self, stmt: AnySelect) -> Any:
         self.keyed += 1
         return stmt._generate_cache_key()
 
@@ -175,7 +176,7 @@ class StatementCache:
         self._shapes[key] = shape
 
     def prepare(
-        self, stmt: Select[Any], params: Mapping[str, Any] | None = None, *, fixed: bool = False
+        self, stmt: AnySelect, params: Mapping[str, Any] | None = None, *, fixed: bool = False
     ) -> tuple[Shape, str, Any]:
         """The statement's shape, its final SQL and the driver's parameters.
 
@@ -231,7 +232,7 @@ def to_dicts(shape: Shape, rows: Sequence[Sequence[Any]], raw: bool) -> list[Row
     return list(map(shape.raw if raw else shape.typed, rows))
 
 
-def shapes_rows(stmt: Select[Any]) -> bool:
+def shapes_rows(stmt: AnySelect) -> bool:
     """Whether the select's columns decide its rows (DISTINCT, GROUP BY), so that a count of
     its rows must keep them."""
     return bool(stmt._distinct or stmt._group_by_clauses)

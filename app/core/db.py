@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData, event
+from sqlalchemy import CheckConstraint, DateTime, MetaData, Table, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -48,6 +48,12 @@ def columns_of(row: Any) -> dict[str, Any]:
     """A table row's column values as a dict (model_dump would re-serialize enum columns that
     load as plain strings, with warnings)."""
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's `Table` (SQLModel does not declare `__table__` to type checkers)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def utcnow() -> datetime:

@@ -30,9 +30,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect
-from sqlalchemy.sql import Select
 
 from app.core.compiled import Row, StatementCache, StatementListener, to_dicts
+from app.core.sql import AnySelect
 
 Fetch = Callable[[str, Any], Any]  # async (sql, args) -> rows
 
@@ -46,7 +46,7 @@ class Driver:
 
     async def rows(
         self,
-        stmt: Select[Any],
+        stmt: AnySelect,
         params: Mapping[str, Any] | None = None,
         *,
         raw: bool = False,

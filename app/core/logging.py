@@ -28,7 +28,7 @@ def configure_logging(level: str = "INFO") -> None:
     # Every request writes an access line: skip what a record would collect and no line shows
     # (the caller's frame, thread and process names), as the logging HOWTO's "Optimization"
     # section describes. About 15 of 45 us per line on the bench machine.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

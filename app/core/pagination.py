@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     UnaryExpression,
     bindparam,
     func,
@@ -41,6 +40,7 @@ from sqlalchemy.sql import operators
 
 from app.core.compiled import shapes_rows
 from app.core.links import link
+from app.core.sql import AnySelect
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
     return link(request, request.url.include_query_params(offset=nxt, limit=params.limit))
 
 
-def counted(stmt: Select[Any]) -> Select[Any]:
+def counted(stmt: AnySelect) -> AnySelect:
     """The number of rows `stmt` selects, up to the value of the `COUNT_UP_TO` parameter."""
     rows = stmt.order_by(None)
     if not shapes_rows(stmt):  # each row is one item: only whether it exists matters
@@ -107,7 +107,7 @@ def is_exact(total: int, params: PageParams) -> bool:
     return total < count_up_to(params)
 
 
-def with_total(stmt: Select[Any]) -> Select[Any]:
+def with_total(stmt: AnySelect) -> AnySelect:
     """`stmt` with the total as one more column of each row (see the module docstring)."""
     return stmt.add_columns(counted(stmt).scalar_subquery().label(TOTAL))
 
@@ -127,7 +127,7 @@ class PageQuery:
 
     def __init__(
         self,
-        stmt: Select[Any],
+        stmt: AnySelect,
         order: Sequence[Any],
         per_row: Callable[[Any], list[Any]] | None = None,
         *,
@@ -151,7 +151,7 @@ class PageQuery:
 def _on(rows: Any, order: Any) -> Any:
     """An ORDER BY item of the inner select, for the same column of the derived table `rows`."""
     if isinstance(order, UnaryExpression):  # desc(column), asc(column)
-        column = rows.c[order.element.key]  # type: ignore[attr-defined]
+        column = rows.c[order.element.key]
         return column.desc() if order.modifier is operators.desc_op else column.asc()
     return rows.c[order.key]
 
@@ -165,4 +165,4 @@ def search_pattern(text: str) -> str:
 
 def contains_param(column: Any, name: str) -> ColumnElement[bool]:
     """`column` contains, ignoring case, the text whose `search_pattern` is bound to `name`."""
-    return func.lower(column).like(bindparam(name), escape="/")  # type: ignore[no-any-return]
+    return func.lower(column).like(bindparam(name), escape="/")

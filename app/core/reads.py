@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy.sql import Select
 
 from app.core.drivers import Driver, Fetch
 from app.core.pagination import (
@@ -40,6 +39,7 @@ from app.core.pagination import (
     next_link,
     with_total,
 )
+from app.core.sql import AnySelect
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -51,16 +51,16 @@ class Bound:
     without SQLAlchemy's cache key: building a statement and keying it cost more than running
     a small one (bench/README.md). Everything that varies per call must be a bind parameter."""
 
-    stmt: Select[Any]
+    stmt: AnySelect
     values: Mapping[str, Any]
 
 
-Statement = Select[Any] | Bound
+Statement = AnySelect | Bound
 
 
 def _unbound(
     stmt: Statement, values: Mapping[str, Any] | None, fixed: bool
-) -> tuple[Select[Any], Mapping[str, Any] | None, bool]:
+) -> tuple[AnySelect, Mapping[str, Any] | None, bool]:
     if isinstance(stmt, Bound):
         return stmt.stmt, {**stmt.values, **(values or {})}, True
     return stmt, values, fixed
@@ -85,7 +85,7 @@ class Reads:
         self._alone = 0
 
     async def _rows(
-        self, stmt: Select[Any], values: Mapping[str, Any] | None, *, fixed: bool, raw: bool
+        self, stmt: AnySelect, values: Mapping[str, Any] | None, *, fixed: bool, raw: bool
     ) -> list[dict[str, Any]]:
         if self._fetch is None:
             self._alone += 1
@@ -147,7 +147,7 @@ class Reads:
     async def page(
         self,
         schema: type[T],
-        query: Select[Any] | PageQuery,
+        query: AnySelect | PageQuery,
         params: PageParams,
         values: Mapping[str, Any] | None = None,
     ) -> Page[T]:

@@ -18,13 +18,17 @@ SQLite's JSON text is parsed by the read path's converters (compiled.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import JSON, Boolean
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
+
+# Any select, whatever its columns (Select is generic over the types of all its columns).
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 class _Listed(ColumnElement[Any]):
@@ -32,7 +36,7 @@ class _Listed(ColumnElement[Any]):
     _traverse_internals = [("stmt", InternalTraversal.dp_clauseelement)]  # part of the cache key
     type = JSON()
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    def __init__(self, stmt: AnySelect) -> None:
         self.stmt = stmt
 
 
@@ -58,7 +62,7 @@ class JsonObject(ColumnElement[Any]):
     ]
     type = JSON()
 
-    def __init__(self, fields: dict[str, ColumnElement[Any]]) -> None:
+    def __init__(self, fields: dict[str, Any]) -> None:
         self.names = list(fields)
         self.values = list(fields.values())
 
@@ -67,19 +71,19 @@ class JsonObject(ColumnElement[Any]):
         return [f for value in self.values for f in value._from_objects]
 
 
-def json_object(**fields: ColumnElement[Any]) -> JsonObject:
+def json_object(**fields: ColumnElement[Any] | Mapped[Any]) -> JsonObject:
     """One JSON object of columns of the current row, keyed by the argument names."""
     return JsonObject(fields)
 
 
-def collected(stmt: Select[Any]) -> Collected:
+def collected(stmt: AnySelect) -> Collected:
     """The values of a one-column select (usually correlated, in its order) as one list."""
     if len(stmt.selected_columns) != 1:
         raise ValueError("collected() takes a select of one column")
     return Collected(stmt)
 
 
-def nested(stmt: Select[Any]) -> Nested:
+def nested(stmt: AnySelect) -> Nested:
     """The rows of a select (usually correlated, in its order) as one list of objects, keyed by
     the selected columns' names."""
     return Nested(stmt)

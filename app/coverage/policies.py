@@ -5,6 +5,7 @@ import functools
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, or_, select, true
+from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal, SchoolReach, school_reach
 from app.coverage.models import CoverageRequest
@@ -24,10 +25,10 @@ def readable_within(reach: SchoolReach) -> ColumnElement[bool]:
     if reach is SchoolReach.district:
         return true()
     if reach is SchoolReach.schools:
-        return CoverageRequest.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))
+        return col(CoverageRequest.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
     me: Any = bindparam(CALLER_ID)
-    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == me)
-    return or_(CoverageRequest.requester_id == me, CoverageRequest.team_id.in_(my_teams))
+    my_teams = select(col(TeamMember.team_id)).where(TeamMember.user_id == me)
+    return or_(CoverageRequest.requester_id == me, col(CoverageRequest.team_id).in_(my_teams))
 
 
 def can_decide(p: Principal, request: CoverageRequest) -> bool:

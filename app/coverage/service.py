@@ -6,16 +6,17 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import json_object
+from app.core.sql import AnySelect, json_object
 from app.coverage import policies
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.coverage.schemas import (
@@ -46,18 +47,18 @@ async def create(
             "event_id", "coverage is requested for a scheduled observation"
         )
     attends = await session.execute(
-        select(EventParticipant.user_id).where(
-            EventParticipant.event_id == event.id, EventParticipant.user_id == me
+        select(col(EventParticipant.user_id)).where(
+            col(EventParticipant.event_id) == event.id, col(EventParticipant.user_id) == me
         )
     )
     if attends.first() is None:
         raise Forbidden("Only a teacher taking part in the observation asks for coverage")
     school_id = school_of_request(principal, data.school_id)
     duplicate = await session.execute(
-        select(CoverageRequest.id).where(
-            CoverageRequest.event_id == event.id,
-            CoverageRequest.requester_id == me,
-            CoverageRequest.status.in_(OPEN),
+        select(col(CoverageRequest.id)).where(
+            col(CoverageRequest.event_id) == event.id,
+            col(CoverageRequest.requester_id) == me,
+            col(CoverageRequest.status).in_(OPEN),
         )
     )
     if duplicate.first() is not None:
@@ -104,26 +105,28 @@ def one_statement(principal: Principal, request_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool) -> Select[Any]:
+def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool) -> AnySelect:
     """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
-    requester = json_object(id=User.id, given_name=User.given_name, family_name=User.family_name)
+    requester = json_object(
+        id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
+    )
     stmt = (
         select(
-            *CoverageRequest.__table__.columns,
-            Event.starts_at.label("event_starts_at"),
-            Event.ends_at.label("event_ends_at"),
+            *table_of(CoverageRequest).columns,
+            col(Event.starts_at).label("event_starts_at"),
+            col(Event.ends_at).label("event_ends_at"),
             requester.label("requester"),
         )
-        .join(Event, Event.id == CoverageRequest.event_id)
-        .join(User, User.id == CoverageRequest.requester_id)
+        .join(Event, col(Event.id) == CoverageRequest.event_id)
+        .join(User, col(User.id) == CoverageRequest.requester_id)
         .where(policies.readable_within(reach))
     )
     if by_status:
-        stmt = stmt.where(CoverageRequest.status == bindparam("status"))
+        stmt = stmt.where(col(CoverageRequest.status) == bindparam("status"))
     if by_school:
-        stmt = stmt.where(CoverageRequest.school_id == bindparam("school_id"))
+        stmt = stmt.where(col(CoverageRequest.school_id) == bindparam("school_id"))
     if by_team:
-        stmt = stmt.where(CoverageRequest.team_id == bindparam("team_id"))
+        stmt = stmt.where(col(CoverageRequest.team_id) == bindparam("team_id"))
     return stmt
 
 
@@ -136,9 +139,9 @@ def _list_query(reach: SchoolReach, *filters: bool) -> PageQuery:
 
 
 @functools.cache
-def _one(reach: SchoolReach) -> Select[Any]:
+def _one(reach: SchoolReach) -> AnySelect:
     return _requests(reach, False, False, False).where(
-        CoverageRequest.id == bindparam("request_id")
+        col(CoverageRequest.id) == bindparam("request_id")
     )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
@@ -41,10 +42,10 @@ SCHOOL_YEAR = "2026-2027"
 
 
 async def _principal(session: AsyncSession, email: str) -> Principal:
-    user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+    user = (await session.execute(select(User).where(col(User.email) == email))).scalar_one()
     schools = (
         await session.execute(
-            select(SchoolMembership.school_id).where(SchoolMembership.user_id == user.id)
+            select(col(SchoolMembership.school_id)).where(col(SchoolMembership.user_id) == user.id)
         )
     ).scalars()
     return Principal(user=Staff.of(user), school_ids=frozenset(schools))
@@ -52,7 +53,7 @@ async def _principal(session: AsyncSession, email: str) -> Principal:
 
 async def load_demo_cycle(session: AsyncSession) -> int:
     """Adds the demo teams unless any team exists; returns how many were added."""
-    if (await session.execute(select(func.count(Team.id)))).scalar_one():
+    if (await session.execute(select(func.count(col(Team.id))))).scalar_one():
         return 0
     p = {
         e.split("@")[0]: await _principal(session, e)
@@ -71,8 +72,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     }
     now = utcnow().replace(minute=0, second=0, microsecond=0)
 
-    async def team(creator: str, other: str, name: str, focus: str, target: str):  # type: ignore[no-untyped-def]
-        assert p[other].user is not None
+    async def team(creator: str, other: str, name: str, focus: str, target: str):
+        invitee = p[other].user
+        assert invitee is not None
         t = await teams.create(
             session,
             p[creator],
@@ -81,11 +83,11 @@ async def load_demo_cycle(session: AsyncSession) -> int:
                 school_year=SCHOOL_YEAR,
                 focus_area_id=suggested_focus_area_id(focus),
                 learning_target=target,
-                invitee_ids=[p[other].user.id],
+                invitee_ids=[invitee.id],
             ),
         )
         invited = await session.execute(
-            select(TeamInvitation.id).where(TeamInvitation.team_id == t.id)
+            select(col(TeamInvitation.id)).where(col(TeamInvitation.team_id) == t.id)
         )
         await teams.answer_invitation(session, p[other], invited.scalar_one(), accept=True)
         access = await teams.get_viewable(session, p[creator], t.id)
@@ -100,7 +102,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         observer=None,
         observed=None,
         participants=None,
-    ):  # type: ignore[no-untyped-def]
+    ):
         start = now + timedelta(days=days)
         return await events.create(
             session,
@@ -118,7 +120,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             ),
         )
 
-    async def plan_to(access, member: str, admin: str, *actions: PlanAction) -> None:  # type: ignore[no-untyped-def]
+    async def plan_to(access, member: str, admin: str, *actions: PlanAction) -> None:
         plan = (await plan_access.get_changing_plan(access, session)).plan
         await plans.update(
             session,
@@ -141,14 +143,14 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     uid = {k: v.user.id for k, v in p.items() if v.user is not None}
 
     # Records are written as through the API: its access dependencies decide who may.
-    async def member_event(who: str, event_id):  # type: ignore[no-untyped-def]
+    async def member_event(who: str, event_id):
         ev = await event_access.get_viewable_event(event_id, session, p[who])
         return await records_access.get_member_event(ev, p[who])
 
-    async def observation_record(who: str, event_id, data: ObservationRecordWrite) -> None:  # type: ignore[no-untyped-def]
+    async def observation_record(who: str, event_id, data: ObservationRecordWrite) -> None:
         await records.create_observation(session, p[who], await member_event(who, event_id), data)
 
-    async def conference_record(who: str, event_id, data: ConferenceRecordWrite) -> None:  # type: ignore[no-untyped-def]
+    async def conference_record(who: str, event_id, data: ConferenceRecordWrite) -> None:
         ev = await member_event(who, event_id)
         found = await records_access.get_conference_record(ev, session, p[who])
         await records.put_conference(session, p[who], found, data)

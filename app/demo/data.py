@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -59,8 +60,8 @@ async def load_demo_data(session: AsyncSession) -> int:
     schools: dict[str, School] = {}
     for name, tz, sourced in SCHOOLS:
         school = (
-            await session.execute(select(School).where(School.name == name))
-        ).scalar_one_or_none()  # type: ignore[arg-type]
+            await session.execute(select(School).where(col(School.name) == name))
+        ).scalar_one_or_none()
         if school is None:
             school = School(name=name, time_zone=tz, sourced_id=sourced)
             session.add(school)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
@@ -31,7 +32,7 @@ async def get_viewable_event(
     """404 unless the caller may see the event's team (deleted events: its administrators).
     One statement decides, so unknown and hidden ids cost the same."""
     stmt = select(Event).where(
-        Event.id == event_id,  # type: ignore[arg-type]
+        col(Event.id) == event_id,
         policies.visible_events(principal, include_deleted=True),
     )
     event = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()

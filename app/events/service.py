@@ -9,15 +9,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, insert, select, text
+from sqlalchemy import bindparam, delete, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import columns_of, utcnow
+from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import nested
+from app.core.sql import AnySelect, nested
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
@@ -30,9 +31,9 @@ async def _admin_may_attend(session: AsyncSession, user_id: uuid.UUID, access: T
     """A year-end meeting's administrator: district, or of a member's school."""
     rows = (
         await session.execute(
-            select(User.role, User.is_active, SchoolMembership.school_id)
-            .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)
-            .where(User.id == user_id)
+            select(col(User.role), col(User.is_active), col(SchoolMembership.school_id))
+            .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
+            .where(col(User.id) == user_id)
         )
     ).all()
     if not rows or not rows[0][1]:
@@ -68,7 +69,7 @@ async def _participants(
         )
     else:
         chosen = set(requested) | ({observer_id, observed_id} - {None})
-    for user_id in sorted(chosen - access.member_ids, key=str):  # type: ignore[arg-type]
+    for user_id in sorted(chosen - access.member_ids, key=str):
         if kind == EventKind.year_end_meeting and await _admin_may_attend(session, user_id, access):  # type: ignore[arg-type]
             continue
         errors.append(
@@ -89,34 +90,39 @@ async def _participants(
 
 
 @functools.cache
-def _clash(excluding: bool) -> Select[Any]:
+def _clash(excluding: bool) -> AnySelect:
     """The first scheduled event that overlaps [starts_at, ends_at) and one of `people` takes
     part in (built once each way: with an event to leave out, `exclude`, or not).
 
     Driven by the time window, not by the participants: a person with thousands of events
     would otherwise have each of them read. An event lasts at most MAX_EVENT_LENGTH, so one that
     overlaps starts less than that before this one (an index range on starts_at)."""
-    booked = select(EventParticipant.user_id).where(
-        EventParticipant.event_id == Event.id,
-        EventParticipant.user_id.in_(bindparam("people", expanding=True)),
+    booked = select(col(EventParticipant.user_id)).where(
+        col(EventParticipant.event_id) == Event.id,
+        col(EventParticipant.user_id).in_(bindparam("people", expanding=True)),
     )
-    who = booked.order_by(EventParticipant.user_id).limit(1).scalar_subquery()
+    who = booked.order_by(col(EventParticipant.user_id)).limit(1).scalar_subquery()
     stmt = (
         select(
-            Event.id, Event.team_id, Event.kind, Event.title, Event.starts_at, who.label("user_id")
+            col(Event.id),
+            col(Event.team_id),
+            col(Event.kind),
+            col(Event.title),
+            col(Event.starts_at),
+            who.label("user_id"),
         )
         .where(
             Event.starts_at > bindparam("window_start"),
             Event.starts_at < bindparam("ends_at"),
             Event.ends_at > bindparam("starts_at"),
-            Event.status == EventStatus.scheduled,
-            Event.deleted_at.is_(None),
+            col(Event.status) == EventStatus.scheduled,
+            col(Event.deleted_at).is_(None),
             exists(booked),
         )
-        .order_by(Event.starts_at, Event.id)
+        .order_by(col(Event.starts_at), col(Event.id))
         .limit(1)
     )
-    return stmt.where(Event.id != bindparam("exclude")) if excluding else stmt
+    return stmt.where(col(Event.id) != bindparam("exclude")) if excluding else stmt
 
 
 async def _check_double_booking(
@@ -187,7 +193,7 @@ async def create(
 
 async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uuid.UUID]:
     rows = await session.execute(
-        select(EventParticipant.user_id).where(EventParticipant.event_id == event_id)
+        select(col(EventParticipant.user_id)).where(col(EventParticipant.event_id) == event_id)
     )
     return set(rows.scalars())
 
@@ -223,7 +229,9 @@ async def update(
     session.add(event)
     await session.flush()
     if people != current:
-        await session.execute(delete(EventParticipant).where(EventParticipant.event_id == event.id))
+        await session.execute(
+            delete(EventParticipant).where(col(EventParticipant.event_id) == event.id)
+        )
         await session.execute(
             insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
         )
@@ -317,25 +325,25 @@ def _list_query(
 ) -> PageQuery:
     """The list statement for one kind of caller and combination of filters (built once each).
     Lists never show deleted events, so whether the caller is an administrator is moot."""
-    stmt = select(*Event.__table__.columns).where(policies.events_within(reach, False))
+    stmt = select(*table_of(Event).columns).where(policies.events_within(reach, False))
     if by_team:
-        stmt = stmt.where(Event.team_id == bindparam("team_id"))
+        stmt = stmt.where(col(Event.team_id) == bindparam("team_id"))
     if by_teacher:
         stmt = stmt.where(
-            Event.id.in_(
-                select(EventParticipant.event_id).where(
-                    EventParticipant.user_id == bindparam("teacher_id")
+            col(Event.id).in_(
+                select(col(EventParticipant.event_id)).where(
+                    col(EventParticipant.user_id) == bindparam("teacher_id")
                 )
             )
         )
     if by_kind:
-        stmt = stmt.where(Event.kind == bindparam("kind"))
+        stmt = stmt.where(col(Event.kind) == bindparam("kind"))
     if by_from:  # events still running at `from` are included
         stmt = stmt.where(Event.ends_at > bindparam("starts_from"))
     if by_before:
         stmt = stmt.where(Event.starts_at < bindparam("starts_before"))
     if not include_cancelled:
-        stmt = stmt.where(Event.status == EventStatus.scheduled)
+        stmt = stmt.where(col(Event.status) == EventStatus.scheduled)
     return PageQuery(stmt, [Event.starts_at, Event.id], per_row=lambda row: [participants(row.id)])
 
 
@@ -345,11 +353,11 @@ def team_calendar_statement(team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _team_calendar() -> Select[Any]:
+def _team_calendar() -> AnySelect:
     return (
-        select(*Event.__table__.columns, participants(Event.id))
-        .where(Event.team_id == bindparam("team_id"), Event.deleted_at.is_(None))
-        .order_by(Event.starts_at, Event.id)
+        select(*table_of(Event).columns, participants(Event.id))
+        .where(col(Event.team_id) == bindparam("team_id"), col(Event.deleted_at).is_(None))
+        .order_by(col(Event.starts_at), col(Event.id))
     )
 
 
@@ -360,19 +368,19 @@ def one_statement(principal: Principal, event_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _one(reach: team_policies.TeamReach, deleted_too: bool) -> Select[Any]:
-    return select(*Event.__table__.columns, participants(Event.id)).where(
-        Event.id == bindparam("event_id"), policies.events_within(reach, deleted_too)
+def _one(reach: team_policies.TeamReach, deleted_too: bool) -> AnySelect:
+    return select(*table_of(Event).columns, participants(Event.id)).where(
+        col(Event.id) == bindparam("event_id"), policies.events_within(reach, deleted_too)
     )
 
 
 def participants(event_id: Any) -> Any:
     """An event's participants, in name order, as a column (`MemberRef`s)."""
     people = (
-        select(User.id, User.given_name, User.family_name)
-        .join(EventParticipant, EventParticipant.user_id == User.id)
+        select(col(User.id), col(User.given_name), col(User.family_name))
+        .join(EventParticipant, col(EventParticipant.user_id) == User.id)
         .where(EventParticipant.event_id == event_id)
-        .order_by(User.family_name, User.given_name, User.id)
+        .order_by(User.family_name, User.given_name, col(User.id))
     )
     return nested(people).label("participants")
 
@@ -383,10 +391,15 @@ async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[E
     ids = [e["id"] for e in items]
     if ids:
         rows = await session.execute(
-            select(EventParticipant.event_id, User.id, User.given_name, User.family_name)
-            .join(User, User.id == EventParticipant.user_id)
-            .where(EventParticipant.event_id.in_(ids))
-            .order_by(User.family_name, User.given_name, User.id)
+            select(
+                col(EventParticipant.event_id),
+                col(User.id),
+                col(User.given_name),
+                col(User.family_name),
+            )
+            .join(User, col(User.id) == EventParticipant.user_id)
+            .where(col(EventParticipant.event_id).in_(ids))
+            .order_by(User.family_name, User.given_name, col(User.id))
         )
         for event_id, user_id, given, family in rows:
             people[event_id].append({"id": user_id, "given_name": given, "family_name": family})

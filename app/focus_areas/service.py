@@ -8,7 +8,9 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.core.db import table_of
 from app.core.errors import Conflict
 from app.core.pagination import PageQuery
 from app.focus_areas.models import FocusArea
@@ -18,16 +20,16 @@ from app.focus_areas.schemas import FocusAreaCreate, FocusAreaUpdate
 @functools.cache
 def list_query(include_inactive: bool) -> PageQuery:
     """The catalog by name (built once each way)."""
-    stmt = select(*FocusArea.__table__.columns)
+    stmt = select(*table_of(FocusArea).columns)
     if not include_inactive:
-        stmt = stmt.where(FocusArea.is_active.is_(True))
+        stmt = stmt.where(col(FocusArea.is_active).is_(True))
     return PageQuery(stmt, (FocusArea.name, FocusArea.id))
 
 
 async def _name_free(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> None:
-    stmt = select(FocusArea.id).where(func.lower(FocusArea.name) == name.lower())
+    stmt = select(col(FocusArea.id)).where(func.lower(FocusArea.name) == name.lower())
     if exclude is not None:
-        stmt = stmt.where(FocusArea.id != exclude)
+        stmt = stmt.where(col(FocusArea.id) != exclude)
     if (await session.execute(stmt)).first() is not None:
         raise Conflict("A focus area with this name already exists")
 

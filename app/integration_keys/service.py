@@ -2,9 +2,10 @@ import functools
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal
-from app.core.db import columns_of, utcnow
+from app.core.db import columns_of, table_of, utcnow
 from app.core.pagination import PageQuery
 from app.core.security import new_integration_key
 from app.integration_keys.models import IntegrationKey
@@ -16,9 +17,7 @@ from app.integration_keys.schemas import (
 
 # What IntegrationKeyPublic shows of the table: never the secret's hash.
 PUBLIC_COLUMNS = [
-    c
-    for c in IntegrationKey.__table__.columns  # type: ignore[attr-defined]
-    if c.key in IntegrationKeyPublic.model_fields
+    c for c in table_of(IntegrationKey).columns if c.key in IntegrationKeyPublic.model_fields
 ]
 
 
@@ -31,8 +30,8 @@ def list_query(include_revoked: bool) -> PageQuery:
     """The keys, newest first (built once each way)."""
     stmt = select(*PUBLIC_COLUMNS)
     if not include_revoked:
-        stmt = stmt.where(IntegrationKey.revoked_at.is_(None))  # type: ignore[union-attr]
-    order = (IntegrationKey.created_at.desc(), IntegrationKey.id)  # type: ignore[attr-defined]
+        stmt = stmt.where(col(IntegrationKey.revoked_at).is_(None))
+    order = (col(IntegrationKey.created_at).desc(), IntegrationKey.id)
     return PageQuery(stmt, order)
 
 

@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core.access import public_columns
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import json_object
+from app.core.sql import AnySelect, json_object
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
@@ -54,7 +55,7 @@ async def of_team(session: AsyncSession, access: TeamAccess) -> ActionPlan | Non
     """The live plan of a team the caller was already allowed to see (documents built from
     the team: the summary form)."""
     stmt = select(ActionPlan).where(
-        ActionPlan.team_id == access.team.id, ActionPlan.deleted_at.is_(None)
+        col(ActionPlan.team_id) == access.team.id, col(ActionPlan.deleted_at).is_(None)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -160,13 +161,14 @@ def plan_of_team_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _plan_of_team(reach: team_policies.TeamReach) -> Select[Any]:
+def _plan_of_team(reach: team_policies.TeamReach) -> AnySelect:
     fields = {c.key: c for c in public_columns(ActionPlan, PlanPublic)}
     plan = select(json_object(**fields)).where(
-        ActionPlan.team_id == Team.id, ActionPlan.deleted_at.is_(None)
+        col(ActionPlan.team_id) == Team.id, col(ActionPlan.deleted_at).is_(None)
     )
-    return select(Team.id.label("team_id"), plan.scalar_subquery().label("plan")).where(
-        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
+    return select(col(Team.id).label("team_id"), plan.scalar_subquery().label("plan")).where(
+        col(Team.id) == bindparam("team_id"),
+        team_policies.teams_within(reach, include_deleted=True),
     )
 
 
@@ -176,7 +178,7 @@ def live_plan_statement(team_id: uuid.UUID) -> Bound:
 
 
 _LIVE_PLAN = select(*public_columns(ActionPlan, PlanPublic)).where(
-    ActionPlan.team_id == bindparam("team_id"), ActionPlan.deleted_at.is_(None)
+    col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None)
 )
 
 
@@ -186,6 +188,8 @@ def transitions_query(plan_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
 
 
 _TRANSITIONS = PageQuery(
-    select(*PlanTransition.__table__.columns).where(PlanTransition.plan_id == bindparam("plan_id")),
+    select(*table_of(PlanTransition).columns).where(
+        col(PlanTransition.plan_id) == bindparam("plan_id")
+    ),
     (PlanTransition.at, PlanTransition.id),
 )

@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.reads import Bound
-from app.core.sql import nested
+from app.core.sql import AnySelect, nested
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
 from app.progress.schemas import MeetingState, TeacherObservations, TeamProgress
@@ -64,9 +65,9 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
     someone who may not read it would tell them it exists. Events are counted per kind and
     pair of teachers, so a team's facts stay a few rows however many events it holds; run with
     `as_of_values()`."""
-    plan = select(ActionPlan.status).where(ActionPlan.team_id == team.id).scalar_subquery()
-    pair = (Event.kind, Event.observer_id, Event.observed_id)
-    ended = Event.ends_at <= bindparam(AS_OF, type_=Event.__table__.c.ends_at.type)
+    plan = select(col(ActionPlan.status)).where(ActionPlan.team_id == team.id).scalar_subquery()
+    pair = (col(Event.kind), col(Event.observer_id), col(Event.observed_id))
+    ended = col(Event.ends_at) <= bindparam(AS_OF, type_=table_of(Event).c.ends_at.type)
     events = (
         select(
             *pair,
@@ -75,20 +76,22 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
         )
         .where(
             Event.team_id == team.id,
-            Event.status == EventStatus.scheduled,
-            Event.deleted_at.is_(None),
+            col(Event.status) == EventStatus.scheduled,
+            col(Event.deleted_at).is_(None),
         )
         .group_by(*pair)
         .order_by(*pair)
     )
     members = (
-        select(User.id, User.given_name, User.family_name)
-        .join(TeamMember, TeamMember.user_id == User.id)
+        select(col(User.id), col(User.given_name), col(User.family_name))
+        .join(TeamMember, col(TeamMember.user_id) == User.id)
         .where(TeamMember.team_id == team.id)
-        .order_by(User.family_name, User.given_name, User.id)
+        .order_by(User.family_name, User.given_name, col(User.id))
     )
-    records = select(func.count(ObservationRecord.id)).where(ObservationRecord.team_id == team.id)
-    reflections = select(func.count(Reflection.id)).where(
+    records = select(func.count(col(ObservationRecord.id))).where(
+        ObservationRecord.team_id == team.id
+    )
+    reflections = select(func.count(col(Reflection.id))).where(
         Reflection.team_id == team.id, reflection_policies.readable_by(kind)
     )
     return [
@@ -113,9 +116,10 @@ def progress_statement(principal: Principal, team_id: uuid.UUID, now: datetime) 
 
 
 @functools.cache
-def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) -> Select[Any]:
-    return select(Team.id.label("team_id"), *facts_columns(kind, Team)).where(
-        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
+def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) -> AnySelect:
+    return select(col(Team.id).label("team_id"), *facts_columns(kind, Team)).where(
+        col(Team.id) == bindparam("team_id"),
+        team_policies.teams_within(reach, include_deleted=True),
     )
 
 

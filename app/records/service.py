@@ -9,16 +9,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core.access import public_columns
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, Forbidden
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import json_object
+from app.core.sql import AnySelect, json_object
 from app.events import policies as event_policies
 from app.events.models import Event, EventKind
 from app.records import policies
@@ -50,7 +51,7 @@ async def create_observation(
     if not policies.can_write_observation(principal, ev.event):
         raise Forbidden("Only the observer writes the observation record")
     exists = await session.execute(
-        select(ObservationRecord.id).where(ObservationRecord.event_id == ev.event.id)
+        select(col(ObservationRecord.id)).where(col(ObservationRecord.event_id) == ev.event.id)
     )
     if exists.first() is not None:
         raise Conflict("This observation already has a record; edit it instead")
@@ -142,13 +143,15 @@ def _event_record(
     teacher: bool,
     model: Any,
     schema: type[BaseModel],
-) -> Select[Any]:
+) -> AnySelect:
     return (
         select(*team_policies.confidential_columns_for(teacher, Team), _as_object(model, schema))
         .select_from(Event)
-        .join(Team, Team.id == Event.team_id)
+        .join(Team, col(Team.id) == Event.team_id)
         .outerjoin(model, model.event_id == Event.id)
-        .where(Event.id == bindparam("event_id"), event_policies.events_within(reach, deleted_too))
+        .where(
+            col(Event.id) == bindparam("event_id"), event_policies.events_within(reach, deleted_too)
+        )
     )
 
 
@@ -161,9 +164,10 @@ def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _team_standing(reach: team_policies.TeamReach, teacher: bool) -> Select[Any]:
+def _team_standing(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
     return select(*team_policies.confidential_columns_for(teacher, Team)).where(
-        Team.id == bindparam("team_id"), team_policies.teams_within(reach, include_deleted=True)
+        col(Team.id) == bindparam("team_id"),
+        team_policies.teams_within(reach, include_deleted=True),
     )
 
 
@@ -173,7 +177,7 @@ def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | Non
 
 
 @functools.cache
-def _team_records(model: Any, from_since: bool) -> Select[Any]:
+def _team_records(model: Any, from_since: bool) -> AnySelect:
     stmt = select(*model.__table__.columns).where(model.team_id == bindparam("team_id"))
     if from_since:
         stmt = stmt.where(model.created_at >= bindparam("since"))
@@ -191,9 +195,11 @@ def team_observations_query(
 @functools.cache
 def _team_observations(from_since: bool) -> PageQuery:
     stmt = (
-        select(*ObservationRecord.__table__.columns)
-        .join(Event, Event.id == ObservationRecord.event_id)
-        .where(ObservationRecord.team_id == bindparam("team_id"), Event.deleted_at.is_(None))
+        select(*table_of(ObservationRecord).columns)
+        .join(Event, col(Event.id) == ObservationRecord.event_id)
+        .where(
+            col(ObservationRecord.team_id) == bindparam("team_id"), col(Event.deleted_at).is_(None)
+        )
     )
     if from_since:
         stmt = stmt.where(ObservationRecord.created_at >= bindparam("since"))

@@ -44,21 +44,23 @@ def readable_by(kind: Reader) -> ColumnElement[bool]:
     visible = [Reflection.author_id == me, Reflection.visibility == Visibility.program]
     if kind is Reader.teacher:
         my_teams = (
-            select(TeamMember.team_id)
-            .join(Team, Team.id == TeamMember.team_id)
+            select(col(TeamMember.team_id))
+            .join(Team, col(Team.id) == TeamMember.team_id)
             .where(
                 TeamMember.user_id == me,
-                Team.deleted_at.is_(None),
+                col(Team.deleted_at).is_(None),
                 or_(
-                    TeamMember.sees_since.is_(None),
+                    col(TeamMember.sees_since).is_(None),
                     col(TeamMember.sees_since) <= Reflection.created_at,
                 ),
             )
         )
         visible.append(
-            and_(Reflection.visibility == Visibility.team, Reflection.team_id.in_(my_teams))
+            and_(
+                col(Reflection.visibility) == Visibility.team, col(Reflection.team_id).in_(my_teams)
+            )
         )
-    return and_(Reflection.deleted_at.is_(None), or_(*visible))
+    return and_(col(Reflection.deleted_at).is_(None), or_(*visible))
 
 
 @functools.cache
@@ -71,8 +73,10 @@ def sees_links(kind: Reader) -> ColumnElement[bool]:
     mine: ColumnElement[bool] = col(Reflection.author_id) == bindparam(CALLER_ID)
     if kind is not Reader.teacher:
         return mine
-    my_teams = select(TeamMember.team_id).where(TeamMember.user_id == bindparam(CALLER_ID))
-    return or_(mine, Reflection.team_id.in_(my_teams))
+    my_teams = select(col(TeamMember.team_id)).where(
+        col(TeamMember.user_id) == bindparam(CALLER_ID)
+    )
+    return or_(mine, col(Reflection.team_id).in_(my_teams))
 
 
 def can_edit(p: Principal, reflection: Reflection) -> bool:

@@ -6,15 +6,16 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import columns_of, utcnow
+from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
-from app.core.sql import json_object
+from app.core.sql import AnySelect, json_object
 from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.reflections import policies
@@ -35,12 +36,12 @@ async def _check_links(session: AsyncSession, principal: Principal, data: Reflec
     if data.team_id is None:
         return
     on_team = await session.execute(
-        select(TeamMember.team_id)
-        .join(Team, Team.id == TeamMember.team_id)
+        select(col(TeamMember.team_id))
+        .join(Team, col(Team.id) == TeamMember.team_id)
         .where(
-            TeamMember.team_id == data.team_id,
-            TeamMember.user_id == principal.user.id,
-            Team.deleted_at.is_(None),
+            col(TeamMember.team_id) == data.team_id,
+            col(TeamMember.user_id) == principal.user.id,
+            col(Team.deleted_at).is_(None),
         )
     )
     if on_team.first() is None:
@@ -68,9 +69,10 @@ async def create(session: AsyncSession, principal: Principal, data: ReflectionCr
 
 def _comment_count() -> Any:
     return (
-        select(func.count(ReflectionComment.id))
+        select(func.count(col(ReflectionComment.id)))
         .where(
-            ReflectionComment.reflection_id == Reflection.id, ReflectionComment.deleted_at.is_(None)
+            col(ReflectionComment.reflection_id) == Reflection.id,
+            col(ReflectionComment.deleted_at).is_(None),
         )
         .correlate(Reflection)
         .scalar_subquery()
@@ -114,29 +116,29 @@ def one_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
 @functools.cache
 def _posts(
     kind: policies.Reader, by_team: bool, by_author: bool, by_visibility: bool, by_text: bool
-) -> Select[Any]:
+) -> AnySelect:
     """The posts a kind of reader reads, narrowed by the filters given (built once each)."""
     stmt = (
         select(*_post_columns(kind), _author(), _comment_count())
-        .join(User, User.id == Reflection.author_id)
+        .join(User, col(User.id) == Reflection.author_id)
         .where(policies.readable_by(kind))
     )
     if by_team:
-        stmt = stmt.where(Reflection.team_id == bindparam("team_id"))
+        stmt = stmt.where(col(Reflection.team_id) == bindparam("team_id"))
     if by_author:
-        stmt = stmt.where(Reflection.author_id == bindparam("author_id"))
+        stmt = stmt.where(col(Reflection.author_id) == bindparam("author_id"))
     if by_visibility:
-        stmt = stmt.where(Reflection.visibility == bindparam("visibility"))
+        stmt = stmt.where(col(Reflection.visibility) == bindparam("visibility"))
     if by_text:
         stmt = stmt.where(contains_param(Reflection.title, "q"))
     return stmt
 
 
-ORDER = (Reflection.created_at.desc(), Reflection.id)
+ORDER = (col(Reflection.created_at).desc(), col(Reflection.id))
 
 
 @functools.cache
-def _team_posts(kind: policies.Reader) -> Select[Any]:
+def _team_posts(kind: policies.Reader) -> AnySelect:
     return _posts(kind, True, False, False, False).order_by(*ORDER)
 
 
@@ -152,16 +154,16 @@ def seen_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _seen(kind: policies.Reader) -> Select[Any]:
-    return select(Reflection.id).where(
-        Reflection.id == bindparam("reflection_id"), policies.readable_by(kind)
+def _seen(kind: policies.Reader) -> AnySelect:
+    return select(col(Reflection.id)).where(
+        col(Reflection.id) == bindparam("reflection_id"), policies.readable_by(kind)
     )
 
 
 @functools.cache
-def _one(kind: policies.Reader) -> Select[Any]:
+def _one(kind: policies.Reader) -> AnySelect:
     stmt = _posts(kind, False, False, False, False)
-    return stmt.where(Reflection.id == bindparam("reflection_id"))
+    return stmt.where(col(Reflection.id) == bindparam("reflection_id"))
 
 
 LINKS = ("team_id", "event_id", "observation_record_id")
@@ -173,15 +175,15 @@ def _post_columns(kind: policies.Reader) -> list[Any]:
     sees = policies.sees_links(kind)
     return [
         case((sees, column), else_=None).label(column.key) if column.key in LINKS else column
-        for column in Reflection.__table__.columns  # type: ignore[attr-defined]
+        for column in table_of(Reflection).columns
     ]
 
 
 def _author() -> Any:
     """The joined author as a MemberRef."""
-    return json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
-        "author"
-    )
+    return json_object(
+        id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
+    ).label("author")
 
 
 async def view(
@@ -228,11 +230,11 @@ def comments_query(reflection_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]
 @functools.cache
 def _comments() -> PageQuery:
     stmt = (
-        select(*ReflectionComment.__table__.columns, _author())
-        .join(User, User.id == ReflectionComment.author_id)
+        select(*table_of(ReflectionComment).columns, _author())
+        .join(User, col(User.id) == ReflectionComment.author_id)
         .where(
-            ReflectionComment.reflection_id == bindparam("reflection_id"),
-            ReflectionComment.deleted_at.is_(None),
+            col(ReflectionComment.reflection_id) == bindparam("reflection_id"),
+            col(ReflectionComment.deleted_at).is_(None),
         )
     )
     return PageQuery(stmt, (ReflectionComment.created_at, ReflectionComment.id))

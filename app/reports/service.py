@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core.pagination import Page, PageQuery
-from app.core.sql import collected
+from app.core.sql import AnySelect, collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
 from app.progress.service import TeamFacts, as_of_values, build_progress, facts_columns
@@ -40,17 +41,17 @@ class YearEndFacts(TeamFacts):
 def _per_team(kind: reflection_policies.Reader) -> Any:
     def columns(team: Any) -> list[Any]:
         schools = (
-            select(School.name)
+            select(col(School.name))
             .distinct()
-            .join(SchoolMembership, SchoolMembership.school_id == School.id)
-            .join(TeamMember, TeamMember.user_id == SchoolMembership.user_id)
+            .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+            .join(TeamMember, col(TeamMember.user_id) == SchoolMembership.user_id)
             .where(TeamMember.team_id == team.id)
             .order_by(School.name)
         )
 
         def coverage(status: CoverageStatus) -> Any:
-            count = select(func.count(CoverageRequest.id)).where(
-                CoverageRequest.team_id == team.id, CoverageRequest.status == status
+            count = select(func.count(col(CoverageRequest.id))).where(
+                CoverageRequest.team_id == team.id, col(CoverageRequest.status) == status
             )
             return count.scalar_subquery().label(f"coverage_{status.value}")
 
@@ -91,28 +92,28 @@ def _teams_query(
     by_year: bool,
     by_school: bool,
 ) -> PageQuery:
-    stmt = (
+    stmt: AnySelect = (
         select(
-            Team.id,
-            Team.id.label("team_id"),
-            Team.name.label("team_name"),
-            Team.school_year,
+            col(Team.id),
+            col(Team.id).label("team_id"),
+            col(Team.name).label("team_name"),
+            col(Team.school_year),
             func.coalesce(FocusArea.name, Team.focus_area_other).label("focus_area"),
         )
-        .outerjoin(FocusArea, FocusArea.id == Team.focus_area_id)
+        .outerjoin(FocusArea, col(FocusArea.id) == Team.focus_area_id)
         .where(team_policies.teams_within(reach, include_deleted=False))
     )
     if by_year:
-        stmt = stmt.where(Team.school_year == bindparam("school_year"))
+        stmt = stmt.where(col(Team.school_year) == bindparam("school_year"))
     if by_school:
         stmt = stmt.where(
-            Team.id.in_(
-                select(TeamMember.team_id)
-                .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-                .where(SchoolMembership.school_id == bindparam("school_id"))
+            col(Team.id).in_(
+                select(col(TeamMember.team_id))
+                .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
+                .where(col(SchoolMembership.school_id) == bindparam("school_id"))
             )
         )
-    order = [Team.school_year.desc(), Team.name.label("team_name"), Team.id]
+    order = [col(Team.school_year).desc(), col(Team.name).label("team_name"), Team.id]
     return PageQuery(stmt, order, per_row=_per_team(kind))
 
 

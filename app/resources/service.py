@@ -7,15 +7,16 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal, caller_values
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
-from app.core.sql import collected
+from app.core.sql import AnySelect, collected
 from app.focus_areas.models import FocusArea
 from app.resources import policies
 from app.resources.models import Resource, ResourceReview, ResourceTag
@@ -26,7 +27,9 @@ async def _check_tags(session: AsyncSession, ids: list[uuid.UUID]) -> None:
     if not ids:
         return
     found = set(
-        (await session.execute(select(FocusArea.id).where(FocusArea.id.in_(ids)))).scalars()
+        (
+            await session.execute(select(col(FocusArea.id)).where(col(FocusArea.id).in_(ids)))
+        ).scalars()
     )
     missing = set(ids) - found
     if missing:
@@ -42,7 +45,7 @@ async def _check_tags(session: AsyncSession, ids: list[uuid.UUID]) -> None:
 
 
 async def _set_tags(session: AsyncSession, resource_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
-    await session.execute(delete(ResourceTag).where(ResourceTag.resource_id == resource_id))
+    await session.execute(delete(ResourceTag).where(col(ResourceTag.resource_id) == resource_id))
     if ids:
         await session.execute(
             insert(ResourceTag),
@@ -98,7 +101,7 @@ async def mark_reviewed(
     me = principal.staff.id
     await session.execute(
         delete(ResourceReview).where(
-            ResourceReview.resource_id == resource.id, ResourceReview.user_id == me
+            col(ResourceReview.resource_id) == resource.id, col(ResourceReview.user_id) == me
         )
     )
     if reviewed:
@@ -128,10 +131,10 @@ def one_statement(principal: Principal, resource_id: uuid.UUID) -> Bound:
 
 def _my_review() -> Any:
     return (
-        select(ResourceReview.reviewed_at)
+        select(col(ResourceReview.reviewed_at))
         .where(
-            ResourceReview.resource_id == Resource.id,
-            ResourceReview.user_id == bindparam(CALLER_ID),
+            col(ResourceReview.resource_id) == Resource.id,
+            col(ResourceReview.user_id) == bindparam(CALLER_ID),
         )
         .correlate(Resource)
         .scalar_subquery()
@@ -139,25 +142,25 @@ def _my_review() -> Any:
 
 
 @functools.cache
-def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> Select[Any]:
+def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> AnySelect:
     """The resources the library shows, narrowed by the filters given (built once each)."""
     my_review = _my_review()
     tags = (
-        select(ResourceTag.focus_area_id)
-        .where(ResourceTag.resource_id == Resource.id)
-        .order_by(ResourceTag.focus_area_id)
+        select(col(ResourceTag.focus_area_id))
+        .where(col(ResourceTag.resource_id) == Resource.id)
+        .order_by(col(ResourceTag.focus_area_id))
     )
     stmt = select(
-        *Resource.__table__.columns,
+        *table_of(Resource).columns,
         my_review.label("reviewed_at"),
         my_review.is_not(None).label("reviewed_by_me"),
         collected(tags).label("focus_area_ids"),
     ).where(policies.readable_resources())
     if by_focus_area:
-        tagged = select(ResourceTag.resource_id).where(
-            ResourceTag.focus_area_id == bindparam("focus_area_id")
+        tagged = select(col(ResourceTag.resource_id)).where(
+            col(ResourceTag.focus_area_id) == bindparam("focus_area_id")
         )
-        stmt = stmt.where(Resource.id.in_(tagged))
+        stmt = stmt.where(col(Resource.id).in_(tagged))
     if by_text:
         stmt = stmt.where(contains_param(Resource.title, "q"))
     if reviewed is not None:
@@ -171,8 +174,8 @@ def _list_query(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> Pa
 
 
 @functools.cache
-def _one() -> Select[Any]:
-    return _resources(False, False, None).where(Resource.id == bindparam("resource_id"))
+def _one() -> AnySelect:
+    return _resources(False, False, None).where(col(Resource.id) == bindparam("resource_id"))
 
 
 async def view(

@@ -16,9 +16,10 @@ import anyio.to_thread
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal
-from app.core.db import new_id
+from app.core.db import new_id, table_of
 from app.core.errors import FieldError
 from app.rosters.options import ImportOptions
 from app.rosters.records import PersonRecord, Roster
@@ -77,7 +78,7 @@ ErrorSink = Callable[..., None]
 
 
 async def _stored_schools(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(select(School.id, School.name, School.sourced_id))
+    rows = await session.execute(select(col(School.id), col(School.name), col(School.sourced_id)))
     return [dict(r) for r in rows.mappings()]
 
 
@@ -143,7 +144,7 @@ async def _existing_people(
 ) -> list[dict[str, Any]]:
     """Stored people with any of the emails or roster ids, with their school ids."""
     found: dict[uuid.UUID, dict[str, Any]] = {}
-    columns = User.__table__.columns
+    columns = table_of(User).columns
     if len(emails) + len(sourced) > FULL_SCAN:
         # A district-sized roster names most of the staff: one pass over the table beats
         # hundreds of IN (...) lookups.
@@ -152,7 +153,7 @@ async def _existing_people(
             if r["email"] in wanted_emails or r["sourced_id"] in wanted_sourced:
                 found[r["id"]] = {**dict(r), "school_ids": set()}
         memberships = await session.execute(
-            select(SchoolMembership.user_id, SchoolMembership.school_id)
+            select(col(SchoolMembership.user_id), col(SchoolMembership.school_id))
         )
         for user_id, school_id in memberships:
             if user_id in found:
@@ -161,9 +162,9 @@ async def _existing_people(
     for i in range(0, max(len(emails), len(sourced)), CHUNK):
         cond = []
         if emails[i : i + CHUNK]:
-            cond.append(User.email.in_(emails[i : i + CHUNK]))
+            cond.append(col(User.email).in_(emails[i : i + CHUNK]))
         if sourced[i : i + CHUNK]:
-            cond.append(User.sourced_id.in_(sourced[i : i + CHUNK]))
+            cond.append(col(User.sourced_id).in_(sourced[i : i + CHUNK]))
         rows = await session.execute(select(*columns).where(or_(*cond)))
         for r in rows.mappings():
             found[r["id"]] = {**dict(r), "school_ids": set()}
@@ -175,8 +176,8 @@ async def _add_memberships(session: AsyncSession, users: dict[uuid.UUID, dict[st
     ids = list(users)
     for i in range(0, len(ids), CHUNK):
         for user_id, school_id in await session.execute(
-            select(SchoolMembership.user_id, SchoolMembership.school_id).where(
-                SchoolMembership.user_id.in_(ids[i : i + CHUNK])
+            select(col(SchoolMembership.user_id), col(SchoolMembership.school_id)).where(
+                col(SchoolMembership.user_id).in_(ids[i : i + CHUNK])
             )
         ):
             users[user_id]["school_ids"].add(school_id)
@@ -418,11 +419,11 @@ async def _staff_of(session: AsyncSession, schools: set[uuid.UUID]) -> dict[uuid
     found: dict[uuid.UUID, dict[str, Any]] = {}
     ids = list(schools)
     for i in range(0, len(ids), CHUNK):
-        members = select(SchoolMembership.user_id).where(
-            SchoolMembership.school_id.in_(ids[i : i + CHUNK])
+        members = select(col(SchoolMembership.user_id)).where(
+            col(SchoolMembership.school_id).in_(ids[i : i + CHUNK])
         )
         rows = await session.execute(
-            select(*User.__table__.columns).where(User.id.in_(members), User.is_active)
+            select(*table_of(User).columns).where(col(User.id).in_(members), col(User.is_active))
         )
         for r in rows.mappings():
             found[r["id"]] = {**dict(r), "school_ids": set()}

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
@@ -24,6 +25,7 @@ from app.core.access import public_columns
 from app.core.errors import FieldError, ProblemError, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
+from app.core.sql import AnySelect
 from app.rosters import formats, policies
 from app.rosters.formats.plain import read_rows
 from app.rosters.models import RosterImport, RosterImportRow
@@ -231,15 +233,15 @@ def rows_query(import_id: uuid.UUID, action: str | None) -> tuple[PageQuery, dic
 @functools.cache
 def _rows_query(by_action: bool) -> PageQuery:
     stmt = select(
-        RosterImportRow.row,
-        RosterImportRow.file,
-        RosterImportRow.email,
-        RosterImportRow.sourced_id,
-        RosterImportRow.action,
-        RosterImportRow.changed_fields,
-    ).where(RosterImportRow.import_id == bindparam("import_id"))
+        col(RosterImportRow.row),
+        col(RosterImportRow.file),
+        col(RosterImportRow.email),
+        col(RosterImportRow.sourced_id),
+        col(RosterImportRow.action),
+        col(RosterImportRow.changed_fields),
+    ).where(col(RosterImportRow.import_id) == bindparam("import_id"))
     if by_action:
-        stmt = stmt.where(RosterImportRow.action == bindparam("action"))
+        stmt = stmt.where(col(RosterImportRow.action) == bindparam("action"))
     return PageQuery(stmt, (RosterImportRow.position,))
 
 
@@ -300,16 +302,16 @@ def _imports_query(everything: bool) -> PageQuery:
     stmt = select(*public_columns(RosterImport, RosterImportPublic)).where(
         policies.imports_within(everything)
     )
-    return PageQuery(stmt, (RosterImport.created_at.desc(), RosterImport.id))
+    return PageQuery(stmt, (col(RosterImport.created_at).desc(), RosterImport.id))
 
 
 @functools.cache
-def _one_import(everything: bool) -> Select[Any]:
+def _one_import(everything: bool) -> AnySelect:
     return select(*public_columns(RosterImport, RosterImportPublic)).where(
-        RosterImport.id == bindparam("import_id"), policies.imports_within(everything)
+        col(RosterImport.id) == bindparam("import_id"), policies.imports_within(everything)
     )
 
 
 @functools.cache
-def _seen_import(everything: bool) -> Select[Any]:
-    return _one_import(everything).with_only_columns(RosterImport.id)
+def _seen_import(everything: bool) -> AnySelect:
+    return _one_import(everything).with_only_columns(col(RosterImport.id))

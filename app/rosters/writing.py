@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import new_id, utcnow
+from app.core.db import new_id, table_of, utcnow
 from app.rosters.models import RosterImportRow
 from app.rosters.planning import CHUNK, Plan
 from app.schools.models import School
@@ -31,7 +31,7 @@ async def apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
         if s.existing is None
     ]
     for i in range(0, len(new_schools), CHUNK):
-        await session.execute(insert(School.__table__), new_schools[i : i + CHUNK])
+        await session.execute(insert(table_of(School)), new_schools[i : i + CHUNK])
     renamed = [
         {"id": s.id, "updated_at": now, **{name: getattr(s, name) for name in s.changed}}
         for s in plan.schools
@@ -88,7 +88,7 @@ async def apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
     ]
     # Batched: a few statements per kind of change, whatever the roster's size.
     for i in range(0, len(new_users), CHUNK):
-        await session.execute(insert(User.__table__), new_users[i : i + CHUNK])
+        await session.execute(insert(table_of(User)), new_users[i : i + CHUNK])
     await _update_grouped(session, User, updates)
     for i in range(0, len(drop), CHUNK):
         await session.execute(
@@ -99,7 +99,7 @@ async def apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
             )
         )
     for i in range(0, len(add), CHUNK):
-        await session.execute(insert(SchoolMembership.__table__), add[i : i + CHUNK])
+        await session.execute(insert(table_of(SchoolMembership)), add[i : i + CHUNK])
 
 
 async def _update_grouped(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -117,4 +117,4 @@ async def store_outcomes(
 ) -> None:
     rows = [{"import_id": import_id, "position": i, **o} for i, o in enumerate(outcomes)]
     for i in range(0, len(rows), CHUNK):
-        await session.execute(insert(RosterImportRow.__table__), rows[i : i + CHUNK])
+        await session.execute(insert(table_of(RosterImportRow)), rows[i : i + CHUNK])

@@ -4,14 +4,16 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
+from app.core.sql import AnySelect
 from app.schools import policies
 from app.schools.models import School
 from app.schools.schemas import SchoolCreate, SchoolUpdate
@@ -19,7 +21,7 @@ from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 @functools.cache
 def _list_query(by_text: bool) -> PageQuery:
-    stmt = select(*School.__table__.columns).where(policies.readable_schools())  # type: ignore[attr-defined]
+    stmt = select(*table_of(School).columns).where(policies.readable_schools())
     if by_text:
         stmt = stmt.where(contains_param(School.name, "q"))
     return PageQuery(stmt, (School.name, School.id))
@@ -36,9 +38,9 @@ def one_statement(principal: Principal, school_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _one() -> Select[Any]:
-    return select(*School.__table__.columns).where(  # type: ignore[attr-defined]
-        School.id == bindparam("school_id"), policies.readable_schools()
+def _one() -> AnySelect:
+    return select(*table_of(School).columns).where(
+        col(School.id) == bindparam("school_id"), policies.readable_schools()
     )
 
 
@@ -49,12 +51,12 @@ async def _ensure_unique(
     if name is not None:
         conds.append(func.lower(School.name) == name.lower())
     if sourced_id is not None:
-        conds.append(School.sourced_id == sourced_id)
+        conds.append(col(School.sourced_id) == sourced_id)
     if not conds:
         return
-    stmt = select(School.name, School.sourced_id).where(or_(*conds))
+    stmt = select(col(School.name), col(School.sourced_id)).where(or_(*conds))
     if exclude is not None:
-        stmt = stmt.where(School.id != exclude)
+        stmt = stmt.where(col(School.id) != exclude)
     clash = (await session.execute(stmt)).first()
     if clash is not None:
         field = "name" if name is not None and clash.name.lower() == name.lower() else "sourced_id"

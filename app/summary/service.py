@@ -5,17 +5,18 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
+from sqlmodel import col
 
 from app.auth.principal import Principal
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.reads import Bound, Reads
+from app.core.sql import AnySelect
 from app.events import service as events
 from app.events.schemas import EventPublic
 from app.plans import service as plans
@@ -85,12 +86,12 @@ def time_zone_statement(team_id: uuid.UUID) -> Bound:
     return Bound(_TIME_ZONE, {"team_id": team_id})
 
 
-def _time_zone() -> Select[Any]:
-    members = select(TeamMember.user_id).where(TeamMember.team_id == bindparam("team_id"))
+def _time_zone() -> AnySelect:
+    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == bindparam("team_id"))
     return (
-        select(School.time_zone)
-        .join(SchoolMembership, SchoolMembership.school_id == School.id)
-        .where(SchoolMembership.user_id.in_(members))
+        select(col(School.time_zone))
+        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+        .where(col(SchoolMembership.user_id).in_(members))
         .order_by(School.name)
         .limit(1)
     )

@@ -6,8 +6,9 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
 from app.core.access import public_columns
@@ -15,6 +16,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
+from app.core.sql import AnySelect
 from app.schools.policies import school_of_request
 from app.support import policies
 from app.support.models import SupportRequest, SupportStatus
@@ -27,8 +29,8 @@ async def create(session: AsyncSession, p: Principal, data: SupportRequestCreate
     school_id = school_of_request(p, data.school_id)
     if data.team_id is not None:
         on_team = await session.execute(
-            select(TeamMember.team_id).where(
-                TeamMember.team_id == data.team_id, TeamMember.user_id == p.user.id
+            select(col(TeamMember.team_id)).where(
+                col(TeamMember.team_id) == data.team_id, col(TeamMember.user_id) == p.user.id
             )
         )
         if on_team.first() is None:
@@ -61,15 +63,15 @@ def one_statement(p: Principal, request_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _requests(reach: SchoolReach, by_status: bool, by_school: bool) -> Select[Any]:
+def _requests(reach: SchoolReach, by_status: bool, by_school: bool) -> AnySelect:
     """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
     stmt = select(*public_columns(SupportRequest, SupportRequestPublic)).where(
         policies.readable_within(reach)
     )
     if by_status:
-        stmt = stmt.where(SupportRequest.status == bindparam("status"))  # type: ignore[arg-type]
+        stmt = stmt.where(col(SupportRequest.status) == bindparam("status"))
     if by_school:
-        stmt = stmt.where(SupportRequest.school_id == bindparam("school_id"))  # type: ignore[arg-type]
+        stmt = stmt.where(col(SupportRequest.school_id) == bindparam("school_id"))
     return stmt
 
 
@@ -81,8 +83,8 @@ def _list_query(reach: SchoolReach, by_status: bool, by_school: bool) -> PageQue
 
 
 @functools.cache
-def _one(reach: SchoolReach) -> Select[Any]:
-    return _requests(reach, False, False).where(SupportRequest.id == bindparam("request_id"))  # type: ignore[arg-type]
+def _one(reach: SchoolReach) -> AnySelect:
+    return _requests(reach, False, False).where(col(SupportRequest.id) == bindparam("request_id"))
 
 
 async def answer(

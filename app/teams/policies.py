@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, false, null, select, true
+from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal
 from app.teams.models import Team, TeamMember
@@ -77,17 +78,19 @@ def teams_within(reach: TeamReach, include_deleted: bool) -> ColumnElement[bool]
         scope: ColumnElement[bool] = true()
     elif reach is TeamReach.schools:
         in_my_schools = (
-            select(TeamMember.team_id)
-            .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-            .where(SchoolMembership.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True)))
+            select(col(TeamMember.team_id))
+            .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
+            .where(col(SchoolMembership.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True)))
         )
-        scope = Team.id.in_(in_my_schools)
+        scope = col(Team.id).in_(in_my_schools)
     elif reach is TeamReach.own:
-        mine = select(TeamMember.team_id).where(TeamMember.user_id == bindparam(CALLER_ID))
-        return and_(Team.id.in_(mine), Team.deleted_at.is_(None))
+        mine = select(col(TeamMember.team_id)).where(
+            col(TeamMember.user_id) == bindparam(CALLER_ID)
+        )
+        return and_(col(Team.id).in_(mine), col(Team.deleted_at).is_(None))
     else:
         return false()
-    return scope if include_deleted else and_(scope, Team.deleted_at.is_(None))
+    return scope if include_deleted else and_(scope, col(Team.deleted_at).is_(None))
 
 
 def is_member(p: Principal, access: TeamAccess) -> bool:
@@ -131,10 +134,10 @@ def confidential_columns_for(teacher: bool, team: Any) -> tuple[Any, ...]:
     """`confidential_columns` for a kind of caller (built once each)."""
     if not teacher:
         return (false().label("reads_confidential"), null().label("confidential_since"))
-    mine = select(TeamMember.sees_since).where(
-        TeamMember.team_id == team.id, TeamMember.user_id == bindparam(CALLER_ID)
+    mine = select(col(TeamMember.sees_since)).where(
+        TeamMember.team_id == team.id, col(TeamMember.user_id) == bindparam(CALLER_ID)
     )
-    on_team = exists(mine.with_only_columns(TeamMember.user_id))
+    on_team = exists(mine.with_only_columns(col(TeamMember.user_id)))
     return (
         and_(on_team, team.deleted_at.is_(None)).label("reads_confidential"),
         mine.scalar_subquery().label("confidential_since"),

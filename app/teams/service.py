@@ -6,17 +6,18 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import json_object, nested
+from app.core.sql import AnySelect, json_object, nested
 from app.focus_areas.models import FocusArea
 from app.plans.models import ActionPlan, PlanStatus
 from app.teams import policies
@@ -45,9 +46,9 @@ MIN_MEMBERS = 2
 
 async def _load_members(session: AsyncSession, access: TeamAccess) -> TeamAccess:
     rows = await session.execute(
-        select(TeamMember.user_id, TeamMember.sees_since, SchoolMembership.school_id)
-        .outerjoin(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-        .where(TeamMember.team_id == access.team.id)
+        select(col(TeamMember.user_id), col(TeamMember.sees_since), col(SchoolMembership.school_id))
+        .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
+        .where(col(TeamMember.team_id) == access.team.id)
     )
     for user_id, sees_since, school_id in rows:
         access.sees_since[user_id] = sees_since
@@ -68,7 +69,7 @@ async def get_viewable(
     One statement decides, the list's filter plus the id, so an unknown id and a team the
     caller may not see cost the same. `for_update` locks the team row until the transaction
     ends (PostgreSQL), for changes to its membership."""
-    stmt = select(Team).where(Team.id == team_id, policies.visible_teams(principal, True))
+    stmt = select(Team).where(col(Team.id) == team_id, policies.visible_teams(principal, True))
     if for_update:
         stmt = stmt.with_for_update(of=Team)
     team = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
@@ -82,26 +83,29 @@ def _related(team: Any) -> list[Any]:
     team table or a page of it)."""
     members = (
         select(
-            User.id,
-            User.given_name,
-            User.family_name,
-            TeamMember.joined_at,
-            TeamMember.sees_since.is_(None).label("sees_earlier_records"),
+            col(User.id),
+            col(User.given_name),
+            col(User.family_name),
+            col(TeamMember.joined_at),
+            col(TeamMember.sees_since).is_(None).label("sees_earlier_records"),
         )
-        .join(TeamMember, TeamMember.user_id == User.id)
+        .join(TeamMember, col(TeamMember.user_id) == User.id)
         .where(TeamMember.team_id == team.id)
-        .order_by(User.family_name, User.given_name, User.id)
+        .order_by(User.family_name, User.given_name, col(User.id))
     )
     invited = (
-        select(User.id, User.given_name, User.family_name)
-        .join(TeamInvitation, TeamInvitation.invitee_id == User.id)
-        .where(TeamInvitation.team_id == team.id, TeamInvitation.status == InvitationStatus.pending)
-        .order_by(User.family_name, User.given_name, User.id)
+        select(col(User.id), col(User.given_name), col(User.family_name))
+        .join(TeamInvitation, col(TeamInvitation.invitee_id) == User.id)
+        .where(
+            TeamInvitation.team_id == team.id,
+            col(TeamInvitation.status) == InvitationStatus.pending,
+        )
+        .order_by(User.family_name, User.given_name, col(User.id))
     )
-    focus_area = select(json_object(id=FocusArea.id, name=FocusArea.name)).where(
+    focus_area = select(json_object(id=col(FocusArea.id), name=col(FocusArea.name))).where(
         FocusArea.id == team.focus_area_id
     )
-    plan_status = select(ActionPlan.status).where(ActionPlan.team_id == team.id)
+    plan_status = select(col(ActionPlan.status)).where(ActionPlan.team_id == team.id)
     return [
         focus_area.scalar_subquery().label("focus_area"),
         nested(members).label("members"),
@@ -117,9 +121,9 @@ def seen_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _seen(reach: policies.TeamReach) -> Select[Any]:
-    return select(Team.id).where(
-        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+def _seen(reach: policies.TeamReach) -> AnySelect:
+    return select(col(Team.id)).where(
+        col(Team.id) == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
     )
 
 
@@ -131,7 +135,7 @@ def standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _standing(reach: policies.TeamReach, teacher: bool) -> Select[Any]:
+def _standing(reach: policies.TeamReach, teacher: bool) -> AnySelect:
     return _view(reach).add_columns(*policies.confidential_columns_for(teacher, Team))
 
 
@@ -144,15 +148,15 @@ def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _view(reach: policies.TeamReach) -> Select[Any]:
-    return select(*Team.__table__.columns, *_related(Team)).where(
-        Team.id == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+def _view(reach: policies.TeamReach) -> AnySelect:
+    return select(*table_of(Team).columns, *_related(Team)).where(
+        col(Team.id) == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
     )
 
 
 async def to_public(session: AsyncSession, team: Team) -> TeamPublic:
     """A team just written, as the API shows it (in the writing transaction)."""
-    stmt = select(*Team.__table__.columns, *_related(Team)).where(Team.id == team.id)
+    stmt = select(*table_of(Team).columns, *_related(Team)).where(col(Team.id) == team.id)
     return TeamPublic.model_validate((await session.execute(stmt)).mappings().one())
 
 
@@ -194,34 +198,37 @@ def _list_query(
     by_plan_status: bool,
 ) -> PageQuery:
     """The list statement for one kind of caller and combination of filters (built once each)."""
-    stmt = select(*Team.__table__.columns).where(policies.teams_within(reach, include_deleted))
+    stmt = select(*table_of(Team).columns).where(policies.teams_within(reach, include_deleted))
     if by_year:
-        stmt = stmt.where(Team.school_year == bindparam("school_year"))
+        stmt = stmt.where(col(Team.school_year) == bindparam("school_year"))
     if by_focus_area:
-        stmt = stmt.where(Team.focus_area_id == bindparam("focus_area_id"))
+        stmt = stmt.where(col(Team.focus_area_id) == bindparam("focus_area_id"))
     if by_member:
         stmt = stmt.where(
-            Team.id.in_(
-                select(TeamMember.team_id).where(TeamMember.user_id == bindparam("member_id"))
+            col(Team.id).in_(
+                select(col(TeamMember.team_id)).where(
+                    col(TeamMember.user_id) == bindparam("member_id")
+                )
             )
         )
     if by_school:
         stmt = stmt.where(
-            Team.id.in_(
-                select(TeamMember.team_id)
-                .join(SchoolMembership, SchoolMembership.user_id == TeamMember.user_id)
-                .where(SchoolMembership.school_id == bindparam("school_id"))
+            col(Team.id).in_(
+                select(col(TeamMember.team_id))
+                .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
+                .where(col(SchoolMembership.school_id) == bindparam("school_id"))
             )
         )
     if by_plan_status:
         stmt = stmt.where(
-            Team.id.in_(
-                select(ActionPlan.team_id).where(
-                    ActionPlan.status == bindparam("plan_status"), ActionPlan.deleted_at.is_(None)
+            col(Team.id).in_(
+                select(col(ActionPlan.team_id)).where(
+                    col(ActionPlan.status) == bindparam("plan_status"),
+                    col(ActionPlan.deleted_at).is_(None),
                 )
             )
         )
-    order = [Team.school_year.desc(), Team.name, Team.id]
+    order = [col(Team.school_year).desc(), Team.name, Team.id]
     return PageQuery(stmt, order, per_row=_related)
 
 
@@ -248,9 +255,9 @@ async def _check_candidates(
 ) -> None:
     """Invitees must be active teachers the caller may place (colleagues of their schools)."""
     rows = await session.execute(
-        select(User.id, User.role, User.is_active, SchoolMembership.school_id)
-        .outerjoin(SchoolMembership, SchoolMembership.user_id == User.id)
-        .where(User.id.in_(user_ids))
+        select(col(User.id), col(User.role), col(User.is_active), col(SchoolMembership.school_id))
+        .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
+        .where(col(User.id).in_(user_ids))
     )
     found: dict[uuid.UUID, tuple[Role, bool, set[uuid.UUID]]] = {}
     for user_id, role, active, school_id in rows:
@@ -344,12 +351,12 @@ async def restore(session: AsyncSession, team: Team) -> Team:
 # ---- membership: invitations, leaving, consent to earlier records -------------------------
 
 
-INVITATION_ORDER = (TeamInvitation.created_at, TeamInvitation.id)
+INVITATION_ORDER = (col(TeamInvitation.created_at), col(TeamInvitation.id))
 
 
 def invitations_statement(
     *, team_id: uuid.UUID | None = None, invitee_id: uuid.UUID | None = None
-) -> Select[Any]:
+) -> AnySelect:
     """Pending invitations of a team, or to a teacher, with the team and the inviter named."""
     return _pending_of(team_id, invitee_id).order_by(*INVITATION_ORDER)
 
@@ -369,28 +376,34 @@ def _invitations_query(by_team: bool, by_invitee: bool) -> PageQuery:
     return PageQuery(_pending_of(team_id, invitee_id), INVITATION_ORDER)
 
 
-def _pending_of(team_id: Any, invitee_id: Any) -> Select[Any]:
+def _pending_of(team_id: Any, invitee_id: Any) -> AnySelect:
     inviter = aliased(User)
     stmt = (
         select(
-            TeamInvitation.id,
-            json_object(id=Team.id, name=Team.name, school_year=Team.school_year).label("team"),
-            json_object(id=User.id, given_name=User.given_name, family_name=User.family_name).label(
-                "invitee"
-            ),
+            col(TeamInvitation.id),
+            json_object(
+                id=col(Team.id), name=col(Team.name), school_year=col(Team.school_year)
+            ).label("team"),
+            json_object(
+                id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
+            ).label("invitee"),
             case(
-                (TeamInvitation.invited_by_id.is_(None), None),
+                (col(TeamInvitation.invited_by_id).is_(None), None),
                 else_=json_object(
-                    id=inviter.id, given_name=inviter.given_name, family_name=inviter.family_name
+                    id=col(inviter.id),
+                    given_name=col(inviter.given_name),
+                    family_name=col(inviter.family_name),
                 ),
             ).label("invited_by"),
-            TeamInvitation.status,
-            TeamInvitation.created_at,
+            col(TeamInvitation.status),
+            col(TeamInvitation.created_at),
         )
-        .join(Team, Team.id == TeamInvitation.team_id)
-        .join(User, User.id == TeamInvitation.invitee_id)
-        .outerjoin(inviter, inviter.id == TeamInvitation.invited_by_id)
-        .where(TeamInvitation.status == InvitationStatus.pending, Team.deleted_at.is_(None))
+        .join(Team, col(Team.id) == TeamInvitation.team_id)
+        .join(User, col(User.id) == TeamInvitation.invitee_id)
+        .outerjoin(inviter, col(inviter.id) == TeamInvitation.invited_by_id)
+        .where(
+            col(TeamInvitation.status) == InvitationStatus.pending, col(Team.deleted_at).is_(None)
+        )
     )
     if team_id is not None:
         stmt = stmt.where(TeamInvitation.team_id == team_id)
@@ -404,7 +417,7 @@ async def get_invitation(
     invitee_id: uuid.UUID | None = None,
 ) -> TeamInvitationPublic:  # fmt: skip
     stmt = invitations_statement(team_id=team_id, invitee_id=invitee_id).where(
-        TeamInvitation.id == invitation_id
+        col(TeamInvitation.id) == invitation_id
     )
     row = (await session.execute(stmt)).mappings().first()
     if row is None:
@@ -421,10 +434,10 @@ async def invite(
         raise Conflict("Already a member of this team")
     await _check_candidates(session, principal, {data.user_id}, "body.user_id")
     pending = await session.execute(
-        select(TeamInvitation.id).where(
-            TeamInvitation.team_id == access.team.id,
-            TeamInvitation.invitee_id == data.user_id,
-            TeamInvitation.status == InvitationStatus.pending,
+        select(col(TeamInvitation.id)).where(
+            col(TeamInvitation.team_id) == access.team.id,
+            col(TeamInvitation.invitee_id) == data.user_id,
+            col(TeamInvitation.status) == InvitationStatus.pending,
         )
     )
     if pending.first() is not None:
@@ -443,7 +456,7 @@ async def invite(
 async def _pending(
     session: AsyncSession, invitation_id: uuid.UUID, **where: uuid.UUID
 ) -> TeamInvitation:
-    stmt = select(TeamInvitation).where(TeamInvitation.id == invitation_id)
+    stmt = select(TeamInvitation).where(col(TeamInvitation.id) == invitation_id)
     for column, value in where.items():
         stmt = stmt.where(getattr(TeamInvitation, column) == value)
     found = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
@@ -470,7 +483,9 @@ async def answer_invitation(
     found = await _pending(session, invitation_id, invitee_id=principal.user.id)
     if accept:
         team = (
-            await session.execute(select(Team).where(Team.id == found.team_id).with_for_update())
+            await session.execute(
+                select(Team).where(col(Team.id) == found.team_id).with_for_update()
+            )
         ).scalar_one()
         if team.deleted_at is not None:
             raise Conflict("The team was deleted")
@@ -500,7 +515,7 @@ async def _lock(session: AsyncSession, team_id: uuid.UUID) -> None:
     """Membership changes of one team, one at a time (PostgreSQL row lock; SQLite writers are
     serial anyway): two removals cannot both pass the two-teacher rule, two consents both
     miss each other."""
-    await session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+    await session.execute(select(col(Team.id)).where(col(Team.id) == team_id).with_for_update())
 
 
 async def _open_history_if_agreed(
@@ -510,15 +525,15 @@ async def _open_history_if_agreed(
     newcomer = await session.get(TeamMember, (team_id, newcomer_id))
     if newcomer is None or newcomer.sees_since is None:
         return
-    before = select(TeamMember.user_id).where(
-        TeamMember.team_id == team_id,
-        TeamMember.user_id != newcomer_id,
-        TeamMember.joined_at < newcomer.joined_at,
+    before = select(col(TeamMember.user_id)).where(
+        col(TeamMember.team_id) == team_id,
+        col(TeamMember.user_id) != newcomer_id,
+        col(TeamMember.joined_at) < newcomer.joined_at,
     )
-    agreed = select(HistoryConsent.member_id).where(
-        HistoryConsent.team_id == team_id, HistoryConsent.newcomer_id == newcomer_id
+    agreed = select(col(HistoryConsent.member_id)).where(
+        col(HistoryConsent.team_id) == team_id, col(HistoryConsent.newcomer_id) == newcomer_id
     )
-    waiting = (await session.execute(before.where(TeamMember.user_id.not_in(agreed)))).first()
+    waiting = (await session.execute(before.where(col(TeamMember.user_id).not_in(agreed)))).first()
     if waiting is None and (await session.execute(before)).first() is not None:
         newcomer.sees_since = None
         await session.flush()
@@ -563,7 +578,7 @@ async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid
         raise Conflict("A coaching team keeps at least two teachers; delete the team instead")
     await session.execute(
         delete(TeamMember).where(
-            TeamMember.team_id == access.team.id, TeamMember.user_id == user_id
+            col(TeamMember.team_id) == access.team.id, col(TeamMember.user_id) == user_id
         )
     )
     # Someone who had not yet agreed is gone: later members may now have everyone's consent.

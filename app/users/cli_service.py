@@ -7,6 +7,7 @@ import uuid
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from app.auth.principal import Principal
 from app.core.config import Settings
@@ -35,11 +36,11 @@ async def create_user_from_cli(
         async with db.session() as session:
             school_ids = []
             for ref in schools:
-                conds = [School.name == ref]
+                conds = [col(School.name) == ref]
                 with contextlib.suppress(ValueError):
-                    conds.append(School.id == uuid.UUID(ref))
+                    conds.append(col(School.id) == uuid.UUID(ref))
                 found = (
-                    await session.execute(select(School.id).where(or_(*conds)))
+                    await session.execute(select(col(School.id)).where(or_(*conds)))
                 ).scalar_one_or_none()
                 if found is None:
                     raise CliError(f"no school named or with id {ref!r}")
@@ -52,7 +53,7 @@ async def create_user_from_cli(
                     role=role,
                     school_ids=school_ids,
                     password=password,
-                )  # type: ignore[arg-type]
+                )
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

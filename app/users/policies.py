@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, select, true
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal, SchoolReach
 from app.users.models import Role, SchoolMembership, StaffDirectoryEntry, User
@@ -35,11 +36,11 @@ def within(reach: SchoolReach) -> ColumnElement[bool]:
     if reach is SchoolReach.district:
         return true()
     if reach is SchoolReach.schools:
-        in_my_schools = select(SchoolMembership.user_id).where(
-            SchoolMembership.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
+        in_my_schools = select(col(SchoolMembership.user_id)).where(
+            col(SchoolMembership.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
         )
-        return User.id.in_(in_my_schools)  # type: ignore[attr-defined,no-any-return]
-    return User.id == bindparam(CALLER_ID)  # type: ignore[return-value]
+        return col(User.id).in_(in_my_schools)
+    return col(User.id) == bindparam(CALLER_ID)
 
 
 @functools.cache
@@ -51,15 +52,17 @@ def directory_within(one_school: bool, several_mine: bool = True) -> ColumnEleme
     they belong to, so a person at two of them is listed once."""
     entry = StaffDirectoryEntry
     other = aliased(StaffDirectoryEntry)
-    mine = other.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
-    same_person = other.user_id == entry.user_id
+    mine = col(other.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
+    same_person = col(other.user_id) == entry.user_id
     if one_school:
-        shares = select(other.user_id).where(same_person, mine)
-        return and_(entry.school_id == bindparam("school_id"), exists(shares))
-    listed = entry.school_id.in_(bindparam(CALLER_SCHOOLS, expanding=True))  # type: ignore[attr-defined]
+        shares = select(col(other.user_id)).where(same_person, mine)
+        return and_(col(entry.school_id) == bindparam("school_id"), exists(shares))
+    listed = col(entry.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
     if not several_mine:
-        return listed  # type: ignore[no-any-return]
-    earlier = select(other.user_id).where(same_person, mine, other.school_id < entry.school_id)
+        return listed
+    earlier = select(col(other.user_id)).where(
+        same_person, mine, col(other.school_id) < entry.school_id
+    )
     return and_(listed, ~exists(earlier))
 
 

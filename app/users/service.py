@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
-    Select,
     and_,
     bindparam,
     delete,
@@ -18,17 +17,18 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.config import Settings
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.security import hash_password_async
-from app.core.sql import collected
+from app.core.sql import AnySelect, collected
 from app.schools.models import School
 from app.users import policies
 from app.users.models import Role, SchoolMembership, StaffDirectoryEntry, User
@@ -44,9 +44,9 @@ async def school_ids_of(
     if not ids:
         return out
     rows = await session.execute(
-        select(SchoolMembership.user_id, SchoolMembership.school_id)
-        .where(SchoolMembership.user_id.in_(ids))  # type: ignore[attr-defined]
-        .order_by(SchoolMembership.user_id, SchoolMembership.school_id)
+        select(col(SchoolMembership.user_id), col(SchoolMembership.school_id))
+        .where(col(SchoolMembership.user_id).in_(ids))
+        .order_by(col(SchoolMembership.user_id), col(SchoolMembership.school_id))
     )
     for user_id, school_id in rows:
         out[user_id].append(school_id)
@@ -54,13 +54,13 @@ async def school_ids_of(
 
 
 # What UserPublic shows of the table (school_ids come from `memberships`); not the password hash.
-PUBLIC_COLUMNS = [c for c in User.__table__.columns if c.key in UserPublic.model_fields]  # type: ignore[attr-defined]
+PUBLIC_COLUMNS = [c for c in table_of(User).columns if c.key in UserPublic.model_fields]
 
 
 def memberships(row: Any) -> list[Any]:
     """A listed user's school ids, looked up per row of a page (`PageQuery.per_row`)."""
-    schools = select(SchoolMembership.school_id).where(SchoolMembership.user_id == row.id)
-    return [collected(schools.order_by(SchoolMembership.school_id)).label("school_ids")]
+    schools = select(col(SchoolMembership.school_id)).where(SchoolMembership.user_id == row.id)
+    return [collected(schools.order_by(col(SchoolMembership.school_id))).label("school_ids")]
 
 
 def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:
@@ -93,19 +93,19 @@ def _list_query(
     if colleagues_only and reach is SchoolReach.schools and not by_role:
         return _directory_query(by_school, by_active, by_text, several_schools)
     if colleagues_only:
-        stmt = select(User.id, User.given_name, User.family_name)
+        stmt = select(col(User.id), col(User.given_name), col(User.family_name))
     else:
         stmt = select(*PUBLIC_COLUMNS)
     stmt = stmt.where(policies.within(reach))
     if by_school:
-        members = select(SchoolMembership.user_id).where(
-            SchoolMembership.school_id == bindparam("school_id")  # type: ignore[arg-type]
+        members = select(col(SchoolMembership.user_id)).where(
+            col(SchoolMembership.school_id) == bindparam("school_id")
         )
-        stmt = stmt.where(User.id.in_(members))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(User.id).in_(members))
     if by_role:
-        stmt = stmt.where(User.role == bindparam("role"))  # type: ignore[arg-type]
+        stmt = stmt.where(col(User.role) == bindparam("role"))
     if by_active:
-        stmt = stmt.where(User.is_active == bindparam("is_active"))  # type: ignore[arg-type]
+        stmt = stmt.where(col(User.is_active) == bindparam("is_active"))
     if by_text:
         stmt = stmt.where(
             or_(
@@ -125,13 +125,13 @@ def _directory_query(
     """Colleagues of the caller's schools from the staff directory (`StaffDirectoryEntry`): with
     one of the caller's schools, a page is 50 entries of one index in name order."""
     entry = StaffDirectoryEntry
-    stmt = select(col(entry.user_id).label("id"), entry.given_name, entry.family_name).where(
-        policies.directory_within(by_school)
-    )
+    stmt: AnySelect = select(
+        col(entry.user_id).label("id"), col(entry.given_name), col(entry.family_name)
+    ).where(policies.directory_within(by_school))
     if by_active:
         stmt = stmt.where(entry.is_active == bindparam("is_active"))  # type: ignore[arg-type]
     if by_text:
-        found = select(User.id).where(
+        found = select(col(User.id)).where(
             or_(
                 contains_param(User.given_name, "q"),
                 contains_param(User.family_name, "q"),
@@ -150,9 +150,9 @@ def one_statement(principal: Principal, user_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _one(reach: SchoolReach) -> Select[Any]:
+def _one(reach: SchoolReach) -> AnySelect:
     return select(*PUBLIC_COLUMNS, *memberships(User)).where(
-        User.id == bindparam("user_id"),  # type: ignore[arg-type]
+        col(User.id) == bindparam("user_id"),
         policies.within(reach),
     )
 
@@ -203,11 +203,11 @@ async def _check_unique(
     a caller who manages some schools only may be told that of staff outside them
     STAFF_LOOKUP_BUDGET times a day (429 after), so nobody lists the district's staff by
     trying addresses."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if email is not None:
-        conds.append(User.email == email)
+        conds.append(col(User.email) == email)
     if sourced_id is not None:
-        conds.append(User.sourced_id == sourced_id)
+        conds.append(col(User.sourced_id) == sourced_id)
     if not conds:
         return
     budget = staff_lookups(settings.staff_lookup_budget)
@@ -215,9 +215,9 @@ async def _check_unique(
     if limited:
         assert principal.user is not None
         await budget.check(session, staff_lookup_key(principal.user.id), STAFF_LOOKUPS)
-    stmt = select(User.id, User.role, User.email).where(or_(*conds))
+    stmt = select(col(User.id), col(User.role), col(User.email)).where(or_(*conds))
     if exclude is not None:
-        stmt = stmt.where(User.id != exclude)
+        stmt = stmt.where(col(User.id) != exclude)
     clash = (await session.execute(stmt)).first()
     if clash is None:
         return
@@ -232,9 +232,8 @@ async def _check_unique(
 async def _check_schools_exist(session: AsyncSession, school_ids: set[uuid.UUID]) -> None:
     if not school_ids:
         return
-    found = set(
-        (await session.execute(select(School.id).where(School.id.in_(school_ids)))).scalars()  # type: ignore[attr-defined]
-    )
+    known = select(col(School.id)).where(col(School.id).in_(school_ids))
+    found = set((await session.execute(known)).scalars())
     missing = school_ids - found
     if missing:
         raise Unprocessable(
@@ -255,7 +254,10 @@ async def _set_memberships(
     if removed:
         await session.execute(
             delete(SchoolMembership).where(
-                and_(SchoolMembership.user_id == user_id, SchoolMembership.school_id.in_(removed))  # type: ignore[attr-defined]
+                and_(
+                    col(SchoolMembership.user_id) == user_id,
+                    col(SchoolMembership.school_id).in_(removed),
+                )
             )
         )
     if added:
