@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
+from app.core import rows
 from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
@@ -188,6 +189,6 @@ async def cancel(
     if request.status not in OPEN:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
     request.status = CoverageStatus.cancelled
-    request.updated_at = utcnow()
+    rows.changed(request)
     await session.flush()
     return await view(session, principal, request.id)

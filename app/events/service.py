@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
@@ -224,8 +225,7 @@ async def update(
         if key in changes:
             setattr(event, key, changes[key])
     event.starts_at, event.ends_at = starts, ends
-    event.version += 1
-    event.updated_at = utcnow()
+    rows.changed(event)
     session.add(event)
     await session.flush()
     if people != current:
@@ -252,8 +252,7 @@ async def cancel(
     event.status = EventStatus.cancelled
     event.cancelled_at = utcnow()
     event.cancel_reason = reason
-    event.version += 1
-    event.updated_at = utcnow()
+    rows.changed(event)
     session.add(event)
     await session.flush()
     return event
@@ -264,8 +263,7 @@ async def soft_delete(
 ) -> None:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden("Only team members delete events (administrators: year-end meetings)")
-    event.deleted_at = utcnow()
-    event.updated_at = utcnow()
+    rows.soft_delete(event)
     session.add(event)
     await session.flush()
 
@@ -275,11 +273,7 @@ async def restore(
 ) -> Event:
     if not team_policies.is_team_admin(principal, access):
         raise Forbidden("Only an administrator of a member's school can restore events")
-    if event.deleted_at is None:
-        raise Conflict("The event is not deleted")
-    event.deleted_at = None
-    event.updated_at = utcnow()
-    event.version += 1
+    rows.restore(event, "event")
     session.add(event)
     await session.flush()
     return event

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.core import rows
 from app.core.access import public_columns
-from app.core.db import table_of, utcnow
+from app.core.db import table_of
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
 from app.core.pagination import PageQuery
@@ -61,18 +62,13 @@ async def of_team(session: AsyncSession, access: TeamAccess) -> ActionPlan | Non
 
 
 async def soft_delete(session: AsyncSession, plan: ActionPlan) -> None:
-    plan.deleted_at = utcnow()
-    plan.version += 1
+    rows.soft_delete(plan)
     session.add(plan)
     await session.flush()
 
 
 async def restore(session: AsyncSession, plan: ActionPlan) -> ActionPlan:
-    if plan.deleted_at is None:
-        raise Conflict("The plan is not deleted")
-    plan.deleted_at = None
-    plan.version += 1
-    plan.updated_at = utcnow()
+    rows.restore(plan, "plan")
     session.add(plan)
     await session.flush()
     return plan
@@ -89,8 +85,7 @@ async def update(session: AsyncSession, plan: ActionPlan, data: PlanUpdate) -> A
         return plan
     for key, value in changes.items():
         setattr(plan, key, value)
-    plan.version += 1
-    plan.updated_at = utcnow()
+    rows.changed(plan)
     session.add(plan)
     await session.flush()
     return plan
@@ -138,8 +133,7 @@ async def transition(
         )
     )
     plan.status = rule.to_state
-    plan.version += 1
-    plan.updated_at = utcnow()
+    rows.changed(plan)
     session.add(plan)
     await session.flush()
     return plan

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.core import rows
 from app.core.access import public_columns
-from app.core.db import table_of, utcnow
+from app.core.db import table_of
 from app.core.errors import Conflict, Forbidden
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
@@ -71,8 +72,7 @@ async def update_observation(
 ) -> ObservationRecord:
     for key, value in data.model_dump(exclude_unset=True).items():
         setattr(record, key, value if value is not None or key == "evidence" else [])
-    record.version += 1
-    record.updated_at = utcnow()
+    rows.changed(record)
     session.add(record)
     await session.flush()
     return record
@@ -94,8 +94,7 @@ async def put_conference(
             event_id=ev.event.id, team_id=ev.event.team_id, author_id=principal.staff.id
         )
     else:
-        record.version += 1
-        record.updated_at = utcnow()
+        rows.changed(record)
     for key, value in data.model_dump().items():
         setattr(record, key, value)
     session.add(record)

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
-from app.core.db import columns_of, table_of, utcnow
+from app.core import rows
+from app.core.db import columns_of, table_of
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -211,14 +212,13 @@ async def update(
         )
     for key, value in changes.items():
         setattr(post, key, value)
-    post.version += 1
-    post.updated_at = utcnow()
+    rows.changed(post)
     await session.flush()
     return await view(session, principal, post.id)
 
 
 async def soft_delete(session: AsyncSession, post: Reflection) -> None:
-    post.deleted_at = utcnow()
+    rows.soft_delete(post)
     await session.flush()
 
 

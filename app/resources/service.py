@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal, caller_values
-from app.core.db import table_of, utcnow
+from app.core import rows
+from app.core.db import table_of
 from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -85,13 +86,13 @@ async def update(
             "A resource needs a url or a body",
             errors=[FieldError(field="body", message="give a url or a body", type="missing")],
         )
-    resource.updated_at = utcnow()
+    rows.changed(resource)
     await session.flush()
     return await view(session, principal, resource.id)
 
 
 async def soft_delete(session: AsyncSession, resource: Resource) -> None:
-    resource.deleted_at = utcnow()
+    rows.soft_delete(resource)
     await session.flush()
 
 

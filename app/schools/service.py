@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal
-from app.core.db import table_of, utcnow
+from app.core import rows
+from app.core.db import table_of
 from app.core.errors import Conflict
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -81,7 +82,7 @@ async def update(session: AsyncSession, school: School, data: SchoolUpdate) -> S
     for key, value in changes.items():
         setattr(school, key, value)
     if changes:
-        school.updated_at = utcnow()
+        rows.changed(school)
     session.add(school)
     await session.flush()
     return school

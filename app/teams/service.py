@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.core import rows
 from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery
@@ -324,25 +325,22 @@ async def update(session: AsyncSession, team: Team, data: TeamUpdate) -> Team:
         await _check_focus_area(session, changes["focus_area_id"])
     for key, value in changes.items():
         setattr(team, key, value)
-    team.updated_at = utcnow()
+    rows.changed(team)
     session.add(team)
     await session.flush()
     return team
 
 
 async def soft_delete(session: AsyncSession, principal: Principal, team: Team) -> None:
-    team.deleted_at = utcnow()
+    rows.soft_delete(team)
     team.deleted_by_id = principal.user.id if principal.user else None
     session.add(team)
     await session.flush()
 
 
 async def restore(session: AsyncSession, team: Team) -> Team:
-    if team.deleted_at is None:
-        raise Conflict("The team is not deleted")
-    team.deleted_at = None
+    rows.restore(team, "team")
     team.deleted_by_id = None
-    team.updated_at = utcnow()
     session.add(team)
     await session.flush()
     return team

@@ -22,8 +22,9 @@ from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
+from app.core import rows
 from app.core.config import Settings
-from app.core.db import table_of, utcnow
+from app.core.db import table_of
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -327,7 +328,7 @@ async def update(
     for key in ("email", "given_name", "family_name", "role", "sourced_id", "is_active"):
         if key in changes:
             setattr(user, key, changes[key])
-    user.updated_at = utcnow()
+    rows.changed(user)
     session.add(user)
     await session.flush()
     await _set_memberships(session, user.id, set(old_schools), new_schools)
