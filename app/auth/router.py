@@ -8,7 +8,7 @@ from app.auth import service
 from app.auth.deps import StaffCaller
 from app.auth.principal import Staff
 from app.auth.schemas import Token
-from app.core.db import utcnow
+from app.core import rows
 from app.core.deps import DatabaseDep, SessionDep, SettingsDep
 from app.core.errors import Unauthorized, error_responses
 from app.core.security import create_access_token
@@ -53,11 +53,11 @@ async def read_me(caller: StaffCaller) -> UserPublic:
 async def update_me(body: ProfileUpdate, caller: StaffCaller, session: SessionDep) -> UserPublic:
     """Correct your own given or family name."""
     account = await _own_account(session, caller.staff)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = rows.patch(account, body)
     for key, value in changes.items():
         setattr(account, key, value)
     if changes:
-        account.updated_at = utcnow()
+        rows.changed(account)
         await session.flush()
     return to_public(account, sorted(caller.school_ids, key=str))
 

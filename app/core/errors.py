@@ -108,13 +108,6 @@ class Unprocessable(ProblemError):
         return cls(message, errors=[FieldError(field=f"body.{field}", message=message, type=type)])
 
 
-def reject_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
-    """PATCH bodies may leave a required field out, but not send it as null."""
-    for name in fields:
-        if name in changes and changes[name] is None:
-            raise Unprocessable.for_field(name, "cannot be null", "null")
-
-
 class TooManyRequests(ProblemError):
     status, title, slug = 429, "Too many requests", "too-many-requests"
 

@@ -1,4 +1,10 @@
-"""Changing a row that already exists: one rule each for a change, a soft delete and a restore.
+"""Changing a row that already exists: one rule each for a PATCH body, a change, a soft delete
+and a restore.
+
+A PATCH body changes the fields it names. A field left out stays as it is; `null` clears a
+field that may be empty (a list becomes `[]`) and is refused (422, type `null`) for a field that
+must have a value, the table's NOT NULL columns and lists of references that are not columns
+(to empty those, send `[]`).
 
 Every table with `updated_at` says when it last changed; a table with `version` (its ETag,
 checked by `If-Match` and by the UPDATE itself: `db.version_checked`) advances it with every
@@ -9,10 +15,14 @@ what happened in between.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from app.core.db import utcnow
-from app.core.errors import Conflict
+from pydantic import BaseModel
+from sqlalchemy import JSON
+from sqlmodel import SQLModel
+
+from app.core.db import table_of, utcnow
+from app.core.errors import Conflict, Unprocessable
 
 
 @runtime_checkable
@@ -29,6 +39,21 @@ class Versioned(Protocol):
 class SoftDeletable(Protocol):
     updated_at: datetime
     deleted_at: datetime | None
+
+
+def patch(row: SQLModel, body: BaseModel) -> dict[str, Any]:
+    """The changes a PATCH body asks of a row, its nulls checked by the module's rule."""
+    changes = body.model_dump(exclude_unset=True)
+    columns = table_of(type(row)).c
+    for name, value in changes.items():
+        column = columns.get(name)
+        if value is not None or (column is not None and column.nullable):
+            continue
+        if column is not None and isinstance(column.type, JSON):
+            changes[name] = []
+            continue
+        raise Unprocessable.for_field(name, "cannot be null", "null")
+    return changes
 
 
 def changed(row: Tracked) -> None:

@@ -206,10 +206,10 @@ async def update(
         raise Forbidden("Only team members change events (administrators: year-end meetings)")
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is cancelled; schedule a new one instead")
-    changes = data.model_dump(exclude_unset=True)
+    changes = rows.patch(event, data)
     current = await participant_ids(session, event.id)
     people = current
-    if changes.get("participant_ids") is not None:
+    if "participant_ids" in changes:
         people = await _participants(
             session,
             access,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.core import rows
 from app.core.db import table_of
 from app.core.errors import Conflict
 from app.core.pagination import PageQuery
@@ -43,11 +44,10 @@ async def create(session: AsyncSession, data: FocusAreaCreate) -> FocusArea:
 
 
 async def update(session: AsyncSession, area: FocusArea, data: FocusAreaUpdate) -> FocusArea:
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") is not None:
+    changes = rows.patch(area, data)
+    if "name" in changes:
         await _name_free(session, changes["name"], area.id)
     for key, value in changes.items():
-        if value is not None or key == "description":
-            setattr(area, key, value)
+        setattr(area, key, value)
     await session.flush()
     return area

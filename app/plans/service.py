@@ -80,7 +80,7 @@ async def update(session: AsyncSession, plan: ActionPlan, data: PlanUpdate) -> A
             f"The plan is {PlanStatus(plan.status).value}; "
             "only draft or returned plans can be edited"
         )
-    changes = data.model_dump(exclude_unset=True)
+    changes = rows.patch(plan, data)
     if not changes:
         return plan
     for key, value in changes.items():

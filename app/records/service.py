@@ -70,8 +70,8 @@ async def create_observation(
 async def update_observation(
     session: AsyncSession, record: ObservationRecord, data: ObservationRecordUpdate
 ) -> ObservationRecord:
-    for key, value in data.model_dump(exclude_unset=True).items():
-        setattr(record, key, value if value is not None or key == "evidence" else [])
+    for key, value in rows.patch(record, data).items():
+        setattr(record, key, value)
     rows.changed(record)
     session.add(record)
     await session.flush()

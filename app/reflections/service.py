@@ -13,7 +13,7 @@ from sqlmodel import col
 from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of
-from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.errors import FieldError, NotFound, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
@@ -201,8 +201,7 @@ async def view(
 async def update(
     session: AsyncSession, principal: Principal, post: Reflection, data: ReflectionUpdate
 ) -> ReflectionPublic:
-    changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ("title", "body", "visibility"))
+    changes = rows.patch(post, data)
     if changes.get("visibility") == Visibility.team and post.team_id is None:
         raise Unprocessable(
             "team visibility needs a linked team",

@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
 from app.core.db import table_of
-from app.core.errors import FieldError, NotFound, Unprocessable, reject_nulls
+from app.core.errors import FieldError, NotFound, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, collected
@@ -71,9 +71,8 @@ async def create(session: AsyncSession, principal: Principal, data: ResourceCrea
 async def update(
     session: AsyncSession, principal: Principal, resource: Resource, data: ResourceUpdate
 ) -> ResourcePublic:
-    changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ("title",))
-    if "focus_area_ids" in changes and changes["focus_area_ids"] is not None:
+    changes = rows.patch(resource, data)
+    if "focus_area_ids" in changes:
         await _check_tags(session, changes["focus_area_ids"])
         await _set_tags(session, resource.id, changes["focus_area_ids"])
     for key in ("title", "url", "body"):

@@ -73,11 +73,7 @@ async def create(session: AsyncSession, data: SchoolCreate) -> School:
 
 
 async def update(session: AsyncSession, school: School, data: SchoolUpdate) -> School:
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") is None:
-        changes.pop("name", None)
-    if changes.get("time_zone") is None:
-        changes.pop("time_zone", None)
+    changes = rows.patch(school, data)
     await _ensure_unique(session, changes.get("name"), changes.get("sourced_id"), school.id)
     for key, value in changes.items():
         setattr(school, key, value)

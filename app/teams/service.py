@@ -15,7 +15,7 @@ from sqlmodel import col
 from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.db import table_of, utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, reject_nulls
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object, nested
@@ -319,8 +319,7 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
 
 
 async def update(session: AsyncSession, team: Team, data: TeamUpdate) -> Team:
-    changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ("name", "school_year"))
+    changes = rows.patch(team, data)
     if "focus_area_id" in changes:
         await _check_focus_area(session, changes["focus_area_id"])
     for key, value in changes.items():

@@ -25,7 +25,7 @@ from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core import rows
 from app.core.config import Settings
 from app.core.db import table_of
-from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable, reject_nulls
+from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.security import hash_password_async
@@ -308,8 +308,7 @@ async def update(
     old_schools: list[uuid.UUID],
     data: UserUpdate,
 ) -> UserPublic:
-    changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ("email", "given_name", "family_name", "role", "is_active", "school_ids"))
+    changes = rows.patch(user, data)
     new_schools = set(changes.get("school_ids", old_schools))
     current = policies.StaffState(Role(user.role), frozenset(old_schools), user.is_active)
     new = policies.StaffState(
