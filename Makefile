@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test test-sqlite test-postgres lint fmt openapi lock bench bench-lists bench-imports bench-drills fuzz clean
+.PHONY: install serve test test-sqlite test-postgres lint fmt openapi migration lock bench bench-lists bench-imports bench-drills fuzz clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ fmt: install
 
 openapi: install
 	$(BIN)/peercoach openapi
+
+# A new migration from the models' changes, numbered after the last one: make migration m="what changed"
+migration: install
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
+	@db=$$(mktemp -d)/gen.db; \
+	next=$$($(BIN)/python -c "import pathlib, re; print('%04d' % (1 + max(int(m[1]) for p in pathlib.Path('migrations/versions').glob('*.py') if (m := re.match(r'\d{4}_\d{2}_\d{2}_(\d{4})_', p.name)))))"); \
+	DATABASE_URL=sqlite:///$$db $(BIN)/alembic upgrade head >/dev/null && \
+	DATABASE_URL=sqlite:///$$db $(BIN)/alembic revision --autogenerate --rev-id $$next -m "$(m)"
 
 lock: install
 	$(BIN)/pip install --quiet uv
