@@ -44,6 +44,7 @@ CHANGES = [
     ("DELETE", "/api/v1/teams/{team}/plan", None, "/api/v1/teams/{team}/plan"),
     ("PATCH", "/api/v1/events/{other}", {"title": "New"}, "/api/v1/events/{other}"),
     ("POST", "/api/v1/events/{other}/cancel", {}, "/api/v1/events/{other}"),
+    ("POST", "/api/v1/events/{other}/held", None, "/api/v1/events/{other}"),
     ("DELETE", "/api/v1/events/{other}", None, "/api/v1/events/{other}"),
     ("PATCH", "/api/v1/events/{obs}/observation-record", {"evidence": "E"},
      "/api/v1/events/{obs}/observation-record"),

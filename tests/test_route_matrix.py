@@ -141,6 +141,8 @@ def build(engine) -> World:
 
         observed = event("observation", -10, observer=member.id, observed=member2.id)
         unrecorded = event("observation", 5, observer=member.id, observed=member2.id)
+        recordable = event("observation", -5, observer=member.id, observed=member2.id)
+        unheld = event("other", -2)
         pre = event("pre_conference", -15)
         deleted_event = event("other", -3, deleted=True)
         s.add(ObservationRecord(event_id=observed.id, team_id=t.id, author_id=member.id,
@@ -174,6 +176,8 @@ def build(engine) -> World:
             "invitation_id": str(invitation.id),
             "event_id": str(observed.id),
             "unrecorded_event": str(unrecorded.id),
+            "recordable_event": str(recordable.id),
+            "unheld_event": str(unheld.id),
             "pre_conference": str(pre.id),
             "deleted_event": str(deleted_event.id),
             "reflection_id": str(post.id),
@@ -343,6 +347,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/events/{event_id}/cancel"): Rule(
         "/api/v1/events/{event_id}/cancel", MEMBERS, json={}
     ),
+    # A member who took part confirms an event took place (a year-end meeting: administrators).
+    ("POST", "/api/v1/events/{event_id}/held"): Rule("/api/v1/events/{unheld_event}/held", MEMBERS),
     ("DELETE", "/api/v1/events/{event_id}"): Rule(
         "/api/v1/events/{event_id}", status(MEMBERS, 204)
     ),
@@ -350,7 +356,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "/api/v1/events/{deleted_event}/restore", {**TEAM_ADMINS, "member": 404}
     ),
     ("POST", "/api/v1/events/{event_id}/observation-record"): Rule(
-        "/api/v1/events/{unrecorded_event}/observation-record",
+        "/api/v1/events/{recordable_event}/observation-record",
         status(MEMBERS, 201),
         json={"affirmations": ["a"]},
     ),

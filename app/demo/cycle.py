@@ -147,6 +147,11 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         ev = await event_access.get_viewable_event(event_id, session, p[who])
         return await records_access.get_member_event(ev, p[who])
 
+    async def held(who: str, event_id) -> None:
+        """`who` confirms the event took place (POST /events/{id}/held)."""
+        ev = await event_access.get_viewable_event(event_id, session, p[who])
+        await events.confirm_held(session, p[who], ev.team, ev.event, "*")
+
     async def observation_record(who: str, event_id, data: ObservationRecordWrite) -> None:
         await records.create_observation(session, p[who], await member_event(who, event_id), data)
 
@@ -219,7 +224,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         "Talking to the text in grade 7 science",
     )
     await plan_to(t4, "grace.green", "roosevelt.admin", PlanAction.submit, PlanAction.approve)
-    await event("grace.green", t4, EventKind.pre_conference, -60)
+    await held("hiro.hayashi", (await event("grace.green", t4, EventKind.pre_conference, -60)).id)
     day = -50
     for observer, observed in [
         ("grace.green", "hiro.hayashi"),
@@ -264,13 +269,14 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             "- annotate\n- discuss\n- revise",
         ),
     )
-    await event(
+    meeting = await event(
         "roosevelt.admin",
         t4,
         EventKind.year_end_meeting,
         -2,
         participants=[uid["grace.green"], uid["hiro.hayashi"], uid["roosevelt.admin"]],
     )
+    await held("roosevelt.admin", meeting.id)  # an administrator confirms the year-end meeting
     plan4 = (await plan_access.get_changing_plan(t4, session)).plan
     await plans.transition(
         session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete),

@@ -18,6 +18,7 @@ class EventKind(StrEnum):
 
 class EventStatus(StrEnum):
     scheduled = "scheduled"
+    held = "held"  # confirmed by a participant, or its record was written
     cancelled = "cancelled"
 
 
@@ -49,6 +50,10 @@ class Event(SQLModel, table=True):
         default=None, foreign_key="user_account.id", ondelete="RESTRICT"
     )
     status: EventStatus = Field(default=EventStatus.scheduled, sa_type=String(20))
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    held_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancel_reason: str | None = Field(default=None, max_length=1000)
     created_by_id: uuid.UUID | None = Field(

@@ -2,6 +2,7 @@
 administrators who can restore them. One SQL filter for the list and the single load."""
 
 import functools
+import uuid
 
 from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlmodel import col
@@ -36,6 +37,18 @@ def events_within(reach: TeamReach, deleted_too: bool) -> ColumnElement[bool]:
     )
     in_teams = col(Event.team_id).in_(teams)
     return in_teams if deleted_too else and_(in_teams, col(Event.deleted_at).is_(None))
+
+
+def can_confirm_held(
+    p: Principal, access: TeamAccess, kind: EventKind, participants: set[uuid.UUID]
+) -> bool:
+    """Confirm that an event took place: a year-end meeting, an administrator of a member's
+    school (a team does not mark its own); anything else, a member who took part in it."""
+    if access.team.deleted_at is not None:
+        return False
+    if kind == EventKind.year_end_meeting:
+        return team_policies.is_team_admin(p, access)
+    return team_policies.is_member(p, access) and p.staff.id in participants
 
 
 def can_schedule(p: Principal, access: TeamAccess, kind: EventKind) -> bool:

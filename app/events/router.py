@@ -110,6 +110,21 @@ async def cancel_event(
     return await _answer(session, event, response)
 
 
+@router.post("/{event_id}/held", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+async def confirm_event_held(
+    ev: ViewableEvent,
+    session: SessionDep,
+    principal: StaffCaller,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventPublic:
+    """Confirm the event took place, once it has started: a team member who took part, or for
+    a year-end meeting an administrator of a member's school. Only held events (or those with
+    a record) count in progress; the end time passing is not enough."""
+    event = await service.confirm_held(session, principal, ev.team, ev.event, if_match)
+    return await _answer(session, event, response)
+
+
 @router.delete(
     "/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428)
 )

@@ -82,7 +82,12 @@ class EventPublic(OutputModel):
     observer_id: uuid.UUID | None
     observed_id: uuid.UUID | None
     participants: list[MemberRef]
-    status: EventStatus
+    status: EventStatus = Field(
+        description="scheduled; held once a participant confirms it (a year-end meeting: an "
+        "administrator) or its record is written; cancelled"
+    )
+    held_at: datetime | None = Field(description="When it was confirmed held")
+    held_by_id: uuid.UUID | None
     cancelled_at: datetime | None
     cancel_reason: str | None
     created_by_id: uuid.UUID | None

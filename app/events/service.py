@@ -17,6 +17,7 @@ from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
@@ -116,7 +117,7 @@ def _clash(excluding: bool) -> AnySelect:
             Event.starts_at > bindparam("window_start"),
             Event.starts_at < bindparam("ends_at"),
             Event.ends_at > bindparam("starts_at"),
-            col(Event.status) == EventStatus.scheduled,
+            col(Event.status) != EventStatus.cancelled,
             col(Event.deleted_at).is_(None),
             exists(booked),
         )
@@ -207,6 +208,8 @@ async def update(
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is cancelled; schedule a new one instead")
     changes = rows.patch(event, data)
+    if event.status == EventStatus.held and changes.keys() & {"starts_at", "participant_ids"}:
+        raise Conflict("The event was held: when it happened and who took part stay as they were")
     current = await participant_ids(session, event.id)
     people = current
     if "participant_ids" in changes:
@@ -249,6 +252,8 @@ async def cancel(
         raise Forbidden("Only team members cancel events (administrators: year-end meetings)")
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is already cancelled")
+    if event.status == EventStatus.held:
+        raise Conflict("The event was held; it cannot be cancelled")
     event.status = EventStatus.cancelled
     event.cancelled_at = utcnow()
     event.cancel_reason = reason
@@ -256,6 +261,50 @@ async def cancel(
     session.add(event)
     await session.flush()
     return event
+
+
+async def confirm_held(
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    event: Event,
+    if_match: str | None,
+) -> Event:
+    """A participant says the event took place (a year-end meeting: an administrator); 403
+    first, then `if_match` must name the event's current version (428/412)."""
+    people = await participant_ids(session, event.id)
+    if not policies.can_confirm_held(principal, access, EventKind(event.kind), people):
+        raise Forbidden(
+            "Only an administrator of a member's school confirms a year-end meeting"
+            if event.kind == EventKind.year_end_meeting
+            else "Only a team member who took part confirms the event was held"
+        )
+    require_current(if_match, "event", event.version)
+    if event.status == EventStatus.held:
+        raise Conflict("The event is already confirmed held")
+    mark_held(event, principal.staff.id)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def mark_held(event: Event, by: uuid.UUID) -> None:
+    """The event took place, as `by` says (or their record of it shows): 409 for an event that
+    was cancelled or has not started yet; nothing to do for one already held."""
+    if event.status == EventStatus.held:
+        return
+    if event.status == EventStatus.cancelled:
+        raise Conflict("The event was cancelled")
+    now = utcnow()
+    if now < event.starts_at:
+        raise Conflict(
+            f"The {EventKind(event.kind).value.replace('_', '-')} has not started yet "
+            f"(it starts at {event.starts_at.isoformat()})"
+        )
+    event.status = EventStatus.held
+    event.held_at = now
+    event.held_by_id = by
+    rows.changed(event)
 
 
 async def soft_delete(
@@ -337,7 +386,7 @@ def _list_query(
     if by_before:
         stmt = stmt.where(Event.starts_at < bindparam("starts_before"))
     if not include_cancelled:
-        stmt = stmt.where(col(Event.status) == EventStatus.scheduled)
+        stmt = stmt.where(col(Event.status) != EventStatus.cancelled)
     return PageQuery(stmt, [Event.starts_at, Event.id], per_row=lambda row: [participants(row.id)])
 
 

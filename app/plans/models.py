@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
@@ -61,4 +61,6 @@ class PlanTransition(SQLModel, table=True):
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
     comment: str | None = Field(default=None, sa_type=Text)
+    # A plan completed although progress showed steps missing: their codes (the comment says why).
+    steps_missing: list[str] | None = Field(default=None, sa_type=JSON)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -9,14 +9,38 @@ from app.teams.schemas import MemberRef
 
 class MeetingState(StrEnum):
     none = "none"
-    scheduled = "scheduled"
+    scheduled = "scheduled"  # on the calendar, not confirmed held yet (past or ahead)
     held = "held"
+
+
+class StepCode(StrEnum):
+    """A step of the cycle still to do, in the program's order."""
+
+    plan_approved = "plan_approved"
+    pre_conference_held = "pre_conference_held"
+    teacher_observed = "teacher_observed"
+    teacher_observing = "teacher_observing"
+    post_conference_held = "post_conference_held"
+    reflections_written = "reflections_written"
+    year_end_meeting_held = "year_end_meeting_held"
+
+
+class MissingStep(BaseModel):
+    """What is still to do, for a front end to show in any language: the code and its
+    parameters, with an English message."""
+
+    code: StepCode
+    params: dict[str, str | int] = Field(
+        description="plan_approved: plan_status; *_held: unconfirmed (events that ended "
+        "without being confirmed held); teacher_*: teacher_id, teacher (name), held, required"
+    )
+    message: str
 
 
 class TeacherObservations(BaseModel):
     teacher: MemberRef
-    observed: int = Field(description="Observations of this teacher's class that took place")
-    observing: int = Field(description="Observations this teacher made that took place")
+    observed: int = Field(description="Observations of this teacher's class held")
+    observing: int = Field(description="Observations this teacher made, held")
 
 
 class TeamProgress(BaseModel):
@@ -36,4 +60,4 @@ class TeamProgress(BaseModel):
     )
     year_end_meeting: MeetingState
     complete: bool
-    missing: list[str] = Field(description="What is left, in the program's order")
+    missing: list[MissingStep] = Field(description="What is left, in the program's order")

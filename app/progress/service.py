@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,7 +20,13 @@ from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
-from app.progress.schemas import MeetingState, TeacherObservations, TeamProgress
+from app.progress.schemas import (
+    MeetingState,
+    MissingStep,
+    StepCode,
+    TeacherObservations,
+    TeamProgress,
+)
 from app.records.models import ObservationRecord
 from app.reflections import policies as reflection_policies
 from app.reflections.models import Reflection
@@ -33,14 +39,16 @@ OBSERVATIONS_PER_TEACHER = 2
 
 
 class EventFact(BaseModel):
-    """A team's scheduled events of one kind between one observer and one observed teacher
-    (none for conferences and meetings): how many, and how many have ended by `AS_OF`."""
+    """A team's events (not cancelled) of one kind between one observer and one observed
+    teacher (none for conferences and meetings): how many, how many were held (confirmed by a
+    participant or recorded), and how many ended by `AS_OF` without being confirmed."""
 
     kind: EventKind
     observer_id: uuid.UUID | None
     observed_id: uuid.UUID | None
     scheduled: int
-    ended: int
+    held: int
+    unconfirmed: int
 
 
 # The moment progress is computed for, a bind parameter of the facts' statements.
@@ -68,15 +76,18 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
     plan = select(col(ActionPlan.status)).where(ActionPlan.team_id == team.id).scalar_subquery()
     pair = (col(Event.kind), col(Event.observer_id), col(Event.observed_id))
     ended = col(Event.ends_at) <= bindparam(AS_OF, type_=table_of(Event).c.ends_at.type)
+    held = col(Event.status) == EventStatus.held
+    unconfirmed = and_(col(Event.status) == EventStatus.scheduled, ended)
     events = (
         select(
             *pair,
             func.count().label("scheduled"),
-            func.count(case((ended, 1))).label("ended"),
+            func.count(case((held, 1))).label("held"),
+            func.count(case((unconfirmed, 1))).label("unconfirmed"),
         )
         .where(
             Event.team_id == team.id,
-            col(Event.status) == EventStatus.scheduled,
+            col(Event.status) != EventStatus.cancelled,
             col(Event.deleted_at).is_(None),
         )
         .group_by(*pair)
@@ -123,55 +134,103 @@ def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) 
     )
 
 
-def _state(scheduled: int, ended: int) -> MeetingState:
-    if ended:
+def _state(scheduled: int, held: int) -> MeetingState:
+    if held:
         return MeetingState.held
     return MeetingState.scheduled if scheduled else MeetingState.none
 
 
+def _meeting(code: StepCode, what: str, unconfirmed: int) -> MissingStep:
+    message = f"{what} held"
+    if unconfirmed:
+        message += f" ({unconfirmed} ended without being confirmed held)"
+    return MissingStep(code=code, params={"unconfirmed": unconfirmed}, message=message)
+
+
+def _observations(code: StepCode, t: TeacherObservations, held: int, doing: str) -> MissingStep:
+    name = f"{t.teacher.given_name} {t.teacher.family_name}"
+    params: dict[str, str | int] = {
+        "teacher_id": str(t.teacher.id),
+        "teacher": name,
+        "held": held,
+        "required": OBSERVATIONS_PER_TEACHER,
+    }
+    message = f"{name} {doing} {OBSERVATIONS_PER_TEACHER} times ({held} held so far)"
+    return MissingStep(code=code, params=params, message=message)
+
+
 def build_progress(facts: TeamFacts) -> TeamProgress:
-    """Progress from a team's facts, as of the moment the facts were read for."""
+    """Progress from a team's facts, as of the moment the facts were read for. An event counts
+    only once held (confirmed by a participant or recorded), never because it ended."""
     scheduled: Counter[EventKind] = Counter()
-    ended: Counter[EventKind] = Counter()
+    held: Counter[EventKind] = Counter()
+    unconfirmed: Counter[EventKind] = Counter()
     observed: Counter[Any] = Counter()
     observing: Counter[Any] = Counter()
     for event in facts.events:
         scheduled[event.kind] += event.scheduled
-        ended[event.kind] += event.ended
+        held[event.kind] += event.held
+        unconfirmed[event.kind] += event.unconfirmed
         if event.kind == EventKind.observation:
-            observed[event.observed_id] += event.ended
-            observing[event.observer_id] += event.ended
+            observed[event.observed_id] += event.held
+            observing[event.observer_id] += event.held
 
     status = PlanStatus(facts.plan_status)
     approved = status in (PlanStatus.approved, PlanStatus.completed)
-    pre = _state(scheduled[EventKind.pre_conference], ended[EventKind.pre_conference])
-    post = _state(scheduled[EventKind.post_conference], ended[EventKind.post_conference])
-    year_end = _state(scheduled[EventKind.year_end_meeting], ended[EventKind.year_end_meeting])
+    pre, post, year_end = (
+        _state(scheduled[kind], held[kind])
+        for kind in (
+            EventKind.pre_conference,
+            EventKind.post_conference,
+            EventKind.year_end_meeting,
+        )
+    )
     per_teacher = [
         TeacherObservations(teacher=m, observed=observed[m.id], observing=observing[m.id])
         for m in facts.members
     ]
-    missing: list[str] = []
+    missing: list[MissingStep] = []
     if not approved:
-        missing.append(f"action plan approved (now {status.value})")
+        missing.append(
+            MissingStep(
+                code=StepCode.plan_approved,
+                params={"plan_status": status.value},
+                message=f"action plan approved (now {status.value})",
+            )
+        )
     if pre != MeetingState.held:
-        missing.append("pre-conference held")
+        missing.append(
+            _meeting(
+                StepCode.pre_conference_held,
+                "pre-conference",
+                unconfirmed[EventKind.pre_conference],
+            )
+        )
     for t in per_teacher:
-        name = f"{t.teacher.given_name} {t.teacher.family_name}"
         if t.observed < OBSERVATIONS_PER_TEACHER:
-            missing.append(
-                f"{name} observed {OBSERVATIONS_PER_TEACHER} times ({t.observed} so far)"
-            )
+            missing.append(_observations(StepCode.teacher_observed, t, t.observed, "observed"))
         if t.observing < OBSERVATIONS_PER_TEACHER:
-            missing.append(
-                f"{name} observing {OBSERVATIONS_PER_TEACHER} times ({t.observing} so far)"
-            )
+            missing.append(_observations(StepCode.teacher_observing, t, t.observing, "observing"))
     if post != MeetingState.held:
-        missing.append("post-conference held")
+        missing.append(
+            _meeting(
+                StepCode.post_conference_held,
+                "post-conference",
+                unconfirmed[EventKind.post_conference],
+            )
+        )
     if facts.reflections == 0:
-        missing.append("reflections written")
+        missing.append(
+            MissingStep(code=StepCode.reflections_written, params={}, message="reflections written")
+        )
     if year_end != MeetingState.held:
-        missing.append("year-end meeting with an administrator held")
+        missing.append(
+            _meeting(
+                StepCode.year_end_meeting_held,
+                "year-end meeting with an administrator",
+                unconfirmed[EventKind.year_end_meeting],
+            )
+        )
     return TeamProgress(
         team_id=facts.team_id,
         plan_status=status,

@@ -22,6 +22,7 @@ from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.events import policies as event_policies
+from app.events import service as event_service
 from app.events.models import Event, EventKind
 from app.records import policies
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -45,6 +46,15 @@ def _require_kind(event: Event, kinds: frozenset[EventKind], what: str) -> None:
         raise Conflict(f"A {what} belongs to a {' or '.join(sorted(k.value for k in kinds))} event")
 
 
+def _held(session: AsyncSession, event: Event, principal: Principal) -> None:
+    """A record of an event says it took place: the event is held from now (409 if it was
+    cancelled or has not started)."""
+    was = event.status
+    event_service.mark_held(event, principal.staff.id)
+    if event.status != was:
+        session.add(event)
+
+
 async def create_observation(
     session: AsyncSession, principal: Principal, ev: EventAccess, data: ObservationRecordWrite
 ) -> ObservationRecord:
@@ -56,6 +66,7 @@ async def create_observation(
     )
     if exists.first() is not None:
         raise Conflict("This observation already has a record; edit it instead")
+    _held(session, ev.event, principal)
     record = ObservationRecord(
         event_id=ev.event.id,
         team_id=ev.event.team_id,
@@ -89,6 +100,7 @@ async def put_conference(
     _require_kind(ev.event, CONFERENCE_KINDS, "conference record")
     record = found.record
     created = record is None
+    _held(session, ev.event, principal)
     if record is None:
         record = ConferenceRecord(
             event_id=ev.event.id, team_id=ev.event.team_id, author_id=principal.staff.id

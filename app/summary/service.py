@@ -173,7 +173,7 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
                 out += [f"**{label}:**", *[f"- {i}" for i in items or ["-"]], ""]
     p = s.progress
     out += ["## Progress", "", f"Cycle complete: {'yes' if p.complete else 'no'}", ""]
-    out += [f"- still to do: {m}" for m in p.missing] + [""]
+    out += [f"- still to do: {m.message}" for m in p.missing] + [""]
     out += ["## Reflections", ""]
     for r in s.reflections:
         out += [

@@ -21,12 +21,23 @@ def ev(client, headers, team, kind, day, **extra):
     return r.json()
 
 
+def held(client, headers, event):
+    """Confirm the event took place, as a participant (or administrator) says."""
+    r = client.post(f"/api/v1/events/{event['id']}/held", headers={**headers, "If-Match": "*"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def codes(progress):
+    return [m["code"] for m in progress["missing"]]
+
+
 def complete_cycle(client, team, world, auth):
     a, a2, admin = auth(world.teacher_a), auth(world.teacher_a2), auth(world.admin_a)
     plan = f"/api/v1/teams/{team['id']}/plan/transitions"
     client.post(plan, headers={**a, "If-Match": "*"}, json={"action": "submit"})
     client.post(plan, headers={**admin, "If-Match": "*"}, json={"action": "approve"})
-    ev(client, a, team, "pre_conference", 1)
+    held(client, a, ev(client, a, team, "pre_conference", 1))
     day = 2
     for observer, observed in [
         (world.teacher_a, world.teacher_a2),
@@ -47,7 +58,7 @@ def complete_cycle(client, team, world, auth):
             json={"affirmations": ["Confidential affirmation"]},
         )
         day += 1
-    ev(client, a, team, "post_conference", 10)
+    held(client, a2, ev(client, a, team, "post_conference", 10))
     for visibility, body in (("private", "secret"), ("program", "What we learned")):
         client.post(
             "/api/v1/reflections",
@@ -59,7 +70,7 @@ def complete_cycle(client, team, world, auth):
                 "team_id": team["id"],
             },
         )
-    ev(
+    meeting = ev(
         client,
         admin,
         team,
@@ -67,6 +78,7 @@ def complete_cycle(client, team, world, auth):
         20,
         participant_ids=[str(world.teacher_a.id), str(world.teacher_a2.id), str(world.admin_a.id)],
     )
+    held(client, admin, meeting)
 
 
 def test_a_new_team_misses_every_step(client, team, world, auth):
@@ -76,8 +88,23 @@ def test_a_new_team_misses_every_step(client, team, world, auth):
     assert r["pre_conference"] == "none"
     assert r["year_end_meeting"] == "none"
     assert [(o["observed"], o["observing"]) for o in r["observations"]] == [(0, 0), (0, 0)]
-    assert r["missing"][0] == "action plan approved (now draft)"
-    assert len(r["missing"]) == 1 + 1 + 4 + 1 + 1 + 1
+    assert r["missing"][0] == {
+        "code": "plan_approved",
+        "params": {"plan_status": "draft"},
+        "message": "action plan approved (now draft)",
+    }
+    assert codes(r) == [
+        "plan_approved",
+        "pre_conference_held",
+        *["teacher_observed", "teacher_observing"] * 2,
+        "post_conference_held",
+        "reflections_written",
+        "year_end_meeting_held",
+    ]
+    observed = r["missing"][2]
+    assert observed["params"]["held"] == 0
+    assert observed["params"]["required"] == 2
+    assert observed["params"]["teacher_id"] == r["observations"][0]["teacher"]["id"]
 
 
 def test_future_events_are_scheduled_not_held(client, team, world, auth):
@@ -93,7 +120,8 @@ def test_future_events_are_scheduled_not_held(client, team, world, auth):
     )
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=auth(world.teacher_a)).json()
     assert r["pre_conference"] == "scheduled"
-    assert "pre-conference held" in r["missing"]
+    assert "pre_conference_held" in codes(r)
+    assert r["missing"][1]["params"] == {"unconfirmed": 0}
 
 
 def test_a_full_cycle_is_complete(client, team, world, auth):
@@ -181,19 +209,21 @@ def test_a_teams_facts_stay_a_few_rows_however_many_events(client, team, world, 
 
     a = auth(world.teacher_a)
     pair = {"observer_id": str(world.teacher_a.id), "observed_id": str(world.teacher_a2.id)}
-    for day in range(1, 7):
-        ev(client, a, team, "observation", day, **pair)
+    for day in range(1, 7):  # past: four held (confirmed), two only ended
+        observation = ev(client, a, team, "observation", day, **pair)
+        if day <= 4:
+            held(client, a, observation)
     back = {"observer_id": str(world.teacher_a2.id), "observed_id": str(world.teacher_a.id)}
     for day in (1, 2):  # ahead: scheduled, not held
         when = f"2099-10-{day:02d}"
         ahead = {"starts_at": f"{when}T15:00:00Z", "ends_at": f"{when}T16:00:00Z"}
         ev(client, a, team, "observation", day, **back, **ahead)
     ev(client, a, team, "pre_conference", 9)
-    ev(client, a, team, "pre_conference", 10)
+    held(client, a, ev(client, a, team, "pre_conference", 10))
 
     r = client.get(f"/api/v1/teams/{team['id']}/progress", headers=a).json()
     counts = {o["teacher"]["id"]: (o["observed"], o["observing"]) for o in r["observations"]}
-    assert counts == {str(world.teacher_a.id): (0, 6), str(world.teacher_a2.id): (6, 0)}
+    assert counts == {str(world.teacher_a.id): (0, 4), str(world.teacher_a2.id): (4, 0)}
     assert r["pre_conference"] == "held"
 
     caller = Principal(user=Staff.of(world.teacher_a))
@@ -201,10 +231,13 @@ def test_a_teams_facts_stay_a_few_rows_however_many_events(client, team, world, 
     with sync_engine.connect() as conn:
         row = conn.execute(bound.stmt, bound.values).mappings().one()
     facts = TeamFacts.model_validate(dict(row))
-    by_pair = {(e.kind, e.observer_id, e.observed_id): (e.scheduled, e.ended) for e in facts.events}
+    by_pair = {
+        (e.kind, e.observer_id, e.observed_id): (e.scheduled, e.held, e.unconfirmed)
+        for e in facts.events
+    }
     assert by_pair == {
-        ("observation", world.teacher_a.id, world.teacher_a2.id): (6, 6),
-        ("observation", world.teacher_a2.id, world.teacher_a.id): (2, 0),
-        ("pre_conference", None, None): (2, 2),
+        ("observation", world.teacher_a.id, world.teacher_a2.id): (6, 4, 2),
+        ("observation", world.teacher_a2.id, world.teacher_a.id): (2, 0, 0),
+        ("pre_conference", None, None): (2, 1, 1),
     }
     assert build_progress(facts).model_dump(mode="json") == r

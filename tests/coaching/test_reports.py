@@ -29,9 +29,13 @@ def test_year_end_report_by_caller(client, team, as_caller, caller, status, rows
 
 def test_report_rows_carry_statuses_not_content(client, team, world, auth):
     complete_cycle(client, team, world, auth)
-    obs = client.get("/api/v1/events?kind=observation", headers=auth(world.teacher_a)).json()[
-        "items"
-    ][0]
+    obs = client.post(  # coverage is for an observation ahead (the cycle's are held)
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={"team_id": team["id"], "kind": "observation",
+              "starts_at": "2027-03-01T15:00:00Z", "ends_at": "2027-03-01T16:00:00Z",
+              "observer_id": str(world.teacher_a.id), "observed_id": str(world.teacher_a2.id)},
+    ).json()  # fmt: skip
     cov = client.post(
         "/api/v1/coverage-requests", headers=auth(world.teacher_a), json={"event_id": obs["id"]}
     ).json()
