@@ -35,6 +35,11 @@ class PlanTransitionCreate(InputModel):
         "(administrators of a member's school)"
     )
     comment: Annotated[str, Text(5000)] | None = None
+    override_missing: bool = Field(
+        default=False,
+        description="complete: although the team's progress shows steps missing (administrators; "
+        "the comment says why, and the steps are recorded with the move)",
+    )
 
 
 class PlanPublic(OutputModel):
@@ -60,4 +65,7 @@ class PlanTransitionPublic(OutputModel):
     to_status: PlanStatus
     actor_id: uuid.UUID | None
     comment: str | None
+    steps_missing: list[str] | None = Field(
+        description="A completion that overrode missing steps: their codes (progress's StepCode)"
+    )
     at: datetime

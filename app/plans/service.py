@@ -25,6 +25,7 @@ from app.core.sql import AnySelect, json_object
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
+from app.progress import service as progress
 from app.teams import policies as team_policies
 from app.teams.models import Team
 from app.teams.policies import TeamAccess
@@ -123,6 +124,7 @@ async def transition(
                 )
             ],
         )
+    overridden = await _steps_overridden(session, principal, access, data)
     session.add(
         PlanTransition(
             plan_id=plan.id,
@@ -130,6 +132,7 @@ async def transition(
             to_status=rule.to_state,
             actor_id=principal.user.id if principal.user else None,
             comment=data.comment,
+            steps_missing=overridden,
         )
     )
     plan.status = rule.to_state
@@ -137,6 +140,32 @@ async def transition(
     session.add(plan)
     await session.flush()
     return plan
+
+
+async def _steps_overridden(
+    session: AsyncSession, principal: Principal, access: TeamAccess, data: PlanTransitionCreate
+) -> list[str] | None:
+    """Completing a plan needs the cycle done, as the team's progress shows it to the caller:
+    409 listing what is missing, unless they override it saying why (the codes are kept)."""
+    if data.action != PlanAction.complete:
+        return None
+    missing = (await progress.team_progress(session, principal, access.team.id)).missing
+    if not missing:
+        return None
+    if not data.override_missing:
+        raise Conflict(
+            f"The cycle is not complete ({len(missing)} steps missing); to complete the plan "
+            "anyway, send override_missing with a comment saying why",
+            errors=[
+                FieldError(field=f"progress.{m.code.value}", message=m.message, type=m.code.value)
+                for m in missing
+            ],
+        )
+    if not data.comment:
+        raise Unprocessable.for_field(
+            "comment", "say why the plan is completed with steps missing", "missing"
+        )
+    return [m.code.value for m in missing]
 
 
 class PlanOfTeam(BaseModel):

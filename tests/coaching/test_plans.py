@@ -103,10 +103,21 @@ def test_review_workflow_happy_path(client, team, world, auth):
         transition(client, team, auth(world.district_admin), "approve").json()["status"]
         == "approved"
     )
-    assert (
-        transition(client, team, admin, "complete", "Met at year end").json()["status"]
-        == "completed"
+    early = transition(client, team, admin, "complete", "Met at year end")
+    assert early.status_code == 409  # nothing of the cycle held yet
+    assert early.json()["errors"][0] == {
+        "field": "progress.pre_conference_held",
+        "message": "pre-conference held",
+        "type": "pre_conference_held",
+    }
+    url = f"{plan_url(team)}/transitions"
+    override = {"action": "complete", "override_missing": True}
+    r = client.post(url, headers={**admin, "If-Match": "*"}, json=override)
+    assert r.status_code == 422  # an override says why
+    r = client.post(
+        url, headers={**admin, "If-Match": "*"}, json={**override, "comment": "Team dissolved"}
     )
+    assert r.json()["status"] == "completed"
     history = client.get(f"{plan_url(team)}/transitions", headers=admin).json()
     assert [(h["from_status"], h["to_status"]) for h in history["items"]] == [
         ("draft", "submitted"),
@@ -117,6 +128,9 @@ def test_review_workflow_happy_path(client, team, world, auth):
     ]
     assert history["items"][1]["comment"] == "Add how you will address open questions"
     assert history["items"][1]["actor_id"] == str(world.admin_a.id)
+    assert history["items"][1]["steps_missing"] is None
+    assert history["items"][4]["steps_missing"][0] == "pre_conference_held"
+    assert "reflections_written" in history["items"][4]["steps_missing"]
     assert (
         client.get("/api/v1/teams", headers=member).json()["items"][0]["plan_status"] == "completed"
     )
@@ -244,3 +258,31 @@ def test_the_review_queue_lists_teams_by_plan_status(client, world, auth, team):
     drafts = client.get("/api/v1/teams?plan_status=draft", headers=h).json()
     assert team["id"] not in [t["id"] for t in drafts["items"]]
     assert client.get("/api/v1/teams?plan_status=nonsense", headers=h).status_code == 422
+
+
+def test_a_done_cycle_completes_without_an_override(client, team, world, auth):
+    from tests.coaching.test_progress import complete_cycle
+
+    complete_cycle(client, team, world, auth)
+    r = transition(client, team, auth(world.admin_a), "complete")
+    assert r.status_code == 200, r.text
+    history = client.get(f"{plan_url(team)}/transitions", headers=auth(world.admin_a)).json()
+    assert history["items"][-1]["steps_missing"] is None
+
+
+def test_completion_counts_reflections_as_the_administrator_may_read_them(
+    client, team, world, auth
+):
+    """The 409 lists what the administrator's own view of progress lists: a team's private
+    and team posts do not satisfy (or reveal) "reflections written" to them."""
+    from tests.coaching.test_progress import complete_cycle
+
+    complete_cycle(client, team, world, auth)
+    a = auth(world.teacher_a2)  # who wrote the cycle's posts
+    for post in client.get(f"/api/v1/reflections?team_id={team['id']}", headers=a).json()["items"]:
+        if post["visibility"] == "program":
+            r = client.delete(f"/api/v1/reflections/{post['id']}", headers={**a, "If-Match": "*"})
+            assert r.status_code == 204
+    r = transition(client, team, auth(world.admin_a), "complete")
+    assert r.status_code == 409
+    assert [e["type"] for e in r.json()["errors"]] == ["reflections_written"]
