@@ -61,7 +61,7 @@ async def get_changeable_event(ev: ViewableEvent, principal: StaffCaller) -> Eve
     """403 for those who see the event but may not change it (before anything else is
     checked)."""
     if not policies.can_schedule(principal, ev.team, EventKind(ev.event.kind)):
-        raise Forbidden("Only team members change events (administrators: year-end meetings)")
+        raise Forbidden(policies.not_scheduler("change"))
     return ev
 
 

@@ -51,11 +51,20 @@ def can_confirm_held(
     return team_policies.is_member(p, access) and p.staff.id in participants
 
 
+def not_scheduler(verb: str) -> str:
+    """Why `can_schedule` refused: "Only team members change events; ..."."""
+    return (
+        f"Only team members {verb} events; "
+        "a year-end meeting, an administrator of a member's school"
+    )
+
+
 def can_schedule(p: Principal, access: TeamAccess, kind: EventKind) -> bool:
-    """Schedule, change, cancel or delete an event of this kind: members anything;
-    administrators of a member's school, year-end meetings."""
+    """Schedule, change, cancel or delete an event of this kind: a year-end meeting, an
+    administrator of a member's school (the team meets them; it does not hold its own);
+    anything else, the team's members."""
     if access.team.deleted_at is not None:
         return False
-    if team_policies.is_member(p, access):
-        return True
-    return kind == EventKind.year_end_meeting and team_policies.is_team_admin(p, access)
+    if kind == EventKind.year_end_meeting:
+        return team_policies.is_team_admin(p, access)
+    return team_policies.is_member(p, access)

@@ -54,7 +54,11 @@ async def _participants(
     requested: list[uuid.UUID] | None,
     observer_id: uuid.UUID | None,
     observed_id: uuid.UUID | None,
+    scheduler: uuid.UUID,
 ) -> set[uuid.UUID]:
+    """Who takes part: the members named (by default: an observation's two teachers, every
+    member otherwise); a year-end meeting also has an administrator of a member's school (by
+    default the one scheduling it) and is refused without one."""
     errors: list[FieldError] = []
     for name, value in (("observer_id", observer_id), ("observed_id", observed_id)):
         if value is not None and value not in access.member_ids:
@@ -69,6 +73,8 @@ async def _participants(
             if kind == EventKind.observation
             else set(access.member_ids)
         )
+        if kind == EventKind.year_end_meeting:
+            chosen.add(scheduler)
     else:
         chosen = set(requested) | ({observer_id, observed_id} - {None})
     for user_id in sorted(chosen - access.member_ids, key=str):
@@ -87,6 +93,12 @@ async def _participants(
         raise Unprocessable(
             "An event needs participants",
             errors=[FieldError(field="body.participant_ids", message="empty", type="too_short")],
+        )
+    if kind == EventKind.year_end_meeting and not chosen - access.member_ids:
+        raise Unprocessable.for_field(
+            "participant_ids",
+            "a year-end meeting includes an administrator of a member's school",
+            "no_administrator",
         )
     return chosen  # type: ignore[return-value]
 
@@ -169,9 +181,15 @@ async def create(
     session: AsyncSession, principal: Principal, access: TeamAccess, data: EventCreate
 ) -> Event:
     if not policies.can_schedule(principal, access, data.kind):
-        raise Forbidden("Only team members schedule events (administrators: year-end meetings)")
+        raise Forbidden(policies.not_scheduler("schedule"))
     people = await _participants(
-        session, access, data.kind, data.participant_ids, data.observer_id, data.observed_id
+        session,
+        access,
+        data.kind,
+        data.participant_ids,
+        data.observer_id,
+        data.observed_id,
+        principal.staff.id,
     )
     await _check_double_booking(session, access, people, data.starts_at, data.ends_at, None)
     event = Event(
@@ -204,7 +222,7 @@ async def update(
     session: AsyncSession, principal: Principal, access: TeamAccess, event: Event, data: EventUpdate
 ) -> Event:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
-        raise Forbidden("Only team members change events (administrators: year-end meetings)")
+        raise Forbidden(policies.not_scheduler("change"))
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is cancelled; schedule a new one instead")
     changes = rows.patch(event, data)
@@ -220,6 +238,7 @@ async def update(
             changes["participant_ids"],
             event.observer_id,
             event.observed_id,
+            principal.staff.id,
         )
     starts = (changes.get("starts_at") or event.starts_at).astimezone(UTC)
     ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
@@ -249,7 +268,7 @@ async def cancel(
     reason: str | None,
 ) -> Event:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
-        raise Forbidden("Only team members cancel events (administrators: year-end meetings)")
+        raise Forbidden(policies.not_scheduler("cancel"))
     if event.status == EventStatus.cancelled:
         raise Conflict("The event is already cancelled")
     if event.status == EventStatus.held:
@@ -311,7 +330,7 @@ async def soft_delete(
     session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
 ) -> None:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
-        raise Forbidden("Only team members delete events (administrators: year-end meetings)")
+        raise Forbidden(policies.not_scheduler("delete"))
     rows.soft_delete(event)
     session.add(event)
     await session.flush()

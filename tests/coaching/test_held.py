@@ -133,3 +133,34 @@ def test_a_held_event_keeps_its_time_and_stays_on_the_calendar(client, team, wor
               "ends_at": "2025-10-01T16:30:00Z"},
     )  # fmt: skip
     assert clash.status_code == 409  # its people were busy then
+
+
+def _meeting(client, auth, who, team, **extra):
+    return client.post(
+        "/api/v1/events",
+        headers=auth(who),
+        json={"team_id": team["id"], "kind": "year_end_meeting",
+              "starts_at": "2027-05-20T15:00:00Z", "ends_at": "2027-05-20T16:00:00Z", **extra},
+    )  # fmt: skip
+
+
+def test_a_year_end_meeting_is_the_administrators_to_schedule_and_includes_them(
+    client, team, world, auth
+):
+    r = _meeting(client, auth, world.teacher_a, team)
+    assert r.status_code == 403  # the team meets an administrator; it does not hold its own
+    members = [str(world.teacher_a.id), str(world.teacher_a2.id)]
+    r = _meeting(client, auth, world.admin_a, team, participant_ids=members)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "no_administrator"
+    r = _meeting(client, auth, world.admin_a, team)
+    assert r.status_code == 201, r.text
+    meeting = r.json()
+    people = {p["id"] for p in meeting["participants"]}
+    assert people == {*members, str(world.admin_a.id)}
+    url = f"/api/v1/events/{meeting['id']}"
+    a = {**auth(world.teacher_a), **ANY}
+    assert client.patch(url, headers=a, json={"location": "Library"}).status_code == 403
+    assert client.post(f"{url}/cancel", headers=a, json={}).status_code == 403
+    r = client.patch(url, headers={**auth(world.admin_a), **ANY}, json={"participant_ids": members})
+    assert r.status_code == 422  # nor can the administrator leave it without one
