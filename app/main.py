@@ -18,6 +18,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
 from app.core.routing import index_routes
 from app.core.security import HASHING
+from app.coverage.router import arrangements_router
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
 from app.focus_areas.router import router as focus_areas_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reflections_router,
         progress_router,
         coverage_router,
+        arrangements_router,
         reports_router,
         summary_router,
         resources_router,

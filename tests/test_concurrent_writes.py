@@ -222,8 +222,8 @@ def test_parallel_coverage_requests_store_one_and_decisions_do_not_overlap(
             json={
                 "team_id": team["id"],
                 "kind": "observation",
-                "starts_at": f"2026-11-{trial + 2:02d}T15:00:00Z",
-                "ends_at": f"2026-11-{trial + 2:02d}T16:00:00Z",
+                "starts_at": f"2030-11-{trial + 2:02d}T15:00:00Z",
+                "ends_at": f"2030-11-{trial + 2:02d}T16:00:00Z",
                 "observer_id": str(world.teacher_a.id),
                 "observed_id": str(world.teacher_a2.id),
             },

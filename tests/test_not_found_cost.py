@@ -20,8 +20,8 @@ def hidden(client, world, factory, auth):
     event = client.post(
         "/api/v1/events",
         headers=a,
-        json={"team_id": team["id"], "kind": "observation", "starts_at": "2026-10-01T15:00:00Z",
-              "ends_at": "2026-10-01T16:00:00Z", "observer_id": str(world.teacher_a.id),
+        json={"team_id": team["id"], "kind": "observation", "starts_at": "2030-10-01T15:00:00Z",
+              "ends_at": "2030-10-01T16:00:00Z", "observer_id": str(world.teacher_a.id),
               "observed_id": str(world.teacher_a2.id)},
     ).json()  # fmt: skip
     post = client.post("/api/v1/reflections", headers=a, json={"title": "Mine", "body": "b"}).json()

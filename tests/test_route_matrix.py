@@ -143,6 +143,7 @@ def build(engine) -> World:
         unrecorded = event("observation", 5, observer=member.id, observed=member2.id)
         recordable = event("observation", -5, observer=member.id, observed=member2.id)
         unheld = event("other", -2)
+        covered = event("observation", 6, observer=member.id, observed=member2.id)
         pre = event("pre_conference", -15)
         deleted_event = event("other", -3, deleted=True)
         s.add(ObservationRecord(event_id=observed.id, team_id=t.id, author_id=member.id,
@@ -151,7 +152,7 @@ def build(engine) -> World:
                                summary="secret", created_at=past))  # fmt: skip
         post = Reflection(author_id=member.id, title="Team notes", body="b", visibility="team",
                           team_id=t.id)  # fmt: skip
-        coverage = CoverageRequest(event_id=observed.id, team_id=t.id, requester_id=member.id,
+        coverage = CoverageRequest(event_id=covered.id, team_id=t.id, requester_id=member.id,
                                    school_id=a.id)  # fmt: skip
         support = SupportRequest(requester_id=member.id, school_id=a.id, kind="resources",
                                  subject="Books", message="Please")  # fmt: skip
@@ -416,6 +417,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/coverage-requests/{request_id}/arrange"): Rule(
         "/api/v1/coverage-requests/{coverage_id}/arrange", TEAM_ADMINS, json={"covered_by": "Sub"}
+    ),
+    # Several at once: an id the caller may not see is a 422 naming it (no 404 for a body).
+    ("POST", "/api/v1/coverage-arrangements"): Rule(
+        "/api/v1/coverage-arrangements",
+        {**TEAM_ADMINS, "teacher": 422, "other_teacher": 422, "other_school_admin": 422},
+        json={"request_ids": ["{coverage_id}"], "covered_by": "Sub"},
     ),
     ("POST", "/api/v1/coverage-requests/{request_id}/decline"): Rule(
         "/api/v1/coverage-requests/{coverage_id}/decline", TEAM_ADMINS, json={"reason": "No"}

@@ -9,10 +9,10 @@ from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
 from app.core.access import load_visible
 from app.core.deps import ReadsDep, SessionDep
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.coverage import policies, service
 from app.coverage.models import CoverageRequest
-from app.coverage.schemas import CoverageRequestPublic
+from app.coverage.schemas import CoverageArrangeMany, CoverageRequestPublic
 
 MISSING = "No such coverage request"
 
@@ -66,3 +66,24 @@ async def get_withdrawable_request(
 
 
 WithdrawableRequest = Annotated[CoverageRequest, Depends(get_withdrawable_request)]
+
+
+async def get_decidable_requests(
+    body: CoverageArrangeMany, session: SessionDep, caller: StaffCaller
+) -> list[CoverageRequest]:
+    """Each request of a bulk decision, as `DecidableRequest` finds one (locked in id order, so
+    two overlapping bulk decisions queue rather than deadlock); an id the caller cannot see is
+    a 422 naming it."""
+    found = []
+    for request_id in sorted(set(body.request_ids), key=str):
+        try:
+            request = await get_changeable_request(request_id, session, caller)
+        except NotFound as exc:
+            raise Unprocessable.for_field(
+                "request_ids", f"no such coverage request {request_id}", "unknown"
+            ) from exc
+        found.append(await get_decidable_request(request, caller))
+    return found
+
+
+DecidableRequests = Annotated[list[CoverageRequest], Depends(get_decidable_requests)]

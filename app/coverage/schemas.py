@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
@@ -7,6 +8,15 @@ from pydantic import Field
 from app.core.schemas import InputModel, OutputModel, ShortText, Text
 from app.coverage.models import CoverageStatus
 from app.teams.schemas import MemberRef
+
+
+class ObservationStatus(StrEnum):
+    """Where the request's observation stands."""
+
+    scheduled = "scheduled"
+    held = "held"
+    cancelled = "cancelled"
+    deleted = "deleted"
 
 
 class CoverageRequestCreate(InputModel):
@@ -22,6 +32,12 @@ class CoverageArrange(InputModel):
     note: Annotated[str, Text(2000)] | None = None
 
 
+class CoverageArrangeMany(CoverageArrange):
+    request_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=20, description="Requests the same substitute covers"
+    )
+
+
 class CoverageDecline(InputModel):
     reason: Annotated[str, Text(2000, 1)]
 
@@ -34,8 +50,17 @@ class CoverageRequestPublic(OutputModel):
     requester: MemberRef
     event_starts_at: datetime
     event_ends_at: datetime
+    event_location: str | None
+    event_status: ObservationStatus
     note: str | None
-    status: CoverageStatus
+    status: CoverageStatus = Field(
+        description="pending; arranged; needs_review (arranged, then the observation moved: "
+        "arranged_starts_at/arranged_ends_at say when it was arranged for); declined; cancelled "
+        "(cancel_reason: withdrawn, or the observation was cancelled or deleted)"
+    )
+    arranged_starts_at: datetime | None
+    arranged_ends_at: datetime | None
+    cancel_reason: str | None
     covered_by: str | None
     decision_note: str | None
     decided_by_id: uuid.UUID | None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,7 +20,7 @@ from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.coverage import policies
-from app.coverage.models import CoverageRequest, CoverageStatus
+from app.coverage.models import OPEN_STATUSES, CoverageRequest, CoverageStatus
 from app.coverage.schemas import (
     CoverageArrange,
     CoverageDecline,
@@ -31,7 +32,11 @@ from app.schools.policies import school_of_request
 from app.teams import service as team_service
 from app.users.models import User
 
-OPEN = (CoverageStatus.pending, CoverageStatus.arranged)
+OPEN = OPEN_STATUSES
+# What an administrator decides on: new requests, and arranged ones whose observation moved.
+DECIDABLE = (CoverageStatus.pending, CoverageStatus.needs_review)
+# An administrator's queue (`needs_attention`): undecided, and the observation still ahead.
+NOW = "now"
 
 
 async def create(
@@ -46,6 +51,10 @@ async def create(
     if event.kind != EventKind.observation or event.status != EventStatus.scheduled:
         raise Unprocessable.for_field(
             "event_id", "coverage is requested for a scheduled observation"
+        )
+    if event.starts_at <= utcnow():
+        raise Unprocessable.for_field(
+            "event_id", "coverage is requested for an observation that has not started"
         )
     attends = await session.execute(
         select(col(EventParticipant.user_id)).where(
@@ -85,16 +94,19 @@ def list_query(
     status: CoverageStatus | None,
     school_id: uuid.UUID | None,
     team_id: uuid.UUID | None,
+    needs_attention: bool = False,
 ) -> tuple[PageQuery, dict[str, Any]]:
     """The requests the caller may see, by the observation's date, with the values of its
-    parameters."""
-    given = (status is not None, school_id is not None, team_id is not None)
+    parameters. `needs_attention`: those an administrator still has to decide (pending, or
+    needing review) for an observation ahead that is still on."""
+    given = (status is not None, school_id is not None, team_id is not None, needs_attention)
     query = _list_query(school_reach(principal), *given)
     values = {
         **caller_values(principal),
         "status": status,
         "school_id": school_id,
         "team_id": team_id,
+        NOW: utcnow(),
     }
     return query, values
 
@@ -106,7 +118,9 @@ def one_statement(principal: Principal, request_id: uuid.UUID) -> Bound:
 
 
 @functools.cache
-def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool) -> AnySelect:
+def _requests(
+    reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool, attention: bool = False
+) -> AnySelect:
     """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
     requester = json_object(
         id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
@@ -116,6 +130,10 @@ def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: boo
             *table_of(CoverageRequest).columns,
             col(Event.starts_at).label("event_starts_at"),
             col(Event.ends_at).label("event_ends_at"),
+            col(Event.location).label("event_location"),
+            case((col(Event.deleted_at).is_not(None), "deleted"), else_=col(Event.status)).label(
+                "event_status"
+            ),
             requester.label("requester"),
         )
         .join(Event, col(Event.id) == CoverageRequest.event_id)
@@ -128,6 +146,13 @@ def _requests(reach: SchoolReach, by_status: bool, by_school: bool, by_team: boo
         stmt = stmt.where(col(CoverageRequest.school_id) == bindparam("school_id"))
     if by_team:
         stmt = stmt.where(col(CoverageRequest.team_id) == bindparam("team_id"))
+    if attention:
+        stmt = stmt.where(
+            col(CoverageRequest.status).in_(DECIDABLE),
+            col(Event.status) == EventStatus.scheduled,
+            col(Event.deleted_at).is_(None),
+            Event.starts_at > bindparam(NOW, type_=table_of(Event).c.starts_at.type),
+        )
     return stmt
 
 
@@ -158,20 +183,48 @@ async def view(
 
 
 def _decide(request: CoverageRequest, principal: Principal, status: CoverageStatus) -> None:
-    if request.status != CoverageStatus.pending:
+    if request.status not in DECIDABLE:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
     request.status = status
     request.decided_by_id = principal.staff.id
-    request.decided_at = request.updated_at = utcnow()
+    request.decided_at = utcnow()
+    request.arranged_starts_at = request.arranged_ends_at = None
+    rows.changed(request)
+
+
+async def _observation_ahead(session: AsyncSession, request: CoverageRequest) -> Event:
+    """The request's observation, if a substitute can still be arranged for it (409 if it was
+    cancelled or deleted, or has started)."""
+    event = await session.get(Event, request.event_id)
+    assert event is not None  # a request's observation is never erased (RESTRICT)
+    if event.deleted_at is not None or event.status == EventStatus.cancelled:
+        raise Conflict("The observation was cancelled; there is no class to cover")
+    if event.starts_at <= utcnow():
+        raise Conflict("The observation has already started")
+    return event
 
 
 async def arrange(
     session: AsyncSession, principal: Principal, request: CoverageRequest, data: CoverageArrange
 ) -> CoverageRequestPublic:
-    _decide(request, principal, CoverageStatus.arranged)
-    request.covered_by, request.decision_note = data.covered_by, data.note
+    (item,) = await arrange_many(session, principal, [request], data)
+    return item
+
+
+async def arrange_many(
+    session: AsyncSession,
+    principal: Principal,
+    requests: list[CoverageRequest],
+    data: CoverageArrange,
+) -> list[CoverageRequestPublic]:
+    """One substitute for several requests (three short observations on one day): all of them
+    are arranged, or none is."""
+    for request in requests:
+        await _observation_ahead(session, request)
+        _decide(request, principal, CoverageStatus.arranged)
+        request.covered_by, request.decision_note = data.covered_by, data.note
     await session.flush()
-    return await view(session, principal, request.id)
+    return [await view(session, principal, request.id) for request in requests]
 
 
 async def decline(
@@ -189,6 +242,37 @@ async def cancel(
     if request.status not in OPEN:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
     request.status = CoverageStatus.cancelled
+    request.cancel_reason = "Withdrawn by the requester"
     rows.changed(request)
     await session.flush()
     return await view(session, principal, request.id)
+
+
+async def observation_cancelled(session: AsyncSession, event_id: uuid.UUID, reason: str) -> None:
+    """The observation was cancelled or deleted: its open requests are cancelled, saying why."""
+    now = utcnow()
+    await session.execute(
+        update(CoverageRequest)
+        .where(col(CoverageRequest.event_id) == event_id, col(CoverageRequest.status).in_(OPEN))
+        .values(status=CoverageStatus.cancelled, cancel_reason=reason, updated_at=now)
+    )
+
+
+async def observation_moved(
+    session: AsyncSession, event_id: uuid.UUID, starts_at: datetime, ends_at: datetime
+) -> None:
+    """The observation moved from `starts_at`-`ends_at`: coverage arranged for those times
+    needs an administrator's review again (pending requests simply follow the new times)."""
+    await session.execute(
+        update(CoverageRequest)
+        .where(
+            col(CoverageRequest.event_id) == event_id,
+            col(CoverageRequest.status) == CoverageStatus.arranged,
+        )
+        .values(
+            status=CoverageStatus.needs_review,
+            arranged_starts_at=starts_at,
+            arranged_ends_at=ends_at,
+            updated_at=utcnow(),
+        )
+    )

@@ -17,7 +17,7 @@ from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
 from app.events import deps as event_access
 from app.events import service as events
 from app.events.models import EventKind
-from app.events.schemas import EventCreate
+from app.events.schemas import EventCreate, EventUpdate
 from app.focus_areas.catalog import suggested_focus_area_id
 from app.plans import deps as plan_access
 from app.plans import service as plans
@@ -215,6 +215,27 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     await coverage.create(
         session, p["farid.farouk"], CoverageRequestCreate(event_id=upcoming.id, note="Period 3")
     )
+    # Coverage arranged, then the observation moved a day: it needs the administrator again.
+    moved = await event(
+        "erin.evans", t3, EventKind.observation, 9, uid["erin.evans"], uid["farid.farouk"]
+    )
+    cov_id = await coverage.create(
+        session, p["erin.evans"], CoverageRequestCreate(event_id=moved.id)
+    )
+    admin = p["roosevelt.admin"]  # through the API's own access checks
+    decidable = await coverage_access.get_decidable_request(
+        await coverage_access.get_changeable_request(cov_id, session, admin), admin
+    )
+    await coverage.arrange(session, admin, decidable, CoverageArrange(covered_by="Mr. Patel (sub)"))
+    found = await event_access.get_viewable_event(moved.id, session, p["erin.evans"])
+    later = moved.starts_at + timedelta(days=1)
+    await events.update(
+        session,
+        p["erin.evans"],
+        found.team,
+        found.event,
+        EventUpdate(starts_at=later, ends_at=later + timedelta(hours=1)),
+    )
     # 4. A full cycle, completed at year end.
     t4 = await team(
         "grace.green",
@@ -231,14 +252,6 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         ("hiro.hayashi", "grace.green"),
     ] * 2:
         o = await event("grace.green", t4, EventKind.observation, day, uid[observer], uid[observed])
-        cov_id = await coverage.create(session, p[observer], CoverageRequestCreate(event_id=o.id))
-        admin = p["roosevelt.admin"]  # through the API's own access checks
-        decidable = await coverage_access.get_decidable_request(
-            await coverage_access.get_changeable_request(cov_id, session, admin), admin
-        )
-        await coverage.arrange(
-            session, admin, decidable, CoverageArrange(covered_by="Mr. Patel (sub)")
-        )
         await observation_record(
             observer,
             o.id,

@@ -21,6 +21,7 @@ from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
+from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
@@ -246,6 +247,8 @@ async def update(
     for key in ("title", "location"):
         if key in changes:
             setattr(event, key, changes[key])
+    if event.kind == EventKind.observation and (starts, ends) != (event.starts_at, event.ends_at):
+        await coverage.observation_moved(session, event.id, event.starts_at, event.ends_at)
     event.starts_at, event.ends_at = starts, ends
     rows.changed(event)
     session.add(event)
@@ -277,6 +280,9 @@ async def cancel(
     event.cancelled_at = utcnow()
     event.cancel_reason = reason
     rows.changed(event)
+    if event.kind == EventKind.observation:
+        why = "The observation was cancelled" + (f": {reason}" if reason else "")
+        await coverage.observation_cancelled(session, event.id, why[:1000])
     session.add(event)
     await session.flush()
     return event
@@ -332,6 +338,8 @@ async def soft_delete(
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("delete"))
     rows.soft_delete(event)
+    if event.kind == EventKind.observation:
+        await coverage.observation_cancelled(session, event.id, "The observation was deleted")
     session.add(event)
     await session.flush()
 

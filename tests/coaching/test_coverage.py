@@ -6,6 +6,25 @@ from tests.coaching.conftest import TEAM_READERS
 
 
 @pytest.fixture
+def observation(client, team, world, auth):
+    """Teacher A observes teacher A2 on 1 December next year: coverage is for what is ahead."""
+    r = client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={
+            "team_id": team["id"],
+            "kind": "observation",
+            "starts_at": "2027-12-01T15:00:00Z",
+            "ends_at": "2027-12-01T16:00:00Z",
+            "observer_id": str(world.teacher_a.id),
+            "observed_id": str(world.teacher_a2.id),
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
 def coverage(client, observation, world, auth):
     r = client.post(
         "/api/v1/coverage-requests",
@@ -20,7 +39,9 @@ def test_request_shape(coverage, world, observation):
     assert coverage["status"] == "pending"
     assert coverage["school_id"] == str(world.school_a.id)
     assert coverage["requester"]["id"] == str(world.teacher_a.id)
-    assert coverage["event_starts_at"] == "2026-12-01T15:00:00Z"
+    assert coverage["event_starts_at"] == "2027-12-01T15:00:00Z"
+    assert coverage["event_status"] == "scheduled"
+    assert coverage["event_location"] is None
 
 
 @pytest.mark.parametrize(
@@ -148,3 +169,151 @@ def test_requester_withdraws(client, coverage, world, auth):
     r = client.post(url, headers=auth(world.teacher_a))
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
+
+
+# ---- coverage follows its observation ------------------------------------------------------
+
+ANY = {"If-Match": "*"}
+
+
+def _ask(client, auth, who, observation):
+    r = client.post(
+        "/api/v1/coverage-requests", headers=auth(who), json={"event_id": observation["id"]}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _get(client, auth, world, request):
+    return client.get(
+        f"/api/v1/coverage-requests/{request['id']}", headers=auth(world.admin_a)
+    ).json()
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("cancel", "The observation was cancelled: Sick day"),
+        ("delete", "The observation was deleted"),
+    ],
+)
+def test_cancelling_the_observation_cancels_its_coverage(
+    client, coverage, observation, world, auth, how, reason
+):
+    arranged = _ask(client, auth, world.teacher_a2, observation)
+    client.post(
+        f"/api/v1/coverage-requests/{arranged['id']}/arrange",
+        headers=auth(world.admin_a),
+        json={"covered_by": "Sub"},
+    )
+    url = f"/api/v1/events/{observation['id']}"
+    h = {**auth(world.teacher_a), **ANY}
+    if how == "cancel":
+        r = client.post(f"{url}/cancel", headers=h, json={"reason": "Sick day"})
+    else:
+        r = client.delete(url, headers=h)
+    assert r.status_code in (200, 204), r.text
+    for request in (coverage, arranged):
+        now = _get(client, auth, world, request)
+        assert now["status"] == "cancelled"
+        assert now["cancel_reason"] == reason
+        assert now["event_status"] == ("cancelled" if how == "cancel" else "deleted")
+    r = client.post(
+        f"/api/v1/coverage-requests/{coverage['id']}/arrange",
+        headers=auth(world.admin_a),
+        json={"covered_by": "Sub"},
+    )
+    assert r.status_code == 409
+
+
+def test_moving_the_observation_puts_arranged_coverage_back_to_review(
+    client, coverage, observation, world, auth
+):
+    arranged = _ask(client, auth, world.teacher_a2, observation)
+    admin = auth(world.admin_a)
+    client.post(
+        f"/api/v1/coverage-requests/{arranged['id']}/arrange",
+        headers=admin,
+        json={"covered_by": "Sub"},
+    )
+    moved = {"starts_at": "2027-12-02T15:00:00Z", "ends_at": "2027-12-02T16:00:00Z"}
+    r = client.patch(
+        f"/api/v1/events/{observation['id']}", headers={**auth(world.teacher_a), **ANY}, json=moved
+    )
+    assert r.status_code == 200, r.text
+    review = _get(client, auth, world, arranged)
+    assert review["status"] == "needs_review"
+    assert review["arranged_starts_at"] == "2027-12-01T15:00:00Z"
+    assert review["arranged_ends_at"] == "2027-12-01T16:00:00Z"
+    assert review["event_starts_at"] == "2027-12-02T15:00:00Z"
+    pending = _get(client, auth, world, coverage)
+    assert pending["status"] == "pending"  # not arranged yet: it simply follows the new time
+    queue = client.get("/api/v1/coverage-requests?needs_attention=true", headers=admin).json()
+    assert {c["id"] for c in queue["items"]} == {coverage["id"], arranged["id"]}
+    r = client.post(
+        f"/api/v1/coverage-requests/{arranged['id']}/arrange",
+        headers=admin,
+        json={"covered_by": "Sub"},
+    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "arranged"
+    assert r.json()["arranged_starts_at"] is None
+    queue = client.get("/api/v1/coverage-requests?needs_attention=true", headers=admin).json()
+    assert [c["id"] for c in queue["items"]] == [coverage["id"]]
+
+
+def test_no_coverage_for_an_observation_that_started(
+    client, coverage, observation, world, auth, sync_engine
+):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from app.events.models import Event
+
+    with sync_engine.begin() as conn:  # time passes: the observation is now under way
+        conn.execute(
+            update(Event)
+            .where(Event.id == uuid.UUID(observation["id"]))
+            .values(starts_at=datetime(2020, 1, 1, 15, tzinfo=UTC),
+                    ends_at=datetime(2099, 1, 1, 16, tzinfo=UTC))
+        )  # fmt: skip
+    admin = auth(world.admin_a)
+    queue = client.get("/api/v1/coverage-requests?needs_attention=true", headers=admin).json()
+    assert queue["items"] == []
+    r = client.post(
+        f"/api/v1/coverage-requests/{coverage['id']}/arrange",
+        headers=admin,
+        json={"covered_by": "S"},
+    )
+    assert r.status_code == 409
+    assert "already started" in r.json()["detail"]
+    r = client.post(
+        "/api/v1/coverage-requests",
+        headers=auth(world.teacher_a2),
+        json={"event_id": observation["id"]},
+    )
+    assert r.status_code == 422
+
+
+def test_one_substitute_for_several_requests(client, coverage, observation, world, auth):
+    other = _ask(client, auth, world.teacher_a2, observation)
+    admin = auth(world.admin_a)
+    url = "/api/v1/coverage-arrangements"
+    both = {"request_ids": [coverage["id"], other["id"]], "covered_by": "Ms. Rivera (sub)"}
+    assert client.post(url, headers=auth(world.teacher_a), json=both).status_code == 403
+    unknown = {**both, "request_ids": [coverage["id"], str(uuid.uuid4())]}
+    r = client.post(url, headers=admin, json=unknown)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.request_ids"
+    client.post(
+        f"/api/v1/coverage-requests/{other['id']}/decline", headers=admin, json={"reason": "No"}
+    )
+    r = client.post(url, headers=admin, json=both)
+    assert r.status_code == 409  # one of them is decided: none is arranged
+    assert _get(client, auth, world, coverage)["status"] == "pending"
+    third = _ask(client, auth, world.teacher_a2, observation)
+    r = client.post(url, headers=admin, json={**both, "request_ids": [coverage["id"], third["id"]]})
+    assert r.status_code == 200, r.text
+    assert {c["status"] for c in r.json()} == {"arranged"}
+    assert {c["covered_by"] for c in r.json()} == {"Ms. Rivera (sub)"}
