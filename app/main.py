@@ -22,6 +22,7 @@ from app.coverage.router import arrangements_router
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
 from app.focus_areas.router import router as focus_areas_router
+from app.growth.router import router as growth_router
 from app.health.router import router as health_router
 from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
@@ -65,6 +66,10 @@ TAGS = [
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
+    {
+        "name": "growth",
+        "description": "The year-end meeting's growth record, read by the team's administrators",
+    },
     {"name": "reports", "description": "Year-end growth reports for administrators"},
     {"name": "summary", "description": "The Peer Coaching Summary Form, as JSON or a document"},
     {"name": "resources", "description": "The library of peer coaching materials"},
@@ -136,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         events_router,
         records_router,
+        growth_router,
         reflections_router,
         progress_router,
         coverage_router,

@@ -4,6 +4,7 @@ from app.auth.models import LoginThrottle
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
+from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -22,6 +23,7 @@ __all__ = [
     "Event",
     "EventParticipant",
     "FocusArea",
+    "GrowthRecord",
     "HistoryConsent",
     "IntegrationKey",
     "LoginThrottle",

@@ -26,6 +26,7 @@ from app.core.security import new_integration_key
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
+from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -144,6 +145,7 @@ def build(engine) -> World:
         recordable = event("observation", -5, observer=member.id, observed=member2.id)
         unheld = event("other", -2)
         covered = event("observation", 6, observer=member.id, observed=member2.id)
+        meeting = event("year_end_meeting", -1)
         pre = event("pre_conference", -15)
         deleted_event = event("other", -3, deleted=True)
         s.add(ObservationRecord(event_id=observed.id, team_id=t.id, author_id=member.id,
@@ -159,7 +161,8 @@ def build(engine) -> World:
         resource = Resource(title="Handbook", url="https://example.org/h", created_by_id=admin.id)
         log = RosterImport(actor_user_id=district.id, sha256="0" * 64, format="csv",
                            mode="upsert", dry_run=False, succeeded=True)  # fmt: skip
-        s.add_all([post, coverage, support, resource, log])
+        growth = GrowthRecord(event_id=meeting.id, team_id=t.id, learned="Wait time works")
+        s.add_all([post, coverage, support, resource, log, growth])
         s.commit()
         w.ids = {
             "school_id": str(a.id),
@@ -179,6 +182,7 @@ def build(engine) -> World:
             "unrecorded_event": str(unrecorded.id),
             "recordable_event": str(recordable.id),
             "unheld_event": str(unheld.id),
+            "meeting": str(meeting.id),
             "pre_conference": str(pre.id),
             "deleted_event": str(deleted_event.id),
             "reflection_id": str(post.id),
@@ -347,6 +351,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/events/{event_id}/cancel"): Rule(
         "/api/v1/events/{event_id}/cancel", MEMBERS, json={}
+    ),
+    # The growth record is the one record administrators read (by design): the team's readers.
+    ("GET", "/api/v1/events/{event_id}/growth-record"): Rule(
+        "/api/v1/events/{meeting}/growth-record", TEAM
+    ),
+    ("PUT", "/api/v1/events/{event_id}/growth-record"): Rule(
+        "/api/v1/events/{meeting}/growth-record", TEAM, json={"learned": "More than we thought"}
     ),
     # A member who took part confirms an event took place (a year-end meeting: administrators).
     ("POST", "/api/v1/events/{event_id}/held"): Rule("/api/v1/events/{unheld_event}/held", MEMBERS),

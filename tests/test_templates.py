@@ -20,6 +20,7 @@ TEMPLATED = {
     "/api/v1/events",
     "/api/v1/events/{event_id}",
     "/api/v1/events/{event_id}/conference-record",
+    "/api/v1/events/{event_id}/growth-record",
     "/api/v1/events/{event_id}/observation-record",
     "/api/v1/focus-areas",
     "/api/v1/integration-keys",
@@ -92,6 +93,7 @@ def test_a_warm_read_builds_no_sql(app, client, sync_engine, token_for, path):
 # Filters make their own templates (one per combination): a few, as front ends send them.
 FILTERED = [
     ("/api/v1/coverage-requests", "status=pending&school_id={school_id}"),
+    ("/api/v1/coverage-requests", "needs_attention=true"),
     ("/api/v1/support-requests", "status=open"),
     ("/api/v1/resources", "q=a&reviewed=false"),
     ("/api/v1/resources", "reviewed=true"),
