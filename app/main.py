@@ -28,6 +28,7 @@ from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
 from app.openapi import install_openapi, operation_id
 from app.plans.router import router as plans_router
+from app.program_rules.router import router as program_rules_router
 from app.progress.router import router as progress_router
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
@@ -66,6 +67,7 @@ TAGS = [
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
+    {"name": "program rules", "description": "The program's rules a district edits"},
     {
         "name": "growth",
         "description": "The year-end meeting's growth record, read by the team's administrators",
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         keys_router,
         focus_areas_router,
+        program_rules_router,
         teams_router,
         team_invitations_router,
         plans_router,

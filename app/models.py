@@ -7,6 +7,7 @@ from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan, PlanTransition
+from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceReview, ResourceTag
@@ -29,6 +30,7 @@ __all__ = [
     "LoginThrottle",
     "ObservationRecord",
     "PlanTransition",
+    "ProgramRules",
     "Reflection",
     "ReflectionComment",
     "Resource",

@@ -13,6 +13,7 @@ from app.core.db import metadata, sync_url
 from app.core.migrations import upgrade
 from app.focus_areas.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
 from app.focus_areas.models import FocusArea
+from app.program_rules.models import RULES_DEFAULTS, ProgramRules
 
 
 class PostgresUnavailable(Exception):
@@ -92,3 +93,4 @@ def truncate_all(engine: Engine) -> None:
                 for n in SUGGESTED_FOCUS_AREAS
             ],
         )
+        conn.execute(insert(ProgramRules).values(**RULES_DEFAULTS))

@@ -39,3 +39,31 @@ def form_team(
     team = client.get(f"/api/v1/teams/{team_id}", headers=auth(creator))
     assert team.status_code == 200, team.text
     return dict(team.json())
+
+
+def approve_plan(
+    client: TestClient,
+    auth: Callable[[Any], dict[str, str]],
+    team_id: str,
+    member: User,
+    admin: User,
+) -> None:
+    """A member submits the team's plan and an administrator approves it: the program's rules
+    hold observations only after that."""
+    url = f"/api/v1/teams/{team_id}/plan/transitions"
+    for who, action in ((member, "submit"), (admin, "approve")):
+        r = client.post(url, headers={**auth(who), "If-Match": "*"}, json={"action": action})
+        assert r.status_code == 200, r.text
+
+
+def observations_before_approval(
+    client: TestClient, auth: Callable[[Any], dict[str, str]], district_admin: User
+) -> None:
+    """The district turns off the rule that observations wait for an approved plan (for tests
+    about something else that hold observations of a team whose plan is still a draft)."""
+    r = client.patch(
+        "/api/v1/program-rules",
+        headers={**auth(district_admin), "If-Match": "*"},
+        json={"observations_need_approved_plan": False},
+    )
+    assert r.status_code == 200, r.text

@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from app.main import create_app
 from app.plans.models import ActionPlan
+from tests.teams import observations_before_approval
 
 TRIALS = 8
 
@@ -89,6 +90,7 @@ def test_two_saves_of_an_observation_record_with_the_same_if_match(
             "observed_id": str(world.teacher_a2.id),
         },
     ).json()
+    observations_before_approval(client, auth, world.district_admin)
     url = f"/api/v1/events/{event['id']}/observation-record"
     h = auth(world.teacher_a)  # the observer, in two browser tabs
     assert client.post(url, headers=h, json={"affirmations": ["first"]}).status_code == 201

@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 
 from tests.coaching.conftest import make_team
+from tests.teams import observations_before_approval
 
 
 @pytest.fixture
 def records(client, world, factory, auth):
     team = make_team(client, world, factory, auth)
+    observations_before_approval(client, auth, world.district_admin)  # the plan stays a draft
     a = auth(world.teacher_a)
 
     def event(kind: str, day: int, **extra):

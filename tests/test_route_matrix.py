@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import Session
 
 from app.core.security import new_integration_key
@@ -29,6 +29,7 @@ from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan
+from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection
 from app.resources.models import Resource
@@ -163,6 +164,10 @@ def build(engine) -> World:
                            mode="upsert", dry_run=False, succeeded=True)  # fmt: skip
         growth = GrowthRecord(event_id=meeting.id, team_id=t.id, learned="Wait time works")
         s.add_all([post, coverage, support, resource, log, growth])
+        # Who may write a record is this matrix's question; the program's rule that observations
+        # wait for an approved plan is tests/coaching/test_program_rules.py's (the plan here
+        # stays a draft for the plan routes).
+        s.execute(update(ProgramRules).values(observations_need_approved_plan=False))
         s.commit()
         w.ids = {
             "school_id": str(a.id),
@@ -339,6 +344,10 @@ RULES: dict[tuple[str, str], Rule] = {
         "/api/v1/teams/{team_id}/plan/transitions", TEAM
     ),
     ("GET", "/api/v1/events"): Rule("/api/v1/events", STAFF),
+    ("GET", "/api/v1/program-rules"): Rule("/api/v1/program-rules", STAFF),
+    ("PATCH", "/api/v1/program-rules"): Rule(
+        "/api/v1/program-rules", DISTRICT, json={"observations_per_teacher": 3}
+    ),
     # Members schedule; administrators only year-end meetings (403 for anything else).
     ("POST", "/api/v1/events"): Rule(
         "/api/v1/events",

@@ -25,6 +25,8 @@ from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
+from app.plans.models import ActionPlan, PlanStatus
+from app.program_rules.service import rule_column
 from app.teams import policies as team_policies
 from app.teams.policies import TeamAccess
 from app.users.models import Role, SchoolMembership, User
@@ -307,15 +309,16 @@ async def confirm_held(
     require_current(if_match, "event", event.version)
     if event.status == EventStatus.held:
         raise Conflict("The event is already confirmed held")
-    mark_held(event, principal.staff.id)
+    await mark_held(session, event, principal.staff.id)
     session.add(event)
     await session.flush()
     return event
 
 
-def mark_held(event: Event, by: uuid.UUID) -> None:
+async def mark_held(session: AsyncSession, event: Event, by: uuid.UUID) -> None:
     """The event took place, as `by` says (or their record of it shows): 409 for an event that
-    was cancelled or has not started yet; nothing to do for one already held."""
+    was cancelled or has not started yet, and for an observation before the team's plan is
+    approved (unless the program's rules allow it); nothing to do for one already held."""
     if event.status == EventStatus.held:
         return
     if event.status == EventStatus.cancelled:
@@ -326,10 +329,29 @@ def mark_held(event: Event, by: uuid.UUID) -> None:
             f"The {EventKind(event.kind).value.replace('_', '-')} has not started yet "
             f"(it starts at {event.starts_at.isoformat()})"
         )
+    if event.kind == EventKind.observation:
+        await _check_plan_approved(session, event.team_id)
     event.status = EventStatus.held
     event.held_at = now
     event.held_by_id = by
     rows.changed(event)
+
+
+_PLAN_RULE = select(
+    rule_column("observations_need_approved_plan"),
+    select(col(ActionPlan.status))
+    .where(col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None))
+    .scalar_subquery(),
+)
+
+
+async def _check_plan_approved(session: AsyncSession, team_id: uuid.UUID) -> None:
+    need, status = (await session.execute(_PLAN_RULE, {"team_id": team_id})).one()
+    if need and status not in (PlanStatus.approved, PlanStatus.completed):
+        raise Conflict(
+            "Observations are held once the team's action plan is approved "
+            f"(it is {status or 'not written'}); the district's program rules say so"
+        )
 
 
 async def soft_delete(

@@ -70,7 +70,9 @@ async def put(
         raise Conflict("The year-end meeting was cancelled")
     if event.status != EventStatus.held:
         if team_policies.is_team_admin(principal, ev.team):
-            event_service.mark_held(event, principal.staff.id)  # 409 before it starts
+            await event_service.mark_held(
+                session, event, principal.staff.id
+            )  # 409 before it starts
             session.add(event)
         elif utcnow() < event.starts_at:
             raise Conflict("The year-end meeting has not started yet")

@@ -20,6 +20,7 @@ from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
 from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
+from app.program_rules.service import rule_column
 from app.progress.schemas import (
     MeetingState,
     MissingStep,
@@ -34,8 +35,6 @@ from app.teams import policies as team_policies
 from app.teams.models import Team, TeamMember
 from app.teams.schemas import MemberRef
 from app.users.models import User
-
-OBSERVATIONS_PER_TEACHER = 2
 
 
 class EventFact(BaseModel):
@@ -64,6 +63,7 @@ class TeamFacts(BaseModel):
     members: list[MemberRef]
     records: int
     reflections: int
+    observations_required: int  # the program's rule, per teacher each way
 
 
 def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
@@ -111,6 +111,7 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
         nested(members).label("members"),
         records.scalar_subquery().label("records"),
         reflections.scalar_subquery().label("reflections"),
+        rule_column("observations_per_teacher").label("observations_required"),
     ]
 
 
@@ -147,15 +148,17 @@ def _meeting(code: StepCode, what: str, unconfirmed: int) -> MissingStep:
     return MissingStep(code=code, params={"unconfirmed": unconfirmed}, message=message)
 
 
-def _observations(code: StepCode, t: TeacherObservations, held: int, doing: str) -> MissingStep:
+def _observations(
+    code: StepCode, t: TeacherObservations, held: int, doing: str, required: int
+) -> MissingStep:
     name = f"{t.teacher.given_name} {t.teacher.family_name}"
     params: dict[str, str | int] = {
         "teacher_id": str(t.teacher.id),
         "teacher": name,
         "held": held,
-        "required": OBSERVATIONS_PER_TEACHER,
+        "required": required,
     }
-    message = f"{name} {doing} {OBSERVATIONS_PER_TEACHER} times ({held} held so far)"
+    message = f"{name} {doing} {required} times ({held} held so far)"
     return MissingStep(code=code, params=params, message=message)
 
 
@@ -175,6 +178,7 @@ def build_progress(facts: TeamFacts) -> TeamProgress:
             observed[event.observed_id] += event.held
             observing[event.observer_id] += event.held
 
+    required = facts.observations_required
     status = PlanStatus(facts.plan_status)
     approved = status in (PlanStatus.approved, PlanStatus.completed)
     pre, post, year_end = (
@@ -207,10 +211,14 @@ def build_progress(facts: TeamFacts) -> TeamProgress:
             )
         )
     for t in per_teacher:
-        if t.observed < OBSERVATIONS_PER_TEACHER:
-            missing.append(_observations(StepCode.teacher_observed, t, t.observed, "observed"))
-        if t.observing < OBSERVATIONS_PER_TEACHER:
-            missing.append(_observations(StepCode.teacher_observing, t, t.observing, "observing"))
+        if t.observed < required:
+            missing.append(
+                _observations(StepCode.teacher_observed, t, t.observed, "observed", required)
+            )
+        if t.observing < required:
+            missing.append(
+                _observations(StepCode.teacher_observing, t, t.observing, "observing", required)
+            )
     if post != MeetingState.held:
         missing.append(
             _meeting(
@@ -237,7 +245,7 @@ def build_progress(facts: TeamFacts) -> TeamProgress:
         plan_approved=approved,
         pre_conference=pre,
         observations=per_teacher,
-        observations_required=OBSERVATIONS_PER_TEACHER,
+        observations_required=required,
         observation_records=facts.records,
         post_conference=post,
         reflections=facts.reflections,

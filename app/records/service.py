@@ -46,11 +46,11 @@ def _require_kind(event: Event, kinds: frozenset[EventKind], what: str) -> None:
         raise Conflict(f"A {what} belongs to a {' or '.join(sorted(k.value for k in kinds))} event")
 
 
-def _held(session: AsyncSession, event: Event, principal: Principal) -> None:
+async def _held(session: AsyncSession, event: Event, principal: Principal) -> None:
     """A record of an event says it took place: the event is held from now (409 if it was
     cancelled or has not started)."""
     was = event.status
-    event_service.mark_held(event, principal.staff.id)
+    await event_service.mark_held(session, event, principal.staff.id)
     if event.status != was:
         session.add(event)
 
@@ -66,7 +66,7 @@ async def create_observation(
     )
     if exists.first() is not None:
         raise Conflict("This observation already has a record; edit it instead")
-    _held(session, ev.event, principal)
+    await _held(session, ev.event, principal)
     record = ObservationRecord(
         event_id=ev.event.id,
         team_id=ev.event.team_id,
@@ -100,7 +100,7 @@ async def put_conference(
     _require_kind(ev.event, CONFERENCE_KINDS, "conference record")
     record = found.record
     created = record is None
-    _held(session, ev.event, principal)
+    await _held(session, ev.event, principal)
     if record is None:
         record = ConferenceRecord(
             event_id=ev.event.id, team_id=ev.event.team_id, author_id=principal.staff.id

@@ -1,7 +1,7 @@
 import pytest
 
 from app.users.models import Role
-from tests.teams import form_team
+from tests.teams import approve_plan, form_team
 
 
 def make_team(client, world, factory, auth):
@@ -59,7 +59,9 @@ def as_caller(world, auth):
 
 @pytest.fixture
 def observation(client, team, world, auth):
-    """Teacher A observes teacher A2 on 1 December."""
+    """Teacher A observes teacher A2 on 1 December, the team's plan approved (observations are
+    held only after that)."""
+    approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
     r = client.post(
         "/api/v1/events",
         headers=auth(world.teacher_a),

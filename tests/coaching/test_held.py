@@ -5,8 +5,16 @@ end time passed; a record cannot be written before its event has started."""
 import pytest
 
 from tests.coaching.test_progress import codes, ev, held
+from tests.teams import approve_plan
 
 ANY = {"If-Match": "*"}
+
+
+@pytest.fixture(autouse=True)
+def _plan_approved(client, team, world, auth):
+    """Observations are held once the team's plan is approved (tests/coaching/
+    test_program_rules.py holds the rule itself)."""
+    approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
 
 
 def _observation(client, world, auth, team, day=1, **times):

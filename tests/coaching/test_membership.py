@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.users.models import Role
-from tests.teams import accept_invitations
+from tests.teams import accept_invitations, observations_before_approval
 
 
 def _invite(client, auth, team, by, who):
@@ -19,6 +19,7 @@ def _invite(client, auth, team, by, who):
 
 def _records(client, auth, team, world):
     """An observation record, a pre-conference record and a team reflection by the members."""
+    observations_before_approval(client, auth, world.district_admin)  # the plan stays a draft
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
     obs = client.post(
         "/api/v1/events",

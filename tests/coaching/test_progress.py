@@ -3,6 +3,7 @@ import uuid
 import pytest
 
 from tests.coaching.conftest import TEAM_READERS
+from tests.teams import approve_plan
 
 
 def ev(client, headers, team, kind, day, **extra):
@@ -208,6 +209,7 @@ def test_a_teams_facts_stay_a_few_rows_however_many_events(client, team, world, 
     from app.progress.service import TeamFacts, build_progress, progress_statement
 
     a = auth(world.teacher_a)
+    approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
     pair = {"observer_id": str(world.teacher_a.id), "observed_id": str(world.teacher_a2.id)}
     for day in range(1, 7):  # past: four held (confirmed), two only ended
         observation = ev(client, a, team, "observation", day, **pair)
