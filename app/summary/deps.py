@@ -6,16 +6,26 @@ from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep
 from app.summary import service
 from app.summary.schemas import TeamSummary
 
+IncludePrivate = Annotated[
+    bool,
+    Query(
+        description="false leaves out the caller's private reflections, for a copy that is safe "
+        "to hand over (only the author ever sees a private post)"
+    ),
+]
 
-async def get_summary(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> TeamSummary:
-    return await service.compile_summary(reads, caller, team_id)
+
+async def get_summary(
+    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, include_private: IncludePrivate = True
+) -> TeamSummary:
+    return await service.compile_summary(reads, caller, team_id, include_private=include_private)
 
 
 SummaryView = Annotated[TeamSummary, Depends(get_summary)]
@@ -28,9 +38,12 @@ class SummaryDocument:
 
 
 async def get_summary_document(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, include_private: IncludePrivate = True
 ) -> SummaryDocument:
-    return SummaryDocument(*await service.compile_document(reads, caller, team_id))
+    compiled = await service.compile_document(
+        reads, caller, team_id, include_private=include_private
+    )
+    return SummaryDocument(*compiled)
 
 
 SummaryDocumentView = Annotated[SummaryDocument, Depends(get_summary_document)]

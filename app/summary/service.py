@@ -18,6 +18,7 @@ from app.core.errors import NotFound
 from app.core.reads import Bound, Reads
 from app.core.sql import AnySelect
 from app.events import service as events
+from app.events.models import EventStatus
 from app.events.schemas import EventPublic
 from app.plans import service as plans
 from app.plans.deps import NO_PLAN
@@ -27,6 +28,7 @@ from app.records import service as records
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
 from app.reflections import service as reflections
+from app.reflections.models import Visibility
 from app.reflections.schemas import ReflectionPublic
 from app.schools.models import School
 from app.summary.schemas import TeamSummary
@@ -42,10 +44,12 @@ class _TeamStanding(TeamPublic):
     confidential_since: datetime | None
 
 
-async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamSummary:
+async def compile_summary(
+    reads: Reads, principal: Principal, team_id: uuid.UUID, *, include_private: bool = True
+) -> TeamSummary:
     """The summary of a team the caller sees (404 otherwise), every part read in one snapshot.
     The confidential parts only for those who read the team's records, those written within
-    their reach."""
+    their reach; without `include_private`, none of the caller's private reflections."""
     async with reads.snapshot():
         stmt = teams.standing_statement(principal, team_id)
         team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING)
@@ -65,6 +69,8 @@ async def compile_summary(reads: Reads, principal: Principal, team_id: uuid.UUID
             observation = await reads.all(ObservationRecordPublic, held)
         posts_stmt = reflections.team_posts_statement(principal, team_id)
         posts = await reads.all(ReflectionPublic, posts_stmt)
+        if not include_private:
+            posts = [p for p in posts if p.visibility != Visibility.private]
     return TeamSummary(
         team=TeamPublic.model_validate(team.model_dump()),
         plan=plan,
@@ -101,11 +107,11 @@ _TIME_ZONE = _time_zone()
 
 
 async def compile_document(
-    reads: Reads, principal: Principal, team_id: uuid.UUID
+    reads: Reads, principal: Principal, team_id: uuid.UUID, *, include_private: bool = True
 ) -> tuple[TeamSummary, ZoneInfo]:
     """The summary and the time zone its document shows times in, from one snapshot."""
     async with reads.snapshot():
-        summary = await compile_summary(reads, principal, team_id)
+        summary = await compile_summary(reads, principal, team_id, include_private=include_private)
         zone = await reads.one(_Zone, time_zone_statement(team_id))
     return summary, ZoneInfo(zone.time_zone if zone else "UTC")
 
@@ -115,6 +121,15 @@ def _when(value: datetime, zone: ZoneInfo) -> str:
         return value.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
     except OverflowError:  # an instant stored before dates were range-checked: show it in UTC
         return value.isoformat()
+
+
+def _status(e: EventPublic, now: datetime) -> str:
+    """An event's status as the form shows it: never "scheduled" for what is past."""
+    if e.status == EventStatus.held:
+        return "held"
+    if e.status == EventStatus.cancelled:
+        return "cancelled"
+    return "ended, not confirmed held" if e.ends_at <= now else "scheduled"
 
 
 def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
@@ -144,12 +159,13 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
     ):
         out += [f"**{label}:** {value or '-'}", ""]
     out += ["## Calendar of events", "", "| When | What | Where | Status |", "|---|---|---|---|"]
+    now = utcnow()
     for e in s.calendar:
         what = e.kind.value.replace("_", " ")
         if e.observer_id and e.observed_id:
             what += f": {names.get(e.observer_id, '?')} observes {names.get(e.observed_id, '?')}"
         out.append(
-            f"| {_when(e.starts_at, zone)} | {what} | {e.location or '-'} | {e.status.value} |"
+            f"| {_when(e.starts_at, zone)} | {what} | {e.location or '-'} | {_status(e, now)} |"
         )
     out.append("")
     if s.conference_records is not None:

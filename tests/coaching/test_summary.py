@@ -64,3 +64,38 @@ def test_html_escapes_user_text(client, world, auth):
         f"/api/v1/teams/{team['id']}/summary/document?format=pdf", headers=auth(world.teacher_a)
     )
     assert bad.status_code == 422
+
+
+def test_a_copy_to_hand_over_leaves_private_reflections_out(client, team, world, auth):
+    a2 = auth(world.teacher_a2)
+    for visibility in ("private", "team"):
+        r = client.post(
+            "/api/v1/reflections",
+            headers=a2,
+            json={"title": f"{visibility} post", "body": f"{visibility} words",
+                  "visibility": visibility, "team_id": team["id"]},
+        )  # fmt: skip
+        assert r.status_code == 201
+    url = f"/api/v1/teams/{team['id']}/summary"
+    mine = client.get(url, headers=a2).json()
+    assert sorted(p["title"] for p in mine["reflections"]) == ["private post", "team post"]
+    copy = client.get(f"{url}?include_private=false", headers=a2).json()
+    assert [p["title"] for p in copy["reflections"]] == ["team post"]
+    doc = client.get(f"{url}/document?format=markdown&include_private=false", headers=a2).text
+    assert "private words" not in doc
+    assert "team words" in doc
+
+
+def test_the_form_never_calls_a_past_event_scheduled(client, team, world, auth):
+    a = auth(world.teacher_a)
+    for day in ("2026-10-01", "2099-10-01"):
+        client.post(
+            "/api/v1/events",
+            headers=a,
+            json={"team_id": team["id"], "kind": "pre_conference",
+                  "starts_at": f"{day}T15:00:00Z", "ends_at": f"{day}T16:00:00Z"},
+        )  # fmt: skip
+    doc = client.get(f"/api/v1/teams/{team['id']}/summary/document?format=markdown", headers=a)
+    rows = [line for line in doc.text.splitlines() if "pre conference" in line]
+    assert rows[0].endswith("| ended, not confirmed held |")
+    assert rows[1].endswith("| scheduled |")
