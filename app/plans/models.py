@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
@@ -63,4 +64,6 @@ class PlanTransition(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
     # A plan completed although progress showed steps missing: their codes (the comment says why).
     steps_missing: list[str] | None = Field(default=None, sa_type=JSON)
+    # An approval: the calendar it reviewed, each event's id and version then.
+    events_seen: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

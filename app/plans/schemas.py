@@ -59,6 +59,11 @@ class PlanPublic(OutputModel):
     updated_at: datetime
 
 
+class EventSeen(OutputModel):
+    id: uuid.UUID
+    version: int = Field(description="The event's version (ETag) when the plan was approved")
+
+
 class PlanTransitionPublic(OutputModel):
     id: uuid.UUID
     from_status: PlanStatus
@@ -67,5 +72,8 @@ class PlanTransitionPublic(OutputModel):
     comment: str | None
     steps_missing: list[str] | None = Field(
         description="A completion that overrode missing steps: their codes (progress's StepCode)"
+    )
+    events_seen: list[EventSeen] | None = Field(
+        description="An approval: the team's calendar as the administrator reviewed it"
     )
     at: datetime

@@ -22,6 +22,7 @@ from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
+from app.events.models import Event
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
@@ -125,6 +126,7 @@ async def transition(
             ],
         )
     overridden = await _steps_overridden(session, principal, access, data)
+    seen = await _calendar(session, access.team.id) if data.action == PlanAction.approve else None
     session.add(
         PlanTransition(
             plan_id=plan.id,
@@ -133,6 +135,7 @@ async def transition(
             actor_id=principal.user.id if principal.user else None,
             comment=data.comment,
             steps_missing=overridden,
+            events_seen=seen,
         )
     )
     plan.status = rule.to_state
@@ -140,6 +143,16 @@ async def transition(
     session.add(plan)
     await session.flush()
     return plan
+
+
+async def _calendar(session: AsyncSession, team_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The team's calendar as an approval reviews it: each live event's id and version."""
+    found = await session.execute(
+        select(col(Event.id), col(Event.version))
+        .where(col(Event.team_id) == team_id, col(Event.deleted_at).is_(None))
+        .order_by(col(Event.starts_at), col(Event.id))
+    )
+    return [{"id": str(event_id), "version": version} for event_id, version in found]
 
 
 async def _steps_overridden(

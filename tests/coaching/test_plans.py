@@ -286,3 +286,19 @@ def test_completion_counts_reflections_as_the_administrator_may_read_them(
     r = transition(client, team, auth(world.admin_a), "complete")
     assert r.status_code == 409
     assert [e["type"] for e in r.json()["errors"]] == ["reflections_written"]
+
+
+def test_an_approval_notes_the_calendar_it_reviewed(client, team, world, auth):
+    member, admin = auth(world.teacher_a), auth(world.admin_a)
+    r = client.post(
+        "/api/v1/events",
+        headers=member,
+        json={"team_id": team["id"], "kind": "pre_conference",
+              "starts_at": "2027-01-10T15:00:00Z", "ends_at": "2027-01-10T16:00:00Z"},
+    )  # fmt: skip
+    event = r.json()
+    transition(client, team, member, "submit")
+    assert transition(client, team, admin, "approve").status_code == 200
+    history = client.get(f"{plan_url(team)}/transitions", headers=admin).json()["items"]
+    assert history[0]["events_seen"] is None  # a submission reviews nothing
+    assert history[1]["events_seen"] == [{"id": event["id"], "version": event["version"]}]
