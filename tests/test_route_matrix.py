@@ -31,7 +31,7 @@ from app.integration_keys.models import IntegrationKey
 from app.plans.models import ActionPlan
 from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
-from app.reflections.models import Reflection
+from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource
 from app.rosters.models import RosterImport
 from app.schools.models import School
@@ -163,7 +163,11 @@ def build(engine) -> World:
         log = RosterImport(actor_user_id=district.id, sha256="0" * 64, format="csv",
                            mode="upsert", dry_run=False, succeeded=True)  # fmt: skip
         growth = GrowthRecord(event_id=meeting.id, team_id=t.id, learned="Wait time works")
-        s.add_all([post, coverage, support, resource, log, growth])
+        blog = Reflection(author_id=member2.id, title="On the blog", body="b", visibility="program")
+        s.add_all([post, coverage, support, resource, log, growth, blog])
+        s.flush()
+        remark = ReflectionComment(reflection_id=blog.id, author_id=member.id, body="Agreed")
+        s.add(remark)
         # Who may write a record is this matrix's question; the program's rule that observations
         # wait for an approved plan is tests/coaching/test_program_rules.py's (the plan here
         # stays a draft for the plan routes).
@@ -191,6 +195,8 @@ def build(engine) -> World:
             "pre_conference": str(pre.id),
             "deleted_event": str(deleted_event.id),
             "reflection_id": str(post.id),
+            "program_post": str(blog.id),
+            "comment_id": str(remark.id),
             "coverage_id": str(coverage.id),
             "support_id": str(support.id),
             "resource_id": str(resource.id),
@@ -413,6 +419,26 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/reflections/{reflection_id}"): Rule(
         "/api/v1/reflections/{reflection_id}",
         answers(404, anonymous=401, member=204, read_key=403, roster_key=403),
+    ),
+    # A program post: district administrators take it off the blog, saying why.
+    ("POST", "/api/v1/reflections/{reflection_id}/hide"): Rule(
+        "/api/v1/reflections/{program_post}/hide",
+        answers(403, anonymous=401, district_admin=204),
+        json={"reason": "Names a student"},
+    ),
+    # A comment on it: its author edits and deletes it; administrators hide it.
+    ("PATCH", "/api/v1/reflections/{reflection_id}/comments/{comment_id}"): Rule(
+        "/api/v1/reflections/{program_post}/comments/{comment_id}",
+        answers(403, anonymous=401, member=200),
+        json={"body": "Agreed, mostly"},
+    ),
+    ("DELETE", "/api/v1/reflections/{reflection_id}/comments/{comment_id}"): Rule(
+        "/api/v1/reflections/{program_post}/comments/{comment_id}",
+        answers(403, anonymous=401, member=204),
+    ),
+    ("POST", "/api/v1/reflections/{reflection_id}/comments/{comment_id}/hide"): Rule(
+        "/api/v1/reflections/{program_post}/comments/{comment_id}/hide",
+        answers(403, anonymous=401, school_admin=204, other_school_admin=204, district_admin=204),
     ),
     ("GET", "/api/v1/reflections/{reflection_id}/comments"): Rule(
         "/api/v1/reflections/{reflection_id}/comments",

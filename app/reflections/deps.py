@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
@@ -12,7 +14,7 @@ from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.reflections import policies, service
-from app.reflections.models import Reflection
+from app.reflections.models import Reflection, ReflectionComment
 from app.reflections.schemas import ReflectionPublic
 
 MISSING = "No such reflection"
@@ -77,3 +79,67 @@ async def get_editable_reflection(
 
 
 EditableReflection = Annotated[Reflection, Depends(get_editable_reflection)]
+
+
+async def get_hideable_reflection(
+    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
+) -> Reflection:
+    found = await load_visible(
+        session,
+        Reflection,
+        reflection_id,
+        policies.readable(caller),
+        missing=MISSING,
+        lock=True,
+        params=caller_values(caller),
+    )
+    if not policies.can_hide(caller, found):
+        raise Forbidden("District administrators hide program posts")
+    return found
+
+
+HideableReflection = Annotated[Reflection, Depends(get_hideable_reflection)]
+
+COMMENT_MISSING = "No such comment"
+
+
+async def get_comment(
+    post: ReadableReflection, comment_id: uuid.UUID, session: SessionDep
+) -> ReflectionComment:
+    """A live comment on a post the caller reads (404 otherwise), locked for a change."""
+    stmt = (
+        select(ReflectionComment)
+        .where(
+            col(ReflectionComment.id) == comment_id,
+            col(ReflectionComment.reflection_id) == post.id,
+            col(ReflectionComment.deleted_at).is_(None),
+            col(ReflectionComment.hidden_at).is_(None),
+        )
+        .with_for_update()
+    )
+    comment = (await session.execute(stmt)).scalar_one_or_none()
+    if comment is None:
+        raise NotFound(COMMENT_MISSING)
+    return comment
+
+
+async def get_editable_comment(
+    comment: Annotated[ReflectionComment, Depends(get_comment)], caller: StaffCaller
+) -> ReflectionComment:
+    if not policies.can_edit_comment(caller, comment):
+        raise Forbidden("Only its author edits or deletes a comment")
+    return comment
+
+
+EditableComment = Annotated[ReflectionComment, Depends(get_editable_comment)]
+
+
+async def get_hideable_comment(
+    comment: Annotated[ReflectionComment, Depends(get_comment)], caller: StaffCaller
+) -> ReflectionComment:
+    if not policies.can_hide_comment(caller):
+        raise Forbidden("Administrators hide comments; authors delete their own")
+    return comment
+
+
+HideableComment = Annotated[ReflectionComment, Depends(get_hideable_comment)]

@@ -41,14 +41,30 @@ class Reflection(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A program post a district administrator took off the blog, saying why (its author still
+    # reads it, with the reason).
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hidden_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    hidden_reason: str | None = Field(default=None, max_length=1000)
 
 
 class ReflectionComment(SQLModel, table=True):
     __tablename__ = "reflection_comment"
 
+    __mapper_args__ = version_checked()
+
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     reflection_id: uuid.UUID = Field(foreign_key="reflection.id", index=True, ondelete="RESTRICT")
     author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
     body: str = Field(sa_type=Text)
+    version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Hidden by an administrator (its author deletes it instead).
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hidden_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
 from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal
-from app.reflections.models import Reflection, Visibility
+from app.reflections.models import Reflection, ReflectionComment, Visibility
 from app.teams.models import Team, TeamMember
 from app.users.models import Role
 
@@ -41,7 +41,10 @@ def readable_by(kind: Reader) -> ColumnElement[bool]:
     if kind is Reader.none:
         return false()
     me: Any = bindparam(CALLER_ID)
-    visible = [Reflection.author_id == me, Reflection.visibility == Visibility.program]
+    on_blog = and_(
+        col(Reflection.visibility) == Visibility.program, col(Reflection.hidden_at).is_(None)
+    )
+    visible = [Reflection.author_id == me, on_blog]
     if kind is Reader.teacher:
         my_teams = (
             select(col(TeamMember.team_id))
@@ -81,3 +84,19 @@ def sees_links(kind: Reader) -> ColumnElement[bool]:
 
 def can_edit(p: Principal, reflection: Reflection) -> bool:
     return p.user is not None and reflection.author_id == p.user.id
+
+
+def can_hide(p: Principal, reflection: Reflection) -> bool:
+    """Take a program post off the blog: district administrators (its author still reads it,
+    with the reason). Private and team posts are no administrator's to see, let alone hide."""
+    return p.is_district_admin and reflection.visibility == Visibility.program
+
+
+def can_edit_comment(p: Principal, comment: ReflectionComment) -> bool:
+    """Edit or delete a comment: its author."""
+    return p.user is not None and comment.author_id == p.user.id
+
+
+def can_hide_comment(p: Principal) -> bool:
+    """Hide a comment on a post they read: administrators (a teacher deletes their own)."""
+    return p.is_admin

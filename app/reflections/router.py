@@ -10,7 +10,10 @@ from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.reflections import service
 from app.reflections.deps import (
+    EditableComment,
     EditableReflection,
+    HideableComment,
+    HideableReflection,
     ReadableReflection,
     ReadableReflectionId,
     ReflectionView,
@@ -20,6 +23,7 @@ from app.reflections.schemas import (
     CommentCreate,
     CommentPublic,
     ReflectionCreate,
+    ReflectionHide,
     ReflectionPublic,
     ReflectionUpdate,
 )
@@ -111,3 +115,53 @@ async def create_reflection_comment(
 ) -> CommentPublic:
     """Comment on a post you can read."""
     return await service.add_comment(session, principal, post, body)
+
+
+@router.post(
+    "/{reflection_id}/hide", status_code=204, responses=error_responses(401, 403, 404, 409, 422)
+)
+async def hide_reflection(
+    post: HideableReflection, body: ReflectionHide, session: SessionDep, caller: StaffCaller
+) -> Response:
+    """Take a program post off the blog, saying why (district administrators). Its author still
+    reads it, with the reason; nobody else does."""
+    await service.hide(session, caller, post, body)
+    return Response(status_code=204)
+
+
+COMMENT = "/{reflection_id}/comments/{comment_id}"
+
+
+@router.patch(COMMENT, responses=error_responses(401, 403, 404, 412, 422, 428))
+async def update_reflection_comment(
+    comment: EditableComment,
+    body: CommentCreate,
+    session: SessionDep,
+    caller: StaffCaller,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CommentPublic:
+    """Edit your comment (send its `ETag` as `If-Match`)."""
+    require_current(if_match, "comment", comment.version)
+    updated = await service.edit_comment(session, caller, comment, body)
+    response.headers["ETag"] = etag("comment", updated.version)
+    return updated
+
+
+@router.delete(COMMENT, status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428))
+async def delete_reflection_comment(
+    comment: EditableComment, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Delete your comment (send its `ETag` as `If-Match`)."""
+    require_current(if_match, "comment", comment.version)
+    await service.delete_comment(session, comment)
+    return Response(status_code=204)
+
+
+@router.post(f"{COMMENT}/hide", status_code=204, responses=error_responses(401, 403, 404, 422))
+async def hide_reflection_comment(
+    comment: HideableComment, session: SessionDep, caller: StaffCaller
+) -> Response:
+    """Hide a comment on a post you read (administrators); it leaves every list."""
+    await service.hide_comment(session, caller, comment)
+    return Response(status_code=204)

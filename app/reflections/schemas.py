@@ -50,6 +50,11 @@ class ReflectionPublic(OutputModel):
     event_id: uuid.UUID | None
     observation_record_id: uuid.UUID | None
     comment_count: int
+    hidden_at: datetime | None = Field(
+        description="A program post a district administrator took off the blog (only its "
+        "author still reads it)"
+    )
+    hidden_reason: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -64,4 +69,10 @@ class CommentPublic(OutputModel):
     reflection_id: uuid.UUID
     author: MemberRef
     body: str
+    version: int
     created_at: datetime
+    updated_at: datetime
+
+
+class ReflectionHide(InputModel):
+    reason: Annotated[str, Text(1000, 1)] = Field(description="Why, for the author and the record")

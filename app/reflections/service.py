@@ -12,8 +12,8 @@ from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core import rows
-from app.core.db import columns_of, table_of
-from app.core.errors import FieldError, NotFound, Unprocessable
+from app.core.db import columns_of, table_of, utcnow
+from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
@@ -25,6 +25,7 @@ from app.reflections.schemas import (
     CommentCreate,
     CommentPublic,
     ReflectionCreate,
+    ReflectionHide,
     ReflectionPublic,
     ReflectionUpdate,
 )
@@ -74,6 +75,7 @@ def _comment_count() -> Any:
         .where(
             col(ReflectionComment.reflection_id) == Reflection.id,
             col(ReflectionComment.deleted_at).is_(None),
+            col(ReflectionComment.hidden_at).is_(None),
         )
         .correlate(Reflection)
         .scalar_subquery()
@@ -234,6 +236,7 @@ def _comments() -> PageQuery:
         .where(
             col(ReflectionComment.reflection_id) == bindparam("reflection_id"),
             col(ReflectionComment.deleted_at).is_(None),
+            col(ReflectionComment.hidden_at).is_(None),
         )
     )
     return PageQuery(stmt, (ReflectionComment.created_at, ReflectionComment.id))
@@ -252,3 +255,49 @@ async def add_comment(
             "author": {"id": me.id, "given_name": me.given_name, "family_name": me.family_name},
         }
     )
+
+
+async def edit_comment(
+    session: AsyncSession, principal: Principal, comment: ReflectionComment, data: CommentCreate
+) -> CommentPublic:
+    comment.body = data.body
+    rows.changed(comment)
+    session.add(comment)
+    await session.flush()
+    return _comment_public(principal, comment)
+
+
+def _comment_public(principal: Principal, comment: ReflectionComment) -> CommentPublic:
+    me = principal.staff  # its author
+    author = {"id": me.id, "given_name": me.given_name, "family_name": me.family_name}
+    return CommentPublic.model_validate({**columns_of(comment), "author": author})
+
+
+async def delete_comment(session: AsyncSession, comment: ReflectionComment) -> None:
+    rows.soft_delete(comment)
+    session.add(comment)
+    await session.flush()
+
+
+async def hide_comment(
+    session: AsyncSession, principal: Principal, comment: ReflectionComment
+) -> None:
+    comment.hidden_at = utcnow()
+    comment.hidden_by_id = principal.staff.id
+    rows.changed(comment)
+    session.add(comment)
+    await session.flush()
+
+
+async def hide(
+    session: AsyncSession, principal: Principal, post: Reflection, data: ReflectionHide
+) -> None:
+    """Take a program post off the blog, saying why (its author still reads it)."""
+    if post.hidden_at is not None:
+        raise Conflict("The post is already hidden")
+    post.hidden_at = utcnow()
+    post.hidden_by_id = principal.staff.id
+    post.hidden_reason = data.reason
+    rows.changed(post)
+    session.add(post)
+    await session.flush()
