@@ -39,6 +39,20 @@ def test_demo_data_has_a_team_at_each_stage_and_loads_once(client, settings, aut
     ]
     done = next(t for t in listed if t["plan_status"] == "completed")
     assert client.get(f"/api/v1/teams/{done['id']}/progress", headers=h).json()["complete"] is True
+    # Each state of the cycle shows: a growth record, a returned plan, a comment, held
+    # events, coverage needing review.
+    events = client.get(f"/api/v1/events?team_id={done['id']}", headers=h).json()["items"]
+    meeting = next(e for e in events if e["kind"] == "year_end_meeting")
+    assert meeting["status"] == "held"
+    growth = client.get(f"/api/v1/events/{meeting['id']}/growth-record", headers=h)
+    assert growth.status_code == 200
+    review = next(t for t in listed if t["plan_status"] == "submitted")
+    moves = client.get(f"/api/v1/teams/{review['id']}/plan/transitions", headers=h).json()
+    assert "returned" in [m["to_status"] for m in moves["items"]]
+    posts = client.get("/api/v1/reflections", headers=h).json()["items"]
+    assert any(p["comment_count"] == 1 for p in posts)
+    coverage = client.get("/api/v1/coverage-requests", headers=h).json()["items"]
+    assert sorted(c["status"] for c in coverage) == ["needs_review", "pending"]
 
 
 def test_demo_data_is_refused_outside_development(settings):

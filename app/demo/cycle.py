@@ -19,15 +19,18 @@ from app.events import service as events
 from app.events.models import EventKind
 from app.events.schemas import EventCreate, EventUpdate
 from app.focus_areas.catalog import suggested_focus_area_id
+from app.growth import service as growth
+from app.growth.schemas import GrowthRecordWrite
 from app.plans import deps as plan_access
 from app.plans import service as plans
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
 from app.records import deps as records_access
 from app.records import service as records
 from app.records.schemas import ConferenceRecordWrite, ObservationRecordWrite
+from app.reflections import deps as reflection_access
 from app.reflections import service as reflections
 from app.reflections.models import Visibility
-from app.reflections.schemas import ReflectionCreate
+from app.reflections.schemas import CommentCreate, ReflectionCreate
 from app.resources import service as resources
 from app.resources.schemas import ResourceCreate
 from app.support import service as support
@@ -177,6 +180,18 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         "Smooth transitions between centers",
     )
     await plan_to(t2, "carla.chen", "lincoln.admin", PlanAction.submit)
+    # ... returned once with a comment, and submitted again (the history shows both).
+    plan2 = (await plan_access.get_changing_plan(t2, session)).plan
+    await plans.transition(
+        session, p["lincoln.admin"], t2, plan2,
+        PlanTransitionCreate(action=PlanAction.return_, comment="Add how you will group students"),
+        etag("plan", plan2.version),
+    )  # fmt: skip
+    await plans.update(session, plan2, PlanUpdate(classroom_dynamics="Groups of four by need"))
+    await plans.transition(
+        session, p["carla.chen"], t2, plan2, PlanTransitionCreate(action=PlanAction.submit),
+        etag("plan", plan2.version),
+    )  # fmt: skip
     await event("carla.chen", t2, EventKind.pre_conference, 5)
     # 3. Observing: plan approved, pre-conference held, observations under way, coverage asked.
     t3 = await team(
@@ -271,7 +286,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             next_steps="Share at the staff meeting",
         ),
     )
-    await reflections.create(
+    blog_post = await reflections.create(
         session,
         p["grace.green"],
         ReflectionCreate(
@@ -290,6 +305,23 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         participants=[uid["grace.green"], uid["hiro.hayashi"], uid["roosevelt.admin"]],
     )
     await held("roosevelt.admin", meeting.id)  # an administrator confirms the year-end meeting
+    found = await event_access.get_viewable_event(meeting.id, session, p["roosevelt.admin"])
+    await growth.put(
+        session,
+        p["roosevelt.admin"],
+        found,
+        GrowthRecordWrite(
+            learned="Annotating the text became the students' habit, not the teachers'",
+            goals_next_year="Bring talking to the text to the grade 8 team",
+        ),
+        None,
+    )
+    readable = await reflection_access.get_readable_reflection(
+        blog_post.id, session, p["hiro.hayashi"]
+    )
+    await reflections.add_comment(
+        session, p["hiro.hayashi"], readable, CommentCreate(body="Seeing it in your class helped")
+    )
     plan4 = (await plan_access.get_changing_plan(t4, session)).plan
     await plans.transition(
         session, p["roosevelt.admin"], t4, plan4, PlanTransitionCreate(action=PlanAction.complete),

@@ -3,7 +3,7 @@ import uuid
 from pydantic import BaseModel, Field
 
 from app.plans.models import PlanStatus
-from app.progress.schemas import MeetingState
+from app.progress.schemas import MeetingState, StepCode
 
 
 class YearEndRow(BaseModel):
@@ -18,6 +18,9 @@ class YearEndRow(BaseModel):
     plan_status: PlanStatus
     cycle_complete: bool
     steps_missing: int
+    missing_steps: list[StepCode] = Field(
+        description="What is still to do, in the program's order (progress's codes)"
+    )
     observations_held: int
     observation_records: int
     reflections: int

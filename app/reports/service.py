@@ -129,6 +129,7 @@ def to_row(facts: YearEndFacts) -> YearEndRow:
         plan_status=progress.plan_status,
         cycle_complete=progress.complete,
         steps_missing=len(progress.missing),
+        missing_steps=[m.code for m in progress.missing],
         observations_held=sum(o.observed for o in progress.observations),
         observation_records=progress.observation_records,
         reflections=progress.reflections,

@@ -48,6 +48,7 @@ def test_report_rows_carry_statuses_not_content(client, team, world, auth):
     row = r.json()["items"][0]
     assert row["cycle_complete"] is True
     assert row["steps_missing"] == 0
+    assert row["missing_steps"] == []
     assert row["plan_status"] == "approved"
     assert row["year_end_meeting"] == "held"
     assert row["observations_held"] == 4
@@ -97,3 +98,14 @@ def test_school_year_filter_is_validated(client, world, auth):
         r = client.get(f"{path}?school_year=%C3%A9t%C3%A9%0D%0AX-Injected:1", headers=h)
         assert r.status_code == 422
         assert "x-injected" not in r.headers
+
+
+def test_a_row_says_which_steps_are_missing(client, team, world, auth):
+    r = client.get("/api/v1/reports/year-end", headers=auth(world.admin_a))
+    row = r.json()["items"][0]
+    assert row["missing_steps"][0] == "plan_approved"
+    assert row["steps_missing"] == len(row["missing_steps"])
+    csv = client.get("/api/v1/reports/year-end.csv", headers=auth(world.admin_a)).text
+    header, first = csv.splitlines()[:2]
+    assert "missing_steps" in header.split(",")
+    assert "plan_approved; pre_conference_held" in first
