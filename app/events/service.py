@@ -321,6 +321,8 @@ async def mark_held(session: AsyncSession, event: Event, by: uuid.UUID) -> None:
     approved (unless the program's rules allow it); nothing to do for one already held."""
     if event.status == EventStatus.held:
         return
+    if event.deleted_at is not None:
+        raise Conflict("The event was deleted; restore it first")
     if event.status == EventStatus.cancelled:
         raise Conflict("The event was cancelled")
     now = utcnow()

@@ -66,6 +66,8 @@ async def put(
     event = ev.event
     if event.kind != EventKind.year_end_meeting:
         raise Conflict("A growth record belongs to a year-end meeting")
+    if event.deleted_at is not None:
+        raise Conflict("The year-end meeting was deleted; restore it first")
     if event.status == EventStatus.cancelled:
         raise Conflict("The year-end meeting was cancelled")
     if event.status != EventStatus.held:

@@ -65,3 +65,15 @@ def test_only_a_year_end_meeting_has_one(client, team, world, auth, observation)
         json={"learned": "x"},
     )
     assert r.status_code == 409
+
+
+def test_not_on_a_deleted_meeting(client, team, world, auth):
+    meeting = _meeting(client, auth, world, team, PAST)
+    admin = auth(world.admin_a)
+    url = f"/api/v1/events/{meeting['id']}"
+    assert client.delete(url, headers={**admin, **ANY}).status_code == 204
+    r = client.put(f"{url}/growth-record", headers=admin, json={"learned": "x"})
+    assert r.status_code == 409
+    r = client.post(f"{url}/held", headers={**admin, **ANY})
+    assert r.status_code == 409
+    assert "deleted" in r.json()["detail"]
