@@ -399,6 +399,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/events/{event_id}/conference-record"): Rule(
         "/api/v1/events/{pre_conference}/conference-record", MEMBERS, json={"summary": "s"}
     ),
+    # What a teacher wrote stays theirs to read; no administrator reads notes by this path.
+    ("GET", "/api/v1/me/observation-records"): Rule(
+        "/api/v1/me/observation-records",
+        answers(
+            200,
+            anonymous=401,
+            school_admin=403,
+            other_school_admin=403,
+            district_admin=403,
+            read_key=403,
+            roster_key=403,
+        ),
+    ),
     ("GET", "/api/v1/teams/{team_id}/observation-records"): Rule(
         "/api/v1/teams/{team_id}/observation-records", MEMBERS
     ),

@@ -22,6 +22,7 @@ TEMPLATED = {
     "/api/v1/events/{event_id}/conference-record",
     "/api/v1/events/{event_id}/growth-record",
     "/api/v1/program-rules",
+    "/api/v1/me/observation-records",
     "/api/v1/events/{event_id}/observation-record",
     "/api/v1/focus-areas",
     "/api/v1/integration-keys",

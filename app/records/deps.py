@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.auth.deps import StaffCaller
+from app.auth.principal import Principal
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.events.deps import MISSING as EVENT_MISSING
@@ -153,3 +154,12 @@ async def open_team_records(
 TeamRecordsStanding = Annotated[
     Confidential[BaseModel], Depends(open_team_records, scope="function")
 ]
+
+
+async def get_own_records_reader(caller: StaffCaller) -> Principal:
+    if not policies.may_read_own_records(caller):
+        raise Forbidden("An administrator reads no observation notes, their own included")
+    return caller
+
+
+OwnRecordsReader = Annotated[Principal, Depends(get_own_records_reader)]

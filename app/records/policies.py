@@ -1,15 +1,21 @@
 """Observation and conference records: confidential to the team. Members (as teachers) of a
 live team read them (app/teams/policies.can_read_confidential), each those written from the
 time they may see the team's records (confidential_since); the observer writes an observation's
-record and its author edits it; any member writes a conference's record."""
+record and its author edits it; any member writes a conference's record. A teacher reads the
+observation records they wrote, on a team or after leaving it (`own_records`); nothing else of
+a team they left."""
 
 from datetime import datetime
 
-from app.auth.principal import Principal
+from sqlalchemy import ColumnElement, bindparam
+from sqlmodel import col
+
+from app.auth.principal import CALLER_ID, Principal
 from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.teams import policies as team_policies
 from app.teams.policies import TeamAccess
+from app.users.models import Role
 
 
 def in_reach(p: Principal, access: TeamAccess, created_at: datetime) -> bool:
@@ -25,6 +31,18 @@ def written_since(since: datetime | None, created_at: datetime) -> bool:
 
 def can_write_observation(p: Principal, event: Event) -> bool:
     return p.user is not None and event.observer_id == p.user.id
+
+
+def may_read_own_records(p: Principal) -> bool:
+    """A teacher. A member promoted to administrator reads no record, their own included: an
+    administrator never reads observation notes, whatever they once wrote."""
+    return p.user is not None and p.role == Role.teacher
+
+
+def own_records() -> ColumnElement[bool]:
+    """The observation records the caller wrote (the caller by bind parameter: run with
+    `caller_values`)."""
+    return col(ObservationRecord.author_id) == bindparam(CALLER_ID)
 
 
 def can_edit_observation(p: Principal, record: ObservationRecord) -> bool:

@@ -14,6 +14,7 @@ from app.records.deps import (
     EditableObservationRecord,
     MemberEvent,
     ObservationRecordView,
+    OwnRecordsReader,
     TeamRecordsStanding,
 )
 from app.records.schemas import (
@@ -117,4 +118,15 @@ async def list_observation_records(
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
     query, values = service.team_observations_query(team_id, standing.confidential_since)
+    return await reads.page(ObservationRecordPublic, query, page, values)
+
+
+@router.get("/me/observation-records", responses=error_responses(401, 403, 422))
+async def list_own_observation_records(
+    principal: OwnRecordsReader, reads: ReadsDep, page: PageDep
+) -> Page[ObservationRecordPublic]:
+    """The observation records you wrote, latest first: on your teams, and on teams you have
+    left (what you wrote stays yours to read; nothing else of such a team does). Teachers only:
+    an administrator reads no observation notes, their own from before included."""
+    query, values = service.own_observations_query(principal)
     return await reads.page(ObservationRecordPublic, query, page, values)

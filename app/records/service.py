@@ -215,3 +215,14 @@ def _team_observations(from_since: bool) -> PageQuery:
     if from_since:
         stmt = stmt.where(ObservationRecord.created_at >= bindparam("since"))
     return PageQuery(stmt, (Event.starts_at, ObservationRecord.id))
+
+
+def own_observations_query(principal: Principal) -> tuple[PageQuery, dict[str, Any]]:
+    """The observation records the caller wrote, on any team, latest first."""
+    return _OWN_OBSERVATIONS, caller_values(principal)
+
+
+_OWN_OBSERVATIONS = PageQuery(
+    select(*table_of(ObservationRecord).columns).where(policies.own_records()),
+    (col(ObservationRecord.created_at).desc(), col(ObservationRecord.id)),
+)
