@@ -61,10 +61,11 @@ async def get_readable_reflection(
 ReadableReflection = Annotated[Reflection, Depends(get_readable_reflection)]
 
 
-async def get_editable_reflection(
+async def get_changing_reflection(
     reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
 ) -> Reflection:
-    found = await load_visible(
+    """A post the caller reads, locked until the change commits."""
+    return await load_visible(
         session,
         Reflection,
         reflection_id,
@@ -73,6 +74,12 @@ async def get_editable_reflection(
         lock=True,
         params=caller_values(caller),
     )
+
+
+ChangingReflection = Annotated[Reflection, Depends(get_changing_reflection)]
+
+
+async def get_editable_reflection(found: ChangingReflection, caller: StaffCaller) -> Reflection:
     if not policies.can_edit(caller, found):
         raise Forbidden("Only its author changes a reflection")
     return found
@@ -81,18 +88,7 @@ async def get_editable_reflection(
 EditableReflection = Annotated[Reflection, Depends(get_editable_reflection)]
 
 
-async def get_hideable_reflection(
-    reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
-) -> Reflection:
-    found = await load_visible(
-        session,
-        Reflection,
-        reflection_id,
-        policies.readable(caller),
-        missing=MISSING,
-        lock=True,
-        params=caller_values(caller),
-    )
+async def get_hideable_reflection(found: ChangingReflection, caller: StaffCaller) -> Reflection:
     if not policies.can_hide(caller, found):
         raise Forbidden("District administrators hide program posts")
     return found
