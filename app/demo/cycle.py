@@ -207,7 +207,6 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         "erin.evans",
         pre3.id,
         ConferenceRecordWrite(
-            learning_target_agreed="Students explain their strategies aloud",
             summary="Agreed on wait time",
         ),
     )

@@ -93,6 +93,31 @@ async def update(session: AsyncSession, plan: ActionPlan, data: PlanUpdate) -> A
     return plan
 
 
+async def set_learning_target(
+    session: AsyncSession, team_id: uuid.UUID, target: str | None
+) -> None:
+    """Set the team's one learning target, the plan's, from the team or from what its
+    pre-conference agreed: while the plan is a draft or returned (409 otherwise, unless it is
+    already that target). The plan's version advances."""
+    stmt = select(ActionPlan).where(
+        col(ActionPlan.team_id) == team_id, col(ActionPlan.deleted_at).is_(None)
+    )
+    plan = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+    if plan is None:
+        raise Conflict("The team's plan was deleted; restore it before changing its target")
+    if plan.learning_target == target:
+        return
+    if plan.status not in EDITABLE:
+        raise Conflict(
+            f"The plan is {PlanStatus(plan.status).value}: its learning target changes only "
+            "while the plan is a draft or returned"
+        )
+    plan.learning_target = target
+    rows.changed(plan)
+    session.add(plan)
+    await session.flush()
+
+
 async def transition(
     session: AsyncSession,
     principal: Principal,

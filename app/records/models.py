@@ -31,7 +31,9 @@ class ObservationRecord(SQLModel, table=True):
 
 
 class ConferenceRecord(SQLModel, table=True):
-    """What a pre- or post-conference agreed: the team's shared record of it."""
+    """What a pre- or post-conference agreed: the team's shared record of it, with who wrote
+    each answer as it stands (two members' saves are never merged into one author). The
+    learning target a pre-conference agrees is the plan's (written through to it)."""
 
     __tablename__ = "conference_record"
 
@@ -41,9 +43,16 @@ class ConferenceRecord(SQLModel, table=True):
     event_id: uuid.UUID = Field(foreign_key="event.id", unique=True, ondelete="RESTRICT")
     team_id: uuid.UUID = Field(foreign_key="team.id", index=True, ondelete="RESTRICT")
     author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
-    learning_target_agreed: str | None = Field(default=None, sa_type=Text)
     summary: str | None = Field(default=None, sa_type=Text)
+    # Post-conference: what the program asks of it.
+    strategies_modelled: str | None = Field(default=None, sa_type=Text)
+    questions_posed: str | None = Field(default=None, sa_type=Text)
     next_steps: str | None = Field(default=None, sa_type=Text)
+    # Each answer's writer as it stands: {field: user id}, set by the save that last changed it.
+    written_by: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    updated_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -46,11 +46,24 @@ class ObservationRecordPublic(OutputModel):
     updated_at: datetime
 
 
+PRE_ONLY = frozenset({"learning_target_agreed"})
+POST_ONLY = frozenset({"strategies_modelled", "questions_posed", "next_steps"})
+
+
 class ConferenceRecordWrite(InputModel):
     learning_target_agreed: LongText | None = Field(
-        default=None, description="Pre-conference: the learning target the team agreed on"
+        default=None,
+        description="Pre-conference: the learning target the team agreed on. It becomes the "
+        "plan's learning target, the team's one target (read it on the plan or the team; the "
+        "plan must be a draft or returned, else 409). Left out or null: the target stays.",
     )
     summary: LongText | None = Field(default=None, description="What was discussed")
+    strategies_modelled: LongText | None = Field(
+        default=None, description="Post-conference: the strategies modelled in the observations"
+    )
+    questions_posed: LongText | None = Field(
+        default=None, description="Post-conference: the questions you posed to each other"
+    )
     next_steps: LongText | None = Field(
         default=None, description="Post-conference: next steps for learning"
     )
@@ -60,10 +73,15 @@ class ConferenceRecordPublic(OutputModel):
     id: uuid.UUID
     event_id: uuid.UUID
     team_id: uuid.UUID
-    author_id: uuid.UUID
-    learning_target_agreed: str | None
+    author_id: uuid.UUID = Field(description="Who wrote the record first")
     summary: str | None
+    strategies_modelled: str | None
+    questions_posed: str | None
     next_steps: str | None
+    written_by: dict[str, uuid.UUID] = Field(
+        description="Who wrote each answer as it stands: the member whose save last changed it"
+    )
+    updated_by_id: uuid.UUID | None = Field(description="Who saved it last")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -17,16 +17,19 @@ from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.access import public_columns
 from app.core.db import table_of
-from app.core.errors import Conflict, Forbidden
+from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.events import policies as event_policies
 from app.events import service as event_service
 from app.events.models import Event, EventKind
+from app.plans import service as plans
 from app.records import policies
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import (
+    POST_ONLY,
+    PRE_ONLY,
     ConferenceRecordWrite,
     ObservationRecordUpdate,
     ObservationRecordWrite,
@@ -98,20 +101,43 @@ async def put_conference(
     """Create or replace the conference record (any member). Returns (record, created)."""
     ev = found.event
     _require_kind(ev.event, CONFERENCE_KINDS, "conference record")
+    answers = data.model_dump(exclude=set(PRE_ONLY))
+    _answers_fit(ev.event.kind, data)
     record = found.record
     created = record is None
     await _held(session, ev.event, principal)
+    if data.learning_target_agreed is not None:
+        await plans.set_learning_target(session, ev.event.team_id, data.learning_target_agreed)
     if record is None:
         record = ConferenceRecord(
             event_id=ev.event.id, team_id=ev.event.team_id, author_id=principal.staff.id
         )
     else:
         rows.changed(record)
-    for key, value in data.model_dump().items():
+    me, written_by = str(principal.staff.id), dict(record.written_by)
+    for key, value in answers.items():
+        if value is None:
+            written_by.pop(key, None)
+        elif value != getattr(record, key):
+            written_by[key] = me
         setattr(record, key, value)
+    record.written_by = written_by
+    record.updated_by_id = principal.staff.id
     session.add(record)
     await session.flush()
     return record, created
+
+
+def _answers_fit(kind: EventKind, data: ConferenceRecordWrite) -> None:
+    """The target is agreed at the pre-conference; what was modelled and posed, and the next
+    steps, come after the observations (422 naming the field otherwise)."""
+    wrong = POST_ONLY if kind == EventKind.pre_conference else PRE_ONLY
+    for name in sorted(wrong):
+        if getattr(data, name) is not None:
+            other = "post" if kind == EventKind.pre_conference else "pre"
+            raise Unprocessable.for_field(
+                name, f"{name} belongs to a {other}-conference record", "wrong_conference"
+            )
 
 
 R = TypeVar("R", bound=BaseModel)

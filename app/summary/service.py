@@ -132,6 +132,14 @@ def _status(e: EventPublic, now: datetime) -> str:
     return "ended, not confirmed held" if e.ends_at <= now else "scheduled"
 
 
+CONFERENCE_ANSWERS = (
+    ("Summary", "summary"),
+    ("Strategies modelled", "strategies_modelled"),
+    ("Questions posed to each other", "questions_posed"),
+    ("Next steps for learning", "next_steps"),
+)
+
+
 def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
     names = {m.id: f"{m.given_name} {m.family_name}" for m in s.team.members}
     focus = (s.team.focus_area.name if s.team.focus_area else None) or s.team.focus_area_other
@@ -140,7 +148,7 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
         f"- **School year:** {s.team.school_year}",
         f"- **Teachers:** {', '.join(names.values())}",
         f"- **Focus area:** {focus or '-'}",
-        f"- **Learning target:** {s.plan.learning_target or s.team.learning_target or '-'}",
+        f"- **Learning target:** {s.plan.learning_target or '-'}",
         f"- **Plan status:** {s.plan.status.value}",
         "",
     ]
@@ -170,13 +178,20 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
     out.append("")
     if s.conference_records is not None:
         out += ["## Conference records", ""]
+        events = {e.id: e for e in s.calendar}
         for c in s.conference_records:
-            out += [
-                f"- **Learning target agreed:** {c.learning_target_agreed or '-'}",
-                f"- **Summary:** {c.summary or '-'}",
-                f"- **Next steps:** {c.next_steps or '-'}",
-                "",
-            ]
+            ev = events.get(c.event_id)
+            kind = ev.kind.value.replace("_", "-").capitalize() if ev else "Conference"
+            where = f", {ev.location}" if ev and ev.location else ""
+            out += [f"### {kind}: {_when(ev.starts_at, zone) if ev else '-'}{where}", ""]
+            for label, key in CONFERENCE_ANSWERS:
+                value = getattr(c, key)
+                if value is None and key != "summary":
+                    continue
+                by = c.written_by.get(key)
+                author = f" *({names.get(by, 'a former member')})*" if by else ""
+                out += [f"- **{label}:** {value or '-'}{author}"]
+            out.append("")
     if s.observation_records is not None:
         out += ["## Observations", ""]
         for o in s.observation_records:

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, text
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, one_of, utcnow
@@ -23,7 +23,6 @@ class Team(SQLModel, table=True):
         default=None, foreign_key="focus_area.id", ondelete="RESTRICT", index=True
     )
     focus_area_other: str | None = Field(default=None, max_length=500)
-    learning_target: str | None = Field(default=None, sa_type=Text)
     created_by_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )

@@ -20,6 +20,7 @@ from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object, nested
 from app.focus_areas.models import FocusArea
+from app.plans import service as plans
 from app.plans.models import ActionPlan, PlanStatus
 from app.teams import policies
 from app.teams.models import (
@@ -106,12 +107,17 @@ def _related(team: Any) -> list[Any]:
     focus_area = select(json_object(id=col(FocusArea.id), name=col(FocusArea.name))).where(
         FocusArea.id == team.focus_area_id
     )
-    plan_status = select(col(ActionPlan.status)).where(ActionPlan.team_id == team.id)
+    plan = select(col(ActionPlan.status), col(ActionPlan.learning_target)).where(
+        ActionPlan.team_id == team.id
+    )
     return [
         focus_area.scalar_subquery().label("focus_area"),
         nested(members).label("members"),
         nested(invited).label("invited"),
-        plan_status.scalar_subquery().label("plan_status"),
+        plan.with_only_columns(col(ActionPlan.status)).scalar_subquery().label("plan_status"),
+        plan.with_only_columns(col(ActionPlan.learning_target))
+        .scalar_subquery()
+        .label("learning_target"),
     ]
 
 
@@ -302,7 +308,6 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
         school_year=data.school_year,
         focus_area_id=data.focus_area_id,
         focus_area_other=data.focus_area_other,
-        learning_target=data.learning_target,
         created_by_id=me,
     )
     session.add(team)
@@ -319,6 +324,12 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
 
 
 async def update(session: AsyncSession, team: Team, data: TeamUpdate) -> Team:
+    """Change the team; its learning target is the plan's (plans.service.set_learning_target)."""
+    if "learning_target" in data.model_fields_set:
+        await plans.set_learning_target(session, team.id, data.learning_target)
+        data = TeamUpdate.model_validate(
+            data.model_dump(exclude_unset=True, exclude={"learning_target"})
+        )
     changes = rows.patch(team, data)
     if "focus_area_id" in changes:
         await _check_focus_area(session, changes["focus_area_id"])
