@@ -26,6 +26,7 @@ from app.growth.router import router as growth_router
 from app.health.router import router as health_router
 from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
+from app.learning_forms.router import router as learning_forms_router
 from app.openapi import install_openapi, operation_id
 from app.plans.router import router as plans_router
 from app.program_rules.router import router as program_rules_router
@@ -64,6 +65,10 @@ TAGS = [
     {"name": "plans", "description": "Each team's action plan and its review by administrators"},
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
     {"name": "records", "description": "Observation and conference records: team members only"},
+    {
+        "name": "learning forms",
+        "description": "Each teacher's own learning form for the cycle: team members only",
+    },
     {"name": "reflections", "description": "The reflections blog: private, team or program posts"},
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
@@ -144,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         events_router,
         records_router,
+        learning_forms_router,
         growth_router,
         reflections_router,
         progress_router,

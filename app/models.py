@@ -6,6 +6,7 @@ from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
+from app.learning_forms.models import LearningForm
 from app.plans.models import ActionPlan, PlanTransition
 from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -27,6 +28,7 @@ __all__ = [
     "GrowthRecord",
     "HistoryConsent",
     "IntegrationKey",
+    "LearningForm",
     "LoginThrottle",
     "ObservationRecord",
     "PlanTransition",

@@ -234,8 +234,6 @@ def seed(url: str, work: Path) -> District:
                 learning_target="Students explain their reasoning",
                 lesson_purpose="Model think-alouds",
                 classroom_dynamics="Groups of four",
-                take_back_to_classroom="One routine a month",
-                how_to_apply="One group first",
                 created_at=(t := stamp()),
                 updated_at=t,
             )

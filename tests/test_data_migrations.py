@@ -32,10 +32,13 @@ def _type(value):
 
 
 def insert(conn, table_name, /, **values):
+    """Insert a row (an `id` made up unless given; `id=None`: a table without one)."""
     values.setdefault("id", uuid.uuid4())
+    if values["id"] is None:
+        del values["id"]
     table = sa.table(table_name, *(sa.column(k, _type(v)) for k, v in values.items()))
     conn.execute(table.insert().values(**values))
-    return values["id"]
+    return values.get("id")
 
 
 def stamps(at=T0):
@@ -99,3 +102,37 @@ def test_0022_one_learning_target_keeps_every_target_written(scratch_url):
         "same",
         "talk",
     ]
+
+
+def test_0024_the_plans_shared_answers_become_each_teachers_first_answers(scratch_url):
+    upgrade(scratch_url, "0023")
+    engine = sa.create_engine(sync_url(scratch_url))
+    with engine.begin() as conn:
+        t1, t2 = user(conn, 1), user(conn, 2)
+        admin = insert(
+            conn, "user_account", email="a@example.org", given_name="A", family_name="A",
+            role="school_admin", is_active=True, token_version=0, **stamps(),
+        )  # fmt: skip
+        answered = insert(conn, "team", name="answered", school_year="2026-2027", **stamps())
+        blank = insert(conn, "team", name="blank", school_year="2026-2027", **stamps())
+        for tid in (answered, blank):
+            for person in (t1, t2, admin):  # a member since promoted writes no form
+                insert(conn, "team_member", id=None, team_id=tid, user_id=person, joined_at=T0)
+        insert(
+            conn, "action_plan", team_id=answered, status="approved", version=3,
+            take_back_to_classroom="Groups", how_to_apply="Daily", **stamps(),
+        )  # fmt: skip
+        insert(conn, "action_plan", team_id=blank, status="draft", version=1, **stamps())
+    upgrade(scratch_url)
+    with engine.connect() as conn:
+        forms = conn.execute(
+            sa.text(
+                "SELECT team_id, teacher_id, take_back_to_classroom, how_to_apply,"
+                " addressing_open_questions, version FROM learning_form"
+            )
+        ).all()
+    engine.dispose()
+    got = sorted((uuid.UUID(str(f[0])), uuid.UUID(str(f[1])), *f[2:]) for f in forms)
+    assert got == sorted(
+        (answered, teacher, "Groups", "Daily", None, 1) for teacher in (t1, t2)
+    )

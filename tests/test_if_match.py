@@ -35,7 +35,10 @@ def records(client, world, factory, auth):
                 json={"affirmations": ["x"]})  # fmt: skip
     client.put(f"/api/v1/events/{pre['id']}/conference-record", headers=a, json={"summary": "s"})
     post = client.post("/api/v1/reflections", headers=a, json={"title": "T", "body": "b"}).json()
-    return {"team": team, "obs": obs, "pre": pre, "other": other, "post": post}
+    me = {"id": str(world.teacher_a.id)}
+    form = f"/api/v1/teams/{team['id']}/learning-forms/{me['id']}"
+    assert client.put(form, headers=a, json={"purpose": "p"}).status_code == 201
+    return {"team": team, "obs": obs, "pre": pre, "other": other, "post": post, "me": me}
 
 
 # (method, url template, body, the GET that shows the ETag, a field the change would set)
@@ -52,6 +55,8 @@ CHANGES = [
      "/api/v1/events/{obs}/observation-record"),
     ("PUT", "/api/v1/events/{pre}/conference-record", {"summary": "S2"},
      "/api/v1/events/{pre}/conference-record"),
+    ("PUT", "/api/v1/teams/{team}/learning-forms/{me}", {"purpose": "P2"},
+     "/api/v1/teams/{team}/learning-forms/{me}"),
     ("PATCH", "/api/v1/reflections/{post}", {"title": "T2"}, "/api/v1/reflections/{post}"),
     ("DELETE", "/api/v1/reflections/{post}", None, "/api/v1/reflections/{post}"),
 ]  # fmt: skip

@@ -28,6 +28,7 @@ from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
+from app.learning_forms.models import LearningForm
 from app.plans.models import ActionPlan
 from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -153,6 +154,8 @@ def build(engine) -> World:
                                 affirmations=["secret"], created_at=past))  # fmt: skip
         s.add(ConferenceRecord(event_id=pre.id, team_id=t.id, author_id=member.id,
                                summary="secret", created_at=past))  # fmt: skip
+        s.add(LearningForm(team_id=t.id, teacher_id=member.id, purpose="secret",
+                           created_at=past))  # fmt: skip
         post = Reflection(author_id=member.id, title="Team notes", body="b", visibility="team",
                           team_id=t.id)  # fmt: skip
         coverage = CoverageRequest(event_id=covered.id, team_id=t.id, requester_id=member.id,
@@ -414,6 +417,30 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/teams/{team_id}/observation-records"): Rule(
         "/api/v1/teams/{team_id}/observation-records", MEMBERS
+    ),
+    # Each teacher's learning form: confidential like the records; each writes their own.
+    ("GET", "/api/v1/teams/{team_id}/learning-forms"): Rule(
+        "/api/v1/teams/{team_id}/learning-forms", MEMBERS
+    ),
+    ("GET", "/api/v1/teams/{team_id}/learning-forms/{teacher_id}"): Rule(
+        "/api/v1/teams/{team_id}/learning-forms/{member_id}", MEMBERS
+    ),
+    ("PUT", "/api/v1/teams/{team_id}/learning-forms/{teacher_id}"): Rule(
+        "/api/v1/teams/{team_id}/learning-forms/{member_id}",
+        MEMBERS,
+        json={"take_back_to_classroom": "Wait time"},
+    ),
+    ("GET", "/api/v1/me/learning-forms"): Rule(
+        "/api/v1/me/learning-forms",
+        answers(
+            200,
+            anonymous=401,
+            school_admin=403,
+            other_school_admin=403,
+            district_admin=403,
+            read_key=403,
+            roster_key=403,
+        ),
     ),
     ("GET", "/api/v1/reflections"): Rule("/api/v1/reflections", STAFF),
     ("POST", "/api/v1/reflections"): Rule(

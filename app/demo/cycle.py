@@ -21,6 +21,8 @@ from app.events.schemas import EventCreate, EventUpdate
 from app.focus_areas.catalog import suggested_focus_area_id
 from app.growth import service as growth
 from app.growth.schemas import GrowthRecordWrite
+from app.learning_forms import service as learning_forms
+from app.learning_forms.schemas import LearningFormWrite
 from app.plans import deps as plan_access
 from app.plans import service as plans
 from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
@@ -131,9 +133,6 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             PlanUpdate(
                 lesson_purpose="Model the strategy in a real lesson",
                 classroom_dynamics="Mixed-ability groups of four",
-                take_back_to_classroom="One new routine each month",
-                how_to_apply="Try it with one group first",
-                addressing_open_questions="Ask the coach",
             ),
         )
         for action in actions:
@@ -222,6 +221,21 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             open_questions=["How long to wait before a hint?"],
             evidence="Four students explained strategies",
         ),
+    )
+    # Erin's own learning form, answered after observing (Farid has not written his yet).
+    await learning_forms.put(
+        session,
+        p["erin.evans"],
+        t3,
+        uid["erin.evans"],
+        LearningFormWrite(
+            purpose="My students rush to answers; I want them to explain how they got there",
+            pre_conference_summary="Wait time, and asking 'how do you know?'",
+            take_back_to_classroom="A number line anchor chart in every unit",
+            how_to_apply="Start each lesson with one number talk",
+            addressing_open_questions="Ask Farid how long he waits before a hint",
+        ),
+        None,
     )
     upcoming = await event(
         "erin.evans", t3, EventKind.observation, 7, uid["farid.farouk"], uid["erin.evans"]

@@ -18,7 +18,9 @@ class PlanStatus(StrEnum):
 
 
 class ActionPlan(SQLModel, table=True):
-    """A team's action plan and the pre-conference summary it grew from (one per team)."""
+    """A team's action plan: what the team shares and an administrator reviews (the one
+    learning target, the focus goal, the pre-conference summary). Each teacher's own answers
+    to the learning form are their learning form (app/learning_forms)."""
 
     __tablename__ = "action_plan"
     __table_args__ = (
@@ -37,10 +39,6 @@ class ActionPlan(SQLModel, table=True):
     lesson_purpose: str | None = Field(default=None, sa_type=Text)
     classroom_dynamics: str | None = Field(default=None, sa_type=Text)
     philosophies_and_literature: str | None = Field(default=None, sa_type=Text)
-    # The action plan proper, from the learning form.
-    take_back_to_classroom: str | None = Field(default=None, sa_type=Text)
-    how_to_apply: str | None = Field(default=None, sa_type=Text)
-    addressing_open_questions: str | None = Field(default=None, sa_type=Text)
     status: PlanStatus = Field(default=PlanStatus.draft, sa_type=String(20))
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

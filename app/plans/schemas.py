@@ -17,9 +17,6 @@ class PlanUpdate(InputModel):
     lesson_purpose: PlanText | None = None
     classroom_dynamics: PlanText | None = None
     philosophies_and_literature: PlanText | None = None
-    take_back_to_classroom: PlanText | None = None
-    how_to_apply: PlanText | None = None
-    addressing_open_questions: PlanText | None = None
 
 
 class PlanAction(StrEnum):
@@ -51,9 +48,6 @@ class PlanPublic(OutputModel):
     lesson_purpose: str | None
     classroom_dynamics: str | None
     philosophies_and_literature: str | None
-    take_back_to_classroom: str | None
-    how_to_apply: str | None
-    addressing_open_questions: str | None
     version: int
     created_at: datetime
     updated_at: datetime

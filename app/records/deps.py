@@ -17,6 +17,7 @@ from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.events.deps import MISSING as EVENT_MISSING
 from app.events.deps import EventAccess, ViewableEvent
+from app.learning_forms.schemas import LearningFormPublic
 from app.records import policies, service
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
@@ -30,7 +31,9 @@ EARLIER = (
 )
 
 
-CONFIDENTIAL = "Observation notes and conference records are confidential to the team"
+CONFIDENTIAL = (
+    "Observation notes, conference records and learning forms are confidential to the team"
+)
 
 
 async def get_member_event(ev: ViewableEvent, principal: StaffCaller) -> EventAccess:
@@ -95,12 +98,17 @@ ConferenceRecordOf = Annotated[ConferenceAccess, Depends(get_conference_record)]
 
 # ---- reads: the decision and the record in one statement --------------------------------------
 
-R = TypeVar("R", ObservationRecordPublic, ConferenceRecordPublic)
+
+# The confidential records read one at a time (each has the `created_at` reach is judged by).
+R = TypeVar("R", ObservationRecordPublic, ConferenceRecordPublic, LearningFormPublic)
 
 
-def _decide(facts: Confidential[R] | None, missing: str) -> R:
+def decide(facts: Confidential[R] | None, missing: str, *, unseen: str = EVENT_MISSING) -> R:
+    """A confidential record read with the caller's standing on its team (`Confidential`):
+    404 for a team or event they do not see, 403 for what is not theirs to read (not a member,
+    or written before they joined), 404 (`missing`) when none is written, else the record."""
     if facts is None:
-        raise NotFound(EVENT_MISSING)
+        raise NotFound(unseen)
     if not facts.reads_confidential:
         raise Forbidden(CONFIDENTIAL)
     if facts.record is None:
@@ -116,7 +124,7 @@ async def get_observation_view(
     schema = ObservationRecordPublic
     stmt = service.event_record_statement(caller, event_id, ObservationRecord, schema)
     facts = await reads.one(Confidential[ObservationRecordPublic], stmt)
-    return _decide(facts, "No observation record for this event yet")
+    return decide(facts, "No observation record for this event yet")
 
 
 ObservationRecordView = Annotated[ObservationRecordPublic, Depends(get_observation_view)]
@@ -128,7 +136,7 @@ async def get_conference_view(
     schema = ConferenceRecordPublic
     stmt = service.event_record_statement(caller, event_id, ConferenceRecord, schema)
     facts = await reads.one(Confidential[ConferenceRecordPublic], stmt)
-    return _decide(facts, "No conference record for this event yet")
+    return decide(facts, "No conference record for this event yet")
 
 
 ConferenceRecordView = Annotated[ConferenceRecordPublic, Depends(get_conference_view)]

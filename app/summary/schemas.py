@@ -1,6 +1,7 @@
 from pydantic import BaseModel, Field
 
 from app.events.schemas import EventPublic
+from app.learning_forms.schemas import LearningFormPublic
 from app.plans.schemas import PlanPublic
 from app.progress.schemas import TeamProgress
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
@@ -21,6 +22,9 @@ class TeamSummary(BaseModel):
     )
     observation_records: list[ObservationRecordPublic] | None = Field(
         description="Team members only; null for administrators"
+    )
+    learning_forms: list[LearningFormPublic] | None = Field(
+        description="Each teacher's learning form: team members only; null for administrators"
     )
     reflections: list[ReflectionPublic] = Field(
         description="Posts linked to the team that the caller may read"

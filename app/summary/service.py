@@ -20,6 +20,8 @@ from app.core.sql import AnySelect
 from app.events import service as events
 from app.events.models import EventStatus
 from app.events.schemas import EventPublic
+from app.learning_forms import service as learning_forms
+from app.learning_forms.schemas import LearningFormPublic
 from app.plans import service as plans
 from app.plans.deps import NO_PLAN
 from app.plans.schemas import PlanPublic
@@ -60,13 +62,15 @@ async def compile_summary(
         facts = await reads.one(progress.TeamFacts, as_of)
         assert facts is not None  # the team was just read in this snapshot
         calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
-        conference = observation = None
+        conference = observation = forms = None
         member, since = team.reads_confidential, team.confidential_since
         if member:
             held = records.team_records_statement(ConferenceRecord, team_id, since)
             conference = await reads.all(ConferenceRecordPublic, held)
             held = records.team_records_statement(ObservationRecord, team_id, since)
             observation = await reads.all(ObservationRecordPublic, held)
+            forms_of_team = learning_forms.team_forms_statement(team_id, since)
+            forms = await reads.all(LearningFormPublic, forms_of_team)
         posts_stmt = reflections.team_posts_statement(principal, team_id)
         posts = await reads.all(ReflectionPublic, posts_stmt)
         if not include_private:
@@ -78,6 +82,7 @@ async def compile_summary(
         calendar=calendar,
         conference_records=conference,
         observation_records=observation,
+        learning_forms=forms,
         reflections=posts,
         confidential_included=member,
     )
@@ -132,6 +137,14 @@ def _status(e: EventPublic, now: datetime) -> str:
     return "ended, not confirmed held" if e.ends_at <= now else "scheduled"
 
 
+FORM_ANSWERS = (
+    ("Purpose of the learning target", "purpose"),
+    ("Philosophies and literature", "philosophies_and_literature"),
+    ("What was discussed at the pre-conference", "pre_conference_summary"),
+    ("What I will take back to my classroom", "take_back_to_classroom"),
+    ("How I will apply my new understandings", "how_to_apply"),
+    ("How I will address the questions I still have", "addressing_open_questions"),
+)
 CONFERENCE_ANSWERS = (
     ("Summary", "summary"),
     ("Strategies modelled", "strategies_modelled"),
@@ -159,13 +172,10 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
         ("Philosophies and literature", s.plan.philosophies_and_literature),
     ):
         out += [f"**{label}:** {value or '-'}", ""]
-    out += ["## Action plan", ""]
-    for label, value in (
-        ("What we will take back to the classroom", s.plan.take_back_to_classroom),
-        ("How we will apply it", s.plan.how_to_apply),
-        ("How we will address open questions", s.plan.addressing_open_questions),
-    ):
-        out += [f"**{label}:** {value or '-'}", ""]
+    for form in s.learning_forms or []:
+        out += [f"## Learning form: {names.get(form.teacher_id, 'a former member')}", ""]
+        for label, key in FORM_ANSWERS:
+            out += [f"**{label}:** {getattr(form, key) or '-'}", ""]
     out += ["## Calendar of events", "", "| When | What | Where | Status |", "|---|---|---|---|"]
     now = utcnow()
     for e in s.calendar:

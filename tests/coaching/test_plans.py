@@ -6,9 +6,7 @@ PLAN_TEXT = {
     "lesson_purpose": "Model a guided reading group",
     "classroom_dynamics": "24 students, four reading levels",
     "philosophies_and_literature": "Fountas & Pinnell",
-    "take_back_to_classroom": "Shorter, more frequent groups",
-    "how_to_apply": "Rotate groups daily",
-    "addressing_open_questions": "Ask the literacy coach",
+    "focus_goal": "Every group meets twice a week",
 }
 
 
