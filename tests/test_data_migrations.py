@@ -133,6 +133,4 @@ def test_0024_the_plans_shared_answers_become_each_teachers_first_answers(scratc
         ).all()
     engine.dispose()
     got = sorted((uuid.UUID(str(f[0])), uuid.UUID(str(f[1])), *f[2:]) for f in forms)
-    assert got == sorted(
-        (answered, teacher, "Groups", "Daily", None, 1) for teacher in (t1, t2)
-    )
+    assert got == sorted((answered, teacher, "Groups", "Daily", None, 1) for teacher in (t1, t2))

@@ -418,6 +418,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/teams/{team_id}/observation-records"): Rule(
         "/api/v1/teams/{team_id}/observation-records", MEMBERS
     ),
+    ("GET", "/api/v1/teams/{team_id}/observation-comparison"): Rule(
+        "/api/v1/teams/{team_id}/observation-comparison", MEMBERS
+    ),
     # Each teacher's learning form: confidential like the records; each writes their own.
     ("GET", "/api/v1/teams/{team_id}/learning-forms"): Rule(
         "/api/v1/teams/{team_id}/learning-forms", MEMBERS

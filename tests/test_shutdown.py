@@ -59,6 +59,13 @@ def _start(settings, port: int, workers: int) -> subprocess.Popen[bytes]:
     )
 
 
+def _fail_with_output(server: subprocess.Popen[bytes], why: str) -> None:
+    """Stop the server first: reading its output to the end while it runs would never end."""
+    server.kill()
+    _, err = server.communicate(timeout=10)
+    pytest.fail(f"{why}: {err.decode(errors='replace')[-4000:]}")
+
+
 def _get(port: int, path: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
@@ -84,7 +91,8 @@ def test_sigterm_drains_then_stops_without_dropping_a_request(
                     break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, server.stderr.read() if server.stderr else ""
+            if time.monotonic() > deadline:
+                _fail_with_output(server, "the server was not ready within 30 s")
             time.sleep(0.1)
 
         unready = threading.Event()  # what a load balancer sees: then it sends no more

@@ -49,6 +49,7 @@ TEMPLATED = {
     "/api/v1/teams/{team_id}",
     "/api/v1/teams/{team_id}/invitations",
     "/api/v1/teams/{team_id}/observation-records",
+    "/api/v1/teams/{team_id}/observation-comparison",
     "/api/v1/teams/{team_id}/plan",
     "/api/v1/teams/{team_id}/plan/transitions",
     "/api/v1/teams/{team_id}/progress",

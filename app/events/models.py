@@ -49,6 +49,10 @@ class Event(SQLModel, table=True):
     observed_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="RESTRICT"
     )
+    # Observations: the learning target for this observation and the strategy observed (the
+    # calendar's, seen with it: no notes). A pair's observations compare on the same strategy.
+    learning_target: str | None = Field(default=None, max_length=2000)
+    strategy: str | None = Field(default=None, max_length=500)
     status: EventStatus = Field(default=EventStatus.scheduled, sa_type=String(20))
     held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     held_by_id: uuid.UUID | None = Field(

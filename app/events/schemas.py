@@ -11,6 +11,10 @@ from app.teams.schemas import MemberRef
 MAX_EVENT_LENGTH = timedelta(hours=12)
 
 
+ObservationTarget = Annotated[str, Text(2000)]
+Strategy = Annotated[str, Text(500)]
+
+
 class EventCreate(InputModel):
     team_id: uuid.UUID
     kind: EventKind
@@ -28,6 +32,16 @@ class EventCreate(InputModel):
         description="Who attends. Default: the whole team (an observation: observer and observed). "
         "A year-end meeting may include an administrator of a member's school.",
     )
+    learning_target: ObservationTarget | None = Field(
+        default=None,
+        description="Observations: the learning target for this observation (the team's is the "
+        "plan's). Part of the calendar, which administrators see: no notes here.",
+    )
+    strategy: Strategy | None = Field(
+        default=None,
+        description="Observations: the instructional strategy observed; a pair's observations "
+        "compare on the same strategy (GET /teams/{id}/observation-comparison)",
+    )
 
     @model_validator(mode="after")
     def _times_and_roles(self) -> "EventCreate":
@@ -37,8 +51,11 @@ class EventCreate(InputModel):
                 raise ValueError("an observation names observer_id and observed_id")
             if self.observer_id == self.observed_id:
                 raise ValueError("the observer and the observed teacher must be different people")
-        elif self.observer_id is not None or self.observed_id is not None:
-            raise ValueError("observer_id and observed_id are only for observations")
+        else:
+            if self.observer_id is not None or self.observed_id is not None:
+                raise ValueError("observer_id and observed_id are only for observations")
+            if self.learning_target is not None or self.strategy is not None:
+                raise ValueError("learning_target and strategy are only for observations")
         return self
 
 
@@ -57,6 +74,12 @@ class EventUpdate(InputModel):
     ends_at: Timestamp | None = None
     location: Annotated[str, Text(200)] | None = None
     participant_ids: list[uuid.UUID] | None = Field(default=None, max_length=30)
+    learning_target: ObservationTarget | None = Field(
+        default=None, description="Observations only (null clears it)"
+    )
+    strategy: Strategy | None = Field(
+        default=None, description="Observations only (null clears it)"
+    )
 
     @model_validator(mode="after")
     def _times(self) -> "EventUpdate":
@@ -81,6 +104,8 @@ class EventPublic(OutputModel):
     location: str | None
     observer_id: uuid.UUID | None
     observed_id: uuid.UUID | None
+    learning_target: str | None = Field(description="Observations: this observation's target")
+    strategy: str | None = Field(description="Observations: the strategy observed")
     participants: list[MemberRef]
     status: EventStatus = Field(
         description="scheduled; held once a participant confirms it (a year-end meeting: an "

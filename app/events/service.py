@@ -204,6 +204,8 @@ async def create(
         location=data.location,
         observer_id=data.observer_id,
         observed_id=data.observed_id,
+        learning_target=data.learning_target,
+        strategy=data.strategy,
         created_by_id=principal.user.id if principal.user else None,
     )
     session.add(event)
@@ -219,6 +221,9 @@ async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uui
         select(col(EventParticipant.user_id)).where(col(EventParticipant.event_id) == event_id)
     )
     return set(rows.scalars())
+
+
+OBSERVATION_ONLY = ("learning_target", "strategy")
 
 
 async def update(
@@ -246,7 +251,11 @@ async def update(
     starts = (changes.get("starts_at") or event.starts_at).astimezone(UTC)
     ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
     await _check_double_booking(session, access, people, starts, ends, event.id)
-    for key in ("title", "location"):
+    observation_only = sorted(changes.keys() & OBSERVATION_ONLY)
+    if observation_only and event.kind != EventKind.observation:
+        name = observation_only[0]
+        raise Unprocessable.for_field(name, f"{name} is only for observations", "not_observation")
+    for key in ("title", "location", *OBSERVATION_ONLY):
         if key in changes:
             setattr(event, key, changes[key])
     if event.kind == EventKind.observation and (starts, ends) != (event.starts_at, event.ends_at):

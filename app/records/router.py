@@ -20,6 +20,7 @@ from app.records.deps import (
 from app.records.schemas import (
     ConferenceRecordPublic,
     ConferenceRecordWrite,
+    ObservationComparison,
     ObservationRecordPublic,
     ObservationRecordUpdate,
     ObservationRecordWrite,
@@ -119,6 +120,21 @@ async def list_observation_records(
     members before them agree)."""
     query, values = service.team_observations_query(team_id, standing.confidential_since)
     return await reads.page(ObservationRecordPublic, query, page, values)
+
+
+@router.get(
+    "/teams/{team_id}/observation-comparison", responses=error_responses(401, 403, 404, 422)
+)
+async def compare_observations(
+    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep
+) -> ObservationComparison:
+    """The team's observations side by side by the strategy observed, as the learning form
+    asks ("observations should be done on the same or similar instructional strategies"):
+    each with its learning target, observer, observed teacher and record (team members only;
+    a record written before you joined shows as `before_you_joined` until the members before
+    you agree)."""
+    observed = await reads.all(service.ObservedRow, service.team_observed_statement(team_id))
+    return service.compare_by_strategy(observed, standing.confidential_since)
 
 
 @router.get("/me/observation-records", responses=error_responses(401, 403, 422))

@@ -1,10 +1,12 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
 from app.core.schemas import InputModel, OutputModel, Text
+from app.events.models import EventStatus
 
 Entry = Annotated[str, Text(2000, 1)]
 Entries = Annotated[list[Entry], Field(max_length=50)]
@@ -85,3 +87,38 @@ class ConferenceRecordPublic(OutputModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class RecordStanding(StrEnum):
+    written = "written"
+    none = "none"
+    before_you_joined = "before_you_joined"
+
+
+class ComparedObservation(OutputModel):
+    event_id: uuid.UUID
+    starts_at: datetime
+    status: EventStatus
+    observer_id: uuid.UUID | None
+    observed_id: uuid.UUID | None
+    learning_target: str | None = Field(description="This observation's learning target")
+    record_status: RecordStanding = Field(
+        description="written; none yet; before_you_joined (written before you joined the team: "
+        "it opens to you when the members before you agree)"
+    )
+    record: ObservationRecordPublic | None
+
+
+class StrategyComparison(OutputModel):
+    strategy: str | None = Field(
+        description="The strategy observed, as first written (observations naming it in any "
+        "letter case or spacing are compared together); null: observations naming none"
+    )
+    observations: list[ComparedObservation] = Field(description="In the order they happened")
+
+
+class ObservationComparison(OutputModel):
+    strategies: list[StrategyComparison] = Field(
+        description="The team's observations (not cancelled or deleted) grouped by the strategy "
+        "observed, each group in the order its first observation happened"
+    )

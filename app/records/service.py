@@ -23,16 +23,21 @@ from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.events import policies as event_policies
 from app.events import service as event_service
-from app.events.models import Event, EventKind
+from app.events.models import Event, EventKind, EventStatus
 from app.plans import service as plans
 from app.records import policies
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import (
     POST_ONLY,
     PRE_ONLY,
+    ComparedObservation,
     ConferenceRecordWrite,
+    ObservationComparison,
+    ObservationRecordPublic,
     ObservationRecordUpdate,
     ObservationRecordWrite,
+    RecordStanding,
+    StrategyComparison,
 )
 from app.teams import policies as team_policies
 from app.teams.models import Team
@@ -252,3 +257,68 @@ _OWN_OBSERVATIONS = PageQuery(
     select(*table_of(ObservationRecord).columns).where(policies.own_records()),
     (col(ObservationRecord.created_at).desc(), col(ObservationRecord.id)),
 )
+
+
+class ObservedRow(BaseModel):
+    """An observation of a team with its record, if written."""
+
+    event_id: uuid.UUID
+    starts_at: datetime
+    status: EventStatus
+    observer_id: uuid.UUID | None
+    observed_id: uuid.UUID | None
+    learning_target: str | None
+    strategy: str | None
+    record: ObservationRecordPublic | None
+
+
+def team_observed_statement(team_id: uuid.UUID) -> Bound:
+    """A team's observations (not cancelled or deleted) with their records, in time order."""
+    return Bound(_TEAM_OBSERVED, {"team_id": team_id})
+
+
+_TEAM_OBSERVED = (
+    select(
+        col(Event.id).label("event_id"),
+        col(Event.starts_at),
+        col(Event.status),
+        col(Event.observer_id),
+        col(Event.observed_id),
+        col(Event.learning_target),
+        col(Event.strategy),
+        _as_object(ObservationRecord, ObservationRecordPublic),
+    )
+    .outerjoin(ObservationRecord, col(ObservationRecord.event_id) == Event.id)
+    .where(
+        col(Event.team_id) == bindparam("team_id"),
+        col(Event.kind) == EventKind.observation,
+        col(Event.status) != EventStatus.cancelled,
+        col(Event.deleted_at).is_(None),
+    )
+    .order_by(col(Event.starts_at), col(Event.id))
+)
+
+
+def compare_by_strategy(
+    observed: list[ObservedRow], since: datetime | None
+) -> ObservationComparison:
+    """The observations grouped by the strategy observed (the same words in any letter case or
+    spacing), so a pair's observations of one strategy read side by side; the records within
+    the reader's reach (`since`: teams.policies.confidential_since)."""
+    groups: dict[str, StrategyComparison] = {}
+    for row in observed:
+        key = " ".join((row.strategy or "").split()).casefold()
+        group = groups.setdefault(key, StrategyComparison(strategy=row.strategy, observations=[]))
+        record, standing = row.record, RecordStanding.written
+        if record is None:
+            standing = RecordStanding.none
+        elif not policies.written_since(since, record.created_at):
+            record, standing = None, RecordStanding.before_you_joined
+        group.observations.append(
+            ComparedObservation(
+                **row.model_dump(exclude={"strategy", "record"}),
+                record_status=standing,
+                record=record,
+            )
+        )
+    return ObservationComparison(strategies=list(groups.values()))

@@ -155,6 +155,7 @@ CONFERENCE_ANSWERS = (
 
 def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
     names = {m.id: f"{m.given_name} {m.family_name}" for m in s.team.members}
+    events = {e.id: e for e in s.calendar}
     focus = (s.team.focus_area.name if s.team.focus_area else None) or s.team.focus_area_other
     out = [f"# Peer Coaching Summary: {s.team.name}", ""]
     out += [
@@ -188,7 +189,6 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
     out.append("")
     if s.conference_records is not None:
         out += ["## Conference records", ""]
-        events = {e.id: e for e in s.calendar}
         for c in s.conference_records:
             ev = events.get(c.event_id)
             kind = ev.kind.value.replace("_", "-").capitalize() if ev else "Conference"
@@ -206,6 +206,16 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
         out += ["## Observations", ""]
         for o in s.observation_records:
             out += [f"### Notes by {names.get(o.author_id, 'a former member')}", ""]
+            if (ev := events.get(o.event_id)) is not None:
+                observed = names.get(ev.observed_id, "a former member") if ev.observed_id else "-"
+                out += [
+                    f"- **Date:** {_when(ev.starts_at, zone)}",
+                    f"- **Teacher observed:** {observed}",
+                    f"- **Learning target:** {ev.learning_target or '-'}",
+                    f"- **Strategy observed:** {ev.strategy or '-'}",
+                    "",
+                ]
+            out += [f"**Evidence:** {o.evidence or '-'}", ""]
             for label, items in (
                 ("Affirmations", o.affirmations),
                 ("New understandings", o.new_understandings),
