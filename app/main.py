@@ -36,6 +36,7 @@ from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
 from app.resources.router import router as resources_router
 from app.rosters.router import router as rosters_router
+from app.school_years.router import router as school_years_router
 from app.schools.router import router as schools_router
 from app.summary.router import router as summary_router
 from app.support.router import router as support_router
@@ -73,6 +74,7 @@ TAGS = [
     {"name": "progress", "description": "Where each team is in the cycle (counts and statuses)"},
     {"name": "coverage", "description": "Substitute coverage for observation times"},
     {"name": "program rules", "description": "The program's rules a district edits"},
+    {"name": "school years", "description": "School years and the program's dates in each"},
     {
         "name": "growth",
         "description": "The year-end meeting's growth record, read by the team's administrators",
@@ -144,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys_router,
         focus_areas_router,
         program_rules_router,
+        school_years_router,
         teams_router,
         team_invitations_router,
         plans_router,

@@ -13,6 +13,7 @@ from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceReview, ResourceTag
 from app.rosters.models import RosterImport, RosterImportRow
+from app.school_years.models import SchoolYear
 from app.schools.models import School
 from app.support.models import SupportRequest
 from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember
@@ -42,6 +43,7 @@ __all__ = [
     "RosterImportRow",
     "School",
     "SchoolMembership",
+    "SchoolYear",
     "SupportRequest",
     "Team",
     "TeamInvitation",

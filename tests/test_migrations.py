@@ -121,3 +121,28 @@ def test_a_value_the_schema_forbids_is_a_500_not_a_conflict(settings):
         r = c.post("/test-only/check")
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_sqlite_indexes_are_the_models_after_every_rebuild(tmp_path, database_url):
+    """SQLite's batch mode rebuilds a table's indexes from reflection, which loses an index
+    column's direction (`school_year DESC`) and drift checks cannot see it: the migrated
+    indexes must read exactly as the models create them."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    migrated, created = tmp_path / "migrated.db", tmp_path / "created.db"
+    upgrade(f"sqlite:///{migrated}")
+    engine = create_engine(f"sqlite:///{created}")
+    metadata.create_all(engine)
+    engine.dispose()
+
+    def indexes(path):
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).all()
+        engine.dispose()
+        return {name: re.sub(r"\s+", " ", sql) for name, sql in found}
+
+    made = indexes(created)
+    assert {n: s for n, s in indexes(migrated).items() if n in made} == made

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource
 from app.rosters.models import RosterImport
+from app.school_years.models import SchoolYear
 from app.schools.models import School
 from app.support.models import SupportRequest
 from app.teams.models import Team, TeamInvitation, TeamMember
@@ -106,7 +107,9 @@ def build(engine) -> World:
         doomed_key = IntegrationKey(name=f"doomed {n}", prefix=prefix, secret_hash=secret_hash,
                                     scopes="read")  # fmt: skip
         area = FocusArea(name=f"Matrix focus {n}")
-        s.add_all([doomed_key, area])
+        year = SchoolYear(label=f"{2100 + n}-{2101 + n}", starts_on=date(2100 + n, 8, 1),
+                          ends_on=date(2101 + n, 7, 31))  # fmt: skip
+        s.add_all([doomed_key, area, year])
 
         def team(name: str, *, deleted: bool = False) -> Team:
             t = Team(name=name, school_year="2026-2027", created_by_id=member.id,
@@ -204,6 +207,8 @@ def build(engine) -> World:
             "support_id": str(support.id),
             "resource_id": str(resource.id),
             "import_id": str(log.id),
+            "school_year_id": str(year.id),
+            "fresh_year": f"{2000 + n % 100}-{2001 + n % 100}",
         }
     return w
 
@@ -493,6 +498,19 @@ RULES: dict[tuple[str, str], Rule] = {
         json={"body": "c"},
     ),
     ("GET", "/api/v1/teams/{team_id}/progress"): Rule("/api/v1/teams/{team_id}/progress", TEAM),
+    # School years: everyone on the staff reads them; district administrators record them.
+    ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
+    ("GET", "/api/v1/school-years/{school_year_id}"): Rule(
+        "/api/v1/school-years/{school_year_id}", STAFF
+    ),
+    ("POST", "/api/v1/school-years"): Rule(
+        "/api/v1/school-years",
+        status(DISTRICT, 201),
+        json={"label": "{fresh_year}", "starts_on": "2030-08-01", "ends_on": "2031-07-31"},
+    ),
+    ("PATCH", "/api/v1/school-years/{school_year_id}"): Rule(
+        "/api/v1/school-years/{school_year_id}", DISTRICT, json={"plan_due_on": None}
+    ),
     ("GET", "/api/v1/coverage-requests"): Rule("/api/v1/coverage-requests", STAFF),
     # A teacher taking part asks; an administrator seeing the team is not taking part (403);
     # an observation the caller may not see is no event at all (422 on the field).

@@ -41,6 +41,8 @@ TEMPLATED = {
     "/api/v1/roster-imports/{import_id:uuid}",
     "/api/v1/roster-imports/{import_id:uuid}/rows",
     "/api/v1/schools",
+    "/api/v1/school-years",
+    "/api/v1/school-years/{school_year_id}",
     "/api/v1/schools/{school_id}",
     "/api/v1/support-requests",
     "/api/v1/support-requests/{request_id}",

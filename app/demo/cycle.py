@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,8 @@ from app.reflections.models import Visibility
 from app.reflections.schemas import CommentCreate, ReflectionCreate
 from app.resources import service as resources
 from app.resources.schemas import ResourceCreate
+from app.school_years import service as school_years
+from app.school_years.schemas import SchoolYearCreate
 from app.support import service as support
 from app.support.models import SupportKind
 from app.support.schemas import SupportRequestCreate
@@ -43,7 +45,24 @@ from app.teams.models import Team, TeamInvitation
 from app.teams.schemas import TeamCreate
 from app.users.models import SchoolMembership, User
 
-SCHOOL_YEAR = "2026-2027"
+
+def demo_school_year(today: date) -> SchoolYearCreate:
+    """The school year around `today` (August to July), stretched to hold the demo's calendar
+    (events from 60 days back to 10 ahead), current, with the program's dates in it."""
+    first = today.year if today.month >= 8 else today.year - 1
+    starts_on = min(date(first, 8, 1), today - timedelta(days=90))
+    ends_on = max(date(first + 1, 7, 31), today + timedelta(days=60))
+    return SchoolYearCreate(
+        label=f"{first}-{first + 1}",
+        starts_on=starts_on,
+        ends_on=ends_on,
+        is_current=True,
+        plan_due_on=today + timedelta(days=14),
+        observations_from=starts_on,
+        observations_until=today + timedelta(days=45),
+        year_end_meetings_from=today - timedelta(days=30),
+        year_end_meetings_until=ends_on,
+    )
 
 
 async def _principal(session: AsyncSession, email: str) -> Principal:
@@ -76,6 +95,10 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         )
     }
     now = utcnow().replace(minute=0, second=0, microsecond=0)
+    wanted = demo_school_year(now.date())
+    year = await school_years.of_label(session, wanted.label) or await school_years.create(
+        session, wanted
+    )
 
     async def team(creator: str, other: str, name: str, focus: str, target: str):
         invitee = p[other].user
@@ -85,7 +108,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
             p[creator],
             TeamCreate(
                 name=name,
-                school_year=SCHOOL_YEAR,
+                school_year=year.label,
                 focus_area_id=suggested_focus_area_id(focus),
                 learning_target=target,
                 invitee_ids=[invitee.id],

@@ -27,7 +27,9 @@ from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
 from app.plans.models import ActionPlan, PlanStatus
 from app.program_rules.service import rule_column
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
+from app.teams import service as teams
 from app.teams.policies import TeamAccess
 from app.users.models import Role, SchoolMembership, User
 
@@ -180,11 +182,23 @@ async def _check_double_booking(
     )
 
 
+async def _check_school_year(
+    session: AsyncSession, access: TeamAccess, kind: EventKind, starts: datetime, ends: datetime
+) -> None:
+    """Inside the team's school year and its windows, when the district has recorded the year
+    (school_years.service.check_event: 422 otherwise)."""
+    year = await school_years.of_label(session, access.team.school_year)
+    if year is not None:
+        zone = await teams.time_zone(session, access.team.id)
+        school_years.check_event(year, kind, starts, ends, zone)
+
+
 async def create(
     session: AsyncSession, principal: Principal, access: TeamAccess, data: EventCreate
 ) -> Event:
     if not policies.can_schedule(principal, access, data.kind):
         raise Forbidden(policies.not_scheduler("schedule"))
+    await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
     people = await _participants(
         session,
         access,
@@ -250,6 +264,8 @@ async def update(
         )
     starts = (changes.get("starts_at") or event.starts_at).astimezone(UTC)
     ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
+    if (starts, ends) != (event.starts_at, event.ends_at):
+        await _check_school_year(session, access, EventKind(event.kind), starts, ends)
     await _check_double_booking(session, access, people, starts, ends, event.id)
     observation_only = sorted(changes.keys() & OBSERVATION_ONLY)
     if observation_only and event.kind != EventKind.observation:

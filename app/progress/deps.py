@@ -18,9 +18,10 @@ async def get_team_progress(
     team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 ) -> TeamProgress:
     """Progress is part of what everyone who sees the team sees (teams' `visible_teams`)."""
-    stmt = service.progress_statement(caller, team_id, utcnow())
+    now = utcnow()
+    stmt = service.progress_statement(caller, team_id, now)
     facts = await read_visible(reads, service.TeamFacts, stmt, missing=MISSING)
-    return service.build_progress(facts)
+    return service.build_progress(facts, now)
 
 
 TeamProgressView = Annotated[TeamProgress, Depends(get_team_progress)]

@@ -1,4 +1,5 @@
 import uuid
+from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -37,6 +38,27 @@ class MissingStep(BaseModel):
     message: str
 
 
+class DeadlineCode(StrEnum):
+    """A date of the team's school year (school_years: recorded by the district)."""
+
+    plan_due = "plan_due"  # the plan approved by then
+    observations_due = "observations_due"  # every observation held by the window's end
+    year_end_meeting_due = "year_end_meeting_due"  # held by the end of its window
+
+
+class DeadlineState(StrEnum):
+    met = "met"
+    upcoming = "upcoming"
+    overdue = "overdue"
+
+
+class Deadline(BaseModel):
+    code: DeadlineCode
+    due_on: date
+    state: DeadlineState = Field(description="met; upcoming (not met, not past); overdue")
+    message: str
+
+
 class TeacherObservations(BaseModel):
     teacher: MemberRef
     observed: int = Field(description="Observations of this teacher's class held")
@@ -61,3 +83,7 @@ class TeamProgress(BaseModel):
     year_end_meeting: MeetingState
     complete: bool
     missing: list[MissingStep] = Field(description="What is left, in the program's order")
+    deadlines: list[Deadline] = Field(
+        description="The program's dates in the team's school year, each met, upcoming or "
+        "overdue (days in UTC); empty until the district records the year (GET /school-years)"
+    )

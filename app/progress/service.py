@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +22,9 @@ from app.events.models import Event, EventKind, EventStatus
 from app.plans.models import ActionPlan, PlanStatus
 from app.program_rules.service import rule_column
 from app.progress.schemas import (
+    Deadline,
+    DeadlineCode,
+    DeadlineState,
     MeetingState,
     MissingStep,
     StepCode,
@@ -31,6 +34,7 @@ from app.progress.schemas import (
 from app.records.models import ObservationRecord
 from app.reflections import policies as reflection_policies
 from app.reflections.models import Reflection
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
 from app.teams.models import Team, TeamMember
 from app.teams.schemas import MemberRef
@@ -54,6 +58,16 @@ class EventFact(BaseModel):
 AS_OF = "as_of"
 
 
+class YearDates(BaseModel):
+    """The dates of a school year that progress holds a team to."""
+
+    starts_on: date
+    ends_on: date
+    plan_due_on: date | None
+    observations_until: date | None
+    year_end_meetings_until: date | None
+
+
 class TeamFacts(BaseModel):
     """Everything progress is computed from (no note content), read per team in one row."""
 
@@ -64,6 +78,7 @@ class TeamFacts(BaseModel):
     records: int
     reflections: int
     observations_required: int  # the program's rule, per teacher each way
+    school_year_dates: YearDates | None  # None: the district has not recorded the year
 
 
 def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
@@ -112,6 +127,7 @@ def facts_columns(kind: reflection_policies.Reader, team: Any) -> list[Any]:
         records.scalar_subquery().label("records"),
         reflections.scalar_subquery().label("reflections"),
         rule_column("observations_per_teacher").label("observations_required"),
+        school_years.dates_column(team.school_year),
     ]
 
 
@@ -162,9 +178,10 @@ def _observations(
     return MissingStep(code=code, params=params, message=message)
 
 
-def build_progress(facts: TeamFacts) -> TeamProgress:
-    """Progress from a team's facts, as of the moment the facts were read for. An event counts
-    only once held (confirmed by a participant or recorded), never because it ended."""
+def build_progress(facts: TeamFacts, as_of: datetime) -> TeamProgress:
+    """Progress from a team's facts, as of the moment the facts were read for (`as_of`). An
+    event counts only once held (confirmed by a participant or recorded), never because it
+    ended."""
     scheduled: Counter[EventKind] = Counter()
     held: Counter[EventKind] = Counter()
     unconfirmed: Counter[EventKind] = Counter()
@@ -252,13 +269,51 @@ def build_progress(facts: TeamFacts) -> TeamProgress:
         year_end_meeting=year_end,
         complete=not missing,
         missing=missing,
+        deadlines=_deadlines(facts.school_year_dates, missing, as_of.astimezone(UTC).date()),
     )
+
+
+_DEADLINES = (
+    (DeadlineCode.plan_due, "plan_due_on", {StepCode.plan_approved}, "action plan approved"),
+    (
+        DeadlineCode.observations_due,
+        "observations_until",
+        {StepCode.teacher_observed, StepCode.teacher_observing},
+        "every observation held",
+    ),
+    (
+        DeadlineCode.year_end_meeting_due,
+        "year_end_meetings_until",
+        {StepCode.year_end_meeting_held},
+        "year-end meeting held",
+    ),
+)
+
+
+def _deadlines(year: YearDates | None, missing: list[MissingStep], today: date) -> list[Deadline]:
+    """Each of the year's dates: met when none of its steps is missing, else overdue once the
+    day has passed."""
+    if year is None:
+        return []
+    left = {m.code for m in missing}
+    found = []
+    for code, field, steps, what in _DEADLINES:
+        due_on = getattr(year, field)
+        if due_on is None:
+            continue
+        if not steps & left:
+            state = DeadlineState.met
+        else:
+            state = DeadlineState.overdue if today > due_on else DeadlineState.upcoming
+        found.append(Deadline(code=code, due_on=due_on, state=state, message=f"{what} by {due_on}"))
+    return found
 
 
 async def team_progress(
     session: AsyncSession, principal: Principal, team_id: uuid.UUID
 ) -> TeamProgress:
     """A team's progress inside a session's transaction (a document composed from it)."""
-    facts = progress_statement(principal, team_id, utcnow())
+    now = utcnow()
+    facts = progress_statement(principal, team_id, now)
     row = (await session.execute(facts.stmt, facts.values)).mappings().one()
-    return build_progress(TeamFacts.model_validate(row))
+    return build_progress(TeamFacts.model_validate(row), now)

@@ -30,9 +30,10 @@ async def year_end_report(
     """The year-end growth report: every team the administrator oversees with its focus area,
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
-    query, values = service.teams_query(caller, school_year, school_id, utcnow())
+    now = utcnow()
+    query, values = service.teams_query(caller, school_year, school_id, now)
     report = await reads.page(service.YearEndFacts, query, page, values)
-    return service.to_rows(report)
+    return service.to_rows(report, now)
 
 
 @router.get(
@@ -51,10 +52,11 @@ async def year_end_report_csv(
 ) -> Response:
     """The same report as a CSV download (cells that a spreadsheet would read as formulas are
     prefixed with an apostrophe)."""
-    query, values = service.teams_query(caller, school_year, school_id, utcnow())
+    now = utcnow()
+    query, values = service.teams_query(caller, school_year, school_id, now)
     everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
     page = await reads.page(service.YearEndFacts, query, everything, values)
-    report = service.to_rows(page)
+    report = service.to_rows(page, now)
     body = service.to_csv(report.items)
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(

@@ -3,7 +3,7 @@ import uuid
 from pydantic import BaseModel, Field
 
 from app.plans.models import PlanStatus
-from app.progress.schemas import MeetingState, StepCode
+from app.progress.schemas import DeadlineCode, MeetingState, StepCode
 
 
 class YearEndRow(BaseModel):
@@ -20,6 +20,9 @@ class YearEndRow(BaseModel):
     steps_missing: int
     missing_steps: list[StepCode] = Field(
         description="What is still to do, in the program's order (progress's codes)"
+    )
+    deadlines_overdue: list[DeadlineCode] = Field(
+        description="The school year's dates the team has passed without meeting them"
     )
     observations_held: int
     observation_records: int

@@ -18,6 +18,7 @@ from app.core.pagination import Page, PageQuery
 from app.core.sql import AnySelect, collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
+from app.progress.schemas import DeadlineState
 from app.progress.service import TeamFacts, as_of_values, build_progress, facts_columns
 from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
@@ -117,8 +118,8 @@ def _teams_query(
     return PageQuery(stmt, order, per_row=_per_team(kind))
 
 
-def to_row(facts: YearEndFacts) -> YearEndRow:
-    progress = build_progress(facts)
+def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:
+    progress = build_progress(facts, as_of)
     return YearEndRow(
         team_id=facts.team_id,
         team_name=facts.team_name,
@@ -130,6 +131,7 @@ def to_row(facts: YearEndFacts) -> YearEndRow:
         cycle_complete=progress.complete,
         steps_missing=len(progress.missing),
         missing_steps=[m.code for m in progress.missing],
+        deadlines_overdue=[d.code for d in progress.deadlines if d.state == DeadlineState.overdue],
         observations_held=sum(o.observed for o in progress.observations),
         observation_records=progress.observation_records,
         reflections=progress.reflections,
@@ -139,9 +141,9 @@ def to_row(facts: YearEndFacts) -> YearEndRow:
     )
 
 
-def to_rows(page: Page[YearEndFacts]) -> Page[YearEndRow]:
+def to_rows(page: Page[YearEndFacts], as_of: datetime) -> Page[YearEndRow]:
     return Page[YearEndRow](
-        items=[to_row(f) for f in page.items],
+        items=[to_row(f, as_of) for f in page.items],
         total=page.total,
         total_exact=page.total_exact,
         limit=page.limit,

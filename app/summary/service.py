@@ -7,16 +7,11 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-from sqlalchemy import bindparam, select
-from sqlmodel import col
-
 from app.auth.principal import Principal
 from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.errors import NotFound
-from app.core.reads import Bound, Reads
-from app.core.sql import AnySelect
+from app.core.reads import Reads
 from app.events import service as events
 from app.events.models import EventStatus
 from app.events.schemas import EventPublic
@@ -32,13 +27,10 @@ from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
 from app.reflections import service as reflections
 from app.reflections.models import Visibility
 from app.reflections.schemas import ReflectionPublic
-from app.schools.models import School
 from app.summary.schemas import TeamSummary
 from app.teams import service as teams
 from app.teams.deps import MISSING as TEAM_MISSING
-from app.teams.models import TeamMember
 from app.teams.schemas import TeamPublic
-from app.users.models import SchoolMembership
 
 
 class _TeamStanding(TeamPublic):
@@ -58,7 +50,8 @@ async def compile_summary(
         plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
         if plan is None:
             raise NotFound(NO_PLAN)
-        as_of = progress.progress_statement(principal, team_id, utcnow())
+        now = utcnow()
+        as_of = progress.progress_statement(principal, team_id, now)
         facts = await reads.one(progress.TeamFacts, as_of)
         assert facts is not None  # the team was just read in this snapshot
         calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
@@ -78,7 +71,7 @@ async def compile_summary(
     return TeamSummary(
         team=TeamPublic.model_validate(team.model_dump()),
         plan=plan,
-        progress=progress.build_progress(facts),
+        progress=progress.build_progress(facts, now),
         calendar=calendar,
         conference_records=conference,
         observation_records=observation,
@@ -88,36 +81,13 @@ async def compile_summary(
     )
 
 
-class _Zone(BaseModel):
-    time_zone: str
-
-
-def time_zone_statement(team_id: uuid.UUID) -> Bound:
-    """The time zone of the members' school (the first by name, if they span several)."""
-    return Bound(_TIME_ZONE, {"team_id": team_id})
-
-
-def _time_zone() -> AnySelect:
-    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == bindparam("team_id"))
-    return (
-        select(col(School.time_zone))
-        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
-        .where(col(SchoolMembership.user_id).in_(members))
-        .order_by(School.name)
-        .limit(1)
-    )
-
-
-_TIME_ZONE = _time_zone()
-
-
 async def compile_document(
     reads: Reads, principal: Principal, team_id: uuid.UUID, *, include_private: bool = True
 ) -> tuple[TeamSummary, ZoneInfo]:
     """The summary and the time zone its document shows times in, from one snapshot."""
     async with reads.snapshot():
         summary = await compile_summary(reads, principal, team_id, include_private=include_private)
-        zone = await reads.one(_Zone, time_zone_statement(team_id))
+        zone = await reads.one(teams.Zone, teams.time_zone_statement(team_id))
     return summary, ZoneInfo(zone.time_zone if zone else "UTC")
 
 

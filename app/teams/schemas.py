@@ -26,7 +26,11 @@ LongText = Annotated[str, Text(10_000)]
 
 class TeamCreate(InputModel):
     name: ShortText
-    school_year: SchoolYear
+    school_year: SchoolYear | None = Field(
+        default=None,
+        description="Left out: the current school year (GET /school-years; 422 if the district "
+        "has not marked one current)",
+    )
     focus_area_id: uuid.UUID | None = None
     focus_area_other: Annotated[str, Text(500)] | None = Field(
         default=None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,8 @@ from app.core.sql import AnySelect, json_object, nested
 from app.focus_areas.models import FocusArea
 from app.plans import service as plans
 from app.plans.models import ActionPlan, PlanStatus
+from app.school_years.models import SchoolYear
+from app.schools.models import School
 from app.teams import policies
 from app.teams.models import (
     HistoryConsent,
@@ -289,6 +293,19 @@ async def _check_candidates(
         raise Unprocessable("Team members must be active teachers you work with", errors=errors)
 
 
+async def _current_school_year(session: AsyncSession) -> str:
+    label = await session.scalar(
+        select(col(SchoolYear.label)).where(col(SchoolYear.is_current).is_(True))
+    )
+    if label is None:
+        raise Unprocessable.for_field(
+            "school_year",
+            "name the school year: the district has not marked one current",
+            "missing",
+        )
+    return label
+
+
 async def create(session: AsyncSession, principal: Principal, data: TeamCreate) -> Team:
     """A teacher forms a team: they are its first member, and the colleagues they name are
     invited (each joins when they accept). Administrators do not form teams."""
@@ -303,9 +320,10 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
         )  # fmt: skip
     await _check_candidates(session, principal, invitees, "body.invitee_ids")
     await _check_focus_area(session, data.focus_area_id)
+    school_year = data.school_year or await _current_school_year(session)
     team = Team(
         name=data.name,
-        school_year=data.school_year,
+        school_year=school_year,
         focus_area_id=data.focus_area_id,
         focus_area_other=data.focus_area_other,
         created_by_id=me,
@@ -593,3 +611,34 @@ async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid
     for newcomer_id, since in access.sees_since.items():
         if since is not None and newcomer_id != user_id:
             await _open_history_if_agreed(session, access.team.id, newcomer_id)
+
+
+class Zone(BaseModel):
+    time_zone: str
+
+
+def time_zone_statement(team_id: uuid.UUID) -> Bound:
+    """The time zone of the members' school (the first by name, if they span several): the
+    zone a team's days are counted in (its calendar's dates, its documents' times)."""
+    return Bound(_TIME_ZONE, {"team_id": team_id})
+
+
+def _time_zone() -> AnySelect:
+    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == bindparam("team_id"))
+    return (
+        select(col(School.time_zone))
+        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+        .where(col(SchoolMembership.user_id).in_(members))
+        .order_by(School.name)
+        .limit(1)
+    )
+
+
+_TIME_ZONE = _time_zone()
+
+
+async def time_zone(session: AsyncSession, team_id: uuid.UUID) -> ZoneInfo:
+    """The team's zone inside a write session (UTC if no member has a school)."""
+    found = time_zone_statement(team_id)
+    name = await session.scalar(found.stmt, found.values)
+    return ZoneInfo(name or "UTC")

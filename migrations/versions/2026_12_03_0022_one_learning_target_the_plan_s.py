@@ -21,6 +21,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _team_list_order_again() -> None:
+    """SQLite's batch mode rebuilt the team table and its indexes from reflection, which drops
+    an index column's direction: put `school_year DESC` back (migration 0014's index)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_team_list_order", table_name="team")
+        op.create_index(
+            "ix_team_list_order", "team", [sa.text("school_year DESC"), "name", "id"], unique=False
+        )
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -55,11 +65,13 @@ def upgrade() -> None:
         batch_op.drop_column("learning_target_agreed")
     with op.batch_alter_table("team", schema=None) as batch_op:
         batch_op.drop_column("learning_target")
+    _team_list_order_again()
 
 
 def downgrade() -> None:
     with op.batch_alter_table("team", schema=None) as batch_op:
         batch_op.add_column(sa.Column("learning_target", sa.TEXT(), nullable=True))
+    _team_list_order_again()
     with op.batch_alter_table("conference_record", schema=None) as batch_op:
         batch_op.add_column(sa.Column("learning_target_agreed", sa.TEXT(), nullable=True))
     op.execute(
