@@ -53,6 +53,19 @@ def test_demo_data_has_a_team_at_each_stage_and_loads_once(client, settings, aut
     assert any(p["comment_count"] == 1 for p in posts)
     coverage = client.get("/api/v1/coverage-requests", headers=h).json()["items"]
     assert sorted(c["status"] for c in coverage) == ["needs_review", "pending"]
+    # A pending team invitation, the current school year with its dates, a learning form.
+    draft = next(t for t in listed if t["plan_status"] == "draft")
+    assert [m["given_name"] for m in draft["invited"]] == ["Carla"]
+    years = client.get("/api/v1/school-years", headers=h).json()["items"]
+    assert [y["is_current"] for y in years] == [True]
+    progress = client.get(f"/api/v1/teams/{draft['id']}/progress", headers=h).json()
+    assert [d["state"] for d in progress["deadlines"]][0] == "upcoming"
+    erin = client.post(
+        "/api/v1/auth/token",
+        data={"username": "erin.evans@example.org", "password": "peercoach-demo"},
+    ).json()["access_token"]
+    forms = client.get("/api/v1/me/learning-forms", headers={"Authorization": f"Bearer {erin}"})
+    assert forms.json()["total"] == 1
 
 
 def test_demo_data_is_refused_outside_development(settings):

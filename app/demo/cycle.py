@@ -42,7 +42,7 @@ from app.support.models import SupportKind
 from app.support.schemas import SupportRequestCreate
 from app.teams import service as teams
 from app.teams.models import Team, TeamInvitation
-from app.teams.schemas import TeamCreate
+from app.teams.schemas import TeamCreate, TeamInvitationCreate
 from app.users.models import SchoolMembership, User
 
 
@@ -185,14 +185,17 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         found = await records_access.get_conference_record(ev, session, p[who])
         await records.put_conference(session, p[who], found, data)
 
-    # 1. Just formed: a draft plan.
-    await team(
+    # 1. Just formed: a draft plan, and Carla invited to join (she has not answered yet).
+    t1 = await team(
         "ana.alvarez",
         "ben.brooks",
         "Guided reading circle",
         "Guided reading",
         "Shorter, more focused guided reading groups",
     )
+    carla = p["carla.chen"].user
+    assert carla is not None
+    await teams.invite(session, p["ana.alvarez"], t1, TeamInvitationCreate(user_id=carla.id))
     # 2. Plan submitted for review, pre-conference on the calendar.
     t2 = await team(
         "carla.chen",
