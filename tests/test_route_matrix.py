@@ -498,6 +498,10 @@ RULES: dict[tuple[str, str], Rule] = {
         json={"body": "c"},
     ),
     ("GET", "/api/v1/teams/{team_id}/progress"): Rule("/api/v1/teams/{team_id}/progress", TEAM),
+    # A member carries the team into the next school year (the others are invited to it).
+    ("POST", "/api/v1/teams/{team_id}/continue"): Rule(
+        "/api/v1/teams/{team_id}/continue", status(MEMBERS, 201), json={"school_year": "2027-2028"}
+    ),
     # School years: everyone on the staff reads them; district administrators record them.
     ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
     ("GET", "/api/v1/school-years/{school_year_id}"): Rule(

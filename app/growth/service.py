@@ -25,6 +25,7 @@ from app.events.models import Event, EventKind, EventStatus
 from app.growth import policies
 from app.growth.models import GrowthRecord
 from app.growth.schemas import GrowthRecordPublic, GrowthRecordWrite
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
 
 
@@ -70,6 +71,7 @@ async def put(
         raise Conflict("The year-end meeting was deleted; restore it first")
     if event.status == EventStatus.cancelled:
         raise Conflict("The year-end meeting was cancelled")
+    await school_years.require_open(session, ev.team.team.school_year)
     if event.status != EventStatus.held:
         if team_policies.is_team_admin(principal, ev.team):
             await event_service.mark_held(

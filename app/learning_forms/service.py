@@ -25,6 +25,7 @@ from app.learning_forms import policies
 from app.learning_forms.models import LearningForm
 from app.learning_forms.schemas import LearningFormPublic, LearningFormWrite
 from app.plans.models import ActionPlan, PlanStatus
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
 from app.teams.models import Team
 from app.teams.policies import TeamAccess
@@ -117,6 +118,7 @@ async def put(
     )
     if plan_status == PlanStatus.completed:
         raise Conflict("The plan is completed: the team's learning forms are kept as they are")
+    await school_years.require_open(session, access.team.school_year)
     found = await session.execute(
         select(LearningForm)
         .where(

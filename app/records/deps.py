@@ -22,6 +22,7 @@ from app.records import policies, service
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
 from app.records.service import Confidential
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
 from app.teams.deps import MISSING as TEAM_MISSING
 
@@ -69,6 +70,7 @@ async def get_editable_observation_record(
     found = await _observation(ev, session, principal, lock=True)
     if not policies.can_edit_observation(principal, found.record):
         raise Forbidden("Only its author edits an observation record")
+    await school_years.require_open(session, ev.team.team.school_year)
     return found
 
 

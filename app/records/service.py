@@ -39,6 +39,7 @@ from app.records.schemas import (
     RecordStanding,
     StrategyComparison,
 )
+from app.school_years import service as school_years
 from app.teams import policies as team_policies
 from app.teams.models import Team
 
@@ -69,6 +70,7 @@ async def create_observation(
     _require_kind(ev.event, frozenset({EventKind.observation}), "observation record")
     if not policies.can_write_observation(principal, ev.event):
         raise Forbidden("Only the observer writes the observation record")
+    await school_years.require_open(session, ev.team.team.school_year)
     exists = await session.execute(
         select(col(ObservationRecord.id)).where(col(ObservationRecord.event_id) == ev.event.id)
     )
@@ -108,6 +110,7 @@ async def put_conference(
     _require_kind(ev.event, CONFERENCE_KINDS, "conference record")
     answers = data.model_dump(exclude=set(PRE_ONLY))
     _answers_fit(ev.event.kind, data)
+    await school_years.require_open(session, ev.team.team.school_year)
     record = found.record
     created = record is None
     await _held(session, ev.event, principal)

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from app.core import rows
 from app.core.access import public_columns
+from app.core.db import utcnow
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
@@ -98,6 +99,19 @@ async def update_year(
     session.add(year)
     await session.flush()
     return year
+
+
+async def require_open(session: AsyncSession, label: str) -> None:
+    """A team's records are written while its school year lasts: once the recorded year has
+    ended (its last day passed, in UTC), they are kept as they were (409)."""
+    ends_on = await session.scalar(
+        select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == label)
+    )
+    if ends_on is not None and utcnow().date() > ends_on:
+        raise Conflict(
+            f"The school year {label} ended on {ends_on}: its records are kept as they were "
+            "(continue the team into the next year: POST /teams/{id}/continue)"
+        )
 
 
 async def of_label(session: AsyncSession, label: str) -> SchoolYear | None:

@@ -23,6 +23,10 @@ class Team(SQLModel, table=True):
         default=None, foreign_key="focus_area.id", ondelete="RESTRICT", index=True
     )
     focus_area_other: str | None = Field(default=None, max_length=500)
+    # The team of an earlier school year that this one continues (members, focus, target).
+    continued_from_id: uuid.UUID | None = Field(
+        default=None, foreign_key="team.id", unique=True, ondelete="RESTRICT"
+    )
     created_by_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )

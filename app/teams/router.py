@@ -13,10 +13,12 @@ from app.teams.deps import (
     AdminTeam,
     EditableTeam,
     MembershipTeam,
+    MemberTeam,
     TeamView,
     ViewableTeamId,
 )
 from app.teams.schemas import (
+    TeamContinue,
     TeamCreate,
     TeamInvitationCreate,
     TeamInvitationPublic,
@@ -69,6 +71,20 @@ async def create_team(body: TeamCreate, session: SessionDep, principal: StaffCal
     (403): membership is the teachers' decision, so no account an administrator controls can
     reach a team's confidential records."""
     team = await service.create(session, principal, body)
+    return await service.to_public(session, team)
+
+
+@router.post(
+    "/teams/{team_id}/continue", status_code=201, responses=error_responses(401, 403, 404, 409, 422)
+)
+async def continue_team(
+    access: MemberTeam, body: TeamContinue, session: SessionDep, principal: StaffCaller
+) -> TeamPublic:
+    """Carry the team into a later school year (members; once): a new team with the same
+    focus area and learning target and a new draft plan. You are its first member; the other
+    teachers of the team are invited and join when they accept. The earlier team keeps its
+    records, read-only once its school year has ended (`continued_as_id` links the two)."""
+    team = await service.continue_team(session, principal, access, body)
     return await service.to_public(session, team)
 
 

@@ -53,6 +53,14 @@ class TeamUpdate(InputModel):
     learning_target: LongText | None = None
 
 
+class TeamContinue(InputModel):
+    school_year: SchoolYear | None = Field(
+        default=None,
+        description="A later school year (left out: the current one, GET /school-years)",
+    )
+    name: ShortText | None = Field(default=None, description="Left out: the team's name")
+
+
 class TeamInvitationCreate(InputModel):
     user_id: uuid.UUID = Field(description="A teacher of your schools")
 
@@ -96,6 +104,12 @@ class TeamPublic(OutputModel):
     members: list[TeamMemberPublic]
     invited: list[MemberRef] = Field(description="Invited colleagues who have not answered yet")
     plan_status: PlanStatus | None
+    continued_from_id: uuid.UUID | None = Field(
+        description="The team of an earlier school year this one continues"
+    )
+    continued_as_id: uuid.UUID | None = Field(
+        description="The team that continues this one into a later school year"
+    )
     created_by_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime

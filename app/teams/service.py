@@ -36,6 +36,7 @@ from app.teams.models import (
 )
 from app.teams.policies import TeamAccess
 from app.teams.schemas import (
+    TeamContinue,
     TeamCreate,
     TeamInvitationCreate,
     TeamInvitationPublic,
@@ -84,6 +85,9 @@ async def get_viewable(
     return await _load_members(session, TeamAccess(team=team))
 
 
+_later = aliased(Team, name="later")
+
+
 def _related(team: Any) -> list[Any]:
     """What TeamPublic shows beside the team's own columns, looked up per team (`team`: the
     team table or a page of it)."""
@@ -114,7 +118,9 @@ def _related(team: Any) -> list[Any]:
     plan = select(col(ActionPlan.status), col(ActionPlan.learning_target)).where(
         ActionPlan.team_id == team.id
     )
+    continued_as = select(col(_later.id)).where(_later.continued_from_id == team.id)
     return [
+        continued_as.scalar_subquery().label("continued_as_id"),
         focus_area.scalar_subquery().label("focus_area"),
         nested(members).label("members"),
         nested(invited).label("invited"),
@@ -328,6 +334,18 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
         focus_area_other=data.focus_area_other,
         created_by_id=me,
     )
+    return await _found(session, team, me, invitees, data.learning_target)
+
+
+async def _found(
+    session: AsyncSession,
+    team: Team,
+    me: uuid.UUID,
+    invitees: set[uuid.UUID],
+    learning_target: str | None,
+) -> Team:
+    """A new team with its founder as first member, its founding invitations, and its draft
+    plan holding the learning target."""
     session.add(team)
     await session.flush()
     session.add(TeamMember(team_id=team.id, user_id=me, sees_since=None))
@@ -336,9 +354,50 @@ async def create(session: AsyncSession, principal: Principal, data: TeamCreate) 
         for u in sorted(invitees, key=str)
     )
     # Every team has its action plan from the start, as a draft.
-    session.add(ActionPlan(team_id=team.id, learning_target=data.learning_target))
+    session.add(ActionPlan(team_id=team.id, learning_target=learning_target))
     await session.flush()
     return team
+
+
+async def continue_team(
+    session: AsyncSession, principal: Principal, access: TeamAccess, data: TeamContinue
+) -> Team:
+    """A member carries the team into a later school year: a new team with its focus area and
+    learning target and a new draft plan; the caller is its first member and the other
+    teachers of the team are invited to it (each joins by accepting, as when a team forms).
+    The earlier team and its records stay as they were."""
+    assert principal.user is not None
+    old = access.team
+    school_year = data.school_year or await _current_school_year(session)
+    if school_year <= old.school_year:
+        raise Unprocessable.for_field(
+            "school_year",
+            f"continue into a school year after {old.school_year}",
+            "not_later",
+        )
+    await _lock(session, old.id)
+    taken = await session.execute(select(col(Team.id)).where(col(Team.continued_from_id) == old.id))
+    if taken.first() is not None:
+        raise Conflict("This team has already continued into another school year")
+    target = await session.scalar(
+        select(col(ActionPlan.learning_target)).where(col(ActionPlan.team_id) == old.id)
+    )
+    teachers = await session.execute(
+        select(col(User.id)).where(
+            col(User.id).in_(access.member_ids - {principal.user.id}),
+            col(User.role) == Role.teacher,
+            col(User.is_active).is_(True),
+        )
+    )
+    team = Team(
+        name=data.name or old.name,
+        school_year=school_year,
+        focus_area_id=old.focus_area_id,
+        focus_area_other=old.focus_area_other,
+        continued_from_id=old.id,
+        created_by_id=principal.user.id,
+    )
+    return await _found(session, team, principal.user.id, set(teachers.scalars()), target)
 
 
 async def update(session: AsyncSession, team: Team, data: TeamUpdate) -> Team:
