@@ -56,10 +56,11 @@ def test_an_ended_years_records_are_read_only(client, world, auth):
         json={"label": "2025-2026", "starts_on": "2025-08-01", "ends_on": "2026-07-31"},
     )
     assert r.status_code == 201
+    form = f"/api/v1/teams/{team['id']}/learning-forms/{world.teacher_a.id}"
     writes = [
         ("PATCH", record, {"affirmations": ["changed"]}),
         ("PUT", f"/api/v1/events/{post['id']}/conference-record", {"summary": "late"}),
-        ("PUT", f"/api/v1/teams/{team['id']}/learning-forms/{world.teacher_a.id}", {"purpose": "p"}),
+        ("PUT", form, {"purpose": "p"}),
         ("POST", "/api/v1/events", {"team_id": team["id"], "kind": "other",
                                     "starts_at": "2026-05-02T15:00:00Z",
                                     "ends_at": "2026-05-02T16:00:00Z"}),
