@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from app.core.errors import error_responses
 from app.summary import service
 from app.summary.deps import SummaryDocumentView, SummaryView
+from app.summary.document import to_html
 from app.summary.schemas import TeamSummary
 
 router = APIRouter(tags=["summary"])
@@ -42,7 +43,7 @@ async def get_team_summary_document(
             service.to_markdown(summary, zone), media_type="text/markdown; charset=utf-8"
         )
     return Response(
-        service.to_html(summary, zone),
+        to_html(summary, zone),
         media_type="text/html; charset=utf-8",
         # The document styles itself inline and needs nothing else: no script, no image, no
         # form, no frame, so text a teacher typed can never run or call out.

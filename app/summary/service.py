@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -91,14 +90,14 @@ async def compile_document(
     return summary, ZoneInfo(zone.time_zone if zone else "UTC")
 
 
-def _when(value: datetime, zone: ZoneInfo) -> str:
+def when(value: datetime, zone: ZoneInfo) -> str:
     try:
         return value.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
     except OverflowError:  # an instant stored before dates were range-checked: show it in UTC
         return value.isoformat()
 
 
-def _status(e: EventPublic, now: datetime) -> str:
+def event_status(e: EventPublic, now: datetime) -> str:
     """An event's status as the form shows it: never "scheduled" for what is past."""
     if e.status == EventStatus.held:
         return "held"
@@ -154,7 +153,7 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
         if e.observer_id and e.observed_id:
             what += f": {names.get(e.observer_id, '?')} observes {names.get(e.observed_id, '?')}"
         out.append(
-            f"| {_when(e.starts_at, zone)} | {what} | {e.location or '-'} | {_status(e, now)} |"
+            f"| {when(e.starts_at, zone)} | {what} | {e.location or '-'} | {event_status(e, now)} |"
         )
     out.append("")
     if s.conference_records is not None:
@@ -163,7 +162,7 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
             ev = events.get(c.event_id)
             kind = ev.kind.value.replace("_", "-").capitalize() if ev else "Conference"
             where = f", {ev.location}" if ev and ev.location else ""
-            out += [f"### {kind}: {_when(ev.starts_at, zone) if ev else '-'}{where}", ""]
+            out += [f"### {kind}: {when(ev.starts_at, zone) if ev else '-'}{where}", ""]
             for label, key in CONFERENCE_ANSWERS:
                 value = getattr(c, key)
                 if value is None and key != "summary":
@@ -179,7 +178,7 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
             if (ev := events.get(o.event_id)) is not None:
                 observed = names.get(ev.observed_id, "a former member") if ev.observed_id else "-"
                 out += [
-                    f"- **Date:** {_when(ev.starts_at, zone)}",
+                    f"- **Date:** {when(ev.starts_at, zone)}",
                     f"- **Teacher observed:** {observed}",
                     f"- **Learning target:** {ev.learning_target or '-'}",
                     f"- **Strategy observed:** {ev.strategy or '-'}",
@@ -205,16 +204,3 @@ def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
             "",
         ]
     return "\n".join(out)
-
-
-def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
-    # Every value from users is escaped; Markdown bodies are shown as text, never as markup.
-    md = to_markdown(s, zone)
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Peer Coaching Summary: {html.escape(s.team.name)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
-        "line-height:1.5}"
-        "pre{white-space:pre-wrap;font-family:inherit}@media print{body{margin:0}}</style>"
-        f"</head><body><pre>{html.escape(md)}</pre></body></html>"
-    )

@@ -1,0 +1,291 @@
+"""The summary form as a printable, accessible HTML document: headings in order, definition
+lists for the form's questions and answers, a captioned table for the calendar, `lang`, a
+print stylesheet, times in the school's time zone. Rendered by Jinja2 with every value
+escaped (a teacher's text is never markup); Markdown bodies are shown as written."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup
+
+from app.core.db import utcnow
+from app.events.schemas import EventPublic
+from app.summary.schemas import TeamSummary
+from app.summary.service import CONFERENCE_ANSWERS, FORM_ANSWERS, event_status, when
+
+PLAN_ANSWERS = (
+    ("Learning target", "learning_target"),
+    ("Focus goal", "focus_goal"),
+    ("Lesson purpose", "lesson_purpose"),
+    ("Classroom dynamics", "classroom_dynamics"),
+    ("Philosophies and literature", "philosophies_and_literature"),
+)
+
+
+@dataclass
+class Answer:
+    label: str
+    value: str
+    by: str | None = None
+
+
+@dataclass
+class Part:
+    """A titled part of the document: answers, lists of entries, or both."""
+
+    heading: str
+    answers: list[Answer] = field(default_factory=list)
+    lists: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    when: str
+    what: str
+    where: str
+    status: str
+
+
+@dataclass
+class _Group:
+    heading: str
+    parts: list[Part]
+
+
+@dataclass
+class _Reflection:
+    title: str
+    meta: str
+    body: str
+
+
+TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Peer Coaching Summary: {{ title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#1a1a1a;background:#fff}
+h1{font-size:1.6rem}h2{font-size:1.3rem;border-bottom:1px solid #767676;margin-top:2rem}
+h3{font-size:1.1rem}h4{font-size:1rem;margin-bottom:.25rem}
+dt{font-weight:600}dd{margin:0 0 .5rem 0;white-space:pre-wrap}
+table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600}
+th,td{border:1px solid #767676;padding:.25rem .5rem;text-align:left;vertical-align:top}
+.by,.meta{color:#4a4a4a;font-style:italic}.body{white-space:pre-wrap}
+@media print{body{margin:0;max-width:none;font-size:11pt}
+section,article,tr{break-inside:avoid}h2,h3{break-after:avoid}}
+</style>
+</head>
+<body>
+<header>
+<h1>Peer Coaching Summary: {{ title }}</h1>
+<dl>
+{%- for a in facts %}
+<dt>{{ a.label }}</dt><dd>{{ a.value }}</dd>
+{%- endfor %}
+</dl>
+<p>Times are in the school's time zone, {{ zone }}.</p>
+</header>
+<main>
+{%- for part in parts %}
+<section aria-labelledby="part-{{ loop.index }}">
+<h2 id="part-{{ loop.index }}">{{ part.heading }}</h2>
+{{ render(part, 3) }}
+</section>
+{%- endfor %}
+<section aria-labelledby="calendar">
+<h2 id="calendar">Calendar of events</h2>
+<table>
+<caption>Every event of the team, in time order, with its real status</caption>
+<thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Where</th>
+<th scope="col">Status</th></tr></thead>
+<tbody>
+{%- for r in calendar %}
+<tr><td>{{ r.when }}</td><td>{{ r.what }}</td><td>{{ r.where }}</td><td>{{ r.status }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+</section>
+{%- for group in groups %}
+<section aria-labelledby="group-{{ loop.index }}">
+<h2 id="group-{{ loop.index }}">{{ group.heading }}</h2>
+{%- for part in group.parts %}
+<article>
+<h3>{{ part.heading }}</h3>
+{{ render(part, 4) }}
+</article>
+{%- else %}
+<p>None written yet.</p>
+{%- endfor %}
+</section>
+{%- endfor %}
+<section aria-labelledby="progress">
+<h2 id="progress">Progress</h2>
+<p>Cycle complete: {{ "yes" if complete else "no" }}</p>
+{%- if missing %}
+<h3>Still to do</h3>
+<ul>
+{%- for m in missing %}
+<li>{{ m }}</li>
+{%- endfor %}
+</ul>
+{%- endif %}
+{%- if deadlines %}
+<h3>Dates of the school year</h3>
+<ul>
+{%- for d in deadlines %}
+<li>{{ d }}</li>
+{%- endfor %}
+</ul>
+{%- endif %}
+</section>
+<section aria-labelledby="reflections">
+<h2 id="reflections">Reflections</h2>
+{%- for r in reflections %}
+<article>
+<h3>{{ r.title }}</h3>
+<p class="meta">{{ r.meta }}</p>
+<div class="body">{{ r.body }}</div>
+</article>
+{%- else %}
+<p>No reflections yet.</p>
+{%- endfor %}
+</section>
+</main>
+</body>
+</html>
+"""
+
+PART = """
+{%- if part.answers %}
+<dl>
+{%- for a in part.answers %}
+<dt>{{ a.label }}</dt><dd>{{ a.value }}
+{%- if a.by %} <span class="by">({{ a.by }})</span>{% endif %}</dd>
+{%- endfor %}
+</dl>
+{%- endif %}
+{%- for label, items in part.lists %}
+<h{{ level }}>{{ label }}</h{{ level }}>
+<ul>
+{%- for item in items %}
+<li>{{ item }}</li>
+{%- else %}
+<li>None written</li>
+{%- endfor %}
+</ul>
+{%- endfor %}"""
+
+_env = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+_part = _env.from_string(PART)
+_document = _env.from_string(TEMPLATE)
+
+
+def _render_part(part: Part, level: int) -> Markup:
+    """A part's answers and lists, its list headings at `level` (escaped as it renders)."""
+    return Markup(_part.render(part=part, level=level))
+
+
+def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
+    names = {m.id: f"{m.given_name} {m.family_name}" for m in s.team.members}
+    events = {e.id: e for e in s.calendar}
+    now = utcnow()
+    focus = (s.team.focus_area.name if s.team.focus_area else None) or s.team.focus_area_other
+    facts = [
+        Answer("School year", s.team.school_year),
+        Answer("Teachers", ", ".join(names.values()) or "-"),
+        Answer("Focus area", focus or "-"),
+        Answer("Plan status", s.plan.status.value),
+    ]
+    plan = Part(
+        "Action plan and pre-conference",
+        [Answer(label, getattr(s.plan, key) or "-") for label, key in PLAN_ANSWERS],
+    )
+    forms = [
+        Part(
+            f"Learning form: {names.get(f.teacher_id, 'a former member')}",
+            [Answer(label, getattr(f, key) or "-") for label, key in FORM_ANSWERS],
+        )
+        for f in s.learning_forms or []
+    ]
+    calendar = [_row(e, names, zone, now) for e in s.calendar]
+    groups = []
+    if s.conference_records is not None:
+        conferences = []
+        for c in s.conference_records:
+            ev = events.get(c.event_id)
+            kind = ev.kind.value.replace("_", "-").capitalize() if ev else "Conference"
+            where = f", {ev.location}" if ev and ev.location else ""
+            answers = [
+                Answer(label, getattr(c, key) or "-", _by(c.written_by.get(key), names))
+                for label, key in CONFERENCE_ANSWERS
+                if getattr(c, key) is not None or key == "summary"
+            ]
+            conferences.append(
+                Part(f"{kind}: {when(ev.starts_at, zone) if ev else '-'}{where}", answers)
+            )
+        groups.append(_Group("Conference records", conferences))
+    if s.observation_records is not None:
+        observations = []
+        for o in s.observation_records:
+            ev = events.get(o.event_id)
+            answers = [Answer("Evidence", o.evidence or "-")]
+            if ev is not None:
+                observed = names.get(ev.observed_id, "a former member") if ev.observed_id else "-"
+                answers = [
+                    Answer("Date", when(ev.starts_at, zone)),
+                    Answer("Teacher observed", observed),
+                    Answer("Learning target", ev.learning_target or "-"),
+                    Answer("Strategy observed", ev.strategy or "-"),
+                    *answers,
+                ]
+            lists = [
+                ("Affirmations", o.affirmations),
+                ("New understandings", o.new_understandings),
+                ("Questions I still have", o.open_questions),
+            ]
+            author = names.get(o.author_id, "a former member")
+            observations.append(Part(f"Notes by {author}", answers, lists))
+        groups.append(_Group("Observations", observations))
+    reflections = [
+        _Reflection(
+            r.title,
+            f"{r.author.given_name} {r.author.family_name}, {r.visibility.value}, "
+            f"{when(r.created_at, zone)}",
+            r.body,
+        )
+        for r in s.reflections
+    ]
+    return _document.render(
+        title=s.team.name,
+        facts=facts,
+        zone=zone.key,
+        parts=[plan, *forms],
+        render=_render_part,
+        calendar=calendar,
+        groups=groups,
+        complete=s.progress.complete,
+        missing=[m.message for m in s.progress.missing],
+        deadlines=[f"{d.message}: {d.state.value}" for d in s.progress.deadlines],
+        reflections=reflections,
+    )
+
+
+def _by(user_id: uuid.UUID | None, names: dict[uuid.UUID, str]) -> str | None:
+    if user_id is None:
+        return None
+    return names.get(user_id, "a former member")
+
+
+def _row(e: EventPublic, names: dict[uuid.UUID, str], zone: ZoneInfo, now: datetime) -> Row:
+    what = e.kind.value.replace("_", " ")
+    if e.observer_id and e.observed_id:
+        what += f": {names.get(e.observer_id, '?')} observes {names.get(e.observed_id, '?')}"
+    return Row(when(e.starts_at, zone), what, e.location or "-", event_status(e, now))
