@@ -31,6 +31,8 @@ from app.openapi import install_openapi, operation_id
 from app.plans.router import router as plans_router
 from app.program_rules.router import router as program_rules_router
 from app.progress.router import router as progress_router
+from app.read_log.router import router as read_log_router
+from app.read_log.writer import ReadLogWriter
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
@@ -67,6 +69,10 @@ TAGS = [
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
     {"name": "records", "description": "Observation and conference records: team members only"},
     {
+        "name": "read log",
+        "description": "Who read a team's confidential records: its members' own log",
+    },
+    {
         "name": "learning forms",
         "description": "Each teacher's own learning form for the cycle: team members only",
     },
@@ -96,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lifecycle = Lifecycle()
     principals = PrincipalCache(ttl=settings.principal_cache_seconds)
     feed = principals.follow(db) if settings.principal_cache_seconds > 0 else None
+    read_log = ReadLogWriter(
+        settings.database_url, settings.read_log_flush_seconds, settings.sqlite_busy_timeout_ms
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -107,9 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         if feed is not None:
             feed.start()
+        read_log.start()
         try:
             yield
         finally:
+            await read_log.stop()
             if feed is not None:
                 await feed.stop()
             await db.dispose()
@@ -133,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = Probe()
     app.state.principals = principals
     app.state.principal_feed = feed
+    app.state.read_log = read_log
     install_error_handlers(app)
     install_openapi(app, API_PREFIX)
 
@@ -153,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         records_router,
         learning_forms_router,
+        read_log_router,
         growth_router,
         reflections_router,
         progress_router,

@@ -9,6 +9,7 @@ from app.integration_keys.models import IntegrationKey
 from app.learning_forms.models import LearningForm
 from app.plans.models import ActionPlan, PlanTransition
 from app.program_rules.models import ProgramRules
+from app.read_log.models import ConfidentialRead
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceReview, ResourceTag
@@ -22,6 +23,7 @@ from app.users.models import SchoolMembership, User
 __all__ = [
     "ActionPlan",
     "ConferenceRecord",
+    "ConfidentialRead",
     "CoverageRequest",
     "Event",
     "EventParticipant",

@@ -71,6 +71,7 @@ def settings(database_url: str) -> Settings:
         cors_origins=["https://app.example.org"],
         max_body_bytes=64 * 1024,
         log_level="WARNING",
+        read_log_flush_seconds=0,  # each read's log entry is written before it answers
     )
 
 

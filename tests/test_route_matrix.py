@@ -423,6 +423,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/teams/{team_id}/observation-records"): Rule(
         "/api/v1/teams/{team_id}/observation-records", MEMBERS
     ),
+    # Who read the team's confidential records: its members (the readers of those records).
+    ("GET", "/api/v1/teams/{team_id}/read-log"): Rule("/api/v1/teams/{team_id}/read-log", MEMBERS),
     ("GET", "/api/v1/teams/{team_id}/observation-comparison"): Rule(
         "/api/v1/teams/{team_id}/observation-comparison", MEMBERS
     ),

@@ -52,6 +52,7 @@ TEMPLATED = {
     "/api/v1/teams/{team_id}/invitations",
     "/api/v1/teams/{team_id}/observation-records",
     "/api/v1/teams/{team_id}/observation-comparison",
+    "/api/v1/teams/{team_id}/read-log",
     "/api/v1/teams/{team_id}/plan",
     "/api/v1/teams/{team_id}/plan/transitions",
     "/api/v1/teams/{team_id}/progress",

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # How long a worker may keep a signed-in account in memory, kept exact by the database's
     # change signals (app/auth/principal_cache.py); 0 reads it on every request.
     principal_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # How often the confidential-read log writes what it gathered (app/read_log/writer.py);
+    # 0: each read writes its entry before it answers.
+    read_log_flush_seconds: float = Field(default=0.5, ge=0, le=60)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # How much of the SQLite file each connection reads through a memory map (PRAGMA
     # mmap_size) instead of copying pages into its own cache: at district scale a read that

@@ -10,6 +10,8 @@ from app.core.pagination import Page, PageDep
 from app.learning_forms import service
 from app.learning_forms.deps import LearningFormView, OwnFormsReader
 from app.learning_forms.schemas import LearningFormPublic, LearningFormWrite
+from app.read_log.deps import NoteRead
+from app.read_log.models import ReadKind
 from app.records.deps import TeamRecordsStanding
 from app.teams.deps import ViewableTeam
 
@@ -19,13 +21,19 @@ ONE = "/teams/{team_id}/learning-forms/{teacher_id}"
 
 @router.get("/teams/{team_id}/learning-forms", responses=error_responses(401, 403, 404, 422))
 async def list_learning_forms(
-    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep, page: PageDep
+    standing: TeamRecordsStanding,
+    team_id: uuid.UUID,
+    reads: ReadsDep,
+    page: PageDep,
+    note: NoteRead,
 ) -> Page[LearningFormPublic]:
     """Each teacher's learning form on the team (team members only: confidential, like the
     records; a later member reads those written since they joined until the members before
     them agree)."""
     query, values = service.team_forms_query(team_id, standing.confidential_since)
-    return await reads.page(LearningFormPublic, query, page, values)
+    forms = await reads.page(LearningFormPublic, query, page, values)
+    await note(ReadKind.learning_forms, team_id)
+    return forms
 
 
 @router.get(ONE, responses=error_responses(401, 403, 404, 422))

@@ -18,6 +18,8 @@ from app.core.errors import Forbidden, NotFound
 from app.events.deps import MISSING as EVENT_MISSING
 from app.events.deps import EventAccess, ViewableEvent
 from app.learning_forms.schemas import LearningFormPublic
+from app.read_log.deps import NoteRead
+from app.read_log.models import ReadKind
 from app.records import policies, service
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.records.schemas import ConferenceRecordPublic, ObservationRecordPublic
@@ -121,24 +123,28 @@ def decide(facts: Confidential[R] | None, missing: str, *, unseen: str = EVENT_M
 
 
 async def get_observation_view(
-    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, note: NoteRead
 ) -> ObservationRecordPublic:
     schema = ObservationRecordPublic
     stmt = service.event_record_statement(caller, event_id, ObservationRecord, schema)
     facts = await reads.one(Confidential[ObservationRecordPublic], stmt)
-    return decide(facts, "No observation record for this event yet")
+    record = decide(facts, "No observation record for this event yet")
+    await note(ReadKind.observation_record, record.team_id, record.id)
+    return record
 
 
 ObservationRecordView = Annotated[ObservationRecordPublic, Depends(get_observation_view)]
 
 
 async def get_conference_view(
-    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, note: NoteRead
 ) -> ConferenceRecordPublic:
     schema = ConferenceRecordPublic
     stmt = service.event_record_statement(caller, event_id, ConferenceRecord, schema)
     facts = await reads.one(Confidential[ConferenceRecordPublic], stmt)
-    return decide(facts, "No conference record for this event yet")
+    record = decide(facts, "No conference record for this event yet")
+    await note(ReadKind.conference_record, record.team_id, record.id)
+    return record
 
 
 ConferenceRecordView = Annotated[ConferenceRecordPublic, Depends(get_conference_view)]

@@ -7,6 +7,8 @@ from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
+from app.read_log.deps import NoteRead
+from app.read_log.models import ReadKind
 from app.records import service
 from app.records.deps import (
     ConferenceRecordOf,
@@ -113,20 +115,26 @@ async def put_conference_record(
 
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
-    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep, page: PageDep
+    standing: TeamRecordsStanding,
+    team_id: uuid.UUID,
+    reads: ReadsDep,
+    page: PageDep,
+    note: NoteRead,
 ) -> Page[ObservationRecordPublic]:
     """Every observation record of the team you may read, in the order the observations
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
     query, values = service.team_observations_query(team_id, standing.confidential_since)
-    return await reads.page(ObservationRecordPublic, query, page, values)
+    found = await reads.page(ObservationRecordPublic, query, page, values)
+    await note(ReadKind.observation_records, team_id)
+    return found
 
 
 @router.get(
     "/teams/{team_id}/observation-comparison", responses=error_responses(401, 403, 404, 422)
 )
 async def compare_observations(
-    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep
+    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep, note: NoteRead
 ) -> ObservationComparison:
     """The team's observations side by side by the strategy observed, as the learning form
     asks ("observations should be done on the same or similar instructional strategies"):
@@ -134,7 +142,9 @@ async def compare_observations(
     a record written before you joined shows as `before_you_joined` until the members before
     you agree)."""
     observed = await reads.all(service.ObservedRow, service.team_observed_statement(team_id))
-    return service.compare_by_strategy(observed, standing.confidential_since)
+    compared = service.compare_by_strategy(observed, standing.confidential_since)
+    await note(ReadKind.observation_comparison, team_id)
+    return compared
 
 
 @router.get("/me/observation-records", responses=error_responses(401, 403, 422))

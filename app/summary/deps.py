@@ -10,6 +10,8 @@ from fastapi import Depends, Query
 
 from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep
+from app.read_log.deps import NoteRead
+from app.read_log.models import ReadKind
 from app.summary import service
 from app.summary.schemas import TeamSummary
 
@@ -23,9 +25,16 @@ IncludePrivate = Annotated[
 
 
 async def get_summary(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, include_private: IncludePrivate = True
+    team_id: uuid.UUID,
+    reads: ReadsDep,
+    caller: StaffCaller,
+    note: NoteRead,
+    include_private: IncludePrivate = True,
 ) -> TeamSummary:
-    return await service.compile_summary(reads, caller, team_id, include_private=include_private)
+    summary = await service.compile_summary(reads, caller, team_id, include_private=include_private)
+    if summary.confidential_included:
+        await note(ReadKind.summary, team_id)
+    return summary
 
 
 SummaryView = Annotated[TeamSummary, Depends(get_summary)]
@@ -38,12 +47,18 @@ class SummaryDocument:
 
 
 async def get_summary_document(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller, include_private: IncludePrivate = True
+    team_id: uuid.UUID,
+    reads: ReadsDep,
+    caller: StaffCaller,
+    note: NoteRead,
+    include_private: IncludePrivate = True,
 ) -> SummaryDocument:
-    compiled = await service.compile_document(
+    summary, zone = await service.compile_document(
         reads, caller, team_id, include_private=include_private
     )
-    return SummaryDocument(*compiled)
+    if summary.confidential_included:
+        await note(ReadKind.summary, team_id)
+    return SummaryDocument(summary, zone)
 
 
 SummaryDocumentView = Annotated[SummaryDocument, Depends(get_summary_document)]

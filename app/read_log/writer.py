@@ -1,0 +1,86 @@
+"""Writing the read log without slowing the reads it records: entries gather in memory and
+are written together, every `read_log_flush_seconds`, on a connection of their own (never the
+request's, never the read interface's). With 0 each entry is written before the read answers
+(the tests' setting). An entry is lost only if the process dies within that interval; a
+failed write is retried with the next batch (at most `MAX_PENDING` entries wait)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.core.db import async_url, configure_sqlite, table_of
+from app.read_log.models import ConfidentialRead
+
+MAX_PENDING = 50_000
+log = logging.getLogger("peercoach.read_log")
+
+
+class ReadLogWriter:
+    def __init__(self, database_url: str, flush_seconds: float, busy_timeout_ms: int) -> None:
+        self._url = async_url(database_url)
+        self._every = flush_seconds
+        self._busy_ms = busy_timeout_ms
+        self._engine: AsyncEngine | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._lock: asyncio.Lock | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _connect(self) -> AsyncEngine:
+        if self._engine is None:
+            sqlite = self._url.get_backend_name() == "sqlite"
+            self._engine = create_async_engine(self._url, pool_size=1, max_overflow=0)
+            if sqlite:
+                configure_sqlite(self._engine.sync_engine, self._busy_ms)
+        return self._engine
+
+    async def note(self, **entry: Any) -> None:
+        """Record one read (ConfidentialRead's fields)."""
+        self._pending.append(entry)
+        if self._every <= 0:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what has gathered, in one transaction."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                engine = self._connect().execution_options(sqlite_begin="IMMEDIATE")
+                async with engine.begin() as conn:
+                    await conn.execute(insert(table_of(ConfidentialRead)), batch)
+            except Exception:
+                log.warning("read log not written; retrying with the next batch", exc_info=True)
+                self._pending = (batch + self._pending)[-MAX_PENDING:]
+                if self._every <= 0:
+                    raise
+
+    def start(self) -> None:
+        if self._every > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            await self.flush()
+
+    async def stop(self) -> None:
+        """Write what is left and close the connection (the app is shutting down)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.flush()
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
