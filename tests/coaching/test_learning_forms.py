@@ -6,6 +6,7 @@ import pytest
 from app.users.models import Role
 from tests.coaching.conftest import TEAM_CALLERS
 from tests.coaching.test_progress import complete_cycle
+from tests.coaching.test_records import READ_MATRIX
 from tests.teams import form_team
 
 ANSWERS = {
@@ -82,19 +83,7 @@ def test_forms_stay_editable_after_approval_until_the_plan_is_completed(client, 
     assert client.get(url(team, world.teacher_a), headers=a).json()["purpose"] == ANSWERS["purpose"]
 
 
-@pytest.mark.parametrize(
-    ("caller", "status"),
-    [
-        ("anonymous", 401),
-        ("member", 200),
-        ("same_school_teacher", 404),
-        ("outside_teacher", 404),
-        ("school_admin", 403),
-        ("other_school_admin", 404),
-        ("district_admin", 403),
-        ("read_key", 403),
-    ],
-)
+@pytest.mark.parametrize(("caller", "status"), READ_MATRIX)
 def test_no_administrator_reads_a_form_by_any_path(
     client, team, world, auth, as_caller, caller, status
 ):
