@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from app.core.schemas import InputModel, OutputModel, Text, Timestamp
+from app.core.schemas import InputModel, NotNull, OutputModel, Text, Timestamp
 from app.events.models import EventKind, EventStatus
 from app.teams.schemas import MemberRef
 
@@ -70,10 +70,10 @@ class EventUpdate(InputModel):
     """Reschedule or edit. Times are given together."""
 
     title: Annotated[str, Text(200)] | None = None
-    starts_at: Timestamp | None = None
-    ends_at: Timestamp | None = None
+    starts_at: NotNull[Timestamp] = None
+    ends_at: NotNull[Timestamp] = None
     location: Annotated[str, Text(200)] | None = None
-    participant_ids: list[uuid.UUID] | None = Field(default=None, max_length=30)
+    participant_ids: NotNull[Annotated[list[uuid.UUID], Field(max_length=30)]] = None
     learning_target: ObservationTarget | None = Field(
         default=None, description="Observations only (null clears it)"
     )

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.core.schemas import InputModel, NotNull, OutputModel, ShortText, Text
 
 
 class FocusAreaCreate(InputModel):
@@ -10,9 +10,9 @@ class FocusAreaCreate(InputModel):
 
 
 class FocusAreaUpdate(InputModel):
-    name: ShortText | None = None
+    name: NotNull[ShortText] = None
     description: Annotated[str, Text(2000)] | None = None
-    is_active: bool | None = None
+    is_active: NotNull[bool] = None
 
 
 class FocusAreaPublic(OutputModel):

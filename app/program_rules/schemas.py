@@ -1,8 +1,9 @@
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
-from app.core.schemas import InputModel, OutputModel
+from app.core.schemas import InputModel, NotNull, OutputModel
 
 
 class ProgramRulesPublic(OutputModel):
@@ -18,5 +19,5 @@ class ProgramRulesPublic(OutputModel):
 
 
 class ProgramRulesUpdate(InputModel):
-    observations_per_teacher: int | None = Field(default=None, ge=1, le=10)
-    observations_need_approved_plan: bool | None = None
+    observations_per_teacher: NotNull[Annotated[int, Field(ge=1, le=10)]] = None
+    observations_need_approved_plan: NotNull[bool] = None

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.core.schemas import InputModel, NotNull, OutputModel, ShortText, Text
 from app.reflections.models import Visibility
 from app.teams.schemas import MemberRef
 
@@ -35,9 +35,9 @@ class ReflectionCreate(InputModel):
 
 
 class ReflectionUpdate(InputModel):
-    title: ShortText | None = None
-    body: Body | None = None
-    visibility: Visibility | None = None
+    title: NotNull[ShortText] = None
+    body: NotNull[Body] = None
+    visibility: NotNull[Visibility] = None
 
 
 class ReflectionPublic(OutputModel):

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
-from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.core.schemas import InputModel, NotNull, OutputModel, ShortText, Text
 
 Url = Annotated[AnyHttpUrl, Field(max_length=2000)]
 
@@ -25,10 +25,10 @@ class ResourceCreate(InputModel):
 
 
 class ResourceUpdate(InputModel):
-    title: ShortText | None = None
+    title: NotNull[ShortText] = None
     url: Url | None = None
     body: Annotated[str, Text(20_000)] | None = None
-    focus_area_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
+    focus_area_ids: NotNull[list[uuid.UUID]] = Field(default=None, max_length=20)
 
 
 class ResourcePublic(OutputModel):

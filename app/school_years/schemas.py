@@ -3,7 +3,7 @@ from datetime import date, datetime
 
 from pydantic import Field, model_validator
 
-from app.core.schemas import InputModel, OutputModel
+from app.core.schemas import InputModel, NotNull, OutputModel
 from app.teams.schemas import SchoolYear as SchoolYearLabel
 
 # The program's dates inside a year, in the order they are checked (pairs are windows).
@@ -54,9 +54,9 @@ class SchoolYearUpdate(SchoolYearDates):
     """Change the year's dates (a window's ends together or alone); `is_current: true` makes
     it the current year (the one before stops being). null clears an optional date."""
 
-    starts_on: date | None = None
-    ends_on: date | None = None
-    is_current: bool | None = None
+    starts_on: NotNull[date] = None
+    ends_on: NotNull[date] = None
+    is_current: NotNull[bool] = None
 
 
 class SchoolYearPublic(OutputModel):

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.core.schemas import InputModel, NotNull, OutputModel, ShortText, Text
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +36,8 @@ class SchoolCreate(InputModel):
 
 
 class SchoolUpdate(InputModel):
-    name: ShortText | None = None
-    time_zone: TimeZone | None = None
+    name: NotNull[ShortText] = None
+    time_zone: NotNull[TimeZone] = None
     sourced_id: SourcedId | None = None
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from app.core.schemas import InputModel, OutputModel, ShortText, Text
+from app.core.schemas import InputModel, NotNull, OutputModel, ShortText, Text
 from app.focus_areas.schemas import FocusAreaRef
 from app.plans.models import PlanStatus
 from app.teams.models import InvitationStatus
@@ -46,8 +46,8 @@ class TeamCreate(InputModel):
 
 
 class TeamUpdate(InputModel):
-    name: ShortText | None = None
-    school_year: SchoolYear | None = None
+    name: NotNull[ShortText] = None
+    school_year: NotNull[SchoolYear] = None
     focus_area_id: uuid.UUID | None = None
     focus_area_other: Annotated[str, Text(500)] | None = None
     learning_target: LongText | None = None

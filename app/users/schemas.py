@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field
 
-from app.core.schemas import InputModel, Name, OutputModel, Text
+from app.core.schemas import InputModel, Name, NotNull, OutputModel, Text
 from app.users.models import Role
 
 
@@ -30,20 +30,20 @@ class UserCreate(InputModel):
 
 
 class UserUpdate(InputModel):
-    email: Email | None = None
-    given_name: Name | None = None
-    family_name: Name | None = None
-    role: Role | None = None
-    school_ids: SchoolIds | None = Field(default=None, description="Replaces the memberships")
+    email: NotNull[Email] = None
+    given_name: NotNull[Name] = None
+    family_name: NotNull[Name] = None
+    role: NotNull[Role] = None
+    school_ids: NotNull[SchoolIds] = Field(default=None, description="Replaces the memberships")
     sourced_id: Annotated[str, Text(255, 1)] | None = None
-    is_active: bool | None = Field(
+    is_active: NotNull[bool] = Field(
         default=None, description="false deactivates: the account's tokens stop working at once"
     )
 
 
 class ProfileUpdate(InputModel):
-    given_name: Name | None = None
-    family_name: Name | None = None
+    given_name: NotNull[Name] = None
+    family_name: NotNull[Name] = None
 
 
 class PasswordChange(InputModel):
