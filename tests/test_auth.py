@@ -355,3 +355,30 @@ def test_no_connection_or_lock_is_held_while_argon2_runs(
         )
     assert r.status_code == 200, r.text
     assert held == [0]
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("short-pass1", "at least 12"),
+        ("Password123 ", "most common"),
+        ("QWERTYUIOP123", "most common"),
+        ("x" * 129, "at most 128"),
+    ],
+)
+def test_passwords_a_district_can_defend(client, world, auth, password, why):
+    """At least 12 characters, up to 128, none of the commonest breached passwords (any case);
+    a long passphrase of any characters is fine."""
+    r = client.post(
+        "/api/v1/me/password",
+        headers=auth(world.teacher_a),
+        json={"current_password": PASSWORD, "new_password": password},
+    )
+    assert r.status_code == 422
+    assert why in r.json()["errors"][0]["message"]
+    ok = client.post(
+        "/api/v1/me/password",
+        headers=auth(world.teacher_a),
+        json={"current_password": PASSWORD, "new_password": "ünïcode paßphrase " + "y" * 64},
+    )
+    assert ok.status_code == 200, ok.text

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field
 
+from app.auth.password_policy import MAX_LENGTH, MIN_LENGTH, check_password
 from app.core.schemas import InputModel, Name, NotNull, OutputModel, Text
 from app.users.models import Role
 
@@ -13,7 +14,15 @@ def _lower(value: str) -> str:
 
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_lower)]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+Password = Annotated[
+    str,
+    Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        description=f"{MIN_LENGTH} to {MAX_LENGTH} characters, not one of the commonest passwords",
+    ),
+    AfterValidator(check_password),
+]
 SchoolIds = Annotated[list[uuid.UUID], Field(max_length=50)]
 
 
