@@ -6,7 +6,9 @@ from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
+from app.invitations.models import AccountToken
 from app.learning_forms.models import LearningForm
+from app.mail.models import OutboxMessage
 from app.plans.models import ActionPlan, PlanTransition
 from app.program_rules.models import ProgramRules
 from app.read_log.models import ConfidentialRead
@@ -21,6 +23,7 @@ from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember
 from app.users.models import SchoolMembership, User
 
 __all__ = [
+    "AccountToken",
     "ActionPlan",
     "ConferenceRecord",
     "ConfidentialRead",
@@ -34,6 +37,7 @@ __all__ = [
     "LearningForm",
     "LoginThrottle",
     "ObservationRecord",
+    "OutboxMessage",
     "PlanTransition",
     "ProgramRules",
     "Reflection",

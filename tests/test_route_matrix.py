@@ -504,6 +504,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/teams/{team_id}/continue"): Rule(
         "/api/v1/teams/{team_id}/continue", status(MEMBERS, 201), json={"school_year": "2027-2028"}
     ),
+    # Invitations: the administrators who manage the person; the emailed token is the proof.
+    ("POST", "/api/v1/users/{user_id}/invitation"): Rule(
+        "/api/v1/users/{spare_id}/invitation",
+        answers(403, anonymous=401, school_admin=202, other_school_admin=404, district_admin=202),
+    ),
+    ("POST", "/api/v1/auth/activate"): Rule(
+        "/api/v1/auth/activate",
+        answers(422),
+        json={"token": "not-a-token-anyone-was-given", "password": "a long enough passphrase"},
+    ),
     # School years: everyone on the staff reads them; district administrators record them.
     ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
     ("GET", "/api/v1/school-years/{school_year_id}"): Rule(

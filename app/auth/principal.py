@@ -34,6 +34,8 @@ class Staff:
     sourced_id: str | None
     is_active: bool
     token_version: int
+    invited_at: datetime | None
+    activated_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     # argon2 checks and hashes at once per worker, and how many more may wait (then 503).
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
     password_hash_queue: int = Field(default=32, ge=0, le=10_000)
+    # Outgoing email (invitations, password resets), delivered by `peercoach worker`.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "peercoach <peercoach@localhost>"
+    # The front end's address: the links in emails open it (the token in the fragment, which
+    # browsers never send to a server, so no log holds it).
+    frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://[^?#\s]+$")
+    invitation_days: int = Field(default=14, ge=1, le=90)
     log_level: str = "INFO"
     # Stopping (app/core/serving.py): after SIGTERM, readiness fails and requests are still
     # served for the drain period; then in-flight requests get the grace period to finish.

@@ -35,6 +35,9 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     # Part of every access token: bumping it (deactivation, password change) ends old sessions.
     token_version: int = Field(default=0)
+    # The latest invitation to set a password, and when the person set it (app/invitations).
+    invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

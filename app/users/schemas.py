@@ -69,6 +69,10 @@ class UserPublic(OutputModel):
     school_ids: list[uuid.UUID]
     sourced_id: str | None
     is_active: bool
+    invited_at: datetime | None = Field(description="When the latest invitation went out")
+    activated_at: datetime | None = Field(
+        description="When the person set their password (null: not yet: invite them)"
+    )
     created_at: datetime
     updated_at: datetime
 

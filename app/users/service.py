@@ -74,6 +74,8 @@ def to_public(user: User | Staff, school_ids: list[uuid.UUID]) -> UserPublic:
         school_ids=sorted(school_ids, key=str),
         sourced_id=user.sourced_id,
         is_active=user.is_active,
+        invited_at=user.invited_at,
+        activated_at=user.activated_at,
         created_at=user.created_at,
         updated_at=user.updated_at,
     )

@@ -1,0 +1,31 @@
+"""Email waiting to go out: written in the same transaction as the change that causes it (a
+transactional outbox), delivered by `peercoach worker` (app/mail/worker.py)."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id, utcnow
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        # What is due: unsent messages by when they may go.
+        Index("ix_outbox_message_due", "sent_at", "send_after"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(sa_type=String(40), description="invitation, password_reset, ...")
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    # A worker sending it holds it until then; after, another may take it (the first died).
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,119 @@
+"""Deliver the outbox to the SMTP server in settings: at least once, never from a request.
+
+A worker claims a batch of due messages (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
+workers on several hosts never take the same message; on SQLite the write lock serialises
+them) and holds each for `LEASE`. It sends each and marks it sent; a failure is retried with
+exponential backoff (up to `MAX_ATTEMPTS`). A worker that dies mid-batch leaves its claims to
+expire and another sends them: a message may then go twice, each time with the same
+`Message-ID` (`<id@peercoach>`), by which mail systems recognise the copy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from sqlalchemy import or_, select, update
+from sqlmodel import col
+
+from app.core.config import Settings
+from app.core.db import Database, utcnow
+from app.mail.models import OutboxMessage
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+log = logging.getLogger("peercoach.mail")
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... up to 6 hours between tries."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = m.to_address
+    msg["Subject"] = m.subject
+    msg["Message-ID"] = f"<{m.id}@peercoach>"
+    msg["Date"] = format_datetime(m.created_at)
+    msg.set_content(m.body)
+    return msg
+
+
+def _send(settings: Settings, m: OutboxMessage) -> None:
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password)
+        smtp.send_message(_email(settings, m))
+
+
+async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> int:
+    """Send what is due now (one batch); the number sent."""
+    now = utcnow()
+    async with db.session() as session:
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.sent_at).is_(None),
+                col(OutboxMessage.send_after) <= now,
+                col(OutboxMessage.attempts) < MAX_ATTEMPTS,
+                or_(
+                    col(OutboxMessage.claimed_until).is_(None),
+                    col(OutboxMessage.claimed_until) < now,
+                ),
+            )
+            .order_by(col(OutboxMessage.send_after), col(OutboxMessage.id))
+            .limit(limit)
+        )
+        if db.backend != "sqlite":
+            stmt = stmt.with_for_update(skip_locked=True)
+        batch = list((await session.execute(stmt)).scalars())
+        for m in batch:
+            m.claimed_until = now + LEASE
+    sent = 0
+    for m in batch:
+        try:
+            await asyncio.to_thread(_send, settings, m)
+        except Exception as exc:  # the server refused or is down: try again later
+            log.warning("mail %s to %s not sent: %s", m.id, m.kind, exc)
+            async with db.session() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == m.id)
+                    .values(
+                        attempts=OutboxMessage.attempts + 1,
+                        send_after=utcnow() + backoff(m.attempts + 1),
+                        claimed_until=None,
+                        last_error=str(exc)[:1000],
+                    )
+                )
+            continue
+        async with db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == m.id)
+                .values(sent_at=utcnow(), claimed_until=None, attempts=OutboxMessage.attempts + 1)
+            )
+        sent += 1
+    return sent
+
+
+async def run(settings: Settings, *, once: bool = False, poll_seconds: float = 5.0) -> None:
+    """Deliver until stopped (`once`: one pass over what is due, then return)."""
+    db = Database(settings)
+    try:
+        while True:
+            sent = await deliver_due(db, settings)
+            if once and sent == 0:
+                return
+            if sent == 0:
+                await asyncio.sleep(poll_seconds)
+    finally:
+        await db.dispose()

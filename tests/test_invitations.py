@@ -1,0 +1,205 @@
+"""Getting imported staff in: an administrator invites, the email goes out through the outbox
+to a real SMTP server on loopback (aiosmtpd), and the link's single-use token sets the
+password and signs the person in."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from datetime import timedelta
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+
+from app.core.db import Database, utcnow
+from app.invitations.models import AccountToken
+from app.mail.models import OutboxMessage
+from app.mail.worker import deliver_due
+from app.users.models import Role
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(settings):
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield (
+            inbox,
+            settings.model_copy(
+                update={
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                }
+            ),
+        )
+    finally:
+        controller.stop()
+
+
+def deliver(settings) -> int:
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await deliver_due(db, settings, limit=500)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def text_of(message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+def token_in(message) -> str:
+    found = re.search(r"/activate#token=([A-Za-z0-9_-]+)", text_of(message))
+    assert found, text_of(message)
+    return found.group(1)
+
+
+def test_an_invited_person_sets_a_password_and_is_signed_in(client, world, factory, auth, smtp):
+    inbox, mail = smtp
+    new = factory.user(Role.teacher, [world.school_a], email="new.teacher@example.org",
+                       with_password=False)  # fmt: skip
+    r = client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_a))
+    assert r.status_code == 202, r.text
+    assert r.json()["user_id"] == str(new.id)
+    # Nothing is sent from the request: the worker delivers the outbox.
+    assert inbox.to("new.teacher@example.org") == []
+    assert deliver(mail) >= 1
+    [message] = inbox.to("new.teacher@example.org")
+    assert message["Subject"] == "You are invited to peercoach"
+    assert message["Message-ID"].endswith("@peercoach>")
+    token = token_in(message)
+    # The token rides in the link's fragment: browsers never send it, so no log holds it.
+    assert f"{mail.frontend_url}/activate#token={token}" in text_of(message)
+    assert deliver(mail) == 0  # sent once
+    # The token sets the password and signs in; the account says so.
+    r = client.post("/api/v1/auth/activate", json={"token": token, "password": "my own passphrase"})
+    assert r.status_code == 200, r.text
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert me.json()["activated_at"] is not None
+    assert me.json()["invited_at"] is not None
+    signed_in = client.post(
+        "/api/v1/auth/token",
+        data={"username": "new.teacher@example.org", "password": "my own passphrase"},
+    )
+    assert signed_in.status_code == 200
+    # Used once: the same token again is refused, and so is a new invitation.
+    again = client.post(
+        "/api/v1/auth/activate", json={"token": token, "password": "another passphrase"}
+    )
+    assert again.status_code == 422
+    assert again.json()["errors"][0]["type"] == "invalid_token"
+    r = client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_a))
+    assert r.status_code == 409
+
+
+def test_inviting_again_revokes_the_earlier_link_and_links_expire(
+    client, world, factory, auth, smtp, sync_engine
+):
+    inbox, mail = smtp
+    new = factory.user(Role.teacher, [world.school_a], email="twice@example.org",
+                       with_password=False)  # fmt: skip
+    for _ in range(2):
+        assert (
+            client.post(
+                f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_a)
+            ).status_code
+            == 202
+        )
+    deliver(mail)
+    first, second = (token_in(m) for m in inbox.to("twice@example.org"))
+    body = {"password": "a fine passphrase"}
+    r = client.post("/api/v1/auth/activate", json={"token": first, **body})
+    assert r.status_code == 422
+    with sync_engine.begin() as conn:  # the second link's time runs out
+        conn.execute(
+            update(AccountToken)
+            .where(AccountToken.user_id == new.id, AccountToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    r = client.post("/api/v1/auth/activate", json={"token": second, **body})
+    assert r.status_code == 422
+    # A tampered token is the same answer as an unknown one.
+    r = client.post("/api/v1/auth/activate", json={"token": second[:-2] + "xx", **body})
+    assert r.status_code == 422
+
+
+def test_activation_refuses_a_weak_password_and_keeps_the_token(client, world, factory, auth, smtp):
+    inbox, mail = smtp
+    new = factory.user(Role.teacher, [world.school_a], email="weak@example.org",
+                       with_password=False)  # fmt: skip
+    client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_a))
+    deliver(mail)
+    token = token_in(inbox.to("weak@example.org")[0])
+    weak = client.post("/api/v1/auth/activate", json={"token": token, "password": "password123"})
+    assert weak.status_code == 422
+    ok = client.post(
+        "/api/v1/auth/activate", json={"token": token, "password": "a better passphrase"}
+    )
+    assert ok.status_code == 200
+
+
+def test_only_administrators_who_manage_the_person_invite(client, world, factory, auth):
+    new = factory.user(Role.teacher, [world.school_a], with_password=False)
+    assert (
+        client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_b)).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.teacher_a)).status_code
+        == 403
+    )
+    gone = factory.user(Role.teacher, [world.school_a], with_password=False, is_active=False)
+    assert (
+        client.post(f"/api/v1/users/{gone.id}/invitation", headers=auth(world.admin_a)).status_code
+        == 409
+    )
+
+
+def test_mail_waits_while_the_server_is_down_and_goes_out_after(
+    client, world, factory, auth, settings, sync_engine
+):
+    new = factory.user(Role.teacher, [world.school_a], email="later@example.org",
+                       with_password=False)  # fmt: skip
+    client.post(f"/api/v1/users/{new.id}/invitation", headers=auth(world.admin_a))
+    down = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": _free_port()})
+    assert deliver(down) == 0
+    with sync_engine.connect() as conn:
+        row = (
+            conn.execute(
+                OutboxMessage.__table__.select().where(  # type: ignore[attr-defined]
+                    OutboxMessage.to_address == "later@example.org"
+                )
+            )
+            .mappings()
+            .one()
+        )
+    assert row["sent_at"] is None
+    assert row["attempts"] == 1
+    assert row["last_error"]
+    assert row["send_after"] > utcnow()  # backed off, not lost
