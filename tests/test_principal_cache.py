@@ -35,6 +35,8 @@ def staff(user_id: uuid.UUID | None = None, token_version: int = 0) -> Principal
             sourced_id=None,
             is_active=True,
             token_version=token_version,
+            invited_at=None,
+            activated_at=None,
             created_at=now,
             updated_at=now,
         )

@@ -36,6 +36,8 @@ def principal_of(user: User, role: Role | None = None) -> Principal:
             sourced_id=None,
             is_active=True,
             token_version=0,
+            invited_at=None,
+            activated_at=None,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
