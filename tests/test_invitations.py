@@ -203,3 +203,75 @@ def test_mail_waits_while_the_server_is_down_and_goes_out_after(
     assert row["attempts"] == 1
     assert row["last_error"]
     assert row["send_after"] > utcnow()  # backed off, not lost
+
+
+def reset_token_in(message) -> str:
+    found = re.search(r"/reset-password#token=([A-Za-z0-9_-]+)", text_of(message))
+    assert found, text_of(message)
+    return found.group(1)
+
+
+def test_forgot_my_password_answers_the_same_and_the_link_ends_other_sessions(
+    client, world, factory, auth, smtp
+):
+    inbox, mail = smtp
+    known = factory.user(Role.teacher, [world.school_a], email="forgot@example.org")
+    old_session = auth(known)
+    assert client.get("/api/v1/me", headers=old_session).status_code == 200
+    answers = [
+        client.post("/api/v1/auth/password-reset", json={"email": email})
+        for email in ("FORGOT@example.org", "nobody.here@example.org")
+    ]
+    assert [(r.status_code, r.content) for r in answers] == [(202, b""), (202, b"")]
+    deliver(mail)
+    assert inbox.to("nobody.here@example.org") == []
+    [message] = inbox.to("forgot@example.org")
+    token = reset_token_in(message)
+    # An invitation's door does not take a reset token, nor the other way round.
+    wrong = client.post(
+        "/api/v1/auth/activate", json={"token": token, "password": "brand new passphrase"}
+    )
+    assert wrong.status_code == 422
+    r = client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "brand new passphrase"},
+    )
+    assert r.status_code == 200, r.text
+    assert client.get("/api/v1/me", headers=old_session).status_code == 401  # ended
+    fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert client.get("/api/v1/me", headers=fresh).status_code == 200
+    again = client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "yet another passphrase"},
+    )
+    assert again.status_code == 422
+
+
+def test_reset_requests_are_throttled_per_address(client, world, factory, settings):
+    factory.user(Role.teacher, [world.school_a], email="spam.me@example.org")
+    codes = [
+        client.post(
+            "/api/v1/auth/password-reset", json={"email": "spam.me@example.org"}
+        ).status_code
+        for _ in range(settings.login_max_failures + 1)
+    ]
+    assert codes[:-1] == [202] * settings.login_max_failures
+    assert codes[-1] == 429
+
+
+def test_an_administrator_sends_a_reset_link_and_never_sees_the_password(
+    client, world, factory, auth, smtp
+):
+    inbox, mail = smtp
+    person = factory.user(Role.teacher, [world.school_a], email="locked.out@example.org")
+    r = client.post(f"/api/v1/users/{person.id}/password-reset", headers=auth(world.admin_a))
+    assert r.status_code == 202
+    assert set(r.json()) == {"user_id", "expires_at"}  # no token, no password
+    deliver(mail)
+    token = reset_token_in(inbox.to("locked.out@example.org")[0])
+    assert token not in r.text
+    ok = client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "chosen by me alone"},
+    )
+    assert ok.status_code == 200

@@ -514,6 +514,19 @@ RULES: dict[tuple[str, str], Rule] = {
         answers(422),
         json={"token": "not-a-token-anyone-was-given", "password": "a long enough passphrase"},
     ),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): Rule(
+        "/api/v1/users/{spare_id}/password-reset",
+        answers(403, anonymous=401, school_admin=202, other_school_admin=404, district_admin=202),
+    ),
+    # "Forgot my password": the same 202 for anyone, about any address.
+    ("POST", "/api/v1/auth/password-reset"): Rule(
+        "/api/v1/auth/password-reset", answers(202), json={"email": "nobody.{fresh}@example.org"}
+    ),
+    ("POST", "/api/v1/auth/password-reset/confirm"): Rule(
+        "/api/v1/auth/password-reset/confirm",
+        answers(422),
+        json={"token": "not-a-token-anyone-was-given", "password": "a long enough passphrase"},
+    ),
     # School years: everyone on the staff reads them; district administrators record them.
     ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
     ("GET", "/api/v1/school-years/{school_year_id}"): Rule(

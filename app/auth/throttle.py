@@ -104,6 +104,10 @@ def login_key(email: str) -> str:
     return email.strip().lower()[:320]
 
 
+def password_reset_key(email: str) -> str:
+    return f"password-reset:{login_key(email)}"[:320]
+
+
 def password_change_key(user_id: object) -> str:
     return f"password-change:{user_id}"
 

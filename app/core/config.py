@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     # browsers never send to a server, so no log holds it).
     frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://[^?#\s]+$")
     invitation_days: int = Field(default=14, ge=1, le=90)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     log_level: str = "INFO"
     # Stopping (app/core/serving.py): after SIGTERM, readiness fails and requests are still
     # served for the drain period; then in-flight requests get the grace period to finish.

@@ -1,4 +1,5 @@
-"""The person to invite, loaded for an administrator who may (404/403 before the handler)."""
+"""The person to invite or whose password to reset, loaded for an administrator who may
+(404/403 before the handler)."""
 
 from typing import Annotated
 
@@ -13,8 +14,8 @@ from app.users.models import Role
 
 async def get_invitee(found: ChangeableUser, caller: Admin) -> StaffRecord:
     role = Role(found.user.role)
-    if not policies.can_invite(caller, role, set(found.school_ids)):
-        raise Forbidden("Administrators invite the staff they manage")
+    if not policies.can_send_password_link(caller, role, set(found.school_ids)):
+        raise Forbidden("Administrators invite and reset the passwords of the staff they manage")
     return found
 
 

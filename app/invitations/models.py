@@ -1,5 +1,5 @@
 """Single-use, expiring tokens that let a person set their password: an invitation to a new
-account (a roster import's staff have none). Only a hash is stored."""
+account (a roster import's staff have none) or a password reset. Only a hash is stored."""
 
 import uuid
 from datetime import datetime
@@ -12,7 +12,8 @@ from app.core.db import UTCDateTime, new_id, one_of, utcnow
 
 
 class TokenPurpose(StrEnum):
-    invitation = "invitation"
+    invitation = "invitation"  # a new account's first password
+    password_reset = "password_reset"  # "forgot my password", or an administrator's reset
 
 
 class AccountToken(SQLModel, table=True):

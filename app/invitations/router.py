@@ -1,4 +1,4 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.auth.deps import Admin
 from app.auth.schemas import Token
@@ -7,7 +7,14 @@ from app.core.errors import error_responses
 from app.core.security import create_access_token
 from app.invitations import service
 from app.invitations.deps import Invitee
-from app.invitations.schemas import Activation, InvitationPublic
+from app.invitations.models import TokenPurpose
+from app.invitations.schemas import (
+    Activation,
+    InvitationPublic,
+    NewPassword,
+    PasswordLinkPublic,
+    ResetRequest,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -32,6 +39,48 @@ async def activate(body: Activation, db: DatabaseDep, settings: SettingsDep) -> 
     """Set your password with the token from your invitation and be signed in: the answer is
     the same access token a sign-in gives. The token works once; a used, revoked, expired or
     unknown one is the same 422."""
-    user_id, version = await service.activate(db, body.token, body.password)
+    user_id, version = await service.redeem(db, TokenPurpose.invitation, body.token, body.password)
     token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=202,
+    response_class=Response,
+    responses={**error_responses(422, 429, 503), 202: {"description": "Asked"}},
+)
+async def request_password_reset(
+    body: ResetRequest, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """Forgot your password? The answer is the same 202 whatever the address: if it is an
+    active account's, a link to set a new password (valid PASSWORD_RESET_MINUTES, once) is
+    emailed. Asking is throttled per address like sign-ins (429 with `Retry-After`)."""
+    await service.request_reset(db, settings, body.email)
+    return Response(status_code=202)
+
+
+@router.post("/auth/password-reset/confirm", responses=error_responses(422, 503))
+async def confirm_password_reset(
+    body: NewPassword, db: DatabaseDep, settings: SettingsDep
+) -> Token:
+    """Set a new password with the token from the reset link: every other session ends, and
+    the answer signs you in. A used, revoked, expired or unknown token is the same 422."""
+    user_id, version = await service.redeem(
+        db, TokenPurpose.password_reset, body.token, body.password
+    )
+    token, lifetime = create_access_token(settings, user_id, version)
+    return Token(access_token=token, expires_in=lifetime)
+
+
+@router.post(
+    "/users/{user_id}/password-reset",
+    status_code=202,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def reset_user_password(
+    found: Invitee, session: SessionDep, principal: Admin, settings: SettingsDep
+) -> PasswordLinkPublic:
+    """Send a person a link to set a new password (administrators who manage them). The
+    administrator never sees or sets the password; the person's sessions end when they use it."""
+    return await service.reset_for(session, principal, found.user, settings)

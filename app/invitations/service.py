@@ -1,32 +1,71 @@
-"""Invitations: an administrator invites a person, who sets their password with the emailed
-single-use token and is signed in."""
+"""Links to set a password: an administrator's invitation of a new account, a reset asked for
+by the person ("forgot my password") or by an administrator. Each is a single-use, expiring
+token, emailed through the outbox (never sent from the request) and stored only as a hash;
+using it sets the password, ends every other session and signs the person in."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal
+from app.auth.throttle import Throttle, login_key, password_reset_key
 from app.core.config import Settings
 from app.core.db import Database, utcnow
 from app.core.errors import Conflict, Unprocessable
 from app.core.security import HASHING, hash_password_async
 from app.invitations.models import AccountToken, TokenPurpose
-from app.invitations.schemas import InvitationPublic
+from app.invitations.schemas import InvitationPublic, PasswordLinkPublic
 from app.mail import outbox
 from app.users.models import User
 
-INVALID = "This link is invalid, used or expired: ask your administrator for a new invitation"
+INVALID = "This link is invalid, used or expired: ask for a new one"
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue(
+    session: AsyncSession,
+    user: User,
+    purpose: TokenPurpose,
+    expires_at: datetime,
+    created_by_id: uuid.UUID | None,
+) -> str:
+    """A new token of `purpose` for the person; their earlier open ones of it are revoked."""
+    await session.execute(
+        update(AccountToken)
+        .where(
+            col(AccountToken.user_id) == user.id,
+            col(AccountToken.purpose) == purpose,
+            col(AccountToken.used_at).is_(None),
+            col(AccountToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_hash(token),
+            expires_at=expires_at,
+            created_by_id=created_by_id,
+        )
+    )
+    return token
+
+
+def _link(settings: Settings, page: str, token: str) -> str:
+    # The token rides in the fragment: browsers never send it, so no server log holds it.
+    return f"{settings.frontend_url.rstrip('/')}/{page}#token={token}"
 
 
 async def invite(
@@ -39,30 +78,10 @@ async def invite(
     if user.activated_at is not None:
         raise Conflict("The person has already set their password and signs in")
     now = utcnow()
-    await session.execute(
-        update(AccountToken)
-        .where(
-            col(AccountToken.user_id) == user.id,
-            col(AccountToken.purpose) == TokenPurpose.invitation,
-            col(AccountToken.used_at).is_(None),
-            col(AccountToken.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(days=settings.invitation_days)
-    session.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=TokenPurpose.invitation,
-            token_hash=_hash(token),
-            expires_at=expires_at,
-            created_by_id=principal.staff.id,
-        )
-    )
+    token = await _issue(session, user, TokenPurpose.invitation, expires_at, principal.staff.id)
     user.invited_at = now
     session.add(user)
-    link = f"{settings.frontend_url.rstrip('/')}/activate#token={token}"
     outbox.enqueue(
         session,
         "invitation",
@@ -70,15 +89,62 @@ async def invite(
         "You are invited to peercoach",
         f"Hello {user.given_name},\n\nYou are invited to the district's peer coaching program."
         f"\nSet your password and sign in here (the link works once, until "
-        f"{expires_at:%d %B %Y}):\n\n{link}\n",
+        f"{expires_at:%d %B %Y}):\n\n{_link(settings, 'activate', token)}\n",
     )
     await session.flush()
     return InvitationPublic(user_id=user.id, invited_at=now, expires_at=expires_at)
 
 
-async def activate(db: Database, token: str, password: str) -> tuple[uuid.UUID, int]:
-    """Set the password of the invited person and use up the token; (user id, token version)
-    for their access token. Any token that is not a live invitation: the same 422."""
+def _reset_email(session: AsyncSession, user: User, settings: Settings, token: str) -> None:
+    outbox.enqueue(
+        session,
+        "password_reset",
+        user.email,
+        "Set a new peercoach password",
+        f"Hello {user.given_name},\n\nSomeone asked to set a new password for your peercoach "
+        f"account. If it was you, set it here within {settings.password_reset_minutes} "
+        f"minutes (the link works once):\n\n{_link(settings, 'reset-password', token)}\n\n"
+        "If it was not you, do nothing: your password stays as it is.\n",
+    )
+
+
+async def request_reset(db: Database, settings: Settings, email: str) -> None:
+    """ "Forgot my password": the same answer whoever asks; if the email is an active account's,
+    a reset link is emailed. Asking is throttled per address like sign-ins."""
+    async with db.session() as session:
+        await Throttle.from_settings(settings).reserve(
+            session, password_reset_key(email), "password reset requests"
+        )
+        found = await session.execute(
+            select(User).where(col(User.email) == login_key(email)).with_for_update()
+        )
+        user = found.scalar_one_or_none()
+        if user is None or not user.is_active:
+            return
+        expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
+        token = await _issue(session, user, TokenPurpose.password_reset, expires_at, None)
+        _reset_email(session, user, settings, token)
+
+
+async def reset_for(
+    session: AsyncSession, principal: Principal, user: User, settings: Settings
+) -> PasswordLinkPublic:
+    """An administrator sends the person a reset link (they never see or set the password)."""
+    if not user.is_active:
+        raise Conflict("The account is deactivated; reactivate it first")
+    expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
+    token = await _issue(session, user, TokenPurpose.password_reset, expires_at, principal.staff.id)
+    _reset_email(session, user, settings, token)
+    await session.flush()
+    return PasswordLinkPublic(user_id=user.id, expires_at=expires_at)
+
+
+async def redeem(
+    db: Database, purpose: TokenPurpose, token: str, password: str
+) -> tuple[uuid.UUID, int]:
+    """Set the password of the person the token of `purpose` was made for, and use the token
+    up; every other session of theirs ends. (user id, token version) for their access token.
+    A token that is not a live one of `purpose`: the same 422, whatever is wrong with it."""
     HASHING.check_capacity()
     new_hash = await hash_password_async(password)  # slow: before any transaction
     async with db.session() as session:
@@ -92,7 +158,7 @@ async def activate(db: Database, token: str, password: str) -> tuple[uuid.UUID, 
         now = utcnow()
         if (
             row is None
-            or row[0].purpose != TokenPurpose.invitation
+            or row[0].purpose != purpose
             or row[0].used_at is not None
             or row[0].revoked_at is not None
             or row[0].expires_at <= now
@@ -102,7 +168,7 @@ async def activate(db: Database, token: str, password: str) -> tuple[uuid.UUID, 
         grant, user = row
         grant.used_at = now
         user.password_hash = new_hash
-        user.activated_at = now
+        user.activated_at = user.activated_at or now
         user.token_version += 1
         user.updated_at = now
         session.add_all([grant, user])
