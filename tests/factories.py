@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
+from app.core.db import utcnow
 from app.core.security import hash_password, new_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.schools.models import School
@@ -61,6 +62,7 @@ class Factory:
             role=role,
             is_active=is_active,
             password_hash=password_hash() if with_password else None,
+            activated_at=utcnow() if with_password else None,
             **kw,  # type: ignore[arg-type]
         )
         with Session(self.engine) as s:

@@ -275,3 +275,47 @@ def test_an_administrator_sends_a_reset_link_and_never_sees_the_password(
         json={"token": token, "password": "chosen by me alone"},
     )
     assert ok.status_code == 200
+
+
+def test_inviting_everyone_not_yet_signing_in(client, world, factory, auth, smtp):
+    """After a roster import: a school administrator invites everyone of their school who has
+    not set a password; the list of who has not activated shrinks as people do."""
+    inbox, mail = smtp
+    fresh = [
+        factory.user(
+            Role.teacher, [world.school_a], email=f"bulk{i}@example.org", with_password=False
+        )
+        for i in range(3)
+    ]
+    other_school = factory.user(Role.teacher, [world.school_b], email="bulk.b@example.org",
+                                with_password=False)  # fmt: skip
+    a = auth(world.admin_a)
+    waiting = client.get(
+        f"/api/v1/users?activated=false&school_id={world.school_a.id}", headers=a
+    ).json()
+    assert {u["email"] for u in waiting["items"]} >= {u.email for u in fresh}
+    r = client.post("/api/v1/invitations", headers=a, json={"school_id": str(world.school_a.id)})
+    assert r.status_code == 202, r.text
+    assert r.json()["invited"] >= 3
+    r = client.post(
+        "/api/v1/invitations",
+        headers=a,
+        json={"user_ids": [str(fresh[0].id), str(other_school.id), str(world.teacher_a.id)]},
+    )
+    # Not theirs to invite, or already signing in: skipped, named.
+    assert r.json()["invited"] == 1
+    assert r.json()["skipped_ids"] == [str(other_school.id), str(world.teacher_a.id)]
+    deliver(mail)
+    assert len(inbox.to("bulk1@example.org")) == 1
+    assert inbox.to("bulk.b@example.org") == []
+    # The earlier link of bulk0 was revoked by the second invitation; the newer one works.
+    first, second = (token_in(m) for m in inbox.to("bulk0@example.org"))
+    body = {"password": "a fine passphrase"}
+    assert client.post("/api/v1/auth/activate", json={"token": first, **body}).status_code == 422
+    assert client.post("/api/v1/auth/activate", json={"token": second, **body}).status_code == 200
+    waiting = client.get(f"/api/v1/users?activated=false&school_id={world.school_a.id}", headers=a)
+    assert "bulk0@example.org" not in {u["email"] for u in waiting.json()["items"]}
+    done = client.get("/api/v1/users?activated=true&q=bulk0", headers=a).json()["items"]
+    assert [u["email"] for u in done] == ["bulk0@example.org"]
+    teacher = client.post("/api/v1/invitations", headers=auth(world.teacher_a), json={})
+    assert teacher.status_code == 403

@@ -514,6 +514,11 @@ RULES: dict[tuple[str, str], Rule] = {
         answers(422),
         json={"token": "not-a-token-anyone-was-given", "password": "a long enough passphrase"},
     ),
+    ("POST", "/api/v1/invitations"): Rule(
+        "/api/v1/invitations",
+        status(ADMINS, 202),
+        json={"user_ids": ["{spare_id}"]},
+    ),
     ("POST", "/api/v1/users/{user_id}/password-reset"): Rule(
         "/api/v1/users/{spare_id}/password-reset",
         answers(403, anonymous=401, school_admin=202, other_school_admin=404, district_admin=202),

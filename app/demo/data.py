@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, utcnow
 from app.core.security import hash_password_async
 from app.demo.cycle import load_demo_cycle
 from app.schools.models import School
@@ -80,6 +80,7 @@ async def load_demo_data(session: AsyncSession) -> int:
             family_name=demo.family_name,
             role=demo.role,
             password_hash=password_hash,
+            activated_at=utcnow(),
         )
         session.add(user)
         await session.flush()

@@ -3,13 +3,15 @@ from fastapi import APIRouter, Response
 from app.auth.deps import Admin
 from app.auth.schemas import Token
 from app.core.deps import DatabaseDep, SessionDep, SettingsDep
-from app.core.errors import error_responses
+from app.core.errors import Forbidden, error_responses
 from app.core.security import create_access_token
-from app.invitations import service
+from app.invitations import policies, service
 from app.invitations.deps import Invitee
 from app.invitations.models import TokenPurpose
 from app.invitations.schemas import (
     Activation,
+    BulkInvitationCreate,
+    BulkInvitationResult,
     InvitationPublic,
     NewPassword,
     PasswordLinkPublic,
@@ -32,6 +34,19 @@ async def invite_user(
     worker`). Inviting again revokes the earlier link; a person who has set their password
     already is a 409 (a password reset is for them)."""
     return await service.invite(session, principal, found.user, settings)
+
+
+@router.post("/invitations", status_code=202, responses=error_responses(401, 403, 409, 422))
+async def invite_many(
+    body: BulkInvitationCreate, session: SessionDep, principal: Admin, settings: SettingsDep
+) -> BulkInvitationResult:
+    """Invite many at once (administrators): `user_ids`, everyone of a `school_id`, or, with
+    neither, everyone you manage who has not set a password yet (after a roster import, say).
+    Only active accounts not signing in yet are invited, each revoking their earlier link; the
+    emails go out through the outbox. All or nothing."""
+    if not policies.can_invite_many(principal):
+        raise Forbidden("Staff administrators invite the staff they manage")
+    return await service.invite_many(session, principal, body, settings)
 
 
 @router.post("/auth/activate", responses=error_responses(422, 503))

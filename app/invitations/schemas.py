@@ -35,3 +35,20 @@ class NewPassword(InputModel):
         description="From the reset link (the part after `#token=`)"
     )
     password: Password
+
+
+class BulkInvitationCreate(InputModel):
+    """Whom to invite: these people, or everyone of a school, or (neither) everyone you manage;
+    always only active accounts that have not set a password yet."""
+
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)] | None = None
+    school_id: uuid.UUID | None = None
+
+
+class BulkInvitationResult(OutputModel):
+    invited: int = Field(description="Invitations sent (each revokes the person's earlier one)")
+    expires_at: datetime
+    skipped_ids: list[uuid.UUID] = Field(
+        description="Of `user_ids`, those not invited: not someone you manage, deactivated, or "
+        "already signing in"
+    )

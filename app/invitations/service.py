@@ -14,16 +14,22 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, caller_values
 from app.auth.throttle import Throttle, login_key, password_reset_key
 from app.core.config import Settings
 from app.core.db import Database, utcnow
 from app.core.errors import Conflict, Unprocessable
 from app.core.security import HASHING, hash_password_async
+from app.invitations import policies
 from app.invitations.models import AccountToken, TokenPurpose
-from app.invitations.schemas import InvitationPublic, PasswordLinkPublic
+from app.invitations.schemas import (
+    BulkInvitationCreate,
+    BulkInvitationResult,
+    InvitationPublic,
+    PasswordLinkPublic,
+)
 from app.mail import outbox
-from app.users.models import User
+from app.users.models import SchoolMembership, User
 
 INVALID = "This link is invalid, used or expired: ask for a new one"
 
@@ -82,6 +88,14 @@ async def invite(
     token = await _issue(session, user, TokenPurpose.invitation, expires_at, principal.staff.id)
     user.invited_at = now
     session.add(user)
+    _invitation_email(session, user, settings, token, expires_at)
+    await session.flush()
+    return InvitationPublic(user_id=user.id, invited_at=now, expires_at=expires_at)
+
+
+def _invitation_email(
+    session: AsyncSession, user: User, settings: Settings, token: str, expires_at: datetime
+) -> None:
     outbox.enqueue(
         session,
         "invitation",
@@ -91,8 +105,44 @@ async def invite(
         f"\nSet your password and sign in here (the link works once, until "
         f"{expires_at:%d %B %Y}):\n\n{_link(settings, 'activate', token)}\n",
     )
+
+
+async def invite_many(
+    session: AsyncSession, principal: Principal, data: BulkInvitationCreate, settings: Settings
+) -> BulkInvitationResult:
+    """Invite at once the people asked for (`user_ids`, a school, or everyone the caller
+    manages) who may be invited: active, not signing in yet, managed by the caller."""
+    if data.user_ids is not None and data.school_id is not None:
+        raise Unprocessable.for_field(
+            "school_id", "give user_ids or school_id, not both", "conflicting"
+        )
+    stmt = select(User).where(
+        policies.password_link_reach(principal),
+        col(User.is_active).is_(True),
+        col(User.activated_at).is_(None),
+    )
+    if data.user_ids is not None:
+        stmt = stmt.where(col(User.id).in_(data.user_ids))
+    if data.school_id is not None:
+        stmt = stmt.where(
+            col(User.id).in_(
+                select(col(SchoolMembership.user_id)).where(
+                    col(SchoolMembership.school_id) == data.school_id
+                )
+            )
+        )
+    found = await session.execute(stmt.with_for_update(), caller_values(principal))
+    people = list(found.scalars())
+    now = utcnow()
+    expires_at = now + timedelta(days=settings.invitation_days)
+    for user in people:
+        token = await _issue(session, user, TokenPurpose.invitation, expires_at, principal.staff.id)
+        user.invited_at = now
+        _invitation_email(session, user, settings, token, expires_at)
     await session.flush()
-    return InvitationPublic(user_id=user.id, invited_at=now, expires_at=expires_at)
+    invited = {u.id for u in people}
+    skipped = [i for i in dict.fromkeys(data.user_ids or []) if i not in invited]
+    return BulkInvitationResult(invited=len(people), expires_at=expires_at, skipped_ids=skipped)
 
 
 def _reset_email(session: AsyncSession, user: User, settings: Settings, token: str) -> None:

@@ -28,11 +28,15 @@ async def list_users(
     role: Role | None = None,
     is_active: bool | None = None,
     q: Search = None,
+    activated: Annotated[
+        bool | None,
+        Query(description="false: who has not set a password yet (to invite); true: who has"),
+    ] = None,
 ) -> Page[UserPublic]:
     """Staff records. District administrators see everyone; school administrators see the
     staff of their schools. Teachers use `/colleagues` instead. Ordered by family name."""
     query, values = service.list_query(
-        caller, school_id=school_id, role=role, is_active=is_active, q=q
+        caller, school_id=school_id, role=role, is_active=is_active, q=q, activated=activated
     )
     return await reads.page(UserPublic, query, page, values)
 

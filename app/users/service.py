@@ -24,7 +24,7 @@ from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core import rows
 from app.core.config import Settings
-from app.core.db import table_of
+from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -90,10 +90,11 @@ def _list_query(
     by_active: bool,
     by_text: bool,
     several_schools: bool = True,
+    activated: bool | None = None,
 ) -> PageQuery:
     """The list statement for one combination of reach and filters (built once each);
     `several_schools`: whether the caller belongs to more than one school (colleagues)."""
-    if colleagues_only and reach is SchoolReach.schools and not by_role:
+    if colleagues_only and reach is SchoolReach.schools and not by_role and activated is None:
         return _directory_query(by_school, by_active, by_text, several_schools)
     if colleagues_only:
         stmt = select(col(User.id), col(User.given_name), col(User.family_name))
@@ -109,6 +110,9 @@ def _list_query(
         stmt = stmt.where(col(User.role) == bindparam("role"))
     if by_active:
         stmt = stmt.where(col(User.is_active) == bindparam("is_active"))
+    if activated is not None:
+        done = col(User.activated_at)
+        stmt = stmt.where(done.is_not(None) if activated else done.is_(None))
     if by_text:
         stmt = stmt.where(
             or_(
@@ -168,6 +172,7 @@ def list_query(
     is_active: bool | None,
     q: str | None,
     colleagues_only: bool = False,
+    activated: bool | None = None,
 ) -> tuple[PageQuery, dict[str, Any]]:
     """Staff the caller may list (colleagues: names only), with the values of its parameters.
 
@@ -179,7 +184,9 @@ def list_query(
     filters = (school_id is not None, role is not None, is_active is not None, bool(q))
     # A caller of one school needs no de-duplication of people at several of theirs.
     several = not colleagues_only or len(principal.school_ids) > 1
-    query = _list_query(reach, colleagues_only, *filters, several_schools=several)
+    query = _list_query(
+        reach, colleagues_only, *filters, several_schools=several, activated=activated
+    )
     values = {
         **caller_values(principal),
         "school_id": school_id,
@@ -295,6 +302,8 @@ async def create(
         role=data.role,
         sourced_id=data.sourced_id,
         password_hash=password_hash,
+        # An account created with a password needs no invitation.
+        activated_at=utcnow() if password_hash else None,
     )
     session.add(user)
     await session.flush()
