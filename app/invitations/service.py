@@ -38,24 +38,34 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def _revoke(session: AsyncSession, user_ids: list[uuid.UUID], purpose: TokenPurpose) -> None:
+    """The people's open tokens of `purpose` stop working (a few hundred ids per statement)."""
+    for start in range(0, len(user_ids), 500):
+        await session.execute(
+            update(AccountToken)
+            .where(
+                col(AccountToken.user_id).in_(user_ids[start : start + 500]),
+                col(AccountToken.purpose) == purpose,
+                col(AccountToken.used_at).is_(None),
+                col(AccountToken.revoked_at).is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+
+
 async def _issue(
     session: AsyncSession,
     user: User,
     purpose: TokenPurpose,
     expires_at: datetime,
     created_by_id: uuid.UUID | None,
+    *,
+    revoked: bool = False,
 ) -> str:
-    """A new token of `purpose` for the person; their earlier open ones of it are revoked."""
-    await session.execute(
-        update(AccountToken)
-        .where(
-            col(AccountToken.user_id) == user.id,
-            col(AccountToken.purpose) == purpose,
-            col(AccountToken.used_at).is_(None),
-            col(AccountToken.revoked_at).is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
+    """A new token of `purpose` for the person; their earlier open ones of it are revoked
+    (`revoked`: the caller did that already, for many people at once)."""
+    if not revoked:
+        await _revoke(session, [user.id], purpose)
     token = secrets.token_urlsafe(32)
     session.add(
         AccountToken(
@@ -135,8 +145,11 @@ async def invite_many(
     people = list(found.scalars())
     now = utcnow()
     expires_at = now + timedelta(days=settings.invitation_days)
+    await _revoke(session, [u.id for u in people], TokenPurpose.invitation)
     for user in people:
-        token = await _issue(session, user, TokenPurpose.invitation, expires_at, principal.staff.id)
+        token = await _issue(
+            session, user, TokenPurpose.invitation, expires_at, principal.staff.id, revoked=True
+        )
         user.invited_at = now
         _invitation_email(session, user, settings, token, expires_at)
     await session.flush()
