@@ -319,3 +319,47 @@ def test_inviting_everyone_not_yet_signing_in(client, world, factory, auth, smtp
     assert [u["email"] for u in done] == ["bulk0@example.org"]
     teacher = client.post("/api/v1/invitations", headers=auth(world.teacher_a), json={})
     assert teacher.status_code == 403
+
+
+def test_a_roster_import_invites_the_people_it_creates(client, world, auth, smtp):
+    """`invite_new`: every person the import creates gets an invitation; people it only
+    updates, and a dry run, get none."""
+    inbox, mail = smtp
+    school = world.school_a.name
+    csv = (
+        "email,given name,family name,role,school\n"
+        f"imported.one@example.org,One,Imported,teacher,{school}\n"
+        f"imported.two@example.org,Two,Imported,teacher,{school}\n"
+    ).encode()
+    files = [("file", ("staff.csv", csv, "text/csv"))]
+    h = auth(world.district_admin)
+    dry = client.post(
+        "/api/v1/roster-imports",
+        headers=h,
+        files=files,
+        data={"invite_new": "true", "dry_run": "true"},
+    )
+    assert (dry.status_code, dry.json()["invited"]) == (201, 0)
+    r = client.post("/api/v1/roster-imports", headers=h, files=files, data={"invite_new": "true"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["created"], r.json()["invited"]) == (2, 2)
+    again = client.post(
+        "/api/v1/roster-imports", headers=h, files=files, data={"invite_new": "true"}
+    )
+    assert (again.json()["unchanged"], again.json()["invited"]) == (2, 0)
+    deliver(mail)
+    for who in ("imported.one@example.org", "imported.two@example.org"):
+        assert len(inbox.to(who)) == 1
+    token = token_in(inbox.to("imported.one@example.org")[0])
+    ok = client.post(
+        "/api/v1/auth/activate", json={"token": token, "password": "first day passphrase"}
+    )
+    assert ok.status_code == 200
+    # The JSON import too.
+    body = {
+        "people": [{"email": "imported.three@example.org", "given_name": "Three",
+                    "family_name": "Imported", "role": "teacher", "school": school}],
+        "invite_new": True,
+    }  # fmt: skip
+    r = client.post("/api/v1/roster-imports/json", headers=h, json=body)
+    assert (r.status_code, r.json()["invited"]) == (201, 1)

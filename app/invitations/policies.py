@@ -14,6 +14,13 @@ from app.users import policies as user_policies
 from app.users.models import Role, User
 
 
+def can_invite_imported(p: Principal) -> bool:
+    """Whoever imports a roster invites the people it creates (`invite_new`): they are all
+    within the importer's reach by the import's own rule; `roster:write` keys included, as a
+    nightly district sync runs with one."""
+    return p.manages_district_staff or p.is_school_admin
+
+
 def can_invite_many(p: Principal) -> bool:
     """A staff administrator; each person it reaches is one they manage (the service's filter
     is `can_send_password_link` in SQL: their record reach, no district administrator for a

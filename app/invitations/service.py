@@ -29,6 +29,7 @@ from app.invitations.schemas import (
     PasswordLinkPublic,
 )
 from app.mail import outbox
+from app.rosters.models import RosterImportRow
 from app.users.models import SchoolMembership, User
 
 INVALID = "This link is invalid, used or expired: ask for a new one"
@@ -143,19 +144,49 @@ async def invite_many(
         )
     found = await session.execute(stmt.with_for_update(), caller_values(principal))
     people = list(found.scalars())
-    now = utcnow()
-    expires_at = now + timedelta(days=settings.invitation_days)
-    await _revoke(session, [u.id for u in people], TokenPurpose.invitation)
-    for user in people:
-        token = await _issue(
-            session, user, TokenPurpose.invitation, expires_at, principal.staff.id, revoked=True
-        )
-        user.invited_at = now
-        _invitation_email(session, user, settings, token, expires_at)
-    await session.flush()
+    expires_at = await _invite_people(session, principal, people, settings)
     invited = {u.id for u in people}
     skipped = [i for i in dict.fromkeys(data.user_ids or []) if i not in invited]
     return BulkInvitationResult(invited=len(people), expires_at=expires_at, skipped_ids=skipped)
+
+
+async def _invite_people(
+    session: AsyncSession, principal: Principal, people: list[User], settings: Settings
+) -> datetime:
+    """Invitations for these people (earlier links revoked), emailed through the outbox;
+    when the links expire."""
+    now = utcnow()
+    expires_at = now + timedelta(days=settings.invitation_days)
+    by = principal.user.id if principal.user is not None else None  # a roster key: no one
+    await _revoke(session, [u.id for u in people], TokenPurpose.invitation)
+    for user in people:
+        token = await _issue(session, user, TokenPurpose.invitation, expires_at, by, revoked=True)
+        user.invited_at = now
+        _invitation_email(session, user, settings, token, expires_at)
+    await session.flush()
+    return expires_at
+
+
+async def invite_imported(
+    session: AsyncSession, principal: Principal, import_id: uuid.UUID, settings: Settings
+) -> int:
+    """Invite the people a roster import created (`invite_new`), in its transaction: those
+    still active and without a password. How many were invited."""
+    created = select(col(RosterImportRow.email)).where(
+        col(RosterImportRow.import_id) == import_id, col(RosterImportRow.action) == "created"
+    )
+    found = await session.execute(
+        select(User)
+        .where(
+            col(User.email).in_(created),
+            col(User.is_active).is_(True),
+            col(User.activated_at).is_(None),
+        )
+        .with_for_update()
+    )
+    people = list(found.scalars())
+    await _invite_people(session, principal, people, settings)
+    return len(people)
 
 
 def _reset_email(session: AsyncSession, user: User, settings: Settings, token: str) -> None:

@@ -1,14 +1,20 @@
+import uuid
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
+from app.core.config import Settings
 from app.core.deps import ReadsDep, SessionDep, SettingsDep
-from app.core.errors import error_responses
+from app.core.errors import Forbidden, error_responses
 from app.core.links import link
 from app.core.pagination import Page, PageDep
+from app.invitations import policies as invitation_policies
+from app.invitations import service as invitations
 from app.rosters import service, sources
 from app.rosters.deps import ImportView, RosterWriter, VisibleImportId
 from app.rosters.formats import RosterFormat
@@ -42,6 +48,14 @@ def _with_rows_link(result: ImportResult, request: Request) -> ImportResult:
         )
         result.rows_next = link(request, rows.replace(query=f"offset={len(result.rows)}"))
     return result
+
+
+async def _invite_new(
+    session: AsyncSession, caller: Principal, import_id: uuid.UUID, settings: Settings
+) -> int:
+    if not invitation_policies.can_invite_imported(caller):
+        raise Forbidden("Administrators and roster keys invite the people they import")
+    return await invitations.invite_imported(session, caller, import_id, settings)
 
 
 def _refresh_statistics_after(background: BackgroundTasks, request: Request, dry_run: bool) -> None:
@@ -89,6 +103,10 @@ async def import_roster_file(
             "the covered schools' active staff"
         ),
     ] = False,
+    invite_new: Annotated[
+        bool,
+        Form(description="Invite every person the import creates to set their password"),
+    ] = False,
 ) -> ImportResult:
     """Import staff from a OneRoster 1.1/1.2 export (zip with manifest.csv, or the loose
     orgs.csv, users.csv and roles.csv), Clever files (schools.csv, teachers.csv, staff.csv) or
@@ -109,6 +127,8 @@ async def import_roster_file(
     result = await service.import_files(
         session, caller, lambda: sources.from_streams(streams, max_unzipped=limit), options
     )
+    if invite_new and not dry_run:
+        result.invited = await _invite_new(session, caller, result.id, settings)
     _refresh_statistics_after(background, request, dry_run)
     return _with_rows_link(result, request)
 
@@ -148,6 +168,8 @@ async def import_roster_json(
         session, caller, roster, sha256=sources.sha256_of(body.model_dump_json().encode()),
         filename=None, options=options,
     )  # fmt: skip
+    if body.invite_new and not body.dry_run:
+        result.invited = await _invite_new(session, caller, result.id, settings)
     _refresh_statistics_after(background, request, body.dry_run)
     return _with_rows_link(result, request)
 

@@ -39,6 +39,10 @@ class JsonImport(InputModel):
     force: bool = Field(
         default=False, description="Let a sync deactivate more than the configured share of staff"
     )
+    invite_new: bool = Field(
+        default=False,
+        description="Invite every person the import creates to set their password (emailed)",
+    )
 
 
 class RowOutcome(BaseModel):
@@ -81,6 +85,7 @@ class ImportResult(BaseModel):
     )
     rows_next: str | None = Field(description="Where the outcomes go on, or null")
     schools: list[SchoolOutcome]
+    invited: int = Field(default=0, description="New people invited (`invite_new`)")
 
 
 class RosterImportPublic(BaseModel):
