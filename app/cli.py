@@ -183,6 +183,10 @@ def import_roster(
         bool, typer.Option("--dry-run", help="Report changes, write nothing")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    invite_new: Annotated[
+        bool,
+        typer.Option("--invite-new", help="Invite the people it creates (emailed by the worker)"),
+    ] = False,
 ) -> None:
     """Import staff from OneRoster, Clever or a plain CSV. Exit code 0 on success, 1 when the
     import is rejected (the errors are listed), 2 on bad arguments or a database that cannot
@@ -193,7 +197,14 @@ def import_roster(
     _ready_database(settings)
     try:
         code = run_import(
-            settings, path, fmt=fmt, sync=sync, force=force, dry_run=dry_run, as_json=as_json
+            settings,
+            path,
+            fmt=fmt,
+            sync=sync,
+            force=force,
+            dry_run=dry_run,
+            as_json=as_json,
+            invite_new=invite_new,
         )
     except ValueError as exc:
         typer.secho(str(exc), fg="red", err=True)

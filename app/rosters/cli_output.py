@@ -29,6 +29,7 @@ def run_import(
     force: bool,
     dry_run: bool,
     as_json: bool,
+    invite_new: bool = False,
 ) -> int:
     try:
         roster_format = RosterFormat(fmt)
@@ -41,6 +42,7 @@ def run_import(
         "sync": sync,
         "dry_run": dry_run,
         "force": force,
+        "invite_new": invite_new,
     }
     if err.is_terminal and not as_json:
         with Progress(
@@ -64,7 +66,7 @@ def run_import(
     else:
         result = asyncio.run(import_path(settings, path, **kwargs))
     if as_json:
-        keys = (*COUNTS, "schools_created", "schools_updated", "import_id", "errors")
+        keys = (*COUNTS, "schools_created", "schools_updated", "invited", "import_id", "errors")
         out = {k: result.get(k) for k in keys} | {"ok": result["ok"]}
         if not result["ok"]:
             out["detail"] = result["detail"]
@@ -90,5 +92,7 @@ def _summary(console: Console, result: dict[str, Any], *, dry_run: bool) -> None
         schools = result.get(f"schools_{key}")
         table.add_row(key, str(result[key]), "" if schools is None else str(schools))
     console.print(table)
+    if result.get("invited"):
+        console.print(f"invited: {result['invited']} (the worker emails them)", highlight=False)
     note = "nothing was written" if dry_run else "changes saved"
     console.print(f"import {result['import_id']}: {note}", highlight=False)

@@ -9,6 +9,7 @@ from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import ProblemError
+from app.invitations import service as invitations
 from app.rosters import service, sources
 from app.rosters.formats import RosterFormat
 from app.rosters.schemas import ImportMode
@@ -23,6 +24,7 @@ async def import_path(
     sync: bool = False,
     dry_run: bool = False,
     force: bool = False,
+    invite_new: bool = False,
     on_total: Any = None,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -39,10 +41,13 @@ async def import_path(
 
     db = Database(settings)
     try:
+        operator = Principal(system=True)
         async with db.session() as session:
-            result = await service.import_files(
-                session, Principal(system=True), open_files, options
-            )
+            result = await service.import_files(session, operator, open_files, options)
+            if invite_new and not dry_run:  # in the import's transaction: all or nothing
+                result.invited = await invitations.invite_imported(
+                    session, operator, result.id, settings
+                )
         if not dry_run:
             await db.refresh_statistics()  # committed: the planner should know the new sizes
         return {

@@ -2,9 +2,11 @@
 
 import json
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.mail.models import OutboxMessage
 from tests.rosters.conftest import users
 from tests.rosters.test_oneroster import MANIFEST_11, ORGS, USERS_11
 
@@ -77,3 +79,18 @@ def test_cli_refuses_bad_arguments_with_exit_code_2(cli_env, tmp_path):
     assert r.exit_code == 2
     assert "--format" in r.output
     assert runner.invoke(cli, ["import-roster", str(tmp_path / "missing.csv")]).exit_code == 2
+
+
+def test_cli_invites_the_people_it_creates(cli_env, tmp_path, world, sync_engine):
+    staff = tmp_path / "staff.csv"
+    staff.write_text(PLAIN.replace("cron@", "cron.invited@"))
+    out = json.loads(
+        runner.invoke(cli, ["import-roster", str(staff), "--invite-new", "--json"]).output
+    )
+    assert (out["created"], out["invited"]) == (1, 1)
+    with sync_engine.connect() as conn:
+        queued = conn.execute(
+            select(OutboxMessage.kind).where(OutboxMessage.to_address == "cron.invited@example.org")
+        ).all()
+    assert [k for (k,) in queued] == ["invitation"]
+    assert users(sync_engine)["cron.invited@example.org"].invited_at is not None
