@@ -1,4 +1,11 @@
+import uuid
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import update
+
+from app.core.db import utcnow
+from app.integration_keys.models import IntegrationKey
 
 
 @pytest.mark.parametrize(
@@ -97,3 +104,28 @@ def test_key_input_validation(client, world, auth):
     import uuid
 
     assert client.delete(f"/api/v1/integration-keys/{uuid.uuid4()}", headers=h).status_code == 404
+
+
+def test_a_key_given_an_end_stops_working_then(client, world, auth, sync_engine):
+    h = auth(world.district_admin)
+    past = client.post(
+        "/api/v1/integration-keys",
+        headers=h,
+        json={"name": "too late", "scopes": ["read"], "expires_at": "2020-01-01T00:00:00Z"},
+    )
+    assert past.status_code == 422
+    created = client.post(
+        "/api/v1/integration-keys",
+        headers=h,
+        json={"name": "term", "scopes": ["read"], "expires_at": "2099-06-30T00:00:00Z"},
+    ).json()
+    assert created["expires_at"] == "2099-06-30T00:00:00Z"
+    key = created["key"]
+    assert client.get("/api/v1/users", headers=auth(key)).status_code == 200
+    with sync_engine.begin() as conn:  # its end comes
+        conn.execute(
+            update(IntegrationKey)
+            .where(IntegrationKey.id == uuid.UUID(created["id"]))  # type: ignore[arg-type]
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert client.get("/api/v1/users", headers=auth(key)).status_code == 401

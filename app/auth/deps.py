@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
 from app.auth.principal_cache import PrincipalCache
-from app.core.db import Database, table_of
+from app.core.db import Database, table_of, utcnow
 from app.core.drivers import Driver
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
@@ -58,7 +58,10 @@ async def _principal_for_key(reads: Driver, token: str) -> Principal:
     if not rows:
         raise Unauthorized()
     key = rows[0]
-    if key["revoked_at"] is not None or not key_secret_matches(secret, key["secret_hash"]):
+    expired = key["expires_at"] is not None and key["expires_at"] <= utcnow()
+    if key["revoked_at"] is not None or expired:
+        raise Unauthorized()
+    if not key_secret_matches(secret, key["secret_hash"]):
         raise Unauthorized()
     return Principal(key=IntegrationKey(**key), scopes=frozenset(key["scopes"].split()))
 

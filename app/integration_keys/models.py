@@ -21,3 +21,5 @@ class IntegrationKey(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # After this moment the key authenticates nothing (None: until revoked).
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -45,6 +45,7 @@ async def create(
         secret_hash=secret_hash,
         scopes=" ".join(sorted(set(data.scopes))),
         created_by_id=principal.user.id if principal.user else None,
+        expires_at=data.expires_at,
     )
     session.add(key)
     await session.flush()
