@@ -1,7 +1,9 @@
-"""The summary form as a printable, accessible HTML document: headings in order, definition
-lists for the form's questions and answers, a captioned table for the calendar, `lang`, a
-print stylesheet, times in the school's time zone. Rendered by Jinja2 with every value
-escaped (a teacher's text is never markup); Markdown bodies are shown as written."""
+"""The summary form as a document: one outline of it (`outline`: its facts, parts, calendar
+and records, times in the school's time zone), rendered as Markdown or as printable,
+accessible HTML (headings in order, definition lists for the form's questions and answers, a
+captioned table for the calendar, `lang`, a print stylesheet). The HTML is rendered by Jinja2
+with every value escaped (a teacher's text is never markup); Markdown bodies are shown as
+written."""
 
 from __future__ import annotations
 
@@ -16,8 +18,22 @@ from markupsafe import Markup
 from app.core.db import utcnow
 from app.events.schemas import EventPublic
 from app.summary.schemas import TeamSummary
-from app.summary.service import CONFERENCE_ANSWERS, FORM_ANSWERS, event_status, when
+from app.summary.service import event_status, when
 
+FORM_ANSWERS = (
+    ("Purpose of the learning target", "purpose"),
+    ("Philosophies and literature", "philosophies_and_literature"),
+    ("What was discussed at the pre-conference", "pre_conference_summary"),
+    ("What I will take back to my classroom", "take_back_to_classroom"),
+    ("How I will apply my new understandings", "how_to_apply"),
+    ("How I will address the questions I still have", "addressing_open_questions"),
+)
+CONFERENCE_ANSWERS = (
+    ("Summary", "summary"),
+    ("Strategies modelled", "strategies_modelled"),
+    ("Questions posed to each other", "questions_posed"),
+    ("Next steps for learning", "next_steps"),
+)
 PLAN_ANSWERS = (
     ("Learning target", "learning_target"),
     ("Focus goal", "focus_goal"),
@@ -193,7 +209,23 @@ def _render_part(part: Part, level: int) -> Markup:
     return Markup(_part.render(part=part, level=level))
 
 
-def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
+@dataclass
+class Outline:
+    """What the document says, in its order, before it is rendered."""
+
+    title: str
+    facts: list[Answer]
+    zone: str
+    parts: list[Part]
+    calendar: list[Row]
+    groups: list[_Group]
+    complete: bool
+    missing: list[str]
+    deadlines: list[str]
+    reflections: list[_Reflection]
+
+
+def outline(s: TeamSummary, zone: ZoneInfo) -> Outline:
     names = {m.id: f"{m.given_name} {m.family_name}" for m in s.team.members}
     events = {e.id: e for e in s.calendar}
     now = utcnow()
@@ -263,12 +295,11 @@ def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
         )
         for r in s.reflections
     ]
-    return _document.render(
+    return Outline(
         title=s.team.name,
         facts=facts,
         zone=zone.key,
         parts=[plan, *forms],
-        render=_render_part,
         calendar=calendar,
         groups=groups,
         complete=s.progress.complete,
@@ -276,6 +307,42 @@ def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
         deadlines=[f"{d.message}: {d.state.value}" for d in s.progress.deadlines],
         reflections=reflections,
     )
+
+
+def to_html(s: TeamSummary, zone: ZoneInfo) -> str:
+    o = outline(s, zone)
+    return _document.render(**vars(o), render=_render_part)
+
+
+def to_markdown(s: TeamSummary, zone: ZoneInfo) -> str:
+    o = outline(s, zone)
+    out = [f"# Peer Coaching Summary: {o.title}", ""]
+    out += [*_md_answers(o.facts), "", f"Times are in the school's time zone, {o.zone}.", ""]
+    for part in o.parts:
+        out += [f"## {part.heading}", "", *_md_part(part)]
+    out += ["## Calendar of events", "", "| When | What | Where | Status |", "|---|---|---|---|"]
+    out += [f"| {r.when} | {r.what} | {r.where} | {r.status} |" for r in o.calendar] + [""]
+    for group in o.groups:
+        out += [f"## {group.heading}", ""]
+        for part in group.parts:
+            out += [f"### {part.heading}", "", *_md_part(part)]
+    out += ["## Progress", "", f"Cycle complete: {'yes' if o.complete else 'no'}", ""]
+    out += [f"- still to do: {m}" for m in o.missing] + [f"- {d}" for d in o.deadlines] + [""]
+    out += ["## Reflections", ""]
+    for r in o.reflections:
+        out += [f"### {r.title}", f"*{r.meta}*", "", r.body, ""]
+    return "\n".join(out)
+
+
+def _md_answers(answers: list[Answer]) -> list[str]:
+    return [f"- **{a.label}:** {a.value}" + (f" *({a.by})*" if a.by else "") for a in answers]
+
+
+def _md_part(part: Part) -> list[str]:
+    out = [*_md_answers(part.answers), ""] if part.answers else []
+    for label, items in part.lists:
+        out += [f"**{label}:**", *[f"- {i}" for i in items or ["-"]], ""]
+    return out
 
 
 def _by(user_id: uuid.UUID | None, names: dict[uuid.UUID, str]) -> str | None:

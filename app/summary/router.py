@@ -3,9 +3,8 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from app.core.errors import error_responses
-from app.summary import service
 from app.summary.deps import SummaryDocumentView, SummaryView
-from app.summary.document import to_html
+from app.summary.document import to_html, to_markdown
 from app.summary.schemas import TeamSummary
 
 router = APIRouter(tags=["summary"])
@@ -39,9 +38,7 @@ async def get_team_summary_document(
     school's time zone. The same confidentiality as the JSON form."""
     summary, zone = document.summary, document.zone
     if format == "markdown":
-        return Response(
-            service.to_markdown(summary, zone), media_type="text/markdown; charset=utf-8"
-        )
+        return Response(to_markdown(summary, zone), media_type="text/markdown; charset=utf-8")
     return Response(
         to_html(summary, zone),
         media_type="text/html; charset=utf-8",
