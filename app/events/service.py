@@ -187,9 +187,9 @@ async def _check_school_year(
 ) -> None:
     """Inside the team's school year and its windows, when the district has recorded the year
     (school_years.service.check_event: 422 otherwise), and the year not over (409)."""
-    await school_years.require_open(session, access.team.school_year)
     year = await school_years.of_label(session, access.team.school_year)
     if year is not None:
+        school_years.check_open(year.label, year.ends_on)
         zone = await teams.time_zone(session, access.team.id)
         school_years.check_event(year, kind, starts, ends, zone)
 

@@ -107,7 +107,13 @@ async def require_open(session: AsyncSession, label: str) -> None:
     ends_on = await session.scalar(
         select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == label)
     )
-    if ends_on is not None and utcnow().date() > ends_on:
+    if ends_on is not None:
+        check_open(label, ends_on)
+
+
+def check_open(label: str, ends_on: date) -> None:
+    """`require_open` for a year already read."""
+    if utcnow().date() > ends_on:
         raise Conflict(
             f"The school year {label} ended on {ends_on}: its records are kept as they were "
             "(continue the team into the next year: POST /teams/{id}/continue)"
