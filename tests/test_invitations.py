@@ -19,6 +19,8 @@ from app.invitations.models import AccountToken
 from app.mail.models import OutboxMessage
 from app.mail.worker import deliver_due
 from app.users.models import Role
+from tests.factories import PASSWORD
+from tests.teams import form_team
 
 
 class Inbox:
@@ -363,3 +365,61 @@ def test_a_roster_import_invites_the_people_it_creates(client, world, auth, smtp
     }  # fmt: skip
     r = client.post("/api/v1/roster-imports/json", headers=h, json=body)
     assert (r.status_code, r.json()["invited"]) == (201, 1)
+
+
+def test_an_administrator_cannot_take_over_a_teacher_by_changing_their_email(
+    client, world, factory, auth, smtp
+):
+    """The path an administrator might try to a team's records: point a member's account at
+    their own address, then ask for a reset link. No link goes out, by either door, until the
+    teacher sets their password again themselves."""
+    inbox, mail = smtp
+    form_team(client, auth, world.teacher_a, world.teacher_a2)
+    member = world.teacher_a2  # on the team: reads its records
+    h = auth(world.admin_a)
+    r = client.patch(
+        f"/api/v1/users/{member.id}", headers=h, json={"email": "admin.mailbox@example.org"}
+    )
+    assert r.status_code == 200, r.text
+    asked = client.post("/api/v1/auth/password-reset", json={"email": "admin.mailbox@example.org"})
+    assert asked.status_code == 202  # the same answer as ever...
+    forced = client.post(f"/api/v1/users/{member.id}/password-reset", headers=h)
+    assert forced.status_code == 409
+    deliver(mail)
+    assert inbox.to("admin.mailbox@example.org") == []  # ...and nothing sent
+    invited = client.post(f"/api/v1/users/{member.id}/invitation", headers=h)
+    assert invited.status_code == 409  # an account in use is not re-invited either
+    # The teacher, signed in, sets their password: the address is theirs to use from then on.
+    changed = client.post(
+        "/api/v1/me/password",
+        headers=auth(member),
+        json={"current_password": PASSWORD, "new_password": "my own new passphrase"},
+    )
+    assert changed.status_code == 200
+    assert client.post(f"/api/v1/users/{member.id}/password-reset", headers=h).status_code == 202
+
+
+def test_a_roster_changing_an_email_holds_back_reset_links_too(client, world, factory, auth, smtp):
+    inbox, mail = smtp
+    person = factory.user(
+        Role.teacher, [world.school_a], email="roster.moved@example.org", sourced_id="T-77"
+    )
+    csv = (
+        "email,given name,family name,role,school,staff id\n"
+        f"roster.new@example.org,R,M,teacher,{world.school_a.name},T-77\n"
+    ).encode()
+    r = client.post(
+        "/api/v1/roster-imports",
+        headers=auth(world.district_admin),
+        files=[("file", ("staff.csv", csv, "text/csv"))],
+    )
+    assert r.json()["updated"] == 1, r.text
+    client.post("/api/v1/auth/password-reset", json={"email": "roster.new@example.org"})
+    deliver(mail)
+    assert inbox.to("roster.new@example.org") == []
+    assert (
+        client.post(
+            f"/api/v1/users/{person.id}/password-reset", headers=auth(world.district_admin)
+        ).status_code
+        == 409
+    )

@@ -83,6 +83,7 @@ async def change_password(
             .values(
                 password_hash=new_hash,
                 token_version=account.token_version + 1,
+                email_confirmed=True,  # signed in, they set it: the address is theirs to use
                 updated_at=utcnow(),
             )
         )

@@ -213,8 +213,8 @@ async def request_reset(db: Database, settings: Settings, email: str) -> None:
             select(User).where(col(User.email) == login_key(email)).with_for_update()
         )
         user = found.scalar_one_or_none()
-        if user is None or not user.is_active:
-            return
+        if user is None or not user.is_active or not user.email_confirmed:
+            return  # the same answer: nothing says why
         expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
         token = await _issue(session, user, TokenPurpose.password_reset, expires_at, None)
         _reset_email(session, user, settings, token)
@@ -226,6 +226,11 @@ async def reset_for(
     """An administrator sends the person a reset link (they never see or set the password)."""
     if not user.is_active:
         raise Conflict("The account is deactivated; reactivate it first")
+    if not user.email_confirmed:
+        raise Conflict(
+            "The account's email was changed by someone else since the person last set their "
+            "password: no reset link goes to it until they sign in and change their password"
+        )
     expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
     token = await _issue(session, user, TokenPurpose.password_reset, expires_at, principal.staff.id)
     _reset_email(session, user, settings, token)
@@ -263,6 +268,7 @@ async def redeem(
         grant.used_at = now
         user.password_hash = new_hash
         user.activated_at = user.activated_at or now
+        user.email_confirmed = True  # the link reached them at this address
         user.token_version += 1
         user.updated_at = now
         session.add_all([grant, user])

@@ -69,6 +69,8 @@ async def apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
         for name in p.changed:
             if name != "school_ids":
                 values[name] = getattr(p, name)
+        if "email" in p.changed:
+            values["email_confirmed"] = False  # no password link until the person sets one
         if "is_active" in p.changed and not p.is_active:
             values["token_version"] = user["token_version"] + 1  # tokens stop working at once
         updates.append(values)

@@ -38,6 +38,10 @@ class User(SQLModel, table=True):
     # The latest invitation to set a password, and when the person set it (app/invitations).
     invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # False once someone else (an administrator, a roster) changes the address of an account:
+    # no password link goes to it until the person sets their password themselves, so changing
+    # a teacher's email never hands their account (and their team's records) to whoever did.
+    email_confirmed: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -335,6 +335,8 @@ async def update(
 
     if changes.get("is_active") is False and user.is_active:
         user.token_version += 1  # existing tokens stop working at once
+    if changes.get("email", user.email) != user.email:
+        user.email_confirmed = False  # no password link to an address the person did not give
     for key in ("email", "given_name", "family_name", "role", "sourced_id", "is_active"):
         if key in changes:
             setattr(user, key, changes[key])
