@@ -9,6 +9,7 @@ from fastapi import FastAPI
 import app.models
 from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
+from app.auth.sso import Providers
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -138,12 +139,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.serves_docs else None,
         redoc_url="/redoc" if settings.serves_docs else None,
         openapi_url="/openapi.json" if settings.serves_docs else None,
+        # The docs' Authorize button signs in through the district's provider (app/openapi.py).
+        swagger_ui_init_oauth={
+            "clientId": "peercoach-docs",
+            "usePkceWithAuthorizationCodeGrant": True,
+        },
     )
     app.state.settings = settings
     app.state.db = db
     app.state.lifecycle = lifecycle
     app.state.readiness = Probe()
     app.state.principals = principals
+    app.state.sso_providers = Providers(settings)
     app.state.principal_feed = feed
     app.state.read_log = read_log
     install_error_handlers(app)

@@ -1,6 +1,6 @@
 """Every table model, imported once so SQLModel.metadata is complete (Alembic and tests use it)."""
 
-from app.auth.models import LoginThrottle
+from app.auth.models import LoginThrottle, SsoSignIn
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
@@ -50,6 +50,7 @@ __all__ = [
     "School",
     "SchoolMembership",
     "SchoolYear",
+    "SsoSignIn",
     "SupportRequest",
     "Team",
     "TeamInvitation",

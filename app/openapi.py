@@ -49,6 +49,35 @@ def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
                 op.setdefault("security", []).append({KEY_SCHEME_NAME: []})
 
 
+def _document_sso_schemes(schema: dict[str, Any], settings: Settings, api_prefix: str) -> None:
+    """Each configured single sign-on provider as an OAuth 2.0 authorization-code scheme, so
+    the docs' Authorize button signs in through it (PKCE; the same access token). Operations
+    that take a staff token accept one got this way."""
+    if not settings.oidc_providers:
+        return
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    names = []
+    for name, provider in sorted(settings.oidc_providers.items()):
+        scheme = f"SSO-{name}"
+        names.append(scheme)
+        schemes[scheme] = {
+            "type": "oauth2",
+            "description": f"Sign in with {provider.display_name}",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": f"{api_prefix}/auth/sso/{name}/authorize",
+                    "tokenUrl": f"{api_prefix}/auth/sso/token",
+                    "scopes": {},
+                }
+            },
+        }
+    for item in schema["paths"].values():
+        for op in item.values():
+            security = op.get("security", [])
+            if any("StaffLogin" in entry for entry in security):
+                security.extend({scheme: []} for scheme in names)
+
+
 def install_openapi(app: FastAPI, api_prefix: str) -> None:
     """Errors are documented as problem documents only; every API route may answer 503 and
     422 (the input guard refuses NUL characters anywhere), and every route with a body 413 and
@@ -65,6 +94,7 @@ def install_openapi(app: FastAPI, api_prefix: str) -> None:
             tags=app.openapi_tags,
         )
         _document_key_scheme(app, schema)
+        _document_sso_schemes(schema, app.state.settings, api_prefix)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in DOCUMENTED:
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -532,6 +532,27 @@ RULES: dict[tuple[str, str], Rule] = {
         answers(422),
         json={"token": "not-a-token-anyone-was-given", "password": "a long enough passphrase"},
     ),
+    # Single sign-on: public steps of a browser's sign-in. This app has no provider configured
+    # (404); tests/test_sso.py runs them against a real provider.
+    ("GET", "/api/v1/auth/sso/providers"): Rule("/api/v1/auth/sso/providers", ANYONE),
+    ("GET", "/api/v1/auth/sso/{provider}/authorize"): Rule(
+        "/api/v1/auth/sso/district/authorize?redirect_uri=http://localhost:5173/sso/callback"
+        "&code_challenge=" + "A" * 43,
+        answers(404),
+    ),
+    ("GET", "/api/v1/auth/sso/{provider}/callback"): Rule(
+        "/api/v1/auth/sso/district/callback?code=c&state=s", answers(404)
+    ),
+    ("POST", "/api/v1/auth/sso/token"): Rule(
+        "/api/v1/auth/sso/token",
+        answers(400),
+        form={
+            "grant_type": "authorization_code",
+            "code": "never-issued",
+            "redirect_uri": "http://localhost:5173/sso/callback",
+            "code_verifier": "v" * 43,
+        },
+    ),
     # School years: everyone on the staff reads them; district administrators record them.
     ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
     ("GET", "/api/v1/school-years/{school_year_id}"): Rule(

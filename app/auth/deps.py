@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
 from app.auth.principal_cache import PrincipalCache
+from app.auth.sso import Providers
 from app.core.db import Database, table_of, utcnow
 from app.core.drivers import Driver
 from app.core.errors import Forbidden, Unauthorized
@@ -140,3 +141,11 @@ AdminOrReadKey = Annotated[
 ]
 Admin = Annotated[Principal, Depends(require(roles=(Role.school_admin, Role.district_admin)))]
 DistrictAdmin = Annotated[Principal, Depends(require(roles=(Role.district_admin,)))]
+
+
+def _sso_providers(request: Request) -> Providers:
+    providers: Providers = request.app.state.sso_providers
+    return providers
+
+
+SsoProviders = Annotated[Providers, Depends(_sso_providers)]

@@ -1,13 +1,14 @@
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service
-from app.auth.deps import StaffCaller
+from app.auth import service, sso
+from app.auth.deps import SsoProviders, StaffCaller
 from app.auth.principal import Staff
-from app.auth.schemas import Token
+from app.auth.schemas import SignInOptions, SsoProviderPublic, SsoTokenRequest, Token
 from app.core import rows
 from app.core.deps import DatabaseDep, SessionDep, SettingsDep
 from app.core.errors import Unauthorized, error_responses
@@ -19,7 +20,7 @@ from app.users.service import to_public
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", responses=error_responses(401, 422, 429))
+@router.post("/auth/token", responses=error_responses(401, 403, 422, 429))
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DatabaseDep, settings: SettingsDep
 ) -> Token:
@@ -27,7 +28,8 @@ async def login(
 
     The same 401 answers an unknown email and a wrong password. After repeated failures the
     account name is locked for a while: 429 with `Retry-After`. While more sign-ins arrive at
-    once than the server checks passwords for, the answer is 503 with `Retry-After`."""
+    once than the server checks passwords for, the answer is 503 with `Retry-After`. Where the
+    district requires single sign-on, 403 (but for its break-glass district administrators)."""
     if len(form.username) > 320 or len(form.password) > 128:
         raise Unauthorized(service.BAD_LOGIN)
     user_id, version = await service.authenticate(db, settings, form.username, form.password)
@@ -72,4 +74,102 @@ async def change_password(
         db, settings, caller.staff.id, body.current_password, body.new_password
     )
     token, lifetime = create_access_token(settings, caller.staff.id, version)
+    return Token(access_token=token, expires_in=lifetime)
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    302: {"description": "Sends the browser on (`Location`)"}
+}
+
+
+@router.get("/auth/sso/providers")
+async def sign_in_options(settings: SettingsDep) -> SignInOptions:
+    """The district's single sign-on providers, and whether password sign-in is offered."""
+    return SignInOptions(
+        providers=[
+            SsoProviderPublic(
+                name=name,
+                display_name=provider.display_name,
+                authorize_url=f"{sso.API_PREFIX}/auth/sso/{name}/authorize",
+            )
+            for name, provider in sorted(settings.oidc_providers.items())
+        ],
+        password_sign_in=not settings.sso_required,
+        token_url=f"{sso.API_PREFIX}/auth/sso/token",
+    )
+
+
+@router.get(
+    "/auth/sso/{provider}/authorize",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={**_REDIRECT, **error_responses(400, 404, 422, 503)},
+)
+async def sso_authorize(
+    provider: str,
+    redirect_uri: Annotated[str, Query(max_length=2000)],
+    code_challenge: Annotated[str, Query(max_length=128)],
+    db: DatabaseDep,
+    providers: SsoProviders,
+    code_challenge_method: Annotated[str, Query(max_length=10)] = "S256",
+    state: Annotated[str | None, Query(max_length=1000)] = None,
+) -> RedirectResponse:
+    """Begin a single sign-on: the browser goes to the provider, then back to `redirect_uri`
+    (one the district registered) with a one-time `code` and your `state`. Exchange the code
+    with your PKCE verifier at `POST /auth/sso/token`. 400 for an unregistered redirect URI
+    or a missing S256 challenge (nothing redirects then)."""
+    url = await sso.start(
+        db,
+        providers,
+        provider,
+        redirect_uri=redirect_uri,
+        state=state,
+        code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method,
+    )
+    return RedirectResponse(url, status_code=302, headers=_NO_STORE)
+
+
+@router.get(
+    "/auth/sso/{provider}/callback",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={**_REDIRECT, **error_responses(400, 401, 403, 404, 422, 503)},
+)
+async def sso_callback(
+    provider: str,
+    db: DatabaseDep,
+    providers: SsoProviders,
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    state: Annotated[str | None, Query(max_length=2000)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    error_description: Annotated[str | None, Query(max_length=2000)] = None,
+) -> RedirectResponse:
+    """The provider sends the browser back here (register this address with it). A valid
+    answer for an active account redirects to the front end with a one-time code; anything
+    else is a problem document saying what was refused (a used or unknown state, a refused
+    code, an ID token for another audience or expired, an unverified email, no such or a
+    deactivated account)."""
+    url = await sso.finish(
+        db, providers, provider, sso.ProviderAnswer(code, state, error, error_description)
+    )
+    return RedirectResponse(url, status_code=302, headers=_NO_STORE)
+
+
+@router.post("/auth/sso/token", responses=error_responses(400, 422, 503))
+async def sso_token(
+    form: Annotated[SsoTokenRequest, Form()], db: DatabaseDep, settings: SettingsDep
+) -> Token:
+    """Exchange the one-time code from a single sign-on (form fields `grant_type=
+    authorization_code`, `code`, `redirect_uri`, `code_verifier`) for the access token a
+    password sign-in gives. A code works once, within a minute, with its verifier."""
+    user_id, version = await sso.exchange(
+        db,
+        grant_type=form.grant_type,
+        code=form.code,
+        redirect_uri=form.redirect_uri,
+        code_verifier=form.code_verifier,
+    )
+    token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)

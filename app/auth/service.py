@@ -8,14 +8,22 @@ import uuid
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from app.auth import policies
 from app.auth.throttle import Throttle, login_key, password_change_key
 from app.core.config import Settings
 from app.core.db import Database, utcnow
-from app.core.errors import Conflict, FieldError, Unauthorized, Unprocessable
+from app.core.errors import Conflict, FieldError, Forbidden, Unauthorized, Unprocessable
 from app.core.security import HASHING, hash_password_async, verify_password_async
 from app.users.models import User
 
 BAD_LOGIN = "Incorrect email or password"
+
+
+class PasswordsOff(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "This district signs in with its own accounts: use the single sign-on button"
+        )
 
 
 async def authenticate(
@@ -23,6 +31,8 @@ async def authenticate(
 ) -> tuple[uuid.UUID, int]:
     """The account id and token version for a right email and password; 401 otherwise (the
     same for an unknown email), 429 while the name is locked after repeated failures."""
+    if not policies.may_be_password_account(settings, email):
+        raise PasswordsOff()  # before any work: the same for every address not named
     HASHING.check_capacity()  # refuse a flood before it counts against anyone's name
     key = login_key(email)
     throttle = Throttle.from_settings(settings)
@@ -35,6 +45,7 @@ async def authenticate(
                     col(User.password_hash),
                     col(User.is_active),
                     col(User.token_version),
+                    col(User.role),
                 ).where(col(User.email) == key)
             )
         ).first()
@@ -43,6 +54,8 @@ async def authenticate(
     ok = await verify_password_async(password, account.password_hash if account else None)
     if not ok or account is None or not account.is_active:
         raise Unauthorized(BAD_LOGIN)
+    if not policies.may_use_password(settings, email, account.role):
+        raise PasswordsOff()  # a break-glass address that is not a district administrator's
     async with db.session() as session:
         await Throttle.clear(session, key)
     return account.id, account.token_version

@@ -4,11 +4,39 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-development-only-secret-key-0123456789"
 DEFAULT_DATABASE_URL = "sqlite:///./peercoach.db"
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider staff sign in with (README, "Single sign-on")."""
+
+    model_config = {"extra": "forbid"}
+
+    # Shown on the sign-in button.
+    display_name: str = Field(min_length=1, max_length=80)
+    # The issuer exactly as the provider's discovery document names it; the discovery document
+    # is read from `{issuer}/.well-known/openid-configuration`.
+    issuer: str = Field(pattern=r"^https?://[^?#\s]+$")
+    client_id: str = Field(min_length=1)
+    client_secret: str = ""
+    scopes: str = "openid email profile"
+    # The claim that says the provider checked the address (Microsoft Entra ID: `xms_edov`,
+    # an optional claim to switch on in the app registration).
+    email_verified_claim: str = "email_verified"
+    # Where the provider sends the roster's person id (ClassLink, Clever), matched against
+    # accounts' `sourced_id` before the email.
+    sourced_id_claim: str | None = None
+    # Addresses outside these domains are refused (a provider that signs in people of several
+    # organisations); empty: any.
+    email_domains: list[str] = Field(default_factory=list)
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 class Settings(BaseSettings):
@@ -64,6 +92,14 @@ class Settings(BaseSettings):
     # browsers never send to a server, so no log holds it).
     frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://[^?#\s]+$")
     invitation_days: int = Field(default=14, ge=1, le=90)
+    # Single sign-on: providers by name (JSON in OIDC_PROVIDERS), the addresses a sign-in may
+    # return to (besides `{frontend_url}/sso/callback` and the docs' OAuth redirect), and
+    # whether password sign-in is refused to everyone but the break-glass district
+    # administrators named here.
+    oidc_providers: dict[str, OidcProvider] = Field(default_factory=dict)
+    sso_redirect_uris: list[str] = Field(default_factory=list)
+    sso_required: bool = False
+    sso_break_glass_emails: list[str] = Field(default_factory=list)
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     log_level: str = "INFO"
     # Stopping (app/core/serving.py): after SIGTERM, readiness fails and requests are still
@@ -98,6 +134,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DISTRICT_TIME_ZONE must be an IANA time zone, e.g. America/Chicago"
             ) from exc
+        for name in self.oidc_providers:
+            if not name.isascii() or not name.replace("-", "").isalnum() or len(name) > 40:
+                raise ValueError("OIDC_PROVIDERS names are letters, digits and hyphens")
+        if self.oidc_providers and self.public_url is None:
+            raise ValueError("PUBLIC_URL must be set for single sign-on (the providers' callback)")
+        if self.sso_required and not self.oidc_providers:
+            raise ValueError("SSO_REQUIRED needs at least one provider in OIDC_PROVIDERS")
         if "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
         return self

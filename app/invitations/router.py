@@ -49,12 +49,14 @@ async def invite_many(
     return await service.invite_many(session, principal, body, settings)
 
 
-@router.post("/auth/activate", responses=error_responses(422, 503))
+@router.post("/auth/activate", responses=error_responses(403, 422, 503))
 async def activate(body: Activation, db: DatabaseDep, settings: SettingsDep) -> Token:
     """Set your password with the token from your invitation and be signed in: the answer is
     the same access token a sign-in gives. The token works once; a used, revoked, expired or
     unknown one is the same 422."""
-    user_id, version = await service.redeem(db, TokenPurpose.invitation, body.token, body.password)
+    user_id, version = await service.redeem(
+        db, settings, TokenPurpose.invitation, body.token, body.password
+    )
     token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)
 
@@ -75,14 +77,14 @@ async def request_password_reset(
     return Response(status_code=202)
 
 
-@router.post("/auth/password-reset/confirm", responses=error_responses(422, 503))
+@router.post("/auth/password-reset/confirm", responses=error_responses(403, 422, 503))
 async def confirm_password_reset(
     body: NewPassword, db: DatabaseDep, settings: SettingsDep
 ) -> Token:
     """Set a new password with the token from the reset link: every other session ends, and
     the answer signs you in. A used, revoked, expired or unknown token is the same 422."""
     user_id, version = await service.redeem(
-        db, TokenPurpose.password_reset, body.token, body.password
+        db, settings, TokenPurpose.password_reset, body.token, body.password
     )
     token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)

@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.auth import policies as auth_policies
 from app.auth.principal import Principal, caller_values
+from app.auth.service import PasswordsOff
 from app.auth.throttle import Throttle, login_key, password_reset_key
 from app.core.config import Settings
 from app.core.db import Database, utcnow
@@ -213,7 +215,12 @@ async def request_reset(db: Database, settings: Settings, email: str) -> None:
             select(User).where(col(User.email) == login_key(email)).with_for_update()
         )
         user = found.scalar_one_or_none()
-        if user is None or not user.is_active or not user.email_confirmed:
+        if (
+            user is None
+            or not user.is_active
+            or not user.email_confirmed
+            or not auth_policies.may_use_password(settings, user.email, user.role)
+        ):
             return  # the same answer: nothing says why
         expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
         token = await _issue(session, user, TokenPurpose.password_reset, expires_at, None)
@@ -226,6 +233,8 @@ async def reset_for(
     """An administrator sends the person a reset link (they never see or set the password)."""
     if not user.is_active:
         raise Conflict("The account is deactivated; reactivate it first")
+    if not auth_policies.may_use_password(settings, user.email, user.role):
+        raise Conflict("The district signs in with single sign-on: this person has no password")
     if not user.email_confirmed:
         raise Conflict(
             "The account's email was changed by someone else since the person last set their "
@@ -239,7 +248,7 @@ async def reset_for(
 
 
 async def redeem(
-    db: Database, purpose: TokenPurpose, token: str, password: str
+    db: Database, settings: Settings, purpose: TokenPurpose, token: str, password: str
 ) -> tuple[uuid.UUID, int]:
     """Set the password of the person the token of `purpose` was made for, and use the token
     up; every other session of theirs ends. (user id, token version) for their access token.
@@ -265,6 +274,8 @@ async def redeem(
         ):
             raise Unprocessable.for_field("token", INVALID, "invalid_token")
         grant, user = row
+        if not auth_policies.may_use_password(settings, user.email, user.role):
+            raise PasswordsOff()  # the link stays unused: single sign-on is the way in
         grant.used_at = now
         user.password_hash = new_hash
         user.activated_at = user.activated_at or now

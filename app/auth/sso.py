@@ -1,0 +1,442 @@
+"""Single sign-on with the district's OpenID Connect providers (README, "Single sign-on").
+
+The API plays two parts:
+- to the provider, an OpenID Connect client (authorization code with PKCE, state and nonce):
+  Authlib reads the discovery document and the signing keys, exchanges the code and checks the
+  ID token; this module only says which claims must hold;
+- to the front end (a single-page app, or /docs), an OAuth 2.0 authorization server with one
+  grant: the front end sends the browser to `authorize` with its own state and PKCE challenge,
+  the browser comes back to the front end's redirect URI with a one-time code, and the front
+  end exchanges that code and its verifier at `/auth/sso/token` for the same access token the
+  password sign-in gives. No access token ever travels in a URL; the code is worthless without
+  the verifier and lives a minute.
+
+A sign-in never creates an account and never changes a role: it finds an existing active
+account, by the roster's person id where the provider sends one, else by a verified email.
+What is under way is stored (`SsoSignIn`), so any worker or host finishes what another began.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from joserfc.errors import ClaimError, JoseError
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.auth.models import SsoSignIn
+from app.core.config import OidcProvider, Settings
+from app.core.db import Database, utcnow
+from app.core.errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from app.users.models import User
+
+API_PREFIX = "/api/v1"
+SIGN_IN_MINUTES = 10  # from the redirect to the provider until its answer
+CODE_SECONDS = 60  # from the front end's redirect until it exchanges the code
+# Clock difference allowed between the provider and us when checking `exp` and `iat`.
+LEEWAY_SECONDS = 30
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256 digest, unpadded
+_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 section 4.1
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _refused(kind: type[ProblemError], field: str, code: str, message: str) -> ProblemError:
+    """A problem document naming what was refused (`errors[0].type` is the machine code)."""
+    error = kind(message)
+    error.errors = [FieldError(field=field, message=message, type=code)]
+    return error
+
+
+class ProviderUnavailable(ServiceUnavailable):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The sign-in provider '{name}' did not answer; try again shortly")
+
+
+class Providers:
+    """Authlib clients for the configured providers, made once per app: each keeps the
+    provider's discovery document and signing keys once read (new keys are fetched when a token
+    names one it does not know)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._oauth = OAuth()
+        for name, provider in settings.oidc_providers.items():
+            self._oauth.register(
+                name,
+                client_id=provider.client_id,
+                client_secret=provider.client_secret or None,
+                server_metadata_url=provider.discovery_url,
+                client_kwargs={
+                    "scope": provider.scopes,
+                    "code_challenge_method": "S256",
+                    "timeout": 10.0,
+                    # A confidential client sends its secret in the body or the header as the
+                    # provider's discovery document prefers; public clients rely on PKCE alone.
+                    "token_endpoint_auth_method": (
+                        "client_secret_post" if provider.client_secret else "none"
+                    ),
+                },
+            )
+
+    def get(self, name: str) -> tuple[OidcProvider, StarletteOAuth2App]:
+        provider = self.settings.oidc_providers.get(name)
+        if provider is None:
+            raise NotFound("No sign-in provider of that name is configured")
+        client = self._oauth.create_client(name)
+        assert isinstance(client, StarletteOAuth2App)
+        return provider, client
+
+
+def callback_url(settings: Settings, name: str) -> str:
+    """Where the provider sends the browser back: register it with the provider."""
+    assert settings.public_url is not None  # settings refuse providers without it
+    return f"{settings.public_url.rstrip('/')}{API_PREFIX}/auth/sso/{name}/callback"
+
+
+def redirect_uris(settings: Settings) -> set[str]:
+    """The front-end addresses a sign-in may return to, exactly as written."""
+    uris = {settings.frontend_url.rstrip("/") + "/sso/callback", *settings.sso_redirect_uris}
+    if settings.serves_docs and settings.public_url:
+        uris.add(settings.public_url.rstrip("/") + "/docs/oauth2-redirect")
+    return uris
+
+
+async def start(
+    db: Database,
+    providers: Providers,
+    name: str,
+    *,
+    redirect_uri: str,
+    state: str | None,
+    code_challenge: str,
+    code_challenge_method: str,
+) -> str:
+    """Record a sign-in and answer the provider's authorization URL to send the browser to."""
+    _, client = providers.get(name)
+    if redirect_uri not in redirect_uris(providers.settings):
+        raise _refused(
+            BadRequest,
+            "query.redirect_uri",
+            "unregistered",
+            "This redirect_uri is not one the district registered (SSO_REDIRECT_URIS)",
+        )
+    if code_challenge_method != "S256":
+        raise _refused(
+            BadRequest, "query.code_challenge_method", "unsupported", "Only S256 is supported"
+        )
+    if not _CHALLENGE.fullmatch(code_challenge):
+        raise _refused(
+            BadRequest,
+            "query.code_challenge",
+            "invalid",
+            "code_challenge must be the unpadded base64url SHA-256 of the verifier",
+        )
+    try:
+        found = await client.create_authorization_url(callback_url(providers.settings, name))
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise ProviderUnavailable(name) from exc
+    now = utcnow()
+    async with db.session() as session:
+        # What nobody finished is forgotten (bounded work: a sign-in's few minutes of rows).
+        await session.execute(delete(SsoSignIn).where(col(SsoSignIn.expires_at) < now))
+        session.add(
+            SsoSignIn(
+                provider=name,
+                state_hash=_hash(found["state"]),
+                nonce=found["nonce"],
+                code_verifier=found["code_verifier"],
+                redirect_uri=redirect_uri,
+                client_state=state,
+                code_challenge=code_challenge,
+                expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
+            )
+        )
+    return str(found["url"])
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    code: str | None
+    state: str | None
+    error: str | None
+    error_description: str | None
+
+
+async def finish(db: Database, providers: Providers, name: str, answer: ProviderAnswer) -> str:
+    """Check the provider's answer and the account it names; answer the front-end URL (with a
+    one-time code and the front end's state) to send the browser to."""
+    provider, client = providers.get(name)
+    if answer.error:
+        # The person declined or the provider failed: nothing to check, the sign-in is over.
+        if answer.state:
+            with contextlib.suppress(ProblemError):
+                await _take_attempt(db, name, answer.state)
+        reason = re.sub(r"[^a-z_]", "", answer.error.lower())[:40] or "provider_error"
+        raise _refused(
+            Unauthorized, "query.error", reason, f"The provider did not sign you in ({reason})"
+        )
+    if not answer.state:
+        raise _refused(BadRequest, "query.state", "missing", "The provider's answer has no state")
+    attempt = await _take_attempt(db, name, answer.state)
+    code = secrets.token_urlsafe(32)
+    try:
+        if not answer.code:
+            raise _refused(BadRequest, "query.code", "missing", "The provider's answer has no code")
+        claims = await _id_token_claims(
+            providers.settings, client, provider, name, attempt, answer.code
+        )
+        async with db.session() as session:
+            account = await _account_for(session, provider, claims)
+            row = await session.get(SsoSignIn, attempt.id, with_for_update=True)
+            if row is None:  # removed meanwhile (expired and swept)
+                raise _state_refused()
+            row.code_hash = _hash(code)
+            row.user_id = account.id
+            row.token_version = account.token_version
+            row.expires_at = utcnow() + timedelta(seconds=CODE_SECONDS)
+            if account.activated_at is None:
+                account.activated_at = utcnow()  # they have signed in: the account is in use
+    except BaseException:
+        with contextlib.suppress(Exception):  # swept when it expires if this fails too
+            async with db.session() as session:
+                await session.execute(delete(SsoSignIn).where(col(SsoSignIn.id) == attempt.id))
+        raise
+    params = {"code": code}
+    if attempt.client_state is not None:
+        params["state"] = attempt.client_state
+    separator = "&" if "?" in attempt.redirect_uri else "?"
+    return f"{attempt.redirect_uri}{separator}{urlencode(params)}"
+
+
+def _state_refused() -> Exception:
+    return _refused(
+        BadRequest,
+        "query.state",
+        "invalid_state",
+        "This sign-in is unknown, already used or expired: start again",
+    )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    id: uuid.UUID
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    client_state: str | None
+
+
+async def _take_attempt(db: Database, name: str, state: str) -> _Attempt:
+    """The sign-in this answer belongs to, used up in its own committed transaction before
+    anything else happens: a replayed answer (even a parallel one) finds nothing."""
+    async with db.session() as session:
+        row = (
+            await session.execute(
+                update(SsoSignIn)
+                .where(col(SsoSignIn.state_hash) == _hash(state), col(SsoSignIn.provider) == name)
+                .values(state_hash=None)
+                .returning(
+                    col(SsoSignIn.id),
+                    col(SsoSignIn.nonce),
+                    col(SsoSignIn.code_verifier),
+                    col(SsoSignIn.redirect_uri),
+                    col(SsoSignIn.client_state),
+                    col(SsoSignIn.expires_at),
+                )
+            )
+        ).first()
+    if row is None or row.expires_at <= utcnow():
+        raise _state_refused()
+    return _Attempt(row.id, row.nonce, row.code_verifier, row.redirect_uri, row.client_state)
+
+
+async def _id_token_claims(
+    settings: Settings,
+    client: StarletteOAuth2App,
+    provider: OidcProvider,
+    name: str,
+    attempt: _Attempt,
+    code: str,
+) -> dict[str, Any]:
+    try:
+        token = await client.fetch_access_token(
+            redirect_uri=callback_url(settings, name),
+            code=code,
+            code_verifier=attempt.code_verifier,
+        )
+    except OAuthError as exc:
+        raise _refused(
+            Unauthorized,
+            "query.code",
+            "code_refused",
+            f"The provider refused the sign-in code ({exc.error})",
+        ) from exc
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise ProviderUnavailable(name) from exc
+    if "id_token" not in token:
+        raise _refused(
+            Unauthorized, "id_token", "missing", "The provider sent no ID token (scope openid?)"
+        )
+    metadata = await client.load_server_metadata()
+    options: dict[str, Any] = {
+        "iss": {"essential": True, "values": [metadata.get("issuer", provider.issuer)]},
+        "aud": {"essential": True, "values": [provider.client_id]},
+        "exp": {"essential": True},
+        "sub": {"essential": True},
+    }
+    try:
+        claims = await client.parse_id_token(
+            token, nonce=attempt.nonce, claims_options=options, leeway=LEEWAY_SECONDS
+        )
+    except ClaimError as exc:
+        raise _refused(
+            Unauthorized,
+            f"id_token.{exc.claim}",
+            exc.error,
+            f"The provider's ID token was refused: {exc.error.replace('_', ' ')} ({exc.claim})",
+        ) from exc
+    except JoseError as exc:
+        raise _refused(
+            Unauthorized,
+            "id_token",
+            exc.error,
+            f"The provider's ID token was refused: {exc.error.replace('_', ' ')}",
+        ) from exc
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise ProviderUnavailable(name) from exc
+    if "nonce" not in claims:  # Authlib checks a nonce that is there; it must be there
+        raise _refused(Unauthorized, "id_token.nonce", "missing_claim", "The ID token has no nonce")
+    return dict(claims)
+
+
+async def _account_for(
+    session: AsyncSession, provider: OidcProvider, claims: dict[str, Any]
+) -> User:
+    """The active account the ID token names: by the roster's person id where the provider
+    sends it, else by a verified email in an allowed domain. Locked for the update."""
+    account: User | None = None
+    sourced_id = claims.get(provider.sourced_id_claim) if provider.sourced_id_claim else None
+    if isinstance(sourced_id, str) and sourced_id:
+        account = (
+            await session.execute(
+                select(User).where(col(User.sourced_id) == sourced_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+    if account is None:
+        email = claims.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            raise _refused(
+                Forbidden, "id_token.email", "missing_claim", "The provider sent no email address"
+            )
+        if claims.get(provider.email_verified_claim) not in (True, "true"):
+            raise _refused(
+                Forbidden,
+                f"id_token.{provider.email_verified_claim}",
+                "email_unverified",
+                "The provider has not verified this email address",
+            )
+        domain = email.rsplit("@", 1)[1].lower()
+        if provider.email_domains and domain not in {d.lower() for d in provider.email_domains}:
+            raise _refused(
+                Forbidden,
+                "id_token.email",
+                "domain_not_allowed",
+                "This address is outside the district's domains",
+            )
+        account = (
+            await session.execute(
+                select(User).where(col(User.email) == email.lower()).with_for_update()
+            )
+        ).scalar_one_or_none()
+    if account is None:
+        raise _refused(
+            Forbidden,
+            "account",
+            "no_account",
+            "No peercoach account belongs to this sign-in: ask your administrator",
+        )
+    if not account.is_active:
+        raise _refused(Forbidden, "account", "deactivated", "This account is deactivated")
+    return account
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _grant_refused(message: str) -> Exception:
+    return _refused(BadRequest, "body.code", "invalid_grant", message)
+
+
+async def exchange(
+    db: Database, *, grant_type: str, code: str, redirect_uri: str, code_verifier: str
+) -> tuple[Any, int]:
+    """The account and token version a one-time code signs in. The code is used up by any
+    attempt, right or wrong, so a stolen one cannot be tried against verifiers."""
+    if grant_type != "authorization_code":
+        raise _refused(
+            BadRequest,
+            "body.grant_type",
+            "unsupported_grant_type",
+            "Only the authorization_code grant is supported",
+        )
+    if not _VERIFIER.fullmatch(code_verifier):
+        raise _refused(
+            BadRequest, "body.code_verifier", "invalid", "code_verifier must be 43-128 characters"
+        )
+    async with db.session() as session:
+        attempt = (
+            await session.execute(
+                delete(SsoSignIn)
+                .where(col(SsoSignIn.code_hash) == _hash(code))
+                .returning(
+                    col(SsoSignIn.user_id),
+                    col(SsoSignIn.token_version),
+                    col(SsoSignIn.redirect_uri),
+                    col(SsoSignIn.code_challenge),
+                    col(SsoSignIn.expires_at),
+                )
+            )
+        ).first()
+    if attempt is None or attempt.expires_at <= utcnow():
+        raise _grant_refused("This code is unknown, used or expired: sign in again")
+    if attempt.redirect_uri != redirect_uri:
+        raise _grant_refused("redirect_uri differs from the one the sign-in began with")
+    if not secrets.compare_digest(_s256(code_verifier), attempt.code_challenge):
+        raise _grant_refused("code_verifier does not match the code_challenge")
+    async with db.session() as session:
+        account = (
+            await session.execute(
+                select(col(User.is_active), col(User.token_version)).where(
+                    col(User.id) == attempt.user_id
+                )
+            )
+        ).first()
+    if account is None or not account.is_active or account.token_version != attempt.token_version:
+        raise _grant_refused("The account changed since the sign-in: sign in again")
+    return attempt.user_id, attempt.token_version
