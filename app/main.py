@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import app.models
+from app.audit.router import router as audit_router
 from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
 from app.auth.sso import Providers
@@ -14,6 +15,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.input_guard import InputGuardMiddleware
+from app.core.journal import Journal
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
@@ -34,7 +36,6 @@ from app.plans.router import router as plans_router
 from app.program_rules.router import router as program_rules_router
 from app.progress.router import router as progress_router
 from app.read_log.router import router as read_log_router
-from app.read_log.writer import ReadLogWriter
 from app.records.router import router as records_router
 from app.reflections.router import router as reflections_router
 from app.reports.router import router as reports_router
@@ -92,6 +93,10 @@ TAGS = [
     {"name": "resources", "description": "The library of peer coaching materials"},
     {"name": "support", "description": "Teachers ask administrators for direction and support"},
     {"name": "roster imports", "description": "Bulk staff imports from CSV or JSON"},
+    {
+        "name": "audit",
+        "description": "Security-relevant actions, for district administrators; never content",
+    },
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lifecycle = Lifecycle()
     principals = PrincipalCache(ttl=settings.principal_cache_seconds)
     feed = principals.follow(db) if settings.principal_cache_seconds > 0 else None
-    read_log = ReadLogWriter(
+    journal = Journal(
         settings.database_url, settings.read_log_flush_seconds, settings.sqlite_busy_timeout_ms
     )
 
@@ -118,11 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         if feed is not None:
             feed.start()
-        read_log.start()
+        journal.start()
         try:
             yield
         finally:
-            await read_log.stop()
+            await journal.stop()
             if feed is not None:
                 await feed.stop()
             await db.dispose()
@@ -152,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.principals = principals
     app.state.sso_providers = Providers(settings)
     app.state.principal_feed = feed
-    app.state.read_log = read_log
+    app.state.journal = journal
     install_error_handlers(app)
     install_openapi(app, API_PREFIX)
 
@@ -162,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         auth_router,
         invitations_router,
+        audit_router,
         schools_router,
         users_router,
         keys_router,

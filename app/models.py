@@ -1,5 +1,6 @@
 """Every table model, imported once so SQLModel.metadata is complete (Alembic and tests use it)."""
 
+from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, SsoSignIn
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
@@ -25,6 +26,7 @@ from app.users.models import SchoolMembership, User
 __all__ = [
     "AccountToken",
     "ActionPlan",
+    "AuditEvent",
     "ConferenceRecord",
     "ConfidentialRead",
     "CoverageRequest",

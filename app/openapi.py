@@ -65,8 +65,8 @@ def _document_sso_schemes(schema: dict[str, Any], settings: Settings, api_prefix
             "description": f"Sign in with {provider.display_name}",
             "flows": {
                 "authorizationCode": {
-                    "authorizationUrl": f"{api_prefix}/auth/sso/{name}/authorize",
-                    "tokenUrl": f"{api_prefix}/auth/sso/token",
+                    "authorizationUrl": f"{api_prefix}/sso/{name}/authorize",
+                    "tokenUrl": f"{api_prefix}/sso/token",
                     "scopes": {},
                 }
             },

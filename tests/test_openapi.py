@@ -21,10 +21,10 @@ PUBLIC = {
     "/api/v1/auth/activate",
     "/api/v1/auth/password-reset",
     "/api/v1/auth/password-reset/confirm",
-    "/api/v1/auth/sso/providers",
-    "/api/v1/auth/sso/{provider}/authorize",
-    "/api/v1/auth/sso/{provider}/callback",
-    "/api/v1/auth/sso/token",
+    "/api/v1/sso/providers",
+    "/api/v1/sso/{provider}/authorize",
+    "/api/v1/sso/{provider}/callback",
+    "/api/v1/sso/token",
 }
 
 

@@ -534,17 +534,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # Single sign-on: public steps of a browser's sign-in. This app has no provider configured
     # (404); tests/test_sso.py runs them against a real provider.
-    ("GET", "/api/v1/auth/sso/providers"): Rule("/api/v1/auth/sso/providers", ANYONE),
-    ("GET", "/api/v1/auth/sso/{provider}/authorize"): Rule(
-        "/api/v1/auth/sso/district/authorize?redirect_uri=http://localhost:5173/sso/callback"
+    ("GET", "/api/v1/sso/providers"): Rule("/api/v1/sso/providers", ANYONE),
+    ("GET", "/api/v1/sso/{provider}/authorize"): Rule(
+        "/api/v1/sso/district/authorize?redirect_uri=http://localhost:5173/sso/callback"
         "&code_challenge=" + "A" * 43,
         answers(404),
     ),
-    ("GET", "/api/v1/auth/sso/{provider}/callback"): Rule(
-        "/api/v1/auth/sso/district/callback?code=c&state=s", answers(404)
+    ("GET", "/api/v1/sso/{provider}/callback"): Rule(
+        "/api/v1/sso/district/callback?code=c&state=s", answers(404)
     ),
-    ("POST", "/api/v1/auth/sso/token"): Rule(
-        "/api/v1/auth/sso/token",
+    ("POST", "/api/v1/sso/token"): Rule(
+        "/api/v1/sso/token",
         answers(400),
         form={
             "grant_type": "authorization_code",
@@ -553,6 +553,9 @@ RULES: dict[tuple[str, str], Rule] = {
             "code_verifier": "v" * 43,
         },
     ),
+    # The audit trail: district administrators only.
+    ("GET", "/api/v1/audit-events"): Rule("/api/v1/audit-events", DISTRICT),
+    ("GET", "/api/v1/audit-events.csv"): Rule("/api/v1/audit-events.csv", DISTRICT),
     # School years: everyone on the staff reads them; district administrators record them.
     ("GET", "/api/v1/school-years"): Rule("/api/v1/school-years", STAFF),
     ("GET", "/api/v1/school-years/{school_year_id}"): Rule(

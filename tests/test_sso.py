@@ -75,9 +75,7 @@ class Browser:
             "code_challenge_method": "S256",
             **params,
         }
-        return self.api.get(
-            "/api/v1/auth/sso/district/authorize", params=query, follow_redirects=False
-        )
+        return self.api.get("/api/v1/sso/district/authorize", params=query, follow_redirects=False)
 
     def at_provider(self, sub: str, claims: dict, *, action: str = "allow") -> str:
         """Sign in at the provider as `sub` with `claims`; the callback URL it sends back."""
@@ -90,7 +88,7 @@ class Browser:
         answered = httpx.post(location, data=form, follow_redirects=False)
         assert answered.status_code == 302, answered.text
         back = answered.headers["location"]
-        assert back.startswith(f"{BASE}/api/v1/auth/sso/district/callback?")
+        assert back.startswith(f"{BASE}/api/v1/sso/district/callback?")
         return back.removeprefix(BASE)
 
     def callback(self, path: str) -> httpx.Response:
@@ -98,7 +96,7 @@ class Browser:
 
     def exchange(self, code: str, *, verifier: str | None = None, redirect_uri: str = FRONT):
         return self.api.post(
-            "/api/v1/auth/sso/token",
+            "/api/v1/sso/token",
             data={
                 "grant_type": "authorization_code",
                 "code": code,
@@ -277,12 +275,12 @@ def test_the_code_needs_its_verifier_and_redirect_uri_and_is_burnt_by_a_wrong_on
         "invalid_grant",
     )
     bad_grant = sso.post(
-        "/api/v1/auth/sso/token",
+        "/api/v1/sso/token",
         data={"grant_type": "password", "code": "x", "redirect_uri": FRONT,
               "code_verifier": browser.verifier},
     )  # fmt: skip
     refusal(bad_grant, 400, "unsupported_grant_type")
-    assert sso.post("/api/v1/auth/sso/token", data={"code": "x"}).status_code == 422
+    assert sso.post("/api/v1/sso/token", data={"code": "x"}).status_code == 422
 
 
 def test_sign_ins_return_only_to_registered_addresses(sso, provider):
@@ -293,12 +291,12 @@ def test_sign_ins_return_only_to_registered_addresses(sso, provider):
     refusal(browser.authorize(code_challenge_method="plain"), 400, "unsupported")
     refusal(browser.authorize(code_challenge="short"), 400, "invalid")
     missing = sso.get(
-        "/api/v1/auth/sso/district/authorize",
+        "/api/v1/sso/district/authorize",
         params={"code_challenge": challenge_for(browser.verifier)},
     )
     assert missing.status_code == 422
     unknown = sso.get(
-        "/api/v1/auth/sso/nobody/authorize",
+        "/api/v1/sso/nobody/authorize",
         params={"redirect_uri": FRONT, "code_challenge": challenge_for(browser.verifier)},
     )
     assert unknown.status_code == 404
@@ -316,23 +314,23 @@ def test_a_provider_that_does_not_answer_is_a_503(settings, client):
 
 
 def test_the_sign_in_options_and_the_docs_authorize_button(sso):
-    options = sso.get("/api/v1/auth/sso/providers").json()
+    options = sso.get("/api/v1/sso/providers").json()
     assert options == {
         "providers": [
             {
                 "name": "district",
                 "display_name": "District accounts",
-                "authorize_url": "/api/v1/auth/sso/district/authorize",
+                "authorize_url": "/api/v1/sso/district/authorize",
             }
         ],
         "password_sign_in": True,
-        "token_url": "/api/v1/auth/sso/token",
+        "token_url": "/api/v1/sso/token",
     }
     doc = sso.get("/openapi.json").json()
     scheme = doc["components"]["securitySchemes"]["SSO-district"]
     assert scheme["flows"]["authorizationCode"] == {
-        "authorizationUrl": "/api/v1/auth/sso/district/authorize",
-        "tokenUrl": "/api/v1/auth/sso/token",
+        "authorizationUrl": "/api/v1/sso/district/authorize",
+        "tokenUrl": "/api/v1/sso/token",
         "scopes": {},
     }
     me = doc["paths"]["/api/v1/me"]["get"]["security"]
@@ -366,7 +364,7 @@ def test_requiring_sso_turns_passwords_off_but_for_break_glass_admins(required, 
     assert _login(required, "nobody@example.org").json()["detail"] == refused.json()["detail"]
     assert _login(required, "district@example.org").status_code == 200
     assert _login(required, "teacher.b@example.org").status_code == 403  # not an administrator
-    assert required.get("/api/v1/auth/sso/providers").json()["password_sign_in"] is False
+    assert required.get("/api/v1/sso/providers").json()["password_sign_in"] is False
     # Single sign-on still works for everyone.
     assert (
         Browser(required, provider).sign_in("t-1", verified("teacher.a@example.org")).status_code

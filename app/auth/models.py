@@ -20,7 +20,7 @@ class LoginThrottle(SQLModel, table=True):
 
 
 class SsoSignIn(SQLModel, table=True):
-    """One single sign-on under way (app/auth/sso.py), from the redirect to the provider until
+    """One single sign-on under way (app/sso.py), from the redirect to the provider until
     the front end exchanges its one-time code for an access token. In the database so that any
     worker or host finishes what another began; minutes long, then deleted."""
 

@@ -7,7 +7,7 @@ The API plays two parts:
 - to the front end (a single-page app, or /docs), an OAuth 2.0 authorization server with one
   grant: the front end sends the browser to `authorize` with its own state and PKCE challenge,
   the browser comes back to the front end's redirect URI with a one-time code, and the front
-  end exchanges that code and its verifier at `/auth/sso/token` for the same access token the
+  end exchanges that code and its verifier at `/sso/token` for the same access token the
   password sign-in gives. No access token ever travels in a URL; the code is worthless without
   the verifier and lives a minute.
 
@@ -114,7 +114,7 @@ class Providers:
 def callback_url(settings: Settings, name: str) -> str:
     """Where the provider sends the browser back: register it with the provider."""
     assert settings.public_url is not None  # settings refuse providers without it
-    return f"{settings.public_url.rstrip('/')}{API_PREFIX}/auth/sso/{name}/callback"
+    return f"{settings.public_url.rstrip('/')}{API_PREFIX}/sso/{name}/callback"
 
 
 def redirect_uris(settings: Settings) -> set[str]:
@@ -395,9 +395,10 @@ def _grant_refused(message: str) -> Exception:
 
 async def exchange(
     db: Database, *, grant_type: str, code: str, redirect_uri: str, code_verifier: str
-) -> tuple[Any, int]:
-    """The account and token version a one-time code signs in. The code is used up by any
-    attempt, right or wrong, so a stolen one cannot be tried against verifiers."""
+) -> tuple[Any, int, str]:
+    """The account, token version and provider of the sign-in a one-time code completes. The
+    code is used up by any attempt, right or wrong, so a stolen one cannot be tried against
+    verifiers."""
     if grant_type != "authorization_code":
         raise _refused(
             BadRequest,
@@ -415,6 +416,7 @@ async def exchange(
                 delete(SsoSignIn)
                 .where(col(SsoSignIn.code_hash) == _hash(code))
                 .returning(
+                    col(SsoSignIn.provider),
                     col(SsoSignIn.user_id),
                     col(SsoSignIn.token_version),
                     col(SsoSignIn.redirect_uri),
@@ -439,4 +441,4 @@ async def exchange(
         ).first()
     if account is None or not account.is_active or account.token_version != attempt.token_version:
         raise _grant_refused("The account changed since the sign-in: sign in again")
-    return attempt.user_id, attempt.token_version
+    return attempt.user_id, attempt.token_version, attempt.provider

@@ -28,6 +28,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     one: they go through `ReadsDep`."""
     db: Database = request.app.state.db
     async with db.session() as session:
+        # From where, for the audit events the request's changes append (app/audit).
+        session.info["client"] = request.client.host[:64] if request.client else None
+        session.info["request_id"] = getattr(request.state, "request_id", None)
         yield session
 
 

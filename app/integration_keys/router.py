@@ -38,7 +38,9 @@ async def create_integration_key(
 
 
 @router.delete("/{key_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def revoke_integration_key(key: ManageableKey, session: SessionDep) -> Response:
+async def revoke_integration_key(
+    key: ManageableKey, session: SessionDep, caller: DistrictAdmin
+) -> Response:
     """Revoke a key: it stops working at once. The record is kept for the audit trail."""
-    await service.revoke(session, key)
+    await service.revoke(session, caller, key)
     return Response(status_code=204)

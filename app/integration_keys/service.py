@@ -4,6 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import service as audit
+from app.audit.models import AuditAction
 from app.auth.principal import Principal
 from app.core.db import columns_of, table_of, utcnow
 from app.core.pagination import PageQuery
@@ -49,11 +51,22 @@ async def create(
     )
     session.add(key)
     await session.flush()
+    await audit.record(
+        session,
+        AuditAction.integration_key_created,
+        principal,
+        object_id=key.id,
+        name=key.name,
+        scopes=key.scopes,
+    )
     return IntegrationKeyCreated(**to_public(key).model_dump(), key=full)
 
 
-async def revoke(session: AsyncSession, key: IntegrationKey) -> None:
+async def revoke(session: AsyncSession, principal: Principal, key: IntegrationKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
         await session.flush()
+        await audit.record(
+            session, AuditAction.integration_key_revoked, principal, object_id=key.id, name=key.name
+        )

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Response
 
+from app.audit.deps import AuditNotesDep
 from app.auth.deps import Admin
 from app.auth.schemas import Token
 from app.core.deps import DatabaseDep, SessionDep, SettingsDep
@@ -50,12 +51,14 @@ async def invite_many(
 
 
 @router.post("/auth/activate", responses=error_responses(403, 422, 503))
-async def activate(body: Activation, db: DatabaseDep, settings: SettingsDep) -> Token:
+async def activate(
+    body: Activation, db: DatabaseDep, settings: SettingsDep, notes: AuditNotesDep
+) -> Token:
     """Set your password with the token from your invitation and be signed in: the answer is
     the same access token a sign-in gives. The token works once; a used, revoked, expired or
     unknown one is the same 422."""
     user_id, version = await service.redeem(
-        db, settings, TokenPurpose.invitation, body.token, body.password
+        db, settings, TokenPurpose.invitation, body.token, body.password, notes.origin
     )
     token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)
@@ -68,23 +71,23 @@ async def activate(body: Activation, db: DatabaseDep, settings: SettingsDep) -> 
     responses={**error_responses(422, 429, 503), 202: {"description": "Asked"}},
 )
 async def request_password_reset(
-    body: ResetRequest, db: DatabaseDep, settings: SettingsDep
+    body: ResetRequest, db: DatabaseDep, settings: SettingsDep, notes: AuditNotesDep
 ) -> Response:
     """Forgot your password? The answer is the same 202 whatever the address: if it is an
     active account's, a link to set a new password (valid PASSWORD_RESET_MINUTES, once) is
     emailed. Asking is throttled per address like sign-ins (429 with `Retry-After`)."""
-    await service.request_reset(db, settings, body.email)
+    await service.request_reset(db, settings, body.email, notes.origin)
     return Response(status_code=202)
 
 
 @router.post("/auth/password-reset/confirm", responses=error_responses(403, 422, 503))
 async def confirm_password_reset(
-    body: NewPassword, db: DatabaseDep, settings: SettingsDep
+    body: NewPassword, db: DatabaseDep, settings: SettingsDep, notes: AuditNotesDep
 ) -> Token:
     """Set a new password with the token from the reset link: every other session ends, and
     the answer signs you in. A used, revoked, expired or unknown token is the same 422."""
     user_id, version = await service.redeem(
-        db, settings, TokenPurpose.password_reset, body.token, body.password
+        db, settings, TokenPurpose.password_reset, body.token, body.password, notes.origin
     )
     token, lifetime = create_access_token(settings, user_id, version)
     return Token(access_token=token, expires_in=lifetime)

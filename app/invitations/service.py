@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import service as audit
+from app.audit.models import AuditAction
 from app.auth import policies as auth_policies
 from app.auth.principal import Principal, caller_values
 from app.auth.service import PasswordsOff
@@ -103,6 +105,7 @@ async def invite(
     session.add(user)
     _invitation_email(session, user, settings, token, expires_at)
     await session.flush()
+    await audit.record(session, AuditAction.invitation_sent, principal, subject_user_id=user.id)
     return InvitationPublic(user_id=user.id, invited_at=now, expires_at=expires_at)
 
 
@@ -166,6 +169,9 @@ async def _invite_people(
         user.invited_at = now
         _invitation_email(session, user, settings, token, expires_at)
     await session.flush()
+    await audit.record(
+        session, AuditAction.invitation_sent, principal, subject_user_ids=[u.id for u in people]
+    )
     return expires_at
 
 
@@ -204,10 +210,13 @@ def _reset_email(session: AsyncSession, user: User, settings: Settings, token: s
     )
 
 
-async def request_reset(db: Database, settings: Settings, email: str) -> None:
+async def request_reset(
+    db: Database, settings: Settings, email: str, origin: dict[str, str | None]
+) -> None:
     """ "Forgot my password": the same answer whoever asks; if the email is an active account's,
     a reset link is emailed. Asking is throttled per address like sign-ins."""
     async with db.session() as session:
+        session.info.update(origin)
         await Throttle.from_settings(settings).reserve(
             session, password_reset_key(email), "password reset requests"
         )
@@ -225,6 +234,13 @@ async def request_reset(db: Database, settings: Settings, email: str) -> None:
         expires_at = utcnow() + timedelta(minutes=settings.password_reset_minutes)
         token = await _issue(session, user, TokenPurpose.password_reset, expires_at, None)
         _reset_email(session, user, settings, token)
+        await audit.record(
+            session,
+            AuditAction.password_reset_sent,
+            None,
+            subject_user_id=user.id,
+            asked_by="the person",
+        )
 
 
 async def reset_for(
@@ -244,11 +260,23 @@ async def reset_for(
     token = await _issue(session, user, TokenPurpose.password_reset, expires_at, principal.staff.id)
     _reset_email(session, user, settings, token)
     await session.flush()
+    await audit.record(
+        session,
+        AuditAction.password_reset_sent,
+        principal,
+        subject_user_id=user.id,
+        asked_by="an administrator",
+    )
     return PasswordLinkPublic(user_id=user.id, expires_at=expires_at)
 
 
 async def redeem(
-    db: Database, settings: Settings, purpose: TokenPurpose, token: str, password: str
+    db: Database,
+    settings: Settings,
+    purpose: TokenPurpose,
+    token: str,
+    password: str,
+    origin: dict[str, str | None],
 ) -> tuple[uuid.UUID, int]:
     """Set the password of the person the token of `purpose` was made for, and use the token
     up; every other session of theirs ends. (user id, token version) for their access token.
@@ -256,6 +284,7 @@ async def redeem(
     HASHING.check_capacity()
     new_hash = await hash_password_async(password)  # slow: before any transaction
     async with db.session() as session:
+        session.info.update(origin)
         found = await session.execute(
             select(AccountToken, User)
             .join(User, col(User.id) == AccountToken.user_id)
@@ -283,4 +312,13 @@ async def redeem(
         user.token_version += 1
         user.updated_at = now
         session.add_all([grant, user])
+        await audit.record(
+            session,
+            AuditAction.account_activated
+            if purpose == TokenPurpose.invitation
+            else AuditAction.password_reset_completed,
+            None,
+            actor_id=user.id,
+            subject_user_id=user.id,
+        )
     return user.id, user.token_version

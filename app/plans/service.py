@@ -13,6 +13,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import service as audit
+from app.audit.models import AuditAction
 from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.access import public_columns
@@ -167,7 +169,26 @@ async def transition(
     rows.changed(plan)
     session.add(plan)
     await session.flush()
+    decision = _DECISIONS.get(data.action)
+    if decision is not None:
+        await audit.record(
+            session,
+            decision,
+            principal,
+            team_id=access.team.id,
+            object_id=plan.id,
+            overridden_steps=len(overridden or []),
+        )
     return plan
+
+
+# Administrators' decisions about a plan, for the audit trail (the team's own moves are in the
+# plan's history).
+_DECISIONS = {
+    PlanAction.approve: AuditAction.plan_approved,
+    PlanAction.return_: AuditAction.plan_returned,
+    PlanAction.complete: AuditAction.plan_completed,
+}
 
 
 async def _calendar(session: AsyncSession, team_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -3,9 +3,7 @@ coverage arranged and year-end meeting status; a page of it is one statement."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,6 +12,7 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.core import csv_export
 from app.core.pagination import Page, PageQuery
 from app.core.sql import AnySelect, collected
 from app.coverage.models import CoverageRequest, CoverageStatus
@@ -153,22 +152,7 @@ def to_rows(page: Page[YearEndFacts], as_of: datetime) -> Page[YearEndRow]:
 
 
 CSV_COLUMNS = list(YearEndRow.model_fields)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    text = "" if value is None else str(value.value if hasattr(value, "value") else value)
-    # A spreadsheet would run a cell starting with these as a formula (CSV injection).
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(rows: list[YearEndRow]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        data = row.model_dump()
-        writer.writerow([_cell(data[c]) if c != "team_id" else str(data[c]) for c in CSV_COLUMNS])
-    return buf.getvalue()
+    return csv_export.to_csv(CSV_COLUMNS, [[getattr(row, c) for c in CSV_COLUMNS] for row in rows])

@@ -19,6 +19,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import service as audit
+from app.audit.models import AuditAction
 from app.auth.principal import Principal, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core.access import public_columns
@@ -174,6 +176,16 @@ async def import_roster(
     record = await _record(
         session, principal, sha256, filename, roster.format, options, started, counts=counts
     )
+    if not options.dry_run:
+        await audit.record(
+            session,
+            AuditAction.roster_imported,
+            principal,
+            object_id=record.id,
+            format=roster.format,
+            mode=options.mode.value,
+            counts=counts,
+        )
     outcomes = [_outcome(p) for p in plan.people] + [
         {
             "row": None,

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 
+from app.audit import service as audit
+from app.audit.models import AuditAction
 from app.auth.principal import Principal, SchoolReach, Staff, caller_values
 from app.auth.throttle import STAFF_LOOKUPS, staff_lookup_key, staff_lookups
 from app.core import rows
@@ -308,7 +310,40 @@ async def create(
     session.add(user)
     await session.flush()
     await _set_memberships(session, user.id, set(), new_schools)
+    await audit.record(
+        session,
+        AuditAction.user_created,
+        principal,
+        subject_user_id=user.id,
+        role=user.role,
+        school_ids=sorted(str(s) for s in new_schools),
+    )
     return to_public(user, list(new_schools))
+
+
+async def _audit_changes(
+    session: AsyncSession,
+    principal: Principal,
+    user: User,
+    old_schools: set[uuid.UUID],
+    new_schools: set[uuid.UUID],
+    changes: dict[str, Any],
+) -> None:
+    """The audit trail's events for a change of role, schools, email or standing."""
+    events: list[tuple[AuditAction, dict[str, Any]]] = []
+    if changes.get("role", user.role) != user.role:
+        events.append((AuditAction.role_changed, {"from": user.role, "to": changes["role"]}))
+    if new_schools != old_schools:
+        added = sorted(str(s) for s in new_schools - old_schools)
+        removed = sorted(str(s) for s in old_schools - new_schools)
+        events.append((AuditAction.schools_changed, {"added": added, "removed": removed}))
+    if changes.get("email", user.email) != user.email:
+        events.append((AuditAction.email_changed, {"from": user.email, "to": changes["email"]}))
+    if changes.get("is_active", user.is_active) != user.is_active:
+        action = AuditAction.reactivated if changes["is_active"] else AuditAction.deactivated
+        events.append((action, {}))
+    for action, facts in events:
+        await audit.record(session, action, principal, subject_user_id=user.id, **facts)
 
 
 async def update(
@@ -333,6 +368,7 @@ async def update(
         session, settings, principal, changes.get("email"), changes.get("sourced_id"), user.id
     )
 
+    await _audit_changes(session, principal, user, set(old_schools), new_schools, changes)
     if changes.get("is_active") is False and user.is_active:
         user.token_version += 1  # existing tokens stop working at once
     if changes.get("email", user.email) != user.email:

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from app.core.db import new_id, utcnow
+from app.core.journal import Journal
 from app.read_log.models import ConfidentialRead
-from app.read_log.writer import ReadLogWriter
 from tests.teams import approve_plan
 
 
@@ -81,13 +81,13 @@ def test_the_log_is_written_in_batches_without_losing_an_entry(settings, sync_en
     team_id = uuid.UUID(team["id"])
 
     async def run() -> None:
-        writer = ReadLogWriter(settings.database_url, 30, settings.sqlite_busy_timeout_ms)
+        writer = Journal(settings.database_url, 30, settings.sqlite_busy_timeout_ms)
         writer.start()
         for _ in range(3):
-            await writer.note(
-                id=new_id(), team_id=team_id, reader_id=world.teacher_a.id,
-                kind="summary", record_id=None, client="127.0.0.1", at=utcnow(),
-            )  # fmt: skip
+            await writer.note((ConfidentialRead, {
+                "id": new_id(), "team_id": team_id, "reader_id": world.teacher_a.id,
+                "kind": "summary", "record_id": None, "client": "127.0.0.1", "at": utcnow(),
+            }))  # fmt: skip
         await writer.stop()
 
     asyncio.run(run())

@@ -1,8 +1,9 @@
-"""Writing the read log without slowing the reads it records: entries gather in memory and
-are written together, every `read_log_flush_seconds`, on a connection of their own (never the
-request's, never the read interface's). With 0 each entry is written before the read answers
-(the tests' setting). An entry is lost only if the process dies within that interval; a
-failed write is retried with the next batch (at most `MAX_PENDING` entries wait)."""
+"""Rows written without slowing the requests that note them (the confidential-read log, the
+audit trail's sign-ins and reads): they gather in memory and are written together, every
+`read_log_flush_seconds`, on a connection of their own (never the request's, never the read
+interface's). With 0 each row is written before the request answers (the tests' setting). A row
+is lost only if the process dies within that interval; a failed write is retried with the next
+batch (at most `MAX_PENDING` rows wait)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,21 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
 
 from app.core.db import async_url, configure_sqlite, table_of
-from app.read_log.models import ConfidentialRead
 
 MAX_PENDING = 50_000
-log = logging.getLogger("peercoach.read_log")
+log = logging.getLogger("peercoach.journal")
 
 
-class ReadLogWriter:
+class Journal:
     def __init__(self, database_url: str, flush_seconds: float, busy_timeout_ms: int) -> None:
         self._url = async_url(database_url)
         self._every = flush_seconds
         self._busy_ms = busy_timeout_ms
         self._engine: AsyncEngine | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple[type[SQLModel], dict[str, Any]]] = []
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -39,9 +40,9 @@ class ReadLogWriter:
                 configure_sqlite(self._engine.sync_engine, self._busy_ms)
         return self._engine
 
-    async def note(self, **entry: Any) -> None:
-        """Record one read (ConfidentialRead's fields)."""
-        self._pending.append(entry)
+    async def note(self, *rows: tuple[type[SQLModel], dict[str, Any]]) -> None:
+        """Write these rows (a table model and its columns' values) with the next batch."""
+        self._pending.extend(rows)
         if self._every <= 0:
             await self.flush()
 
@@ -55,10 +56,14 @@ class ReadLogWriter:
                 return
             try:
                 engine = self._connect().execution_options(sqlite_begin="IMMEDIATE")
+                by_table: dict[type[SQLModel], list[dict[str, Any]]] = {}
+                for model, row in batch:
+                    by_table.setdefault(model, []).append(row)
                 async with engine.begin() as conn:
-                    await conn.execute(insert(table_of(ConfidentialRead)), batch)
+                    for model, rows in by_table.items():
+                        await conn.execute(insert(table_of(model)), rows)
             except Exception:
-                log.warning("read log not written; retrying with the next batch", exc_info=True)
+                log.warning("journal not written; retrying with the next batch", exc_info=True)
                 self._pending = (batch + self._pending)[-MAX_PENDING:]
                 if self._every <= 0:
                     raise
