@@ -2,7 +2,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from app.core.db import utcnow
 from app.integration_keys.models import IntegrationKey
@@ -129,3 +129,44 @@ def test_a_key_given_an_end_stops_working_then(client, world, auth, sync_engine)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     assert client.get("/api/v1/users", headers=auth(key)).status_code == 401
+
+
+def test_a_key_shows_its_last_use_without_a_write_per_request(
+    app, client, world, auth, sync_engine
+):
+    h = auth(world.district_admin)
+    created = client.post(
+        "/api/v1/integration-keys", headers=h, json={"name": "sis", "scopes": ["read"]}
+    ).json()
+    assert created["last_used_at"] is None
+
+    def last_use():
+        listed = client.get("/api/v1/integration-keys", headers=h).json()["items"]
+        return next(k["last_used_at"] for k in listed if k["id"] == created["id"])
+
+    assert last_use() is None
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE INTEGRATION_KEY"):
+            writes.append(statement)
+
+    journal_engine = app.state.journal._connect().sync_engine
+    event.listen(journal_engine, "before_cursor_execute", record)
+    try:
+        for _ in range(5):
+            assert client.get("/api/v1/users", headers=auth(created["key"])).status_code == 200
+    finally:
+        event.remove(journal_engine, "before_cursor_execute", record)
+    first = last_use()
+    assert first is not None
+    assert len(writes) == 1  # to the minute: five requests, one write
+    # A minute later the next use moves it on.
+    with sync_engine.begin() as conn:
+        conn.execute(
+            update(IntegrationKey)
+            .where(IntegrationKey.id == uuid.UUID(created["id"]))  # type: ignore[arg-type]
+            .values(last_used_at=utcnow() - timedelta(minutes=2))
+        )
+    assert client.get("/api/v1/users", headers=auth(created["key"])).status_code == 200
+    assert last_use() > first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,6 +17,7 @@ from app.auth.sso import Providers
 from app.core.db import Database, table_of, utcnow
 from app.core.drivers import Driver
 from app.core.errors import Forbidden, Unauthorized
+from app.core.journal import Journal
 from app.core.security import decode_access_token, key_secret_matches, split_integration_key
 from app.integration_keys.models import IntegrationKey
 from app.users.models import Role
@@ -50,7 +52,11 @@ _KEY_BY_PREFIX = select(*table_of(IntegrationKey).columns).where(
 )
 
 
-async def _principal_for_key(reads: Driver, token: str) -> Principal:
+# Integration keys' `last_used_at` is kept to the minute: at most one write a minute per key.
+LAST_USE_GRANULARITY = timedelta(minutes=1)
+
+
+async def _principal_for_key(reads: Driver, journal: Journal, token: str) -> Principal:
     parts = split_integration_key(token)
     if parts is None:
         raise Unauthorized()
@@ -64,6 +70,12 @@ async def _principal_for_key(reads: Driver, token: str) -> Principal:
         raise Unauthorized()
     if not key_secret_matches(secret, key["secret_hash"]):
         raise Unauthorized()
+    now = utcnow()
+    last = key["last_used_at"]
+    if (last is None or now - last >= LAST_USE_GRANULARITY) and not journal.touching(
+        IntegrationKey, key["id"]
+    ):
+        await journal.touch(IntegrationKey, key["id"], last_used_at=now)
     return Principal(key=IntegrationKey(**key), scopes=frozenset(key["scopes"].split()))
 
 
@@ -76,7 +88,7 @@ async def _authenticate(request: Request, token: str | None) -> Principal:
         raise Unauthorized()
     db: Database = request.app.state.db
     if token.startswith("pck_"):
-        principal = await _principal_for_key(db.driver, token)
+        principal = await _principal_for_key(db.driver, request.app.state.journal, token)
     else:
         principal = await _principal_for_staff(request, db.driver, token)
     request.state.principal = principal

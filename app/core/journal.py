@@ -1,9 +1,9 @@
 """Rows written without slowing the requests that note them (the confidential-read log, the
-audit trail's sign-ins and reads): they gather in memory and are written together, every
-`read_log_flush_seconds`, on a connection of their own (never the request's, never the read
-interface's). With 0 each row is written before the request answers (the tests' setting). A row
-is lost only if the process dies within that interval; a failed write is retried with the next
-batch (at most `MAX_PENDING` rows wait)."""
+audit trail's sign-ins and reads, integration keys' last use): they gather in memory and are
+written together, every `read_log_flush_seconds`, on a connection of their own (never the
+request's, never the read interface's). With 0 each row is written before the request answers
+(the tests' setting). A row is lost only if the process dies within that interval; a failed
+write is retried with the next batch (at most `MAX_PENDING` rows wait)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
@@ -29,6 +29,7 @@ class Journal:
         self._busy_ms = busy_timeout_ms
         self._engine: AsyncEngine | None = None
         self._pending: list[tuple[type[SQLModel], dict[str, Any]]] = []
+        self._touched: dict[tuple[type[SQLModel], Any], dict[str, Any]] = {}
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -46,13 +47,25 @@ class Journal:
         if self._every <= 0:
             await self.flush()
 
+    async def touch(self, model: type[SQLModel], row_id: Any, **values: Any) -> None:
+        """Set these columns of one row (by `id`) with the next batch; touching it again before
+        then only changes what is written."""
+        self._touched[(model, row_id)] = values
+        if self._every <= 0:
+            await self.flush()
+
+    def touching(self, model: type[SQLModel], row_id: Any) -> bool:
+        """Whether a change of this row waits for the next batch."""
+        return (model, row_id) in self._touched
+
     async def flush(self) -> None:
         """Write what has gathered, in one transaction."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             batch, self._pending = self._pending, []
-            if not batch:
+            touched, self._touched = self._touched, {}
+            if not batch and not touched:
                 return
             try:
                 engine = self._connect().execution_options(sqlite_begin="IMMEDIATE")
@@ -62,9 +75,15 @@ class Journal:
                 async with engine.begin() as conn:
                     for model, rows in by_table.items():
                         await conn.execute(insert(table_of(model)), rows)
+                    for (model, row_id), values in touched.items():
+                        table = table_of(model)
+                        await conn.execute(
+                            update(table).where(table.c.id == row_id).values(**values)
+                        )
             except Exception:
                 log.warning("journal not written; retrying with the next batch", exc_info=True)
                 self._pending = (batch + self._pending)[-MAX_PENDING:]
+                self._touched = {**touched, **self._touched}
                 if self._every <= 0:
                     raise
 

@@ -23,3 +23,6 @@ class IntegrationKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # After this moment the key authenticates nothing (None: until revoked).
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When it last authenticated a request, to the minute: written at most once a minute, off
+    # the request's path (app/auth/deps.py), never on every request.
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -39,6 +39,9 @@ class IntegrationKeyPublic(OutputModel):
     created_at: datetime
     revoked_at: datetime | None
     expires_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="When it last authenticated a request (to within a minute); null: never"
+    )
 
 
 class IntegrationKeyCreated(IntegrationKeyPublic):
