@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test test-sqlite test-postgres lint fmt openapi migration lock bench bench-lists bench-imports bench-drills fuzz clean
+.PHONY: install serve test test-sqlite test-postgres lint fmt openapi migration lock bench bench-lists bench-imports bench-audit bench-drills fuzz clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ bench-lists: install
 
 bench-imports: install
 	$(BIN)/python -m bench.imports
+
+# What the audit trail costs the requests it records (bench/README.md).
+bench-audit: install
+	$(BIN)/python -m bench.audit_cost
 
 bench-drills: install
 	$(BIN)/python -m bench.drills
