@@ -25,24 +25,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.district import wrk
-from bench.drills import (
-    SECRET,
-    People,
-    drop_database,
-    free_port,
-    fresh_database,
-    request,
-    seed,
-)
+from bench.drills import People, drop_database, fresh_database, request, seed, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -70,42 +59,11 @@ _QUIET = (
 
 
 @contextlib.contextmanager
-def server(url: str, *, journal: bool) -> Iterator[int]:
-    port = free_port()
-    if journal:
-        cmd = [str(Path(sys.executable).with_name("peercoach")), "serve", "--port", str(port)]
-    else:
-        cmd = [sys.executable, "-c", _QUIET, "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "ENVIRONMENT": "production",
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "SHUTDOWN_DRAIN_SECONDS": "0",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError):
-                if request(port, "GET", "/readyz")[0] == 200:
-                    break
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+def server(url: str, *, trail: bool) -> Iterator[int]:
+    """One worker as production runs it; without the trail, through the patching launcher."""
+    command = None if trail else [sys.executable, "-c", _QUIET]
+    with serving(url, command, ENVIRONMENT="production", LOG_LEVEL="INFO") as (port, _):
         yield port
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _key(port: int, people: People) -> str:
@@ -141,7 +99,7 @@ def bench_engine(engine: str, tmp: Path) -> list[dict]:
     try:
         people = seed(url)
         teacher = people.token(people.teachers[0])["Authorization"].removeprefix("Bearer ")
-        with server(url, journal=True) as port:
+        with server(url, trail=True) as port:
             key = _key(port, people)
         admin = people.token(people.admin)["Authorization"].removeprefix("Bearer ")
         changed = f"/api/v1/users/{people.teachers[1].id}"
@@ -151,7 +109,7 @@ def bench_engine(engine: str, tmp: Path) -> list[dict]:
             ("an email change (PATCH /users/{id})", changed, admin),
         ]
         results = []
-        with server(url, journal=True) as on, server(url, journal=False) as off:
+        with server(url, trail=True) as on, server(url, trail=False) as off:
             for label, path, token in loads:
                 rounds: dict[str, list[dict]] = {"on": [], "off": []}
                 for _ in range(ROUNDS):

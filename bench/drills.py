@@ -149,13 +149,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(url: str, **env: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def serving(
+    url: str, command: list[str] | None = None, **env: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`peercoach serve` (or `command` with the same arguments) on a free port, until ready."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         url = parsed.update_query_dict({"application_name": APP_NAME}).render_as_string(False)
     port = free_port()
+    command = command or [str(Path(sys.executable).with_name("peercoach"))]
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("peercoach")), "serve", "--port", str(port)],
+        [*command, "serve", "--port", str(port)],
         env={
             **os.environ,
             "ENVIRONMENT": "test",
