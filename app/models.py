@@ -1,7 +1,7 @@
 """Every table model, imported once so SQLModel.metadata is complete (Alembic and tests use it)."""
 
 from app.audit.models import AuditEvent
-from app.auth.models import LoginThrottle, SsoSignIn
+from app.auth.models import LoginThrottle, SsoIdentity, SsoSignIn
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
@@ -52,6 +52,7 @@ __all__ = [
     "School",
     "SchoolMembership",
     "SchoolYear",
+    "SsoIdentity",
     "SsoSignIn",
     "SupportRequest",
     "Team",

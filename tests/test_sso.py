@@ -395,3 +395,48 @@ def test_requiring_sso_stops_password_links_too(required, provider, world, facto
         f"/api/v1/users/{world.teacher_a.id}/password-reset", headers=auth(world.admin_a)
     )
     assert reset.status_code == 409
+
+
+def test_an_administrator_cannot_sign_in_as_a_teacher_by_changing_their_email(
+    sso, provider, client, world, auth, factory
+):
+    """The attack the identity binding closes: an administrator points a teacher's email at an
+    address they control at the provider, then signs in with it."""
+    browser = Browser(sso, provider)
+    admin = {**auth(world.admin_a), "If-Match": "*"}
+    # A teacher who signed in before is bound to their provider account ...
+    assert browser.sign_in("teacher-sub", verified("teacher.a@example.org")).status_code == 200
+    moved = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}", headers=admin, json={"email": "mine@example.org"}
+    )
+    assert moved.status_code == 200, moved.text
+    back = browser.callback(browser.at_provider("admin-sub", verified("mine@example.org")))
+    refusal(back, 403, "identity_mismatch")
+    # ... and still signs in with it, whatever the email now says.
+    answer = browser.sign_in("teacher-sub", verified("teacher.a@example.org"))
+    assert answer.status_code == 200, answer.text
+    me = sso.get("/api/v1/me", headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+    assert me.json()["id"] == str(world.teacher_a.id)
+    # A teacher who never signed in: a changed address is not proof enough.
+    moved = client.patch(
+        f"/api/v1/users/{world.teacher_a2.id}", headers=admin, json={"email": "mine2@example.org"}
+    )
+    assert moved.status_code == 200, moved.text
+    back = browser.callback(browser.at_provider("admin-sub-2", verified("mine2@example.org")))
+    refusal(back, 403, "email_unconfirmed")
+
+
+def test_the_roster_id_still_signs_in_after_an_email_change(
+    sso, provider, client, world, auth, factory
+):
+    person = factory.user(Role.teacher, [world.school_a], email="old@example.org", sourced_id="r-1")
+    moved = client.patch(
+        f"/api/v1/users/{person.id}",
+        headers={**auth(world.district_admin), "If-Match": "*"},
+        json={"email": "new@example.org"},
+    )
+    assert moved.status_code == 200, moved.text
+    answer = Browser(sso, provider).sign_in(
+        "r-sub", {"email": "new@example.org", "sourced_id": "r-1"}
+    )
+    assert answer.status_code == 200, answer.text

@@ -46,3 +46,16 @@ class SsoSignIn(SQLModel, table=True):
     )
     token_version: int | None = None
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class SsoIdentity(SQLModel, table=True):
+    """The provider's account a staff account signed in with: bound at the first single
+    sign-on, then matched before any email, so pointing an account's email at another address
+    never hands it to that address's owner."""
+
+    __tablename__ = "sso_identity"
+
+    provider: str = Field(primary_key=True, max_length=40)
+    subject: str = Field(primary_key=True, max_length=255, description="The ID token's `sub`")
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    bound_at: datetime = Field(sa_type=UTCDateTime)

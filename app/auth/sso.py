@@ -37,7 +37,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.auth.models import SsoSignIn
+from app.auth.models import SsoIdentity, SsoSignIn
 from app.core.config import OidcProvider, Settings
 from app.core.db import Database, utcnow
 from app.core.errors import (
@@ -210,7 +210,7 @@ async def finish(db: Database, providers: Providers, name: str, answer: Provider
             providers.settings, client, provider, name, attempt, answer.code
         )
         async with db.session() as session:
-            account = await _account_for(session, provider, claims)
+            account = await _account_for(session, name, provider, claims)
             row = await session.get(SsoSignIn, attempt.id, with_for_update=True)
             if row is None:  # removed meanwhile (expired and swept)
                 raise _state_refused()
@@ -334,44 +334,83 @@ async def _id_token_claims(
 
 
 async def _account_for(
-    session: AsyncSession, provider: OidcProvider, claims: dict[str, Any]
+    session: AsyncSession, name: str, provider: OidcProvider, claims: dict[str, Any]
 ) -> User:
-    """The active account the ID token names: by the roster's person id where the provider
-    sends it, else by a verified email in an allowed domain. Locked for the update."""
-    account: User | None = None
+    """The active account the ID token names, locked for the update, found in this order:
+    1. the provider account bound to it at an earlier sign-in (`sub`), whatever the email says;
+    2. the roster's person id, where the provider sends it;
+    3. a verified email in an allowed domain, for an account not yet bound to another account
+       of this provider, and whose address no one else has changed since the person last
+       proved it (`email_confirmed`): otherwise an administrator who points a teacher's email
+       at an address of their own would sign in as the teacher.
+    The provider account is bound at the first sign-in."""
+    subject = str(claims["sub"])[:255]
+    account = (
+        await session.execute(
+            select(User)
+            .join(SsoIdentity, col(SsoIdentity.user_id) == col(User.id))
+            .where(col(SsoIdentity.provider) == name, col(SsoIdentity.subject) == subject)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    bound = account is not None
     sourced_id = claims.get(provider.sourced_id_claim) if provider.sourced_id_claim else None
-    if isinstance(sourced_id, str) and sourced_id:
+    if account is None and isinstance(sourced_id, str) and sourced_id:
         account = (
             await session.execute(
                 select(User).where(col(User.sourced_id) == sourced_id).with_for_update()
             )
         ).scalar_one_or_none()
     if account is None:
-        email = claims.get("email")
-        if not isinstance(email, str) or "@" not in email:
-            raise _refused(
-                Forbidden, "id_token.email", "missing_claim", "The provider sent no email address"
-            )
-        if claims.get(provider.email_verified_claim) not in (True, "true"):
-            raise _refused(
-                Forbidden,
-                f"id_token.{provider.email_verified_claim}",
-                "email_unverified",
-                "The provider has not verified this email address",
-            )
-        domain = email.rsplit("@", 1)[1].lower()
-        if provider.email_domains and domain not in {d.lower() for d in provider.email_domains}:
-            raise _refused(
-                Forbidden,
-                "id_token.email",
-                "domain_not_allowed",
-                "This address is outside the district's domains",
-            )
-        account = (
-            await session.execute(
-                select(User).where(col(User.email) == email.lower()).with_for_update()
-            )
-        ).scalar_one_or_none()
+        account = await _account_by_email(session, name, provider, claims)
+    if not account.is_active:
+        raise _refused(Forbidden, "account", "deactivated", "This account is deactivated")
+    if not bound and not await _bound_elsewhere(session, name, account.id):
+        session.add(
+            SsoIdentity(provider=name, subject=subject, user_id=account.id, bound_at=utcnow())
+        )
+    return account
+
+
+async def _bound_elsewhere(session: AsyncSession, name: str, user_id: uuid.UUID) -> bool:
+    """Whether the account is bound to an account of this provider (another one than the
+    token's, when the caller found none for the token)."""
+    found = await session.execute(
+        select(col(SsoIdentity.subject)).where(
+            col(SsoIdentity.provider) == name, col(SsoIdentity.user_id) == user_id
+        )
+    )
+    return found.first() is not None
+
+
+async def _account_by_email(
+    session: AsyncSession, name: str, provider: OidcProvider, claims: dict[str, Any]
+) -> User:
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise _refused(
+            Forbidden, "id_token.email", "missing_claim", "The provider sent no email address"
+        )
+    if claims.get(provider.email_verified_claim) not in (True, "true"):
+        raise _refused(
+            Forbidden,
+            f"id_token.{provider.email_verified_claim}",
+            "email_unverified",
+            "The provider has not verified this email address",
+        )
+    domain = email.rsplit("@", 1)[1].lower()
+    if provider.email_domains and domain not in {d.lower() for d in provider.email_domains}:
+        raise _refused(
+            Forbidden,
+            "id_token.email",
+            "domain_not_allowed",
+            "This address is outside the district's domains",
+        )
+    account = (
+        await session.execute(
+            select(User).where(col(User.email) == email.lower()).with_for_update()
+        )
+    ).scalar_one_or_none()
     if account is None:
         raise _refused(
             Forbidden,
@@ -379,8 +418,21 @@ async def _account_for(
             "no_account",
             "No peercoach account belongs to this sign-in: ask your administrator",
         )
-    if not account.is_active:
-        raise _refused(Forbidden, "account", "deactivated", "This account is deactivated")
+    if await _bound_elsewhere(session, name, account.id):
+        raise _refused(
+            Forbidden,
+            "account",
+            "identity_mismatch",
+            "This peercoach account signs in with another account of this provider",
+        )
+    if not account.email_confirmed:
+        raise _refused(
+            Forbidden,
+            "account",
+            "email_unconfirmed",
+            "Someone other than you changed this account's email: until you confirm it (sign "
+            "in with your password and change it), it does not sign in by email here",
+        )
     return account
 
 
