@@ -440,3 +440,21 @@ def test_the_roster_id_still_signs_in_after_an_email_change(
         "r-sub", {"email": "new@example.org", "sourced_id": "r-1"}
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_a_roster_id_an_administrator_set_does_not_sign_in(sso, provider, client, world, auth):
+    """The same attack through the roster id: an administrator gives a teacher the roster id
+    the provider sends for the administrator."""
+    moved = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers={**auth(world.district_admin), "If-Match": "*"},
+        json={"sourced_id": "admins-own-roster-id"},
+    )
+    assert moved.status_code == 200, moved.text
+    back = Browser(sso, provider).callback(
+        Browser(sso, provider).at_provider(
+            "district-admin-sub",
+            verified("district@example.org", sourced_id="admins-own-roster-id"),
+        )
+    )
+    refusal(back, 403, "roster_id_unconfirmed")

@@ -97,6 +97,7 @@ async def change_password(
                 password_hash=new_hash,
                 token_version=account.token_version + 1,
                 email_confirmed=True,  # signed in, they set it: the address is theirs to use
+                roster_id_confirmed=True,
                 updated_at=utcnow(),
             )
         )

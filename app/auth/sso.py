@@ -338,7 +338,8 @@ async def _account_for(
 ) -> User:
     """The active account the ID token names, locked for the update, found in this order:
     1. the provider account bound to it at an earlier sign-in (`sub`), whatever the email says;
-    2. the roster's person id, where the provider sends it;
+    2. the roster's person id, where the provider sends it, unless someone else changed the
+       account's roster id since the person last proved it (`roster_id_confirmed`);
     3. a verified email in an allowed domain, for an account not yet bound to another account
        of this provider, and whose address no one else has changed since the person last
        proved it (`email_confirmed`): otherwise an administrator who points a teacher's email
@@ -361,6 +362,14 @@ async def _account_for(
                 select(User).where(col(User.sourced_id) == sourced_id).with_for_update()
             )
         ).scalar_one_or_none()
+        if account is not None and not account.roster_id_confirmed:
+            raise _refused(
+                Forbidden,
+                "account",
+                "roster_id_unconfirmed",
+                "Someone other than you changed this account's roster id: until you confirm it "
+                "(sign in with your password and change it), it does not sign in by roster id",
+            )
     if account is None:
         account = await _account_by_email(session, name, provider, claims)
     if not account.is_active:

@@ -309,6 +309,7 @@ async def redeem(
         user.password_hash = new_hash
         user.activated_at = user.activated_at or now
         user.email_confirmed = True  # the link reached them at this address
+        user.roster_id_confirmed = True
         user.token_version += 1
         user.updated_at = now
         session.add_all([grant, user])

@@ -71,6 +71,8 @@ async def apply(session: AsyncSession, plan: Plan, time_zone: str) -> None:
                 values[name] = getattr(p, name)
         if "email" in p.changed:
             values["email_confirmed"] = False  # no password link until the person sets one
+        if "sourced_id" in p.changed:
+            values["roster_id_confirmed"] = False  # nor single sign-on by the new roster id
         if "is_active" in p.changed and not p.is_active:
             values["token_version"] = user["token_version"] + 1  # tokens stop working at once
         updates.append(values)

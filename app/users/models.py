@@ -39,9 +39,12 @@ class User(SQLModel, table=True):
     invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # False once someone else (an administrator, a roster) changes the address of an account:
-    # no password link goes to it until the person sets their password themselves, so changing
-    # a teacher's email never hands their account (and their team's records) to whoever did.
+    # no password link goes to it and no single sign-on matches it by email until the person
+    # sets their password themselves, so changing a teacher's email never hands their account
+    # (and their team's records) to whoever did.
     email_confirmed: bool = Field(default=True)
+    # The same for the roster id, which single sign-on also matches (app/auth/sso.py).
+    roster_id_confirmed: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -373,6 +373,8 @@ async def update(
         user.token_version += 1  # existing tokens stop working at once
     if changes.get("email", user.email) != user.email:
         user.email_confirmed = False  # no password link to an address the person did not give
+    if changes.get("sourced_id", user.sourced_id) != user.sourced_id:
+        user.roster_id_confirmed = False  # no single sign-on by a roster id someone else set
     for key in ("email", "given_name", "family_name", "role", "sourced_id", "is_active"):
         if key in changes:
             setattr(user, key, changes[key])

@@ -1,5 +1,6 @@
 """Single sign-on identities bound to accounts: the provider account (issuer's `sub`) an
-account first signed in with is matched before any email (app/auth/sso.py)
+account first signed in with is matched before any email (app/auth/sso.py); accounts know
+whether someone other than the person changed their roster id (`roster_id_confirmed`).
 
 Revision ID: 0036
 Revises: 0035
@@ -36,9 +37,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sso_identity", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sso_identity_user_id"), ["user_id"], unique=False)
+    # Plain ADD COLUMN, not a batch rebuild: user_account keeps its staff-directory triggers.
+    op.add_column(
+        "user_account",
+        sa.Column("roster_id_confirmed", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("user_account", "roster_id_confirmed")
     with op.batch_alter_table("sso_identity", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sso_identity_user_id"))
 
