@@ -11,6 +11,7 @@ from app.audit.router import router as audit_router
 from app.auth.principal_cache import PrincipalCache
 from app.auth.router import router as auth_router
 from app.auth.sso import Providers
+from app.calendar_feeds.router import router as calendar_feeds_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -70,6 +71,10 @@ TAGS = [
     {"name": "teams", "description": "Coaching teams: two or more teachers and their target"},
     {"name": "plans", "description": "Each team's action plan and its review by administrators"},
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
+    {
+        "name": "calendar feeds",
+        "description": "Secret iCalendar addresses for Google Calendar, Outlook and Apple Calendar",
+    },
     {"name": "records", "description": "Observation and conference records: team members only"},
     {
         "name": "read log",
@@ -177,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams_router,
         team_invitations_router,
         plans_router,
+        calendar_feeds_router,  # before events: /events/{id}.ics is matched first
         events_router,
         records_router,
         learning_forms_router,

@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, SsoIdentity, SsoSignIn
+from app.calendar_feeds.models import CalendarFeed
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
@@ -27,6 +28,7 @@ __all__ = [
     "AccountToken",
     "ActionPlan",
     "AuditEvent",
+    "CalendarFeed",
     "ConferenceRecord",
     "ConfidentialRead",
     "CoverageRequest",

@@ -25,6 +25,7 @@ PUBLIC = {
     "/api/v1/sso/{provider}/authorize",
     "/api/v1/sso/{provider}/callback",
     "/api/v1/sso/token",
+    "/api/v1/calendar-feeds/{token}.ics",  # the secret address is the key
 }
 
 

@@ -11,6 +11,7 @@ next one meets.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import event, update
 from sqlmodel import Session
 
+from app.calendar_feeds.models import CalendarFeed, FeedKind
 from app.core.security import new_integration_key
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
@@ -133,6 +135,10 @@ def build(engine) -> World:
         ])  # fmt: skip
         invitation = TeamInvitation(team_id=t.id, invitee_id=teacher.id, invited_by_id=member.id)
         s.add(invitation)
+        feed_token = f"matrix-feed-{n}-{uuid.uuid4().hex}"
+        feed = CalendarFeed(owner_id=member.id, kind=FeedKind.personal,
+                            token_hash=hashlib.sha256(feed_token.encode()).hexdigest())  # fmt: skip
+        s.add(feed)
 
         def event(kind: str, days: int, *, observer=None, observed=None, deleted=False) -> Event:
             start = now + timedelta(days=days)
@@ -208,6 +214,8 @@ def build(engine) -> World:
             "resource_id": str(resource.id),
             "import_id": str(log.id),
             "school_year_id": str(year.id),
+            "feed_id": str(feed.id),
+            "feed_token": feed_token,
             "fresh_year": f"{2000 + n % 100}-{2001 + n % 100}",
         }
     return w
@@ -233,6 +241,7 @@ TEAM = answers(404, anonymous=401, member=200, school_admin=200, district_admin=
 # Confidential: members only; administrators who may see the team get 403, never the content.
 MEMBERS = {**TEAM, "school_admin": 403, "district_admin": 403}
 TEAM_ADMINS = {**TEAM, "member": 403}  # administrators' decisions about the team
+OWN_FEED = answers(404, anonymous=401, member=200, read_key=403, roster_key=403)
 
 
 def status(table: dict[str, int], ok: int) -> dict[str, int]:
@@ -553,6 +562,21 @@ RULES: dict[tuple[str, str], Rule] = {
             "code_verifier": "v" * 43,
         },
     ),
+    # Calendar feeds: each person's own (others' are 404); the address itself is the key.
+    ("POST", "/api/v1/calendar-feeds"): Rule(
+        "/api/v1/calendar-feeds", status(STAFF, 201), json={"kind": "personal"}
+    ),
+    ("GET", "/api/v1/calendar-feeds"): Rule("/api/v1/calendar-feeds", STAFF),
+    ("POST", "/api/v1/calendar-feeds/{feed_id}/rotate"): Rule(
+        "/api/v1/calendar-feeds/{feed_id}/rotate", OWN_FEED
+    ),
+    ("DELETE", "/api/v1/calendar-feeds/{feed_id}"): Rule(
+        "/api/v1/calendar-feeds/{feed_id}", status(OWN_FEED, 204)
+    ),
+    ("GET", "/api/v1/calendar-feeds/{token}.ics"): Rule(
+        "/api/v1/calendar-feeds/{feed_token}.ics", ANYONE
+    ),
+    ("GET", "/api/v1/events/{event_id}.ics"): Rule("/api/v1/events/{event_id}.ics", TEAM),
     # The audit trail: district administrators only.
     ("GET", "/api/v1/audit-events"): Rule("/api/v1/audit-events", DISTRICT),
     ("GET", "/api/v1/audit-events.csv"): Rule("/api/v1/audit-events.csv", DISTRICT),

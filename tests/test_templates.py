@@ -16,7 +16,10 @@ from tests.test_route_matrix import RULES, World, _fill, build
 TEMPLATED = {
     "/api/v1/audit-events",
     "/api/v1/audit-events.csv",
+    "/api/v1/calendar-feeds",
+    "/api/v1/calendar-feeds/{token}.ics",
     "/api/v1/colleagues",
+    "/api/v1/events/{event_id}.ics",
     "/api/v1/coverage-requests",
     "/api/v1/coverage-requests/{request_id}",
     "/api/v1/events",

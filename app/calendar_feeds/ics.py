@@ -1,0 +1,104 @@
+"""Events as iCalendar (RFC 5545), written by the `icalendar` package: one VTIMEZONE per zone
+used, stable UIDs, SEQUENCE and LAST-MODIFIED that move with every change, cancelled events
+marked so. Titles, times, places and people only: nothing a record or a plan says."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+from pydantic import BaseModel
+
+from app.events.models import EventKind, EventStatus
+
+PRODID = "-//peercoach//peer coaching calendar//EN"
+REFRESH = timedelta(hours=1)
+_LABELS = {
+    EventKind.pre_conference: "Pre-conference",
+    EventKind.observation: "Observation",
+    EventKind.post_conference: "Post-conference",
+    EventKind.year_end_meeting: "Year-end meeting",
+    EventKind.other: "Peer coaching",
+}
+
+
+class Attendee(BaseModel):
+    given_name: str
+    family_name: str
+    email: str
+
+
+class CalendarEvent(BaseModel):
+    """What a calendar shows of an event (read by calendar_feeds/service.py)."""
+
+    id: uuid.UUID
+    kind: EventKind
+    title: str | None
+    team_name: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    status: EventStatus
+    version: int
+    updated_at: datetime
+    time_zone: str | None
+    attendees: list[Attendee]
+
+
+def summary(event: CalendarEvent) -> str:
+    return event.title or f"{_LABELS[event.kind]} · {event.team_name}"
+
+
+def _vevent(event: CalendarEvent, link: str) -> icalendar.Event:
+    zone = ZoneInfo(event.time_zone or "UTC")
+    item = icalendar.Event()
+    item.add("uid", f"{event.id}@peercoach")
+    item.add("dtstamp", event.updated_at)
+    item.add("last-modified", event.updated_at)
+    item.add("sequence", event.version - 1)
+    item.add("dtstart", event.starts_at.astimezone(zone))
+    item.add("dtend", event.ends_at.astimezone(zone))
+    item.add("summary", summary(event))
+    item.add("status", "CANCELLED" if event.status == EventStatus.cancelled else "CONFIRMED")
+    if event.location:
+        item.add("location", event.location)
+    item.add("url", link)
+    item.add(
+        "description",
+        f"{_LABELS[event.kind]} of the peer coaching team {event.team_name}.\n{link}",
+    )
+    for person in event.attendees:
+        address = icalendar.vCalAddress(f"mailto:{person.email}")
+        address.params["CN"] = f"{person.given_name} {person.family_name}"
+        address.params["ROLE"] = "REQ-PARTICIPANT"
+        item.add("attendee", address, encode=False)
+    return item
+
+
+def calendar(
+    name: str, events: list[CalendarEvent], link_of: Any, method: str | None = None
+) -> bytes:
+    """A whole calendar: the events, and one VTIMEZONE for each zone they use (covering only
+    the years they span). `link_of(event)` is the event's page in the front end."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", REFRESH)
+    for event in events:
+        cal.add_component(_vevent(event, link_of(event)))
+    if events:
+        first = min(e.starts_at for e in events).date()
+        last = max(e.ends_at for e in events).date()
+        cal.add_missing_timezones(
+            first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 1, 1)
+        )
+    return bytes(cal.to_ical())

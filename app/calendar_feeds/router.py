@@ -1,0 +1,106 @@
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.auth.deps import StaffCaller
+from app.calendar_feeds import ics, service
+from app.calendar_feeds.deps import OwnFeed
+from app.calendar_feeds.schemas import CalendarFeedAddress, CalendarFeedCreate, CalendarFeedPublic
+from app.core.db import utcnow
+from app.core.deps import ReadsDep, SessionDep, SettingsDep
+from app.core.errors import error_responses
+from app.core.pagination import Page, PageDep
+
+router = APIRouter(tags=["calendar feeds"])
+
+_ICS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "iCalendar"},
+    304: {"description": "Not modified since the ETag or date sent"},
+}
+
+
+def calendar_response(request: Request, body: bytes, filename: str) -> Response:
+    """An iCalendar answer with a strong ETag of its bytes; 304 when the client has them."""
+    tag = f'"ics-{service._hash(body.decode())[:32]}"'
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "private, max-age=300",
+        "Content-Disposition": f'inline; filename="{filename}"',
+    }
+    sent = request.headers.get("if-none-match", "")
+    if tag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+@router.post("/calendar-feeds", status_code=201, responses=error_responses(401, 403, 404, 422))
+async def create_calendar_feed(
+    body: CalendarFeedCreate, session: SessionDep, caller: StaffCaller, settings: SettingsDep
+) -> CalendarFeedAddress:
+    """A secret address that Google Calendar, Outlook or Apple Calendar subscribe to (no
+    sign-in: the address is the key, so keep it private). `personal`: the events you take part
+    in; `team` (with `team_id`, members): the team's events; `schools` (administrators): your
+    schools' year-end meetings and the observations that need coverage. The address is shown
+    only here; rotate the feed for a new one."""
+    return await service.create(session, caller, body, settings)
+
+
+@router.get("/calendar-feeds", responses=error_responses(401, 403, 422))
+async def list_calendar_feeds(
+    caller: StaffCaller, reads: ReadsDep, page: PageDep
+) -> Page[CalendarFeedPublic]:
+    """Your feeds that work (their addresses are not shown again)."""
+    return await reads.page(
+        CalendarFeedPublic, service.list_query(), page, service.list_values(caller)
+    )
+
+
+@router.post("/calendar-feeds/{feed_id}/rotate", responses=error_responses(401, 403, 404, 409, 422))
+async def rotate_calendar_feed(
+    feed: OwnFeed, session: SessionDep, settings: SettingsDep
+) -> CalendarFeedAddress:
+    """A new secret address for the feed; the old one answers 404 from now on (re-subscribe
+    with the new one)."""
+    return await service.rotate(session, feed, settings)
+
+
+@router.delete(
+    "/calendar-feeds/{feed_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
+)
+async def revoke_calendar_feed(feed: OwnFeed, session: SessionDep) -> Response:
+    """Stop the feed: its address answers 404 from now on."""
+    await service.revoke(session, feed)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/calendar-feeds/{token}.ics",
+    response_class=Response,
+    responses={**error_responses(404, 422), **_ICS},
+)
+async def read_calendar_feed(token: str, request: Request, reads: ReadsDep) -> Response:
+    """The feed as iCalendar, for calendar apps (no header needed: the address is the key).
+    Titles, times, places and people only, never a note. 404 once rotated or revoked."""
+    feed, events = await service.feed_events(reads, token, utcnow())
+    body = ics.calendar(service.feed_name(feed, events), events, _link_of(request))
+    return calendar_response(request, body, "peercoach.ics")
+
+
+def _link_of(request: Request) -> Any:
+    base = request.app.state.settings.frontend_url.rstrip("/")
+    return lambda event: f"{base}/events/{event.id}"
+
+
+@router.get(
+    "/events/{event_id}.ics",
+    response_class=Response,
+    responses={**error_responses(401, 403, 404, 422), **_ICS},
+)
+async def read_event_ics(
+    event_id: uuid.UUID, request: Request, caller: StaffCaller, reads: ReadsDep
+) -> Response:
+    """One event as iCalendar ("add to my calendar"), for those who see it."""
+    event = await service.one_event(reads, caller, event_id)
+    body = ics.calendar("Peer coaching", [event], _link_of(request))
+    return calendar_response(request, body, f"event-{event_id}.ics")

@@ -1,0 +1,263 @@
+"""Feeds: made, rotated and revoked by their owner; read by calendar apps with the secret in the
+address (stored only as a SHA-256), as the owner would see the calendar now (policies.py)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Staff, caller_values
+from app.calendar_feeds import ics, policies
+from app.calendar_feeds.models import CalendarFeed, FeedKind
+from app.calendar_feeds.schemas import CalendarFeedAddress, CalendarFeedCreate, CalendarFeedPublic
+from app.core.config import Settings
+from app.core.db import table_of, utcnow
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.pagination import PageQuery
+from app.core.reads import Bound, Reads
+from app.core.schemas import OutputModel
+from app.core.sql import AnySelect, nested
+from app.events.models import Event, EventParticipant
+from app.events.policies import events_within
+from app.schools.models import School
+from app.teams.models import Team, TeamMember
+from app.teams.policies import TeamReach, team_reach
+from app.users.models import SchoolMembership, User
+
+FEED_PATH = "/api/v1/calendar-feeds"
+# What a feed holds: events ending from this long ago on, at most this many (soonest first).
+FEED_PAST = timedelta(days=120)
+MAX_FEED_EVENTS = 2000
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _address(settings: Settings, token: str) -> str:
+    base = (settings.public_url or "").rstrip("/")
+    return f"{base}{FEED_PATH}/{token}.ics"
+
+
+def _with_address(feed: CalendarFeed, settings: Settings, token: str) -> CalendarFeedAddress:
+    public = CalendarFeedPublic.model_validate(feed)
+    return CalendarFeedAddress(**public.model_dump(), url=_address(settings, token))
+
+
+async def create(
+    session: AsyncSession, principal: Principal, data: CalendarFeedCreate, settings: Settings
+) -> CalendarFeedAddress:
+    if not policies.may_create(principal, data.kind):
+        raise Forbidden("Administrators keep their schools' feed")
+    if data.team_id is not None:
+        member = await session.execute(
+            select(col(TeamMember.user_id))
+            .join(Team, col(Team.id) == TeamMember.team_id)
+            .where(
+                col(TeamMember.team_id) == data.team_id,
+                col(TeamMember.user_id) == principal.staff.id,
+                col(Team.deleted_at).is_(None),
+            )
+        )
+        if member.first() is None:
+            raise NotFound("No such team of yours: a team feed is for its members")
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed(
+        owner_id=principal.staff.id, kind=data.kind, team_id=data.team_id, token_hash=_hash(token)
+    )
+    session.add(feed)
+    await session.flush()
+    return _with_address(feed, settings, token)
+
+
+async def rotate(
+    session: AsyncSession, feed: CalendarFeed, settings: Settings
+) -> CalendarFeedAddress:
+    """A new secret address; the old one answers 404 from now on."""
+    if feed.revoked_at is not None:
+        raise Conflict("The feed is revoked; make a new one")
+    token = secrets.token_urlsafe(32)
+    feed.token_hash = _hash(token)
+    feed.rotated_at = utcnow()
+    session.add(feed)
+    await session.flush()
+    return _with_address(feed, settings, token)
+
+
+async def revoke(session: AsyncSession, feed: CalendarFeed) -> None:
+    if feed.revoked_at is None:
+        feed.token_hash = None
+        feed.revoked_at = utcnow()
+        session.add(feed)
+        await session.flush()
+
+
+_PUBLIC = [c for c in table_of(CalendarFeed).columns if c.key in CalendarFeedPublic.model_fields]
+
+
+@functools.cache
+def list_query() -> PageQuery:
+    stmt = select(*_PUBLIC).where(
+        policies.own_feeds(Principal()), col(CalendarFeed.revoked_at).is_(None)
+    )
+    return PageQuery(stmt, (col(CalendarFeed.created_at).desc(), col(CalendarFeed.id)))
+
+
+def list_values(principal: Principal) -> dict[str, Any]:
+    return caller_values(principal)
+
+
+# ---- reading a feed ---------------------------------------------------------------------------
+
+_FEED_BY_TOKEN = select(
+    col(CalendarFeed.id),
+    col(CalendarFeed.kind),
+    col(CalendarFeed.team_id),
+    col(CalendarFeed.owner_id),
+).where(col(CalendarFeed.token_hash) == bindparam("token_hash"))
+
+
+class _Feed(OutputModel):
+    id: uuid.UUID
+    kind: FeedKind
+    team_id: uuid.UUID | None
+    owner_id: uuid.UUID
+
+
+def _zone_of_team() -> Any:
+    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == Event.team_id)
+    return (
+        select(col(School.time_zone))
+        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+        .where(col(SchoolMembership.user_id).in_(members))
+        .order_by(School.name)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _attendees() -> Any:
+    people = (
+        select(col(User.given_name), col(User.family_name), col(User.email))
+        .join(EventParticipant, col(EventParticipant.user_id) == User.id)
+        .where(col(EventParticipant.event_id) == Event.id)
+        .order_by(User.family_name, User.given_name, col(User.id))
+    )
+    return nested(people)
+
+
+def _team_name() -> Any:
+    named = aliased(Team)  # not the Team a visibility rule correlates with
+    return select(col(named.name)).where(col(named.id) == Event.team_id).scalar_subquery()
+
+
+def _calendar_columns() -> list[Any]:
+    return [
+        col(Event.id),
+        col(Event.kind),
+        col(Event.title),
+        _team_name().label("team_name"),
+        col(Event.starts_at),
+        col(Event.ends_at),
+        col(Event.location),
+        col(Event.status),
+        col(Event.version),
+        col(Event.updated_at),
+        _zone_of_team().label("time_zone"),
+        _attendees().label("attendees"),
+    ]
+
+
+@functools.cache
+def _feed_events(kind: FeedKind, reach: TeamReach) -> AnySelect:
+    return (
+        select(*_calendar_columns())
+        .where(policies.feed_events(kind, reach), col(Event.ends_at) > bindparam("since"))
+        .order_by(col(Event.starts_at), col(Event.id))
+        .limit(MAX_FEED_EVENTS)
+    )
+
+
+@functools.cache
+def _one_event(reach: TeamReach) -> AnySelect:
+    return select(*_calendar_columns()).where(
+        col(Event.id) == bindparam("event_id"), events_within(reach, False)
+    )
+
+
+async def one_event(reads: Reads, principal: Principal, event_id: uuid.UUID) -> ics.CalendarEvent:
+    """One event as a calendar shows it, if the caller may see it (404 otherwise)."""
+    found = await reads.one(
+        ics.CalendarEvent,
+        Bound(
+            _one_event(team_reach(principal)), {**caller_values(principal), "event_id": event_id}
+        ),
+    )
+    if found is None:
+        raise NotFound("No such event")
+    return found
+
+
+class _OwnerRow(OutputModel):
+    """A row of STAFF_WITH_SCHOOLS: the account's fields (validated as `Staff`) and one school."""
+
+    model_config = {"extra": "allow"}
+    member_of: uuid.UUID | None
+
+
+_STAFF = TypeAdapter(Staff)
+
+
+async def _owner(reads: Reads, owner_id: uuid.UUID) -> Principal | None:
+    """The feed's owner as a caller, if their account is active."""
+    rows = await reads.all(_OwnerRow, Bound(STAFF_WITH_SCHOOLS, {"user_id": owner_id}))
+    if not rows:
+        return None
+    staff = _STAFF.validate_python(rows[0].model_extra)
+    if not staff.is_active:
+        return None
+    schools = frozenset(r.member_of for r in rows if r.member_of is not None)
+    return Principal(user=staff, school_ids=schools)
+
+
+async def feed_events(
+    reads: Reads, token: str, now: datetime
+) -> tuple[_Feed, list[ics.CalendarEvent]]:
+    """The feed behind a secret address and its events, read in one snapshot; 404 for an
+    unknown, rotated or revoked address, or one whose owner is no longer active."""
+    gone = NotFound("No such calendar feed (it may have been rotated or revoked)")
+    if len(token) > 100:
+        raise gone
+    async with reads.snapshot():
+        feed = await reads.one(_Feed, Bound(_FEED_BY_TOKEN, {"token_hash": _hash(token)}))
+        if feed is None:
+            raise gone
+        owner = await _owner(reads, feed.owner_id)
+        if owner is None:
+            raise gone
+        stmt = _feed_events(feed.kind, team_reach(owner))
+        values = {**caller_values(owner), "since": now - FEED_PAST}
+        if feed.kind == FeedKind.team:
+            values["feed_team_id"] = feed.team_id
+        events = await reads.all(ics.CalendarEvent, Bound(stmt, values))
+    return feed, events
+
+
+def feed_name(feed: _Feed, events: list[ics.CalendarEvent]) -> str:
+    if feed.kind == FeedKind.team and events:
+        return f"Peer coaching: {events[0].team_name}"
+    return {
+        FeedKind.personal: "Peer coaching: my events",
+        FeedKind.team: "Peer coaching: my team",
+        FeedKind.schools: "Peer coaching: my schools",
+    }[feed.kind]

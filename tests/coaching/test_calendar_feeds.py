@@ -1,0 +1,261 @@
+"""Calendar feeds: secret addresses calendar apps subscribe to, valid RFC 5545 read back with
+the `icalendar` package, what the library does not promise (folding, escaping, one VTIMEZONE
+per zone, stable UIDs), and that a feed never carries a note nor outlives its address."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from app.users.models import Role
+from tests.teams import approve_plan
+
+SECRET = "OBSERVATION-NOTE-ZEBRA-4411"
+
+
+def days_ago(n: int) -> dict[str, str]:
+    """Times of an hour's event `n` days ago, at 15:00 UTC: feeds hold recent and coming events
+    (and a record is written only once its observation has begun)."""
+    start = (datetime.now(UTC) - timedelta(days=n)).replace(hour=15, minute=0, second=0)
+    end = start + timedelta(hours=1)
+    return {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+
+
+def post_event(client, headers, team, **body):
+    r = client.post("/api/v1/events", headers=headers, json={"team_id": team["id"], **body})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def calendar(client, team, world, auth):
+    """The team's plan approved; a pre-conference with a place and an awkward title, and an
+    observation with a record holding a secret note."""
+    a = auth(world.teacher_a)
+    approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
+    pre = post_event(
+        client,
+        a,
+        team,
+        kind="pre_conference",
+        title="Planning, part 1; bring notes\nand the rubric",
+        location="Room 12, Ängström wing",
+        **days_ago(20),
+    )
+    obs = post_event(
+        client,
+        a,
+        team,
+        kind="observation",
+        **days_ago(10),
+        observer_id=str(world.teacher_a.id),
+        observed_id=str(world.teacher_a2.id),
+    )
+    record = client.post(
+        f"/api/v1/events/{obs['id']}/observation-record", headers=a, json={"affirmations": [SECRET]}
+    )
+    assert record.status_code in (200, 201), record.text
+    return pre, obs
+
+
+def make_feed(client, headers, **body):
+    r = client.post("/api/v1/calendar-feeds", headers=headers, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def read(client, feed, **headers):
+    return client.get(feed["url"], headers=headers)
+
+
+def parsed(response) -> icalendar.Calendar:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/calendar")
+    return icalendar.Calendar.from_ical(response.content)
+
+
+def vevents(cal) -> dict[str, icalendar.Event]:
+    return {str(e["uid"]): e for e in cal.walk("VEVENT")}
+
+
+def test_a_personal_feed_is_valid_icalendar_with_the_events_one_attends(
+    client, world, auth, calendar
+):
+    pre, obs = calendar
+    feed = make_feed(client, auth(world.teacher_a2), kind="personal")
+    assert feed["url"].startswith("/api/v1/calendar-feeds/")
+    assert feed["url"].endswith(".ics")
+    cal = parsed(read(client, feed))  # no Authorization header: the address is the key
+    assert str(cal["version"]) == "2.0"
+    assert cal["prodid"]
+    assert cal["x-wr-calname"] == cal["name"]
+    assert cal["refresh-interval"].to_ical() == b"PT1H"
+    events = vevents(cal)
+    assert set(events) == {f"{pre['id']}@peercoach", f"{obs['id']}@peercoach"}
+    first = events[f"{pre['id']}@peercoach"]
+    # The school's zone, with its VTIMEZONE (one per TZID).
+    assert first["dtstart"].params["TZID"] == "America/Chicago"
+    chicago = ZoneInfo("America/Chicago")
+    assert first["dtstart"].dt.utcoffset() == first["dtstart"].dt.astimezone(chicago).utcoffset()
+    assert [str(z["tzid"]) for z in cal.walk("VTIMEZONE")] == ["America/Chicago"]
+    # Escaping: commas, semicolons and newlines round-trip; the raw text escapes them.
+    assert str(first["summary"]) == "Planning, part 1; bring notes\nand the rubric"
+    assert str(first["location"]) == "Room 12, Ängström wing"
+    assert b"Planning\\, part 1\\; bring notes\\nand the rubric" in cal.to_ical()
+    assert str(first["status"]) == "CONFIRMED"
+    attendees = sorted(str(a) for a in events[f"{obs['id']}@peercoach"].get("attendee"))
+    assert attendees == ["mailto:teacher.a2@example.org", "mailto:teacher.a@example.org"]
+    assert str(first["url"]).endswith(f"/events/{pre['id']}")
+
+
+def test_a_feed_carries_no_note(client, team, world, auth, calendar):
+    feed = make_feed(client, auth(world.teacher_a), kind="personal")
+    body = read(client, feed).text
+    assert SECRET not in body
+    # Nor does the observation's own learning target or strategy: titles, times, places, people.
+    for event in vevents(icalendar.Calendar.from_ical(body)).values():
+        assert set(event) <= {
+            "UID", "DTSTAMP", "LAST-MODIFIED", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY",
+            "STATUS", "LOCATION", "URL", "DESCRIPTION", "ATTENDEE",
+        }  # fmt: skip
+
+
+def test_lines_fold_at_75_octets_without_splitting_a_character(client, team, world, auth):
+    a = auth(world.teacher_a)
+    long_title = "Éé Ünïcödé 観察 " * 8  # multi-byte characters across every fold
+    post_event(client, a, team, kind="pre_conference", title=long_title.strip(), **days_ago(5))
+    raw = read(client, make_feed(client, a, kind="personal")).content
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 75, line
+        line.decode("utf-8")  # never half a character at a fold
+    (event,) = vevents(icalendar.Calendar.from_ical(raw)).values()
+    assert str(event["summary"]) == long_title.strip()
+
+
+def test_uids_stay_and_sequence_and_last_modified_move_with_every_change(
+    client, world, auth, calendar
+):
+    pre, _ = calendar
+    a = auth(world.teacher_a)
+    feed = make_feed(client, a, kind="team", team_id=pre["team_id"])
+    before = vevents(parsed(read(client, feed)))[f"{pre['id']}@peercoach"]
+    time.sleep(1.05)  # LAST-MODIFIED counts seconds
+    moved = client.patch(
+        f"/api/v1/events/{pre['id']}",
+        headers={**a, "If-Match": "*"},
+        json=days_ago(19),
+    )
+    assert moved.status_code == 200, moved.text
+    cancelled = client.post(
+        f"/api/v1/events/{pre['id']}/cancel",
+        headers={**a, "If-Match": "*"},
+        json={"reason": "sick"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    after = vevents(parsed(read(client, feed)))[f"{pre['id']}@peercoach"]
+    assert after["sequence"] == before["sequence"] + 2
+    assert after["last-modified"].dt > before["last-modified"].dt
+    assert str(after["status"]) == "CANCELLED"
+    assert "sick" not in read(client, feed).text  # the reason is not the calendar's to tell
+
+
+def test_conditional_requests_get_304(client, world, auth, calendar):
+    feed = make_feed(client, auth(world.teacher_a), kind="personal")
+    first = read(client, feed)
+    tag = first.headers["etag"]
+    again = client.get(feed["url"], headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client.get(feed["url"], headers={"If-None-Match": '"ics-something-else"'})
+    assert other.status_code == 200
+
+
+def test_rotated_revoked_and_unknown_addresses_answer_404(client, world, auth, calendar):
+    a = auth(world.teacher_a)
+    feed = make_feed(client, a, kind="personal")
+    rotated = client.post(f"/api/v1/calendar-feeds/{feed['id']}/rotate", headers=a)
+    assert rotated.status_code == 200, rotated.text
+    assert read(client, feed).status_code == 404
+    assert read(client, rotated.json()).status_code == 200
+    listed = client.get("/api/v1/calendar-feeds", headers=a).json()["items"]
+    assert [f["id"] for f in listed] == [feed["id"]]
+    assert "url" not in listed[0]  # the address is shown once
+    assert client.delete(f"/api/v1/calendar-feeds/{feed['id']}", headers=a).status_code == 204
+    assert read(client, rotated.json()).status_code == 404
+    assert client.get("/api/v1/calendar-feeds", headers=a).json()["items"] == []
+    again = client.post(f"/api/v1/calendar-feeds/{feed['id']}/rotate", headers=a)
+    assert again.status_code == 409
+    unknown = client.get("/api/v1/calendar-feeds/not-a-token.ics")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_only_the_owner_manages_a_feed_and_it_dies_with_the_account(client, world, auth, calendar):
+    feed = make_feed(client, auth(world.teacher_a2), kind="personal")
+    for other in (world.teacher_a, world.district_admin):
+        assert (
+            client.post(
+                f"/api/v1/calendar-feeds/{feed['id']}/rotate", headers=auth(other)
+            ).status_code
+            == 404
+        )
+        assert (
+            client.delete(f"/api/v1/calendar-feeds/{feed['id']}", headers=auth(other)).status_code
+            == 404
+        )
+    off = client.patch(
+        f"/api/v1/users/{world.teacher_a2.id}",
+        headers={**auth(world.district_admin), "If-Match": "*"},
+        json={"is_active": False},
+    )
+    assert off.status_code == 200, off.text
+    assert read(client, feed).status_code == 404
+
+
+def test_team_and_schools_feeds_follow_the_calendar_rules(
+    client, team, world, auth, calendar, factory
+):
+    outsider = factory.user(Role.teacher, [world.school_a])
+    r = client.post(
+        "/api/v1/calendar-feeds",
+        headers=auth(outsider),
+        json={"kind": "team", "team_id": team["id"]},
+    )
+    assert r.status_code == 404
+    r = client.post("/api/v1/calendar-feeds", headers=auth(outsider), json={"kind": "schools"})
+    assert r.status_code == 403
+    bad = client.post("/api/v1/calendar-feeds", headers=auth(outsider), json={"kind": "team"})
+    assert bad.status_code == 422
+    # An administrator's feed: year-end meetings and observations needing coverage, of the
+    # teams they oversee. The team's pre-conference is not in it.
+    obs = post_event(
+        client, auth(world.teacher_a), team, kind="observation",
+        starts_at="2027-03-01T15:00:00Z", ends_at="2027-03-01T16:00:00Z",
+        observer_id=str(world.teacher_a2.id), observed_id=str(world.teacher_a.id),
+    )  # fmt: skip
+    schools = make_feed(client, auth(world.admin_a), kind="schools")
+    assert vevents(parsed(read(client, schools))) == {}
+    asked = client.post(
+        "/api/v1/coverage-requests",
+        headers=auth(world.teacher_a),
+        json={"event_id": obs["id"], "note": "cover my class"},
+    )
+    assert asked.status_code == 201, asked.text
+    assert set(vevents(parsed(read(client, schools)))) == {f"{obs['id']}@peercoach"}
+    other_school = make_feed(client, auth(world.admin_b), kind="schools")
+    assert vevents(parsed(read(client, other_school))) == {}
+
+
+def test_one_event_as_icalendar_for_those_who_see_it(client, world, auth, calendar, factory):
+    pre, _ = calendar
+    url = f"/api/v1/events/{pre['id']}.ics"
+    cal = parsed(client.get(url, headers=auth(world.teacher_a)))
+    assert list(vevents(cal)) == [f"{pre['id']}@peercoach"]
+    assert client.get(url, headers=auth(world.admin_a)).status_code == 200
+    outsider = factory.user(Role.teacher, [world.school_a])
+    assert client.get(url, headers=auth(outsider)).status_code == 404
+    assert client.get(url).status_code == 401
