@@ -377,8 +377,8 @@ RULES: dict[tuple[str, str], Rule] = {
         status(MEMBERS, 201),
         json={"team_id": "{team_id}", "kind": "other", **EVENT_TIMES},
     ),
-    ("GET", "/api/v1/events/{event_id}"): Rule("/api/v1/events/{event_id}", TEAM),
-    ("PATCH", "/api/v1/events/{event_id}"): Rule(
+    ("GET", "/api/v1/events/{event_id:id}"): Rule("/api/v1/events/{event_id}", TEAM),
+    ("PATCH", "/api/v1/events/{event_id:id}"): Rule(
         "/api/v1/events/{event_id}", MEMBERS, json={"title": "Renamed"}
     ),
     ("POST", "/api/v1/events/{event_id}/cancel"): Rule(
@@ -393,7 +393,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # A member who took part confirms an event took place (a year-end meeting: administrators).
     ("POST", "/api/v1/events/{event_id}/held"): Rule("/api/v1/events/{unheld_event}/held", MEMBERS),
-    ("DELETE", "/api/v1/events/{event_id}"): Rule(
+    ("DELETE", "/api/v1/events/{event_id:id}"): Rule(
         "/api/v1/events/{event_id}", status(MEMBERS, 204)
     ),
     ("POST", "/api/v1/events/{event_id}/restore"): Rule(
@@ -570,7 +570,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/calendar-feeds/{feed_id}/rotate"): Rule(
         "/api/v1/calendar-feeds/{feed_id}/rotate", OWN_FEED
     ),
-    ("DELETE", "/api/v1/calendar-feeds/{feed_id}"): Rule(
+    ("DELETE", "/api/v1/calendar-feeds/{feed_id:id}"): Rule(
         "/api/v1/calendar-feeds/{feed_id}", status(OWN_FEED, 204)
     ),
     ("GET", "/api/v1/calendar-feeds/{token}.ics"): Rule(

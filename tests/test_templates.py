@@ -23,7 +23,7 @@ TEMPLATED = {
     "/api/v1/coverage-requests",
     "/api/v1/coverage-requests/{request_id}",
     "/api/v1/events",
-    "/api/v1/events/{event_id}",
+    "/api/v1/events/{event_id:id}",
     "/api/v1/events/{event_id}/conference-record",
     "/api/v1/events/{event_id}/growth-record",
     "/api/v1/program-rules",

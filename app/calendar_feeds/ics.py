@@ -52,7 +52,7 @@ def summary(event: CalendarEvent) -> str:
     return event.title or f"{_LABELS[event.kind]} · {event.team_name}"
 
 
-def _vevent(event: CalendarEvent, link: str) -> icalendar.Event:
+def _vevent(event: CalendarEvent, link: str, organizer: str | None) -> icalendar.Event:
     zone = ZoneInfo(event.time_zone or "UTC")
     item = icalendar.Event()
     item.add("uid", f"{event.id}@peercoach")
@@ -70,16 +70,27 @@ def _vevent(event: CalendarEvent, link: str) -> icalendar.Event:
         "description",
         f"{_LABELS[event.kind]} of the peer coaching team {event.team_name}.\n{link}",
     )
+    if organizer:  # an invitation (RFC 5546) names who sends it
+        sender = icalendar.vCalAddress(f"mailto:{organizer}")
+        sender.params["CN"] = "Peer coaching"
+        item.add("organizer", sender, encode=False)
     for person in event.attendees:
         address = icalendar.vCalAddress(f"mailto:{person.email}")
         address.params["CN"] = f"{person.given_name} {person.family_name}"
         address.params["ROLE"] = "REQ-PARTICIPANT"
+        if organizer:
+            address.params["PARTSTAT"] = "NEEDS-ACTION"
+            address.params["RSVP"] = "FALSE"  # nobody reads the replies
         item.add("attendee", address, encode=False)
     return item
 
 
 def calendar(
-    name: str, events: list[CalendarEvent], link_of: Any, method: str | None = None
+    name: str,
+    events: list[CalendarEvent],
+    link_of: Any,
+    method: str | None = None,
+    organizer: str | None = None,
 ) -> bytes:
     """A whole calendar: the events, and one VTIMEZONE for each zone they use (covering only
     the years they span). `link_of(event)` is the event's page in the front end."""
@@ -94,7 +105,7 @@ def calendar(
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", REFRESH)
     for event in events:
-        cal.add_component(_vevent(event, link_of(event)))
+        cal.add_component(_vevent(event, link_of(event), organizer))
     if events:
         first = min(e.starts_at for e in events).date()
         last = max(e.ends_at for e in events).date()

@@ -3,6 +3,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+import app.core.paths  # noqa: F401  (the `:id` convertor, before any route is made)
 from app.auth.deps import StaffCaller
 from app.calendar_feeds import ics, service
 from app.calendar_feeds.deps import OwnFeed
@@ -66,7 +67,7 @@ async def rotate_calendar_feed(
 
 
 @router.delete(
-    "/calendar-feeds/{feed_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
+    "/calendar-feeds/{feed_id:id}", status_code=204, responses=error_responses(401, 403, 404, 422)
 )
 async def revoke_calendar_feed(feed: OwnFeed, session: SessionDep) -> Response:
     """Stop the feed: its address answers 404 from now on."""

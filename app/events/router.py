@@ -3,8 +3,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+import app.core.paths  # noqa: F401  (the `:id` convertor, before any route is made)
 from app.auth.deps import StaffCaller
-from app.core.deps import ReadsDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
@@ -59,38 +60,42 @@ async def create_event(
     body: EventCreate,
     session: SessionDep,
     principal: StaffCaller,
+    settings: SettingsDep,
     response: Response,
 ) -> EventPublic:
     """Schedule a pre-conference, observation (name the observer and the observed teacher),
     post-conference, year-end meeting or other event. Participants must be on the team (a
     year-end meeting may add an administrator). A participant already booked at that time
     answers 409: naming the other event when it is this team's, otherwise only saying the
-    participant is busy then (another team's calendar is not yours to see)."""
+    participant is busy then (another team's calendar is not yours to see). Each participant
+    is emailed an iCalendar invitation."""
     access = await team_access.get_viewable_team(body.team_id, session, principal)
-    event = await service.create(session, principal, access, body)
+    event = await service.create(session, principal, access, body, notify=settings)
     return await _answer(session, event, response)
 
 
-@router.get("/{event_id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{event_id:id}", responses=error_responses(401, 403, 404, 422))
 async def get_event(event: EventView, response: Response) -> EventPublic:
     """One event, with an `ETag` for edits."""
     response.headers["ETag"] = etag("event", event.version)
     return event
 
 
-@router.patch("/{event_id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+@router.patch("/{event_id:id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def update_event(
     ev: ChangeableEvent,
     body: EventUpdate,
     session: SessionDep,
     principal: StaffCaller,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> EventPublic:
     """Reschedule (`starts_at` and `ends_at` together), move, retitle or change participants.
-    The double-booking check runs again."""
+    The double-booking check runs again. When its time, place, title or people change, the
+    participants are emailed the new version (people taken off it, a cancellation)."""
     require_current(if_match, "event", ev.event.version)
-    event = await service.update(session, principal, ev.team, ev.event, body)
+    event = await service.update(session, principal, ev.team, ev.event, body, notify=settings)
     return await _answer(session, event, response)
 
 
@@ -100,13 +105,17 @@ async def cancel_event(
     body: EventCancel,
     session: SessionDep,
     principal: StaffCaller,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> EventPublic:
     """Cancel an event. It stays on the calendar, marked cancelled (list it with
-    `include_cancelled=true`), and frees its participants' time."""
+    `include_cancelled=true`), and frees its participants' time; they are emailed the
+    cancellation (the reason stays here)."""
     require_current(if_match, "event", ev.event.version)
-    event = await service.cancel(session, principal, ev.team, ev.event, body.reason)
+    event = await service.cancel(
+        session, principal, ev.team, ev.event, body.reason, notify=settings
+    )
     return await _answer(session, event, response)
 
 
@@ -126,15 +135,19 @@ async def confirm_event_held(
 
 
 @router.delete(
-    "/{event_id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428)
+    "/{event_id:id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422, 428)
 )
 async def delete_event(
-    ev: ChangeableEvent, session: SessionDep, principal: StaffCaller, if_match: IfMatch = None
+    ev: ChangeableEvent,
+    session: SessionDep,
+    principal: StaffCaller,
+    settings: SettingsDep,
+    if_match: IfMatch = None,
 ) -> Response:
     """Delete an event entered by mistake (send its `ETag` as `If-Match`): hidden, not erased;
     an administrator can restore it."""
     require_current(if_match, "event", ev.event.version)
-    await service.soft_delete(session, principal, ev.team, ev.event)
+    await service.soft_delete(session, principal, ev.team, ev.event, notify=settings)
     return Response(status_code=204)
 
 

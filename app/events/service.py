@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
+from app.calendar_feeds import mail as invitations
 from app.core import rows
+from app.core.config import Settings
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.etag import require_current
@@ -195,8 +197,15 @@ async def _check_school_year(
 
 
 async def create(
-    session: AsyncSession, principal: Principal, access: TeamAccess, data: EventCreate
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    data: EventCreate,
+    *,
+    notify: Settings | None = None,
 ) -> Event:
+    """Schedule it; with `notify`, its participants are emailed an invitation (the demo data
+    and imports send none)."""
     if not policies.can_schedule(principal, access, data.kind):
         raise Forbidden(policies.not_scheduler("schedule"))
     await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
@@ -228,6 +237,8 @@ async def create(
     await session.execute(
         insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
     )
+    if notify is not None:
+        await invitations.send(session, notify, event, "REQUEST")
     return event
 
 
@@ -242,7 +253,13 @@ OBSERVATION_ONLY = ("learning_target", "strategy")
 
 
 async def update(
-    session: AsyncSession, principal: Principal, access: TeamAccess, event: Event, data: EventUpdate
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    event: Event,
+    data: EventUpdate,
+    *,
+    notify: Settings | None = None,
 ) -> Event:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("change"))
@@ -272,6 +289,7 @@ async def update(
     if observation_only and event.kind != EventKind.observation:
         name = observation_only[0]
         raise Unprocessable.for_field(name, f"{name} is only for observations", "not_observation")
+    shown = (event.title, event.location, event.starts_at, event.ends_at)
     for key in ("title", "location", *OBSERVATION_ONLY):
         if key in changes:
             setattr(event, key, changes[key])
@@ -288,6 +306,15 @@ async def update(
         await session.execute(
             insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
         )
+    if notify is not None:
+        # What a calendar shows changed: the participants get the new version, and anyone
+        # taken off it a cancellation.
+        if (event.title, event.location, event.starts_at, event.ends_at) != shown or (
+            people - current
+        ):
+            await invitations.send(session, notify, event, "REQUEST", moved=True)
+        if current - people:
+            await invitations.send(session, notify, event, "CANCEL", only=current - people)
     return event
 
 
@@ -297,6 +324,8 @@ async def cancel(
     access: TeamAccess,
     event: Event,
     reason: str | None,
+    *,
+    notify: Settings | None = None,
 ) -> Event:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("cancel"))
@@ -313,6 +342,8 @@ async def cancel(
         await coverage.observation_cancelled(session, event.id, why[:1000])
     session.add(event)
     await session.flush()
+    if notify is not None:
+        await invitations.send(session, notify, event, "CANCEL")
     return event
 
 
@@ -383,7 +414,12 @@ async def _check_plan_approved(session: AsyncSession, team_id: uuid.UUID) -> Non
 
 
 async def soft_delete(
-    session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    event: Event,
+    *,
+    notify: Settings | None = None,
 ) -> None:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("delete"))
@@ -392,6 +428,8 @@ async def soft_delete(
         await coverage.observation_cancelled(session, event.id, "The observation was deleted")
     session.add(event)
     await session.flush()
+    if notify is not None and event.status == EventStatus.scheduled:
+        await invitations.send(session, notify, event, "CANCEL")
 
 
 async def restore(

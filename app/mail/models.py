@@ -22,6 +22,8 @@ class OutboxMessage(SQLModel, table=True):
     to_address: str = Field(max_length=320)
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=Text)
+    # An iCalendar invitation or cancellation sent with the text (its METHOD says which).
+    calendar: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = Field(default=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import smtplib
 import ssl
 from datetime import timedelta
@@ -42,6 +43,18 @@ def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
     msg["Message-ID"] = f"<{m.id}@peercoach>"
     msg["Date"] = format_datetime(m.created_at)
     msg.set_content(m.body)
+    if m.calendar:
+        # As calendar apps expect an invitation: the text, the same as text/calendar (which
+        # Google and Outlook show with its buttons), and the file for the rest.
+        found = re.search(r"^METHOD:(\w+)", m.calendar, re.MULTILINE)
+        method = found.group(1) if found else "PUBLISH"
+        msg.add_alternative(m.calendar, subtype="calendar", params={"method": method})
+        msg.add_attachment(
+            m.calendar.encode(),
+            maintype="application",
+            subtype="ics",
+            filename="invite.ics",
+        )
     return msg
 
 

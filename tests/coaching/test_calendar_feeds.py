@@ -13,6 +13,7 @@ import pytest
 
 from app.users.models import Role
 from tests.teams import approve_plan
+from tests.test_invitations import deliver, smtp  # noqa: F401 (a fixture)
 
 SECRET = "OBSERVATION-NOTE-ZEBRA-4411"
 
@@ -23,6 +24,10 @@ def days_ago(n: int) -> dict[str, str]:
     start = (datetime.now(UTC) - timedelta(days=n)).replace(hour=15, minute=0, second=0)
     end = start + timedelta(hours=1)
     return {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+
+
+def days_ahead(n: int) -> dict[str, str]:
+    return days_ago(-n)
 
 
 def post_event(client, headers, team, **body):
@@ -259,3 +264,83 @@ def test_one_event_as_icalendar_for_those_who_see_it(client, world, auth, calend
     outsider = factory.user(Role.teacher, [world.school_a])
     assert client.get(url, headers=auth(outsider)).status_code == 404
     assert client.get(url).status_code == 401
+
+
+def calendar_part(message) -> icalendar.Calendar:
+    """The text/calendar alternative of an email, parsed back."""
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, [p.get_content_type() for p in message.walk()]
+    assert parts[0].get_param("method") in ("REQUEST", "CANCEL")
+    files = [p for p in message.walk() if p.get_filename() == "invite.ics"]
+    assert len(files) == 1
+    return icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+
+
+def test_participants_are_emailed_invitations_moves_and_cancellations(
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
+):
+    inbox, mail = smtp
+    a = auth(world.teacher_a)
+    approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
+    obs = post_event(
+        client, a, team, kind="observation", location="Room 7", **days_ahead(3),
+        observer_id=str(world.teacher_a.id), observed_id=str(world.teacher_a2.id),
+        learning_target="Questions that make students think", strategy="Wait time",
+    )  # fmt: skip
+    deliver(mail)
+    for person in (world.teacher_a, world.teacher_a2):
+        (message,) = inbox.to(person.email)
+        assert message["Subject"].startswith("Invitation: Observation")
+        cal = calendar_part(message)
+        assert str(cal["method"]) == "REQUEST"
+        (event,) = cal.walk("VEVENT")
+        assert str(event["uid"]) == f"{obs['id']}@peercoach"
+        assert event["sequence"] == 0
+        assert str(event["organizer"]).startswith("mailto:")
+        assert str(event["location"]) == "Room 7"
+        # The calendar's own learning target and strategy stay in peer coaching.
+        raw = message.as_string()
+        assert "Wait time" not in raw
+        assert "make students think" not in raw
+    moved = client.patch(
+        f"/api/v1/events/{obs['id']}", headers={**a, "If-Match": "*"}, json=days_ahead(4)
+    )
+    assert moved.status_code == 200, moved.text
+    cancelled = client.post(
+        f"/api/v1/events/{obs['id']}/cancel",
+        headers={**a, "If-Match": "*"},
+        json={"reason": "private reason"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    deliver(mail)
+    _invitation, move, cancel = inbox.to(world.teacher_a2.email)
+    assert move["Subject"].startswith("Moved: ")
+    (moved_event,) = calendar_part(move).walk("VEVENT")
+    assert moved_event["sequence"] == 1
+    cancellation = calendar_part(cancel)
+    assert str(cancellation["method"]) == "CANCEL"
+    (gone,) = cancellation.walk("VEVENT")
+    assert str(gone["status"]) == "CANCELLED"
+    assert gone["sequence"] == 2
+    assert str(gone["uid"]) == f"{obs['id']}@peercoach"
+    assert "private reason" not in cancel.as_string()
+
+
+def test_people_taken_off_an_event_get_a_cancellation(client, team, world, auth, smtp):  # noqa: F811
+    inbox, mail = smtp
+    a = auth(world.teacher_a)
+    meeting = post_event(client, a, team, kind="other", title="Lesson study", **days_ahead(2))
+    changed = client.patch(
+        f"/api/v1/events/{meeting['id']}",
+        headers={**a, "If-Match": "*"},
+        json={"participant_ids": [str(world.teacher_a.id)]},
+    )
+    assert changed.status_code == 200, changed.text
+    deliver(mail)
+    _invited, dropped = inbox.to(world.teacher_a2.email)
+    assert str(calendar_part(dropped)["method"]) == "CANCEL"
+    assert len(inbox.to(world.teacher_a.email)) == 1  # nothing they see changed

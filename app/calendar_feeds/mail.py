@@ -1,0 +1,103 @@
+"""Calendar invitations by email: scheduling or moving an event sends its participants an
+iCalendar `METHOD:REQUEST` (Google Calendar and Outlook show it with accept and decline),
+cancelling or deleting it a `METHOD:CANCEL`, through the outbox in the change's transaction.
+The same UID as the feeds, so a calendar that has both keeps one event."""
+
+from __future__ import annotations
+
+import uuid
+from email.utils import parseaddr
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.calendar_feeds import ics
+from app.core.config import Settings
+from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.mail import outbox
+from app.teams.models import Team
+from app.teams.service import time_zone
+from app.users.models import User
+
+Method = Literal["REQUEST", "CANCEL"]
+
+
+async def _attendees(session: AsyncSession, event_id: uuid.UUID) -> list[User]:
+    found = await session.execute(
+        select(User)
+        .join(EventParticipant, col(EventParticipant.user_id) == User.id)
+        .where(col(EventParticipant.event_id) == event_id)
+        .order_by(col(User.family_name), col(User.given_name))
+    )
+    return list(found.scalars())
+
+
+def _when(event: ics.CalendarEvent) -> str:
+    zone = ZoneInfo(event.time_zone or "UTC")
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    return f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({zone.key})"
+
+
+async def send(
+    session: AsyncSession,
+    settings: Settings,
+    event: Event,
+    method: Method,
+    *,
+    only: set[uuid.UUID] | None = None,
+    moved: bool = False,
+) -> None:
+    """Email the event's participants (or those of `only`, e.g. people taken off it) the
+    invitation or the cancellation. Deactivated accounts get nothing."""
+    people = await _attendees(session, event.id)
+    team_name = await session.scalar(select(col(Team.name)).where(col(Team.id) == event.team_id))
+    zone = await time_zone(session, event.team_id)
+    removed = only is not None and not (only <= {p.id for p in people})
+    if removed:  # people no longer on the event: their cancellation names them
+        extra = await session.execute(select(User).where(col(User.id).in_(only or set())))
+        people = [*people, *(u for u in extra.scalars() if u.id not in {p.id for p in people})]
+    details = ics.CalendarEvent(
+        id=event.id,
+        kind=EventKind(event.kind),
+        title=event.title,
+        team_name=team_name or "",
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        location=event.location,
+        status=EventStatus.cancelled if method == "CANCEL" else EventStatus(event.status),
+        version=event.version,
+        updated_at=event.updated_at,
+        time_zone=zone.key,
+        attendees=[
+            ics.Attendee(given_name=p.given_name, family_name=p.family_name, email=p.email)
+            for p in people
+        ],
+    )
+    link = f"{settings.frontend_url.rstrip('/')}/events/{event.id}"
+    body = ics.calendar(
+        "Peer coaching",
+        [details],
+        lambda _: link,
+        method=method,
+        organizer=parseaddr(settings.smtp_from)[1] or "peercoach@localhost",
+    ).decode()
+    title = ics.summary(details)
+    if method == "CANCEL":
+        subject, opening = f"Cancelled: {title}", "This peer coaching event is cancelled"
+    elif moved:
+        subject, opening = f"Moved: {title}", "This peer coaching event has changed"
+    else:
+        subject, opening = f"Invitation: {title}", "You are invited to a peer coaching event"
+    text = f"{opening}:\n\n{title}\n{_when(details)}\n"
+    if details.location:
+        text += f"{details.location}\n"
+    text += f"\n{link}\n"
+    for person in people:
+        if not person.is_active or (only is not None and person.id not in only):
+            continue
+        outbox.enqueue(
+            session, f"event_{method.lower()}", person.email, subject, text, calendar=body
+        )
