@@ -32,6 +32,7 @@ from app.health.service import Probe
 from app.integration_keys.router import router as keys_router
 from app.invitations.router import router as invitations_router
 from app.learning_forms.router import router as learning_forms_router
+from app.notifications.router import router as notifications_router
 from app.openapi import install_openapi, operation_id
 from app.plans.router import router as plans_router
 from app.program_rules.router import router as program_rules_router
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "teams", "description": "Coaching teams: two or more teachers and their target"},
     {"name": "plans", "description": "Each team's action plan and its review by administrators"},
     {"name": "events", "description": "The calendar: conferences, observations, meetings"},
+    {"name": "notifications", "description": "What each person is told, and what is emailed"},
     {
         "name": "calendar feeds",
         "description": "Secret iCalendar addresses for Google Calendar, Outlook and Apple Calendar",
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         invitations_router,
         audit_router,
+        notifications_router,
         schools_router,
         users_router,
         keys_router,

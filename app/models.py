@@ -11,6 +11,7 @@ from app.integration_keys.models import IntegrationKey
 from app.invitations.models import AccountToken
 from app.learning_forms.models import LearningForm
 from app.mail.models import OutboxMessage
+from app.notifications.models import Notification, NotificationSetting
 from app.plans.models import ActionPlan, PlanTransition
 from app.program_rules.models import ProgramRules
 from app.read_log.models import ConfidentialRead
@@ -40,6 +41,8 @@ __all__ = [
     "IntegrationKey",
     "LearningForm",
     "LoginThrottle",
+    "Notification",
+    "NotificationSetting",
     "ObservationRecord",
     "OutboxMessage",
     "PlanTransition",

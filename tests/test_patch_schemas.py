@@ -11,6 +11,7 @@ from sqlalchemy import JSON
 from app.core.db import table_of
 from app.events.models import Event
 from app.focus_areas.models import FocusArea
+from app.notifications.models import NotificationSetting
 from app.plans.models import ActionPlan
 from app.program_rules.models import ProgramRules
 from app.records.models import ObservationRecord
@@ -36,6 +37,7 @@ TABLES = {
     "ObservationRecordUpdate": ObservationRecord,
     "ReflectionUpdate": Reflection,
     "ResourceUpdate": Resource,
+    "NotificationSettingsUpdate": NotificationSetting,  # {kind: email?}, one row per kind
 }
 
 

@@ -31,6 +31,7 @@ from app.focus_areas.models import FocusArea
 from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
 from app.learning_forms.models import LearningForm
+from app.notifications.models import Notification, NotificationKind
 from app.plans.models import ActionPlan
 from app.program_rules.models import ProgramRules
 from app.records.models import ConferenceRecord, ObservationRecord
@@ -139,6 +140,9 @@ def build(engine) -> World:
         feed = CalendarFeed(owner_id=member.id, kind=FeedKind.personal,
                             token_hash=hashlib.sha256(feed_token.encode()).hexdigest())  # fmt: skip
         s.add(feed)
+        told = Notification(user_id=member.id, kind=NotificationKind.plan_approved,
+                            title="Matrix plan approved", link="/teams")  # fmt: skip
+        s.add(told)
 
         def event(kind: str, days: int, *, observer=None, observed=None, deleted=False) -> Event:
             start = now + timedelta(days=days)
@@ -215,6 +219,7 @@ def build(engine) -> World:
             "import_id": str(log.id),
             "school_year_id": str(year.id),
             "feed_id": str(feed.id),
+            "notification_id": str(told.id),
             "feed_token": feed_token,
             "fresh_year": f"{2000 + n % 100}-{2001 + n % 100}",
         }
@@ -241,7 +246,7 @@ TEAM = answers(404, anonymous=401, member=200, school_admin=200, district_admin=
 # Confidential: members only; administrators who may see the team get 403, never the content.
 MEMBERS = {**TEAM, "school_admin": 403, "district_admin": 403}
 TEAM_ADMINS = {**TEAM, "member": 403}  # administrators' decisions about the team
-OWN_FEED = answers(404, anonymous=401, member=200, read_key=403, roster_key=403)
+OWN = answers(404, anonymous=401, member=200, read_key=403, roster_key=403)  # the caller's own
 
 
 def status(table: dict[str, int], ok: int) -> dict[str, int]:
@@ -568,15 +573,28 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/calendar-feeds"): Rule("/api/v1/calendar-feeds", STAFF),
     ("POST", "/api/v1/calendar-feeds/{feed_id}/rotate"): Rule(
-        "/api/v1/calendar-feeds/{feed_id}/rotate", OWN_FEED
+        "/api/v1/calendar-feeds/{feed_id}/rotate", OWN
     ),
     ("DELETE", "/api/v1/calendar-feeds/{feed_id:id}"): Rule(
-        "/api/v1/calendar-feeds/{feed_id}", status(OWN_FEED, 204)
+        "/api/v1/calendar-feeds/{feed_id}", status(OWN, 204)
     ),
     ("GET", "/api/v1/calendar-feeds/{token}.ics"): Rule(
         "/api/v1/calendar-feeds/{feed_token}.ics", ANYONE
     ),
     ("GET", "/api/v1/events/{event_id}.ics"): Rule("/api/v1/events/{event_id}.ics", TEAM),
+    # Notifications: each person's own.
+    ("GET", "/api/v1/notifications"): Rule("/api/v1/notifications", STAFF),
+    ("GET", "/api/v1/notifications/unread-count"): Rule(
+        "/api/v1/notifications/unread-count", STAFF
+    ),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Rule(
+        "/api/v1/notifications/{notification_id}/read", OWN
+    ),
+    ("POST", "/api/v1/notifications/read-all"): Rule("/api/v1/notifications/read-all", STAFF),
+    ("GET", "/api/v1/me/notification-settings"): Rule("/api/v1/me/notification-settings", STAFF),
+    ("PATCH", "/api/v1/me/notification-settings"): Rule(
+        "/api/v1/me/notification-settings", STAFF, json={"email": {"event_moved": False}}
+    ),
     # The audit trail: district administrators only.
     ("GET", "/api/v1/audit-events"): Rule("/api/v1/audit-events", DISTRICT),
     ("GET", "/api/v1/audit-events.csv"): Rule("/api/v1/audit-events.csv", DISTRICT),

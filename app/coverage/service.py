@@ -28,6 +28,8 @@ from app.coverage.schemas import (
     CoverageRequestPublic,
 )
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.schools.policies import school_of_request
 from app.teams import service as team_service
 from app.users.models import User
@@ -85,6 +87,12 @@ async def create(
         await session.flush()
     except IntegrityError as exc:  # a parallel request stored one first (the unique index)
         raise Conflict("You already have an open coverage request for this observation") from exc
+    admins = await notifications.school_admins_of(session, [me])
+    await notifications.tell(
+        session, admins, NotificationKind.coverage_requested,
+        f"{principal.staff.given_name} {principal.staff.family_name} asks for coverage of an "
+        "observation", f"/coverage-requests/{request.id}", team_id=event.team_id, actor=principal,
+    )  # fmt: skip
     return request.id
 
 
@@ -223,6 +231,11 @@ async def arrange_many(
         await _observation_ahead(session, request)
         _decide(request, principal, CoverageStatus.arranged)
         request.covered_by, request.decision_note = data.covered_by, data.note
+        await notifications.tell(
+            session, [request.requester_id], NotificationKind.coverage_arranged,
+            "Coverage is arranged for your observation", f"/coverage-requests/{request.id}",
+            team_id=request.team_id, actor=principal,
+        )  # fmt: skip
     await session.flush()
     return [await view(session, principal, request.id) for request in requests]
 
@@ -232,6 +245,11 @@ async def decline(
 ) -> CoverageRequestPublic:
     _decide(request, principal, CoverageStatus.declined)
     request.decision_note = data.reason
+    await notifications.tell(
+        session, [request.requester_id], NotificationKind.coverage_declined,
+        "Coverage was declined for your observation", f"/coverage-requests/{request.id}",
+        team_id=request.team_id, actor=principal,
+    )  # fmt: skip
     await session.flush()
     return await view(session, principal, request.id)
 

@@ -27,6 +27,8 @@ from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.plans.models import ActionPlan, PlanStatus
 from app.program_rules.service import rule_column
 from app.school_years import service as school_years
@@ -237,9 +239,33 @@ async def create(
     await session.execute(
         insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
     )
+    await _tell(session, principal, access, event, people, NotificationKind.event_scheduled)
     if notify is not None:
         await invitations.send(session, notify, event, "REQUEST")
     return event
+
+
+_VERBS = {
+    NotificationKind.event_scheduled: "scheduled",
+    NotificationKind.event_moved: "changed",
+    NotificationKind.event_cancelled: "cancelled",
+}
+
+
+async def _tell(
+    session: AsyncSession,
+    principal: Principal,
+    access: TeamAccess,
+    event: Event,
+    people: set[uuid.UUID],
+    kind: NotificationKind,
+) -> None:
+    label = EventKind(event.kind).value.replace("_", "-").capitalize()
+    title = f"{event.title or label} ({access.team.name}) {_VERBS[kind]}"
+    await notifications.tell(
+        session, people, kind, title, f"/events/{event.id}", team_id=access.team.id,
+        actor=principal,
+    )  # fmt: skip
 
 
 async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uuid.UUID]:
@@ -306,6 +332,8 @@ async def update(
         await session.execute(
             insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
         )
+    if (event.title, event.location, event.starts_at, event.ends_at) != shown:
+        await _tell(session, principal, access, event, people, NotificationKind.event_moved)
     if notify is not None:
         # What a calendar shows changed: the participants get the new version, and anyone
         # taken off it a cancellation.
@@ -342,6 +370,8 @@ async def cancel(
         await coverage.observation_cancelled(session, event.id, why[:1000])
     session.add(event)
     await session.flush()
+    people = await participant_ids(session, event.id)
+    await _tell(session, principal, access, event, people, NotificationKind.event_cancelled)
     if notify is not None:
         await invitations.send(session, notify, event, "CANCEL")
     return event

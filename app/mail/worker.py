@@ -119,14 +119,18 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
 
 
 async def run(settings: Settings, *, once: bool = False, poll_seconds: float = 5.0) -> None:
-    """Deliver until stopped (`once`: one pass over what is due, then return)."""
+    """Queue the notifications people have emailed, and deliver, until stopped (`once`: one
+    pass over what is due, then return)."""
+    from app.notifications.service import queue_emails  # notifications use the outbox
+
     db = Database(settings)
     try:
         while True:
+            queued = await queue_emails(db, settings)
             sent = await deliver_due(db, settings)
-            if once and sent == 0:
+            if once and sent == 0 and queued == 0:
                 return
-            if sent == 0:
+            if sent == 0 and queued == 0:
                 await asyncio.sleep(poll_seconds)
     finally:
         await db.dispose()

@@ -25,6 +25,8 @@ from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.events.models import Event
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.plans import policies
 from app.plans.models import ActionPlan, PlanStatus, PlanTransition
 from app.plans.schemas import PlanAction, PlanPublic, PlanTransitionCreate, PlanUpdate
@@ -169,6 +171,7 @@ async def transition(
     rows.changed(plan)
     session.add(plan)
     await session.flush()
+    await _tell(session, principal, access, data.action)
     decision = _DECISIONS.get(data.action)
     if decision is not None:
         await audit.record(
@@ -180,6 +183,33 @@ async def transition(
             overridden_steps=len(overridden or []),
         )
     return plan
+
+
+async def _tell(
+    session: AsyncSession, principal: Principal, access: TeamAccess, action: PlanAction
+) -> None:
+    """A submitted plan: the administrators of the members' schools are told; a returned or
+    approved one: the team."""
+    team = access.team
+    link = f"/teams/{team.id}/plan"
+    members = await notifications.team_members(session, team.id)
+    if action == PlanAction.submit:
+        admins = await notifications.school_admins_of(session, members)
+        await notifications.tell(
+            session, admins, NotificationKind.plan_submitted,
+            f"{team.name}: action plan submitted for your review", link,
+            team_id=team.id, actor=principal,
+        )  # fmt: skip
+    elif action in (PlanAction.return_, PlanAction.approve):
+        kind, verb = (
+            (NotificationKind.plan_returned, "returned with a comment")
+            if action == PlanAction.return_
+            else (NotificationKind.plan_approved, "approved")
+        )
+        await notifications.tell(
+            session, members, kind, f"{team.name}: action plan {verb}", link,
+            team_id=team.id, actor=principal,
+        )  # fmt: skip
 
 
 # Administrators' decisions about a plan, for the audit trail (the team's own moves are in the

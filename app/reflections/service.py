@@ -18,6 +18,8 @@ from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.events.models import Event
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.records.models import ObservationRecord
 from app.reflections import policies
 from app.reflections.models import Reflection, ReflectionComment, Visibility
@@ -249,6 +251,11 @@ async def add_comment(
     comment = ReflectionComment(reflection_id=post.id, author_id=me.id, body=data.body)
     session.add(comment)
     await session.flush()
+    await notifications.tell(
+        session, [post.author_id], NotificationKind.reflection_comment,
+        f"{me.given_name} {me.family_name} commented on your reflection",
+        f"/reflections/{post.id}", actor=principal,
+    )  # fmt: skip
     return CommentPublic.model_validate(
         {
             **columns_of(comment),

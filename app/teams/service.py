@@ -22,6 +22,8 @@ from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object, nested
 from app.focus_areas.models import FocusArea
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.plans import service as plans
 from app.plans.models import ActionPlan, PlanStatus
 from app.school_years.models import SchoolYear
@@ -356,6 +358,11 @@ async def _found(
     # Every team has its action plan from the start, as a draft.
     session.add(ActionPlan(team_id=team.id, learning_target=learning_target))
     await session.flush()
+    await notifications.tell(
+        session, invitees, NotificationKind.team_invitation,
+        f"You are invited to the peer coaching team {team.name}", "/team-invitations",
+        team_id=team.id,
+    )  # fmt: skip
     return team
 
 
@@ -535,6 +542,11 @@ async def invite(
         await session.flush()
     except IntegrityError as exc:  # a parallel invitation was stored first
         raise Conflict("This colleague is already invited") from exc
+    await notifications.tell(
+        session, [data.user_id], NotificationKind.team_invitation,
+        f"You are invited to the peer coaching team {access.team.name}", "/team-invitations",
+        team_id=access.team.id, actor=principal,
+    )  # fmt: skip
     return sent.id
 
 

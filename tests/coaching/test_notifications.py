@@ -1,0 +1,140 @@
+"""Notifications: who is told what (and never the one who acted), reading and marking one's
+own, per-kind email settings, and the worker turning them into emails once each; a line and a
+link, never a note."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.core.db import Database
+from app.notifications.service import queue_emails
+from tests.coaching.test_calendar_feeds import days_ahead, post_event
+from tests.test_invitations import deliver, smtp, text_of  # noqa: F401 (a fixture)
+
+NOTE = "PRIVATE-COMMENT-WALRUS-9"
+
+
+def mine(client, headers, **params) -> list[dict]:
+    """The caller's notifications, but the invitation to the team every fixture sends."""
+    r = client.get("/api/v1/notifications", headers=headers, params=params)
+    assert r.status_code == 200, r.text
+    return [n for n in r.json()["items"] if n["kind"] != "team_invitation"]
+
+
+def kinds(items) -> list[str]:
+    return [n["kind"] for n in items]
+
+
+def move_plan(client, auth, team, who, action, **body):
+    r = client.post(
+        f"/api/v1/teams/{team['id']}/plan/transitions",
+        headers={**auth(who), "If-Match": "*"},
+        json={"action": action, **body},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_plan_submitted_tells_its_administrators_and_a_decision_tells_the_team(
+    client, team, world, auth
+):
+    move_plan(client, auth, team, world.teacher_a, "submit")
+    (submitted,) = mine(client, auth(world.admin_a))
+    assert submitted["kind"] == "plan_submitted"
+    assert submitted["link"] == f"/teams/{team['id']}/plan"
+    assert team["name"] in submitted["title"]
+    assert mine(client, auth(world.admin_b)) == []  # another school's administrator
+    assert mine(client, auth(world.teacher_a)) == []  # not the one who acted
+    move_plan(client, auth, team, world.admin_a, "return", comment="Say more about the target")
+    for member in (world.teacher_a, world.teacher_a2):
+        assert kinds(mine(client, auth(member))) == ["plan_returned"]
+        assert "Say more" not in str(mine(client, auth(member)))
+
+
+def test_reading_and_marking_ones_own(client, team, world, auth):
+    a2 = auth(world.teacher_a2)
+    (invited,) = client.get("/api/v1/notifications", headers=a2).json()["items"]
+    assert invited["kind"] == "team_invitation"
+    assert client.post("/api/v1/notifications/read-all", headers=a2).json() == {"marked": 1}
+    post_event(client, auth(world.teacher_a), team, kind="pre_conference", **days_ahead(2))
+    post_event(client, auth(world.teacher_a), team, kind="other", title="Lesson study",
+               **days_ahead(3))  # fmt: skip
+    items = mine(client, a2)
+    assert kinds(items) == ["event_scheduled", "event_scheduled"]
+    assert items[0]["title"].startswith("Lesson study")
+    assert client.get("/api/v1/notifications/unread-count", headers=a2).json() == {"unread": 2}
+    first = items[0]["id"]
+    # Someone else's is not there.
+    other = client.post(f"/api/v1/notifications/{first}/read", headers=auth(world.teacher_a))
+    assert other.status_code == 404
+    read = client.post(f"/api/v1/notifications/{first}/read", headers=a2)
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    assert [n["id"] for n in mine(client, a2, unread="true")] == [items[1]["id"]]
+    assert client.post("/api/v1/notifications/read-all", headers=a2).json() == {"marked": 1}
+    assert client.get("/api/v1/notifications/unread-count", headers=a2).json() == {"unread": 0}
+
+
+def test_a_comment_tells_the_author_without_its_text(client, team, world, auth):
+    post = client.post(
+        "/api/v1/reflections",
+        headers=auth(world.teacher_a),
+        json={"title": "What I saw", "body": "b", "visibility": "team", "team_id": team["id"]},
+    )
+    assert post.status_code == 201, post.text
+    said = client.post(
+        f"/api/v1/reflections/{post.json()['id']}/comments",
+        headers=auth(world.teacher_a2),
+        json={"body": NOTE},
+    )
+    assert said.status_code == 201, said.text
+    (told,) = mine(client, auth(world.teacher_a))
+    assert told["kind"] == "reflection_comment"
+    assert NOTE not in str(told)
+
+
+def queue(settings) -> int:
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await queue_emails(db, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def test_emails_follow_each_persons_settings_and_go_once(
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
+):
+    inbox, mail = smtp
+    a2 = auth(world.teacher_a2)
+    assert queue(mail) == 1  # the fixture's invitation to the team
+    deliver(mail)
+    inbox.messages.clear()
+    settings = client.get("/api/v1/me/notification-settings", headers=a2).json()["settings"]
+    assert all(s["email"] for s in settings)
+    off = client.patch(
+        "/api/v1/me/notification-settings", headers=a2, json={"email": {"plan_returned": False}}
+    )
+    assert off.status_code == 200, off.text
+    assert {s["kind"]: s["email"] for s in off.json()["settings"]}["plan_returned"] is False
+    bad = client.patch(
+        "/api/v1/me/notification-settings", headers=a2, json={"email": {"made_up": False}}
+    )
+    assert bad.status_code == 422
+    move_plan(client, auth, team, world.teacher_a, "submit")
+    move_plan(client, auth, team, world.admin_a, "return", comment="more")
+    assert queue(mail) == 2  # the administrator's and teacher A's (A2 chose the app only)
+    assert queue(mail) == 0  # each once
+    deliver(mail)
+    assert inbox.to(world.teacher_a2.email) == []  # they chose the app only
+    (returned,) = inbox.to(world.teacher_a.email)
+    assert "action plan returned" in returned["Subject"]
+    assert f"/teams/{team['id']}/plan" in text_of(returned)
+    assert "more" not in returned["Subject"]
+    (submitted,) = inbox.to(world.admin_a.email)
+    assert "submitted" in submitted["Subject"]
