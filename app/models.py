@@ -11,7 +11,7 @@ from app.integration_keys.models import IntegrationKey
 from app.invitations.models import AccountToken
 from app.learning_forms.models import LearningForm
 from app.mail.models import OutboxMessage
-from app.notifications.models import Notification, NotificationSetting
+from app.notifications.models import Notification, NotificationSetting, ReminderSent
 from app.plans.models import ActionPlan, PlanTransition
 from app.program_rules.models import ProgramRules
 from app.read_log.models import ConfidentialRead
@@ -49,6 +49,7 @@ __all__ = [
     "ProgramRules",
     "Reflection",
     "ReflectionComment",
+    "ReminderSent",
     "Resource",
     "ResourceReview",
     "ResourceTag",

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # browsers never send to a server, so no log holds it).
     frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://[^?#\s]+$")
     invitation_days: int = Field(default=14, ge=1, le=90)
+    # Reminders the worker fires: before each event (hours ahead; the day before by default),
+    # and to administrators about coverage still pending this many days before its observation.
+    reminder_lead_hours: list[int] = Field(default_factory=lambda: [24])
+    coverage_pending_days: int = Field(default=3, ge=1, le=30)
     # Single sign-on: providers by name (JSON in OIDC_PROVIDERS), the addresses a sign-in may
     # return to (besides `{frontend_url}/sso/callback` and the docs' OAuth redirect), and
     # whether password sign-in is refused to everyone but the break-glass district

@@ -14,6 +14,7 @@ import logging
 import re
 import smtplib
 import ssl
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -26,6 +27,7 @@ from app.core.db import Database, utcnow
 from app.mail.models import OutboxMessage
 
 LEASE = timedelta(minutes=5)
+REMINDER_SECONDS = 60  # how often reminders are looked for
 MAX_ATTEMPTS = 12
 log = logging.getLogger("peercoach.mail")
 
@@ -119,13 +121,18 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
 
 
 async def run(settings: Settings, *, once: bool = False, poll_seconds: float = 5.0) -> None:
-    """Queue the notifications people have emailed, and deliver, until stopped (`once`: one
-    pass over what is due, then return)."""
-    from app.notifications.service import queue_emails  # notifications use the outbox
+    """Fire the reminders that are due (at most once a minute), queue the notifications people
+    have emailed, and deliver, until stopped (`once`: one pass over what is due, then return)."""
+    from app.notifications import reminders  # notifications use the outbox
+    from app.notifications.service import queue_emails
 
     db = Database(settings)
+    reminded: float | None = None
     try:
         while True:
+            if reminded is None or time.monotonic() - reminded >= REMINDER_SECONDS:
+                await reminders.fire(db, settings)
+                reminded = time.monotonic()
             queued = await queue_emails(db, settings)
             sent = await deliver_due(db, settings)
             if once and sent == 0 and queued == 0:

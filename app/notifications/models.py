@@ -23,6 +23,10 @@ class NotificationKind(StrEnum):
     coverage_declined = "coverage_declined"
     reflection_comment = "reflection_comment"  # to the reflection's author
     team_invitation = "team_invitation"  # to the invitee
+    # Reminders, fired by the worker (notifications/reminders.py)
+    event_reminder = "event_reminder"  # to the participants, ahead of an event
+    plan_overdue = "plan_overdue"  # to the team, once its plan's due date has passed
+    coverage_pending = "coverage_pending"  # to the administrators, a few days before
 
 
 class Notification(SQLModel, table=True):
@@ -45,6 +49,16 @@ class Notification(SQLModel, table=True):
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # True until the worker has queued its email (false when the person wants none).
     email_pending: bool = Field(default=False)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder already fired (its key names what and for when): the worker fires each once,
+    however many workers run."""
+
+    __tablename__ = "reminder_sent"
+
+    key: str = Field(primary_key=True, max_length=200)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class NotificationSetting(SQLModel, table=True):

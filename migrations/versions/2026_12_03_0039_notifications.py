@@ -1,5 +1,5 @@
 """Notifications: what each person is told (in the change's transaction), read in the app
-and emailed by their settings (app/notifications)
+and emailed by their settings, and the reminders the worker has fired (app/notifications)
 
 Revision ID: 0039
 Revises: 0038
@@ -21,6 +21,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "reminder_sent",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("sent_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_reminder_sent")),
+    )
+    op.create_table(
         "notification",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -32,7 +38,7 @@ def upgrade() -> None:
         sa.Column("read_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("email_pending", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('plan_submitted', 'plan_returned', 'plan_approved', 'event_scheduled', 'event_moved', 'event_cancelled', 'coverage_requested', 'coverage_arranged', 'coverage_declined', 'reflection_comment', 'team_invitation')",
+            "kind IN ('plan_submitted', 'plan_returned', 'plan_approved', 'event_scheduled', 'event_moved', 'event_cancelled', 'coverage_requested', 'coverage_arranged', 'coverage_declined', 'reflection_comment', 'team_invitation', 'event_reminder', 'plan_overdue', 'coverage_pending')",
             name=op.f("ck_notification_kind"),
         ),
         sa.ForeignKeyConstraint(
@@ -66,6 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("reminder_sent")
     op.drop_index("ix_notification_user_at", table_name="notification")
     op.drop_table("notification_setting")
     with op.batch_alter_table("notification", schema=None) as batch_op:

@@ -5,9 +5,14 @@ link, never a note."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session
 
 from app.core.db import Database
+from app.notifications import reminders
 from app.notifications.service import queue_emails
+from app.school_years.models import SchoolYear
 from tests.coaching.test_calendar_feeds import days_ahead, post_event
 from tests.test_invitations import deliver, smtp, text_of  # noqa: F401 (a fixture)
 
@@ -138,3 +143,74 @@ def test_emails_follow_each_persons_settings_and_go_once(
     assert "more" not in returned["Subject"]
     (submitted,) = inbox.to(world.admin_a.email)
     assert "submitted" in submitted["Subject"]
+
+
+def fire(settings, now=None) -> None:
+    async def run() -> None:
+        db = Database(settings)
+        try:
+            await reminders.fire(db, settings, now)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def test_an_event_is_reminded_of_once_and_again_when_it_moves(client, team, world, auth, settings):
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    soon = (datetime.now(UTC) + timedelta(hours=10)).replace(microsecond=0)
+    event = post_event(
+        client, a, team, kind="pre_conference", title="Planning",
+        starts_at=soon.isoformat(), ends_at=(soon + timedelta(hours=1)).isoformat(),
+    )  # fmt: skip
+    later = post_event(client, a, team, kind="other", title="Far off", **days_ahead(5))
+    fire(settings)
+    fire(settings)  # a second pass (or a second worker) fires nothing again
+    reminders_of = [n for n in mine(client, a2) if n["kind"] == "event_reminder"]
+    assert len(reminders_of) == 1
+    assert reminders_of[0]["title"].startswith("Reminder: Planning")
+    assert reminders_of[0]["link"] == f"/events/{event['id']}"
+    assert later["id"] not in str(reminders_of)
+    assert len([n for n in mine(client, a) if n["kind"] == "event_reminder"]) == 1
+    moved = soon + timedelta(hours=2)
+    r = client.patch(
+        f"/api/v1/events/{event['id']}",
+        headers={**a, "If-Match": "*"},
+        json={"starts_at": moved.isoformat(), "ends_at": (moved + timedelta(hours=1)).isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    fire(settings)
+    assert len([n for n in mine(client, a2) if n["kind"] == "event_reminder"]) == 2
+
+
+def test_a_plan_past_its_due_date_and_coverage_still_pending_are_reminded(
+    client, team, world, auth, settings, sync_engine
+):
+    a = auth(world.teacher_a)
+    with Session(sync_engine) as s:
+        s.add(SchoolYear(label=team["school_year"], starts_on=date(2026, 8, 1),
+                         ends_on=date(2027, 7, 31),
+                         plan_due_on=date.today() - timedelta(days=3)))  # fmt: skip
+        s.commit()
+    fire(settings)
+    for member in (world.teacher_a, world.teacher_a2):
+        (late,) = [n for n in mine(client, auth(member)) if n["kind"] == "plan_overdue"]
+        assert "not submitted" in late["title"]
+    fire(settings)
+    assert len([n for n in mine(client, a) if n["kind"] == "plan_overdue"]) == 1
+    # Coverage: asked for, not arranged, two days before the observation.
+    move_plan(client, auth, team, world.teacher_a, "submit")
+    move_plan(client, auth, team, world.admin_a, "approve")
+    obs = post_event(
+        client, a, team, kind="observation", **days_ahead(2),
+        observer_id=str(world.teacher_a.id), observed_id=str(world.teacher_a2.id),
+    )  # fmt: skip
+    asked = client.post(
+        "/api/v1/coverage-requests", headers=a, json={"event_id": obs["id"], "note": "please"}
+    )
+    assert asked.status_code == 201, asked.text
+    fire(settings)
+    fire(settings)
+    pending = [n for n in mine(client, auth(world.admin_a)) if n["kind"] == "coverage_pending"]
+    assert len(pending) == 1
+    assert mine(client, auth(world.admin_b)) == []
