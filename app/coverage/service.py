@@ -280,7 +280,23 @@ async def observation_moved(
     session: AsyncSession, event_id: uuid.UUID, starts_at: datetime, ends_at: datetime
 ) -> None:
     """The observation moved from `starts_at`-`ends_at`: coverage arranged for those times
-    needs an administrator's review again (pending requests simply follow the new times)."""
+    needs an administrator's review again (pending requests simply follow the new times), and
+    the administrators of the requesters' schools are told."""
+    arranged = await session.execute(
+        select(
+            col(CoverageRequest.id), col(CoverageRequest.requester_id), col(CoverageRequest.team_id)
+        ).where(
+            col(CoverageRequest.event_id) == event_id,
+            col(CoverageRequest.status) == CoverageStatus.arranged,
+        )
+    )
+    for request_id, requester_id, team_id in arranged.all():
+        await notifications.tell(
+            session, await notifications.school_admins_of(session, [requester_id]),
+            NotificationKind.coverage_needs_review,
+            "An observation with coverage arranged has moved: review the coverage",
+            f"/coverage-requests/{request_id}", team_id=team_id,
+        )  # fmt: skip
     await session.execute(
         update(CoverageRequest)
         .where(

@@ -21,6 +21,8 @@ class NotificationKind(StrEnum):
     coverage_requested = "coverage_requested"  # to the administrators of the requester's schools
     coverage_arranged = "coverage_arranged"  # to the requester
     coverage_declined = "coverage_declined"
+    coverage_needs_review = "coverage_needs_review"  # arranged, then the observation moved
+    support_answered = "support_answered"  # to the teacher who asked
     reflection_comment = "reflection_comment"  # to the reflection's author
     team_invitation = "team_invitation"  # to the invitee
     # Reminders, fired by the worker (notifications/reminders.py)

@@ -17,6 +17,8 @@ from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.schools.policies import school_of_request
 from app.support import policies
 from app.support.models import SupportRequest, SupportStatus
@@ -97,6 +99,10 @@ async def answer(
     request.answered_by_id = p.staff.id
     request.answered_at = request.updated_at = utcnow()
     await session.flush()
+    await notifications.tell(
+        session, [request.requester_id], NotificationKind.support_answered,
+        "Your request for support has an answer", f"/support-requests/{request.id}", actor=p,
+    )  # fmt: skip
     return request
 
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("read_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("email_pending", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('plan_submitted', 'plan_returned', 'plan_approved', 'event_scheduled', 'event_moved', 'event_cancelled', 'coverage_requested', 'coverage_arranged', 'coverage_declined', 'reflection_comment', 'team_invitation', 'event_reminder', 'plan_overdue', 'coverage_pending')",
+            "kind IN ('plan_submitted', 'plan_returned', 'plan_approved', 'event_scheduled', 'event_moved', 'event_cancelled', 'coverage_requested', 'coverage_arranged', 'coverage_declined', 'coverage_needs_review', 'support_answered', 'reflection_comment', 'team_invitation', 'event_reminder', 'plan_overdue', 'coverage_pending')",
             name=op.f("ck_notification_kind"),
         ),
         sa.ForeignKeyConstraint(

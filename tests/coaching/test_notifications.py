@@ -214,3 +214,47 @@ def test_a_plan_past_its_due_date_and_coverage_still_pending_are_reminded(
     pending = [n for n in mine(client, auth(world.admin_a)) if n["kind"] == "coverage_pending"]
     assert len(pending) == 1
     assert mine(client, auth(world.admin_b)) == []
+
+
+def test_an_answered_support_request_and_coverage_to_review_are_told(client, team, world, auth):
+    a = auth(world.teacher_a)
+    asked = client.post(
+        "/api/v1/support-requests",
+        headers=a,
+        json={"kind": "resources", "subject": "Books", "message": "Leveled readers?"},
+    )
+    assert asked.status_code == 201, asked.text
+    answered = client.post(
+        f"/api/v1/support-requests/{asked.json()['id']}/answer",
+        headers=auth(world.admin_a),
+        json={"answer": "SECRET-ANSWER-TEXT"},
+    )
+    assert answered.status_code == 200, answered.text
+    (told,) = [n for n in mine(client, a) if n["kind"] == "support_answered"]
+    assert "SECRET-ANSWER-TEXT" not in str(told)
+    # Coverage arranged, then the observation moves: the administrators review it again.
+    move_plan(client, auth, team, world.teacher_a, "submit")
+    move_plan(client, auth, team, world.admin_a, "approve")
+    obs = post_event(
+        client, a, team, kind="observation", **days_ahead(6),
+        observer_id=str(world.teacher_a.id), observed_id=str(world.teacher_a2.id),
+    )  # fmt: skip
+    request = client.post(
+        "/api/v1/coverage-requests", headers=a, json={"event_id": obs["id"], "note": "x"}
+    ).json()
+    arranged = client.post(
+        f"/api/v1/coverage-requests/{request['id']}/arrange",
+        headers={**auth(world.admin_a), "If-Match": "*"},
+        json={"covered_by": "Ms. Rivera"},
+    )
+    assert arranged.status_code == 200, arranged.text
+    assert [n["kind"] for n in mine(client, a) if n["kind"].startswith("coverage")] == [
+        "coverage_arranged"
+    ]
+    moved = client.patch(
+        f"/api/v1/events/{obs['id']}", headers={**a, "If-Match": "*"}, json=days_ahead(7)
+    )
+    assert moved.status_code == 200, moved.text
+    review = [n for n in mine(client, auth(world.admin_a)) if n["kind"] == "coverage_needs_review"]
+    assert len(review) == 1
+    assert review[0]["link"] == f"/coverage-requests/{request['id']}"
