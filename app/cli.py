@@ -117,9 +117,10 @@ def worker(
     once: Annotated[bool, typer.Option(help="Deliver what is due, then stop")] = False,
     poll_seconds: Annotated[float, typer.Option(min=0.1, max=300)] = 5.0,
 ) -> None:
-    """Deliver the email outbox (invitations, resets) to SMTP_HOST until stopped: at least
-    once, retried with backoff while the mail server is down; run one beside the API, or
-    several on several hosts (on PostgreSQL they never take the same message)."""
+    """Fire due reminders, email the notifications people want emailed, and deliver the email
+    outbox (invitations, resets, calendar invitations, notifications) to SMTP_HOST until
+    stopped: at least once, retried with backoff while the mail server is down; run one beside
+    the API, or several on several hosts (on PostgreSQL they never take the same message)."""
     import asyncio
 
     from app.mail.worker import run
