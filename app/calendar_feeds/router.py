@@ -1,4 +1,5 @@
 import uuid
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -21,14 +22,20 @@ _ICS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def calendar_response(request: Request, body: bytes, filename: str) -> Response:
-    """An iCalendar answer with a strong ETag of its bytes; 304 when the client has them."""
+def calendar_response(
+    request: Request, body: bytes, filename: str, events: list[ics.CalendarEvent]
+) -> Response:
+    """An iCalendar answer with a strong ETag of its bytes (304 when `If-None-Match` names it)
+    and, for information, `Last-Modified`: the latest change of an event in it. Conditional
+    requests go by the ETag only: an event leaving a feed changes its bytes but not that date."""
     tag = f'"ics-{service._hash(body.decode())[:32]}"'
     headers = {
         "ETag": tag,
         "Cache-Control": "private, max-age=300",
         "Content-Disposition": f'inline; filename="{filename}"',
     }
+    if events:
+        headers["Last-Modified"] = format_datetime(max(e.updated_at for e in events), usegmt=True)
     sent = request.headers.get("if-none-match", "")
     if tag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
         return Response(status_code=304, headers=headers)
@@ -85,7 +92,7 @@ async def read_calendar_feed(token: str, request: Request, reads: ReadsDep) -> R
     Titles, times, places and people only, never a note. 404 once rotated or revoked."""
     feed, events = await service.feed_events(reads, token, utcnow())
     body = ics.calendar(service.feed_name(feed, events), events, _link_of(request))
-    return calendar_response(request, body, "peercoach.ics")
+    return calendar_response(request, body, "peercoach.ics", events)
 
 
 def _link_of(request: Request) -> Any:
@@ -104,4 +111,4 @@ async def read_event_ics(
     """One event as iCalendar ("add to my calendar"), for those who see it."""
     event = await service.one_event(reads, caller, event_id)
     body = ics.calendar("Peer coaching", [event], _link_of(request))
-    return calendar_response(request, body, f"event-{event_id}.ics")
+    return calendar_response(request, body, f"event-{event_id}.ics", [event])

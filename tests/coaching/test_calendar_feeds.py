@@ -172,6 +172,7 @@ def test_conditional_requests_get_304(client, world, auth, calendar):
     feed = make_feed(client, auth(world.teacher_a), kind="personal")
     first = read(client, feed)
     tag = first.headers["etag"]
+    assert first.headers["last-modified"].endswith(" GMT")
     again = client.get(feed["url"], headers={"If-None-Match": tag})
     assert again.status_code == 304
     assert again.content == b""
