@@ -274,7 +274,14 @@ def calendar_part(message) -> icalendar.Calendar:
     assert parts[0].get_param("method") in ("REQUEST", "CANCEL")
     files = [p for p in message.walk() if p.get_filename() == "invite.ics"]
     assert len(files) == 1
-    return icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+    shown = icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+    attached = icalendar.Calendar.from_ical(files[0].get_payload(decode=True))
+    # The attachment is the same invitation (for clients that only read attachments).
+    assert [str(e["uid"]) for e in attached.walk("VEVENT")] == [
+        str(e["uid"]) for e in shown.walk("VEVENT")
+    ]
+    assert str(attached["method"]) == str(shown["method"])
+    return shown
 
 
 def test_participants_are_emailed_invitations_moves_and_cancellations(
