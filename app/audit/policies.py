@@ -4,15 +4,8 @@ nobody changes it (there is no route that writes it; events come from the action
 It names who read which confidential record and when, never what the record says, so reading
 it gives no administrator a way to the content that the records' own rules refuse them."""
 
-from sqlalchemy import ColumnElement, true
-
 from app.auth.principal import Principal
 
 
 def can_read_trail(principal: Principal) -> bool:
     return principal.key is None and principal.is_district_admin
-
-
-def readable(_p: Principal) -> ColumnElement[bool]:
-    """The events a reader of the trail sees (the list filter): all of them."""
-    return true()

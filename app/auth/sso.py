@@ -354,7 +354,9 @@ async def _account_for(
             .with_for_update()
         )
     ).scalar_one_or_none()
-    bound = account is not None
+    # Whether to bind the token's provider account: not when it is bound already, nor when the
+    # account found is bound to another one of this provider (kept, not replaced).
+    bind = account is None
     sourced_id = claims.get(provider.sourced_id_claim) if provider.sourced_id_claim else None
     if account is None and isinstance(sourced_id, str) and sourced_id:
         account = (
@@ -370,11 +372,14 @@ async def _account_for(
                 "Someone other than you changed this account's roster id: until you confirm it "
                 "(sign in with your password and change it), it does not sign in by roster id",
             )
+        if account is not None:
+            bind = not await _bound_elsewhere(session, name, account.id)
     if account is None:
+        # Refused when bound to another provider account, so it is free to bind.
         account = await _account_by_email(session, name, provider, claims)
     if not account.is_active:
         raise _refused(Forbidden, "account", "deactivated", "This account is deactivated")
-    if not bound and not await _bound_elsewhere(session, name, account.id):
+    if bind:
         session.add(
             SsoIdentity(provider=name, subject=subject, user_id=account.id, bound_at=utcnow())
         )

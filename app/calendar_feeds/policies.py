@@ -15,7 +15,7 @@ from app.calendar_feeds.models import CalendarFeed, FeedKind
 from app.coverage.models import CoverageRequest
 from app.events import policies as event_policies
 from app.events.models import Event, EventKind, EventParticipant
-from app.teams.policies import TeamReach, team_reach
+from app.teams.policies import TeamReach
 
 
 def own_feeds(_p: Principal) -> ColumnElement[bool]:
@@ -49,7 +49,3 @@ def feed_events(kind: FeedKind, reach: TeamReach) -> ColumnElement[bool]:
             and_(col(Event.kind) == EventKind.observation, covered),
         ),
     )
-
-
-def events_of(feed_kind: FeedKind, owner: Principal) -> ColumnElement[bool]:
-    return feed_events(feed_kind, team_reach(owner))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 import app.core.paths  # noqa: F401  (the `:id` convertor, before any route is made)
 from app.auth.deps import StaffCaller
+from app.auth.principal import caller_values
 from app.calendar_feeds import ics, service
 from app.calendar_feeds.deps import OwnFeed
 from app.calendar_feeds.schemas import CalendarFeedAddress, CalendarFeedCreate, CalendarFeedPublic
@@ -28,7 +29,7 @@ def calendar_response(
     """An iCalendar answer with a strong ETag of its bytes (304 when `If-None-Match` names it)
     and, for information, `Last-Modified`: the latest change of an event in it. Conditional
     requests go by the ETag only: an event leaving a feed changes its bytes but not that date."""
-    tag = f'"ics-{service._hash(body.decode())[:32]}"'
+    tag = service.entity_tag(body)
     headers = {
         "ETag": tag,
         "Cache-Control": "private, max-age=300",
@@ -59,9 +60,7 @@ async def list_calendar_feeds(
     caller: StaffCaller, reads: ReadsDep, page: PageDep
 ) -> Page[CalendarFeedPublic]:
     """Your feeds that work (their addresses are not shown again)."""
-    return await reads.page(
-        CalendarFeedPublic, service.list_query(), page, service.list_values(caller)
-    )
+    return await reads.page(CalendarFeedPublic, service.list_query(), page, caller_values(caller))
 
 
 @router.post("/calendar-feeds/{feed_id}/rotate", responses=error_responses(401, 403, 404, 409, 422))

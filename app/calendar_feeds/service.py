@@ -29,10 +29,10 @@ from app.core.schemas import OutputModel
 from app.core.sql import AnySelect, nested
 from app.events.models import Event, EventParticipant
 from app.events.policies import events_within
-from app.schools.models import School
 from app.teams.models import Team, TeamMember
 from app.teams.policies import TeamReach, team_reach
-from app.users.models import SchoolMembership, User
+from app.teams.service import time_zone_of
+from app.users.models import User
 
 FEED_PATH = "/api/v1/calendar-feeds"
 # What a feed holds: events ending from this long ago on, at most this many (soonest first).
@@ -42,6 +42,11 @@ MAX_FEED_EVENTS = 2000
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def entity_tag(body: bytes) -> str:
+    """A strong ETag of an iCalendar answer's bytes."""
+    return f'"ics-{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _address(settings: Settings, token: str) -> str:
@@ -113,10 +118,6 @@ def list_query() -> PageQuery:
     return PageQuery(stmt, (col(CalendarFeed.created_at).desc(), col(CalendarFeed.id)))
 
 
-def list_values(principal: Principal) -> dict[str, Any]:
-    return caller_values(principal)
-
-
 # ---- reading a feed ---------------------------------------------------------------------------
 
 _FEED_BY_TOKEN = select(
@@ -132,18 +133,6 @@ class _Feed(OutputModel):
     kind: FeedKind
     team_id: uuid.UUID | None
     owner_id: uuid.UUID
-
-
-def _zone_of_team() -> Any:
-    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == Event.team_id)
-    return (
-        select(col(School.time_zone))
-        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
-        .where(col(SchoolMembership.user_id).in_(members))
-        .order_by(School.name)
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 def _attendees() -> Any:
@@ -173,7 +162,7 @@ def _calendar_columns() -> list[Any]:
         col(Event.status),
         col(Event.version),
         col(Event.updated_at),
-        _zone_of_team().label("time_zone"),
+        time_zone_of(Event.team_id).scalar_subquery().label("time_zone"),
         _attendees().label("attendees"),
     ]
 

@@ -694,8 +694,10 @@ def time_zone_statement(team_id: uuid.UUID) -> Bound:
     return Bound(_TIME_ZONE, {"team_id": team_id})
 
 
-def _time_zone() -> AnySelect:
-    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == bindparam("team_id"))
+def time_zone_of(team_id: Any) -> AnySelect:
+    """The zone rule as a select, for a team id given as a bind parameter or as a column (a
+    correlated lookup per row, as calendar feeds use it)."""
+    members = select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == team_id)
     return (
         select(col(School.time_zone))
         .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
@@ -705,7 +707,7 @@ def _time_zone() -> AnySelect:
     )
 
 
-_TIME_ZONE = _time_zone()
+_TIME_ZONE = time_zone_of(bindparam("team_id"))
 
 
 async def time_zone(session: AsyncSession, team_id: uuid.UUID) -> ZoneInfo:
