@@ -31,11 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from oidc_provider_mock import run_server_in_thread
 
 from app.core.config import Settings
 from app.core.migrations import upgrade
@@ -48,8 +51,11 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 THREADS, CONNECTIONS = 2, 32
 
+SSO_FRONT = "http://localhost:5173/sso/callback"
+
 # (label, path, caller, kind): kind is "list" or "single" (target 0.5 of the floor) or
-# "composite" (0.25).
+# "composite" (0.25); "write" (0.25) for a GET that writes (a single sign-on's start records
+# the attempt).
 READS: list[tuple[str, str, str | None, str]] = [
     ("users", "/api/v1/users?limit=50", "district_admin", "list"),
     ("user", "/api/v1/users/{user}", "district_admin", "single"),
@@ -106,9 +112,54 @@ READS: list[tuple[str, str, str | None, str]] = [
         "school_admin",
         "composite",
     ),
+    ("growth record", "/api/v1/events/{year_end}/growth-record", "teacher", "single"),
+    ("learning forms", "/api/v1/teams/{team}/learning-forms", "teacher", "list"),
+    ("learning form", "/api/v1/teams/{team}/learning-forms/{teacher}", "teacher", "single"),
+    ("my learning forms", "/api/v1/me/learning-forms", "teacher", "list"),
+    ("my observation records", "/api/v1/me/observation-records", "teacher", "list"),
+    (
+        "observation comparison",
+        "/api/v1/teams/{team}/observation-comparison",
+        "teacher",
+        "composite",
+    ),
+    ("read log", "/api/v1/teams/{team}/read-log?limit=50", "teacher", "list"),
+    ("school years", "/api/v1/school-years", "district_admin", "list"),
+    ("school year", "/api/v1/school-years/{school_year}", "teacher", "single"),
+    ("program rules", "/api/v1/program-rules", "teacher", "single"),
+    ("notifications", "/api/v1/notifications?limit=50", "teacher", "list"),
+    ("unread notifications", "/api/v1/notifications/unread-count", "teacher", "single"),
+    ("notification settings", "/api/v1/me/notification-settings", "teacher", "single"),
+    ("calendar feeds", "/api/v1/calendar-feeds", "teacher", "list"),
+    ("personal feed (.ics)", "/api/v1/calendar-feeds/{feed_token}.ics", None, "composite"),
+    ("school feed (.ics)", "/api/v1/calendar-feeds/{school_feed_token}.ics", None, "composite"),
+    ("event (.ics)", "/api/v1/events/{event}.ics", "teacher", "single"),
+    ("audit events", "/api/v1/audit-events?limit=50", "district_admin", "list"),
+    (
+        "audit events of a team (CSV)",
+        "/api/v1/audit-events.csv?team_id={team}",
+        "district_admin",
+        "composite",
+    ),
+    ("sign-in options", "/api/v1/sso/providers", None, "single"),
+    (
+        "single sign-on start",
+        "/api/v1/sso/{provider}/authorize?redirect_uri=" + SSO_FRONT + "&code_challenge="
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&state=s",
+        None,
+        "write",
+    ),
     ("healthz", "/healthz", None, "single"),
     ("readyz", "/readyz", None, "single"),
 ]
+
+# GET operations measured by no load: what they answer depends on a third party each time.
+NOT_LOADED = {
+    "/api/v1/sso/{provider}/callback": (
+        "the provider's browser redirect: each takes a one-time state and calls the provider's "
+        "token endpoint, so a load measures the provider (tests/test_sso.py runs it end to end)"
+    ),
+}
 
 WRITES = ["create event", "create observation record", "create reflection"]
 
@@ -248,10 +299,24 @@ def _wait(url: str) -> None:
     raise RuntimeError(f"{url} never answered")
 
 
-def _get(url: str, token: str | None) -> tuple[int, str, str]:
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _get(url: str, token: str | None) -> tuple[int, Any, str]:
+    """One answer, redirects not followed (a 302's `Location` is in the headers)."""
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+    try:
+        with _OPENER.open(req, timeout=30) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as answer:
+        if answer.code != 302:
+            raise
+        return answer.code, answer.headers, ""
 
 
 def _post(url: str, token: str, body: dict) -> Any:
@@ -261,8 +326,11 @@ def _post(url: str, token: str, body: dict) -> Any:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as refused:
+        raise RuntimeError(f"POST {url}: {refused.code} {refused.read().decode()}") from None
 
 
 def _template(path: str) -> str:
@@ -274,7 +342,7 @@ def _check_every_get_is_measured(openapi: dict) -> None:
     missing = [
         p
         for p, ops in openapi["paths"].items()
-        if "get" in ops and re.sub(r"\{(\w+)\}", "{}", p) not in measured
+        if "get" in ops and re.sub(r"\{(\w+)\}", "{}", p) not in measured and p not in NOT_LOADED
     ]
     if missing:
         raise SystemExit(f"GET operations the benchmark does not measure: {missing}")
@@ -285,14 +353,14 @@ def _templates(openapi: dict) -> dict[str, str]:
     return {re.sub(r"\{(\w+)\}", "{}", p): p for p in openapi["paths"]}
 
 
-def bench_engine(name: str, url: str, work: Path) -> list[dict]:
+def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
     upgrade(url)
     t0 = time.perf_counter()
     d = seed(url, work)
     print(f"{name}: seeded in {time.perf_counter() - t0:.0f} s", flush=True)
     secret = secrets.token_urlsafe(48)
     settings = Settings(environment="production", database_url=url, secret_key=secret)
-    ids = {k: v for k, v in asdict(d).items() if isinstance(v, str)}
+    ids = {k: v for k, v in asdict(d).items() if isinstance(v, str)} | {"provider": "district"}
 
     def token(who: str | None) -> str | None:
         if who is None:
@@ -306,6 +374,19 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
         "SECRET_KEY": secret,
         "ENVIRONMENT": "production",
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # A district signing in through an OpenID Connect provider (oidc-provider-mock on
+        # loopback), for the single sign-on reads.
+        "OIDC_PROVIDERS": json.dumps(
+            {
+                "district": {
+                    "display_name": "District accounts",
+                    "issuer": issuer,
+                    "client_id": "peercoach-bench",
+                    "client_secret": "bench-client-secret",
+                }
+            }
+        ),
+        "SSO_REDIRECT_URIS": json.dumps([SSO_FRONT]),
     }
     log = (work / f"{name}-app.log").open("w")
     server = subprocess.Popen(
@@ -326,11 +407,14 @@ def bench_engine(name: str, url: str, work: Path) -> list[dict]:
         captures, plan = [], []
         for label, path, who, kind in reads:
             concrete = path.format(**ids)
-            status, media, text = _get(base + concrete, token(who))
-            assert status == 200, (label, status)
+            status, headers, text = _get(base + concrete, token(who))
+            assert status in (200, 302), (label, status)
+            media = headers.get("Content-Type", "")
             template = shapes[re.sub(r"\{(\w+)\}", "{}", _template(path))]
             capture: dict[str, Any] = {"method": "GET", "template": template}
-            if media.startswith("application/json"):
+            if status == 302:
+                capture["redirect"] = headers.get("Location")
+            elif media.startswith("application/json"):
                 capture["answer"] = json.loads(text)
             else:
                 capture["text"], capture["media_type"] = text, media
@@ -474,17 +558,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(os.environ.get("BENCH_WORK") or tmp)  # BENCH_WORK keeps the logs
         work.mkdir(parents=True, exist_ok=True)
-        results += bench_engine("sqlite", f"sqlite:///{work}/bench.db", work)
-        pg = os.environ.get("BENCH_POSTGRES_URL")
-        if pg:
-            sys.path.insert(0, str(ROOT))
-            from tests.dbsetup import drop_postgres_database, fresh_postgres_url
+        with run_server_in_thread(port=0) as provider:
+            issuer = f"http://localhost:{provider.server_port}"
+            results += bench_engine("sqlite", f"sqlite:///{work}/bench.db", work, issuer)
+            pg = os.environ.get("BENCH_POSTGRES_URL")
+            if pg:
+                sys.path.insert(0, str(ROOT))
+                from tests.dbsetup import drop_postgres_database, fresh_postgres_url
 
-            url = fresh_postgres_url(pg, "peercoach_bench")
-            try:
-                results += bench_engine("postgresql", url, work)
-            finally:
-                drop_postgres_database(url)
+                url = fresh_postgres_url(pg, "peercoach_bench")
+                try:
+                    results += bench_engine("postgresql", url, work, issuer)
+                finally:
+                    drop_postgres_database(url)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "district.json").write_text(json.dumps(results, indent=2))

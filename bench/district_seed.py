@@ -5,37 +5,49 @@ Staff arrive the way a district's do, through `peercoach import-roster` (a plain
 into the tables, `BENCH_TEAMS` teams each with a whole cycle: an approved plan with its history,
 a pre-conference, four observations (each teacher observes the other twice), a post-conference
 and a year-end meeting with their participants, observation and conference records, coverage for
-each observation, and reflections with comments. Some teams wait for plan review, some have
-pending invitations. One more team ("the writers") is where the write benchmarks add events,
-records and posts, so they do not change what the reads see.
+each observation, reflections with comments, a growth record and each teacher's learning form.
+Some teams wait for plan review, some have pending invitations. Around them, what a district
+gathers in a year: school years, ten notifications per coaching teacher, an audit trail of
+200,000 events (`BENCH_AUDIT_EVENTS`), the teams' read logs, and calendar feeds. One more team
+("the writers") is where the write benchmarks add events, records and posts, so they do not
+change what the reads see.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import os
+import secrets
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, insert, select
 
+from app.audit.models import AuditEvent
+from app.calendar_feeds.models import CalendarFeed
 from app.core.db import sync_url
 from app.core.security import new_integration_key
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
+from app.growth.models import GrowthRecord
 from app.integration_keys.models import IntegrationKey
+from app.learning_forms.models import LearningForm
+from app.notifications.models import Notification
 from app.plans.models import ActionPlan, PlanTransition
+from app.read_log.models import ConfidentialRead
 from app.records.models import ConferenceRecord, ObservationRecord
 from app.reflections.models import Reflection, ReflectionComment
 from app.resources.models import Resource, ResourceTag
 from app.rosters.models import RosterImport
+from app.school_years.models import SchoolYear
 from app.schools.models import School
 from app.support.models import SupportRequest
 from app.teams.models import Team, TeamInvitation, TeamMember
@@ -45,8 +57,10 @@ STAFF = int(os.environ.get("BENCH_STAFF", "20000"))
 TEAMS = int(os.environ.get("BENCH_TEAMS", "2000"))
 SCHOOLS = int(os.environ.get("BENCH_SCHOOLS", "40"))
 WRITER_OBSERVATIONS = int(os.environ.get("BENCH_WRITER_OBSERVATIONS", "30000"))
+AUDIT_EVENTS = int(os.environ.get("BENCH_AUDIT_EVENTS", "200000"))
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = "2026-2027"
+WRITERS_YEAR = "2030-2031"
 
 
 @dataclass
@@ -60,6 +74,10 @@ class District:
     team: str = ""
     event: str = ""  # an observation of `team`, with its record
     conference: str = ""  # the pre-conference of `team`, with its record
+    year_end: str = ""  # the year-end meeting of `team`, with its growth record
+    school_year: str = ""  # the current one
+    feed_token: str = ""  # the teacher's personal calendar feed
+    school_feed_token: str = ""  # the school administrator's feed of their school
     reflection: str = ""
     coverage: str = ""
     support: str = ""
@@ -100,6 +118,93 @@ def _roster(path: Path, schools: list[str]) -> None:
                     f"S-{i:05d}",
                 ]
             )
+
+
+NOTIFIED = [
+    "plan_approved",
+    "event_scheduled",
+    "event_scheduled",
+    "event_moved",
+    "coverage_arranged",
+    "reflection_comment",
+    "event_reminder",
+]
+READ_KINDS = ["observation_record", "conference_record", "observation_records", "summary"]
+AUDITED = ["sign_in", "sign_in", "sign_in", "confidential_read", "sign_in_failed", "role_changed"]
+
+
+def _school_years(conn: Any, d: District) -> None:
+    have = dict(conn.execute(select(SchoolYear.label, SchoolYear.id)).all())
+    now = datetime.now(UTC)
+    for first in (2024, 2025, 2026):
+        label = f"{first}-{first + 1}"
+        if label not in have:
+            have[label] = uuid.uuid4()
+            conn.execute(
+                insert(SchoolYear),
+                [
+                    {
+                        "id": have[label],
+                        "label": label,
+                        "starts_on": date(first, 8, 15),
+                        "ends_on": date(first + 1, 6, 15),
+                        "is_current": first == 2026,
+                        "plan_due_on": date(first, 10, 1),
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ],
+            )
+    d.school_year = str(have[YEAR])
+
+
+def _audit_trail(conn: Any, staff: list[uuid.UUID], stamp: Any) -> None:
+    """A year of sign-ins, refusals, reads and account changes, spread over the staff."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "at": stamp(),
+            "action": AUDITED[k % len(AUDITED)],
+            "actor_id": staff[k * 7 % len(staff)],
+            "subject_user_id": staff[k * 7 % len(staff)] if k % 6 == 5 else None,
+            "detail": {"method": "password"} if k % 6 < 3 else {},
+            "client": "10.0.0.1",
+            "request_id": f"bench-{k}",
+        }
+        for k in range(AUDIT_EVENTS)
+    ]
+    for chunk in range(0, len(rows), 5000):
+        conn.execute(insert(AuditEvent), rows[chunk : chunk + 5000])
+
+
+def _feeds(
+    conn: Any, d: District, by_school: dict[uuid.UUID, list[Any]], team: uuid.UUID
+) -> tuple[str, str]:
+    """The teacher's personal and team feeds, the school administrator's, and a personal feed
+    for every tenth teacher (secrets are stored as their SHA-256, as the API stores them)."""
+    personal, school = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+
+    def feed(owner: Any, kind: str, token: str, team_id: Any = None) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "owner_id": owner,
+            "kind": kind,
+            "team_id": team_id,
+            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+            "created_at": now,
+        }
+
+    rows = [
+        feed(uuid.UUID(d.teacher), "personal", personal),
+        feed(uuid.UUID(d.teacher), "team", secrets.token_urlsafe(32), team),
+        feed(uuid.UUID(d.school_admin), "schools", school),
+    ]
+    teachers = [t for members in by_school.values() for t in members]
+    rows += [feed(t, "personal", secrets.token_urlsafe(32)) for t in teachers[1::10]]
+    conn.execute(insert(CalendarFeed), rows)
+    return personal, school
 
 
 def seed(url: str, work: Path) -> District:
@@ -172,6 +277,10 @@ def seed(url: str, work: Path) -> District:
                 Reflection,
                 ReflectionComment,
                 TeamInvitation,
+                GrowthRecord,
+                LearningForm,
+                Notification,
+                ConfidentialRead,
             )
         }
         schools = list(by_school)
@@ -205,14 +314,16 @@ def seed(url: str, work: Path) -> District:
                 rows[EventParticipant].append({"event_id": eid, "user_id": p})
             return eid
 
-        def team(i: int, size: int, name: str) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
+        def team(
+            i: int, size: int, name: str, year: str = YEAR
+        ) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
             school = schools[i % len(schools)]
             members = by_school[school][taken[school] : taken[school] + size]
             taken[school] += size
             tid = add(
                 Team,
                 name=name,
-                school_year=YEAR,
+                school_year=year,
                 focus_area_id=focus[i % len(focus)],
                 created_by_id=members[0],
                 created_at=(t := stamp()),
@@ -309,12 +420,65 @@ def seed(url: str, work: Path) -> District:
                 team_id=tid,
                 author_id=b,
                 version=1,
+                written_by={},
                 summary="What we learned",
                 next_steps="Keep going",
                 created_at=(t := stamp()),
                 updated_at=t,
             )
-            event(tid, "year_end_meeting", day + timedelta(days=60), [*members, principals[school]])
+            year_end = event(
+                tid, "year_end_meeting", day + timedelta(days=60), [*members, principals[school]]
+            )
+            add(
+                GrowthRecord,
+                event_id=year_end,
+                team_id=tid,
+                learned="Think-alouds work when students see them twice",
+                goals_next_year="Extend to science",
+                created_by_id=a,
+                updated_by_id=a,
+                version=1,
+                created_at=(t := stamp()),
+                updated_at=t,
+            )
+            for m in members:
+                add(
+                    LearningForm,
+                    team_id=tid,
+                    teacher_id=m,
+                    purpose="Students explain their reasoning",
+                    philosophies_and_literature="Visible thinking",
+                    pre_conference_summary="We agreed on the target",
+                    take_back_to_classroom="Sentence stems",
+                    how_to_apply="Daily warm-up",
+                    addressing_open_questions="Pacing",
+                    version=1,
+                    created_at=(t := stamp()),
+                    updated_at=t,
+                )
+                for n in range(10):  # what a year of the cycle told each member
+                    kind = NOTIFIED[n % len(NOTIFIED)]
+                    add(
+                        Notification,
+                        user_id=m,
+                        kind=kind,
+                        title=f"Team {i:04d}: {kind.replace('_', ' ')}",
+                        link=f"/teams/{tid}",
+                        team_id=tid,
+                        created_at=(t := stamp()),
+                        read_at=t if n < 7 else None,
+                        email_pending=False,
+                    )
+            for n in range(20):  # the team's read log: members reading their records
+                add(
+                    ConfidentialRead,
+                    team_id=tid,
+                    reader_id=members[n % len(members)],
+                    kind=READ_KINDS[n % len(READ_KINDS)],
+                    record_id=observations[n % 4],
+                    client="10.0.0.1",
+                    at=stamp(),
+                )
             for author, vis, title in ((a, "team", "What I saw"), (b, "program", "Our year")):
                 pid = add(
                     Reflection,
@@ -351,11 +515,25 @@ def seed(url: str, work: Path) -> District:
                 d.invitee = d.invitee or str(invitee)
             if i == 0:
                 d.team, d.teacher, d.event = str(tid), str(a), str(observations[0])
+                d.year_end = str(year_end)
                 d.conference, d.school_admin = str(pre), str(principals[school])
-        wtid, writers, _ = team(TEAMS, 2, "The writers")
+        # The writers' year is one the district has not recorded: its events may fall on any
+        # date the writes choose (a recorded year holds events to its own dates).
+        wtid, writers, _ = team(TEAMS, 2, "The writers", WRITERS_YEAR)
         d.writer_team, d.writer = str(wtid), str(writers[0])
+        add(  # observations are held under an approved plan (the program's rules)
+            ActionPlan,
+            team_id=wtid,
+            status="approved",
+            version=2,
+            learning_target="Students explain their reasoning",
+            lesson_purpose="Model think-alouds",
+            classroom_dynamics="Groups of four",
+            created_at=(t := stamp()),
+            updated_at=t,
+        )
         for k in range(WRITER_OBSERVATIONS):
-            when = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=2 * k)
+            when = datetime(2021, 1, 1, tzinfo=UTC) + timedelta(hours=k)  # all held
             d.writer_observations.append(
                 str(
                     event(
@@ -423,6 +601,9 @@ def seed(url: str, work: Path) -> District:
             ],
         )
         d.read_key = full
+        _school_years(conn, d)
+        _audit_trail(conn, [u.id for u in staff], stamp)
+        d.feed_token, d.school_feed_token = _feeds(conn, d, by_school, uuid.UUID(d.team))
         d.school = str(school_ids[names[0]])
         d.user = d.teacher
         d.roster_import = str(conn.execute(select(RosterImport.id)).scalar_one())

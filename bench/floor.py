@@ -5,7 +5,7 @@ response model from an answer captured from the real app (`BENCH_FLOOR_FILE`).
 Route `/floor/<n>` answers capture n: a GET returns the captured answer validated into the real
 route's response model (FastAPI then serialises it as it does for the app); a POST also takes
 and validates the same request body model. Endpoints that answer a document (CSV, HTML) send the
-captured bytes.
+captured bytes; a redirect (a single sign-on's start) answers the captured `Location`.
 
     BENCH_FLOOR_FILE=captures.json uvicorn bench.floor:app
 """
@@ -18,6 +18,7 @@ import re
 from typing import Any, get_type_hints
 
 from fastapi import FastAPI, Response
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
@@ -60,6 +61,13 @@ def _document(content: bytes, media_type: str) -> Any:
     return floor
 
 
+def _redirect(location: str) -> Any:
+    async def floor() -> RedirectResponse:
+        return RedirectResponse(location, status_code=302)
+
+    return floor
+
+
 def build(captures: list[dict[str, Any]]) -> FastAPI:
     floor = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     floor.add_api_route("/floor/ready", _document(b"", "text/plain"), methods=["GET"])
@@ -67,7 +75,9 @@ def build(captures: list[dict[str, Any]]) -> FastAPI:
     for n, capture in enumerate(captures):
         route = routes[capture["method"], capture["template"]]
         path = f"/floor/{n}"
-        if capture.get("text") is not None:
+        if capture.get("redirect") is not None:
+            floor.add_api_route(path, _redirect(capture["redirect"]), methods=["GET"])
+        elif capture.get("text") is not None:
             handler = _document(capture["text"].encode(), capture["media_type"])
             floor.add_api_route(path, handler, methods=["GET"])
         elif capture["method"] == "POST":
