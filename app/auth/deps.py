@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 from sqlmodel import col
 
-from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Scope, Staff
+from app.auth.principal import Principal, Scope
 from app.auth.principal_cache import PrincipalCache
 from app.auth.sso import Providers
 from app.core.db import Database, table_of, utcnow
@@ -102,20 +102,9 @@ async def _principal_for_staff(request: Request, reads: Driver, token: str) -> P
         raise Unauthorized()
     # Kept exact by the database's change notifications (see principal_cache.py).
     cache: PrincipalCache = request.app.state.principals
-    known = cache.get(claims.user_id, claims.token_version)
-    if known is not None:
-        return known
-    ticket = cache.ticket()
-    rows = await reads.rows(STAFF_WITH_SCHOOLS, {"user_id": claims.user_id}, fixed=True)
-    if not rows:
+    principal = await cache.active_staff(reads, claims.user_id, claims.token_version)
+    if principal is None:
         raise Unauthorized()
-    schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)
-    fields = rows[0]
-    del fields["member_of"]
-    if not fields["is_active"] or fields["token_version"] != claims.token_version:
-        raise Unauthorized()
-    principal = Principal(user=Staff(**fields), school_ids=schools)
-    cache.put(principal, ticket)
     return principal
 
 

@@ -30,10 +30,10 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.sql.util import find_tables
 
-from app.auth.principal import STAFF_WITH_SCHOOLS, Principal
+from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Staff
 from app.core.change_feed import ChangeFeed
 from app.core.db import Database
-from app.core.drivers import PostgresDriver, SqliteDriver
+from app.core.drivers import Driver, PostgresDriver, SqliteDriver
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 # The tables a principal is read from (derived from the statement itself): a commit that
@@ -61,7 +61,31 @@ class PrincipalCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, user_id: uuid.UUID, token_version: int) -> Principal | None:
+    async def active_staff(
+        self, reads: Driver, user_id: uuid.UUID, token_version: int | None = None
+    ) -> Principal | None:
+        """The account as a caller, if it is active (and, given a `token_version`, still at
+        it): from memory when known, else read and remembered. The one place a staff
+        principal is built, for bearer tokens and calendar feeds' owners alike."""
+        known = self.get(user_id, token_version)
+        if known is not None:
+            return known
+        ticket = self.ticket()
+        rows = await reads.rows(STAFF_WITH_SCHOOLS, {"user_id": user_id}, fixed=True)
+        if not rows:
+            return None
+        schools = frozenset(r["member_of"] for r in rows if r["member_of"] is not None)
+        fields = rows[0]
+        del fields["member_of"]
+        if not fields["is_active"]:
+            return None
+        principal = Principal(user=Staff(**fields), school_ids=schools)
+        self.put(principal, ticket)
+        if token_version is not None and principal.staff.token_version != token_version:
+            return None
+        return principal
+
+    def get(self, user_id: uuid.UUID, token_version: int | None = None) -> Principal | None:
         if not self.live:
             return None
         self.poll()  # may find the connection lost: then the cache is empty
@@ -73,7 +97,7 @@ class PrincipalCache:
             del self._entries[user_id]
             return None
         assert principal.user is not None
-        if principal.user.token_version != token_version:
+        if token_version is not None and principal.user.token_version != token_version:
             return None  # an older token: the database check answers it
         return principal
 

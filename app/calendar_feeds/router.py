@@ -8,7 +8,7 @@ import app.core.paths  # noqa: F401  (the `:id` convertor, before any route is m
 from app.auth.deps import StaffCaller
 from app.auth.principal import caller_values
 from app.calendar_feeds import ics, service
-from app.calendar_feeds.deps import OwnFeed
+from app.calendar_feeds.deps import FeedByAddress, OwnFeed
 from app.calendar_feeds.schemas import CalendarFeedAddress, CalendarFeedCreate, CalendarFeedPublic
 from app.core.db import utcnow
 from app.core.deps import ReadsDep, SessionDep, SettingsDep
@@ -86,11 +86,11 @@ async def revoke_calendar_feed(feed: OwnFeed, session: SessionDep) -> Response:
     response_class=Response,
     responses={**error_responses(404, 422), **_ICS},
 )
-async def read_calendar_feed(token: str, request: Request, reads: ReadsDep) -> Response:
+async def read_calendar_feed(feed: FeedByAddress, request: Request, reads: ReadsDep) -> Response:
     """The feed as iCalendar, for calendar apps (no header needed: the address is the key).
     Titles, times, places and people only, never a note. 404 once rotated or revoked."""
-    feed, events = await service.feed_events(reads, token, utcnow())
-    body = ics.calendar(service.feed_name(feed, events), events, _link_of(request))
+    events = await service.feed_events(reads, feed, utcnow())
+    body = ics.calendar(service.feed_name(feed.feed, events), events, _link_of(request))
     return calendar_response(request, body, "peercoach.ics", events)
 
 

@@ -7,21 +7,23 @@ import functools
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Staff, caller_values
+from app.auth.principal import Principal, caller_values
+from app.auth.principal_cache import PrincipalCache
 from app.calendar_feeds import ics, policies
 from app.calendar_feeds.models import CalendarFeed, FeedKind
 from app.calendar_feeds.schemas import CalendarFeedAddress, CalendarFeedCreate, CalendarFeedPublic
 from app.core.config import Settings
 from app.core.db import table_of, utcnow
+from app.core.drivers import Driver
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import PageQuery
 from app.core.reads import Bound, Reads
@@ -197,49 +199,38 @@ async def one_event(reads: Reads, principal: Principal, event_id: uuid.UUID) -> 
     return found
 
 
-class _OwnerRow(OutputModel):
-    """A row of STAFF_WITH_SCHOOLS: the account's fields (validated as `Staff`) and one school."""
+@dataclass(frozen=True)
+class OpenFeed:
+    """A feed behind its secret address, and its owner as the caller it reads as."""
 
-    model_config = {"extra": "allow"}
-    member_of: uuid.UUID | None
-
-
-_STAFF = TypeAdapter(Staff)
+    feed: _Feed
+    owner: Principal
 
 
-async def _owner(reads: Reads, owner_id: uuid.UUID) -> Principal | None:
-    """The feed's owner as a caller, if their account is active."""
-    rows = await reads.all(_OwnerRow, Bound(STAFF_WITH_SCHOOLS, {"user_id": owner_id}))
-    if not rows:
-        return None
-    staff = _STAFF.validate_python(rows[0].model_extra)
-    if not staff.is_active:
-        return None
-    schools = frozenset(r.member_of for r in rows if r.member_of is not None)
-    return Principal(user=staff, school_ids=schools)
-
-
-async def feed_events(
-    reads: Reads, token: str, now: datetime
-) -> tuple[_Feed, list[ics.CalendarEvent]]:
-    """The feed behind a secret address and its events, read in one snapshot; 404 for an
-    unknown, rotated or revoked address, or one whose owner is no longer active."""
+async def open_feed(reads: Driver, principals: PrincipalCache, token: str) -> OpenFeed:
+    """The feed behind a secret address (a statement of its own, as a bearer token's check
+    is); 404 for an unknown, rotated or revoked address, or one whose owner is no longer
+    active."""
     gone = NotFound("No such calendar feed (it may have been rotated or revoked)")
     if len(token) > 100:
         raise gone
-    async with reads.snapshot():
-        feed = await reads.one(_Feed, Bound(_FEED_BY_TOKEN, {"token_hash": _hash(token)}))
-        if feed is None:
-            raise gone
-        owner = await _owner(reads, feed.owner_id)
-        if owner is None:
-            raise gone
-        stmt = _feed_events(feed.kind, team_reach(owner))
-        values = {**caller_values(owner), "since": now - FEED_PAST}
-        if feed.kind == FeedKind.team:
-            values["feed_team_id"] = feed.team_id
-        events = await reads.all(ics.CalendarEvent, Bound(stmt, values))
-    return feed, events
+    rows = await reads.rows(_FEED_BY_TOKEN, {"token_hash": _hash(token)}, fixed=True)
+    if not rows:
+        raise gone
+    feed = _Feed.model_validate(rows[0])
+    owner = await principals.active_staff(reads, feed.owner_id)
+    if owner is None:
+        raise gone
+    return OpenFeed(feed, owner)
+
+
+async def feed_events(reads: Reads, feed: OpenFeed, now: datetime) -> list[ics.CalendarEvent]:
+    """What the feed shows: its events as its owner sees them now, in one statement."""
+    stmt = _feed_events(feed.feed.kind, team_reach(feed.owner))
+    values = {**caller_values(feed.owner), "since": now - FEED_PAST}
+    if feed.feed.kind == FeedKind.team:
+        values["feed_team_id"] = feed.feed.team_id
+    return await reads.all(ics.CalendarEvent, Bound(stmt, values))
 
 
 def feed_name(feed: _Feed, events: list[ics.CalendarEvent]) -> str:
