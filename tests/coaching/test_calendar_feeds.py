@@ -352,3 +352,77 @@ def test_people_taken_off_an_event_get_a_cancellation(client, team, world, auth,
     _invited, dropped = inbox.to(world.teacher_a2.email)
     assert str(calendar_part(dropped)["method"]) == "CANCEL"
     assert len(inbox.to(world.teacher_a.email)) == 1  # nothing they see changed
+
+
+def test_a_feed_read_again_follows_every_change_behind_it(client, team, world, auth, calendar):
+    """Each VEVENT is written once and remembered by what it is written from: a renamed
+    teammate or team, a moved event, all show at the next read."""
+    pre, _ = calendar
+    a = auth(world.teacher_a)
+    feed = make_feed(client, auth(world.teacher_a2), kind="personal")
+    before = vevents(parsed(read(client, feed)))[f"{pre['id']}@peercoach"]
+    assert str(before["summary"]).startswith("Planning")
+    renamed = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers={**auth(world.district_admin), "If-Match": "*"},
+        json={"given_name": "Renamed"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    team_renamed = client.patch(
+        f"/api/v1/teams/{team['id']}", headers={**a, "If-Match": "*"}, json={"name": "New name"}
+    )
+    assert team_renamed.status_code == 200, team_renamed.text
+    after = vevents(parsed(read(client, feed)))
+    people = {a.params["CN"] for a in after[f"{pre['id']}@peercoach"].get("attendee")}
+    assert any(cn.startswith("Renamed ") for cn in people), people
+    untitled = [e for e in after.values() if "New name" in str(e["summary"])]
+    assert untitled, [str(e["summary"]) for e in after.values()]  # the observation has no title
+
+
+def test_calendars_are_written_as_icalendar_writes_them_whole():
+    """Remembered parts put together give what `icalendar` writes for the whole calendar:
+    properties, one VTIMEZONE per zone in use (none for UTC), then the events."""
+    from app.calendar_feeds import ics
+
+    def event(n: int, zone: str | None, day: int) -> ics.CalendarEvent:
+        start = datetime(2026, 3, day, 15, tzinfo=UTC)
+        return ics.CalendarEvent(
+            id=f"00000000-0000-0000-0000-00000000000{n}",
+            kind="observation",
+            title=None,
+            team_name=f"Team {n}; ünïcode, long enough to be folded at seventy-five octets",
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            location="Room 1",
+            status="scheduled",
+            version=n,
+            updated_at=start,
+            time_zone=zone,
+            attendees=[{"given_name": "Ana", "family_name": "Ng", "email": "ana@example.org"}],
+        )
+
+    events = [event(1, "America/Chicago", 3), event(2, None, 9), event(3, "Europe/Berlin", 29)]
+    link = lambda e: f"https://front.example/events/{e.id}"  # noqa: E731
+    ours = ics.calendar("Peer coaching", events, link)
+    assert ics.calendar("Peer coaching", events, link) == ours  # from memory the second time
+
+    whole = icalendar.Calendar.from_ical(ours)
+    assert [str(z["tzid"]) for z in whole.walk("VTIMEZONE")] == [
+        "America/Chicago",
+        "Europe/Berlin",
+    ]
+    reference = icalendar.Calendar()
+    for prop in ("prodid", "version", "calscale", "name", "x-wr-calname"):
+        reference.add(prop, whole[prop])
+    for item in events:
+        reference.add_component(ics._vevent(item, link(item), None))
+    reference.add_missing_timezones(
+        first_date=datetime(2026, 1, 1).date(), last_date=datetime(2027, 1, 1).date()
+    )
+    assert {str(e["uid"]): e.to_ical() for e in whole.walk("VEVENT")} == {
+        str(e["uid"]): e.to_ical() for e in reference.walk("VEVENT")
+    }
+    assert sorted(z.to_ical() for z in whole.walk("VTIMEZONE")) == sorted(
+        z.to_ical() for z in reference.walk("VTIMEZONE")
+    )
+    assert all(len(line) <= 75 for line in ours.split(b"\r\n"))
