@@ -137,7 +137,7 @@ READS: list[tuple[str, str, str | None, str]] = [
     ("audit events", "/api/v1/audit-events?limit=50", "district_admin", "list"),
     (
         "audit events of a team (CSV)",
-        "/api/v1/audit-events.csv?team_id={team}",
+        "/api/v1/audit-events.csv?team_id={audited_team}",
         "district_admin",
         "composite",
     ),

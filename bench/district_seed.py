@@ -76,6 +76,7 @@ class District:
     conference: str = ""  # the pre-conference of `team`, with its record
     year_end: str = ""  # the year-end meeting of `team`, with its growth record
     school_year: str = ""  # the current one
+    audited_team: str = ""  # a team whose records the benchmark does not read
     feed_token: str = ""  # the teacher's personal calendar feed
     school_feed_token: str = ""  # the school administrator's feed of their school
     reflection: str = ""
@@ -159,8 +160,9 @@ def _school_years(conn: Any, d: District) -> None:
     d.school_year = str(have[YEAR])
 
 
-def _audit_trail(conn: Any, staff: list[uuid.UUID], stamp: Any) -> None:
-    """A year of sign-ins, refusals, reads and account changes, spread over the staff."""
+def _audit_trail(conn: Any, staff: list[uuid.UUID], teams: list[uuid.UUID], stamp: Any) -> None:
+    """A year of sign-ins, refusals, reads and account changes, spread over the staff; the
+    reads name their teams."""
     rows = [
         {
             "id": uuid.uuid4(),
@@ -168,6 +170,7 @@ def _audit_trail(conn: Any, staff: list[uuid.UUID], stamp: Any) -> None:
             "action": AUDITED[k % len(AUDITED)],
             "actor_id": staff[k * 7 % len(staff)],
             "subject_user_id": staff[k * 7 % len(staff)] if k % 6 == 5 else None,
+            "team_id": teams[k % len(teams)] if k % 6 == 3 else None,
             "detail": {"method": "password"} if k % 6 < 3 else {},
             "client": "10.0.0.1",
             "request_id": f"bench-{k}",
@@ -602,7 +605,9 @@ def seed(url: str, work: Path) -> District:
         )
         d.read_key = full
         _school_years(conn, d)
-        _audit_trail(conn, [u.id for u in staff], stamp)
+        teams = [t["id"] for t in rows[Team]]
+        _audit_trail(conn, [u.id for u in staff], teams, stamp)
+        d.audited_team = str(teams[1])
         d.feed_token, d.school_feed_token = _feeds(conn, d, by_school, uuid.UUID(d.team))
         d.school = str(school_ids[names[0]])
         d.user = d.teacher
