@@ -77,6 +77,8 @@ LISTS = [
     "/api/v1/schools",
     "/api/v1/focus-areas",
     "/api/v1/reports/year-end",
+    "/api/v1/audit-events",
+    "/api/v1/school-years",
 ]
 
 
@@ -92,6 +94,43 @@ def test_list_query_count_does_not_grow_with_the_page(client, app, world, factor
     assert body["total"] >= len(body["items"])
     assert len(large) == len(small), (len(small), len(large), large)
     assert 2 <= len(small) <= 12  # at least the token check and the page
+
+
+OWN_LISTS = [
+    "/api/v1/notifications",
+    "/api/v1/notifications/unread-count",
+    "/api/v1/team-invitations",
+    "/api/v1/events",
+    "/api/v1/calendar-feeds",
+]
+
+
+@pytest.mark.parametrize("path", OWN_LISTS)
+def test_a_teachers_own_lists_do_not_grow_in_statements(client, app, world, factory, auth, path):
+    """A teacher invited to ever more teams (each invitation a notification, each team a
+    feed) reads their own lists in as many statements as before."""
+    me = world.teacher_a
+    h = auth(me)
+
+    def invited(n: int) -> None:
+        for _ in range(n):
+            other = factory.user(Role.teacher, [world.school_a])
+            team = form_team(client, auth, other, me, name=f"Team of {other.id}")
+            r = client.post(
+                "/api/v1/calendar-feeds", headers=h, json={"kind": "team", "team_id": team["id"]}
+            )
+            assert r.status_code == 201, r.text
+
+    invited(1)
+    with counting(app) as small:
+        assert client.get(path, headers=h).status_code == 200
+    invited(5)
+    with counting(app) as large:
+        body = client.get(path, headers=h).json()
+    assert len(large) == len(small), (len(small), len(large), large)
+    assert 2 <= len(small) <= 6
+    if path in ("/api/v1/notifications", "/api/v1/calendar-feeds"):
+        assert len(body["items"]) >= 6
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/colleagues", "/api/v1/schools"])
