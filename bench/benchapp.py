@@ -37,4 +37,4 @@ _ROWS = [
 @app.get("/bench/floor", include_in_schema=False)
 async def floor(request: Request) -> Page[UserPublic]:
     items = [UserPublic(**row) for row in _ROWS]
-    return Page(items=items, total=500, limit=50, offset=0, next=str(request.url))
+    return Page(items=items, total=500, total_exact=True, limit=50, offset=0, next=str(request.url))
