@@ -12,7 +12,7 @@ import icalendar
 import pytest
 
 from app.users.models import Role
-from tests.teams import approve_plan
+from tests.teams import approve_plan, form_team
 from tests.test_invitations import deliver, smtp  # noqa: F401 (a fixture)
 
 SECRET = "OBSERVATION-NOTE-ZEBRA-4411"
@@ -426,3 +426,20 @@ def test_calendars_are_written_as_icalendar_writes_them_whole():
         z.to_ical() for z in reference.walk("VTIMEZONE")
     )
     assert all(len(line) <= 75 for line in ours.split(b"\r\n"))
+
+
+def test_each_event_is_in_its_own_teams_zone(client, team, world, auth, factory, calendar):
+    """A team in Beta School (America/New_York) beside one in Alpha School (America/Chicago,
+    first by name): each feed and event file names its own team's zone."""
+    b = factory.user(Role.teacher, [world.school_b])
+    beta = form_team(client, auth, world.teacher_b, b, name="Beta team")
+    approve_plan(client, auth, beta["id"], world.teacher_b, world.admin_b)
+    pre = post_event(client, auth(world.teacher_b), beta, kind="pre_conference", **days_ahead(3))
+    feed = make_feed(client, auth(world.teacher_b), kind="personal")
+    found = vevents(parsed(read(client, feed)))[f"{pre['id']}@peercoach"]
+    assert found["dtstart"].params["TZID"] == "America/New_York"
+    one = parsed(client.get(f"/api/v1/events/{pre['id']}.ics", headers=auth(world.teacher_b)))
+    assert [str(z["tzid"]) for z in one.walk("VTIMEZONE")] == ["America/New_York"]
+    alpha = make_feed(client, auth(world.teacher_a), kind="personal")
+    zones = {e["dtstart"].params["TZID"] for e in vevents(parsed(read(client, alpha))).values()}
+    assert zones == {"America/Chicago"}
