@@ -15,7 +15,7 @@ observation record and a reflection) are measured the same way against a floor t
 the same body and returns the same model.
 
 Every GET operation in the OpenAPI document must be measured: the run stops if one is missing
-from READS. `BENCH_SECONDS` (default 3), `BENCH_ROUNDS` (2), `BENCH_ONLY` (a substring of the
+from READS. `BENCH_SECONDS` (default 3), `BENCH_ROUNDS` (2), `BENCH_ONLY` (texts of the
 labels to run) and the sizes in district_seed.py tune a run. Results: bench/results/district.json.
 """
 
@@ -48,7 +48,14 @@ from bench.district_seed import District, seed
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-ONLY = os.environ.get("BENCH_ONLY", "")
+# Labels to run: any containing one of these comma-separated texts (all when empty).
+ONLY = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
+
+
+def _chosen(label: str) -> bool:
+    return not ONLY or any(part in label for part in ONLY)
+
+
 THREADS, CONNECTIONS = 2, 32
 
 SSO_FRONT = "http://localhost:5173/sso/callback"
@@ -403,7 +410,7 @@ def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
         openapi = json.loads((ROOT / "openapi" / "openapi.json").read_text())
         _check_every_get_is_measured(openapi)
         shapes = _templates(openapi)
-        reads = [r for r in READS if ONLY in r[0]]
+        reads = [r for r in READS if _chosen(r[0])]
         captures, plan = [], []
         for label, path, who, kind in reads:
             concrete = path.format(**ids)
@@ -421,7 +428,7 @@ def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
             plan.append((label, concrete, who, kind, len(captures)))
             captures.append(capture)
         writes = []
-        if not ONLY or any(ONLY in w for w in WRITES):
+        if any(_chosen(w) for w in WRITES):
             writer = token("writer")
             assert writer is not None
             first = {
@@ -457,7 +464,7 @@ def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
                 "create observation record": "/api/v1/events/{event_id}/observation-record",
                 "create reflection": "/api/v1/reflections",
             }
-            for w in WRITES:
+            for w in filter(_chosen, WRITES):
                 writes.append((w, len(captures)))
                 captures.append({"method": "POST", "template": templates[w], "answer": first[w]})
         floor_file = work / f"{name}-floor.json"
