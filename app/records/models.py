@@ -4,7 +4,7 @@ Readable only by the team's members; no administrator reads them."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Text
+from sqlalchemy import JSON, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, utcnow, version_checked
@@ -14,6 +14,10 @@ class ObservationRecord(SQLModel, table=True):
     """The observer's notes for one observation, following the learning form."""
 
     __tablename__ = "observation_record"
+    __table_args__ = (
+        # A teacher's own records, latest first (GET /me/observation-records).
+        Index("ix_observation_record_author", "author_id", text("created_at DESC"), "id"),
+    )
 
     __mapper_args__ = version_checked()
 
