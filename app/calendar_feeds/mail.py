@@ -25,12 +25,13 @@ from app.users.models import User
 Method = Literal["REQUEST", "CANCEL"]
 
 
-async def _attendees(session: AsyncSession, event_id: uuid.UUID) -> list[User]:
+async def attendees(session: AsyncSession, event_id: uuid.UUID) -> list[User]:
+    """The event's participants, in name order (as events list them)."""
     found = await session.execute(
         select(User)
         .join(EventParticipant, col(EventParticipant.user_id) == User.id)
         .where(col(EventParticipant.event_id) == event_id)
-        .order_by(col(User.family_name), col(User.given_name))
+        .order_by(col(User.family_name), col(User.given_name), col(User.id))
     )
     return list(found.scalars())
 
@@ -49,11 +50,18 @@ async def send(
     *,
     only: set[uuid.UUID] | None = None,
     moved: bool = False,
+    people: list[User] | None = None,
+    team_name: str | None = None,
 ) -> None:
     """Email the event's participants (or those of `only`, e.g. people taken off it) the
-    invitation or the cancellation. Deactivated accounts get nothing."""
-    people = await _attendees(session, event.id)
-    team_name = await session.scalar(select(col(Team.name)).where(col(Team.id) == event.team_id))
+    invitation or the cancellation. Deactivated accounts get nothing. `people` (its
+    `attendees`) and `team_name` when the caller has them already."""
+    if people is None:
+        people = await attendees(session, event.id)
+    if team_name is None:
+        team_name = await session.scalar(
+            select(col(Team.name)).where(col(Team.id) == event.team_id)
+        )
     zone = await time_zone(session, event.team_id)
     removed = only is not None and not (only <= {p.id for p in people})
     if removed:  # people no longer on the event: their cancellation names them

@@ -12,17 +12,17 @@ from app.core.pagination import Page, PageDep
 from app.core.schemas import Timestamp
 from app.events import service
 from app.events.deps import ChangeableEvent, EventView, ViewableEvent
-from app.events.models import Event, EventKind
+from app.events.models import EventKind
 from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
 from app.teams import deps as team_access
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-async def _answer(session: SessionDep, event: Event, response: Response) -> EventPublic:
-    public = await service.to_public(session, event)
-    response.headers["ETag"] = etag("event", public.version)
-    return public
+def _answer(event: EventPublic, response: Response) -> EventPublic:
+    """The event as the service wrote it, with its `ETag`."""
+    response.headers["ETag"] = etag("event", event.version)
+    return event
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -71,7 +71,7 @@ async def create_event(
     is emailed an iCalendar invitation."""
     access = await team_access.get_viewable_team(body.team_id, session, principal)
     event = await service.create(session, principal, access, body, notify=settings)
-    return await _answer(session, event, response)
+    return _answer(event, response)
 
 
 @router.get("/{event_id:id}", responses=error_responses(401, 403, 404, 422))
@@ -96,7 +96,7 @@ async def update_event(
     participants are emailed the new version (people taken off it, a cancellation)."""
     require_current(if_match, "event", ev.event.version)
     event = await service.update(session, principal, ev.team, ev.event, body, notify=settings)
-    return await _answer(session, event, response)
+    return _answer(event, response)
 
 
 @router.post("/{event_id}/cancel", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
@@ -116,7 +116,7 @@ async def cancel_event(
     event = await service.cancel(
         session, principal, ev.team, ev.event, body.reason, notify=settings
     )
-    return await _answer(session, event, response)
+    return _answer(event, response)
 
 
 @router.post("/{event_id}/held", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
@@ -131,7 +131,7 @@ async def confirm_event_held(
     a year-end meeting an administrator of a member's school. Only held events (or those with
     a record) count in progress; the end time passing is not enough."""
     event = await service.confirm_held(session, principal, ev.team, ev.event, if_match)
-    return await _answer(session, event, response)
+    return _answer(event, response)
 
 
 @router.delete(
@@ -157,4 +157,4 @@ async def restore_event(
 ) -> EventPublic:
     """Bring back a deleted event (administrators of a member's school)."""
     event = await service.restore(session, principal, ev.team, ev.event)
-    return await _answer(session, event, response)
+    return _answer(event, response)

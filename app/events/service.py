@@ -205,9 +205,10 @@ async def create(
     data: EventCreate,
     *,
     notify: Settings | None = None,
-) -> Event:
+) -> EventPublic:
     """Schedule it; with `notify`, its participants are emailed an invitation (the demo data
-    and imports send none)."""
+    and imports send none). The answer is built from what was written and the participants
+    read once (for the answer, the notifications and the invitations alike)."""
     if not policies.can_schedule(principal, access, data.kind):
         raise Forbidden(policies.not_scheduler("schedule"))
     await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
@@ -239,10 +240,13 @@ async def create(
     await session.execute(
         insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
     )
+    attending = await invitations.attendees(session, event.id)
     await _tell(session, principal, access, event, people, NotificationKind.event_scheduled)
     if notify is not None:
-        await invitations.send(session, notify, event, "REQUEST")
-    return event
+        await invitations.send(
+            session, notify, event, "REQUEST", people=attending, team_name=access.team.name
+        )
+    return _public(event, attending)
 
 
 _VERBS = {
@@ -286,7 +290,7 @@ async def update(
     data: EventUpdate,
     *,
     notify: Settings | None = None,
-) -> Event:
+) -> EventPublic:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("change"))
     if event.status == EventStatus.cancelled:
@@ -332,18 +336,30 @@ async def update(
         await session.execute(
             insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
         )
+    attending = await invitations.attendees(session, event.id)
     if (event.title, event.location, event.starts_at, event.ends_at) != shown:
         await _tell(session, principal, access, event, people, NotificationKind.event_moved)
     if notify is not None:
         # What a calendar shows changed: the participants get the new version, and anyone
         # taken off it a cancellation.
+        name = access.team.name
         if (event.title, event.location, event.starts_at, event.ends_at) != shown or (
             people - current
         ):
-            await invitations.send(session, notify, event, "REQUEST", moved=True)
+            await invitations.send(
+                session, notify, event, "REQUEST", moved=True, people=attending, team_name=name
+            )
         if current - people:
-            await invitations.send(session, notify, event, "CANCEL", only=current - people)
-    return event
+            await invitations.send(
+                session,
+                notify,
+                event,
+                "CANCEL",
+                only=current - people,
+                people=attending,
+                team_name=name,
+            )
+    return _public(event, attending)
 
 
 async def cancel(
@@ -354,7 +370,7 @@ async def cancel(
     reason: str | None,
     *,
     notify: Settings | None = None,
-) -> Event:
+) -> EventPublic:
     if not policies.can_schedule(principal, access, EventKind(event.kind)):
         raise Forbidden(policies.not_scheduler("cancel"))
     if event.status == EventStatus.cancelled:
@@ -370,11 +386,14 @@ async def cancel(
         await coverage.observation_cancelled(session, event.id, why[:1000])
     session.add(event)
     await session.flush()
-    people = await participant_ids(session, event.id)
+    attending = await invitations.attendees(session, event.id)
+    people = {u.id for u in attending}
     await _tell(session, principal, access, event, people, NotificationKind.event_cancelled)
     if notify is not None:
-        await invitations.send(session, notify, event, "CANCEL")
-    return event
+        await invitations.send(
+            session, notify, event, "CANCEL", people=attending, team_name=access.team.name
+        )
+    return _public(event, attending)
 
 
 async def confirm_held(
@@ -383,10 +402,11 @@ async def confirm_held(
     access: TeamAccess,
     event: Event,
     if_match: str | None,
-) -> Event:
+) -> EventPublic:
     """A participant says the event took place (a year-end meeting: an administrator); 403
     first, then `if_match` must name the event's current version (428/412)."""
-    people = await participant_ids(session, event.id)
+    attending = await invitations.attendees(session, event.id)
+    people = {u.id for u in attending}
     if not policies.can_confirm_held(principal, access, EventKind(event.kind), people):
         raise Forbidden(
             "Only an administrator of a member's school confirms a year-end meeting"
@@ -399,7 +419,7 @@ async def confirm_held(
     await mark_held(session, event, principal.staff.id)
     session.add(event)
     await session.flush()
-    return event
+    return _public(event, attending)
 
 
 async def mark_held(session: AsyncSession, event: Event, by: uuid.UUID) -> None:
@@ -464,13 +484,13 @@ async def soft_delete(
 
 async def restore(
     session: AsyncSession, principal: Principal, access: TeamAccess, event: Event
-) -> Event:
+) -> EventPublic:
     if not team_policies.is_team_admin(principal, access):
         raise Forbidden("Only an administrator of a member's school can restore events")
     rows.restore(event, "event")
     session.add(event)
     await session.flush()
-    return event
+    return await to_public(session, event)
 
 
 def list_query(
@@ -592,6 +612,13 @@ async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[E
         for event_id, user_id, given, family in rows:
             people[event_id].append({"id": user_id, "given_name": given, "family_name": family})
     return [EventPublic.model_validate({**e, "participants": people[e["id"]]}) for e in items]
+
+
+def _public(event: Event, attending: list[User]) -> EventPublic:
+    people = [
+        {"id": u.id, "given_name": u.given_name, "family_name": u.family_name} for u in attending
+    ]
+    return EventPublic.model_validate({**columns_of(event), "participants": people})
 
 
 async def to_public(session: AsyncSession, event: Event) -> EventPublic:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -44,24 +44,18 @@ async def tell(
     wanted = sorted({u for u in user_ids if u != skip})
     if not wanted:
         return
-    active = set(
-        (
-            await session.execute(
-                select(col(User.id)).where(col(User.id).in_(wanted), col(User.is_active))
-            )
-        ).scalars()
+    # Who is active, and which of them asked for no email of this kind: one statement.
+    quiet_choice = exists().where(
+        col(NotificationSetting.user_id) == User.id,
+        col(NotificationSetting.kind) == kind.value,
+        col(NotificationSetting.email).is_(False),
     )
-    quiet = set(
-        (
-            await session.execute(
-                select(col(NotificationSetting.user_id)).where(
-                    col(NotificationSetting.user_id).in_(wanted),
-                    col(NotificationSetting.kind) == kind.value,
-                    col(NotificationSetting.email).is_(False),
-                )
-            )
-        ).scalars()
+    found = await session.execute(
+        select(col(User.id), quiet_choice.label("quiet")).where(
+            col(User.id).in_(wanted), col(User.is_active)
+        )
     )
+    quiet_of = {user_id: bool(quiet) for user_id, quiet in found}
     now = utcnow()
     rows = [
         {
@@ -73,10 +67,10 @@ async def tell(
             "team_id": team_id,
             "created_at": now,
             "read_at": None,
-            "email_pending": u not in quiet,
+            "email_pending": not quiet_of[u],
         }
         for u in wanted
-        if u in active
+        if u in quiet_of
     ]
     if rows:
         await session.execute(insert(table_of(Notification)), rows)
