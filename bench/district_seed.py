@@ -317,6 +317,19 @@ def seed(url: str, work: Path) -> District:
                 rows[EventParticipant].append({"event_id": eid, "user_id": p})
             return eid
 
+        def action_plan(team: uuid.UUID, status: str) -> uuid.UUID:
+            return add(
+                ActionPlan,
+                team_id=team,
+                status=status,
+                version=2,
+                learning_target="Students explain their reasoning",
+                lesson_purpose="Model think-alouds",
+                classroom_dynamics="Groups of four",
+                created_at=(t := stamp()),
+                updated_at=t,
+            )
+
         def team(
             i: int, size: int, name: str, year: str = YEAR
         ) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
@@ -340,17 +353,7 @@ def seed(url: str, work: Path) -> District:
             tid, members, school = team(i, 3 if i % 5 == 0 else 2, f"Team {i:04d}")
             a, b = members[0], members[1]
             status = "submitted" if i % 10 == 0 else "approved"
-            plan = add(
-                ActionPlan,
-                team_id=tid,
-                status=status,
-                version=2,
-                learning_target="Students explain their reasoning",
-                lesson_purpose="Model think-alouds",
-                classroom_dynamics="Groups of four",
-                created_at=(t := stamp()),
-                updated_at=t,
-            )
+            plan = action_plan(tid, status)
             add(
                 PlanTransition,
                 plan_id=plan,
@@ -525,17 +528,7 @@ def seed(url: str, work: Path) -> District:
         # year, so that its 30,000 observations are not on the year-end report's first page.
         wtid, writers, _ = team(TEAMS, 2, "The writers", WRITERS_YEAR)
         d.writer_team, d.writer = str(wtid), str(writers[0])
-        add(  # observations are held under an approved plan (the program's rules)
-            ActionPlan,
-            team_id=wtid,
-            status="approved",
-            version=2,
-            learning_target="Students explain their reasoning",
-            lesson_purpose="Model think-alouds",
-            classroom_dynamics="Groups of four",
-            created_at=(t := stamp()),
-            updated_at=t,
-        )
+        action_plan(wtid, "approved")  # observations are held under an approved plan
         for k in range(WRITER_OBSERVATIONS):
             when = datetime(2021, 1, 1, tzinfo=UTC) + timedelta(hours=k)  # all held
             d.writer_observations.append(

@@ -22,6 +22,7 @@ from app.events.models import EventKind, EventStatus
 
 PRODID = "-//peercoach//peer coaching calendar//EN"
 REFRESH = timedelta(hours=1)
+_END = b"END:VCALENDAR\r\n"
 _LABELS = {
     EventKind.pre_conference: "Pre-conference",
     EventKind.observation: "Observation",
@@ -105,7 +106,6 @@ def calendar(
 ) -> bytes:
     """A whole calendar: the events, and one VTIMEZONE for each zone they use (covering only
     the years they span). `link_of(event)` is the event's page in the front end."""
-    end = b"END:VCALENDAR\r\n"
     parts = [_head(name, method)]
     if events:
         first = min(e.starts_at for e in events).date()
@@ -114,7 +114,7 @@ def calendar(
         span = (date(first.year, 1, 1), date(last.year + 1, 1, 1))
         parts += [_vtimezone(zone, *span) for zone in zones]
     parts += [_vevent_ical(event, link_of(event), organizer) for event in events]
-    parts.append(end)
+    parts.append(_END)
     return b"".join(parts)
 
 
@@ -132,9 +132,8 @@ def _head(name: str, method: str | None) -> bytes:
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", REFRESH)
     shell = bytes(cal.to_ical())
-    end = b"END:VCALENDAR\r\n"
-    assert shell.endswith(end)
-    return shell[: -len(end)]
+    assert shell.endswith(_END)
+    return shell[: -len(_END)]
 
 
 @lru_cache(maxsize=20_000)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -490,7 +488,7 @@ async def restore(
     rows.restore(event, "event")
     session.add(event)
     await session.flush()
-    return await to_public(session, event)
+    return _public(event, await invitations.attendees(session, event.id))
 
 
 def list_query(
@@ -593,33 +591,10 @@ def participants(event_id: Any) -> Any:
     return nested(people).label("participants")
 
 
-async def to_public_many(session: AsyncSession, events: Iterable[Any]) -> list[EventPublic]:
-    items = [e if isinstance(e, dict) else columns_of(e) for e in events]
-    people: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    ids = [e["id"] for e in items]
-    if ids:
-        rows = await session.execute(
-            select(
-                col(EventParticipant.event_id),
-                col(User.id),
-                col(User.given_name),
-                col(User.family_name),
-            )
-            .join(User, col(User.id) == EventParticipant.user_id)
-            .where(col(EventParticipant.event_id).in_(ids))
-            .order_by(User.family_name, User.given_name, col(User.id))
-        )
-        for event_id, user_id, given, family in rows:
-            people[event_id].append({"id": user_id, "given_name": given, "family_name": family})
-    return [EventPublic.model_validate({**e, "participants": people[e["id"]]}) for e in items]
-
-
 def _public(event: Event, attending: list[User]) -> EventPublic:
+    """The event as the API shows it, from its row and its `attendees` (read once by the
+    change that answers it)."""
     people = [
         {"id": u.id, "given_name": u.given_name, "family_name": u.family_name} for u in attending
     ]
     return EventPublic.model_validate({**columns_of(event), "participants": people})
-
-
-async def to_public(session: AsyncSession, event: Event) -> EventPublic:
-    return (await to_public_many(session, [event]))[0]
