@@ -368,6 +368,8 @@ def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
     secret = secrets.token_urlsafe(48)
     settings = Settings(environment="production", database_url=url, secret_key=secret)
     ids = {k: v for k, v in asdict(d).items() if isinstance(v, str)} | {"provider": "district"}
+    # Who and what was seeded, for profiling a kept database (BENCH_WORK).
+    (work / f"{name}-ids.json").write_text(json.dumps(ids, indent=1))
 
     def token(who: str | None) -> str | None:
         if who is None:
