@@ -76,3 +76,46 @@ def test_a_page_of_one_schools_colleagues_stops_in_the_directory_index(sync_engi
         plan = [row[3] for row in explained]
     assert any("ix_staff_directory_name_order" in step for step in plan), plan
     assert not any("ORDER BY" in step for step in plan), plan
+
+
+def test_a_page_of_posts_walks_the_time_index_with_a_districts_statistics(tmp_path, sqlite_only):
+    """A district administrator reads their own posts and the blog's: with the statistics of
+    a district (4,000 posts, half on the blog), the page walks `created_at` and stops after
+    `limit` posts. With an index on `visibility` SQLite's planner chose to collect every blog
+    post through it (MULTI-INDEX OR) and sort them all: 18 ms a page against 0.9."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    from app.auth.principal import CALLER_ID
+    from app.reflections import policies as reflection_policies
+    from app.reflections import service as reflections
+
+    path = tmp_path / "district.db"
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1
+    conn.execute("DELETE FROM sqlite_stat1")
+    indexes = [r[0] for r in conn.execute("PRAGMA index_list('reflection')")]
+    stats = {"ix_reflection_team_id": "4284 2", "ix_reflection_visibility": "3612 1001"}
+    rows = [("reflection", name, stats.get(name, "4033 1")) for name in indexes]
+    rows += [("user_account", "sqlite_autoindex_user_account_1", "20000 1")]
+    conn.executemany("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+
+    query = reflections._list_query(reflection_policies.Reader.staff, False, False, False, False)
+    inner = query.page.get_final_froms()[0].element  # the ordered page, before its lookups
+    compiled = inner.compile(dialect=sqlite.dialect())
+    values = {"_count_up_to": 250, "_limit": 50, "_offset": 0, CALLER_ID: "0" * 32}
+    args = tuple(values.get(name, "0" * 32) for name in compiled.positiontup or ())
+    conn = sqlite3.connect(path)  # reads the statistics when it opens
+    try:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {compiled}", args)]
+    finally:
+        conn.close()
+    assert any("USING INDEX ix_reflection_created_at" in step for step in plan), plan
+    assert not any("MULTI-INDEX OR" in step for step in plan), plan
