@@ -107,5 +107,5 @@ async def send(
         if not person.is_active or (only is not None and person.id not in only):
             continue
         outbox.enqueue(
-            session, f"event_{method.lower()}", person.email, subject, text, calendar=body
+            session, settings, f"event_{method.lower()}", person.email, subject, text, calendar=body
         )

@@ -114,6 +114,7 @@ def _invitation_email(
 ) -> None:
     outbox.enqueue(
         session,
+        settings,
         "invitation",
         user.email,
         "You are invited to peercoach",
@@ -200,6 +201,7 @@ async def invite_imported(
 def _reset_email(session: AsyncSession, user: User, settings: Settings, token: str) -> None:
     outbox.enqueue(
         session,
+        settings,
         "password_reset",
         user.email,
         "Set a new peercoach password",

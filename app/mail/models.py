@@ -21,9 +21,12 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(sa_type=String(40), description="invitation, password_reset, ...")
     to_address: str = Field(max_length=320)
     subject: str = Field(max_length=300)
+    # The text, and an iCalendar invitation or cancellation sent with it (its METHOD says
+    # which): sealed when `sealed` (app/mail/sealing.py), emptied once sent.
     body: str = Field(sa_type=Text)
-    # An iCalendar invitation or cancellation sent with the text (its METHOD says which).
     calendar: str | None = Field(default=None, sa_type=Text)
+    # False only for messages queued before sealing (migration 0042): sent as they are.
+    sealed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = Field(default=0)

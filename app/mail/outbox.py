@@ -1,13 +1,17 @@
 """Queue an email with the change that causes it: it is written in the caller's transaction, so
-it goes out if and only if the change commits, and is never sent from inside the request."""
+it goes out if and only if the change commits, and is never sent from inside the request. Its
+text and calendar part are sealed (app/mail/sealing.py)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import Settings
 from app.mail.models import OutboxMessage
+from app.mail.sealing import seal
 
 
 def enqueue(
     session: AsyncSession,
+    settings: Settings,
     kind: str,
     to_address: str,
     subject: str,
@@ -15,9 +19,17 @@ def enqueue(
     *,
     calendar: str | None = None,
 ) -> None:
-    """`calendar`: an iCalendar object sent along (an invitation: its METHOD is REQUEST)."""
+    """`calendar`: an iCalendar object sent along (an invitation: its METHOD is REQUEST). The
+    subject stays readable (what the worker logs and an operator sees): never put a secret
+    in it."""
+    key = settings.secret_key
     session.add(
         OutboxMessage(
-            kind=kind, to_address=to_address, subject=subject, body=body, calendar=calendar
+            kind=kind,
+            to_address=to_address,
+            subject=subject,
+            body=seal(key, body),
+            calendar=None if calendar is None else seal(key, calendar),
+            sealed=True,
         )
     )

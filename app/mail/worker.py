@@ -25,6 +25,7 @@ from sqlmodel import col
 from app.core.config import Settings
 from app.core.db import Database, utcnow
 from app.mail.models import OutboxMessage
+from app.mail.sealing import Unreadable, unseal
 
 LEASE = timedelta(minutes=5)
 REMINDER_SECONDS = 60  # how often reminders are looked for
@@ -38,21 +39,26 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
+    """The message as sent (its sealed parts opened: `Unreadable` when they cannot be)."""
+    body, calendar = m.body, m.calendar
+    if m.sealed:
+        body = unseal(settings.secret_key, body)
+        calendar = None if calendar is None else unseal(settings.secret_key, calendar)
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = m.to_address
     msg["Subject"] = m.subject
     msg["Message-ID"] = f"<{m.id}@peercoach>"
     msg["Date"] = format_datetime(m.created_at)
-    msg.set_content(m.body)
-    if m.calendar:
+    msg.set_content(body)
+    if calendar:
         # As calendar apps expect an invitation: the text, the same as text/calendar (which
         # Google and Outlook show with its buttons), and the file for the rest.
-        found = re.search(r"^METHOD:(\w+)", m.calendar, re.MULTILINE)
+        found = re.search(r"^METHOD:(\w+)", calendar, re.MULTILINE)
         method = found.group(1) if found else "PUBLISH"
-        msg.add_alternative(m.calendar, subtype="calendar", params={"method": method})
+        msg.add_alternative(calendar, subtype="calendar", params={"method": method})
         msg.add_attachment(
-            m.calendar.encode(),
+            calendar.encode(),
             maintype="application",
             subtype="ics",
             filename="invite.ics",
@@ -60,13 +66,13 @@ def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
     return msg
 
 
-def _send(settings: Settings, m: OutboxMessage) -> None:
+def _send(settings: Settings, msg: EmailMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
-        smtp.send_message(_email(settings, m))
+        smtp.send_message(msg)
 
 
 async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> int:
@@ -95,7 +101,22 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
     sent = 0
     for m in batch:
         try:
-            await asyncio.to_thread(_send, settings, m)
+            msg = _email(settings, m)
+        except Unreadable as exc:  # SECRET_KEY changed while it waited: it can never go
+            log.error("mail %s (%s) given up: %s", m.id, m.kind, exc)
+            async with db.session() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == m.id)
+                    .values(
+                        attempts=MAX_ATTEMPTS,
+                        claimed_until=None,
+                        last_error=f"not sent: {exc}",
+                    )
+                )
+            continue
+        try:
+            await asyncio.to_thread(_send, settings, msg)
         except Exception as exc:  # the server refused or is down: try again later
             log.warning("mail %s to %s not sent: %s", m.id, m.kind, exc)
             async with db.session() as session:
@@ -114,7 +135,14 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
             await session.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == m.id)
-                .values(sent_at=utcnow(), claimed_until=None, attempts=OutboxMessage.attempts + 1)
+                # Sent: the outbox is not an archive, and keeps nothing of what it said.
+                .values(
+                    sent_at=utcnow(),
+                    claimed_until=None,
+                    attempts=OutboxMessage.attempts + 1,
+                    body="",
+                    calendar=None,
+                )
             )
         sent += 1
     return sent

@@ -199,6 +199,7 @@ async def queue_emails(db: Database, settings: Settings, *, limit: int = 200) ->
                 continue
             outbox.enqueue(
                 session,
+                settings,
                 f"notification_{note.kind}",
                 person.email,
                 note.title,

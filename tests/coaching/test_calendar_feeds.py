@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session, col
 
+from app.mail.models import OutboxMessage
 from app.users.models import Role
 from tests.teams import approve_plan, form_team
 from tests.test_invitations import deliver, smtp  # noqa: F401 (a fixture)
@@ -290,6 +293,7 @@ def test_participants_are_emailed_invitations_moves_and_cancellations(
     world,
     auth,
     smtp,  # noqa: F811
+    sync_engine,
 ):
     inbox, mail = smtp
     a = auth(world.teacher_a)
@@ -299,6 +303,12 @@ def test_participants_are_emailed_invitations_moves_and_cancellations(
         observer_id=str(world.teacher_a.id), observed_id=str(world.teacher_a2.id),
         learning_target="Questions that make students think", strategy="Wait time",
     )  # fmt: skip
+    # Waiting in the outbox, the invitation's calendar part is sealed (app/mail/sealing.py).
+    with Session(sync_engine) as s:
+        waiting = list(s.scalars(select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))))
+    assert waiting
+    assert all(m.sealed and m.calendar for m in waiting)
+    assert not any("VCALENDAR" in (m.calendar or "") + m.body for m in waiting)
     deliver(mail)
     for person in (world.teacher_a, world.teacher_a2):
         (message,) = inbox.to(person.email)
