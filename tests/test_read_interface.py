@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +208,92 @@ def test_a_caller_filter_run_without_the_callers_values_fails_loudly(settings, f
 
 class MemberRow(BaseModel):
     id: uuid.UUID
+
+
+def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
+    settings, factory, client, auth, world, sync_engine
+):
+    """`teams_within(..., one=True)` asks the rule of one row (EXISTS), the list form builds
+    the set (IN): for every caller's reach, deleted or not, the teams each admits are the same,
+    and so are the events (`events_within`)."""
+    from sqlalchemy import update
+
+    from app.auth.principal import caller_values
+    from app.events import policies as event_policies
+    from app.events.models import Event
+    from app.users.models import Role as R
+
+    both = factory.user(R.school_admin, [world.school_a, world.school_b])
+    a_team = uuid.UUID(form_team(client, auth, world.teacher_a, world.teacher_a2)["id"])
+    two_schools = factory.user(R.teacher, [world.school_a, world.school_b])
+    mixed = uuid.UUID(form_team(client, auth, two_schools, world.teacher_b)["id"])
+    b_alone = factory.user(R.teacher, [world.school_b])
+    b_team = uuid.UUID(form_team(client, auth, world.teacher_b, b_alone)["id"])
+    gone = uuid.UUID(form_team(client, auth, world.teacher_a2, world.teacher_a)["id"])
+    with sync_engine.begin() as conn:
+        when = datetime(2026, 11, 1, tzinfo=UTC)
+        conn.execute(update(Team).where(Team.id == gone).values(deleted_at=when))
+    callers = [world.admin_a, world.admin_b, both, world.teacher_a, world.district_admin]
+    seen_by_someone: set[uuid.UUID] = set()
+
+    async def work(reads: Reads, db: Database) -> Any:
+        async with db.session() as session:
+            teams = list((await session.execute(select(Team.id))).scalars())
+            events = list((await session.execute(select(Event.id))).scalars())
+        for user in callers:
+            p = principal_of(user)
+            values = caller_values(p)
+            reach = team_policies.team_reach(p)
+            for deleted in (True, False):
+                async with db.session() as session:
+                    as_set = set(
+                        (
+                            await session.execute(
+                                select(Team.id).where(team_policies.teams_within(reach, deleted)),
+                                values,
+                            )
+                        ).scalars()
+                    )
+                    one_by_one = {
+                        t
+                        for t in teams
+                        if (
+                            await session.execute(
+                                select(Team.id).where(
+                                    Team.id == t,
+                                    team_policies.teams_within(reach, deleted, one=True),
+                                ),
+                                values,
+                            )
+                        ).first()
+                    }
+                    assert as_set == one_by_one, (user.email, deleted)
+                    seen_by_someone.update(as_set)
+                    events_as_set = set(
+                        (
+                            await session.execute(
+                                select(Event.id).where(
+                                    event_policies.events_within(reach, deleted)
+                                ),
+                                values,
+                            )
+                        ).scalars()
+                    )
+                    events_one_by_one = {
+                        e
+                        for e in events
+                        if (
+                            await session.execute(
+                                select(Event.id).where(
+                                    Event.id == e,
+                                    event_policies.events_within(reach, deleted, one=True),
+                                ),
+                                values,
+                            )
+                        ).first()
+                    }
+                    assert events_as_set == events_one_by_one, (user.email, deleted)
+        return None
+
+    _run(settings, work)
+    assert {a_team, mixed, b_team, gone} <= seen_by_someone

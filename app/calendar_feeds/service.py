@@ -190,7 +190,7 @@ def _feed_events(kind: FeedKind, reach: TeamReach) -> AnySelect:
 @functools.cache
 def _one_event(reach: TeamReach) -> AnySelect:
     return select(*_calendar_columns()).where(
-        col(Event.id) == bindparam("event_id"), events_within(reach, False)
+        col(Event.id) == bindparam("event_id"), events_within(reach, False, one=True)
     )
 
 

@@ -33,7 +33,7 @@ async def get_viewable_event(
     One statement decides, so unknown and hidden ids cost the same."""
     stmt = select(Event).where(
         col(Event.id) == event_id,
-        policies.visible_events(principal, include_deleted=True),
+        policies.visible_events(principal, include_deleted=True, one=True),
     )
     event = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
     if event is None:

@@ -14,16 +14,19 @@ from app.teams.models import Team
 from app.teams.policies import TeamAccess, TeamReach
 
 
-def visible_events(p: Principal, *, include_deleted: bool) -> ColumnElement[bool]:
+def visible_events(
+    p: Principal, *, include_deleted: bool, one: bool = False
+) -> ColumnElement[bool]:
     """Events of the teams the caller sees; deleted ones (and those of deleted teams) only for
     administrators who ask for them. Names the caller by bind parameters: run statements using
-    it with `caller_values(p)`."""
-    return events_within(team_policies.team_reach(p), include_deleted and p.is_admin)
+    it with `caller_values(p)`. `one`: see `events_within`."""
+    return events_within(team_policies.team_reach(p), include_deleted and p.is_admin, one=one)
 
 
 @functools.cache
-def events_within(reach: TeamReach, deleted_too: bool) -> ColumnElement[bool]:
-    """`visible_events` for a kind of caller (built once each)."""
+def events_within(reach: TeamReach, deleted_too: bool, *, one: bool = False) -> ColumnElement[bool]:
+    """`visible_events` for a kind of caller (built once each). `one`: for a statement that
+    reads one event by its id: its team asked of that row (see `teams_within`)."""
     if reach is TeamReach.district:
         # Every team: a correlated check lets a page walk the events in time order and stop
         # at 50; `IN (every team)` made SQLite sort all 44,000 events of the bench district
@@ -32,10 +35,24 @@ def events_within(reach: TeamReach, deleted_too: bool) -> ColumnElement[bool]:
             return true()
         live = exists().where(col(Team.id) == Event.team_id, col(Team.deleted_at).is_(None))
         return and_(live, col(Event.deleted_at).is_(None))
-    teams = select(col(Team.id)).where(
-        team_policies.teams_within(reach, include_deleted=deleted_too)
-    )
-    in_teams = col(Event.team_id).in_(teams)
+    in_teams: ColumnElement[bool]
+    if one:
+        # Its own `team` (correlate_except): a statement that joins the event's team too
+        # (a record's load) would otherwise correlate it away and leave the check no FROM.
+        in_teams = (
+            select(col(Team.id))
+            .where(
+                col(Team.id) == Event.team_id,
+                team_policies.teams_within(reach, include_deleted=deleted_too, one=True),
+            )
+            .correlate_except(Team)
+            .exists()
+        )
+    else:
+        teams = select(col(Team.id)).where(
+            team_policies.teams_within(reach, include_deleted=deleted_too)
+        )
+        in_teams = col(Event.team_id).in_(teams)
     return in_teams if deleted_too else and_(in_teams, col(Event.deleted_at).is_(None))
 
 

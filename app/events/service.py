@@ -576,7 +576,7 @@ def one_statement(principal: Principal, event_id: uuid.UUID) -> Bound:
 @functools.cache
 def _one(reach: team_policies.TeamReach, deleted_too: bool) -> AnySelect:
     return select(*table_of(Event).columns, participants(Event.id)).where(
-        col(Event.id) == bindparam("event_id"), policies.events_within(reach, deleted_too)
+        col(Event.id) == bindparam("event_id"), policies.events_within(reach, deleted_too, one=True)
     )
 
 

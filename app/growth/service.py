@@ -46,7 +46,8 @@ def _of_event(reach: team_policies.TeamReach, deleted_too: bool) -> AnySelect:
     fields = {c.key: c for c in public_columns(GrowthRecord, GrowthRecordPublic)}
     record = select(json_object(**fields)).where(col(GrowthRecord.event_id) == Event.id)
     return select(record.scalar_subquery().label("record")).where(
-        col(Event.id) == bindparam("event_id"), event_policies.events_within(reach, deleted_too)
+        col(Event.id) == bindparam("event_id"),
+        event_policies.events_within(reach, deleted_too, one=True),
     )
 
 

@@ -51,7 +51,7 @@ def _form(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
         form.scalar_subquery().label("record"),
     ).where(
         col(Team.id) == bindparam("team_id"),
-        team_policies.teams_within(reach, include_deleted=True),
+        team_policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 

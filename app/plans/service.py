@@ -280,7 +280,7 @@ def _plan_of_team(reach: team_policies.TeamReach) -> AnySelect:
     )
     return select(col(Team.id).label("team_id"), plan.scalar_subquery().label("plan")).where(
         col(Team.id) == bindparam("team_id"),
-        team_policies.teams_within(reach, include_deleted=True),
+        team_policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 

@@ -147,7 +147,7 @@ def progress_statement(principal: Principal, team_id: uuid.UUID, now: datetime) 
 def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) -> AnySelect:
     return select(col(Team.id).label("team_id"), *facts_columns(kind, Team)).where(
         col(Team.id) == bindparam("team_id"),
-        team_policies.teams_within(reach, include_deleted=True),
+        team_policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 

@@ -195,7 +195,8 @@ def _event_record(
         .join(Team, col(Team.id) == Event.team_id)
         .outerjoin(model, model.event_id == Event.id)
         .where(
-            col(Event.id) == bindparam("event_id"), event_policies.events_within(reach, deleted_too)
+            col(Event.id) == bindparam("event_id"),
+            event_policies.events_within(reach, deleted_too, one=True),
         )
     )
 
@@ -212,7 +213,7 @@ def team_standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 def _team_standing(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
     return select(*team_policies.confidential_columns_for(teacher, Team)).where(
         col(Team.id) == bindparam("team_id"),
-        team_policies.teams_within(reach, include_deleted=True),
+        team_policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 

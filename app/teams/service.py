@@ -78,7 +78,9 @@ async def get_viewable(
     One statement decides, the list's filter plus the id, so an unknown id and a team the
     caller may not see cost the same. `for_update` locks the team row until the transaction
     ends (PostgreSQL), for changes to its membership."""
-    stmt = select(Team).where(col(Team.id) == team_id, policies.visible_teams(principal, True))
+    stmt = select(Team).where(
+        col(Team.id) == team_id, policies.visible_teams(principal, True, one=True)
+    )
     if for_update:
         stmt = stmt.with_for_update(of=Team)
     team = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
@@ -142,7 +144,8 @@ def seen_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 @functools.cache
 def _seen(reach: policies.TeamReach) -> AnySelect:
     return select(col(Team.id)).where(
-        col(Team.id) == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+        col(Team.id) == bindparam("team_id"),
+        policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 
@@ -169,7 +172,8 @@ def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 @functools.cache
 def _view(reach: policies.TeamReach) -> AnySelect:
     return select(*table_of(Team).columns, *_related(Team)).where(
-        col(Team.id) == bindparam("team_id"), policies.teams_within(reach, include_deleted=True)
+        col(Team.id) == bindparam("team_id"),
+        policies.teams_within(reach, include_deleted=True, one=True),
     )
 
 
