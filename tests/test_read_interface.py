@@ -4,6 +4,7 @@ per response, and the SQLAlchemy releases its internals were written for."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,6 +236,13 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
         conn.execute(update(Team).where(Team.id == gone).values(deleted_at=when))
     callers = [world.admin_a, world.admin_b, both, world.teacher_a, world.district_admin]
     seen_by_someone: set[uuid.UUID] = set()
+    planning = []
+    for team_id, who in ((a_team, world.teacher_a), (b_team, world.teacher_b)):
+        body = {"team_id": str(team_id), "kind": "other", "title": "Planning",
+                "starts_at": "2027-01-12T15:00:00Z", "ends_at": "2027-01-12T16:00:00Z"}  # fmt: skip
+        r = client.post("/api/v1/events", headers=auth(who), json=body)
+        assert r.status_code == 201, r.text
+        planning.append(uuid.UUID(r.json()["id"]))
 
     async def work(reads: Reads, db: Database) -> Any:
         async with db.session() as session:
@@ -246,54 +254,27 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
             reach = team_policies.team_reach(p)
             for deleted in (True, False):
                 async with db.session() as session:
-                    as_set = set(
-                        (
-                            await session.execute(
-                                select(Team.id).where(team_policies.teams_within(reach, deleted)),
-                                values,
-                            )
-                        ).scalars()
-                    )
-                    one_by_one = {
-                        t
-                        for t in teams
-                        if (
-                            await session.execute(
-                                select(Team.id).where(
-                                    Team.id == t,
-                                    team_policies.teams_within(reach, deleted, one=True),
-                                ),
-                                values,
-                            )
-                        ).first()
-                    }
+                    within = functools.partial(team_policies.teams_within, reach, deleted)
+                    as_set, one_by_one = await _both_forms(session, Team, teams, within, values)
                     assert as_set == one_by_one, (user.email, deleted)
                     seen_by_someone.update(as_set)
-                    events_as_set = set(
-                        (
-                            await session.execute(
-                                select(Event.id).where(
-                                    event_policies.events_within(reach, deleted)
-                                ),
-                                values,
-                            )
-                        ).scalars()
-                    )
-                    events_one_by_one = {
-                        e
-                        for e in events
-                        if (
-                            await session.execute(
-                                select(Event.id).where(
-                                    Event.id == e,
-                                    event_policies.events_within(reach, deleted, one=True),
-                                ),
-                                values,
-                            )
-                        ).first()
-                    }
-                    assert events_as_set == events_one_by_one, (user.email, deleted)
+                    within = functools.partial(event_policies.events_within, reach, deleted)
+                    as_set, one_by_one = await _both_forms(session, Event, events, within, values)
+                    assert as_set == one_by_one, (user.email, deleted)
+                    seen_by_someone.update(as_set)
         return None
 
     _run(settings, work)
-    assert {a_team, mixed, b_team, gone} <= seen_by_someone
+    assert {a_team, mixed, b_team, gone, *planning} <= seen_by_someone
+
+
+async def _both_forms(session, table, ids, within, values) -> tuple[set, set]:
+    """The ids `within(one=False)` admits as a set, and those `within(one=True)` admits when
+    asked of each row in `ids`."""
+    found = await session.execute(select(table.id).where(within(one=False)), values)
+    one_by_one = set()
+    for i in ids:
+        asked = select(table.id).where(table.id == i, within(one=True))
+        if (await session.execute(asked, values)).first():
+            one_by_one.add(i)
+    return set(found.scalars()), one_by_one

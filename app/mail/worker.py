@@ -18,6 +18,7 @@ import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlmodel import col
@@ -75,6 +76,14 @@ def _send(settings: Settings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
+async def _record(db: Database, m: OutboxMessage, **values: Any) -> None:
+    """What became of one message of a batch, in a transaction of its own."""
+    async with db.session() as session:
+        await session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id) == m.id).values(**values)
+        )
+
+
 async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> int:
     """Send what is due now (one batch); the number sent."""
     now = utcnow()
@@ -104,46 +113,33 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
             msg = _email(settings, m)
         except Unreadable as exc:  # SECRET_KEY changed while it waited: it can never go
             log.error("mail %s (%s) given up: %s", m.id, m.kind, exc)
-            async with db.session() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == m.id)
-                    .values(
-                        attempts=MAX_ATTEMPTS,
-                        claimed_until=None,
-                        last_error=f"not sent: {exc}",
-                    )
-                )
+            await _record(
+                db, m, attempts=MAX_ATTEMPTS, claimed_until=None, last_error=f"not sent: {exc}"
+            )
             continue
         try:
             await asyncio.to_thread(_send, settings, msg)
         except Exception as exc:  # the server refused or is down: try again later
             log.warning("mail %s to %s not sent: %s", m.id, m.kind, exc)
-            async with db.session() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == m.id)
-                    .values(
-                        attempts=OutboxMessage.attempts + 1,
-                        send_after=utcnow() + backoff(m.attempts + 1),
-                        claimed_until=None,
-                        last_error=str(exc)[:1000],
-                    )
-                )
-            continue
-        async with db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == m.id)
-                # Sent: the outbox is not an archive, and keeps nothing of what it said.
-                .values(
-                    sent_at=utcnow(),
-                    claimed_until=None,
-                    attempts=OutboxMessage.attempts + 1,
-                    body="",
-                    calendar=None,
-                )
+            await _record(
+                db,
+                m,
+                attempts=OutboxMessage.attempts + 1,
+                send_after=utcnow() + backoff(m.attempts + 1),
+                claimed_until=None,
+                last_error=str(exc)[:1000],
             )
+            continue
+        # Sent: the outbox is not an archive, and keeps nothing of what it said.
+        await _record(
+            db,
+            m,
+            sent_at=utcnow(),
+            claimed_until=None,
+            attempts=OutboxMessage.attempts + 1,
+            body="",
+            calendar=None,
+        )
         sent += 1
     return sent
 
