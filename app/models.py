@@ -3,6 +3,7 @@
 from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, SsoIdentity, SsoSignIn
 from app.calendar_feeds.models import CalendarFeed
+from app.core.kept import ContentRevision
 from app.coverage.models import CoverageRequest
 from app.events.models import Event, EventParticipant
 from app.focus_areas.models import FocusArea
@@ -32,6 +33,7 @@ __all__ = [
     "CalendarFeed",
     "ConferenceRecord",
     "ConfidentialRead",
+    "ContentRevision",
     "CoverageRequest",
     "Event",
     "EventParticipant",

@@ -31,6 +31,7 @@ from app.core import sqlite_writes
 from app.core.config import Settings
 from app.core.drivers import Driver, make_driver
 from app.core.errors import CommitFailed
+from app.core.kept import KeptDocuments
 
 # Stable constraint names, so migrations can drop and alter them on both engines.
 NAMING_CONVENTION = {
@@ -264,6 +265,8 @@ class Database:
             )
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.driver: Driver = make_driver(url, self.engine.dialect, settings)
+        # Composite documents this worker keeps (kept.py), shared by its requests' reads.
+        self.kept = KeptDocuments(settings.kept_documents)
         self._write = async_sessionmaker(
             write_engine,
             class_=AsyncSession,

@@ -36,7 +36,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 async def get_reads(request: Request) -> Reads:
     """The request's read interface (core/reads.py): what every GET reads, no session."""
-    return Reads(request.app.state.db.driver, request)
+    db: Database = request.app.state.db
+    return Reads(db.driver, request, kept=db.kept)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -15,16 +15,19 @@ stitched together from two moments of the database.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
 
 from app.core.drivers import Driver, Fetch
+from app.core.kept import DISTRICT, REVISIONS, KeptDocuments, Revision, kept
 from app.core.pagination import (
     COUNT_UP_TO,
     LIMIT,
@@ -41,7 +44,11 @@ from app.core.pagination import (
 )
 from app.core.sql import AnySelect
 
+if TYPE_CHECKING:
+    from app.auth.principal import Principal
+
 T = TypeVar("T", bound=BaseModel)
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +85,12 @@ def _list_of(schema: type[BaseModel]) -> TypeAdapter[list[Any]]:
 class Reads:
     """The reads of one request (one instance per request, see `deps.ReadsDep`)."""
 
-    def __init__(self, driver: Driver, request: Request | None = None) -> None:
+    def __init__(
+        self, driver: Driver, request: Request | None = None, *, kept: KeptDocuments | None = None
+    ) -> None:
         self._driver = driver
         self._request = request
+        self._kept = kept
         self._fetch: Fetch | None = None
         self._alone = 0
 
@@ -108,6 +118,27 @@ class Reads:
                 yield
             finally:
                 self._fetch = None
+
+    async def kept(
+        self,
+        principal: Principal,
+        key: Hashable,
+        team_id: uuid.UUID,
+        build: Callable[[], Awaitable[K]],
+        *,
+        until: Callable[[K, datetime], datetime | None],
+    ) -> K:
+        """A document of one team the caller has asked for before, as kept by this worker if
+        nothing it was built from has changed since (kept.py), else `build()` and keep it until
+        `until(document, the moment it was built for)`. The caller's right to the team is
+        checked before, in the same snapshot: this only decides whether to build again."""
+        async with self.snapshot():
+
+            async def revisions(team: uuid.UUID) -> list[Revision]:
+                values = {"team_id": team, "district": DISTRICT}
+                return await self.all(Revision, Bound(REVISIONS, values))
+
+            return await kept(self._kept, revisions, principal, key, team_id, build, until)
 
     async def one(
         self,

@@ -2,9 +2,7 @@
 Who reads which part is the teams' rule: `teams.policies.confidential_columns`."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query
 
@@ -12,7 +10,7 @@ from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep
 from app.read_log.deps import NoteRead
 from app.read_log.models import ReadKind
-from app.summary import service
+from app.summary import document, service
 from app.summary.schemas import TeamSummary
 
 IncludePrivate = Annotated[
@@ -40,25 +38,20 @@ async def get_summary(
 SummaryView = Annotated[TeamSummary, Depends(get_summary)]
 
 
-@dataclass
-class SummaryDocument:
-    summary: TeamSummary
-    zone: ZoneInfo
-
-
 async def get_summary_document(
     team_id: uuid.UUID,
     reads: ReadsDep,
     caller: StaffCaller,
     note: NoteRead,
     include_private: IncludePrivate = True,
-) -> SummaryDocument:
-    summary, zone = await service.compile_document(
-        reads, caller, team_id, include_private=include_private
+    format: document.Format = "html",
+) -> document.Rendered:
+    rendered = await document.render(
+        reads, caller, team_id, format, include_private=include_private
     )
-    if summary.confidential_included:
+    if rendered.confidential_included:
         await note(ReadKind.summary, team_id)
-    return SummaryDocument(summary, zone)
+    return rendered
 
 
-SummaryDocumentView = Annotated[SummaryDocument, Depends(get_summary_document)]
+SummaryDocumentView = Annotated[document.Rendered, Depends(get_summary_document)]

@@ -8,15 +8,20 @@ written."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
+from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.reads import Reads
 from app.events.schemas import EventPublic
+from app.summary import service
 from app.summary.schemas import TeamSummary
 from app.summary.service import event_status, when
 
@@ -356,3 +361,44 @@ def _row(e: EventPublic, names: dict[uuid.UUID, str], zone: ZoneInfo, now: datet
     if e.observer_id and e.observed_id:
         what += f": {names.get(e.observer_id, '?')} observes {names.get(e.observed_id, '?')}"
     return Row(when(e.starts_at, zone), what, e.location or "-", event_status(e, now))
+
+
+Format = Literal["markdown", "html"]
+RENDERERS: dict[str, tuple[Callable[[TeamSummary, ZoneInfo], str], str]] = {
+    "markdown": (to_markdown, "text/markdown; charset=utf-8"),
+    "html": (to_html, "text/html; charset=utf-8"),
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The summary as a document, and what its request needs to know of it."""
+
+    text: str
+    media_type: str
+    confidential_included: bool
+    holds_until: datetime  # when it would read otherwise with no row changed
+
+
+async def render(
+    reads: Reads, principal: Principal, team_id: uuid.UUID, fmt: Format, *, include_private: bool
+) -> Rendered:
+    """The summary of a team the caller sees (404 otherwise) as a document, with times in the
+    team's time zone, from one snapshot: as this worker kept it, unless anything it shows has
+    changed since (core/kept.py)."""
+    async with reads.snapshot():
+        team = await service.standing(reads, principal, team_id)
+
+        async def build() -> Rendered:
+            now = utcnow()
+            summary = await service.summary_of(
+                reads, principal, team, include_private=include_private
+            )
+            zone = await service.time_zone(reads, team_id)
+            write, media_type = RENDERERS[fmt]
+            text = write(summary, zone)
+            until = service.changes_at(summary, now)
+            return Rendered(text, media_type, summary.confidential_included, until)
+
+        key = ("document", fmt, include_private, team.reads_confidential, team.confidential_since)
+        return await reads.kept(principal, key, team_id, build, until=lambda r, _: r.holds_until)

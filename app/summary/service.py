@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.auth.principal import Principal
@@ -32,7 +32,7 @@ from app.teams.deps import MISSING as TEAM_MISSING
 from app.teams.schemas import TeamPublic
 
 
-class _TeamStanding(TeamPublic):
+class TeamStanding(TeamPublic):
     reads_confidential: bool
     confidential_since: datetime | None
 
@@ -44,29 +44,56 @@ async def compile_summary(
     The confidential parts only for those who read the team's records, those written within
     their reach; without `include_private`, none of the caller's private reflections."""
     async with reads.snapshot():
-        stmt = teams.standing_statement(principal, team_id)
-        team = await read_visible(reads, _TeamStanding, stmt, missing=TEAM_MISSING)
-        plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
-        if plan is None:
-            raise NotFound(NO_PLAN)
-        now = utcnow()
-        as_of = progress.progress_statement(principal, team_id, now)
-        facts = await reads.one(progress.TeamFacts, as_of)
-        assert facts is not None  # the team was just read in this snapshot
-        calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
-        conference = observation = forms = None
-        member, since = team.reads_confidential, team.confidential_since
-        if member:
-            held = records.team_records_statement(ConferenceRecord, team_id, since)
-            conference = await reads.all(ConferenceRecordPublic, held)
-            held = records.team_records_statement(ObservationRecord, team_id, since)
-            observation = await reads.all(ObservationRecordPublic, held)
-            forms_of_team = learning_forms.team_forms_statement(team_id, since)
-            forms = await reads.all(LearningFormPublic, forms_of_team)
-        posts_stmt = reflections.team_posts_statement(principal, team_id)
-        posts = await reads.all(ReflectionPublic, posts_stmt)
-        if not include_private:
-            posts = [p for p in posts if p.visibility != Visibility.private]
+        team = await standing(reads, principal, team_id)
+        return await summary_of(reads, principal, team, include_private=include_private)
+
+
+async def standing(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamStanding:
+    """The team with the caller's standing on it, if the caller sees it (404 otherwise)."""
+    stmt = teams.standing_statement(principal, team_id)
+    return await read_visible(reads, TeamStanding, stmt, missing=TEAM_MISSING)
+
+
+async def summary_of(
+    reads: Reads, principal: Principal, team: TeamStanding, *, include_private: bool
+) -> TeamSummary:
+    """The summary of a team whose standing the caller was just given, in the same snapshot:
+    as this worker kept it, unless anything it shows has changed since (core/kept.py)."""
+    key = ("summary", include_private, team.reads_confidential, team.confidential_since)
+    return await reads.kept(
+        principal,
+        key,
+        team.id,
+        lambda: _compile(reads, principal, team, include_private),
+        until=changes_at,
+    )
+
+
+async def _compile(
+    reads: Reads, principal: Principal, team: TeamStanding, include_private: bool
+) -> TeamSummary:
+    team_id = team.id
+    plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
+    if plan is None:
+        raise NotFound(NO_PLAN)
+    now = utcnow()
+    as_of = progress.progress_statement(principal, team_id, now)
+    facts = await reads.one(progress.TeamFacts, as_of)
+    assert facts is not None  # the team was just read in this snapshot
+    calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
+    conference = observation = forms = None
+    member, since = team.reads_confidential, team.confidential_since
+    if member:
+        held = records.team_records_statement(ConferenceRecord, team_id, since)
+        conference = await reads.all(ConferenceRecordPublic, held)
+        held = records.team_records_statement(ObservationRecord, team_id, since)
+        observation = await reads.all(ObservationRecordPublic, held)
+        forms_of_team = learning_forms.team_forms_statement(team_id, since)
+        forms = await reads.all(LearningFormPublic, forms_of_team)
+    posts_stmt = reflections.team_posts_statement(principal, team_id)
+    posts = await reads.all(ReflectionPublic, posts_stmt)
+    if not include_private:
+        posts = [p for p in posts if p.visibility != Visibility.private]
     return TeamSummary(
         team=TeamPublic.model_validate(team.model_dump()),
         plan=plan,
@@ -80,14 +107,21 @@ async def compile_summary(
     )
 
 
-async def compile_document(
-    reads: Reads, principal: Principal, team_id: uuid.UUID, *, include_private: bool = True
-) -> tuple[TeamSummary, ZoneInfo]:
-    """The summary and the time zone its document shows times in, from one snapshot."""
-    async with reads.snapshot():
-        summary = await compile_summary(reads, principal, team_id, include_private=include_private)
-        zone = await reads.one(teams.Zone, teams.time_zone_statement(team_id))
-    return summary, ZoneInfo(zone.time_zone if zone else "UTC")
+def changes_at(summary: TeamSummary, now: datetime) -> datetime:
+    """When a summary built at `now` would say something else with no row changed: the next
+    event to end unconfirmed (it shows as ended, and progress counts it), or the next day in
+    UTC (the year's deadlines turn overdue by the day)."""
+    tomorrow = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
+    ending = (
+        e.ends_at for e in summary.calendar if e.status == EventStatus.scheduled and e.ends_at > now
+    )
+    return min([tomorrow, *ending])
+
+
+async def time_zone(reads: Reads, team_id: uuid.UUID) -> ZoneInfo:
+    """The zone the team's documents show times in."""
+    zone = await reads.one(teams.Zone, teams.time_zone_statement(team_id))
+    return ZoneInfo(zone.time_zone if zone else "UTC")
 
 
 def when(value: datetime, zone: ZoneInfo) -> str:

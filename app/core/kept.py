@@ -1,0 +1,139 @@
+"""Documents a worker keeps once built, exact through revision counters the database keeps.
+
+A team's summary reads eight statements and assembles them, its printable form renders them
+besides; what they are built from changes a few times a day. So each worker keeps what it
+built, and serves it again only while nothing it was built from can have changed:
+
+- **What changed**: `content_revision` holds a counter per team and one for the district (the
+  nil id). Triggers (migration 0043) raise the team's counter when a transaction that changed
+  any of the team's rows commits (the team, its members, invitations, plan, events and their
+  participants, records, learning forms, reflections and their comments), and the district's
+  when accounts, schools, memberships, school years, focus areas or the program's rules change.
+  Whoever wrote (this API, a roster import, the CLI, SQL by hand), the counter moves in the same
+  commit as the change. `tests/test_kept.py` derives the tables from the documents' own
+  statements and fails on any without its trigger.
+- **When it changes by itself**: the builder says until when its document holds (an event
+  ending unconfirmed, a day turning); past that moment it is built again.
+- **Who asked**: the key always starts with the caller (account, role and schools), so one
+  person's document is never served to another, whatever else the key holds. The caller's
+  right to the team is checked on every request before the kept copy is looked up.
+
+The revisions are read inside the request's snapshot before the document would be, so a kept
+copy is never older than the revision it is filed under (a copy built from newer rows than its
+revision is built again at the next revision). `kept_documents = 0` turns it off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, Column, Uuid, bindparam, select
+from sqlmodel import Field, SQLModel, col
+
+if TYPE_CHECKING:
+    from app.auth.principal import Principal
+
+K = TypeVar("K")
+
+DISTRICT = uuid.UUID(int=0)  # the district's counter in content_revision
+
+
+class ContentRevision(SQLModel, table=True):
+    """How many committed transactions changed a team's content (or, under the nil id, the
+    district's shared rows). Written only by the triggers of migration 0043."""
+
+    __tablename__ = "content_revision"
+
+    team_id: uuid.UUID = Field(primary_key=True)
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Revision(BaseModel):
+    team_id: uuid.UUID
+    revision: int
+
+
+# The team's and the district's counters (`district`: DISTRICT).
+REVISIONS = select(col(ContentRevision.team_id), col(ContentRevision.revision)).where(
+    col(ContentRevision.team_id).in_(
+        [bindparam("team_id", type_=Uuid()), bindparam("district", type_=Uuid())]
+    )
+)
+
+Stamp = tuple[int, int]  # (the team's revision, the district's)
+
+
+def caller_key(principal: Principal) -> Hashable:
+    """Who asked, as every key starts: the account, its role and its schools."""
+    staff = principal.staff
+    return (staff.id, staff.role, principal.school_ids)
+
+
+class KeptDocuments:
+    """The documents one worker keeps, least recently used first out."""
+
+    def __init__(
+        self, size: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, tuple[Stamp, datetime | None, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable, stamp: Stamp, now: datetime) -> Any | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        kept_at, until, value = found
+        if kept_at != stamp or (until is not None and now >= until):
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, stamp: Stamp, until: datetime | None, value: Any) -> None:
+        if self.size <= 0:
+            return
+        self._entries[key] = (stamp, until, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+RevisionsOf = Callable[[uuid.UUID], Awaitable[list[Revision]]]
+
+
+async def kept(
+    store: KeptDocuments | None,
+    read_revisions: RevisionsOf,
+    principal: Principal,
+    key: Hashable,
+    team_id: uuid.UUID,
+    build: Callable[[], Awaitable[K]],
+    until: Callable[[K, datetime], datetime | None],
+) -> K:
+    """The caller's document `key` of this team: kept, or built by `build` and kept until
+    `until(document, moment it was built from)`. Run inside the request's snapshot."""
+    if store is None or store.size <= 0:
+        return await build()
+    found = await read_revisions(team_id)
+    counters = {r.team_id: r.revision for r in found}
+    stamp = (counters.get(team_id, 0), counters.get(DISTRICT, 0))
+    full_key = (caller_key(principal), team_id, key)
+    now = store.clock()
+    value = store.get(full_key, stamp, now)
+    if value is not None:
+        return value
+    built = await build()
+    store.put(full_key, stamp, until(built, now), built)
+    return built

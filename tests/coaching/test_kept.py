@@ -1,0 +1,308 @@
+"""Kept documents (app/core/kept.py): a worker serves a team's summary and its printable form
+again only while nothing they show has changed. The oracle throughout: what the worker serves
+must equal what it builds with nothing kept, for every kind of reader, after every kind of
+change, made through the API or by hand in SQL (a roster import, the CLI, an operator)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.sql.util import find_tables
+
+from app.core.kept import KeptDocuments
+from app.core.reads import Reads
+from app.summary import service as summary_service
+from app.summary.service import changes_at
+from tests.coaching.test_progress import complete_cycle, ev
+
+READERS = ("teacher_a", "teacher_a2", "admin_a", "district_admin", "teacher_a3")
+
+
+def _urls(team_id: str) -> list[str]:
+    base = f"/api/v1/teams/{team_id}/summary"
+    return [
+        base,
+        f"{base}?include_private=false",
+        f"{base}/document",
+        f"{base}/document?format=markdown",
+    ]
+
+
+def _kept(client) -> KeptDocuments:
+    store: KeptDocuments = client.app.state.db.kept
+    return store
+
+
+def _answers(client, auth, world, team_id: str) -> dict[tuple[str, str], tuple[int, str]]:
+    found = {}
+    for reader in READERS:
+        headers = auth(getattr(world, reader))
+        for url in _urls(team_id):
+            r = client.get(url, headers=headers)
+            body = r.text if r.status_code == 200 else r.json()["detail"]  # no request id
+            found[reader, url] = (r.status_code, body)
+    return found
+
+
+def _same_as_built_afresh(client, auth, world, team_id: str) -> None:
+    served = _answers(client, auth, world, team_id)
+    _kept(client).clear()
+    built = _answers(client, auth, world, team_id)
+    for key, answer in built.items():
+        assert served[key] == answer, f"{key} served a stale document"
+    assert any(status == 200 for status, _ in built.values())
+
+
+@pytest.fixture
+def cycle(client, team, world, auth, sync_engine):
+    complete_cycle(client, team, world, auth)
+    return team
+
+
+def test_tables_the_documents_read_each_raise_a_revision(
+    client, cycle, world, auth, sync_engine, monkeypatch
+):
+    """Every table a summary or document statement reads, for every reader, has the trigger
+    that raises a revision when it changes (a table read without one would be served stale)."""
+    read: set[str] = set()
+    original = Reads._rows
+
+    async def spy(self, stmt, values, **kwargs):
+        found = find_tables(stmt, include_aliases=True)
+        read.update(getattr(t, "original", t).name for t in found)  # an alias: its table
+        return await original(self, stmt, values, **kwargs)
+
+    monkeypatch.setattr(Reads, "_rows", spy)
+    _kept(client).clear()
+    _answers(client, auth, world, cycle["id"])
+    read.discard("content_revision")
+    assert {"reflection", "event", "observation_record", "user_account"} <= read
+    with sync_engine.connect() as conn:
+        if sync_engine.dialect.name == "sqlite":
+            rows = conn.execute(
+                text(
+                    "SELECT tbl_name FROM sqlite_master "
+                    "WHERE type = 'trigger' AND name LIKE 'content_revision_%'"
+                )
+            )
+        else:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname LIKE 'content_revision_%'"
+                )
+            )
+        watched = {r[0] for r in rows}
+    assert read - watched == set()
+
+
+def test_a_document_read_again_is_kept(client, cycle, world, auth, monkeypatch):
+    builds = []
+    original = summary_service._compile
+
+    async def counting(*args, **kwargs):
+        builds.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(summary_service, "_compile", counting)
+    _kept(client).clear()
+    a = auth(world.teacher_a)
+    url = f"/api/v1/teams/{cycle['id']}/summary"
+    first = client.get(url, headers=a)
+    again = client.get(url, headers=a)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert len(builds) == 1
+    # Another reader never gets the first one's copy.
+    admin = client.get(url, headers=auth(world.admin_a))
+    assert admin.json()["observation_records"] is None
+    assert len(builds) == 2
+    # The printable form is kept too (built from the kept summary the first time).
+    doc = f"{url}/document"
+    assert client.get(doc, headers=a).text == client.get(doc, headers=a).text
+    assert len(builds) == 2
+    # A change to the team: built again, and shows it.
+    r = client.post(
+        "/api/v1/reflections",
+        headers=a,
+        json={"title": "Later", "body": "Words", "visibility": "team", "team_id": cycle["id"]},
+    )
+    assert r.status_code == 201
+    later = client.get(url, headers=a).json()
+    assert len(builds) == 3
+    assert "Later" in [p["title"] for p in later["reflections"]]
+
+
+def _sql(sync_engine, statement: str, **values) -> None:
+    with sync_engine.begin() as conn:
+        conn.execute(text(statement), values)
+
+
+def _uuid(engine, value) -> str:
+    return value.hex if engine.dialect.name == "sqlite" else str(value)
+
+
+def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
+    """After each change, API or SQL by hand, every reader is served what a fresh build says."""
+    team_id = cycle["id"]
+    a, admin = auth(world.teacher_a), auth(world.admin_a)
+    e = sync_engine
+    _same_as_built_afresh(client, auth, world, team_id)
+
+    def api(method: str, url: str, **kwargs) -> dict:
+        r = client.request(method, url, **kwargs)
+        assert r.status_code < 300, r.text
+        return r.json() if r.content else {}
+
+    changes = [
+        lambda: api(
+            "POST",
+            "/api/v1/reflections",
+            headers=a,
+            json={"title": "New", "body": "b", "visibility": "team", "team_id": team_id},
+        ),
+        lambda: ev(client, a, cycle, "other", 25),
+        lambda: _sql(
+            e,
+            "UPDATE user_account SET given_name = 'Renamed' WHERE id = :id",
+            id=_uuid(e, world.teacher_a2.id),
+        ),
+        lambda: _sql(
+            e,
+            "UPDATE school SET time_zone = 'Asia/Tokyo' WHERE id = :id",
+            id=_uuid(e, world.school_a.id),
+        ),
+        lambda: _sql(e, "UPDATE program_rules SET observations_per_teacher = 3"),
+        lambda: _sql(
+            e,
+            "UPDATE observation_record SET affirmations = :v WHERE team_id = :t",
+            v='["Edited by hand"]',
+            t=_uuid(e, uuid.UUID(team_id)),
+        ),
+        lambda: _sql(
+            e,
+            "DELETE FROM event_participant WHERE user_id = :u AND event_id IN "
+            "(SELECT id FROM event WHERE team_id = :t AND kind = 'other')",
+            u=_uuid(e, world.teacher_a2.id),
+            t=_uuid(e, uuid.UUID(team_id)),
+        ),
+        lambda: _sql(
+            e,
+            "UPDATE reflection SET visibility = 'program' WHERE team_id = :t",
+            t=_uuid(e, uuid.UUID(team_id)),
+        ),
+        lambda: _sql(
+            e,
+            "UPDATE user_account SET role = 'school_admin' WHERE id = :id",
+            id=_uuid(e, world.teacher_a2.id),
+        ),
+        lambda: _sql(
+            e,
+            "DELETE FROM school_membership WHERE user_id = :id",
+            id=_uuid(e, world.teacher_a.id),
+        ),
+        lambda: api(
+            "POST",
+            f"/api/v1/teams/{team_id}/plan/transitions",
+            headers={**admin, "If-Match": "*"},
+            json={"action": "complete", "override_missing": True, "comment": "Met in May"},
+        ),
+    ]
+    for change in changes:
+        _answers(client, auth, world, team_id)  # kept by every reader
+        change()
+        _same_as_built_afresh(client, auth, world, team_id)
+
+
+def test_a_document_is_built_again_when_an_event_ends(client, team, world, auth, monkeypatch):
+    """An event ending unconfirmed changes the summary with no row changed: the kept copy says
+    until when it holds."""
+    a = auth(world.teacher_a)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    r = client.post(
+        "/api/v1/events",
+        headers=a,
+        json={
+            "team_id": team["id"],
+            "kind": "pre_conference",
+            "starts_at": (soon - timedelta(minutes=30)).isoformat(),
+            "ends_at": soon.isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    builds = []
+    original = summary_service._compile
+
+    async def counting(*args, **kwargs):
+        builds.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(summary_service, "_compile", counting)
+    store = _kept(client)
+    store.clear()
+    url = f"/api/v1/teams/{team['id']}/summary"
+    client.get(url, headers=a)
+    client.get(url, headers=a)
+    assert len(builds) == 1
+    monkeypatch.setattr(store, "clock", lambda: soon + timedelta(seconds=1))
+    client.get(url, headers=a)
+    assert len(builds) == 2
+
+
+def test_until_when_a_summary_holds():
+    now = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+
+    class Ev:
+        def __init__(self, status: str, ends: datetime) -> None:
+            self.status, self.ends_at = status, ends
+
+    class Summary:
+        calendar = [
+            Ev("held", now + timedelta(minutes=5)),
+            Ev("cancelled", now + timedelta(minutes=10)),
+            Ev("scheduled", now - timedelta(minutes=10)),
+            Ev("scheduled", now + timedelta(minutes=150)),
+        ]
+
+    assert changes_at(Summary(), now) == datetime(2026, 3, 3, tzinfo=UTC)  # type: ignore[arg-type]
+    Summary.calendar.append(Ev("scheduled", now + timedelta(minutes=20)))
+    assert changes_at(Summary(), now) == now + timedelta(minutes=20)  # type: ignore[arg-type]
+
+
+def test_the_store_forgets_the_least_recently_used():
+    store = KeptDocuments(2)
+    now = datetime.now(UTC)
+    store.put("a", (1, 1), None, "A")
+    store.put("b", (1, 1), None, "B")
+    assert store.get("a", (1, 1), now) == "A"
+    store.put("c", (1, 1), None, "C")
+    assert store.get("b", (1, 1), now) is None
+    assert store.get("a", (1, 2), now) is None  # another revision: gone
+    assert store.get("c", (1, 1), now) == "C"
+    assert len(store) == 1
+    off = KeptDocuments(0)
+    off.put("a", (1, 1), None, "A")
+    assert len(off) == 0
+
+
+def test_a_transaction_raises_its_team_revision(client, team, world, auth, sync_engine):
+    """One write is one commit: the team's counter moves (on PostgreSQL by exactly one, however
+    many of the team's rows it wrote)."""
+
+    def revision() -> int:
+        with sync_engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT revision FROM content_revision WHERE team_id = :t"),
+                {"t": _uuid(sync_engine, uuid.UUID(team["id"]))},
+            ).scalar()
+        return int(found or 0)
+
+    before = revision()
+    ev(client, auth(world.teacher_a), team, "pre_conference", 3)  # event, participants, ...
+    after = revision()
+    assert after > before
+    if sync_engine.dialect.name == "postgresql":
+        assert after == before + 1
