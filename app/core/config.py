@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     principal_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     # How many composite documents (a team's summary, its printable form) a worker keeps,
     # exact through the database's revision counters (app/core/kept.py); 0 builds every one.
-    kept_documents: int = Field(default=2000, ge=0, le=100_000)
+    kept_documents: int = Field(default=10_000, ge=0, le=1_000_000)
     # How often the confidential-read log writes what it gathered (app/read_log/writer.py);
     # 0: each read writes its entry before it answers.
     read_log_flush_seconds: float = Field(default=0.5, ge=0, le=60)

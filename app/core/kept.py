@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -58,11 +58,9 @@ class Revision(BaseModel):
     revision: int
 
 
-# The team's and the district's counters (`district`: DISTRICT).
+# The counters of some teams (`teams`, the district's id among them).
 REVISIONS = select(col(ContentRevision.team_id), col(ContentRevision.revision)).where(
-    col(ContentRevision.team_id).in_(
-        [bindparam("team_id", type_=Uuid()), bindparam("district", type_=Uuid())]
-    )
+    col(ContentRevision.team_id).in_(bindparam("teams", expanding=True, type_=Uuid()))
 )
 
 Stamp = tuple[int, int]  # (the team's revision, the district's)
@@ -110,7 +108,42 @@ class KeptDocuments:
         self._entries.clear()
 
 
-RevisionsOf = Callable[[uuid.UUID], Awaitable[list[Revision]]]
+RevisionsOf = Callable[[list[uuid.UUID]], Awaitable[list[Revision]]]
+
+
+async def kept_each(
+    store: KeptDocuments | None,
+    read_revisions: RevisionsOf,
+    principal: Principal,
+    key: Hashable,
+    team_ids: Sequence[uuid.UUID],
+    build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
+    until: Callable[[K, datetime], datetime | None],
+) -> dict[uuid.UUID, K]:
+    """The caller's document `key` of each of these teams: kept, or built together by
+    `build(the teams not kept)` and kept until `until(document, moment it was built for)`.
+    Run inside the request's snapshot, after the caller's right to the teams was checked."""
+    if store is None or store.size <= 0:
+        return dict(await build(list(team_ids)))
+    found = await read_revisions([*team_ids, DISTRICT])
+    counters = {r.team_id: r.revision for r in found}
+    district = counters.get(DISTRICT, 0)
+    who = caller_key(principal)
+    now = store.clock()
+    result: dict[uuid.UUID, K] = {}
+    missing = []
+    for team_id in team_ids:
+        value = store.get((who, team_id, key), (counters.get(team_id, 0), district), now)
+        if value is None:
+            missing.append(team_id)
+        else:
+            result[team_id] = value
+    if missing:
+        for team_id, built in (await build(missing)).items():
+            stamp = (counters.get(team_id, 0), district)
+            store.put((who, team_id, key), stamp, until(built, now), built)
+            result[team_id] = built
+    return result
 
 
 async def kept(
@@ -122,18 +155,10 @@ async def kept(
     build: Callable[[], Awaitable[K]],
     until: Callable[[K, datetime], datetime | None],
 ) -> K:
-    """The caller's document `key` of this team: kept, or built by `build` and kept until
-    `until(document, moment it was built from)`. Run inside the request's snapshot."""
-    if store is None or store.size <= 0:
-        return await build()
-    found = await read_revisions(team_id)
-    counters = {r.team_id: r.revision for r in found}
-    stamp = (counters.get(team_id, 0), counters.get(DISTRICT, 0))
-    full_key = (caller_key(principal), team_id, key)
-    now = store.clock()
-    value = store.get(full_key, stamp, now)
-    if value is not None:
-        return value
-    built = await build()
-    store.put(full_key, stamp, until(built, now), built)
-    return built
+    """`kept_each` for one team."""
+
+    async def build_one(_: list[uuid.UUID]) -> dict[uuid.UUID, K]:
+        return {team_id: await build()}
+
+    found = await kept_each(store, read_revisions, principal, key, [team_id], build_one, until)
+    return found[team_id]

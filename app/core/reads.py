@@ -16,7 +16,7 @@ stitched together from two moments of the database.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +27,7 @@ from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
 
 from app.core.drivers import Driver, Fetch
-from app.core.kept import DISTRICT, REVISIONS, KeptDocuments, Revision, kept
+from app.core.kept import REVISIONS, KeptDocuments, Revision, kept, kept_each
 from app.core.pagination import (
     COUNT_UP_TO,
     LIMIT,
@@ -133,12 +133,26 @@ class Reads:
         `until(document, the moment it was built for)`. The caller's right to the team is
         checked before, in the same snapshot: this only decides whether to build again."""
         async with self.snapshot():
+            return await kept(self._kept, self._revisions, principal, key, team_id, build, until)
 
-            async def revisions(team: uuid.UUID) -> list[Revision]:
-                values = {"team_id": team, "district": DISTRICT}
-                return await self.all(Revision, Bound(REVISIONS, values))
+    async def kept_each(
+        self,
+        principal: Principal,
+        key: Hashable,
+        team_ids: Sequence[uuid.UUID],
+        build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
+        *,
+        until: Callable[[K, datetime], datetime | None],
+    ) -> dict[uuid.UUID, K]:
+        """`kept` for several teams at once (a report's page): those not kept are built by one
+        `build(their ids)`."""
+        async with self.snapshot():
+            return await kept_each(
+                self._kept, self._revisions, principal, key, team_ids, build, until
+            )
 
-            return await kept(self._kept, revisions, principal, key, team_id, build, until)
+    async def _revisions(self, teams: list[uuid.UUID]) -> list[Revision]:
+        return await self.all(Revision, Bound(REVISIONS, {"teams": teams}))
 
     async def one(
         self,

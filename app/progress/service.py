@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -149,6 +149,12 @@ def _progress(reach: team_policies.TeamReach, kind: reflection_policies.Reader) 
         col(Team.id) == bindparam("team_id"),
         team_policies.teams_within(reach, include_deleted=True, one=True),
     )
+
+
+def next_day(now: datetime) -> datetime:
+    """When progress built at `now` may say otherwise with no row changed, beside events
+    ending: the next day in UTC (the year's deadlines turn overdue by the day)."""
+    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
 
 
 def _state(scheduled: int, held: int) -> MeetingState:

@@ -5,7 +5,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.auth.deps import Admin
-from app.core.db import utcnow
 from app.core.deps import ReadsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep, PageParams
@@ -30,10 +29,7 @@ async def year_end_report(
     """The year-end growth report: every team the administrator oversees with its focus area,
     plan status, progress, coverage arranged and year-end meeting status. Counts and statuses
     only. Also as CSV at `/reports/year-end.csv`."""
-    now = utcnow()
-    query, values = service.teams_query(caller, school_year, school_id, now)
-    report = await reads.page(service.YearEndFacts, query, page, values)
-    return service.to_rows(report, now)
+    return await service.report(reads, caller, page, school_year, school_id)
 
 
 @router.get(
@@ -52,11 +48,8 @@ async def year_end_report_csv(
 ) -> Response:
     """The same report as a CSV download (cells that a spreadsheet would read as formulas are
     prefixed with an apostrophe)."""
-    now = utcnow()
-    query, values = service.teams_query(caller, school_year, school_id, now)
     everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
-    page = await reads.page(service.YearEndFacts, query, everything, values)
-    report = service.to_rows(page, now)
+    report = await service.report(reads, caller, everything, school_year, school_id)
     body = service.to_csv(report.items)
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(

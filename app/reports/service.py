@@ -1,5 +1,6 @@
 """The year-end growth report for administrators: each team with its focus area, progress,
-coverage arranged and year-end meeting status; a page of it is one statement."""
+coverage arranged and year-end meeting status. A page reads its teams, then the rows this
+worker has not kept (core/kept.py) in one statement."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import bindparam, func, select
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core import csv_export
-from app.core.pagination import Page, PageQuery
+from app.core.db import utcnow
+from app.core.pagination import Page, PageParams, PageQuery
+from app.core.reads import Bound, Reads
 from app.core.sql import AnySelect, collected
 from app.coverage.models import CoverageRequest, CoverageStatus
 from app.focus_areas.models import FocusArea
 from app.progress.schemas import DeadlineState
-from app.progress.service import TeamFacts, as_of_values, build_progress, facts_columns
+from app.progress.service import (
+    TeamFacts,
+    as_of_values,
+    build_progress,
+    facts_columns,
+    next_day,
+)
 from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
@@ -65,44 +75,27 @@ def _per_team(kind: reflection_policies.Reader) -> Any:
     return columns
 
 
+class ReportTeam(BaseModel):
+    team_id: uuid.UUID
+
+
 def teams_query(
-    principal: Principal, school_year: str | None, school_id: uuid.UUID | None, now: datetime
+    principal: Principal, school_year: str | None, school_id: uuid.UUID | None
 ) -> tuple[PageQuery, dict[str, Any]]:
-    """The report's teams, newest school year first, with the facts of each row as of `now`,
-    and the values of its parameters."""
+    """The report's teams (their ids), newest school year first, and the values of the query's
+    parameters."""
     query = _teams_query(
-        team_policies.team_reach(principal),
-        reflection_policies.reader(principal),
-        school_year is not None,
-        school_id is not None,
+        team_policies.team_reach(principal), school_year is not None, school_id is not None
     )
-    values = {
-        **caller_values(principal),
-        **as_of_values(now),
-        "school_year": school_year,
-        "school_id": school_id,
-    }
+    values = {**caller_values(principal), "school_year": school_year, "school_id": school_id}
     return query, values
 
 
 @functools.cache
-def _teams_query(
-    reach: team_policies.TeamReach,
-    kind: reflection_policies.Reader,
-    by_year: bool,
-    by_school: bool,
-) -> PageQuery:
-    stmt: AnySelect = (
-        select(
-            col(Team.id),
-            col(Team.id).label("team_id"),
-            col(Team.name).label("team_name"),
-            col(Team.school_year),
-            func.coalesce(FocusArea.name, Team.focus_area_other).label("focus_area"),
-        )
-        .outerjoin(FocusArea, col(FocusArea.id) == Team.focus_area_id)
-        .where(team_policies.teams_within(reach, include_deleted=False))
-    )
+def _teams_query(reach: team_policies.TeamReach, by_year: bool, by_school: bool) -> PageQuery:
+    stmt: AnySelect = select(
+        col(Team.id), col(Team.id).label("team_id"), col(Team.name), col(Team.school_year)
+    ).where(team_policies.teams_within(reach, include_deleted=False))
     if by_year:
         stmt = stmt.where(col(Team.school_year) == bindparam("school_year"))
     if by_school:
@@ -113,8 +106,60 @@ def _teams_query(
                 .where(col(SchoolMembership.school_id) == bindparam("school_id"))
             )
         )
-    order = [col(Team.school_year).desc(), col(Team.name).label("team_name"), Team.id]
-    return PageQuery(stmt, order, per_row=_per_team(kind))
+    return PageQuery(stmt, [col(Team.school_year).desc(), col(Team.name), Team.id])
+
+
+def facts_statement(principal: Principal, team_ids: list[uuid.UUID], now: datetime) -> Bound:
+    """Each row's facts, for teams the caller was just shown (`teams_query`), as of `now`."""
+    values = {**caller_values(principal), **as_of_values(now), "team_ids": team_ids}
+    return Bound(_facts(reflection_policies.reader(principal)), values)
+
+
+@functools.cache
+def _facts(kind: reflection_policies.Reader) -> AnySelect:
+    return (
+        select(
+            col(Team.id).label("team_id"),
+            col(Team.name).label("team_name"),
+            col(Team.school_year),
+            func.coalesce(FocusArea.name, Team.focus_area_other).label("focus_area"),
+            *_per_team(kind)(Team),
+        )
+        .outerjoin(FocusArea, col(FocusArea.id) == Team.focus_area_id)
+        .where(col(Team.id).in_(bindparam("team_ids", expanding=True)))
+    )
+
+
+async def report(
+    reads: Reads,
+    principal: Principal,
+    params: PageParams,
+    school_year: str | None,
+    school_id: uuid.UUID | None,
+) -> Page[YearEndRow]:
+    """A page of the report, from one snapshot: the page's teams, then each team's row as this
+    worker kept it for the caller, unless anything it shows has changed (core/kept.py)."""
+    query, values = teams_query(principal, school_year, school_id)
+    async with reads.snapshot():
+        teams = await reads.page(ReportTeam, query, params, values)
+
+        async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, YearEndRow]:
+            now = utcnow()
+            facts = await reads.all(YearEndFacts, facts_statement(principal, missing, now))
+            return {f.team_id: to_row(f, now) for f in facts}
+
+        ids = [t.team_id for t in teams.items]
+        rows = await reads.kept_each(
+            principal, "year-end row", ids, build, until=lambda _, now: next_day(now)
+        )
+    return Page[YearEndRow](
+        items=[rows[i] for i in ids],
+        total=teams.total,
+        total_exact=teams.total_exact,
+        limit=teams.limit,
+        offset=teams.offset,
+        next=teams.next,
+    )
 
 
 def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:
@@ -137,17 +182,6 @@ def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:
         coverage_arranged=facts.coverage_arranged,
         coverage_pending=facts.coverage_pending,
         year_end_meeting=progress.year_end_meeting,
-    )
-
-
-def to_rows(page: Page[YearEndFacts], as_of: datetime) -> Page[YearEndRow]:
-    return Page[YearEndRow](
-        items=[to_row(f, as_of) for f in page.items],
-        total=page.total,
-        total_exact=page.total_exact,
-        limit=page.limit,
-        offset=page.offset,
-        next=page.next,
     )
 
 

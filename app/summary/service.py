@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.auth.principal import Principal
@@ -111,7 +111,7 @@ def changes_at(summary: TeamSummary, now: datetime) -> datetime:
     """When a summary built at `now` would say something else with no row changed: the next
     event to end unconfirmed (it shows as ended, and progress counts it), or the next day in
     UTC (the year's deadlines turn overdue by the day)."""
-    tomorrow = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
+    tomorrow = progress.next_day(now)
     ending = (
         e.ends_at for e in summary.calendar if e.status == EventStatus.scheduled and e.ends_at > now
     )

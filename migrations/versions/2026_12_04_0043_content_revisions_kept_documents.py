@@ -1,6 +1,7 @@
 """Content revisions: a counter per team (and one for the district, the nil id) that triggers
-raise in the commit of any change to what a team's composite documents are built from, so a
-worker may keep a document it built and know exactly when it is stale (app/core/kept.py)
+raise in the commit of any change to what a team's composite documents (its summary, its
+year-end report row) are built from, so a worker may keep what it built and know exactly when
+it is stale (app/core/kept.py)
 
 Revision ID: 0043
 Revises: 0042
@@ -28,6 +29,7 @@ TEAM_TABLES = {
     "conference_record": "{row}.team_id",
     "learning_form": "{row}.team_id",
     "reflection": "{row}.team_id",
+    "coverage_request": "{row}.team_id",
     "event_participant": "(SELECT team_id FROM event WHERE id = {row}.event_id)",
     "reflection_comment": "(SELECT team_id FROM reflection WHERE id = {row}.reflection_id)",
 }

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.sql.util import find_tables
 
 from app.core.kept import KeptDocuments
@@ -17,6 +17,7 @@ from app.core.reads import Reads
 from app.summary import service as summary_service
 from app.summary.service import changes_at
 from tests.coaching.test_progress import complete_cycle, ev
+from tests.teams import form_team
 
 READERS = ("teacher_a", "teacher_a2", "admin_a", "district_admin", "teacher_a3")
 
@@ -28,6 +29,9 @@ def _urls(team_id: str) -> list[str]:
         f"{base}?include_private=false",
         f"{base}/document",
         f"{base}/document?format=markdown",
+        "/api/v1/reports/year-end",
+        "/api/v1/reports/year-end?limit=1&offset=1",
+        "/api/v1/reports/year-end.csv",
     ]
 
 
@@ -71,13 +75,17 @@ def test_tables_the_documents_read_each_raise_a_revision(
     original = Reads._rows
 
     async def spy(self, stmt, values, **kwargs):
-        found = find_tables(stmt, include_aliases=True)
-        read.update(getattr(t, "original", t).name for t in found)  # an alias: its table
+        for found in find_tables(stmt, include_aliases=True):
+            table = getattr(found, "original", found)  # an alias: its table
+            if isinstance(table, Table):  # (a subquery's own tables are found apart)
+                read.add(table.name)
         return await original(self, stmt, values, **kwargs)
 
     monkeypatch.setattr(Reads, "_rows", spy)
     _kept(client).clear()
-    _answers(client, auth, world, cycle["id"])
+    answers = _answers(client, auth, world, cycle["id"])
+    assert {status for status, _ in answers.values()} == {200, 403, 404}
+    assert answers["admin_a", "/api/v1/reports/year-end.csv"][0] == 200
     read.discard("content_revision")
     assert {"reflection", "event", "observation_record", "user_account"} <= read
     with sync_engine.connect() as conn:
@@ -146,7 +154,9 @@ def _uuid(engine, value) -> str:
 
 
 def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
-    """After each change, API or SQL by hand, every reader is served what a fresh build says."""
+    """After each change, API or SQL by hand, every reader is served what a fresh build says
+    (the summary, its documents and the year-end report, which lists a second team)."""
+    form_team(client, auth, world.teacher_a3, world.teacher_a2, name="Second team")
     team_id = cycle["id"]
     a, admin = auth(world.teacher_a), auth(world.admin_a)
     e = sync_engine
@@ -209,6 +219,38 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
             f"/api/v1/teams/{team_id}/plan/transitions",
             headers={**admin, "If-Match": "*"},
             json={"action": "complete", "override_missing": True, "comment": "Met in May"},
+        ),
+    ]
+
+    def coverage() -> None:
+        starts = datetime.now(UTC) + timedelta(days=30)
+        observation = api(
+            "POST",
+            "/api/v1/events",
+            headers=a,
+            json={
+                "team_id": team_id,
+                "kind": "observation",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=1)).isoformat(),
+                "observer_id": str(world.teacher_a.id),
+                "observed_id": str(world.teacher_a2.id),
+            },
+        )
+        api(
+            "POST",
+            "/api/v1/coverage-requests",
+            headers=a,
+            json={"event_id": observation["id"], "note": "Period 2"},
+        )
+
+    changes[:0] = [
+        coverage,
+        lambda: _sql(
+            e,
+            "UPDATE coverage_request SET status = 'declined', decision_note = 'No cover' "
+            "WHERE team_id = :t",
+            t=_uuid(e, uuid.UUID(team_id)),
         ),
     ]
     for change in changes:
