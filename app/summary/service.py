@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from app.auth.principal import Principal
 from app.core.access import read_visible
 from app.core.db import utcnow
@@ -32,7 +34,11 @@ from app.teams.deps import MISSING as TEAM_MISSING
 from app.teams.schemas import TeamPublic
 
 
-class TeamStanding(TeamPublic):
+class TeamStanding(BaseModel):
+    """The caller's standing on a team they see: whether they read its confidential records,
+    and since when."""
+
+    id: uuid.UUID
     reads_confidential: bool
     confidential_since: datetime | None
 
@@ -73,6 +79,8 @@ async def _compile(
     reads: Reads, principal: Principal, team: TeamStanding, include_private: bool
 ) -> TeamSummary:
     team_id = team.id
+    shown = await reads.one(TeamPublic, teams.view_statement(principal, team_id))
+    assert shown is not None  # the caller's standing was just read in this snapshot
     plan = await reads.one(PlanPublic, plans.live_plan_statement(team_id))
     if plan is None:
         raise NotFound(NO_PLAN)
@@ -95,7 +103,7 @@ async def _compile(
     if not include_private:
         posts = [p for p in posts if p.visibility != Visibility.private]
     return TeamSummary(
-        team=TeamPublic.model_validate(team.model_dump()),
+        team=shown,
         plan=plan,
         progress=progress.build_progress(facts, now),
         calendar=calendar,

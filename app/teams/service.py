@@ -150,15 +150,15 @@ def _seen(reach: policies.TeamReach) -> AnySelect:
 
 
 def standing_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
-    """One team as TeamPublic with the caller's standing on it (`confidential_columns`), if
-    the caller sees it (deleted ones too, for administrators)."""
+    """The team's id with the caller's standing on it (`confidential_columns`), if the caller
+    sees it (deleted ones too, for administrators)."""
     stmt = _standing(policies.team_reach(principal), policies.may_be_member(principal))
     return Bound(stmt, {**caller_values(principal), "team_id": team_id})
 
 
 @functools.cache
 def _standing(reach: policies.TeamReach, teacher: bool) -> AnySelect:
-    return _view(reach).add_columns(*policies.confidential_columns_for(teacher, Team))
+    return _seen(reach).add_columns(*policies.confidential_columns_for(teacher, Team))
 
 
 def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
