@@ -1,17 +1,20 @@
 """Documents a worker keeps once built, exact through revision counters the database keeps.
 
 A team's summary reads eight statements and assembles them, its printable form renders them
-besides; what they are built from changes a few times a day. So each worker keeps what it
-built, and serves it again only while nothing it was built from can have changed:
+besides, and a year-end report computes each team's progress; what they are built from changes
+a few times a day. So each worker keeps what it built (a document per team and reader, or a
+report's row per team and reader), and serves it again only while nothing it was built from
+can have changed:
 
 - **What changed**: `content_revision` holds a counter per team and one for the district (the
   nil id). Triggers (migration 0043) raise the team's counter when a transaction that changed
   any of the team's rows commits (the team, its members, invitations, plan, events and their
-  participants, records, learning forms, reflections and their comments), and the district's
+  participants, records, learning forms, reflections and their comments, coverage requests),
+  and the district's
   when accounts, schools, memberships, school years, focus areas or the program's rules change.
   Whoever wrote (this API, a roster import, the CLI, SQL by hand), the counter moves in the same
-  commit as the change. `tests/test_kept.py` derives the tables from the documents' own
-  statements and fails on any without its trigger.
+  commit as the change. `tests/coaching/test_kept.py` records the tables the documents'
+  statements read and fails on any without its trigger.
 - **When it changes by itself**: the builder says until when its document holds (an event
   ending unconfirmed, a day turning); past that moment it is built again.
 - **Who asked**: the key always starts with the caller (account, role and schools), so one
