@@ -147,21 +147,3 @@ async def kept_each(
             store.put((who, team_id, key), stamp, until(built, now), built)
             result[team_id] = built
     return result
-
-
-async def kept(
-    store: KeptDocuments | None,
-    read_revisions: RevisionsOf,
-    principal: Principal,
-    key: Hashable,
-    team_id: uuid.UUID,
-    build: Callable[[], Awaitable[K]],
-    until: Callable[[K, datetime], datetime | None],
-) -> K:
-    """`kept_each` for one team."""
-
-    async def build_one(_: list[uuid.UUID]) -> dict[uuid.UUID, K]:
-        return {team_id: await build()}
-
-    found = await kept_each(store, read_revisions, principal, key, [team_id], build_one, until)
-    return found[team_id]

@@ -27,7 +27,7 @@ from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
 
 from app.core.drivers import Driver, Fetch
-from app.core.kept import REVISIONS, KeptDocuments, Revision, kept, kept_each
+from app.core.kept import REVISIONS, KeptDocuments, Revision, kept_each
 from app.core.pagination import (
     COUNT_UP_TO,
     LIMIT,
@@ -132,8 +132,12 @@ class Reads:
         nothing it was built from has changed since (kept.py), else `build()` and keep it until
         `until(document, the moment it was built for)`. The caller's right to the team is
         checked before, in the same snapshot: this only decides whether to build again."""
-        async with self.snapshot():
-            return await kept(self._kept, self._revisions, principal, key, team_id, build, until)
+
+        async def build_one(_: list[uuid.UUID]) -> dict[uuid.UUID, K]:
+            return {team_id: await build()}
+
+        found = await self.kept_each(principal, key, [team_id], build_one, until=until)
+        return found[team_id]
 
     async def kept_each(
         self,

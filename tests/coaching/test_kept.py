@@ -61,6 +61,20 @@ def _same_as_built_afresh(client, auth, world, team_id: str) -> None:
 
 
 @pytest.fixture
+def builds(monkeypatch) -> list[int]:
+    """One entry per summary built (not served from what was kept)."""
+    built: list[int] = []
+    original = summary_service._compile
+
+    async def counting(*args, **kwargs):
+        built.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(summary_service, "_compile", counting)
+    return built
+
+
+@pytest.fixture
 def cycle(client, team, world, auth, sync_engine):
     complete_cycle(client, team, world, auth)
     return team
@@ -107,15 +121,7 @@ def test_tables_the_documents_read_each_raise_a_revision(
     assert read - watched == set()
 
 
-def test_a_document_read_again_is_kept(client, cycle, world, auth, monkeypatch):
-    builds = []
-    original = summary_service._compile
-
-    async def counting(*args, **kwargs):
-        builds.append(1)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(summary_service, "_compile", counting)
+def test_a_document_read_again_is_kept(client, cycle, world, auth, builds):
     _kept(client).clear()
     a = auth(world.teacher_a)
     url = f"/api/v1/teams/{cycle['id']}/summary"
@@ -160,6 +166,7 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
     team_id = cycle["id"]
     a, admin = auth(world.teacher_a), auth(world.admin_a)
     e = sync_engine
+    team_key = _uuid(e, uuid.UUID(team_id))  # the team's id as the engine stores it
     _same_as_built_afresh(client, auth, world, team_id)
 
     def api(method: str, url: str, **kwargs) -> dict:
@@ -190,19 +197,19 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
             e,
             "UPDATE observation_record SET affirmations = :v WHERE team_id = :t",
             v='["Edited by hand"]',
-            t=_uuid(e, uuid.UUID(team_id)),
+            t=team_key,
         ),
         lambda: _sql(
             e,
             "DELETE FROM event_participant WHERE user_id = :u AND event_id IN "
             "(SELECT id FROM event WHERE team_id = :t AND kind = 'other')",
             u=_uuid(e, world.teacher_a2.id),
-            t=_uuid(e, uuid.UUID(team_id)),
+            t=team_key,
         ),
         lambda: _sql(
             e,
             "UPDATE reflection SET visibility = 'program' WHERE team_id = :t",
-            t=_uuid(e, uuid.UUID(team_id)),
+            t=team_key,
         ),
         lambda: _sql(
             e,
@@ -250,7 +257,7 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
             e,
             "UPDATE coverage_request SET status = 'declined', decision_note = 'No cover' "
             "WHERE team_id = :t",
-            t=_uuid(e, uuid.UUID(team_id)),
+            t=team_key,
         ),
     ]
     for change in changes:
@@ -259,7 +266,9 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
         _same_as_built_afresh(client, auth, world, team_id)
 
 
-def test_a_document_is_built_again_when_an_event_ends(client, team, world, auth, monkeypatch):
+def test_a_document_is_built_again_when_an_event_ends(
+    client, team, world, auth, builds, monkeypatch
+):
     """An event ending unconfirmed changes the summary with no row changed: the kept copy says
     until when it holds."""
     a = auth(world.teacher_a)
@@ -275,14 +284,6 @@ def test_a_document_is_built_again_when_an_event_ends(client, team, world, auth,
         },
     )
     assert r.status_code == 201, r.text
-    builds = []
-    original = summary_service._compile
-
-    async def counting(*args, **kwargs):
-        builds.append(1)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(summary_service, "_compile", counting)
     store = _kept(client)
     store.clear()
     url = f"/api/v1/teams/{team['id']}/summary"
