@@ -1,6 +1,7 @@
 """Every list answers in the same number of SQL statements whatever the page size."""
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -175,3 +176,55 @@ def test_totals_are_counted_up_to_a_cap_past_the_offset(
     assert past["items"] == []
     assert past["total"] == exact["total"]
     assert past["total_exact"] is True
+
+
+def covered_teams(client, world, factory, auth, n: int) -> None:
+    """n teams of two teachers, each with a coming observation that needs coverage."""
+    for _ in range(n):
+        a = factory.user(Role.teacher, [world.school_a])
+        b = factory.user(Role.teacher, [world.school_a])
+        team = form_team(client, auth, a, b, name=f"Team of {a.id}")
+        starts = datetime.now(UTC) + timedelta(days=7)
+        obs = client.post(
+            "/api/v1/events",
+            headers=auth(a),
+            json={
+                "team_id": team["id"],
+                "kind": "observation",
+                "observer_id": str(a.id),
+                "observed_id": str(b.id),
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            },
+        )
+        assert obs.status_code == 201, obs.text
+        r = client.post(
+            "/api/v1/coverage-requests", headers=auth(a), json={"event_id": obs.json()["id"]}
+        )
+        assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["built", "kept"])
+def test_a_schools_feed_does_not_grow_in_statements(client, app, world, factory, auth, kept):
+    """An administrator's feed of ever more teams reads as many statements, whether each
+    team's events are built (nothing kept) or kept from the read before."""
+    covered_teams(client, world, factory, auth, 1)
+    url = client.post(
+        "/api/v1/calendar-feeds", headers=auth(world.admin_a), json={"kind": "schools"}
+    ).json()["url"]
+
+    def read() -> tuple[list[str], str]:
+        app.state.db.kept.clear()
+        if kept:
+            client.get(url)
+        with counting(app) as statements:
+            r = client.get(url)
+        assert r.status_code == 200, r.text
+        return statements, r.text
+
+    small, _ = read()
+    covered_teams(client, world, factory, auth, 6)
+    large, body = read()
+    assert body.count("BEGIN:VEVENT") == 7
+    assert len(large) == len(small), (len(small), len(large), large)
+    assert len(small) <= (3 if kept else 4)  # the address, its owner, the teams (, the events)

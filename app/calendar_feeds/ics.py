@@ -10,6 +10,8 @@ hour. The same inputs always give the same bytes, so nothing remembered can go s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -49,6 +51,7 @@ class CalendarEvent(BaseModel):
     id: uuid.UUID
     kind: EventKind
     title: str | None
+    team_id: uuid.UUID
     team_name: str
     starts_at: datetime
     ends_at: datetime
@@ -97,6 +100,19 @@ def _vevent(event: CalendarEvent, link: str, organizer: str | None) -> icalendar
     return item
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An event with its VEVENT, as a calendar lists it."""
+
+    event: CalendarEvent
+    vevent: bytes
+
+
+def listed(event: CalendarEvent, link: str, organizer: str | None = None) -> Listed:
+    """The event and its VEVENT; `link` is the event's page in the front end."""
+    return Listed(event, _vevent_ical(event, link, organizer))
+
+
 def calendar(
     name: str,
     events: list[CalendarEvent],
@@ -104,16 +120,22 @@ def calendar(
     method: str | None = None,
     organizer: str | None = None,
 ) -> bytes:
+    """A whole calendar of these events; `link_of(event)` is the event's page in the front
+    end."""
+    return calendar_of(name, [listed(e, link_of(e), organizer) for e in events], method)
+
+
+def calendar_of(name: str, items: Sequence[Listed], method: str | None = None) -> bytes:
     """A whole calendar: the events, and one VTIMEZONE for each zone they use (covering only
-    the years they span). `link_of(event)` is the event's page in the front end."""
+    the years they span)."""
     parts = [_head(name, method)]
-    if events:
-        first = min(e.starts_at for e in events).date()
-        last = max(e.ends_at for e in events).date()
-        zones = sorted({e.time_zone or "UTC" for e in events})
+    if items:
+        first = min(i.event.starts_at for i in items).date()
+        last = max(i.event.ends_at for i in items).date()
+        zones = sorted({i.event.time_zone or "UTC" for i in items})
         span = (date(first.year, 1, 1), date(last.year + 1, 1, 1))
         parts += [_vtimezone(zone, *span) for zone in zones]
-    parts += [_vevent_ical(event, link_of(event), organizer) for event in events]
+    parts += [i.vevent for i in items]
     parts.append(_END)
     return b"".join(parts)
 

@@ -71,6 +71,7 @@ async def send(
         id=event.id,
         kind=EventKind(event.kind),
         title=event.title,
+        team_id=event.team_id,
         team_name=team_name or "",
         starts_at=event.starts_at,
         ends_at=event.ends_at,

@@ -1,4 +1,6 @@
 import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -24,19 +26,21 @@ _ICS: dict[int | str, dict[str, Any]] = {
 
 
 def calendar_response(
-    request: Request, body: bytes, filename: str, events: list[ics.CalendarEvent]
+    request: Request, body: bytes, filename: str, changed: Iterable[datetime]
 ) -> Response:
     """An iCalendar answer with a strong ETag of its bytes (304 when `If-None-Match` names it)
-    and, for information, `Last-Modified`: the latest change of an event in it. Conditional
-    requests go by the ETag only: an event leaving a feed changes its bytes but not that date."""
+    and, for information, `Last-Modified`: the latest of `changed` (when each event in it last
+    changed). Conditional requests go by the ETag only: an event leaving a feed changes its
+    bytes but not that date."""
     tag = service.entity_tag(body)
     headers = {
         "ETag": tag,
         "Cache-Control": "private, max-age=300",
         "Content-Disposition": f'inline; filename="{filename}"',
     }
-    if events:
-        headers["Last-Modified"] = format_datetime(max(e.updated_at for e in events), usegmt=True)
+    latest = max(changed, default=None)
+    if latest is not None:
+        headers["Last-Modified"] = format_datetime(latest, usegmt=True)
     sent = request.headers.get("if-none-match", "")
     if tag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
         return Response(status_code=304, headers=headers)
@@ -89,14 +93,15 @@ async def revoke_calendar_feed(feed: OwnFeed, session: SessionDep) -> Response:
 async def read_calendar_feed(feed: FeedByAddress, request: Request, reads: ReadsDep) -> Response:
     """The feed as iCalendar, for calendar apps (no header needed: the address is the key).
     Titles, times, places and people only, never a note. 404 once rotated or revoked."""
-    events = await service.feed_events(reads, feed, utcnow())
-    body = ics.calendar(service.feed_name(feed.feed, events), events, _link_of(request))
-    return calendar_response(request, body, "peercoach.ics", events)
+    items = await service.feed_events(reads, feed, utcnow(), _link_of(request))
+    body = ics.calendar_of(service.feed_name(feed.feed, items), items)
+    return calendar_response(request, body, "peercoach.ics", (i.event.updated_at for i in items))
 
 
-def _link_of(request: Request) -> Any:
+def _link_of(request: Request) -> Callable[[uuid.UUID], str]:
+    """An event's page in the front end, by its id."""
     base = request.app.state.settings.frontend_url.rstrip("/")
-    return lambda event: f"{base}/events/{event.id}"
+    return lambda event_id: f"{base}/events/{event_id}"
 
 
 @router.get(
@@ -109,5 +114,5 @@ async def read_event_ics(
 ) -> Response:
     """One event as iCalendar ("add to my calendar"), for those who see it."""
     event = await service.one_event(reads, caller, event_id)
-    body = ics.calendar("Peer coaching", [event], _link_of(request))
-    return calendar_response(request, body, f"event-{event_id}.ics", [event])
+    body = ics.calendar("Peer coaching", [event], lambda e: _link_of(request)(e.id))
+    return calendar_response(request, body, f"event-{event_id}.ics", [event.updated_at])

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Uuid, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -158,6 +160,7 @@ def _calendar_columns() -> list[Any]:
         col(Event.id),
         col(Event.kind),
         col(Event.title),
+        col(Event.team_id),
         _team_name().label("team_name"),
         col(Event.starts_at),
         col(Event.ends_at),
@@ -170,17 +173,33 @@ def _calendar_columns() -> list[Any]:
     ]
 
 
+def _in_window(kind: FeedKind, reach: TeamReach) -> ColumnElement[bool]:
+    """The events a feed shows now: its kind's, seen as its owner sees them, ending after
+    `since`."""
+    return and_(
+        policies.feed_events(kind, reach),
+        col(Event.ends_at) > bindparam("since"),
+        # The same, as a range of the (team, start) index: an event lasts at most
+        # MAX_EVENT_LENGTH, so one ending after `since` starts after `since` less that.
+        # Without it a team's every past event was read (30,000 for the bench's writers).
+        col(Event.starts_at) > bindparam("starts_after"),
+    )
+
+
+@functools.cache
+def _feed_teams(kind: FeedKind, reach: TeamReach) -> AnySelect:
+    """The teams with an event in the feed (no name, zone or people: those are kept)."""
+    return select(col(Event.team_id)).where(_in_window(kind, reach)).distinct()
+
+
 @functools.cache
 def _feed_events(kind: FeedKind, reach: TeamReach) -> AnySelect:
+    """The feed's events of some teams (`teams`), soonest first."""
     return (
         select(*_calendar_columns())
         .where(
-            policies.feed_events(kind, reach),
-            col(Event.ends_at) > bindparam("since"),
-            # The same, as a range of the (team, start) index: an event lasts at most
-            # MAX_EVENT_LENGTH, so one ending after `since` starts after `since` less that.
-            # Without it a team's every past event was read (30,000 for the bench's writers).
-            col(Event.starts_at) > bindparam("starts_after"),
+            _in_window(kind, reach),
+            col(Event.team_id).in_(bindparam("teams", expanding=True, type_=Uuid())),
         )
         .order_by(col(Event.starts_at), col(Event.id))
         .limit(MAX_FEED_EVENTS)
@@ -232,19 +251,64 @@ async def open_feed(reads: Driver, principals: PrincipalCache, token: str) -> Op
     return OpenFeed(feed, owner)
 
 
-async def feed_events(reads: Reads, feed: OpenFeed, now: datetime) -> list[ics.CalendarEvent]:
-    """What the feed shows: its events as its owner sees them now, in one statement."""
-    stmt = _feed_events(feed.feed.kind, team_reach(feed.owner))
+@dataclass(frozen=True, slots=True)
+class _TeamEvents:
+    """A team's events in a feed, as kept (core/kept.py) until `until`: when the first of them
+    leaves the window, or at once when the feed's limit cut the list short."""
+
+    items: tuple[ics.Listed, ...]
+    until: datetime | None
+
+
+def _soonest(item: ics.Listed) -> tuple[datetime, uuid.UUID]:
+    return item.event.starts_at, item.event.id
+
+
+async def feed_events(
+    reads: Reads, feed: OpenFeed, now: datetime, link_of: Callable[[uuid.UUID], str]
+) -> list[ics.Listed]:
+    """What the feed shows: its events as its owner sees them now, soonest first, with their
+    VEVENTs (`link_of(event id)`: the event's page in the front end).
+
+    One snapshot: the teams with an event in the feed, then each team's events as this worker
+    kept them for the owner (nothing of the team changed since, and none of them has left the
+    window), the others read in one statement and merged in the feed's order."""
+    reach = team_reach(feed.owner)
     since = now - FEED_PAST
     values = {**caller_values(feed.owner), "since": since, "starts_after": since - MAX_EVENT_LENGTH}
     if feed.feed.kind == FeedKind.team:
         values["feed_team_id"] = feed.feed.team_id
-    return await reads.all(ics.CalendarEvent, Bound(stmt, values))
+
+    async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, _TeamEvents]:
+        stmt = _feed_events(feed.feed.kind, reach)
+        events = await reads.all(ics.CalendarEvent, Bound(stmt, {**values, "teams": missing}))
+        by_team: dict[uuid.UUID, list[ics.Listed]] = {t: [] for t in missing}
+        for event in events:
+            by_team[event.team_id].append(ics.listed(event, link_of(event.id)))
+        cut = len(events) >= MAX_FEED_EVENTS  # a team's later events may be missing
+        return {
+            team: _TeamEvents(
+                tuple(listed),
+                now if cut else min((i.event.ends_at for i in listed), default=now) + FEED_PAST,
+            )
+            for team, listed in by_team.items()
+        }
+
+    kept = await reads.kept_listed(
+        feed.owner,
+        ("calendar feed", feed.feed.kind),
+        Bound(_feed_teams(feed.feed.kind, reach), values),
+        build,
+        until=lambda team_events, _: team_events.until,
+    )
+    # Each team's are in order already: sorting such runs is a merge.
+    items = sorted(itertools.chain.from_iterable(t.items for t in kept.values()), key=_soonest)
+    return items[:MAX_FEED_EVENTS]
 
 
-def feed_name(feed: _Feed, events: list[ics.CalendarEvent]) -> str:
-    if feed.kind == FeedKind.team and events:
-        return f"Peer coaching: {events[0].team_name}"
+def feed_name(feed: _Feed, items: list[ics.Listed]) -> str:
+    if feed.kind == FeedKind.team and items:
+        return f"Peer coaching: {items[0].event.team_name}"
     return {
         FeedKind.personal: "Peer coaching: my events",
         FeedKind.team: "Peer coaching: my team",

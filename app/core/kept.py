@@ -1,10 +1,10 @@
 """Documents a worker keeps once built, exact through revision counters the database keeps.
 
 A team's summary reads eight statements and assembles them, its printable form renders them
-besides, and a year-end report computes each team's progress; what they are built from changes
-a few times a day. So each worker keeps what it built (a document per team and reader, or a
-report's row per team and reader), and serves it again only while nothing it was built from
-can have changed:
+besides, a year-end report computes each team's progress and a calendar feed writes each
+team's events with their people as VEVENTs; what they are built from changes a few times a
+day. So each worker keeps what it built (a document, a report's row or a feed's events, per
+team and reader), and serves it again only while nothing it was built from can have changed:
 
 - **What changed**: `content_revision` holds a counter per team and one for the district (the
   nil id). Triggers (migration 0043) raise the team's counter when a transaction that changed
@@ -16,7 +16,8 @@ can have changed:
   commit as the change. `tests/coaching/test_kept.py` records the tables the documents'
   statements read and fails on any without its trigger.
 - **When it changes by itself**: the builder says until when its document holds (an event
-  ending unconfirmed, a day turning); past that moment it is built again.
+  ending unconfirmed, a day turning, an event leaving a feed); past that moment it is built
+  again.
 - **Who asked**: the key always starts with the caller (account, role and schools), so one
   person's document is never served to another, whatever else the key holds. The caller's
   right to the team is checked on every request before the kept copy is looked up.
@@ -28,6 +29,7 @@ revision is built again at the next revision). `kept_documents = 0` turns it off
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
@@ -37,6 +39,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, Uuid, bindparam, select
 from sqlmodel import Field, SQLModel, col
+
+from app.core.sql import AnySelect
 
 if TYPE_CHECKING:
     from app.auth.principal import Principal
@@ -112,6 +116,8 @@ class KeptDocuments:
 
 
 RevisionsOf = Callable[[list[uuid.UUID]], Awaitable[list[Revision]]]
+Build = Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]]
+Until = Callable[[K, datetime], datetime | None]
 
 
 async def kept_each(
@@ -120,8 +126,8 @@ async def kept_each(
     principal: Principal,
     key: Hashable,
     team_ids: Sequence[uuid.UUID],
-    build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
-    until: Callable[[K, datetime], datetime | None],
+    build: Build[K],
+    until: Until[K],
 ) -> dict[uuid.UUID, K]:
     """The caller's document `key` of each of these teams: kept, or built together by
     `build(the teams not kept)` and kept until `until(document, moment it was built for)`.
@@ -130,6 +136,20 @@ async def kept_each(
         return dict(await build(list(team_ids)))
     found = await read_revisions([*team_ids, DISTRICT])
     counters = {r.team_id: r.revision for r in found}
+    return await kept_at(store, counters, principal, key, team_ids, build, until)
+
+
+async def kept_at(
+    store: KeptDocuments,
+    counters: Mapping[uuid.UUID, int],
+    principal: Principal,
+    key: Hashable,
+    team_ids: Sequence[uuid.UUID],
+    build: Build[K],
+    until: Until[K],
+) -> dict[uuid.UUID, K]:
+    """`kept_each` with the counters read (the district's under DISTRICT; a team without one
+    has not changed since the counters began)."""
     district = counters.get(DISTRICT, 0)
     who = caller_key(principal)
     now = store.clock()
@@ -147,3 +167,31 @@ async def kept_each(
             store.put((who, team_id, key), stamp, until(built, now), built)
             result[team_id] = built
     return result
+
+
+class ListedRevision(BaseModel):
+    """A team a statement listed, with its counter and the district's (None: never moved)."""
+
+    team_id: uuid.UUID
+    revision: int | None
+    district: int | None
+
+
+DISTRICT_ID = "kept_district_id"  # the bind parameter `with_revisions` adds
+
+
+def _counter(team_id: Any) -> Any:
+    return select(col(ContentRevision.revision)).where(col(ContentRevision.team_id) == team_id)
+
+
+@functools.cache
+def with_revisions(teams: AnySelect) -> AnySelect:
+    """A statement listing team ids (its first column), each with its counter and the
+    district's: the list and what a kept copy is checked against, in one statement."""
+    listed = teams.subquery("listed")
+    team_id = listed.c[0]
+    return select(
+        team_id.label("team_id"),
+        _counter(team_id).scalar_subquery().label("revision"),
+        _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label("district"),
+    )

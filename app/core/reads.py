@@ -27,7 +27,17 @@ from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
 
 from app.core.drivers import Driver, Fetch
-from app.core.kept import REVISIONS, KeptDocuments, Revision, kept_each
+from app.core.kept import (
+    DISTRICT,
+    DISTRICT_ID,
+    REVISIONS,
+    KeptDocuments,
+    ListedRevision,
+    Revision,
+    kept_at,
+    kept_each,
+    with_revisions,
+)
 from app.core.pagination import (
     COUNT_UP_TO,
     LIMIT,
@@ -71,6 +81,10 @@ def _unbound(
     if isinstance(stmt, Bound):
         return stmt.stmt, {**stmt.values, **(values or {})}, True
     return stmt, values, fixed
+
+
+class ListedTeam(BaseModel):
+    team_id: uuid.UUID
 
 
 class TwoSnapshots(RuntimeError):
@@ -154,6 +168,31 @@ class Reads:
             return await kept_each(
                 self._kept, self._revisions, principal, key, team_ids, build, until
             )
+
+    async def kept_listed(
+        self,
+        principal: Principal,
+        key: Hashable,
+        teams: Bound,
+        build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
+        *,
+        until: Callable[[K, datetime], datetime | None],
+    ) -> dict[uuid.UUID, K]:
+        """`kept_each` for the teams a statement lists (its first column, team ids: those the
+        caller may see a document of), read with their counters in the same statement."""
+        async with self.snapshot():
+            if self._kept is None or self._kept.size <= 0:
+                ids = await self.all(ListedTeam, teams)
+                return dict(await build([t.team_id for t in ids]))
+            listed = await self.all(
+                ListedRevision,
+                Bound(with_revisions(teams.stmt), {**teams.values, DISTRICT_ID: DISTRICT}),
+            )
+            counters = {t.team_id: t.revision or 0 for t in listed}
+            if listed:
+                counters[DISTRICT] = listed[0].district or 0
+            team_ids = [t.team_id for t in listed]
+            return await kept_at(self._kept, counters, principal, key, team_ids, build, until)
 
     async def _revisions(self, teams: list[uuid.UUID]) -> list[Revision]:
         return await self.all(Revision, Bound(REVISIONS, {"teams": teams}))

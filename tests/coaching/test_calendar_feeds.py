@@ -400,6 +400,7 @@ def test_calendars_are_written_as_icalendar_writes_them_whole():
             id=f"00000000-0000-0000-0000-00000000000{n}",
             kind="observation",
             title=None,
+            team_id=f"00000000-0000-0000-0001-00000000000{n}",
             team_name=f"Team {n}; ünïcode, long enough to be folded at seventy-five octets",
             starts_at=start,
             ends_at=start + timedelta(hours=1),

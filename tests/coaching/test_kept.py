@@ -1,5 +1,6 @@
-"""Kept documents (app/core/kept.py): a worker serves a team's summary and its printable form
-again only while nothing they show has changed. The oracle throughout: what the worker serves
+"""Kept documents (app/core/kept.py): a worker serves a team's summary, its printable form,
+its year-end report row and its events in a calendar feed again only while nothing they show
+has changed. The oracle throughout: what the worker serves
 must equal what it builds with nothing kept, for every kind of reader, after every kind of
 change, made through the API or by hand in SQL (a roster import, the CLI, an operator)."""
 
@@ -12,10 +13,12 @@ import pytest
 from sqlalchemy import Table, text
 from sqlalchemy.sql.util import find_tables
 
+from app.calendar_feeds import service as feed_service
 from app.core.kept import KeptDocuments
 from app.core.reads import Reads
 from app.summary import service as summary_service
 from app.summary.service import changes_at
+from tests.coaching.test_calendar_feeds import days_ago, days_ahead, make_feed, post_event
 from tests.coaching.test_progress import complete_cycle, ev
 from tests.teams import form_team
 
@@ -40,21 +43,29 @@ def _kept(client) -> KeptDocuments:
     return store
 
 
-def _answers(client, auth, world, team_id: str) -> dict[tuple[str, str], tuple[int, str]]:
+Feeds = dict[str, list[str]]  # a reader's calendar feeds' addresses
+
+
+def _answers(
+    client, auth, world, team_id: str, feeds: Feeds, *, fresh: bool = False
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """Every reader's every answer; `fresh`: each built with nothing kept (not even what the
+    reader's previous request kept)."""
     found = {}
     for reader in READERS:
         headers = auth(getattr(world, reader))
-        for url in _urls(team_id):
+        for url in [*_urls(team_id), *feeds[reader]]:
+            if fresh:
+                _kept(client).clear()
             r = client.get(url, headers=headers)
             body = r.text if r.status_code == 200 else r.json()["detail"]  # no request id
             found[reader, url] = (r.status_code, body)
     return found
 
 
-def _same_as_built_afresh(client, auth, world, team_id: str) -> None:
-    served = _answers(client, auth, world, team_id)
-    _kept(client).clear()
-    built = _answers(client, auth, world, team_id)
+def _same_as_built_afresh(client, auth, world, team_id: str, feeds: Feeds) -> None:
+    served = _answers(client, auth, world, team_id, feeds)
+    built = _answers(client, auth, world, team_id, feeds, fresh=True)
     for key, answer in built.items():
         assert served[key] == answer, f"{key} served a stale document"
     assert any(status == 200 for status, _ in built.values())
@@ -75,16 +86,51 @@ def builds(monkeypatch) -> list[int]:
 
 
 @pytest.fixture
+def feed_builds(monkeypatch) -> list[int]:
+    """One entry per build of some teams' events for a feed."""
+    built: list[int] = []
+    original = feed_service._feed_events
+
+    def counting(*args):
+        built.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(feed_service, "_feed_events", counting)
+    return built
+
+
+@pytest.fixture
 def cycle(client, team, world, auth, sync_engine):
     complete_cycle(client, team, world, auth)
     return team
 
 
+@pytest.fixture
+def feeds(client, cycle, world, auth) -> Feeds:
+    """Every reader's feeds (personal; the team's for its members; the schools' for
+    administrators), with a recent and a coming event of the team in them."""
+    a = auth(world.teacher_a)
+    post_event(client, a, cycle, kind="other", title="Recent", **days_ago(3))
+    post_event(client, a, cycle, kind="other", title="Coming", **days_ahead(3))
+    found: Feeds = {}
+    for reader in READERS:
+        who = getattr(world, reader)
+        headers = auth(who)
+        kinds = [{"kind": "personal"}]
+        if reader in ("teacher_a", "teacher_a2"):
+            kinds.append({"kind": "team", "team_id": cycle["id"]})
+        if reader in ("admin_a", "district_admin"):
+            kinds.append({"kind": "schools"})
+        found[reader] = [make_feed(client, headers, **kind)["url"] for kind in kinds]
+    return found
+
+
 def test_tables_the_documents_read_each_raise_a_revision(
-    client, cycle, world, auth, sync_engine, monkeypatch
+    client, cycle, feeds, world, auth, sync_engine, monkeypatch
 ):
-    """Every table a summary or document statement reads, for every reader, has the trigger
-    that raises a revision when it changes (a table read without one would be served stale)."""
+    """Every table a summary, document, report or feed statement reads, for every reader, has
+    the trigger that raises a revision when it changes (a table read without one would be
+    served stale)."""
     read: set[str] = set()
     original = Reads._rows
 
@@ -97,11 +143,14 @@ def test_tables_the_documents_read_each_raise_a_revision(
 
     monkeypatch.setattr(Reads, "_rows", spy)
     _kept(client).clear()
-    answers = _answers(client, auth, world, cycle["id"])
+    answers = _answers(client, auth, world, cycle["id"], feeds)
     assert {status for status, _ in answers.values()} == {200, 403, 404}
     assert answers["admin_a", "/api/v1/reports/year-end.csv"][0] == 200
+    assert "Coming" in answers["teacher_a2", feeds["teacher_a2"][0]][1]
     read.discard("content_revision")
+    read.discard("calendar_feed")  # the address's own row: its owner, read on every request
     assert {"reflection", "event", "observation_record", "user_account"} <= read
+    assert {"event_participant", "coverage_request", "school"} <= read
     with sync_engine.connect() as conn:
         if sync_engine.dialect.name == "sqlite":
             rows = conn.execute(
@@ -159,15 +208,16 @@ def _uuid(engine, value) -> str:
     return value.hex if engine.dialect.name == "sqlite" else str(value)
 
 
-def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
+def test_every_kind_of_change_is_seen(client, cycle, feeds, world, auth, sync_engine):
     """After each change, API or SQL by hand, every reader is served what a fresh build says
-    (the summary, its documents and the year-end report, which lists a second team)."""
+    (the summary, its documents, the year-end report, which lists a second team, and every
+    reader's calendar feeds)."""
     form_team(client, auth, world.teacher_a3, world.teacher_a2, name="Second team")
     team_id = cycle["id"]
     a, admin = auth(world.teacher_a), auth(world.admin_a)
     e = sync_engine
     team_key = _uuid(e, uuid.UUID(team_id))  # the team's id as the engine stores it
-    _same_as_built_afresh(client, auth, world, team_id)
+    _same_as_built_afresh(client, auth, world, team_id, feeds)
 
     def api(method: str, url: str, **kwargs) -> dict:
         r = client.request(method, url, **kwargs)
@@ -182,6 +232,7 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
             json={"title": "New", "body": "b", "visibility": "team", "team_id": team_id},
         ),
         lambda: ev(client, a, cycle, "other", 25),
+        lambda: post_event(client, a, cycle, kind="pre_conference", **days_ahead(5)),
         lambda: _sql(
             e,
             "UPDATE user_account SET given_name = 'Renamed' WHERE id = :id",
@@ -202,7 +253,7 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
         lambda: _sql(
             e,
             "DELETE FROM event_participant WHERE user_id = :u AND event_id IN "
-            "(SELECT id FROM event WHERE team_id = :t AND kind = 'other')",
+            "(SELECT id FROM event WHERE team_id = :t AND kind = 'other')",  # "Coming" too
             u=_uuid(e, world.teacher_a2.id),
             t=team_key,
         ),
@@ -261,9 +312,9 @@ def test_every_kind_of_change_is_seen(client, cycle, world, auth, sync_engine):
         ),
     ]
     for change in changes:
-        _answers(client, auth, world, team_id)  # kept by every reader
+        _answers(client, auth, world, team_id, feeds)  # kept by every reader
         change()
-        _same_as_built_afresh(client, auth, world, team_id)
+        _same_as_built_afresh(client, auth, world, team_id, feeds)
 
 
 def test_a_document_is_built_again_when_an_event_ends(
@@ -349,3 +400,35 @@ def test_a_transaction_raises_its_team_revision(client, team, world, auth, sync_
     assert after > before
     if sync_engine.dialect.name == "postgresql":
         assert after == before + 1
+
+
+def test_a_feed_is_built_again_when_its_first_event_leaves_it(
+    client, team, world, auth, feed_builds, monkeypatch
+):
+    """No row changes when an event leaves a feed's window (ended 120 days ago): the kept
+    events say until when they hold. A list the feed's limit cut short is not kept at all."""
+    a = auth(world.teacher_a)
+    recent = post_event(client, a, team, kind="other", title="Recent", **days_ago(3))
+    post_event(client, a, team, kind="other", title="Coming", **days_ahead(3))
+    url = make_feed(client, a, kind="team", team_id=team["id"])["url"]
+    store = _kept(client)
+    store.clear()
+    first = client.get(url).text
+    assert client.get(url).text == first
+    assert len(feed_builds) == 1
+    leaves = datetime.fromisoformat(recent["ends_at"]) + feed_service.FEED_PAST
+    monkeypatch.setattr(store, "clock", lambda: leaves - timedelta(seconds=1))
+    client.get(url)
+    assert len(feed_builds) == 1
+    monkeypatch.setattr(store, "clock", lambda: leaves)
+    client.get(url)
+    assert len(feed_builds) == 2
+
+    monkeypatch.setattr(store, "clock", lambda: datetime.now(UTC))
+    monkeypatch.setattr(feed_service, "MAX_FEED_EVENTS", 1)
+    store.clear()
+    cut = client.get(url).text
+    assert "Recent" in cut
+    assert "Coming" not in cut
+    assert client.get(url).text == cut
+    assert len(feed_builds) == 4  # built for each read
