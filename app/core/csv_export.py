@@ -23,3 +23,12 @@ def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow([cell(v) for v in row])
     return buf.getvalue()
+
+
+def line(row: Sequence[Any]) -> str:
+    """One row as `to_csv` writes it (its line ending included), for a document put together
+    from lines written apart: `to_csv(columns, rows) == line(columns) + "".join(map(line,
+    rows))`, cells of the header aside."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([cell(v) for v in row])
+    return buf.getvalue()

@@ -40,6 +40,7 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, Uuid, bindparam, select
 from sqlmodel import Field, SQLModel, col
 
+from app.core.pagination import PageQuery
 from app.core.sql import AnySelect
 
 if TYPE_CHECKING:
@@ -180,8 +181,34 @@ class ListedRevision(BaseModel):
 DISTRICT_ID = "kept_district_id"  # the bind parameter `with_revisions` adds
 
 
+def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
+    """The counters of listed teams, the district's under DISTRICT, as `kept_at` reads them."""
+    counters = {t.team_id: t.revision or 0 for t in listed}
+    if listed:
+        counters[DISTRICT] = listed[0].district or 0
+    return counters
+
+
 def _counter(team_id: Any) -> Any:
     return select(col(ContentRevision.revision)).where(col(ContentRevision.team_id) == team_id)
+
+
+@functools.cache
+def page_with_revisions(query: PageQuery) -> PageQuery:
+    """A list of teams (a `team_id` column) whose page's rows carry their counter and the
+    district's (`revision`, `district`), looked up for the page's rows only."""
+    if not query.template:
+        raise ValueError("only a template PageQuery (built once) may be kept")
+    extra = query.per_row
+
+    def per_row(rows: Any) -> list[Any]:
+        return [
+            *(extra(rows) if extra is not None else []),
+            _counter(rows.team_id).scalar_subquery().label("revision"),
+            _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label("district"),
+        ]
+
+    return PageQuery(query.stmt, query.order, per_row)
 
 
 @functools.cache

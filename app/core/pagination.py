@@ -146,6 +146,7 @@ class PageQuery:
         self.page = page
         self.count = counted(stmt)
         self.template = template
+        self.stmt, self.order, self.per_row = stmt, order, per_row
 
 
 def _on(rows: Any, order: Any) -> Any:

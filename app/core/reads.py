@@ -34,8 +34,10 @@ from app.core.kept import (
     KeptDocuments,
     ListedRevision,
     Revision,
+    counters_of,
     kept_at,
     kept_each,
+    page_with_revisions,
     with_revisions,
 )
 from app.core.pagination import (
@@ -188,11 +190,37 @@ class Reads:
                 ListedRevision,
                 Bound(with_revisions(teams.stmt), {**teams.values, DISTRICT_ID: DISTRICT}),
             )
-            counters = {t.team_id: t.revision or 0 for t in listed}
-            if listed:
-                counters[DISTRICT] = listed[0].district or 0
             team_ids = [t.team_id for t in listed]
+            counters = counters_of(listed)
             return await kept_at(self._kept, counters, principal, key, team_ids, build, until)
+
+    async def kept_page(
+        self,
+        principal: Principal,
+        key: Hashable,
+        teams: PageQuery,
+        params: PageParams,
+        values: Mapping[str, Any],
+        build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
+        *,
+        until: Callable[[K, datetime], datetime | None],
+    ) -> tuple[Page[ListedRevision], dict[uuid.UUID, K]]:
+        """`kept_each` for a page of a list of teams (a `team_id` column: those the caller may
+        see a document of), its rows read with their counters in the same statement."""
+        async with self.snapshot():
+            if self._kept is None or self._kept.size <= 0:
+                page = await self.page(ListedRevision, teams, params, values)
+                return page, dict(await build([t.team_id for t in page.items]))
+            page = await self.page(
+                ListedRevision,
+                page_with_revisions(teams),
+                params,
+                {**values, DISTRICT_ID: DISTRICT},
+            )
+            team_ids = [t.team_id for t in page.items]
+            counters = counters_of(page.items)
+            found = await kept_at(self._kept, counters, principal, key, team_ids, build, until)
+            return page, found
 
     async def _revisions(self, teams: list[uuid.UUID]) -> list[Revision]:
         return await self.all(Revision, Bound(REVISIONS, {"teams": teams}))

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from app.auth.deps import Admin
 from app.core.deps import ReadsDep
 from app.core.errors import error_responses
-from app.core.pagination import Page, PageDep, PageParams
+from app.core.pagination import Page, PageDep
 from app.reports import service
 from app.reports.schemas import YearEndRow
 
@@ -15,7 +15,6 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 SchoolYearFilter = Annotated[str | None, Query(pattern=r"^\d{4}-\d{4}$", examples=["2026-2027"])]
 SchoolFilter = Annotated[uuid.UUID | None, Query(description="Teams with a member at this school")]
-MAX_CSV_TEAMS = 10_000
 
 
 @router.get("/year-end", responses=error_responses(401, 403, 422))
@@ -48,9 +47,7 @@ async def year_end_report_csv(
 ) -> Response:
     """The same report as a CSV download (cells that a spreadsheet would read as formulas are
     prefixed with an apostrophe)."""
-    everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
-    report = await service.report(reads, caller, everything, school_year, school_id)
-    body = service.to_csv(report.items)
+    body = await service.report_csv(reads, caller, school_year, school_id)
     name = f"year-end-{school_year or 'all'}.csv"
     return Response(
         body,

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import bindparam, func, select
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core import csv_export
 from app.core.db import utcnow
+from app.core.kept import ListedRevision
 from app.core.pagination import Page, PageParams, PageQuery
 from app.core.reads import Bound, Reads
 from app.core.sql import AnySelect, collected
@@ -75,17 +76,15 @@ def _per_team(kind: reflection_policies.Reader) -> Any:
     return columns
 
 
-class ReportTeam(BaseModel):
-    team_id: uuid.UUID
-
-
 def teams_query(
     principal: Principal, school_year: str | None, school_id: uuid.UUID | None
 ) -> tuple[PageQuery, dict[str, Any]]:
     """The report's teams (their ids), newest school year first, and the values of the query's
     parameters."""
     query = _teams_query(
-        team_policies.team_reach(principal), school_year is not None, school_id is not None
+        team_policies.reach_at_school(principal, school_id),
+        school_year is not None,
+        school_id is not None,
     )
     values = {**caller_values(principal), "school_year": school_year, "school_id": school_id}
     return query, values
@@ -99,13 +98,7 @@ def _teams_query(reach: team_policies.TeamReach, by_year: bool, by_school: bool)
     if by_year:
         stmt = stmt.where(col(Team.school_year) == bindparam("school_year"))
     if by_school:
-        stmt = stmt.where(
-            col(Team.id).in_(
-                select(col(TeamMember.team_id))
-                .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
-                .where(col(SchoolMembership.school_id) == bindparam("school_id"))
-            )
-        )
+        stmt = stmt.where(team_policies.with_member_at_school())
     return PageQuery(stmt, [col(Team.school_year).desc(), col(Team.name), Team.id])
 
 
@@ -130,6 +123,41 @@ def _facts(kind: reflection_policies.Reader) -> AnySelect:
     )
 
 
+MAX_CSV_TEAMS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptRow:
+    """A team's row as a worker keeps it: the row, and its line of the CSV."""
+
+    row: YearEndRow
+    line: str
+
+
+async def _kept_rows(
+    reads: Reads,
+    principal: Principal,
+    params: PageParams,
+    school_year: str | None,
+    school_id: uuid.UUID | None,
+) -> tuple[Page[ListedRevision], list[_KeptRow]]:
+    """A page of the report's teams and their rows, from one snapshot: each team's row as this
+    worker kept it for the caller, unless anything it shows has changed (core/kept.py); the
+    rows not kept read in one statement."""
+    query, values = teams_query(principal, school_year, school_id)
+
+    async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, _KeptRow]:
+        now = utcnow()
+        facts = await reads.all(YearEndFacts, facts_statement(principal, missing, now))
+        rows = (to_row(f, now) for f in facts)
+        return {r.team_id: _KeptRow(r, csv_export.line(_cells(r))) for r in rows}
+
+    teams, kept = await reads.kept_page(
+        principal, "year-end row", query, params, values, build, until=lambda _, now: next_day(now)
+    )
+    return teams, [kept[t.team_id] for t in teams.items]
+
+
 async def report(
     reads: Reads,
     principal: Principal,
@@ -137,29 +165,25 @@ async def report(
     school_year: str | None,
     school_id: uuid.UUID | None,
 ) -> Page[YearEndRow]:
-    """A page of the report, from one snapshot: the page's teams, then each team's row as this
-    worker kept it for the caller, unless anything it shows has changed (core/kept.py)."""
-    query, values = teams_query(principal, school_year, school_id)
-    async with reads.snapshot():
-        teams = await reads.page(ReportTeam, query, params, values)
-
-        async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, YearEndRow]:
-            now = utcnow()
-            facts = await reads.all(YearEndFacts, facts_statement(principal, missing, now))
-            return {f.team_id: to_row(f, now) for f in facts}
-
-        ids = [t.team_id for t in teams.items]
-        rows = await reads.kept_each(
-            principal, "year-end row", ids, build, until=lambda _, now: next_day(now)
-        )
+    """A page of the report."""
+    teams, kept = await _kept_rows(reads, principal, params, school_year, school_id)
     return Page[YearEndRow](
-        items=[rows[i] for i in ids],
+        items=[k.row for k in kept],
         total=teams.total,
         total_exact=teams.total_exact,
         limit=teams.limit,
         offset=teams.offset,
         next=teams.next,
     )
+
+
+async def report_csv(
+    reads: Reads, principal: Principal, school_year: str | None, school_id: uuid.UUID | None
+) -> str:
+    """The whole report (up to MAX_CSV_TEAMS teams) as CSV, its rows' lines as kept."""
+    everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
+    _, kept = await _kept_rows(reads, principal, everything, school_year, school_id)
+    return _CSV_HEADER + "".join(k.line for k in kept)
 
 
 def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:
@@ -186,7 +210,8 @@ def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:
 
 
 CSV_COLUMNS = list(YearEndRow.model_fields)
+_CSV_HEADER = csv_export.to_csv(CSV_COLUMNS, [])
 
 
-def to_csv(rows: list[YearEndRow]) -> str:
-    return csv_export.to_csv(CSV_COLUMNS, [[getattr(row, c) for c in CSV_COLUMNS] for row in rows])
+def _cells(row: YearEndRow) -> list[Any]:
+    return [getattr(row, c) for c in CSV_COLUMNS]

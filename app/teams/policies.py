@@ -107,6 +107,26 @@ def teams_within(
     return scope if include_deleted else and_(scope, col(Team.deleted_at).is_(None))
 
 
+def with_member_at_school() -> ColumnElement[bool]:
+    """Teams with a member at the school `school_id` (a bind parameter): a list's filter."""
+    return col(Team.id).in_(
+        select(col(TeamMember.team_id))
+        .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
+        .where(col(SchoolMembership.school_id) == bindparam("school_id"))
+    )
+
+
+def reach_at_school(p: Principal, school_id: uuid.UUID | None) -> TeamReach:
+    """The reach a list of teams "with a member at `school_id`" needs besides that filter. An
+    administrator's teams are those with a member at one of their schools, so at one of their
+    own schools the filter alone says it (and the schools' teams are not gathered twice, 500
+    staff's memberships each time); at any other school both apply."""
+    reach = team_reach(p)
+    if reach is TeamReach.schools and school_id is not None and school_id in p.school_ids:
+        return TeamReach.district
+    return reach
+
+
 def is_member(p: Principal, access: TeamAccess) -> bool:
     """On the team, as a teacher (see the module docstring)."""
     return p.user is not None and p.role == Role.teacher and p.user.id in access.sees_since

@@ -197,7 +197,9 @@ def list_query(
     first, then by name."""
     given = (school_year, focus_area_id, member_id, school_id, plan_status)
     query = _list_query(
-        policies.team_reach(principal), include_deleted, *(v is not None for v in given)
+        policies.reach_at_school(principal, school_id),
+        include_deleted,
+        *(v is not None for v in given),
     )
     values = {
         **caller_values(principal),
@@ -235,13 +237,7 @@ def _list_query(
             )
         )
     if by_school:
-        stmt = stmt.where(
-            col(Team.id).in_(
-                select(col(TeamMember.team_id))
-                .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
-                .where(col(SchoolMembership.school_id) == bindparam("school_id"))
-            )
-        )
+        stmt = stmt.where(policies.with_member_at_school())
     if by_plan_status:
         stmt = stmt.where(
             col(Team.id).in_(

@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from app.users.models import Role
 from tests.coaching.test_progress import complete_cycle
 from tests.teams import form_team
 
@@ -109,3 +110,27 @@ def test_a_row_says_which_steps_are_missing(client, team, world, auth):
     header, first = csv.splitlines()[:2]
     assert "missing_steps" in header.split(",")
     assert "plan_approved; pre_conference_held" in first
+
+
+def test_a_school_filter_never_widens_an_administrators_reach(client, world, auth, factory):
+    """At one of their schools an administrator sees the teams with a member there; at any
+    other school only those that also have a member at one of theirs (report, CSV and the
+    list of teams alike)."""
+    b2 = factory.user(Role.teacher, [world.school_b])
+    at_both = factory.user(Role.teacher, [world.school_a, world.school_b])
+    form_team(client, auth, world.teacher_a, world.teacher_a2, name="Alpha only")
+    form_team(client, auth, world.teacher_b, b2, name="Beta only")
+    form_team(client, auth, at_both, world.teacher_b, name="Both")
+    admin = auth(world.admin_a)
+
+    def names(path: str, school) -> list[str]:
+        r = client.get(f"{path}?school_id={school.id}", headers=admin)
+        assert r.status_code == 200, r.text
+        if path.endswith(".csv"):
+            return sorted(row["team_name"] for row in csv.DictReader(io.StringIO(r.text)))
+        key = "team_name" if "reports" in path else "name"
+        return sorted(item[key] for item in r.json()["items"])
+
+    for path in ("/api/v1/reports/year-end", "/api/v1/reports/year-end.csv", "/api/v1/teams"):
+        assert names(path, world.school_a) == ["Alpha only", "Both"], path
+        assert names(path, world.school_b) == ["Both"], path
