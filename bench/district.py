@@ -569,6 +569,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         with run_server_in_thread(port=0) as provider:
             issuer = f"http://localhost:{provider.server_port}"
+            for stale in work.glob("bench.db*"):  # a kept database of an earlier run
+                stale.unlink()
             results += bench_engine("sqlite", f"sqlite:///{work}/bench.db", work, issuer)
             pg = os.environ.get("BENCH_POSTGRES_URL")
             if pg:

@@ -63,9 +63,12 @@ class Settings(BaseSettings):
     # How long a worker may keep a signed-in account in memory, kept exact by the database's
     # change signals (app/auth/principal_cache.py); 0 reads it on every request.
     principal_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
-    # How many composite documents (a team's summary, its printable form) a worker keeps,
-    # exact through the database's revision counters (app/core/kept.py); 0 builds every one.
+    # How many composite documents (a team's summary, its printable form, report rows, feed
+    # events) a worker keeps, exact through the database's revision counters
+    # (app/core/kept.py); 0 builds every one. And how much they may weigh, in MB of what they
+    # serve (their text, their JSON; their memory is a small multiple of it).
     kept_documents: int = Field(default=10_000, ge=0, le=1_000_000)
+    kept_documents_mb: float = Field(default=64, gt=0, le=16_384)
     # How often the confidential-read log writes what it gathered (app/read_log/writer.py);
     # 0: each read writes its entry before it answers.
     read_log_flush_seconds: float = Field(default=0.5, ge=0, le=60)

@@ -266,7 +266,9 @@ class Database:
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.driver: Driver = make_driver(url, self.engine.dialect, settings)
         # Composite documents this worker keeps (kept.py), shared by its requests' reads.
-        self.kept = KeptDocuments(settings.kept_documents)
+        self.kept = KeptDocuments(
+            settings.kept_documents, max_bytes=int(settings.kept_documents_mb * 1_000_000)
+        )
         self._write = async_sessionmaker(
             write_engine,
             class_=AsyncSession,

@@ -24,11 +24,13 @@ team and reader), and serves it again only while nothing it was built from can h
 
 The revisions are read inside the request's snapshot before the document would be, so a kept
 copy is never older than the revision it is filed under (a copy built from newer rows than its
-revision is built again at the next revision). `kept_documents = 0` turns it off.
+revision is built again at the next revision). `kept_documents = 0` turns it off;
+`kept_documents_mb` bounds what they weigh.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections import OrderedDict
@@ -80,15 +82,38 @@ def caller_key(principal: Principal) -> Hashable:
     return (staff.id, staff.role, principal.school_ids)
 
 
+def weigh(value: Any) -> int:
+    """About how many bytes a kept value serves (its text, its JSON): what the store's byte
+    budget counts. Its memory is a small multiple of that, the same for every kind."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, BaseModel):
+        return len(value.__pydantic_serializer__.to_json(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(weigh(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, tuple | list):
+        return sum(weigh(v) for v in value)
+    return 16
+
+
 class KeptDocuments:
-    """The documents one worker keeps, least recently used first out."""
+    """The documents one worker keeps, least recently used first out once there are more than
+    `size` or they weigh more than `max_bytes` (`weigh`)."""
 
     def __init__(
-        self, size: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        size: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        max_bytes: int | None = None,
     ) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self.clock = clock
-        self._entries: OrderedDict[Hashable, tuple[Stamp, datetime | None, Any]] = OrderedDict()
+        self.bytes = 0
+        self._entries: OrderedDict[Hashable, tuple[Stamp, datetime | None, Any, int]] = (
+            OrderedDict()
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,9 +122,9 @@ class KeptDocuments:
         found = self._entries.get(key)
         if found is None:
             return None
-        kept_at, until, value = found
+        kept_at, until, value, _ = found
         if kept_at != stamp or (until is not None and now >= until):
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return value
@@ -107,13 +132,25 @@ class KeptDocuments:
     def put(self, key: Hashable, stamp: Stamp, until: datetime | None, value: Any) -> None:
         if self.size <= 0:
             return
-        self._entries[key] = (stamp, until, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        weight = weigh(value) if self.max_bytes is not None else 0
+        if self.max_bytes is not None and weight > self.max_bytes:
+            return  # would push out everything else
+        self._drop(key)
+        self._entries[key] = (stamp, until, value, weight)
+        self.bytes += weight
+        while len(self._entries) > self.size or (
+            self.max_bytes is not None and self.bytes > self.max_bytes
+        ):
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        found = self._entries.pop(key, None)
+        if found is not None:
+            self.bytes -= found[3]
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
 
 RevisionsOf = Callable[[list[uuid.UUID]], Awaitable[list[Revision]]]

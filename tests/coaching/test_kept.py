@@ -7,6 +7,7 @@ change, made through the API or by hand in SQL (a roster import, the CLI, an ope
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.sql.util import find_tables
 
 from app.calendar_feeds import service as feed_service
-from app.core.kept import KeptDocuments
+from app.core.kept import KeptDocuments, weigh
 from app.core.reads import Reads
 from app.summary import service as summary_service
 from app.summary.service import changes_at
@@ -380,6 +381,62 @@ def test_the_store_forgets_the_least_recently_used():
     off = KeptDocuments(0)
     off.put("a", (1, 1), None, "A")
     assert len(off) == 0
+
+
+def test_the_store_keeps_within_what_it_may_weigh():
+    store = KeptDocuments(100, max_bytes=10)
+    now = datetime.now(UTC)
+    store.put("a", (1, 1), None, "aaaa")
+    store.put("b", (1, 1), None, b"bbbb")
+    store.put("c", (1, 1), None, "cccc")  # 12 bytes: the least recently used goes
+    assert store.get("a", (1, 1), now) is None
+    assert store.get("b", (1, 1), now) == b"bbbb"
+    assert store.bytes == 8
+    store.put("big", (1, 1), None, "x" * 11)  # more than all: not kept, nothing pushed out
+    assert store.get("big", (1, 1), now) is None
+    assert len(store) == 2
+    store.put("b", (1, 2), None, "bb")  # built again: its new weight counts
+    assert store.bytes == 6
+    assert store.get("c", (2, 1), now) is None  # stale: gone, and its weight with it
+    assert store.bytes == 2
+    store.clear()
+    assert store.bytes == 0
+
+
+def test_what_a_kept_value_weighs_is_what_it_serves():
+    from app.reports.schemas import YearEndRow
+
+    row = YearEndRow.model_validate(
+        {
+            "team_id": uuid.uuid4(),
+            "team_name": "Readers",
+            "school_year": "2026-2027",
+            "schools": ["Alpha"],
+            "focus_area": None,
+            "members": ["Ana Ng"],
+            "plan_status": "approved",
+            "cycle_complete": False,
+            "steps_missing": 1,
+            "missing_steps": ["pre_conference_held"],
+            "deadlines_overdue": [],
+            "observations_held": 0,
+            "observation_records": 0,
+            "reflections": 0,
+            "coverage_arranged": 0,
+            "coverage_pending": 0,
+            "year_end_meeting": "none",
+        }
+    )
+    assert weigh(row) == len(row.model_dump_json())
+
+    @dataclass
+    class Kept:
+        row: YearEndRow
+        line: bytes
+        until: datetime | None
+
+    kept = Kept(row, b"a line", None)
+    assert weigh([kept, "abc"]) == weigh(row) + len(b"a line") + 16 + 3  # anything else: 16
 
 
 def test_a_transaction_raises_its_team_revision(client, team, world, auth, sync_engine):
