@@ -153,28 +153,8 @@ class KeptDocuments:
         self.bytes = 0
 
 
-RevisionsOf = Callable[[list[uuid.UUID]], Awaitable[list[Revision]]]
 Build = Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]]
 Until = Callable[[K, datetime], datetime | None]
-
-
-async def kept_each(
-    store: KeptDocuments | None,
-    read_revisions: RevisionsOf,
-    principal: Principal,
-    key: Hashable,
-    team_ids: Sequence[uuid.UUID],
-    build: Build[K],
-    until: Until[K],
-) -> dict[uuid.UUID, K]:
-    """The caller's document `key` of each of these teams: kept, or built together by
-    `build(the teams not kept)` and kept until `until(document, moment it was built for)`.
-    Run inside the request's snapshot, after the caller's right to the teams was checked."""
-    if store is None or store.size <= 0:
-        return dict(await build(list(team_ids)))
-    found = await read_revisions([*team_ids, DISTRICT])
-    counters = {r.team_id: r.revision for r in found}
-    return await kept_at(store, counters, principal, key, team_ids, build, until)
 
 
 async def kept_at(
@@ -186,8 +166,11 @@ async def kept_at(
     build: Build[K],
     until: Until[K],
 ) -> dict[uuid.UUID, K]:
-    """`kept_each` with the counters read (the district's under DISTRICT; a team without one
-    has not changed since the counters began)."""
+    """The caller's document `key` of each of these teams: kept under these counters (the
+    district's under DISTRICT; a team without one has not changed since the counters began),
+    or built together by `build(the teams not kept)` and kept until `until(document, moment it
+    was built for)`. Run inside the request's snapshot that read the counters, after the
+    caller's right to the teams was checked."""
     district = counters.get(DISTRICT, 0)
     who = caller_key(principal)
     now = store.clock()
@@ -216,6 +199,8 @@ class ListedRevision(BaseModel):
 
 
 DISTRICT_ID = "kept_district_id"  # the bind parameter `with_revisions` adds
+# The columns `revisions_alongside` adds.
+REVISION_COLUMN, DISTRICT_COLUMN = "kept_revision", "kept_district"
 
 
 def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
@@ -228,6 +213,18 @@ def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
 
 def _counter(team_id: Any) -> Any:
     return select(col(ContentRevision.revision)).where(col(ContentRevision.team_id) == team_id)
+
+
+@functools.cache
+def revisions_alongside(stmt: AnySelect, team_column: str) -> AnySelect:
+    """A statement reading a team (its column `team_column`) that reads the team's counter and
+    the district's too (REVISION_COLUMN, DISTRICT_COLUMN), for a kept document of the team
+    looked up next in the same snapshot."""
+    team = stmt.selected_columns[team_column]
+    return stmt.add_columns(
+        _counter(team).scalar_subquery().label(REVISION_COLUMN),
+        _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label(DISTRICT_COLUMN),
+    )
 
 
 @functools.cache

@@ -29,15 +29,17 @@ from pydantic import BaseModel, TypeAdapter
 from app.core.drivers import Driver, Fetch
 from app.core.kept import (
     DISTRICT,
+    DISTRICT_COLUMN,
     DISTRICT_ID,
+    REVISION_COLUMN,
     REVISIONS,
     KeptDocuments,
     ListedRevision,
     Revision,
     counters_of,
     kept_at,
-    kept_each,
     page_with_revisions,
+    revisions_alongside,
     with_revisions,
 )
 from app.core.pagination import (
@@ -109,6 +111,9 @@ class Reads:
         self._kept = kept
         self._fetch: Fetch | None = None
         self._alone = 0
+        # Revision counters read in the current snapshot (kept.py), the district's under
+        # DISTRICT: a kept document looked up later in it needs not read them again.
+        self._counters: dict[uuid.UUID, int] = {}
 
     async def _rows(
         self, stmt: AnySelect, values: Mapping[str, Any] | None, *, fixed: bool, raw: bool
@@ -134,6 +139,7 @@ class Reads:
                 yield
             finally:
                 self._fetch = None
+                self._counters = {}
 
     async def kept(
         self,
@@ -167,9 +173,18 @@ class Reads:
         """`kept` for several teams at once (a report's page): those not kept are built by one
         `build(their ids)`."""
         async with self.snapshot():
-            return await kept_each(
-                self._kept, self._revisions, principal, key, team_ids, build, until
-            )
+            if not self._keeping:
+                return dict(await build(list(team_ids)))
+            assert self._kept is not None
+            unread = [t for t in [*team_ids, DISTRICT] if t not in self._counters]
+            if unread:
+                found = {r.team_id: r.revision for r in await self._revisions(unread)}
+                self._counters.update({t: found.get(t, 0) for t in unread})
+            return await kept_at(self._kept, self._counters, principal, key, team_ids, build, until)
+
+    @property
+    def _keeping(self) -> bool:
+        return self._kept is not None and self._kept.size > 0
 
     async def kept_listed(
         self,
@@ -183,7 +198,7 @@ class Reads:
         """`kept_each` for the teams a statement lists (its first column, team ids: those the
         caller may see a document of), read with their counters in the same statement."""
         async with self.snapshot():
-            if self._kept is None or self._kept.size <= 0:
+            if not self._keeping:
                 ids = await self.all(ListedTeam, teams)
                 return dict(await build([t.team_id for t in ids]))
             listed = await self.all(
@@ -192,6 +207,7 @@ class Reads:
             )
             team_ids = [t.team_id for t in listed]
             counters = counters_of(listed)
+            assert self._kept is not None
             return await kept_at(self._kept, counters, principal, key, team_ids, build, until)
 
     async def kept_page(
@@ -208,7 +224,7 @@ class Reads:
         """`kept_each` for a page of a list of teams (a `team_id` column: those the caller may
         see a document of), its rows read with their counters in the same statement."""
         async with self.snapshot():
-            if self._kept is None or self._kept.size <= 0:
+            if not self._keeping:
                 page = await self.page(ListedRevision, teams, params, values)
                 return page, dict(await build([t.team_id for t in page.items]))
             page = await self.page(
@@ -219,6 +235,7 @@ class Reads:
             )
             team_ids = [t.team_id for t in page.items]
             counters = counters_of(page.items)
+            assert self._kept is not None
             found = await kept_at(self._kept, counters, principal, key, team_ids, build, until)
             return page, found
 
@@ -232,11 +249,24 @@ class Reads:
         values: Mapping[str, Any] | None = None,
         *,
         fixed: bool = False,
+        counters_of: str | None = None,
     ) -> T | None:
-        """The first row as `schema`, or None when there is none."""
+        """The first row as `schema`, or None when there is none. `counters_of`: the row is a
+        team's (that field holds its id) and a kept document of it is looked up next in this
+        snapshot: its revision counters are read in the same statement."""
         stmt, values, fixed = _unbound(stmt, values, fixed)
+        counting = counters_of is not None and fixed and self._keeping and self._fetch is not None
+        if counting:
+            stmt = revisions_alongside(stmt, counters_of)
+            values = {**(values or {}), DISTRICT_ID: DISTRICT}
         rows = await self._rows(stmt, values, fixed=fixed, raw=True)
-        return schema.model_validate(rows[0]) if rows else None
+        if not rows:
+            return None
+        found = schema.model_validate(rows[0])
+        if counting:
+            self._counters[getattr(found, str(counters_of))] = rows[0][REVISION_COLUMN] or 0
+            self._counters[DISTRICT] = rows[0][DISTRICT_COLUMN] or 0
+        return found
 
     async def all(
         self,

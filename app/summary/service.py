@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from app.auth.principal import Principal
-from app.core.access import read_visible
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.reads import Reads
@@ -55,9 +54,13 @@ async def compile_summary(
 
 
 async def standing(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamStanding:
-    """The team with the caller's standing on it, if the caller sees it (404 otherwise)."""
+    """The team with the caller's standing on it, if the caller sees it (404 otherwise); its
+    kept summary is looked up next (its revision counters read with it)."""
     stmt = teams.standing_statement(principal, team_id)
-    return await read_visible(reads, TeamStanding, stmt, missing=TEAM_MISSING)
+    found = await reads.one(TeamStanding, stmt, counters_of="id")
+    if found is None:
+        raise NotFound(TEAM_MISSING)
+    return found
 
 
 async def summary_of(

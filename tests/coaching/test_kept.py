@@ -489,3 +489,24 @@ def test_a_feed_is_built_again_when_its_first_event_leaves_it(
     assert "Coming" not in cut
     assert client.get(url).text == cut
     assert len(feed_builds) == 4  # built for each read
+
+
+def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth):
+    """Read again, a summary or its printable form is the caller's standing on the team with
+    the team's revision counters, one statement; built, the document reads the counters once."""
+    from tests.test_query_counts import counting
+
+    a = auth(world.teacher_a)
+    for url in (
+        f"/api/v1/teams/{cycle['id']}/summary",
+        f"/api/v1/teams/{cycle['id']}/summary/document",
+    ):
+        _kept(client).clear()
+        with counting(app, cold=False) as built:
+            assert client.get(url, headers=a).status_code == 200
+        with counting(app, cold=False) as kept:
+            assert client.get(url, headers=a).status_code == 200
+        kept = [s for s in kept if not s.startswith("SELECT user_account.")]  # the caller
+        assert len(kept) == 1, kept
+        assert "content_revision" in kept[0]
+        assert sum("content_revision" in s for s in built) == 1, built
