@@ -51,3 +51,32 @@ def test_no_read_opens_a_session():
         and uses_session(ctx.original_route.dependant)
     ]
     assert offenders == []
+
+
+def test_no_dependency_runs_in_a_worker_thread():
+    """FastAPI runs a dependency written as a plain function (or a class) in a worker thread,
+    a hop per request and a wait for a free thread under load: every one of ours is async."""
+    from fastapi.dependencies.models import _is_async_gen_callable, _is_coroutine_callable
+    from fastapi.routing import APIRoute, iter_route_contexts
+    from fastapi.security import OAuth2PasswordRequestForm
+
+    from app.main import create_app
+
+    framework = {OAuth2PasswordRequestForm}  # the sign-in form, as FastAPI documents it
+
+    def threaded(dependant) -> set[str]:
+        found = set()
+        for sub in dependant.dependencies:
+            call = sub.call
+            if call not in framework and not (
+                _is_coroutine_callable(call) or _is_async_gen_callable(call)
+            ):
+                found.add(getattr(call, "__qualname__", repr(call)))
+            found |= threaded(sub)
+        return found
+
+    offenders = set()
+    for ctx in iter_route_contexts(create_app().routes):
+        if isinstance(ctx.original_route, APIRoute):
+            offenders |= threaded(ctx.original_route.dependant)
+    assert offenders == set()

@@ -144,7 +144,8 @@ Admin = Annotated[Principal, Depends(require(roles=(Role.school_admin, Role.dist
 DistrictAdmin = Annotated[Principal, Depends(require(roles=(Role.district_admin,)))]
 
 
-def _sso_providers(request: Request) -> Providers:
+async def _sso_providers(request: Request) -> Providers:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hop per request.
     providers: Providers = request.app.state.sso_providers
     return providers
 
