@@ -43,6 +43,10 @@ FEED_PATH = "/api/v1/calendar-feeds"
 # What a feed holds: events ending from this long ago on, at most this many (soonest first).
 FEED_PAST = timedelta(days=120)
 MAX_FEED_EVENTS = 2000
+# A feed with an event of more teams than this (a district administrator's schools feed: every
+# team's year-end meeting) is read whole each time: kept per team, each request would list and
+# check every team's counter, and the feed is cut at MAX_FEED_EVENTS anyway.
+KEPT_FEED_TEAMS = 200
 
 
 def _hash(token: str) -> str:
@@ -188,22 +192,19 @@ def _in_window(kind: FeedKind, reach: TeamReach) -> ColumnElement[bool]:
 
 @functools.cache
 def _feed_teams(kind: FeedKind, reach: TeamReach) -> AnySelect:
-    """The teams with an event in the feed (no name, zone or people: those are kept)."""
-    return select(col(Event.team_id)).where(_in_window(kind, reach)).distinct()
+    """The teams with an event in the feed (no name, zone or people: those are kept), up to
+    `teams_up_to` of them."""
+    teams = select(col(Event.team_id)).where(_in_window(kind, reach)).distinct()
+    return teams.limit(bindparam("teams_up_to"))
 
 
 @functools.cache
-def _feed_events(kind: FeedKind, reach: TeamReach) -> AnySelect:
-    """The feed's events of some teams (`teams`), soonest first."""
-    return (
-        select(*_calendar_columns())
-        .where(
-            _in_window(kind, reach),
-            col(Event.team_id).in_(bindparam("teams", expanding=True, type_=Uuid())),
-        )
-        .order_by(col(Event.starts_at), col(Event.id))
-        .limit(MAX_FEED_EVENTS)
-    )
+def _feed_events(kind: FeedKind, reach: TeamReach, of_teams: bool) -> AnySelect:
+    """The feed's events, soonest first; `of_teams`: of some of its teams (`teams`) only."""
+    stmt = select(*_calendar_columns()).where(_in_window(kind, reach))
+    if of_teams:
+        stmt = stmt.where(col(Event.team_id).in_(bindparam("teams", expanding=True, type_=Uuid())))
+    return stmt.order_by(col(Event.starts_at), col(Event.id)).limit(MAX_FEED_EVENTS)
 
 
 @functools.cache
@@ -272,7 +273,8 @@ async def feed_events(
 
     One snapshot: the teams with an event in the feed, then each team's events as this worker
     kept them for the owner (nothing of the team changed since, and none of them has left the
-    window), the others read in one statement and merged in the feed's order."""
+    window), the others read in one statement and merged in the feed's order. A feed of more
+    than KEPT_FEED_TEAMS teams is read whole, in one statement."""
     reach = team_reach(feed.owner)
     since = now - FEED_PAST
     values = {**caller_values(feed.owner), "since": since, "starts_after": since - MAX_EVENT_LENGTH}
@@ -280,7 +282,7 @@ async def feed_events(
         values["feed_team_id"] = feed.feed.team_id
 
     async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, _TeamEvents]:
-        stmt = _feed_events(feed.feed.kind, reach)
+        stmt = _feed_events(feed.feed.kind, reach, True)
         events = await reads.all(ics.CalendarEvent, Bound(stmt, {**values, "teams": missing}))
         by_team: dict[uuid.UUID, list[ics.Listed]] = {t: [] for t in missing}
         for event in events:
@@ -294,13 +296,21 @@ async def feed_events(
             for team, listed in by_team.items()
         }
 
-    kept = await reads.kept_listed(
-        feed.owner,
-        ("calendar feed", feed.feed.kind),
-        Bound(_feed_teams(feed.feed.kind, reach), values),
-        build,
-        until=lambda team_events, _: team_events.until,
-    )
+    async with reads.snapshot():
+        kept = await reads.kept_listed(
+            feed.owner,
+            ("calendar feed", feed.feed.kind),
+            Bound(
+                _feed_teams(feed.feed.kind, reach), {**values, "teams_up_to": KEPT_FEED_TEAMS + 1}
+            ),
+            build,
+            until=lambda team_events, _: team_events.until,
+            at_most=KEPT_FEED_TEAMS,
+        )
+        if kept is None:
+            whole = _feed_events(feed.feed.kind, reach, False)
+            events = await reads.all(ics.CalendarEvent, Bound(whole, values))
+            return [ics.listed(e, link_of(e.id)) for e in events]
     # Each team's are in order already: sorting such runs is a merge.
     items = sorted(itertools.chain.from_iterable(t.items for t in kept.values()), key=_soonest)
     return items[:MAX_FEED_EVENTS]

@@ -184,9 +184,11 @@ async def kept_at(
             result[team_id] = value
     if missing:
         for team_id, built in (await build(missing)).items():
-            stamp = (counters.get(team_id, 0), district)
-            store.put((who, team_id, key), stamp, until(built, now), built)
             result[team_id] = built
+            holds_until = until(built, now)
+            if holds_until is None or holds_until > now:  # else it would never be served
+                stamp = (counters.get(team_id, 0), district)
+                store.put((who, team_id, key), stamp, holds_until, built)
     return result
 
 

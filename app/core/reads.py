@@ -194,17 +194,24 @@ class Reads:
         build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
         *,
         until: Callable[[K, datetime], datetime | None],
-    ) -> dict[uuid.UUID, K]:
+        at_most: int | None = None,
+    ) -> dict[uuid.UUID, K] | None:
         """`kept_each` for the teams a statement lists (its first column, team ids: those the
-        caller may see a document of), read with their counters in the same statement."""
+        caller may see a document of), read with their counters in the same statement. None
+        when it lists more than `at_most` (limit it to one more): too many to keep each, the
+        caller reads its document whole."""
         async with self.snapshot():
             if not self._keeping:
-                ids = await self.all(ListedTeam, teams)
-                return dict(await build([t.team_id for t in ids]))
+                ids = [t.team_id for t in await self.all(ListedTeam, teams)]
+                if at_most is not None and len(ids) > at_most:
+                    return None
+                return dict(await build(ids))
             listed = await self.all(
                 ListedRevision,
                 Bound(with_revisions(teams.stmt), {**teams.values, DISTRICT_ID: DISTRICT}),
             )
+            if at_most is not None and len(listed) > at_most:
+                return None
             team_ids = [t.team_id for t in listed]
             counters = counters_of(listed)
             assert self._kept is not None

@@ -489,6 +489,25 @@ def test_a_feed_is_built_again_when_its_first_event_leaves_it(
     assert "Coming" not in cut
     assert client.get(url).text == cut
     assert len(feed_builds) == 4  # built for each read
+    assert len(store) == 0  # and never kept
+
+
+def test_a_feed_of_more_teams_than_are_kept_is_read_whole(
+    client, team, world, auth, feed_builds, monkeypatch
+):
+    a = auth(world.teacher_a)
+    post_event(client, a, team, kind="other", title="Coming", **days_ahead(3))
+    url = make_feed(client, a, kind="team", team_id=team["id"])["url"]
+    store = _kept(client)
+    store.clear()
+    kept = client.get(url).text
+    assert len(store) == 1
+    store.clear()
+    monkeypatch.setattr(feed_service, "KEPT_FEED_TEAMS", 0)
+    assert client.get(url).text == kept
+    assert client.get(url).text == kept
+    assert len(store) == 0
+    assert len(feed_builds) == 3
 
 
 def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth):
