@@ -228,3 +228,27 @@ def test_a_schools_feed_does_not_grow_in_statements(client, app, world, factory,
     assert body.count("BEGIN:VEVENT") == 7
     assert len(large) == len(small), (len(small), len(large), large)
     assert len(small) <= (3 if kept else 4)  # the address, its owner, the teams (, the events)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports/year-end.csv", "/api/v1/audit-events.csv"])
+def test_a_whole_download_does_not_count_its_rows_again(
+    client, world, factory, auth, monkeypatch, path
+):
+    """A CSV of every row shows no total: its page is read without counting them (a second
+    pass of the list's filter: the year-end CSV of a school was twice as slow)."""
+    from app.core.pagination import COUNT_UP_TO
+    from app.core.reads import Reads
+
+    grow(client, world, factory, auth, 2)
+    seen: list[int] = []
+    original = Reads._rows
+
+    async def spy(self, stmt, values, **kwargs):
+        if values and COUNT_UP_TO in values:
+            seen.append(values[COUNT_UP_TO])
+        return await original(self, stmt, values, **kwargs)
+
+    monkeypatch.setattr(Reads, "_rows", spy)
+    r = client.get(path, headers=auth(world.district_admin))
+    assert r.status_code == 200, r.text
+    assert seen == [0]  # the page, not counted

@@ -45,7 +45,7 @@ async def export_audit_events(_reader: TrailReader, reads: ReadsDep, filters: Fi
     """The same events as a CSV download, newest first, with the same filters; at most
     50,000 (more is a 422: narrow `since`/`until`)."""
     query, values = service.trail_query(filters)
-    everything = PageParams(limit=MAX_CSV_EVENTS + 1, offset=0)
+    everything = PageParams(limit=MAX_CSV_EVENTS + 1, offset=0, counted=False)
     found = await reads.page(AuditEventPublic, query, everything, values)
     if len(found.items) > MAX_CSV_EVENTS:
         raise Unprocessable(

@@ -56,6 +56,9 @@ COUNT_UP_TO = "_count_up_to"
 class PageParams(BaseModel):
     limit: int
     offset: int
+    # False: the total is not counted (0, not exact), for a caller that shows none (a whole
+    # download): the count would run the list's filter a second time.
+    counted: bool = True
 
 
 async def page_params(
@@ -100,7 +103,7 @@ def counted(stmt: AnySelect) -> AnySelect:
 
 
 def count_up_to(params: PageParams) -> int:
-    return params.offset + PAGES_COUNTED * params.limit
+    return params.offset + PAGES_COUNTED * params.limit if params.counted else 0
 
 
 def is_exact(total: int, params: PageParams) -> bool:

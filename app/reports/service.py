@@ -181,7 +181,7 @@ async def report_csv(
     reads: Reads, principal: Principal, school_year: str | None, school_id: uuid.UUID | None
 ) -> str:
     """The whole report (up to MAX_CSV_TEAMS teams) as CSV, its rows' lines as kept."""
-    everything = PageParams(limit=MAX_CSV_TEAMS, offset=0)
+    everything = PageParams(limit=MAX_CSV_TEAMS, offset=0, counted=False)
     _, kept = await _kept_rows(reads, principal, everything, school_year, school_id)
     return _CSV_HEADER + "".join(k.line for k in kept)
 
