@@ -43,11 +43,13 @@ def counting(app, cold=True):
 
 
 def grow(client, world, factory, auth, n):
-    """n teams of two teachers, each with an event, a coverage request and a program post."""
+    """n teams of two teachers, each with a coming observation, a coverage request for it and
+    a program post."""
     for i in range(n):
         a = factory.user(Role.teacher, [world.school_a])
         b = factory.user(Role.teacher, [world.school_a])
         team = form_team(client, auth, a, b, name=f"Team {i}")
+        starts = datetime.now(UTC) + timedelta(days=7 + i)
         obs = client.post(
             "/api/v1/events",
             headers=auth(a),
@@ -56,11 +58,15 @@ def grow(client, world, factory, auth, n):
                 "kind": "observation",
                 "observer_id": str(a.id),
                 "observed_id": str(b.id),
-                "starts_at": f"2026-12-{i + 1:02d}T15:00:00Z",
-                "ends_at": f"2026-12-{i + 1:02d}T16:00:00Z",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=1)).isoformat(),
             },
-        ).json()
-        client.post("/api/v1/coverage-requests", headers=auth(a), json={"event_id": obs["id"]})
+        )
+        assert obs.status_code == 201, obs.text
+        r = client.post(
+            "/api/v1/coverage-requests", headers=auth(a), json={"event_id": obs.json()["id"]}
+        )
+        assert r.status_code == 201, r.text
         client.post(
             "/api/v1/reflections",
             headers=auth(a),
@@ -178,37 +184,11 @@ def test_totals_are_counted_up_to_a_cap_past_the_offset(
     assert past["total_exact"] is True
 
 
-def covered_teams(client, world, factory, auth, n: int) -> None:
-    """n teams of two teachers, each with a coming observation that needs coverage."""
-    for _ in range(n):
-        a = factory.user(Role.teacher, [world.school_a])
-        b = factory.user(Role.teacher, [world.school_a])
-        team = form_team(client, auth, a, b, name=f"Team of {a.id}")
-        starts = datetime.now(UTC) + timedelta(days=7)
-        obs = client.post(
-            "/api/v1/events",
-            headers=auth(a),
-            json={
-                "team_id": team["id"],
-                "kind": "observation",
-                "observer_id": str(a.id),
-                "observed_id": str(b.id),
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=1)).isoformat(),
-            },
-        )
-        assert obs.status_code == 201, obs.text
-        r = client.post(
-            "/api/v1/coverage-requests", headers=auth(a), json={"event_id": obs.json()["id"]}
-        )
-        assert r.status_code == 201, r.text
-
-
 @pytest.mark.parametrize("kept", [False, True], ids=["built", "kept"])
 def test_a_schools_feed_does_not_grow_in_statements(client, app, world, factory, auth, kept):
     """An administrator's feed of ever more teams reads as many statements, whether each
     team's events are built (nothing kept) or kept from the read before."""
-    covered_teams(client, world, factory, auth, 1)
+    grow(client, world, factory, auth, 1)
     url = client.post(
         "/api/v1/calendar-feeds", headers=auth(world.admin_a), json={"kind": "schools"}
     ).json()["url"]
@@ -223,7 +203,7 @@ def test_a_schools_feed_does_not_grow_in_statements(client, app, world, factory,
         return statements, r.text
 
     small, _ = read()
-    covered_teams(client, world, factory, auth, 6)
+    grow(client, world, factory, auth, 6)
     large, body = read()
     assert body.count("BEGIN:VEVENT") == 7
     assert len(large) == len(small), (len(small), len(large), large)

@@ -192,69 +192,70 @@ async def kept_at(
     return result
 
 
+# The columns the statements below add, and the bind parameter naming the district's counter.
+REVISION_COLUMN, DISTRICT_COLUMN, DISTRICT_ID = "kept_revision", "kept_district", "kept_district_id"
+
+
 class ListedRevision(BaseModel):
-    """A team a statement listed, with its counter and the district's (None: never moved)."""
+    """A team a statement listed, with its counter and the district's (None: never moved, or
+    not read)."""
 
     team_id: uuid.UUID
-    revision: int | None
-    district: int | None
-
-
-DISTRICT_ID = "kept_district_id"  # the bind parameter `with_revisions` adds
-# The columns `revisions_alongside` adds.
-REVISION_COLUMN, DISTRICT_COLUMN = "kept_revision", "kept_district"
+    kept_revision: int | None = None
+    kept_district: int | None = None
 
 
 def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
     """The counters of listed teams, the district's under DISTRICT, as `kept_at` reads them."""
-    counters = {t.team_id: t.revision or 0 for t in listed}
+    counters = {t.team_id: t.kept_revision or 0 for t in listed}
     if listed:
-        counters[DISTRICT] = listed[0].district or 0
+        counters[DISTRICT] = listed[0].kept_district or 0
     return counters
 
 
-def _counter(team_id: Any) -> Any:
-    return select(col(ContentRevision.revision)).where(col(ContentRevision.team_id) == team_id)
+def with_district(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a statement built below: the caller's, and the district counter's id."""
+    return {**values, DISTRICT_ID: DISTRICT}
+
+
+def _counter_columns(team_id: Any) -> list[Any]:
+    """The team's counter and the district's, as two columns (REVISION_COLUMN,
+    DISTRICT_COLUMN) of a statement reading the team (`team_id`, one of its columns)."""
+
+    def counter(of: Any) -> Any:
+        found = select(col(ContentRevision.revision)).where(col(ContentRevision.team_id) == of)
+        return found.scalar_subquery()
+
+    return [
+        counter(team_id).label(REVISION_COLUMN),
+        counter(bindparam(DISTRICT_ID, type_=Uuid())).label(DISTRICT_COLUMN),
+    ]
 
 
 @functools.cache
 def revisions_alongside(stmt: AnySelect, team_column: str) -> AnySelect:
-    """A statement reading a team (its column `team_column`) that reads the team's counter and
-    the district's too (REVISION_COLUMN, DISTRICT_COLUMN), for a kept document of the team
-    looked up next in the same snapshot."""
-    team = stmt.selected_columns[team_column]
-    return stmt.add_columns(
-        _counter(team).scalar_subquery().label(REVISION_COLUMN),
-        _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label(DISTRICT_COLUMN),
-    )
+    """A statement reading a team (its column `team_column`) that reads its counters too, for
+    a kept document of the team looked up next in the same snapshot."""
+    return stmt.add_columns(*_counter_columns(stmt.selected_columns[team_column]))
 
 
 @functools.cache
 def page_with_revisions(query: PageQuery) -> PageQuery:
-    """A list of teams (a `team_id` column) whose page's rows carry their counter and the
-    district's (`revision`, `district`), looked up for the page's rows only."""
+    """A list of teams (a `team_id` column) whose page's rows carry their counters, looked up
+    for the page's rows only."""
     if not query.template:
         raise ValueError("only a template PageQuery (built once) may be kept")
     extra = query.per_row
 
     def per_row(rows: Any) -> list[Any]:
-        return [
-            *(extra(rows) if extra is not None else []),
-            _counter(rows.team_id).scalar_subquery().label("revision"),
-            _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label("district"),
-        ]
+        return [*(extra(rows) if extra is not None else []), *_counter_columns(rows.team_id)]
 
     return PageQuery(query.stmt, query.order, per_row)
 
 
 @functools.cache
 def with_revisions(teams: AnySelect) -> AnySelect:
-    """A statement listing team ids (its first column), each with its counter and the
-    district's: the list and what a kept copy is checked against, in one statement."""
+    """A statement listing team ids (its first column), each with its counters: the list and
+    what a kept copy is checked against, in one statement."""
     listed = teams.subquery("listed")
-    team_id = listed.c[0]
-    return select(
-        team_id.label("team_id"),
-        _counter(team_id).scalar_subquery().label("revision"),
-        _counter(bindparam(DISTRICT_ID, type_=Uuid())).scalar_subquery().label("district"),
-    )
+    return select(listed.c[0].label("team_id"), *_counter_columns(listed.c[0]))

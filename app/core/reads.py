@@ -30,7 +30,6 @@ from app.core.drivers import Driver, Fetch
 from app.core.kept import (
     DISTRICT,
     DISTRICT_COLUMN,
-    DISTRICT_ID,
     REVISION_COLUMN,
     REVISIONS,
     KeptDocuments,
@@ -40,6 +39,7 @@ from app.core.kept import (
     kept_at,
     page_with_revisions,
     revisions_alongside,
+    with_district,
     with_revisions,
 )
 from app.core.pagination import (
@@ -85,10 +85,6 @@ def _unbound(
     if isinstance(stmt, Bound):
         return stmt.stmt, {**stmt.values, **(values or {})}, True
     return stmt, values, fixed
-
-
-class ListedTeam(BaseModel):
-    team_id: uuid.UUID
 
 
 class TwoSnapshots(RuntimeError):
@@ -171,9 +167,10 @@ class Reads:
         until: Callable[[K, datetime], datetime | None],
     ) -> dict[uuid.UUID, K]:
         """`kept` for several teams at once (a report's page): those not kept are built by one
-        `build(their ids)`."""
+        `build(their ids)`. Counters this snapshot has not read yet are read in one
+        statement."""
         async with self.snapshot():
-            if not self._keeping:
+            if not self._keeping or not team_ids:
                 return dict(await build(list(team_ids)))
             assert self._kept is not None
             unread = [t for t in [*team_ids, DISTRICT] if t not in self._counters]
@@ -201,21 +198,16 @@ class Reads:
         when it lists more than `at_most` (limit it to one more): too many to keep each, the
         caller reads its document whole."""
         async with self.snapshot():
-            if not self._keeping:
-                ids = [t.team_id for t in await self.all(ListedTeam, teams)]
-                if at_most is not None and len(ids) > at_most:
-                    return None
-                return dict(await build(ids))
-            listed = await self.all(
-                ListedRevision,
-                Bound(with_revisions(teams.stmt), {**teams.values, DISTRICT_ID: DISTRICT}),
-            )
+            if self._keeping:
+                listing = Bound(with_revisions(teams.stmt), with_district(teams.values))
+                listed = await self.all(ListedRevision, listing)
+                self._counters.update(counters_of(listed))
+            else:
+                listed = await self.all(ListedRevision, teams)
             if at_most is not None and len(listed) > at_most:
                 return None
-            team_ids = [t.team_id for t in listed]
-            counters = counters_of(listed)
-            assert self._kept is not None
-            return await kept_at(self._kept, counters, principal, key, team_ids, build, until)
+            ids = [t.team_id for t in listed]
+            return await self.kept_each(principal, key, ids, build, until=until)
 
     async def kept_page(
         self,
@@ -231,20 +223,14 @@ class Reads:
         """`kept_each` for a page of a list of teams (a `team_id` column: those the caller may
         see a document of), its rows read with their counters in the same statement."""
         async with self.snapshot():
-            if not self._keeping:
+            if self._keeping:
+                listing = page_with_revisions(teams)
+                page = await self.page(ListedRevision, listing, params, with_district(values))
+                self._counters.update(counters_of(page.items))
+            else:
                 page = await self.page(ListedRevision, teams, params, values)
-                return page, dict(await build([t.team_id for t in page.items]))
-            page = await self.page(
-                ListedRevision,
-                page_with_revisions(teams),
-                params,
-                {**values, DISTRICT_ID: DISTRICT},
-            )
-            team_ids = [t.team_id for t in page.items]
-            counters = counters_of(page.items)
-            assert self._kept is not None
-            found = await kept_at(self._kept, counters, principal, key, team_ids, build, until)
-            return page, found
+            ids = [t.team_id for t in page.items]
+            return page, await self.kept_each(principal, key, ids, build, until=until)
 
     async def _revisions(self, teams: list[uuid.UUID]) -> list[Revision]:
         return await self.all(Revision, Bound(REVISIONS, {"teams": teams}))
@@ -265,7 +251,7 @@ class Reads:
         counting = counters_of is not None and fixed and self._keeping and self._fetch is not None
         if counting:
             stmt = revisions_alongside(stmt, counters_of)
-            values = {**(values or {}), DISTRICT_ID: DISTRICT}
+            values = with_district(values or {})
         rows = await self._rows(stmt, values, fixed=fixed, raw=True)
         if not rows:
             return None

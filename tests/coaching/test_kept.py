@@ -171,6 +171,15 @@ def test_tables_the_documents_read_each_raise_a_revision(
     assert read - watched == set()
 
 
+def test_with_nothing_kept_every_answer_is_the_same(client, cycle, feeds, world, auth, monkeypatch):
+    """KEPT_DOCUMENTS=0 builds every document on every request, and answers the same."""
+    kept = _answers(client, auth, world, cycle["id"], feeds)
+    monkeypatch.setattr(_kept(client), "size", 0)
+    _kept(client).clear()
+    assert _answers(client, auth, world, cycle["id"], feeds) == kept
+    assert len(_kept(client)) == 0
+
+
 def test_a_document_read_again_is_kept(client, cycle, world, auth, builds):
     _kept(client).clear()
     a = auth(world.teacher_a)
