@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.auth.deps import StaffCaller
@@ -15,6 +16,7 @@ from app.events import policies, service
 from app.events.models import Event, EventKind
 from app.events.schemas import EventPublic
 from app.teams import service as team_service
+from app.teams.models import Team
 from app.teams.policies import TeamAccess
 
 MISSING = "No such event"
@@ -30,18 +32,27 @@ async def get_viewable_event(
     event_id: uuid.UUID, session: SessionDep, principal: StaffCaller
 ) -> EventAccess:
     """404 unless the caller may see the event's team (deleted events: its administrators).
-    One statement decides, so unknown and hidden ids cost the same."""
-    stmt = select(Event).where(
-        col(Event.id) == event_id,
-        policies.visible_events(principal, include_deleted=True, one=True),
+    One statement decides, so unknown and hidden ids cost the same; it reads the event's team
+    too (an event is visible exactly when its team is), then the team's members."""
+    stmt = (
+        select(Event, _OWNER)
+        .join(_OWNER, col(_OWNER.id) == Event.team_id)
+        .where(
+            col(Event.id) == event_id,
+            policies.visible_events(principal, include_deleted=True, one=True),
+        )
     )
-    event = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
-    if event is None:
+    found = (await session.execute(stmt, caller_values(principal))).one_or_none()
+    if found is None:
         raise NotFound(MISSING)
-    access = await team_service.get_viewable(session, principal, event.team_id)
-    if access is None:  # not possible: an event is visible when its team is
-        raise NotFound(MISSING)
+    event, team = found
+    access = await team_service.with_members(session, TeamAccess(team=team))
     return EventAccess(event=event, team=access)
+
+
+# The event's team, under its own name: the visibility check's subqueries name `team` and
+# must not correlate to the joined row.
+_OWNER = aliased(Team, name="owner")
 
 
 ViewableEvent = Annotated[EventAccess, Depends(get_viewable_event)]

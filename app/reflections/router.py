@@ -61,8 +61,7 @@ async def create_reflection(
 ) -> ReflectionPublic:
     """Write a post (Markdown). Link it to a team you are on, and optionally to one of its
     events or observation records. `private` is the default."""
-    post = await service.create(session, principal, body)
-    return _tagged(await service.view(session, principal, post.id), response)
+    return _tagged(await service.create(session, principal, body), response)
 
 
 @router.get("/{reflection_id}", responses=error_responses(401, 403, 404, 422))

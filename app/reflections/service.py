@@ -62,13 +62,24 @@ async def _check_links(session: AsyncSession, principal: Principal, data: Reflec
             )
 
 
-async def create(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> Reflection:
-    assert principal.user is not None
+async def create(
+    session: AsyncSession, principal: Principal, data: ReflectionCreate
+) -> ReflectionPublic:
+    """Write the post and answer it as its author reads it, from what was written (a new post
+    has no comments, and its author sees what it links to)."""
     await _check_links(session, principal, data)
-    post = Reflection(author_id=principal.user.id, **data.model_dump())
+    post = Reflection(author_id=principal.staff.id, **data.model_dump())
     session.add(post)
     await session.flush()
-    return post
+    return ReflectionPublic.model_validate(
+        {**columns_of(post), "author": _caller_as_author(principal), "comment_count": 0}
+    )
+
+
+def _caller_as_author(principal: Principal) -> dict[str, Any]:
+    """The caller as the author of what they just wrote (a MemberRef)."""
+    me = principal.staff
+    return {"id": me.id, "given_name": me.given_name, "family_name": me.family_name}
 
 
 def _comment_count(post_id: Any = Reflection.id) -> Any:
@@ -270,12 +281,7 @@ async def add_comment(
         f"{me.given_name} {me.family_name} commented on your reflection",
         f"/reflections/{post.id}", actor=principal,
     )  # fmt: skip
-    return CommentPublic.model_validate(
-        {
-            **columns_of(comment),
-            "author": {"id": me.id, "given_name": me.given_name, "family_name": me.family_name},
-        }
-    )
+    return _comment_public(principal, comment)
 
 
 async def edit_comment(
@@ -289,9 +295,10 @@ async def edit_comment(
 
 
 def _comment_public(principal: Principal, comment: ReflectionComment) -> CommentPublic:
-    me = principal.staff  # its author
-    author = {"id": me.id, "given_name": me.given_name, "family_name": me.family_name}
-    return CommentPublic.model_validate({**columns_of(comment), "author": author})
+    """A comment the caller wrote, as the API shows it."""
+    return CommentPublic.model_validate(
+        {**columns_of(comment), "author": _caller_as_author(principal)}
+    )
 
 
 async def delete_comment(session: AsyncSession, comment: ReflectionComment) -> None:

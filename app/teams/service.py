@@ -53,7 +53,8 @@ MIN_MEMBERS = 2
 # ---- loading -------------------------------------------------------------------------------
 
 
-async def _load_members(session: AsyncSession, access: TeamAccess) -> TeamAccess:
+async def with_members(session: AsyncSession, access: TeamAccess) -> TeamAccess:
+    """The team's members, since when each reads its records, and their schools."""
     rows = await session.execute(
         select(col(TeamMember.user_id), col(TeamMember.sees_since), col(SchoolMembership.school_id))
         .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
@@ -86,7 +87,7 @@ async def get_viewable(
     team = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
     if team is None:
         return None
-    return await _load_members(session, TeamAccess(team=team))
+    return await with_members(session, TeamAccess(team=team))
 
 
 _later = aliased(Team, name="later")
@@ -668,7 +669,7 @@ async def consent_to_history(
 async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid.UUID) -> None:
     """A member leaves, or the members take someone off the team (never an administrator)."""
     await _lock(session, access.team.id)
-    access = await _load_members(session, TeamAccess(team=access.team))  # as of the lock
+    access = await with_members(session, TeamAccess(team=access.team))  # as of the lock
     if user_id not in access.member_ids:
         raise NotFound("Not a member of this team")
     if len(access.member_ids) <= MIN_MEMBERS:

@@ -165,3 +165,25 @@ def test_team_posts_vanish_with_a_deleted_team(client, posts, team, world, auth)
 def test_reflections_need_a_staff_account(client, posts, as_caller, caller):
     r = client.get("/api/v1/reflections", headers=as_caller(caller))
     assert r.status_code == (401 if caller == "anonymous" else 403)
+
+
+def test_a_created_post_answers_what_a_read_of_it_answers(client, team, observation, world, auth):
+    """The 201 is built from what was written, not read back: it must be the post as its
+    author reads it afterwards (links, author, no comments, version, times), ETag included."""
+    h = auth(world.teacher_a)
+    bodies = [
+        {"title": "Mine"},
+        {"title": "Linked", "visibility": "team", "team_id": team["id"]},
+        {"title": "On it", "team_id": team["id"], "event_id": observation["id"]},
+    ]
+    for body in bodies:
+        created = post(client, h, **body)
+        assert created.status_code == 201, created.text
+        read = client.get(f"/api/v1/reflections/{created.json()['id']}", headers=h)
+        assert created.json() == read.json()
+        assert created.headers["etag"] == read.headers["etag"]
+        comment = client.post(
+            f"/api/v1/reflections/{created.json()['id']}/comments", headers=h, json={"body": "x"}
+        )
+        listed = client.get(f"/api/v1/reflections/{created.json()['id']}/comments", headers=h)
+        assert listed.json()["items"] == [comment.json()]
