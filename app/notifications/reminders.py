@@ -7,6 +7,7 @@ again for its new time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,61 +23,89 @@ from app.coverage.models import CoverageRequest, CoverageStatus
 from app.events.models import Event, EventParticipant, EventStatus
 from app.notifications import service as notifications
 from app.notifications.models import NotificationKind, ReminderSent
+from app.notifications.service import Message, grouped
 from app.plans.models import ActionPlan, PlanStatus
 from app.school_years.models import SchoolYear
-from app.teams.models import Team
-from app.teams.service import time_zone
+from app.teams.models import Team, TeamMember
+from app.teams.service import time_zone_of
+
+# Reminder keys recorded per statement (two bound values each: well inside SQLite's limit).
+KEYS_PER_STATEMENT = 500
 
 
-async def _first_time(session: AsyncSession, key: str) -> bool:
-    """Record the reminder `key`; whether this is the first time (the caller then fires it)."""
+async def _first_times(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Record these reminder keys; those recorded now for the first time (the caller fires
+    them). A pass tries every reminder that is due, fired or not, in a few statements."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    done = await session.execute(
-        insert(ReminderSent)
-        .values(key=key[:200], sent_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(col(ReminderSent.key))
+    now, fresh, todo = utcnow(), set[str](), sorted(set(keys))
+    for start in range(0, len(todo), KEYS_PER_STATEMENT):
+        chunk = todo[start : start + KEYS_PER_STATEMENT]
+        done = await session.execute(
+            insert(ReminderSent)
+            .values([{"key": key, "sent_at": now} for key in chunk])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(ReminderSent.key))
+        )
+        fresh.update(done.scalars())
+    return fresh
+
+
+async def _events(session: AsyncSession, settings: Settings, now: datetime) -> list[Message]:
+    leads = sorted(set(settings.reminder_lead_hours))
+    due = await session.execute(
+        select(
+            col(Event.id),
+            col(Event.team_id),
+            col(Event.kind),
+            col(Event.title),
+            col(Event.starts_at),
+            col(Team.name),
+            time_zone_of(Event.team_id).scalar_subquery().label("zone"),
+        )
+        .join(Team, col(Team.id) == Event.team_id)
+        .where(
+            col(Event.status) == EventStatus.scheduled,
+            col(Event.deleted_at).is_(None),
+            col(Team.deleted_at).is_(None),
+            col(Event.starts_at) > now,
+            col(Event.starts_at) <= now + timedelta(hours=leads[-1]),
+        )
     )
-    return done.first() is not None
-
-
-async def _events(session: AsyncSession, settings: Settings, now: datetime) -> None:
-    for hours in sorted(set(settings.reminder_lead_hours)):
-        due = await session.execute(
-            select(Event, col(Team.name))
-            .join(Team, col(Team.id) == Event.team_id)
-            .where(
-                col(Event.status) == EventStatus.scheduled,
-                col(Event.deleted_at).is_(None),
-                col(Team.deleted_at).is_(None),
-                col(Event.starts_at) > now,
-                col(Event.starts_at) <= now + timedelta(hours=hours),
+    # Each lead time is its own reminder, keyed by the time the event then started at.
+    reminders = {
+        f"event:{row.id}:{hours}h:{row.starts_at.isoformat()}": row
+        for row in due.all()
+        for hours in leads
+        if row.starts_at <= now + timedelta(hours=hours)
+    }
+    fresh = await _first_times(session, reminders)
+    fired = [row for key, row in reminders.items() if key in fresh]
+    if not fired:
+        return []
+    people = grouped(
+        await session.execute(
+            select(col(EventParticipant.event_id), col(EventParticipant.user_id)).where(
+                col(EventParticipant.event_id).in_(sorted({row.id for row in fired}))
             )
         )
-        for event, team_name in due.all():
-            if not await _first_time(
-                session, f"event:{event.id}:{hours}h:{event.starts_at.isoformat()}"
-            ):
-                continue
-            people = await session.execute(
-                select(col(EventParticipant.user_id)).where(
-                    col(EventParticipant.event_id) == event.id
-                )
-            )
-            zone = await time_zone(session, event.team_id)
-            when = event.starts_at.astimezone(zone)
-            label = event.title or str(event.kind).replace("_", "-").capitalize()
-            await notifications.tell(
-                session,
-                list(people.scalars()),
+    )
+    messages = []
+    for row in fired:
+        when = row.starts_at.astimezone(ZoneInfo(row.zone or "UTC"))
+        label = row.title or str(row.kind).replace("_", "-").capitalize()
+        messages.append(
+            Message(
+                people.get(row.id, []),
                 NotificationKind.event_reminder,
-                f"Reminder: {label} ({team_name}) on {when:%A %d %B at %H:%M}",
-                f"/events/{event.id}",
-                team_id=event.team_id,
+                f"Reminder: {label} ({row.name}) on {when:%A %d %B at %H:%M}",
+                f"/events/{row.id}",
+                team_id=row.team_id,
             )
+        )
+    return messages
 
 
-async def _plans(session: AsyncSession, settings: Settings, now: datetime) -> None:
+async def _plans(session: AsyncSession, settings: Settings, now: datetime) -> list[Message]:
     today = now.astimezone(ZoneInfo(settings.district_time_zone)).date()
     late = await session.execute(
         select(col(ActionPlan.id), col(Team.id), col(Team.name), col(SchoolYear.plan_due_on))
@@ -89,22 +118,35 @@ async def _plans(session: AsyncSession, settings: Settings, now: datetime) -> No
             col(SchoolYear.plan_due_on) < today,
         )
     )
-    for plan_id, team_id, team_name, due in late.all():
-        if due is None:  # not chosen by the query (plan_due_on < today)
-            continue
-        if not await _first_time(session, f"plan:{plan_id}:{due.isoformat()}"):
-            continue
-        await notifications.tell(
-            session,
-            await notifications.team_members(session, team_id),
+    reminders = {
+        f"plan:{plan_id}:{due.isoformat()}": (team_id, name, due)
+        for plan_id, team_id, name, due in late.all()
+        if due is not None  # not chosen by the query (plan_due_on < today)
+    }
+    fresh = await _first_times(session, reminders)
+    fired = [found for key, found in reminders.items() if key in fresh]
+    if not fired:
+        return []
+    members = grouped(
+        await session.execute(
+            select(col(TeamMember.team_id), col(TeamMember.user_id)).where(
+                col(TeamMember.team_id).in_(sorted({team_id for team_id, _, _ in fired}))
+            )
+        )
+    )
+    return [
+        Message(
+            members.get(team_id, []),
             NotificationKind.plan_overdue,
-            f"{team_name}: the action plan was due on {due:%d %B} and is not submitted yet",
+            f"{name}: the action plan was due on {due:%d %B} and is not submitted yet",
             f"/teams/{team_id}/plan",
             team_id=team_id,
         )
+        for team_id, name, due in fired
+    ]
 
 
-async def _coverage(session: AsyncSession, settings: Settings, now: datetime) -> None:
+async def _coverage(session: AsyncSession, settings: Settings, now: datetime) -> list[Message]:
     horizon = now + timedelta(days=settings.coverage_pending_days)
     waiting = await session.execute(
         select(
@@ -122,24 +164,32 @@ async def _coverage(session: AsyncSession, settings: Settings, now: datetime) ->
             col(Event.starts_at) <= horizon,
         )
     )
-    for request_id, requester_id, team_id, starts_at in waiting.all():
-        if not await _first_time(session, f"coverage:{request_id}:{starts_at.isoformat()}"):
-            continue
-        admins = await notifications.school_admins_of(session, [requester_id])
-        await notifications.tell(
-            session,
-            admins,
+    reminders = {f"coverage:{found[0]}:{found[3].isoformat()}": found for found in waiting.all()}
+    fresh = await _first_times(session, reminders)
+    fired = [found for key, found in reminders.items() if key in fresh]
+    if not fired:
+        return []
+    admins = await notifications.school_admins_each(session, {f[1] for f in fired})
+    return [
+        Message(
+            admins.get(requester, []),
             NotificationKind.coverage_pending,
             f"Coverage still to arrange for an observation on {starts_at:%d %B}",
             f"/coverage-requests/{request_id}",
             team_id=team_id,
         )
+        for request_id, requester, team_id, starts_at in fired
+    ]
 
 
 async def fire(db: Database, settings: Settings, now: datetime | None = None) -> None:
-    """Fire what is due at `now` (each reminder once), in one transaction."""
+    """Fire what is due at `now` (each reminder once), in one transaction and a few
+    statements however many are due."""
     now = now or utcnow()
     async with db.session() as session:
-        await _events(session, settings, now)
-        await _plans(session, settings, now)
-        await _coverage(session, settings, now)
+        messages = [
+            *await _events(session, settings, now),
+            *await _plans(session, settings, now),
+            *await _coverage(session, settings, now),
+        ]
+        await notifications.tell_each(session, messages)

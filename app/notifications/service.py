@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal, caller_values
@@ -29,6 +31,17 @@ from app.teams.models import TeamMember
 from app.users.models import Role, SchoolMembership, User
 
 
+@dataclass(frozen=True)
+class Message:
+    """One notification, for each of these people."""
+
+    user_ids: Iterable[uuid.UUID]
+    kind: NotificationKind
+    title: str
+    link: str
+    team_id: uuid.UUID | None = None
+
+
 async def tell(
     session: AsyncSession,
     user_ids: Iterable[uuid.UUID],
@@ -40,40 +53,61 @@ async def tell(
     actor: Principal | None = None,
 ) -> None:
     """Notify these people (active accounts, never the one who acted) of `kind`."""
+    await tell_each(session, [Message(user_ids, kind, title, link, team_id)], actor=actor)
+
+
+async def tell_each(
+    session: AsyncSession, messages: Sequence[Message], *, actor: Principal | None = None
+) -> None:
+    """`tell` for several messages at once (a worker's pass of reminders): one statement reads
+    who is active and who chose no email of each kind, one writes every notification."""
     skip = actor.user.id if actor is not None and actor.user is not None else None
-    wanted = sorted({u for u in user_ids if u != skip})
-    if not wanted:
+    wanted = [(m, sorted({u for u in m.user_ids if u != skip})) for m in messages]
+    everyone = sorted({u for _, people in wanted for u in people})
+    if not everyone:
         return
-    # Who is active, and which of them asked for no email of this kind: one statement.
-    quiet_choice = exists().where(
-        col(NotificationSetting.user_id) == User.id,
-        col(NotificationSetting.kind) == kind.value,
-        col(NotificationSetting.email).is_(False),
-    )
+    kinds = sorted({m.kind for m, people in wanted if people})
     found = await session.execute(
-        select(col(User.id), quiet_choice.label("quiet")).where(
-            col(User.id).in_(wanted), col(User.is_active)
+        select(col(User.id), *(_quiet(kind) for kind in kinds)).where(
+            col(User.id).in_(everyone), col(User.is_active)
         )
     )
-    quiet_of = {user_id: bool(quiet) for user_id, quiet in found}
+    # user id -> the kinds they asked no email of
+    quiet_of = {
+        row[0]: {kind for kind, quiet in zip(kinds, row[1:], strict=True) if quiet} for row in found
+    }
     now = utcnow()
     rows = [
         {
             "id": new_id(),
             "user_id": u,
-            "kind": kind.value,
-            "title": title[:300],
-            "link": link[:300],
-            "team_id": team_id,
+            "kind": m.kind.value,
+            "title": m.title[:300],
+            "link": m.link[:300],
+            "team_id": m.team_id,
             "created_at": now,
             "read_at": None,
-            "email_pending": not quiet_of[u],
+            "email_pending": m.kind not in quiet_of[u],
         }
-        for u in wanted
+        for m, people in wanted
+        for u in people
         if u in quiet_of
     ]
     if rows:
         await session.execute(insert(table_of(Notification)), rows)
+
+
+def _quiet(kind: NotificationKind) -> Any:
+    """Whether the person chose no email of this kind (a column of the recipients' select)."""
+    return (
+        exists()
+        .where(
+            col(NotificationSetting.user_id) == User.id,
+            col(NotificationSetting.kind) == kind.value,
+            col(NotificationSetting.email).is_(False),
+        )
+        .label(f"quiet_{kind.value}")
+    )
 
 
 async def team_members(session: AsyncSession, team_id: uuid.UUID) -> list[uuid.UUID]:
@@ -95,6 +129,30 @@ async def school_admins_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> 
         .distinct()
     )
     return list(found.scalars())
+
+
+async def school_admins_each(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """`school_admins_of` for each of these people at once: person -> the administrators of
+    their schools."""
+    person = aliased(SchoolMembership, name="person")
+    found = await session.execute(
+        select(col(person.user_id), col(User.id))
+        .join(SchoolMembership, col(SchoolMembership.school_id) == person.school_id)
+        .join(User, col(User.id) == SchoolMembership.user_id)
+        .where(col(person.user_id).in_(sorted(set(user_ids))), col(User.role) == Role.school_admin)
+        .distinct()
+    )
+    return grouped(found)
+
+
+def grouped(pairs: Iterable[Any]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """(owner id, person id) rows as owner -> people."""
+    people: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for owner, person in pairs:
+        people.setdefault(owner, []).append(person)
+    return people
 
 
 # ---- reading and marking ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -258,3 +259,65 @@ def test_an_answered_support_request_and_coverage_to_review_are_told(client, tea
     review = [n for n in mine(client, auth(world.admin_a)) if n["kind"] == "coverage_needs_review"]
     assert len(review) == 1
     assert review[0]["link"] == f"/coverage-requests/{request['id']}"
+
+
+def _statements_of_a_pass(settings) -> list[str]:
+    """The statements one reminders pass runs (besides BEGIN and COMMIT)."""
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(statement)
+
+    async def run() -> None:
+        db = Database(settings)
+        sa_event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            await reminders.fire(db, settings)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    return seen
+
+
+def test_a_pass_of_reminders_runs_the_same_statements_however_many_are_due(
+    client, team, world, auth, settings
+):
+    """Each due reminder used to cost its own statements (its key, its people, its team's
+    zone, its recipients, its notifications); a burst of events starting at the same hour
+    tomorrow made one pass thousands of statements inside the write lock. Now a pass runs a
+    fixed number, and every participant is still told of each of their events once."""
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    base = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+
+    def schedule(first: int, count: int) -> list[str]:
+        ids = []
+        for i in range(first, first + count):
+            start = base + timedelta(hours=i)
+            made = post_event(
+                client, a, team, kind="other", title=f"Planning {i}",
+                starts_at=start.isoformat(), ends_at=(start + timedelta(minutes=30)).isoformat(),
+            )  # fmt: skip
+            ids.append(made["id"])
+        return ids
+
+    schedule(0, 2)
+    few = _statements_of_a_pass(settings)
+    assert len([n for n in mine(client, a2) if n["kind"] == "event_reminder"]) == 2
+    ids = schedule(2, 9)
+    many = _statements_of_a_pass(settings)
+    assert len(many) == len(few), (few, many)
+    again = _statements_of_a_pass(settings)  # nothing new: the keys are tried, nothing fires
+    assert len(again) < len(few)
+    told = [n for n in mine(client, a2, limit=100) if n["kind"] == "event_reminder"]
+    assert sorted(n["link"] for n in told if n["link"].split("/")[-1] in ids) == sorted(
+        f"/events/{i}" for i in ids
+    )
+    assert len(told) == 11  # each event once, to each participant but none twice
+    first = base.astimezone(ZoneInfo("America/Chicago"))  # the team's school's zone
+    (planning,) = [n for n in told if n["title"].startswith("Reminder: Planning 0 ")]
+    assert planning["title"].endswith(f"on {first:%A %d %B at %H:%M}")
+    assert len([n for n in mine(client, a, limit=100) if n["kind"] == "event_reminder"]) == 11
