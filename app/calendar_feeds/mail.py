@@ -52,17 +52,19 @@ async def send(
     moved: bool = False,
     people: list[User] | None = None,
     team_name: str | None = None,
+    zone: ZoneInfo | None = None,
 ) -> None:
     """Email the event's participants (or those of `only`, e.g. people taken off it) the
     invitation or the cancellation. Deactivated accounts get nothing. `people` (its
-    `attendees`) and `team_name` when the caller has them already."""
+    `attendees`), `team_name` and the team's `zone` when the caller has them already."""
     if people is None:
         people = await attendees(session, event.id)
     if team_name is None:
         team_name = await session.scalar(
             select(col(Team.name)).where(col(Team.id) == event.team_id)
         )
-    zone = await time_zone(session, event.team_id)
+    if zone is None:
+        zone = await time_zone(session, event.team_id)
     removed = only is not None and not (only <= {p.id for p in people})
     if removed:  # people no longer on the event: their cancellation names them
         extra = await session.execute(select(User).where(col(User.id).in_(only or set())))

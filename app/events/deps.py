@@ -33,20 +33,18 @@ async def get_viewable_event(
 ) -> EventAccess:
     """404 unless the caller may see the event's team (deleted events: its administrators).
     One statement decides, so unknown and hidden ids cost the same; it reads the event's team
-    too (an event is visible exactly when its team is), then the team's members."""
-    stmt = (
-        select(Event, _OWNER)
-        .join(_OWNER, col(_OWNER.id) == Event.team_id)
-        .where(
-            col(Event.id) == event_id,
-            policies.visible_events(principal, include_deleted=True, one=True),
-        )
+    too (an event is visible exactly when its team is) and the team's members."""
+    stmt = team_service.joined_with_members(
+        select(Event, _OWNER).join(_OWNER, col(_OWNER.id) == Event.team_id), _OWNER
+    ).where(
+        col(Event.id) == event_id,
+        policies.visible_events(principal, include_deleted=True, one=True),
     )
-    found = (await session.execute(stmt, caller_values(principal))).one_or_none()
-    if found is None:
+    found = (await session.execute(stmt, caller_values(principal))).all()
+    if not found:
         raise NotFound(MISSING)
-    event, team = found
-    access = await team_service.with_members(session, TeamAccess(team=team))
+    event, team = found[0][:2]
+    access = team_service.access_from(team, found)
     return EventAccess(event=event, team=access)
 
 

@@ -6,6 +6,7 @@ import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from app.notifications.models import NotificationKind
 from app.plans.models import ActionPlan, PlanStatus
 from app.program_rules.service import rule_column
 from app.school_years import service as school_years
+from app.school_years.models import SchoolYear
 from app.teams import policies as team_policies
 from app.teams import service as teams
 from app.teams.policies import TeamAccess
@@ -157,12 +159,16 @@ async def _check_double_booking(
     """409 if a participant is booked then. The answer names the other event only when it is
     this team's: another team's calendar is not the caller's to see ("busy at that time")."""
     if session.get_bind().dialect.name == "postgresql":
-        # Serialize bookings per person so two concurrent requests cannot both pass the check.
-        for user_id in sorted(participants, key=str):
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                {"k": f"booking:{user_id}"},
-            )
+        # Serialize bookings per person so two concurrent requests cannot both pass the check:
+        # every participant's lock in one statement, taken in the array's (sorted) order, as
+        # every booking takes them, so two bookings never wait on each other crosswise.
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locks(k, n) ORDER BY n"
+            ),
+            {"keys": [f"booking:{user_id}" for user_id in sorted(participants, key=str)]},
+        )
     values = {
         "people": sorted(participants, key=str),
         "window_start": starts_at - MAX_EVENT_LENGTH,
@@ -186,14 +192,23 @@ async def _check_double_booking(
 
 async def _check_school_year(
     session: AsyncSession, access: TeamAccess, kind: EventKind, starts: datetime, ends: datetime
-) -> None:
+) -> ZoneInfo | None:
     """Inside the team's school year and its windows, when the district has recorded the year
-    (school_years.service.check_event: 422 otherwise), and the year not over (409)."""
-    year = await school_years.of_label(session, access.team.school_year)
-    if year is not None:
+    (school_years.service.check_event: 422 otherwise), and the year not over (409). The year
+    and the team's zone are read in one statement; the zone is returned (None: no year)."""
+    found = (
+        await session.execute(
+            select(SchoolYear, teams.time_zone_of(access.team.id).scalar_subquery()).where(
+                col(SchoolYear.label) == access.team.school_year
+            )
+        )
+    ).first()
+    if found is not None:
+        year, zone = found
         school_years.check_open(year.label, year.ends_on)
-        zone = await teams.time_zone(session, access.team.id)
-        school_years.check_event(year, kind, starts, ends, zone)
+        school_years.check_event(year, kind, starts, ends, ZoneInfo(zone or "UTC"))
+        return ZoneInfo(zone or "UTC")
+    return None
 
 
 async def create(
@@ -209,7 +224,7 @@ async def create(
     read once (for the answer, the notifications and the invitations alike)."""
     if not policies.can_schedule(principal, access, data.kind):
         raise Forbidden(policies.not_scheduler("schedule"))
-    await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
+    zone = await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
     people = await _participants(
         session,
         access,
@@ -242,7 +257,13 @@ async def create(
     await _tell(session, principal, access, event, people, NotificationKind.event_scheduled)
     if notify is not None:
         await invitations.send(
-            session, notify, event, "REQUEST", people=attending, team_name=access.team.name
+            session,
+            notify,
+            event,
+            "REQUEST",
+            people=attending,
+            team_name=access.team.name,
+            zone=zone,
         )
     return _public(event, attending)
 

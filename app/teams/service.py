@@ -53,18 +53,38 @@ MIN_MEMBERS = 2
 # ---- loading -------------------------------------------------------------------------------
 
 
-async def with_members(session: AsyncSession, access: TeamAccess) -> TeamAccess:
-    """The team's members, since when each reads its records, and their schools."""
-    rows = await session.execute(
-        select(col(TeamMember.user_id), col(TeamMember.sees_since), col(SchoolMembership.school_id))
-        .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
-        .where(col(TeamMember.team_id) == access.team.id)
+# The members joined to a team row, under names of their own: the visibility rules'
+# subqueries name `team_member` and `school_membership` and must not correlate to them.
+_MEMBER = aliased(TeamMember, name="member")
+_PLACE = aliased(SchoolMembership, name="place")
+
+
+def joined_with_members(stmt: Any, team: Any) -> Any:
+    """`stmt` with the members of its `team` (the table or an alias of it) joined: one row per
+    member and school, ending with (member id, since when they read its records, school id);
+    `access_from` reads them. One statement instead of the team and then its members."""
+    return (
+        stmt.add_columns(col(_MEMBER.user_id), col(_MEMBER.sees_since), col(_PLACE.school_id))
+        .outerjoin(_MEMBER, col(_MEMBER.team_id) == team.id)
+        .outerjoin(_PLACE, col(_PLACE.user_id) == _MEMBER.user_id)
     )
-    for user_id, sees_since, school_id in rows:
-        access.sees_since[user_id] = sees_since
+
+
+def access_from(team: Team, rows: Any) -> TeamAccess:
+    """The team's access facts from the rows of a `joined_with_members` statement."""
+    access = TeamAccess(team=team)
+    for *_, user_id, sees_since, school_id in rows:
+        if user_id is not None:
+            access.sees_since[user_id] = sees_since
         if school_id is not None:
             access.member_school_ids.add(school_id)
     return access
+
+
+async def with_members(session: AsyncSession, team: Team) -> TeamAccess:
+    """The team's members, since when each reads its records, and their schools, read now."""
+    stmt = joined_with_members(select(col(Team.id)), Team).where(col(Team.id) == team.id)
+    return access_from(team, await session.execute(stmt))
 
 
 async def get_viewable(
@@ -77,17 +97,17 @@ async def get_viewable(
     """The team with its members, if the caller may see it (None: answer 404).
 
     One statement decides, the list's filter plus the id, so an unknown id and a team the
-    caller may not see cost the same. `for_update` locks the team row until the transaction
-    ends (PostgreSQL), for changes to its membership."""
-    stmt = select(Team).where(
+    caller may not see cost the same; it reads the members too. `for_update` locks the team
+    row until the transaction ends (PostgreSQL), for changes to its membership."""
+    stmt = joined_with_members(select(Team), Team).where(
         col(Team.id) == team_id, policies.visible_teams(principal, True, one=True)
     )
     if for_update:
         stmt = stmt.with_for_update(of=Team)
-    team = (await session.execute(stmt, caller_values(principal))).scalar_one_or_none()
-    if team is None:
+    found = (await session.execute(stmt, caller_values(principal))).all()
+    if not found:
         return None
-    return await with_members(session, TeamAccess(team=team))
+    return access_from(found[0][0], found)
 
 
 _later = aliased(Team, name="later")
@@ -669,7 +689,7 @@ async def consent_to_history(
 async def remove_member(session: AsyncSession, access: TeamAccess, user_id: uuid.UUID) -> None:
     """A member leaves, or the members take someone off the team (never an administrator)."""
     await _lock(session, access.team.id)
-    access = await with_members(session, TeamAccess(team=access.team))  # as of the lock
+    access = await with_members(session, access.team)  # as of the lock
     if user_id not in access.member_ids:
         raise NotFound("Not a member of this team")
     if len(access.member_ids) <= MIN_MEMBERS:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.mail.models import OutboxMessage
+from app.school_years.models import SchoolYear
 from app.users.models import Role
 from tests.teams import approve_plan, form_team
 from tests.test_invitations import deliver, smtp  # noqa: F401 (a fixture)
@@ -297,6 +298,11 @@ def test_participants_are_emailed_invitations_moves_and_cancellations(
 ):
     inbox, mail = smtp
     a = auth(world.teacher_a)
+    with Session(sync_engine) as s:  # a recorded year: its checks read the team's zone too
+        today = datetime.now(UTC).date()
+        s.add(SchoolYear(label=team["school_year"], starts_on=today - timedelta(days=30),
+                         ends_on=today + timedelta(days=300)))  # fmt: skip
+        s.commit()
     approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
     obs = post_event(
         client, a, team, kind="observation", location="Room 7", **days_ahead(3),
@@ -320,6 +326,9 @@ def test_participants_are_emailed_invitations_moves_and_cancellations(
         assert event["sequence"] == 0
         assert str(event["organizer"]).startswith("mailto:")
         assert str(event["location"]) == "Room 7"
+        assert event["dtstart"].params["TZID"] == "America/Chicago"  # the school's zone
+        (plain,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+        assert "(America/Chicago)" in plain.get_payload(decode=True).decode()
         # The calendar's own learning target and strategy stay in peer coaching.
         raw = message.as_string()
         assert "Wait time" not in raw
