@@ -39,6 +39,10 @@ class Staff:
     created_at: datetime
     updated_at: datetime
 
+    def member_ref(self) -> dict[str, Any]:
+        """This person as a `MemberRef` shows them (what they write is answered with it)."""
+        return {"id": self.id, "given_name": self.given_name, "family_name": self.family_name}
+
     @classmethod
     def of(cls, user: User) -> Staff:
         values: dict[str, Any] = {name: getattr(user, name) for name in STAFF_FIELDS}

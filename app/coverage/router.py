@@ -65,7 +65,7 @@ async def create_coverage_request(
     principal: StaffCaller,
 ) -> CoverageRequestPublic:
     """Ask for a substitute to cover your class during an observation you take part in."""
-    return await service.view(session, principal, await service.create(session, principal, body))
+    return await service.create(session, principal, body)
 
 
 @router.get("/{request_id}", responses=error_responses(401, 403, 404, 422))

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
 from app.core import rows
-from app.core.db import table_of, utcnow
+from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
@@ -43,9 +43,10 @@ NOW = "now"
 
 async def create(
     session: AsyncSession, principal: Principal, data: CoverageRequestCreate
-) -> uuid.UUID:
-    assert principal.user is not None
-    me = principal.user.id
+) -> CoverageRequestPublic:
+    """Ask, and answer the request as its requester reads it, from what was written (the
+    observation is scheduled and ahead: checked here)."""
+    me = principal.staff.id
     event = await session.get(Event, data.event_id)
     access = await team_service.get_viewable(session, principal, event.team_id) if event else None
     if event is None or event.deleted_at is not None or access is None:
@@ -93,7 +94,16 @@ async def create(
         f"{principal.staff.given_name} {principal.staff.family_name} asks for coverage of an "
         "observation", f"/coverage-requests/{request.id}", team_id=event.team_id, actor=principal,
     )  # fmt: skip
-    return request.id
+    return CoverageRequestPublic.model_validate(
+        {
+            **columns_of(request),
+            "requester": principal.staff.member_ref(),
+            "event_starts_at": event.starts_at,
+            "event_ends_at": event.ends_at,
+            "event_location": event.location,
+            "event_status": event.status,
+        }
+    )
 
 
 def list_query(

@@ -273,9 +273,9 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     moved = await event(
         "erin.evans", t3, EventKind.observation, 9, uid["erin.evans"], uid["farid.farouk"]
     )
-    cov_id = await coverage.create(
-        session, p["erin.evans"], CoverageRequestCreate(event_id=moved.id)
-    )
+    cov_id = (
+        await coverage.create(session, p["erin.evans"], CoverageRequestCreate(event_id=moved.id))
+    ).id
     admin = p["roosevelt.admin"]  # through the API's own access checks
     decidable = await coverage_access.get_decidable_request(
         await coverage_access.get_changeable_request(cov_id, session, admin), admin

@@ -72,14 +72,8 @@ async def create(
     session.add(post)
     await session.flush()
     return ReflectionPublic.model_validate(
-        {**columns_of(post), "author": _caller_as_author(principal), "comment_count": 0}
+        {**columns_of(post), "author": principal.staff.member_ref(), "comment_count": 0}
     )
-
-
-def _caller_as_author(principal: Principal) -> dict[str, Any]:
-    """The caller as the author of what they just wrote (a MemberRef)."""
-    me = principal.staff
-    return {"id": me.id, "given_name": me.given_name, "family_name": me.family_name}
 
 
 def _comment_count(post_id: Any = Reflection.id) -> Any:
@@ -297,7 +291,7 @@ async def edit_comment(
 def _comment_public(principal: Principal, comment: ReflectionComment) -> CommentPublic:
     """A comment the caller wrote, as the API shows it."""
     return CommentPublic.model_validate(
-        {**columns_of(comment), "author": _caller_as_author(principal)}
+        {**columns_of(comment), "author": principal.staff.member_ref()}
     )
 
 

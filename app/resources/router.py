@@ -35,7 +35,7 @@ async def create_resource(
     body: ResourceCreate, session: SessionDep, caller: Admin
 ) -> ResourcePublic:
     """Add a resource: a link or a text, tagged with focus areas (administrators)."""
-    return await service.view(session, caller, await service.create(session, caller, body))
+    return await service.create(session, caller, body)
 
 
 @router.get("/{resource_id}", responses=error_responses(401, 403, 404, 422))

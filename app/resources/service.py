@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
-from app.core.db import table_of
+from app.core.db import columns_of, table_of
 from app.core.errors import FieldError, NotFound, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
@@ -54,7 +54,11 @@ async def _set_tags(session: AsyncSession, resource_id: uuid.UUID, ids: list[uui
         )
 
 
-async def create(session: AsyncSession, principal: Principal, data: ResourceCreate) -> uuid.UUID:
+async def create(
+    session: AsyncSession, principal: Principal, data: ResourceCreate
+) -> ResourcePublic:
+    """Add it, and answer it as the library shows it, from what was written (nobody has
+    reviewed it yet; its tags in the library's order, by id)."""
     await _check_tags(session, data.focus_area_ids)
     resource = Resource(
         title=data.title,
@@ -65,7 +69,14 @@ async def create(session: AsyncSession, principal: Principal, data: ResourceCrea
     session.add(resource)
     await session.flush()
     await _set_tags(session, resource.id, data.focus_area_ids)
-    return resource.id
+    return ResourcePublic.model_validate(
+        {
+            **columns_of(resource),
+            "focus_area_ids": sorted(set(data.focus_area_ids)),
+            "reviewed_by_me": False,
+            "reviewed_at": None,
+        }
+    )
 
 
 async def update(

@@ -317,3 +317,10 @@ def test_one_substitute_for_several_requests(client, coverage, observation, worl
     assert r.status_code == 200, r.text
     assert {c["status"] for c in r.json()} == {"arranged"}
     assert {c["covered_by"] for c in r.json()} == {"Ms. Rivera (sub)"}
+
+
+def test_a_created_request_answers_what_a_read_of_it_answers(client, coverage, world, auth):
+    """The 201 is built from what was written and the observation checked, not read back."""
+    read = client.get(f"/api/v1/coverage-requests/{coverage['id']}", headers=auth(world.teacher_a))
+    assert read.status_code == 200
+    assert coverage == read.json()

@@ -179,3 +179,17 @@ def test_support_request_rules(client, world, auth, factory):
     assert client.post(url, headers=h, json=body | {"kind": "money"}).status_code == 422
     assert client.post(url, headers=h, json=body | {"message": ""}).status_code == 422
     assert client.get(url, headers=auth(world.admin_a)).json()["total"] == 0
+
+
+def test_a_created_resource_answers_what_a_read_of_it_answers(client, world, auth):
+    """The 201 is built from what was written: the library's own answer, tags in its order
+    (by id, each once), not reviewed by anyone yet."""
+    from app.focus_areas.catalog import SUGGESTED_FOCUS_AREAS
+
+    tags = [str(suggested_focus_area_id(name)) for name in SUGGESTED_FOCUS_AREAS[:4]]
+    admin = auth(world.admin_a)
+    for body in (a_resource(focus_area_ids=[*tags, tags[0]]), a_resource(url=None, body="Text")):
+        created = client.post("/api/v1/resources", headers=admin, json=body)
+        assert created.status_code == 201, created.text
+        read = client.get(f"/api/v1/resources/{created.json()['id']}", headers=admin)
+        assert created.json() == read.json()
