@@ -64,6 +64,11 @@ async def _held(session: AsyncSession, event: Event, principal: Principal) -> No
         session.add(event)
 
 
+_RECORD_OF = select(col(ObservationRecord.id)).where(
+    col(ObservationRecord.event_id) == bindparam("event_id")
+)
+
+
 async def create_observation(
     session: AsyncSession, principal: Principal, ev: EventAccess, data: ObservationRecordWrite
 ) -> ObservationRecord:
@@ -71,10 +76,7 @@ async def create_observation(
     if not policies.can_write_observation(principal, ev.event):
         raise Forbidden("Only the observer writes the observation record")
     await school_years.require_open(session, ev.team.team.school_year)
-    exists = await session.execute(
-        select(col(ObservationRecord.id)).where(col(ObservationRecord.event_id) == ev.event.id)
-    )
-    if exists.first() is not None:
+    if (await session.execute(_RECORD_OF, {"event_id": ev.event.id})).first() is not None:
         raise Conflict("This observation already has a record; edit it instead")
     await _held(session, ev.event, principal)
     record = ObservationRecord(

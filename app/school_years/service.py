@@ -101,12 +101,13 @@ async def update_year(
     return year
 
 
+_ENDS_ON = select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == bindparam("label"))
+
+
 async def require_open(session: AsyncSession, label: str) -> None:
     """A team's records are written while its school year lasts: once the recorded year has
     ended (its last day passed, in UTC), they are kept as they were (409)."""
-    ends_on = await session.scalar(
-        select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == label)
-    )
+    ends_on = await session.scalar(_ENDS_ON, {"label": label})
     if ends_on is not None:
         check_open(label, ends_on)
 

@@ -81,6 +81,16 @@ def access_from(team: Team, rows: Any) -> TeamAccess:
     return access
 
 
+@functools.cache
+def _team_with_members(visible: Any, for_update: bool) -> Any:
+    """The team `team_id` with its members, if `visible` (a rule of teams.policies, built once
+    per kind of caller): built once each, so a write under a team neither builds nor keys it."""
+    stmt = joined_with_members(select(Team), Team).where(
+        col(Team.id) == bindparam("team_id"), visible
+    )
+    return stmt.with_for_update(of=Team) if for_update else stmt
+
+
 async def with_members(session: AsyncSession, team: Team) -> TeamAccess:
     """The team's members, since when each reads its records, and their schools, read now."""
     stmt = joined_with_members(select(col(Team.id)), Team).where(col(Team.id) == team.id)
@@ -99,12 +109,9 @@ async def get_viewable(
     One statement decides, the list's filter plus the id, so an unknown id and a team the
     caller may not see cost the same; it reads the members too. `for_update` locks the team
     row until the transaction ends (PostgreSQL), for changes to its membership."""
-    stmt = joined_with_members(select(Team), Team).where(
-        col(Team.id) == team_id, policies.visible_teams(principal, True, one=True)
-    )
-    if for_update:
-        stmt = stmt.with_for_update(of=Team)
-    found = (await session.execute(stmt, caller_values(principal))).all()
+    stmt = _team_with_members(policies.visible_teams(principal, True, one=True), for_update)
+    values = {**caller_values(principal), "team_id": team_id}
+    found = (await session.execute(stmt, values)).all()
     if not found:
         return None
     return access_from(found[0][0], found)
