@@ -10,7 +10,7 @@ from email.utils import parseaddr
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -27,13 +27,15 @@ Method = Literal["REQUEST", "CANCEL"]
 
 async def attendees(session: AsyncSession, event_id: uuid.UUID) -> list[User]:
     """The event's participants, in name order (as events list them)."""
-    found = await session.execute(
-        select(User)
-        .join(EventParticipant, col(EventParticipant.user_id) == User.id)
-        .where(col(EventParticipant.event_id) == event_id)
-        .order_by(col(User.family_name), col(User.given_name), col(User.id))
-    )
-    return list(found.scalars())
+    return list((await session.execute(_ATTENDEES, {"event_id": event_id})).scalars())
+
+
+_ATTENDEES = (
+    select(User)
+    .join(EventParticipant, col(EventParticipant.user_id) == User.id)
+    .where(col(EventParticipant.event_id) == bindparam("event_id"))
+    .order_by(col(User.family_name), col(User.given_name), col(User.id))
+)
 
 
 def _when(event: ics.CalendarEvent) -> str:

@@ -190,19 +190,19 @@ async def _check_double_booking(
     )
 
 
+_YEAR_AND_ZONE = select(
+    SchoolYear, teams.time_zone_of(bindparam("team_id")).scalar_subquery()
+).where(col(SchoolYear.label) == bindparam("label"))
+
+
 async def _check_school_year(
     session: AsyncSession, access: TeamAccess, kind: EventKind, starts: datetime, ends: datetime
 ) -> ZoneInfo | None:
     """Inside the team's school year and its windows, when the district has recorded the year
     (school_years.service.check_event: 422 otherwise), and the year not over (409). The year
     and the team's zone are read in one statement; the zone is returned (None: no year)."""
-    found = (
-        await session.execute(
-            select(SchoolYear, teams.time_zone_of(access.team.id).scalar_subquery()).where(
-                col(SchoolYear.label) == access.team.school_year
-            )
-        )
-    ).first()
+    values = {"label": access.team.school_year, "team_id": access.team.id}
+    found = (await session.execute(_YEAR_AND_ZONE, values)).first()
     if found is not None:
         year, zone = found
         school_years.check_open(year.label, year.ends_on)

@@ -23,6 +23,7 @@ from app.core.config import Settings
 from app.core.db import Database, new_id, table_of, utcnow
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
+from app.core.sql import AnySelect
 from app.mail import outbox
 from app.notifications import policies
 from app.notifications.models import Notification, NotificationKind, NotificationSetting
@@ -66,12 +67,8 @@ async def tell_each(
     everyone = sorted({u for _, people in wanted for u in people})
     if not everyone:
         return
-    kinds = sorted({m.kind for m, people in wanted if people})
-    found = await session.execute(
-        select(col(User.id), *(_quiet(kind) for kind in kinds)).where(
-            col(User.id).in_(everyone), col(User.is_active)
-        )
-    )
+    kinds = tuple(sorted({m.kind for m, people in wanted if people}))
+    found = await session.execute(_recipients(kinds), {"people": everyone})
     # user id -> the kinds they asked no email of
     quiet_of = {
         row[0]: {kind for kind, quiet in zip(kinds, row[1:], strict=True) if quiet} for row in found
@@ -95,6 +92,15 @@ async def tell_each(
     ]
     if rows:
         await session.execute(insert(table_of(Notification)), rows)
+
+
+@functools.cache
+def _recipients(kinds: tuple[NotificationKind, ...]) -> AnySelect:
+    """Which of `people` are active, and whether each chose no email of each of these kinds
+    (built once per set of kinds)."""
+    return select(col(User.id), *(_quiet(kind) for kind in kinds)).where(
+        col(User.id).in_(bindparam("people", expanding=True)), col(User.is_active)
+    )
 
 
 def _quiet(kind: NotificationKind) -> Any:
