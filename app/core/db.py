@@ -232,7 +232,7 @@ def check_before_use(sync_engine: Any, ping_after: float = PING_AFTER_IDLE_SECON
     CPU on every write (bench/README.md). A connection the server closed while it sat in the
     pool (a restart, `pg_terminate_backend`, an idle timeout) has its socket readable: the
     server's goodbye or the end of the stream, where an idle connection of ours has nothing to
-    read (sessions never LISTEN). That test costs a `select()` with no wait. A connection idle
+    read (sessions never LISTEN). That test costs a `poll()` with no wait. A connection idle
     longer than `ping_after` is pinged as well, for drops that send nothing (a firewall
     forgetting the flow). A failed check raises `DisconnectionError`, on which the pool
     discards the connection and takes another."""
@@ -247,8 +247,10 @@ def check_before_use(sync_engine: Any, ping_after: float = PING_AFTER_IDLE_SECON
         driver = record.driver_connection
         if driver.closed or driver.broken:
             raise sa_exc.DisconnectionError("the connection is closed")
-        readable, _, _ = select.select([driver.fileno()], [], [], 0)
-        if readable:
+        # poll, not select(): select() refuses descriptors past 1023 (a busy server has them).
+        idle = select.poll()
+        idle.register(driver.fileno(), select.POLLIN)
+        if idle.poll(0):
             raise sa_exc.DisconnectionError("the server closed the connection while it was idle")
         since = record.info.get("idle_since")
         if since is not None and time.monotonic() - since > ping_after:
