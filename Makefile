@@ -39,7 +39,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench migrations
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench
 
 fmt: install
 	$(BIN)/ruff format app tests bench migrations

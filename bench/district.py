@@ -413,7 +413,8 @@ def bench_engine(name: str, url: str, work: Path, issuer: str) -> list[dict]:
         _check_every_get_is_measured(openapi)
         shapes = _templates(openapi)
         reads = [r for r in READS if _chosen(r[0])]
-        captures, plan = [], []
+        captures: list[dict[str, Any]] = []
+        plan = []
         for label, path, who, kind in reads:
             concrete = path.format(**ids)
             status, headers, text = _get(base + concrete, token(who))

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, insert, select
+from sqlmodel import col
 
 from app.audit.models import AuditEvent
 from app.calendar_feeds.models import CalendarFeed
@@ -135,7 +136,7 @@ AUDITED = ["sign_in", "sign_in", "sign_in", "confidential_read", "sign_in_failed
 
 
 def _school_years(conn: Any, d: District) -> None:
-    have = dict(conn.execute(select(SchoolYear.label, SchoolYear.id)).all())
+    have = dict(conn.execute(select(col(SchoolYear.label), col(SchoolYear.id))).all())
     now = datetime.now(UTC)
     for first in (2024, 2025, 2026):
         label = f"{first}-{first + 1}"
@@ -248,14 +249,20 @@ def seed(url: str, work: Path) -> District:
 
     start = datetime(2026, 9, 1, 14, tzinfo=UTC)
     with engine.begin() as conn:
-        school_ids = dict(conn.execute(select(School.name, School.id)).all())
-        staff = conn.execute(select(User.id, User.email, User.role).order_by(User.email)).all()
+        school_ids: dict[str, uuid.UUID] = dict(
+            conn.execute(select(col(School.name), col(School.id))).tuples().all()
+        )
+        staff = conn.execute(
+            select(col(User.id), col(User.email), col(User.role)).order_by(col(User.email))
+        ).all()
         from app.users.models import SchoolMembership
 
-        school_of = dict(
-            conn.execute(select(SchoolMembership.user_id, SchoolMembership.school_id)).all()
+        school_of: dict[uuid.UUID, uuid.UUID] = dict(
+            conn.execute(select(col(SchoolMembership.user_id), col(SchoolMembership.school_id)))
+            .tuples()
+            .all()
         )
-        focus = [r[0] for r in conn.execute(select(FocusArea.id))]
+        focus = [r[0] for r in conn.execute(select(col(FocusArea.id)))]
         admin = next(u for u in staff if u.role == Role.district_admin)
         d.district_admin = str(admin.id)
         by_school: dict[uuid.UUID, list[Any]] = {}
@@ -605,7 +612,7 @@ def seed(url: str, work: Path) -> District:
         d.feed_token, d.school_feed_token = _feeds(conn, d, by_school, uuid.UUID(d.team))
         d.school = str(school_ids[names[0]])
         d.user = d.teacher
-        d.roster_import = str(conn.execute(select(RosterImport.id)).scalar_one())
+        d.roster_import = str(conn.execute(select(col(RosterImport.id))).scalar_one())
     if engine.dialect.name == "postgresql":
         # Planner statistics, as autovacuum gathers them within a minute of a real import.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -47,7 +47,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.db import sync_url
@@ -305,7 +305,7 @@ def stored_titles(url: str, prefix: str) -> set[str]:
         found = {
             str(i)
             for i in conn.execute(
-                select(Reflection.id).where(Reflection.title.like(f"{prefix}%"))  # type: ignore[attr-defined]
+                select(col(Reflection.id)).where(col(Reflection.title).like(f"{prefix}%"))
             ).scalars()
         }
     engine.dispose()

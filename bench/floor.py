@@ -29,9 +29,11 @@ def _routes() -> dict[tuple[str, str], APIRoute]:
     found = {}
     for ctx in iter_route_contexts(create_app().routes):
         if isinstance(ctx.original_route, APIRoute):
+            path = ctx.path
+            assert path is not None  # a route of the app's tree has its full path
             for method in ctx.original_route.methods or ():
                 # As OpenAPI names it: `{import_id:uuid}` is `{import_id}`.
-                found[method, re.sub(r"\{(\w+):\w+\}", r"{\1}", ctx.path)] = ctx.original_route
+                found[method, re.sub(r"\{(\w+):\w+\}", r"{\1}", path)] = ctx.original_route
     return found
 
 

@@ -29,6 +29,7 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import create_engine, insert
@@ -105,7 +106,8 @@ def drop_database(engine_name: str, url: str) -> None:
 def floor_rows(url: str, n: int) -> tuple[list[tuple], list[tuple]]:
     engine = create_engine(sync_url(url))
     with engine.connect() as conn:
-        ids = dict(conn.exec_driver_sql("SELECT name, id FROM school").all())
+        found = conn.exec_driver_sql("SELECT name, id FROM school").tuples().all()
+        ids: dict[str, Any] = dict(found)
     engine.dispose()
     names = school_names()
     now = datetime.now(UTC)
@@ -131,6 +133,7 @@ def floor(engine_name: str, url: str, n: int) -> float:
     users, members = floor_rows(url, n)
     if engine_name == "sqlite":
         path = make_url(url).database
+        assert path is not None
         conn = sqlite3.connect(path)
         users = [(u[0].hex, *u[1:8], u[8].replace(tzinfo=None).isoformat(" "),
                   u[9].replace(tzinfo=None).isoformat(" ")) for u in users]  # fmt: skip
@@ -147,16 +150,16 @@ def floor(engine_name: str, url: str, n: int) -> float:
         conn.close()
         return elapsed
     dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn) as pg:
         started = time.perf_counter()
-        with conn.cursor() as cur:
+        with pg.cursor() as cur:
             with cur.copy(f"COPY user_account ({USER_COLUMNS}) FROM STDIN") as copy:
                 for row in users:
                     copy.write_row(row)
             with cur.copy("COPY school_membership (user_id, school_id) FROM STDIN") as copy:
                 for row in members:
                     copy.write_row(row)
-        conn.commit()
+        pg.commit()
         return time.perf_counter() - started
 
 
