@@ -21,6 +21,7 @@ from sqlmodel import Session
 from app.core.config import OidcProvider
 from app.main import create_app
 from app.users.models import Role, User
+from tests.conftest import ENGINE
 from tests.factories import PASSWORD
 from tests.test_invitations import deliver, smtp, token_in  # noqa: F401 (a fixture)
 
@@ -458,3 +459,45 @@ def test_a_roster_id_an_administrator_set_does_not_sign_in(sso, provider, client
         )
     )
     refusal(back, 403, "roster_id_unconfirmed")
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="row locks between writers (SQLite has one)")
+def test_a_start_does_not_wait_for_another_forgetting_the_same_expired_sign_ins(
+    sso, provider, sync_engine
+):
+    """Each start forgets expired sign-ins. Another start deleting the same rows holds their
+    locks until it commits; a start skips those rows instead of queueing behind it (in a
+    morning's rush every start would wait for the one before, a pooled connection each)."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from app.auth.models import SsoSignIn
+
+    expired = SsoSignIn(
+        provider="district", nonce="n", code_verifier="v", redirect_uri=FRONT,
+        code_challenge="c", expires_at=datetime.now(UTC) - timedelta(minutes=1),
+    )  # fmt: skip
+    with Session(sync_engine) as s:
+        s.add(expired)
+        s.commit()
+        row_id = expired.id
+    other = sync_engine.connect()
+    other.begin()  # another start, mid-delete: it holds the expired row's lock
+    other.execute(text("SELECT id FROM sso_sign_in WHERE id = :id FOR UPDATE"), {"id": row_id})
+    release = threading.Timer(4.0, other.rollback)
+    release.start()
+    try:
+        started = time.monotonic()
+        answered = Browser(sso, provider).authorize()
+        waited = time.monotonic() - started
+    finally:
+        release.cancel()
+        other.rollback()
+        other.close()
+    assert answered.status_code == 302, answered.text
+    assert waited < 2.0, f"the start waited {waited:.1f} s for another's lock"
+    Browser(sso, provider).authorize()  # with the lock gone, the row is forgotten
+    with Session(sync_engine) as s:
+        assert s.get(SsoSignIn, row_id) is None

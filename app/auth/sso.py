@@ -25,7 +25,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -165,8 +165,7 @@ async def start(
         raise ProviderUnavailable(name) from exc
     now = utcnow()
     async with db.session() as session:
-        # What nobody finished is forgotten (bounded work: a sign-in's few minutes of rows).
-        await session.execute(delete(SsoSignIn).where(col(SsoSignIn.expires_at) < now))
+        await _forget_unfinished(session, now)
         session.add(
             SsoSignIn(
                 provider=name,
@@ -180,6 +179,24 @@ async def start(
             )
         )
     return str(found["url"])
+
+
+# Expired sign-ins one start forgets at most: each start forgets what expired since the last.
+FORGET_AT_ONCE = 100
+
+
+async def _forget_unfinished(session: AsyncSession, now: datetime) -> None:
+    """Forget sign-ins nobody finished (bounded work). Rows another start is deleting are
+    skipped, not waited for (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway): in a
+    morning's rush every start would otherwise queue behind the others' deletes of the same
+    expired rows, holding a pooled connection each."""
+    stale = (
+        select(col(SsoSignIn.id))
+        .where(col(SsoSignIn.expires_at) < now)
+        .limit(FORGET_AT_ONCE)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(delete(SsoSignIn).where(col(SsoSignIn.id).in_(stale)))
 
 
 @dataclass(frozen=True)
