@@ -441,10 +441,18 @@ async def confirm_held(
     return _public(event, attending)
 
 
-async def mark_held(session: AsyncSession, event: Event, by: uuid.UUID) -> None:
+async def mark_held(
+    session: AsyncSession,
+    event: Event,
+    by: uuid.UUID,
+    *,
+    plan: tuple[bool, str | None] | None = None,
+) -> None:
     """The event took place, as `by` says (or their record of it shows): 409 for an event that
     was cancelled or has not started yet, and for an observation before the team's plan is
-    approved (unless the program's rules allow it); nothing to do for one already held."""
+    approved (unless the program's rules allow it); nothing to do for one already held.
+    `plan`: the rule and the plan's status (`plan_rule_columns`) when the caller read them
+    with its own checks."""
     if event.status == EventStatus.held:
         return
     if event.deleted_at is not None:
@@ -458,23 +466,34 @@ async def mark_held(session: AsyncSession, event: Event, by: uuid.UUID) -> None:
             f"(it starts at {event.starts_at.isoformat()})"
         )
     if event.kind == EventKind.observation:
-        await _check_plan_approved(session, event.team_id)
+        if plan is None:
+            found = (await session.execute(_PLAN_RULE, {"team_id": event.team_id})).one()
+            plan = (found[0], found[1])
+        _require_plan_approved(*plan)
     event.status = EventStatus.held
     event.held_at = now
     event.held_by_id = by
     rows.changed(event)
 
 
-_PLAN_RULE = select(
-    rule_column("observations_need_approved_plan"),
-    select(col(ActionPlan.status))
-    .where(col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None))
-    .scalar_subquery(),
-)
+def plan_rule_columns() -> list[Any]:
+    """Whether observations wait for an approved plan, and the plan of the team `team_id` (a
+    bind parameter): what `mark_held` checks of an observation, as columns of a statement."""
+    return [
+        rule_column("observations_need_approved_plan").label("need_plan"),
+        select(col(ActionPlan.status))
+        .where(
+            col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None)
+        )
+        .scalar_subquery()
+        .label("plan_status"),
+    ]
 
 
-async def _check_plan_approved(session: AsyncSession, team_id: uuid.UUID) -> None:
-    need, status = (await session.execute(_PLAN_RULE, {"team_id": team_id})).one()
+_PLAN_RULE = select(*plan_rule_columns())
+
+
+def _require_plan_approved(need: bool, status: str | None) -> None:
     if need and status not in (PlanStatus.approved, PlanStatus.completed):
         raise Conflict(
             "Observations are held once the team's action plan is approved "

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import bindparam, case, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -55,17 +55,26 @@ def _require_kind(event: Event, kinds: frozenset[EventKind], what: str) -> None:
         raise Conflict(f"A {what} belongs to a {' or '.join(sorted(k.value for k in kinds))} event")
 
 
-async def _held(session: AsyncSession, event: Event, principal: Principal) -> None:
+async def _held(
+    session: AsyncSession,
+    event: Event,
+    principal: Principal,
+    plan: tuple[bool, str | None] | None = None,
+) -> None:
     """A record of an event says it took place: the event is held from now (409 if it was
     cancelled or has not started)."""
     was = event.status
-    await event_service.mark_held(session, event, principal.staff.id)
+    await event_service.mark_held(session, event, principal.staff.id, plan=plan)
     if event.status != was:
         session.add(event)
 
 
-_RECORD_OF = select(col(ObservationRecord.id)).where(
-    col(ObservationRecord.event_id) == bindparam("event_id")
+# What writing an observation record checks, in one statement: the school year still open,
+# no record yet, and (to hold the observation) the plan the program's rules may wait for.
+_BEFORE_OBSERVATION_RECORD = select(
+    school_years.ENDS_ON,
+    exists().where(col(ObservationRecord.event_id) == bindparam("event_id")).label("written"),
+    *event_service.plan_rule_columns(),
 )
 
 
@@ -75,10 +84,17 @@ async def create_observation(
     _require_kind(ev.event, frozenset({EventKind.observation}), "observation record")
     if not policies.can_write_observation(principal, ev.event):
         raise Forbidden("Only the observer writes the observation record")
-    await school_years.require_open(session, ev.team.team.school_year)
-    if (await session.execute(_RECORD_OF, {"event_id": ev.event.id})).first() is not None:
+    values = {
+        "label": ev.team.team.school_year,
+        "event_id": ev.event.id,
+        "team_id": ev.event.team_id,
+    }
+    found = (await session.execute(_BEFORE_OBSERVATION_RECORD, values)).one()
+    if found.ends_on is not None:
+        school_years.check_open(ev.team.team.school_year, found.ends_on)
+    if found.written:
         raise Conflict("This observation already has a record; edit it instead")
-    await _held(session, ev.event, principal)
+    await _held(session, ev.event, principal, (found.need_plan, found.plan_status))
     record = ObservationRecord(
         event_id=ev.event.id,
         team_id=ev.event.team_id,

@@ -102,6 +102,8 @@ async def update_year(
 
 
 _ENDS_ON = select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == bindparam("label"))
+# The same, as a column of a statement that checks more (the year `label`, a bind parameter).
+ENDS_ON = _ENDS_ON.scalar_subquery().label("ends_on")
 
 
 async def require_open(session: AsyncSession, label: str) -> None:

@@ -184,3 +184,20 @@ def test_conference_record_needs_a_conference(client, observation, world, auth):
         json={"summary": "x"},
     )
     assert r.status_code == 409
+
+
+def test_writing_an_observation_record_is_four_statements(app, client, observation, world, auth):
+    """The event with its team and members; the year still open, no record yet and the plan
+    the rules wait for (one statement); the observation held; the record. Each was its own
+    round trip (seven in all, besides the caller's account)."""
+    from tests.test_query_counts import counting
+
+    url = f"/api/v1/events/{observation['id']}/observation-record"
+    with counting(app, cold=False) as statements:
+        r = client.post(url, headers=auth(world.teacher_a), json=NOTES)
+    assert r.status_code == 201, r.text
+    # The caller's account: read per request on SQLite, kept in memory on PostgreSQL.
+    mine = [sql for sql in statements if not sql.startswith("SELECT user_account.")]
+    assert len(mine) == 4, mine
+    again = client.post(url, headers=auth(world.teacher_a), json=NOTES)
+    assert again.status_code == 409  # the check still says so
