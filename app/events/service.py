@@ -148,6 +148,12 @@ def _clash(excluding: bool) -> AnySelect:
     return stmt.where(col(Event.id) != bindparam("exclude")) if excluding else stmt
 
 
+_LOCK_BOOKINGS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+    "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locks(k, n) ORDER BY n"
+)
+
+
 async def _check_double_booking(
     session: AsyncSession,
     access: TeamAccess,
@@ -162,13 +168,8 @@ async def _check_double_booking(
         # Serialize bookings per person so two concurrent requests cannot both pass the check:
         # every participant's lock in one statement, taken in the array's (sorted) order, as
         # every booking takes them, so two bookings never wait on each other crosswise.
-        await session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
-                "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locks(k, n) ORDER BY n"
-            ),
-            {"keys": [f"booking:{user_id}" for user_id in sorted(participants, key=str)]},
-        )
+        keys = [f"booking:{user_id}" for user_id in sorted(participants, key=str)]
+        await session.execute(_LOCK_BOOKINGS, {"keys": keys})
     values = {
         "people": sorted(participants, key=str),
         "window_start": starts_at - MAX_EVENT_LENGTH,
