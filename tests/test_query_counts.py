@@ -11,7 +11,9 @@ from tests.teams import form_team
 
 
 @contextlib.contextmanager
-def counting(app, cold=True):
+def counting(app, cold=True, reads=True):
+    """The statements run meanwhile (`reads=False`: a write session's only, not the read
+    path's, which also reads the caller's account on SQLite)."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -33,13 +35,15 @@ def counting(app, cold=True):
         app.state.principals.clear()
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
-    db.driver.listeners.append(record_read)
+    if reads:
+        db.driver.listeners.append(record_read)
     try:
         yield statements
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
-        db.driver.listeners.remove(record_read)
+        if reads:
+            db.driver.listeners.remove(record_read)
 
 
 def grow(client, world, factory, auth, n):

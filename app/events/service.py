@@ -191,25 +191,28 @@ async def _check_double_booking(
     )
 
 
-_YEAR_AND_ZONE = select(
-    SchoolYear, teams.time_zone_of(bindparam("team_id")).scalar_subquery()
-).where(col(SchoolYear.label) == bindparam("label"))
+# The team's zone, and its school year if the district recorded it (one row either way).
+_ZONE = select(teams.time_zone_of(bindparam("team_id")).scalar_subquery().label("zone")).subquery()
+_YEAR_AND_ZONE = (
+    select(_ZONE.c.zone, SchoolYear)
+    .select_from(_ZONE)
+    .outerjoin(SchoolYear, col(SchoolYear.label) == bindparam("label"))
+)
 
 
 async def _check_school_year(
     session: AsyncSession, access: TeamAccess, kind: EventKind, starts: datetime, ends: datetime
-) -> ZoneInfo | None:
+) -> ZoneInfo:
     """Inside the team's school year and its windows, when the district has recorded the year
     (school_years.service.check_event: 422 otherwise), and the year not over (409). The year
-    and the team's zone are read in one statement; the zone is returned (None: no year)."""
+    and the team's zone are read in one statement; the zone is returned (for the invitation)."""
     values = {"label": access.team.school_year, "team_id": access.team.id}
-    found = (await session.execute(_YEAR_AND_ZONE, values)).first()
-    if found is not None:
-        year, zone = found
+    name, year = (await session.execute(_YEAR_AND_ZONE, values)).one()
+    zone = ZoneInfo(name or "UTC")
+    if year is not None:
         school_years.check_open(year.label, year.ends_on)
-        school_years.check_event(year, kind, starts, ends, ZoneInfo(zone or "UTC"))
-        return ZoneInfo(zone or "UTC")
-    return None
+        school_years.check_event(year, kind, starts, ends, zone)
+    return zone
 
 
 async def create(

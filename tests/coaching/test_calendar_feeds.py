@@ -463,3 +463,26 @@ def test_each_event_is_in_its_own_teams_zone(client, team, world, auth, factory,
     alpha = make_feed(client, auth(world.teacher_a), kind="personal")
     zones = {e["dtstart"].params["TZID"] for e in vevents(parsed(read(client, alpha))).values()}
     assert zones == {"America/Chicago"}
+
+
+def test_creating_an_event_reads_its_zone_once_with_or_without_a_recorded_year(
+    app, client, team, world, auth, smtp  # noqa: F811
+):
+    """The school year check reads the team's zone in its own statement (one row whether or
+    not the district recorded the year) and hands it to the invitation, which named the zone
+    in a statement of its own."""
+    from tests.test_query_counts import counting
+
+    inbox, mail = smtp
+    a = auth(world.teacher_a)
+    with counting(app, reads=False) as statements:
+        post_event(client, a, team, kind="other", title="Planning", **days_ahead(3))
+    zone_reads = [sql for sql in statements if "school.time_zone" in sql]
+    assert len(zone_reads) == 1, zone_reads
+    # The team, the year and zone, the clash, the event, its people, their accounts for the
+    # answer and the invitation, who is told, the notifications and the invitations.
+    assert len(statements) == 9, statements
+    deliver(mail)
+    (message,) = inbox.to(world.teacher_a2.email)
+    (event,) = calendar_part(message).walk("VEVENT")
+    assert event["dtstart"].params["TZID"] == "America/Chicago"
