@@ -466,7 +466,12 @@ def test_each_event_is_in_its_own_teams_zone(client, team, world, auth, factory,
 
 
 def test_creating_an_event_reads_its_zone_once_with_or_without_a_recorded_year(
-    app, client, team, world, auth, smtp  # noqa: F811
+    app,
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
 ):
     """The school year check reads the team's zone in its own statement (one row whether or
     not the district recorded the year) and hands it to the invitation, which named the zone
