@@ -7,7 +7,7 @@ psycopg 3 in async mode) and Alembic the sync one.
 from __future__ import annotations
 
 import contextlib
-import select
+import select as sockets  # poll(), not SQLAlchemy's select
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -248,8 +248,8 @@ def check_before_use(sync_engine: Any, ping_after: float = PING_AFTER_IDLE_SECON
         if driver.closed or driver.broken:
             raise sa_exc.DisconnectionError("the connection is closed")
         # poll, not select(): select() refuses descriptors past 1023 (a busy server has them).
-        idle = select.poll()
-        idle.register(driver.fileno(), select.POLLIN)
+        idle = sockets.poll()
+        idle.register(driver.fileno(), sockets.POLLIN)
         if idle.poll(0):
             raise sa_exc.DisconnectionError("the server closed the connection while it was idle")
         since = record.info.get("idle_since")
