@@ -252,6 +252,20 @@ def test_reads_never_queue_behind_writers_waiting_for_the_sqlite_lock(
     assert write_codes == [201] * 8  # queued behind the lock, none failed
 
 
+def _pings_of(db) -> list[object]:  # type: ignore[no-untyped-def]
+    """The pings the write sessions' pool sends from now on (one entry each)."""
+    pings: list[object] = []
+    dialect = db.engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def counted(conn):  # type: ignore[no-untyped-def]
+        pings.append(conn)
+        return ping(conn)
+
+    dialect.do_ping = counted
+    return pings
+
+
 @pytest.mark.skipif(ENGINE != "postgres", reason="a network database only (SQLite is a local file)")
 def test_write_connections_dropped_in_the_pool_are_replaced_without_a_ping(settings):
     """Write sessions' connections the server closed while they sat in the pool are replaced
@@ -264,15 +278,7 @@ def test_write_connections_dropped_in_the_pool_are_replaced_without_a_ping(setti
     async def run() -> None:
         url = make_url(settings.database_url).update_query_dict({"application_name": "pc-idle"})
         db = Database(settings.model_copy(update={"database_url": url.render_as_string(False)}))
-        pings = 0
-        ping = db.engine.sync_engine.dialect.do_ping
-
-        def counted(conn):  # type: ignore[no-untyped-def]
-            nonlocal pings
-            pings += 1
-            return ping(conn)
-
-        db.engine.sync_engine.dialect.do_ping = counted  # type: ignore[method-assign]
+        pings = _pings_of(db)
 
         async def write() -> None:
             async with db.session() as session:
@@ -281,7 +287,7 @@ def test_write_connections_dropped_in_the_pool_are_replaced_without_a_ping(setti
         await asyncio.gather(*(write() for _ in range(4)))  # several pooled connections
         for _ in range(20):
             await write()
-        assert pings == 0
+        assert pings == []
 
         killer = create_engine(sync_url(settings.database_url), isolation_level="AUTOCOMMIT")
         with killer.connect() as conn:
@@ -296,24 +302,16 @@ def test_write_connections_dropped_in_the_pool_are_replaced_without_a_ping(setti
         await asyncio.sleep(0.3)  # the server's goodbye reaches the idle sockets
         for _ in range(6):
             await write()  # each on a connection checked at checkout: none fails
-        assert pings == 0
+        assert pings == []
         await db.dispose()
 
         idle = Database(settings)
         check_before_use(idle.engine.sync_engine, ping_after=0.0)
-        idle_pings = 0
-        idle_ping = idle.engine.sync_engine.dialect.do_ping
-
-        def counted_idle(conn):  # type: ignore[no-untyped-def]
-            nonlocal idle_pings
-            idle_pings += 1
-            return idle_ping(conn)
-
-        idle.engine.sync_engine.dialect.do_ping = counted_idle  # type: ignore[method-assign]
+        idle_pings = _pings_of(idle)
         for _ in range(3):
             async with idle.session() as session:
                 await session.execute(text("SELECT 1"))
-        assert idle_pings >= 2  # every reuse after the first connect
+        assert len(idle_pings) >= 2  # every reuse after the first connect
         await idle.dispose()
 
     asyncio.run(run())

@@ -7,8 +7,9 @@ again for its new time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,15 +30,17 @@ from app.school_years.models import SchoolYear
 from app.teams.models import Team, TeamMember
 from app.teams.service import time_zone_of
 
+T = TypeVar("T")
+
 # Reminder keys recorded per statement (two bound values each: well inside SQLite's limit).
 KEYS_PER_STATEMENT = 500
 
 
-async def _first_times(session: AsyncSession, keys: Iterable[str]) -> set[str]:
-    """Record these reminder keys; those recorded now for the first time (the caller fires
-    them). A pass tries every reminder that is due, fired or not, in a few statements."""
+async def _first_time(session: AsyncSession, reminders: Mapping[str, T]) -> list[T]:
+    """Record these reminders' keys; those recorded now for the first time, which the caller
+    fires. A pass tries every reminder that is due, fired or not, in a few statements."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    now, fresh, todo = utcnow(), set[str](), sorted(set(keys))
+    now, fresh, todo = utcnow(), set[str](), sorted(reminders)
     for start in range(0, len(todo), KEYS_PER_STATEMENT):
         chunk = todo[start : start + KEYS_PER_STATEMENT]
         done = await session.execute(
@@ -47,7 +50,7 @@ async def _first_times(session: AsyncSession, keys: Iterable[str]) -> set[str]:
             .returning(col(ReminderSent.key))
         )
         fresh.update(done.scalars())
-    return fresh
+    return [found for key, found in reminders.items() if key in fresh]
 
 
 async def _events(session: AsyncSession, settings: Settings, now: datetime) -> list[Message]:
@@ -78,8 +81,7 @@ async def _events(session: AsyncSession, settings: Settings, now: datetime) -> l
         for hours in leads
         if row.starts_at <= now + timedelta(hours=hours)
     }
-    fresh = await _first_times(session, reminders)
-    fired = [row for key, row in reminders.items() if key in fresh]
+    fired = await _first_time(session, reminders)
     if not fired:
         return []
     people = grouped(
@@ -123,8 +125,7 @@ async def _plans(session: AsyncSession, settings: Settings, now: datetime) -> li
         for plan_id, team_id, name, due in late.all()
         if due is not None  # not chosen by the query (plan_due_on < today)
     }
-    fresh = await _first_times(session, reminders)
-    fired = [found for key, found in reminders.items() if key in fresh]
+    fired = await _first_time(session, reminders)
     if not fired:
         return []
     members = grouped(
@@ -165,8 +166,7 @@ async def _coverage(session: AsyncSession, settings: Settings, now: datetime) ->
         )
     )
     reminders = {f"coverage:{found[0]}:{found[3].isoformat()}": found for found in waiting.all()}
-    fresh = await _first_times(session, reminders)
-    fired = [found for key, found in reminders.items() if key in fresh]
+    fired = await _first_time(session, reminders)
     if not fired:
         return []
     admins = await notifications.school_admins_each(session, {f[1] for f in fired})

@@ -125,23 +125,15 @@ async def team_members(session: AsyncSession, team_id: uuid.UUID) -> list[uuid.U
 
 async def school_admins_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """The school administrators of these people's schools."""
-    schools = select(col(SchoolMembership.school_id)).where(
-        col(SchoolMembership.user_id).in_(user_ids)
-    )
-    found = await session.execute(
-        select(col(User.id))
-        .join(SchoolMembership, col(SchoolMembership.user_id) == User.id)
-        .where(col(SchoolMembership.school_id).in_(schools), col(User.role) == Role.school_admin)
-        .distinct()
-    )
-    return list(found.scalars())
+    each = await school_admins_each(session, user_ids)
+    return sorted({admin for admins in each.values() for admin in admins})
 
 
 async def school_admins_each(
     session: AsyncSession, user_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """`school_admins_of` for each of these people at once: person -> the administrators of
-    their schools."""
+    """Each of these people's school administrators: person -> the administrators of their
+    schools."""
     person = aliased(SchoolMembership, name="person")
     found = await session.execute(
         select(col(person.user_id), col(User.id))
