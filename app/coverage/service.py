@@ -15,7 +15,7 @@ from sqlmodel import col
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
 from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
@@ -189,17 +189,6 @@ def _one(reach: SchoolReach) -> AnySelect:
     )
 
 
-async def view(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID
-) -> CoverageRequestPublic:
-    """One request as the API shows it, if the caller may see it (404 otherwise)."""
-    one = one_statement(principal, request_id)
-    row = (await session.execute(one.stmt, one.values)).mappings().first()
-    if row is None:
-        raise NotFound("No such coverage request")
-    return CoverageRequestPublic.model_validate(row)
-
-
 def _decide(request: CoverageRequest, principal: Principal, status: CoverageStatus) -> None:
     if request.status not in DECIDABLE:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
@@ -210,16 +199,45 @@ def _decide(request: CoverageRequest, principal: Principal, status: CoverageStat
     rows.changed(request)
 
 
-async def _observation_ahead(session: AsyncSession, request: CoverageRequest) -> Event:
-    """The request's observation, if a substitute can still be arranged for it (409 if it was
-    cancelled or deleted, or has started)."""
-    event = await session.get(Event, request.event_id)
-    assert event is not None  # a request's observation is never erased (RESTRICT)
-    if event.deleted_at is not None or event.status == EventStatus.cancelled:
+@functools.cache
+def _surroundings() -> AnySelect:
+    """What a request's answer shows beside its own columns (its observation and who asked),
+    and whether the observation is gone (one row: the event and the requester by id)."""
+    event_deleted = col(Event.deleted_at).is_not(None)
+    return select(
+        col(Event.starts_at).label("event_starts_at"),
+        col(Event.ends_at).label("event_ends_at"),
+        col(Event.location).label("event_location"),
+        case((event_deleted, "deleted"), else_=col(Event.status)).label("event_status"),
+        select(
+            json_object(
+                id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
+            )
+        )
+        .where(col(User.id) == bindparam("requester_id"))
+        .scalar_subquery()
+        .label("requester"),
+    ).where(col(Event.id) == bindparam("event_id"))
+
+
+async def _around(session: AsyncSession, request: CoverageRequest) -> dict[str, Any]:
+    values = {"event_id": request.event_id, "requester_id": request.requester_id}
+    return dict((await session.execute(_surroundings(), values)).mappings().one())
+
+
+def _public(request: CoverageRequest, around: dict[str, Any]) -> CoverageRequestPublic:
+    """A request just decided or withdrawn, as the list shows it: its written row and its
+    surroundings (read before the change; a decision does not move the observation)."""
+    return CoverageRequestPublic.model_validate({**columns_of(request), **around})
+
+
+def _check_ahead(around: dict[str, Any]) -> None:
+    """A substitute can still be arranged for the observation (409 if it was cancelled or
+    deleted, or has started)."""
+    if around["event_status"] in (EventStatus.cancelled, "deleted"):
         raise Conflict("The observation was cancelled; there is no class to cover")
-    if event.starts_at <= utcnow():
+    if around["event_starts_at"] <= utcnow():
         raise Conflict("The observation has already started")
-    return event
 
 
 async def arrange(
@@ -237,8 +255,10 @@ async def arrange_many(
 ) -> list[CoverageRequestPublic]:
     """One substitute for several requests (three short observations on one day): all of them
     are arranged, or none is."""
+    arounds = []
     for request in requests:
-        await _observation_ahead(session, request)
+        around = await _around(session, request)
+        _check_ahead(around)
         _decide(request, principal, CoverageStatus.arranged)
         request.covered_by, request.decision_note = data.covered_by, data.note
         await notifications.tell(
@@ -246,13 +266,15 @@ async def arrange_many(
             "Coverage is arranged for your observation", f"/coverage-requests/{request.id}",
             team_id=request.team_id, actor=principal,
         )  # fmt: skip
+        arounds.append(around)
     await session.flush()
-    return [await view(session, principal, request.id) for request in requests]
+    return [_public(request, around) for request, around in zip(requests, arounds, strict=True)]
 
 
 async def decline(
     session: AsyncSession, principal: Principal, request: CoverageRequest, data: CoverageDecline
 ) -> CoverageRequestPublic:
+    around = await _around(session, request)
     _decide(request, principal, CoverageStatus.declined)
     request.decision_note = data.reason
     await notifications.tell(
@@ -261,7 +283,7 @@ async def decline(
         team_id=request.team_id, actor=principal,
     )  # fmt: skip
     await session.flush()
-    return await view(session, principal, request.id)
+    return _public(request, around)
 
 
 async def cancel(
@@ -269,11 +291,12 @@ async def cancel(
 ) -> CoverageRequestPublic:
     if request.status not in OPEN:
         raise Conflict(f"The request is already {CoverageStatus(request.status).value}")
+    around = await _around(session, request)
     request.status = CoverageStatus.cancelled
     request.cancel_reason = "Withdrawn by the requester"
     rows.changed(request)
     await session.flush()
-    return await view(session, principal, request.id)
+    return _public(request, around)
 
 
 async def observation_cancelled(session: AsyncSession, event_id: uuid.UUID, reason: str) -> None:

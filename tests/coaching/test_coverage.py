@@ -324,3 +324,37 @@ def test_a_created_request_answers_what_a_read_of_it_answers(client, coverage, w
     read = client.get(f"/api/v1/coverage-requests/{coverage['id']}", headers=auth(world.teacher_a))
     assert read.status_code == 200
     assert coverage == read.json()
+
+
+def test_decisions_answer_what_a_read_of_them_answers(client, coverage, observation, world, auth):
+    """Arranging (one or several), declining and withdrawing answer from the written row and
+    the observation read beside it, not by reading the request back: the answers equal a
+    read, made by the decider."""
+    admin = auth(world.admin_a)
+    base = f"/api/v1/coverage-requests/{coverage['id']}"
+    arranged = client.post(f"{base}/arrange", headers=admin, json={"covered_by": "Mr. Lee"})
+    assert arranged.status_code == 200, arranged.text
+    assert arranged.json() == _get(client, auth, world, coverage)
+    assert arranged.json()["decided_by_id"] == str(world.admin_a.id)
+    withdrawn = client.post(f"{base}/cancel", headers=auth(world.teacher_a))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "cancelled"
+    assert withdrawn.json() == _get(client, auth, world, coverage)
+    declined_one = _ask(client, auth, world.teacher_a, observation)
+    declined = client.post(
+        f"/api/v1/coverage-requests/{declined_one['id']}/decline",
+        headers=admin,
+        json={"reason": "No substitute that day"},
+    )
+    assert declined.status_code == 200, declined.text
+    assert declined.json() == _get(client, auth, world, declined_one)
+    pair = [_ask(client, auth, who, observation) for who in (world.teacher_a, world.teacher_a2)]
+    both = client.post(
+        "/api/v1/coverage-arrangements",
+        headers=admin,
+        json={"request_ids": [p["id"] for p in pair], "covered_by": "Ms. Rivera"},
+    )
+    assert both.status_code == 200, both.text
+    assert sorted(both.json(), key=lambda c: c["id"]) == sorted(
+        (_get(client, auth, world, p) for p in pair), key=lambda c: c["id"]
+    )
