@@ -236,7 +236,11 @@ async def update(
         setattr(post, key, value)
     rows.changed(post)
     await session.flush()
-    return await view(session, principal, post.id)
+    # Its author edits it (`can_edit`): answered as they read it, from the written row.
+    comments = await session.scalar(select(_comment_count(post.id)))
+    return ReflectionPublic.model_validate(
+        {**columns_of(post), "author": principal.staff.member_ref(), "comment_count": comments}
+    )
 
 
 async def soft_delete(session: AsyncSession, post: Reflection) -> None:

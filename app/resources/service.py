@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of
-from app.core.errors import FieldError, NotFound, Unprocessable
+from app.core.errors import FieldError, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, collected
@@ -98,7 +98,7 @@ async def update(
         )
     rows.changed(resource)
     await session.flush()
-    return await view(session, principal, resource.id)
+    return await _public(session, principal, resource)
 
 
 async def soft_delete(session: AsyncSession, resource: Resource) -> None:
@@ -118,7 +118,7 @@ async def mark_reviewed(
     if reviewed:
         session.add(ResourceReview(resource_id=resource.id, user_id=me))
         await session.flush()
-    return await view(session, principal, resource.id)
+    return await _public(session, principal, resource)
 
 
 def list_query(
@@ -152,21 +152,26 @@ def _my_review() -> Any:
     )
 
 
-@functools.cache
-def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> AnySelect:
-    """The resources the library shows, narrowed by the filters given (built once each)."""
+def _beside() -> list[Any]:
+    """What ResourcePublic shows beside the resource's columns: the caller's review, the tags."""
     my_review = _my_review()
     tags = (
         select(col(ResourceTag.focus_area_id))
         .where(col(ResourceTag.resource_id) == Resource.id)
         .order_by(col(ResourceTag.focus_area_id))
     )
-    stmt = select(
-        *table_of(Resource).columns,
+    return [
         my_review.label("reviewed_at"),
         my_review.is_not(None).label("reviewed_by_me"),
         collected(tags).label("focus_area_ids"),
-    ).where(policies.readable_resources())
+    ]
+
+
+@functools.cache
+def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> AnySelect:
+    """The resources the library shows, narrowed by the filters given (built once each)."""
+    my_review = _my_review()
+    stmt = select(*table_of(Resource).columns, *_beside()).where(policies.readable_resources())
     if by_focus_area:
         tagged = select(col(ResourceTag.resource_id)).where(
             col(ResourceTag.focus_area_id) == bindparam("focus_area_id")
@@ -189,12 +194,16 @@ def _one() -> AnySelect:
     return _resources(False, False, None).where(col(Resource.id) == bindparam("resource_id"))
 
 
-async def view(
-    session: AsyncSession, principal: Principal, resource_id: uuid.UUID
+@functools.cache
+def _beside_one() -> AnySelect:
+    return select(*_beside()).where(col(Resource.id) == bindparam("resource_id"))
+
+
+async def _public(
+    session: AsyncSession, principal: Principal, resource: Resource
 ) -> ResourcePublic:
-    """One resource as the API shows it, if the caller may read it (404 otherwise)."""
-    one = one_statement(principal, resource_id)
-    row = (await session.execute(one.stmt, one.values)).mappings().first()
-    if row is None:
-        raise NotFound("No such resource")
-    return ResourcePublic.model_validate(row)
+    """A resource just changed, as the caller reads it: the written row, and its tags and the
+    caller's review read beside it (not the row again)."""
+    values = {**caller_values(principal), "resource_id": resource.id}
+    beside = (await session.execute(_beside_one(), values)).mappings().one()
+    return ResourcePublic.model_validate({**columns_of(resource), **beside})

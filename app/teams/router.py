@@ -71,7 +71,7 @@ async def create_team(body: TeamCreate, session: SessionDep, principal: StaffCal
     (403): membership is the teachers' decision, so no account an administrator controls can
     reach a team's confidential records."""
     team = await service.create(session, principal, body)
-    return await service.to_public(session, team)
+    return await service.to_public(session, team.id)
 
 
 @router.post(
@@ -85,7 +85,7 @@ async def continue_team(
     teachers of the team are invited and join when they accept. The earlier team keeps its
     records, read-only once its school year has ended (`continued_as_id` links the two)."""
     team = await service.continue_team(session, principal, access, body)
-    return await service.to_public(session, team)
+    return await service.to_public(session, team.id)
 
 
 @router.get("/teams/{team_id}", responses=error_responses(401, 403, 404, 422))
@@ -99,7 +99,7 @@ async def update_team(access: EditableTeam, body: TeamUpdate, session: SessionDe
     """Change the team's name, school year, focus area or learning target (members and
     administrators)."""
     team = await service.update(session, access.team, body)
-    return await service.to_public(session, team)
+    return await service.to_public(session, team.id)
 
 
 @router.delete("/teams/{team_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
@@ -116,7 +116,7 @@ async def delete_team(
 async def restore_team(access: AdminTeam, session: SessionDep) -> TeamPublic:
     """Bring back a deleted team (administrators of a member's school)."""
     team = await service.restore(session, access.team)
-    return await service.to_public(session, team)
+    return await service.to_public(session, team.id)
 
 
 @router.delete(
@@ -145,9 +145,7 @@ async def consent_to_earlier_records(
     can once every member who was on the team before them has agreed; until then they read
     what was written from the day they joined (`sees_earlier_records` on the member)."""
     await service.consent_to_history(session, principal, access, user_id)
-    fresh = await service.get_viewable(session, principal, access.team.id)
-    assert fresh is not None
-    return await service.to_public(session, fresh.team)
+    return await service.to_public(session, access.team.id)
 
 
 @router.post(
@@ -161,8 +159,7 @@ async def invite_to_team(
 ) -> TeamInvitationPublic:  # fmt: skip
     """Invite a teacher of your schools to the team (members only); they join when they
     accept. One pending invitation per person (409)."""
-    invitation_id = await service.invite(session, principal, access, body)
-    return await service.get_invitation(session, invitation_id, team_id=access.team.id)
+    return await service.invite(session, principal, access, body)
 
 
 @router.get("/teams/{team_id}/invitations", responses=error_responses(401, 403, 404, 422))
@@ -203,9 +200,7 @@ async def accept_team_invitation(
     """Join the team that invited you. You read its confidential records from now on; those
     written earlier once its members agree (founding invitations open everything)."""
     team_id = await service.answer_invitation(session, principal, invitation_id, accept=True)
-    access = await service.get_viewable(session, principal, team_id)
-    assert access is not None
-    return await service.to_public(session, access.team)
+    return await service.to_public(session, team_id)
 
 
 @invitations.post(

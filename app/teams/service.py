@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
 from app.core import rows
-from app.core.db import table_of, utcnow
+from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
@@ -205,9 +205,10 @@ def _view(reach: policies.TeamReach) -> AnySelect:
     )
 
 
-async def to_public(session: AsyncSession, team: Team) -> TeamPublic:
-    """A team just written, as the API shows it (in the writing transaction)."""
-    stmt = select(*table_of(Team).columns, *_related(Team)).where(col(Team.id) == team.id)
+async def to_public(session: AsyncSession, team_id: uuid.UUID) -> TeamPublic:
+    """A team just written, as the API shows it (in the writing transaction: no access check,
+    the writer's was made before the change)."""
+    stmt = select(*table_of(Team).columns, *_related(Team)).where(col(Team.id) == team_id)
     return TeamPublic.model_validate((await session.execute(stmt)).mappings().one())
 
 
@@ -299,16 +300,26 @@ async def _check_focus_area(session: AsyncSession, focus_area_id: uuid.UUID | No
 
 async def _check_candidates(
     session: AsyncSession, principal: Principal, user_ids: set[uuid.UUID], field: str
-) -> None:
-    """Invitees must be active teachers the caller may place (colleagues of their schools)."""
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Invitees must be active teachers the caller may place (colleagues of their schools).
+    Returns each as a MemberRef shows them."""
     rows = await session.execute(
-        select(col(User.id), col(User.role), col(User.is_active), col(SchoolMembership.school_id))
+        select(
+            col(User.id),
+            col(User.role),
+            col(User.is_active),
+            col(SchoolMembership.school_id),
+            col(User.given_name),
+            col(User.family_name),
+        )
         .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
         .where(col(User.id).in_(user_ids))
     )
     found: dict[uuid.UUID, tuple[Role, bool, set[uuid.UUID]]] = {}
-    for user_id, role, active, school_id in rows:
+    refs: dict[uuid.UUID, dict[str, Any]] = {}
+    for user_id, role, active, school_id, given_name, family_name in rows:
         entry = found.setdefault(user_id, (Role(role), active, set()))
+        refs[user_id] = {"id": user_id, "given_name": given_name, "family_name": family_name}
         if school_id is not None:
             entry[2].add(school_id)
     errors = []
@@ -327,6 +338,7 @@ async def _check_candidates(
             )
     if errors:
         raise Unprocessable("Team members must be active teachers you work with", errors=errors)
+    return refs
 
 
 async def _current_school_year(session: AsyncSession) -> str:
@@ -532,27 +544,15 @@ def _pending_of(team_id: Any, invitee_id: Any) -> AnySelect:
     return stmt
 
 
-async def get_invitation(
-    session: AsyncSession, invitation_id: uuid.UUID, *, team_id: uuid.UUID | None = None,
-    invitee_id: uuid.UUID | None = None,
-) -> TeamInvitationPublic:  # fmt: skip
-    stmt = invitations_statement(team_id=team_id, invitee_id=invitee_id).where(
-        col(TeamInvitation.id) == invitation_id
-    )
-    row = (await session.execute(stmt)).mappings().first()
-    if row is None:
-        raise NotFound("No such invitation")
-    return TeamInvitationPublic.model_validate(row)
-
-
 async def invite(
     session: AsyncSession, principal: Principal, access: TeamAccess, data: TeamInvitationCreate
-) -> uuid.UUID:
-    """A member invites a colleague; they join when they accept."""
+) -> TeamInvitationPublic:
+    """A member invites a colleague; they join when they accept. Answered from what was
+    written and checked, as the team's invitations list shows it."""
     assert principal.user is not None
     if data.user_id in access.member_ids:
         raise Conflict("Already a member of this team")
-    await _check_candidates(session, principal, {data.user_id}, "body.user_id")
+    invitee = await _check_candidates(session, principal, {data.user_id}, "body.user_id")
     pending = await session.execute(
         select(col(TeamInvitation.id)).where(
             col(TeamInvitation.team_id) == access.team.id,
@@ -575,7 +575,15 @@ async def invite(
         f"You are invited to the peer coaching team {access.team.name}", "/team-invitations",
         team_id=access.team.id, actor=principal,
     )  # fmt: skip
-    return sent.id
+    team = access.team
+    return TeamInvitationPublic.model_validate(
+        {
+            **columns_of(sent),
+            "team": {"id": team.id, "name": team.name, "school_year": team.school_year},
+            "invitee": invitee[data.user_id],
+            "invited_by": principal.staff.member_ref(),
+        }
+    )
 
 
 async def _pending(

@@ -314,3 +314,30 @@ def test_an_administrator_demoted_to_teacher_is_on_no_team(client, team, world, 
     h = auth(other_admin)
     assert client.get(f"/api/v1/teams/{team['id']}", headers=h).status_code == 404
     assert client.get("/api/v1/teams", headers=h).json()["total"] == 0
+
+
+def test_membership_answers_equal_reads(client, team, world, auth):
+    """An invitation is answered from what was written (not read back): it equals the item in
+    the team's list and in the invitee's; accepting and consenting answer the team as a GET of
+    it by the same caller does."""
+    newcomer = world.teacher_a3
+    sent = _invite(client, auth, team, world.teacher_a, newcomer)
+    assert sent.status_code == 201, sent.text
+    invitation = sent.json()
+    assert invitation["invited_by"]["id"] == str(world.teacher_a.id)
+    assert invitation["invitee"]["family_name"] == newcomer.family_name
+    listed = client.get(f"/api/v1/teams/{team['id']}/invitations", headers=auth(world.teacher_a))
+    assert invitation in listed.json()["items"]
+    mine = client.get("/api/v1/team-invitations", headers=auth(newcomer)).json()["items"]
+    assert invitation in mine
+    accepted = client.post(
+        f"/api/v1/team-invitations/{invitation['id']}/accept", headers=auth(newcomer)
+    )
+    assert accepted.status_code == 200, accepted.text
+    read = client.get(f"/api/v1/teams/{team['id']}", headers=auth(newcomer))
+    assert accepted.json() == read.json()
+    consent = f"/api/v1/teams/{team['id']}/members/{newcomer.id}/history-consent"
+    consented = client.post(consent, headers=auth(world.teacher_a))
+    assert consented.status_code == 200, consented.text
+    read = client.get(f"/api/v1/teams/{team['id']}", headers=auth(world.teacher_a))
+    assert consented.json() == read.json()

@@ -168,8 +168,9 @@ def test_reflections_need_a_staff_account(client, posts, as_caller, caller):
 
 
 def test_a_created_post_answers_what_a_read_of_it_answers(client, team, observation, world, auth):
-    """The 201 is built from what was written, not read back: it must be the post as its
-    author reads it afterwards (links, author, no comments, version, times), ETag included."""
+    """The 201 (and an edit's 200) is built from what was written, not read back: it must be
+    the post as its author reads it afterwards (links, author, comments, version, times), ETag
+    included."""
     h = auth(world.teacher_a)
     bodies = [
         {"title": "Mine"},
@@ -187,3 +188,14 @@ def test_a_created_post_answers_what_a_read_of_it_answers(client, team, observat
         )
         listed = client.get(f"/api/v1/reflections/{created.json()['id']}/comments", headers=h)
         assert listed.json()["items"] == [comment.json()]
+        # An edit answers from the written row too (its comment counted), ETag included.
+        edited = client.patch(
+            f"/api/v1/reflections/{created.json()['id']}",
+            headers={**h, "If-Match": created.headers["etag"]},
+            json={"body": "Edited"},
+        )
+        assert edited.status_code == 200, edited.text
+        read = client.get(f"/api/v1/reflections/{created.json()['id']}", headers=h)
+        assert edited.json() == read.json()
+        assert edited.json()["comment_count"] == 1
+        assert edited.headers["etag"] == read.headers["etag"] != created.headers["etag"]

@@ -193,3 +193,17 @@ def test_a_created_resource_answers_what_a_read_of_it_answers(client, world, aut
         assert created.status_code == 201, created.text
         read = client.get(f"/api/v1/resources/{created.json()['id']}", headers=admin)
         assert created.json() == read.json()
+    # Changes answer from the written row and what is read beside it (tags, your review).
+    url = f"/api/v1/resources/{created.json()['id']}"
+    teacher = auth(world.teacher_a)
+    for who, change in (
+        (admin, lambda: client.patch(url, headers=admin, json={"focus_area_ids": tags[1:3]})),
+        (admin, lambda: client.patch(url, headers=admin, json={"title": "Renamed"})),
+        (teacher, lambda: client.put(f"{url}/review", headers=teacher)),
+        (teacher, lambda: client.delete(f"{url}/review", headers=teacher)),
+    ):
+        answer = change()
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == client.get(url, headers=who).json()
+    assert answer.json()["title"] == "Renamed"
+    assert answer.json()["focus_area_ids"] == sorted(tags[1:3])
