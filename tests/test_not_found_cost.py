@@ -50,6 +50,8 @@ PATHS = [
     ("other_teacher", "/api/v1/events/{event}"),
     ("other_teacher", "/api/v1/events/{event}/observation-record"),
     ("other_teacher", "/api/v1/reflections/{reflection}"),
+    ("other_teacher", "/api/v1/reflections/{reflection}/comments"),
+    ("other_teacher", "/api/v1/teams/{team}/invitations"),
     ("other_teacher", "/api/v1/coverage-requests/{coverage}"),
     ("other_teacher", "/api/v1/support-requests/{support}"),
     ("other_school_admin", "/api/v1/users/{user}"),

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import exists, literal_column, select
 
 from app.core.drivers import Driver, Fetch
+from app.core.errors import NotFound
 from app.core.kept import (
     DISTRICT,
     DISTRICT_COLUMN,
@@ -77,6 +79,36 @@ class Bound:
 
 
 Statement = AnySelect | Bound
+
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """The record a list belongs to (a post's comments, a team's invitations), which the caller
+    must see: `check` reads a row if they do (the record's visibility rule plus its id, a
+    template), `missing` is the 404's text. `Reads.page(..., within=)` reads the page guarded
+    by the check in one statement, and checks apart only when the page comes back empty."""
+
+    check: Bound
+    missing: str
+
+
+@cache
+def _guarded(query: PageQuery, check: AnySelect) -> PageQuery:
+    """`query` reading nothing unless `check` finds its row. The check is a CTE: SQL scopes its
+    body apart, so nothing in it (the visibility rule's own subqueries) can correlate with the
+    page's tables, and the page of a record nobody may see costs what an unknown id's does."""
+    if not query.template:
+        raise ValueError("a guarded page is a template (PageQuery built once)")
+    parent = check.cte("parent")
+    seen = exists(select(literal_column("1")).select_from(parent))
+    return PageQuery(query.stmt.where(seen), query.order, query.per_row)
+
+
+def _merged(values: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    clash = [k for k in values.keys() & more.keys() if values[k] != more[k]]
+    if clash:
+        raise ValueError(f"the page and its check bind {clash} to different values")
+    return {**values, **more}
 
 
 def _unbound(
@@ -289,11 +321,32 @@ class Reads:
         query: AnySelect | PageQuery,
         params: PageParams,
         values: Mapping[str, Any] | None = None,
+        *,
+        within: Within | None = None,
     ) -> Page[T]:
         """One page of an ordered select, with the total and the next page's link.
 
         `query` is a statement built for this request, or a `PageQuery` template with the
-        `values` of its bind parameters (see pagination.py)."""
+        `values` of its bind parameters (see pagination.py). `within`: the record the list
+        belongs to, which the caller must see (404 otherwise): a page with rows was read in one
+        statement guarded by its check; an empty one is read again in a snapshot after the
+        check alone, so the 404 and the empty page each answer one moment."""
+        if within is not None and self._fetch is None:
+            if not isinstance(query, PageQuery):
+                raise ValueError("a page within a record is a PageQuery template")
+            guarded = _guarded(query, within.check.stmt)
+            found = await self.page(
+                schema, guarded, params, _merged(values or {}, within.check.values)
+            )
+            if found.items:
+                return found
+            self._alone -= 1  # nothing of it is answered: the snapshot below answers alone
+            async with self.snapshot():
+                if await self.value(within.check) is None:
+                    raise NotFound(within.missing)
+                return await self.page(schema, query, params, values)
+        if within is not None and await self.value(within.check) is None:  # in a snapshot
+            raise NotFound(within.missing)
         up_to = count_up_to(params)
         if isinstance(query, PageQuery):
             fixed = query.template

@@ -1,7 +1,6 @@
 """Reflections the caller may read or change, or 404/403 before the handler runs."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
@@ -13,6 +12,7 @@ from app.auth.principal import caller_values
 from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
+from app.core.reads import Within
 from app.reflections import policies, service
 from app.reflections.models import Reflection, ReflectionComment
 from app.reflections.schemas import ReflectionPublic
@@ -31,18 +31,14 @@ async def get_reflection_view(
 ReflectionView = Annotated[ReflectionPublic, Depends(get_reflection_view)]
 
 
-async def open_readable_reflection(
-    reflection_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
-) -> AsyncIterator[uuid.UUID]:
-    """The id of a post the caller may read, with a snapshot open for reading what belongs to
-    it (its comments) as of the same moment."""
-    async with reads.snapshot():
-        if await reads.value(service.seen_statement(caller, reflection_id)) is None:
-            raise NotFound(MISSING)
-        yield reflection_id
+async def within_readable_reflection(reflection_id: uuid.UUID, caller: StaffCaller) -> Within:
+    """A post the caller must read for what belongs to it (its comments) to be listed: its
+    check goes with the page (`Reads.page(within=)`), which answers 404 for a post they may not
+    read."""
+    return Within(service.seen_statement(caller, reflection_id), MISSING)
 
 
-ReadableReflectionId = Annotated[uuid.UUID, Depends(open_readable_reflection, scope="function")]
+WithinReadableReflection = Annotated[Within, Depends(within_readable_reflection)]
 
 
 async def get_readable_reflection(

@@ -15,8 +15,8 @@ from app.reflections.deps import (
     HideableComment,
     HideableReflection,
     ReadableReflection,
-    ReadableReflectionId,
     ReflectionView,
+    WithinReadableReflection,
 )
 from app.reflections.models import Visibility
 from app.reflections.schemas import (
@@ -99,11 +99,11 @@ async def delete_reflection(
 
 @router.get("/{reflection_id}/comments", responses=error_responses(401, 403, 404, 422))
 async def list_reflection_comments(
-    post_id: ReadableReflectionId, reads: ReadsDep, page: PageDep
+    reflection_id: uuid.UUID, post: WithinReadableReflection, reads: ReadsDep, page: PageDep
 ) -> Page[CommentPublic]:
     """Comments on a post you can read, oldest first."""
-    query, values = service.comments_query(post_id)
-    return await reads.page(CommentPublic, query, page, values)
+    query, values = service.comments_query(reflection_id)
+    return await reads.page(CommentPublic, query, page, values, within=post)
 
 
 @router.post(

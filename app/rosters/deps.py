@@ -1,7 +1,6 @@
 """Who may import, and the imports a caller may read (404 before the handler runs)."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
@@ -10,7 +9,7 @@ from app.auth.deps import require
 from app.auth.principal import Principal, Scope
 from app.core.access import read_visible
 from app.core.deps import ReadsDep
-from app.core.errors import NotFound
+from app.core.reads import Within
 from app.rosters import service
 from app.rosters.schemas import RosterImportPublic
 from app.users.models import Role
@@ -34,14 +33,10 @@ async def get_import_view(
 ImportView = Annotated[RosterImportPublic, Depends(get_import_view)]
 
 
-async def open_visible_import(
-    import_id: uuid.UUID, reads: ReadsDep, caller: RosterWriter
-) -> AsyncIterator[uuid.UUID]:
-    """The id of an import the caller may read, with a snapshot open for reading its rows."""
-    async with reads.snapshot():
-        if await reads.value(service.seen_statement(caller, import_id)) is None:
-            raise NotFound(MISSING)
-        yield import_id
+async def within_visible_import(import_id: uuid.UUID, caller: RosterWriter) -> Within:
+    """An import the caller must read for its rows to be listed: its check goes with the page
+    (`Reads.page(within=)`), which answers 404 for an import they may not read."""
+    return Within(service.seen_statement(caller, import_id), MISSING)
 
 
-VisibleImportId = Annotated[uuid.UUID, Depends(open_visible_import, scope="function")]
+WithinVisibleImport = Annotated[Within, Depends(within_visible_import)]

@@ -16,7 +16,7 @@ from app.core.pagination import Page, PageDep
 from app.invitations import policies as invitation_policies
 from app.invitations import service as invitations
 from app.rosters import service, sources
-from app.rosters.deps import ImportView, RosterWriter, VisibleImportId
+from app.rosters.deps import ImportView, RosterWriter, WithinVisibleImport
 from app.rosters.formats import RosterFormat
 from app.rosters.schemas import (
     ImportMode,
@@ -192,7 +192,8 @@ async def get_roster_import(found: ImportView) -> RosterImportPublic:
 
 @router.get("/{import_id:uuid}/rows", responses=error_responses(401, 403, 404, 422))
 async def list_roster_import_rows(
-    import_id: VisibleImportId,
+    import_id: uuid.UUID,
+    visible: WithinVisibleImport,
     reads: ReadsDep,
     page: PageDep,
     action: Annotated[
@@ -206,4 +207,4 @@ async def list_roster_import_rows(
     """What an import did (a dry run: would do) to each person, in file order, a page at a
     time."""
     query, values = service.rows_query(import_id, action)
-    return await reads.page(RowOutcome, query, page, values)
+    return await reads.page(RowOutcome, query, page, values, within=visible)

@@ -1,7 +1,6 @@
 """Dependencies that load a team the caller may act on, or answer 404/403 before the handler."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
@@ -10,6 +9,7 @@ from app.auth.deps import StaffCaller
 from app.core.access import read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
+from app.core.reads import Within
 from app.teams import policies, service
 from app.teams.policies import TeamAccess
 from app.teams.schemas import TeamPublic
@@ -40,19 +40,14 @@ async def get_team_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 TeamView = Annotated[TeamPublic, Depends(get_team_view)]
 
 
-async def open_viewable_team(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
-) -> AsyncIterator[uuid.UUID]:
-    """The id of a team the caller may see, with a snapshot open for reading what belongs to
-    it as of the same moment."""
-    async with reads.snapshot():
-        found = await reads.value(service.seen_statement(caller, team_id))
-        if found is None:
-            raise NotFound(MISSING)
-        yield team_id
+async def within_viewable_team(team_id: uuid.UUID, caller: StaffCaller) -> Within:
+    """A team the caller must see for what belongs to it (its invitations) to be listed: its
+    check goes with the page (`Reads.page(within=)`), which answers 404 for a team they do not
+    see."""
+    return Within(service.seen_statement(caller, team_id), MISSING)
 
 
-ViewableTeamId = Annotated[uuid.UUID, Depends(open_viewable_team, scope="function")]
+WithinViewableTeam = Annotated[Within, Depends(within_viewable_team)]
 
 
 async def get_editable_team(access: ViewableTeam, principal: StaffCaller) -> TeamAccess:

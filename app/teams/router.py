@@ -15,7 +15,7 @@ from app.teams.deps import (
     MembershipTeam,
     MemberTeam,
     TeamView,
-    ViewableTeamId,
+    WithinViewableTeam,
 )
 from app.teams.schemas import (
     TeamContinue,
@@ -164,11 +164,11 @@ async def invite_to_team(
 
 @router.get("/teams/{team_id}/invitations", responses=error_responses(401, 403, 404, 422))
 async def list_team_invitations(
-    team_id: ViewableTeamId, reads: ReadsDep, page: PageDep
+    team_id: uuid.UUID, team: WithinViewableTeam, reads: ReadsDep, page: PageDep
 ) -> Page[TeamInvitationPublic]:
     """The team's invitations nobody has answered yet, oldest first."""
     query, values = service.invitations_query(team_id=team_id)
-    return await reads.page(TeamInvitationPublic, query, page, values)
+    return await reads.page(TeamInvitationPublic, query, page, values, within=team)
 
 
 @router.delete(
