@@ -5,9 +5,10 @@ The same UID as the feeds, so a calendar that has both keeps one event."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from email.utils import parseaddr
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -18,6 +19,8 @@ from app.calendar_feeds import ics
 from app.core.config import Settings
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.mail import outbox
+from app.notifications import service as notifications
+from app.notifications.models import NotificationKind
 from app.teams.models import Team
 from app.teams.service import time_zone
 from app.users.models import User
@@ -30,12 +33,26 @@ async def attendees(session: AsyncSession, event_id: uuid.UUID) -> list[User]:
     return list((await session.execute(_ATTENDEES, {"event_id": event_id})).scalars())
 
 
+async def attendees_told(
+    session: AsyncSession, event_id: uuid.UUID, kind: NotificationKind
+) -> tuple[list[User], notifications.Recipients]:
+    """`attendees`, read with what telling them of `kind` needs (one statement, not two)."""
+    found = await session.execute(_attendees_told(kind), {"event_id": event_id})
+    rows = [(user, bool(quiet)) for user, quiet in found]
+    return [user for user, _ in rows], notifications.Recipients.of(kind, rows)
+
+
 _ATTENDEES = (
     select(User)
     .join(EventParticipant, col(EventParticipant.user_id) == User.id)
     .where(col(EventParticipant.event_id) == bindparam("event_id"))
     .order_by(col(User.family_name), col(User.given_name), col(User.id))
 )
+
+
+@functools.cache
+def _attendees_told(kind: NotificationKind) -> Any:
+    return _ATTENDEES.add_columns(notifications.quiet_column(kind))
 
 
 def _when(event: ics.CalendarEvent) -> str:

@@ -257,8 +257,9 @@ async def create(
     await session.execute(
         insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
     )
-    attending = await invitations.attendees(session, event.id)
-    await _tell(session, principal, access, event, people, NotificationKind.event_scheduled)
+    scheduled = NotificationKind.event_scheduled
+    attending, told = await invitations.attendees_told(session, event.id, scheduled)
+    await _tell(session, principal, access, event, people, scheduled, told)
     if notify is not None:
         await invitations.send(
             session,
@@ -286,12 +287,14 @@ async def _tell(
     event: Event,
     people: set[uuid.UUID],
     kind: NotificationKind,
+    told: notifications.Recipients,
 ) -> None:
+    """Tell the participants (`told`: read with them, `attendees_told`)."""
     label = EventKind(event.kind).value.replace("_", "-").capitalize()
     title = f"{event.title or label} ({access.team.name}) {_VERBS[kind]}"
     await notifications.tell(
         session, people, kind, title, f"/events/{event.id}", team_id=access.team.id,
-        actor=principal,
+        actor=principal, known=told,
     )  # fmt: skip
 
 
@@ -359,9 +362,10 @@ async def update(
         await session.execute(
             insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
         )
-    attending = await invitations.attendees(session, event.id)
+    moved = NotificationKind.event_moved
+    attending, told = await invitations.attendees_told(session, event.id, moved)
     if (event.title, event.location, event.starts_at, event.ends_at) != shown:
-        await _tell(session, principal, access, event, people, NotificationKind.event_moved)
+        await _tell(session, principal, access, event, people, moved, told)
     if notify is not None:
         # What a calendar shows changed: the participants get the new version, and anyone
         # taken off it a cancellation.
@@ -409,9 +413,10 @@ async def cancel(
         await coverage.observation_cancelled(session, event.id, why[:1000])
     session.add(event)
     await session.flush()
-    attending = await invitations.attendees(session, event.id)
+    cancelled = NotificationKind.event_cancelled
+    attending, told = await invitations.attendees_told(session, event.id, cancelled)
     people = {u.id for u in attending}
-    await _tell(session, principal, access, event, people, NotificationKind.event_cancelled)
+    await _tell(session, principal, access, event, people, cancelled, told)
     if notify is not None:
         await invitations.send(
             session, notify, event, "CANCEL", people=attending, team_name=access.team.name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,24 @@ class Message:
     team_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """What `tell` reads of the people it tells, read instead by a caller beside rows of its
+    own (a `quiet_column` per kind in a select of users): whom it read, and for the active
+    ones, which of `kinds` each chose no email of."""
+
+    kinds: frozenset[NotificationKind]
+    read: frozenset[uuid.UUID]
+    quiet: Mapping[uuid.UUID, frozenset[NotificationKind]]
+
+    @classmethod
+    def of(cls, kind: NotificationKind, rows: Iterable[tuple[User, bool]]) -> Recipients:
+        """From rows of (a user, their `quiet_column(kind)`)."""
+        found = list(rows)
+        quiet = {u.id: frozenset({kind} if off else ()) for u, off in found if u.is_active}
+        return cls(frozenset({kind}), frozenset(user.id for user, _ in found), quiet)
+
+
 async def tell(
     session: AsyncSession,
     user_ids: Iterable[uuid.UUID],
@@ -52,27 +70,40 @@ async def tell(
     *,
     team_id: uuid.UUID | None = None,
     actor: Principal | None = None,
+    known: Recipients | None = None,
 ) -> None:
     """Notify these people (active accounts, never the one who acted) of `kind`."""
-    await tell_each(session, [Message(user_ids, kind, title, link, team_id)], actor=actor)
+    message = Message(user_ids, kind, title, link, team_id)
+    await tell_each(session, [message], actor=actor, known=known)
 
 
 async def tell_each(
-    session: AsyncSession, messages: Sequence[Message], *, actor: Principal | None = None
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    actor: Principal | None = None,
+    known: Recipients | None = None,
 ) -> None:
     """`tell` for several messages at once (a worker's pass of reminders): one statement reads
-    who is active and who chose no email of each kind, one writes every notification."""
+    who is active and who chose no email of each kind (none when the caller `known` it), one
+    writes every notification."""
     skip = actor.user.id if actor is not None and actor.user is not None else None
     wanted = [(m, sorted({u for u in m.user_ids if u != skip})) for m in messages]
     everyone = sorted({u for _, people in wanted for u in people})
     if not everyone:
         return
     kinds = tuple(sorted({m.kind for m, people in wanted if people}))
-    found = await session.execute(_recipients(kinds), {"people": everyone})
-    # user id -> the kinds they asked no email of
-    quiet_of = {
-        row[0]: {kind for kind, quiet in zip(kinds, row[1:], strict=True) if quiet} for row in found
-    }
+    quiet_of: Mapping[uuid.UUID, Collection[NotificationKind]]  # active -> no email of these
+    if known is not None:
+        if not (set(kinds) <= known.kinds and known.read.issuperset(everyone)):
+            raise ValueError("the recipients known do not cover these messages")
+        quiet_of = known.quiet
+    else:
+        found = await session.execute(_recipients(kinds), {"people": everyone})
+        quiet_of = {
+            row[0]: {kind for kind, quiet in zip(kinds, row[1:], strict=True) if quiet}
+            for row in found
+        }
     now = utcnow()
     rows = [
         {
@@ -98,13 +129,14 @@ async def tell_each(
 def _recipients(kinds: tuple[NotificationKind, ...]) -> AnySelect:
     """Which of `people` are active, and whether each chose no email of each of these kinds
     (built once per set of kinds)."""
-    return select(col(User.id), *(_quiet(kind) for kind in kinds)).where(
+    return select(col(User.id), *(quiet_column(kind) for kind in kinds)).where(
         col(User.id).in_(bindparam("people", expanding=True)), col(User.is_active)
     )
 
 
-def _quiet(kind: NotificationKind) -> Any:
-    """Whether the person chose no email of this kind (a column of the recipients' select)."""
+def quiet_column(kind: NotificationKind) -> Any:
+    """Whether the person chose no email of this kind: a column of a select of users (the
+    recipients', or a caller's that hands `Recipients` to `tell`)."""
     return (
         exists()
         .where(

@@ -5,14 +5,17 @@ link, never a note."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session
 
 from app.core.db import Database
 from app.notifications import reminders
-from app.notifications.service import queue_emails
+from app.notifications.models import NotificationKind
+from app.notifications.service import Message, Recipients, queue_emails, tell_each
 from app.school_years.models import SchoolYear
 from tests.coaching.test_calendar_feeds import days_ahead, post_event
 from tests.test_invitations import deliver, smtp, text_of  # noqa: F401 (a fixture)
@@ -321,3 +324,46 @@ def test_a_pass_of_reminders_runs_the_same_statements_however_many_are_due(
     (planning,) = [n for n in told if n["title"].startswith("Reminder: Planning 0 ")]
     assert planning["title"].endswith(f"on {first:%A %d %B at %H:%M}")
     assert len([n for n in mine(client, a, limit=100) if n["kind"] == "event_reminder"]) == 11
+
+
+def test_event_notifications_follow_each_persons_email_setting_per_kind(
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
+):
+    """An event's participants are read with whether each asked no email of the kind told
+    (one statement): scheduled, moved and cancelled each follow the person's own setting."""
+    _, mail = smtp
+    queue(mail)  # the fixture's invitation to the team
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    r = client.patch(
+        "/api/v1/me/notification-settings", headers=a2, json={"email": {"event_moved": False}}
+    )
+    assert r.status_code == 200, r.text
+    event = post_event(client, a, team, kind="other", title="Lesson study", **days_ahead(3))
+    assert queue(mail) == 1  # A2's, scheduled (A acted: not told)
+    url = f"/api/v1/events/{event['id']}"
+    moved = client.patch(url, headers={**a, "If-Match": "*"}, json={"location": "Room 12"})
+    assert moved.status_code == 200, moved.text
+    assert queue(mail) == 0  # moved: A2 chose the app only
+    cancelled = client.post(f"{url}/cancel", headers={**a, "If-Match": "*"}, json={})
+    assert cancelled.status_code == 200, cancelled.text
+    assert queue(mail) == 1  # cancelled: emailed again
+    assert kinds(mine(client, a2)) == ["event_cancelled", "event_moved", "event_scheduled"]
+    assert mine(client, a) == []
+
+
+def test_recipients_read_by_a_caller_must_cover_whom_and_what_it_tells():
+    """`tell` trusts recipients read beside a caller's own rows only for the people and kinds
+    they were read for: anyone or any kind else is a bug, not a silent skip."""
+    read, other = uuid.uuid4(), uuid.uuid4()
+    moved = NotificationKind.event_moved
+    known = Recipients(frozenset({moved}), frozenset({read}), {read: frozenset()})
+    for message in (
+        Message([read, other], moved, "t", "/x"),
+        Message([read], NotificationKind.event_cancelled, "t", "/x"),
+    ):
+        with pytest.raises(ValueError, match="do not cover"):
+            asyncio.run(tell_each(None, [message], known=known))  # type: ignore[arg-type]
