@@ -149,6 +149,8 @@ READS: list[tuple[str, str, str | None, str]] = [
         "composite",
     ),
     ("sign-in options", "/api/v1/sso/providers", None, "single"),
+    ("a person's sign-in bindings", "/api/v1/users/{user}/sso-identities", "school_admin", "list"),
+    ("my sign-in bindings", "/api/v1/me/sso-identities", "teacher", "list"),
     (
         "single sign-on start",
         "/api/v1/sso/{provider}/authorize?redirect_uri=" + SSO_FRONT + "&code_challenge="

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, insert, select
 from sqlmodel import col
 
 from app.audit.models import AuditEvent
+from app.auth.models import SsoIdentity
 from app.calendar_feeds.models import CalendarFeed
 from app.core.db import sync_url
 from app.core.security import new_integration_key
@@ -180,6 +181,17 @@ def _audit_trail(conn: Any, staff: list[uuid.UUID], teams: list[uuid.UUID], stam
     ]
     for chunk in range(0, len(rows), 5000):
         conn.execute(insert(AuditEvent), rows[chunk : chunk + 5000])
+
+
+def _sso_bindings(conn: Any, staff: list[uuid.UUID], stamp: Any) -> None:
+    """Everyone signed in once through the district's provider (`district`): one binding
+    each, as a district that requires single sign-on has after its first week."""
+    rows = [
+        {"provider": "district", "subject": f"sub-{k:06d}", "user_id": u, "bound_at": stamp()}
+        for k, u in enumerate(staff)
+    ]
+    for chunk in range(0, len(rows), 5000):
+        conn.execute(insert(SsoIdentity), rows[chunk : chunk + 5000])
 
 
 def _feeds(
@@ -610,6 +622,7 @@ def seed(url: str, work: Path) -> District:
         _audit_trail(conn, [u.id for u in staff], teams, stamp)
         d.audited_team = str(teams[1])
         d.feed_token, d.school_feed_token = _feeds(conn, d, by_school, uuid.UUID(d.team))
+        _sso_bindings(conn, [u.id for u in staff], stamp)
         d.school = str(school_ids[names[0]])
         d.user = d.teacher
         d.roster_import = str(conn.execute(select(col(RosterImport.id))).scalar_one())

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import event, update
 from sqlmodel import Session
 
+from app.auth.models import SsoIdentity
 from app.calendar_feeds.models import CalendarFeed, FeedKind
 from app.core.security import new_integration_key
 from app.coverage.models import CoverageRequest
@@ -113,6 +114,8 @@ def build(engine) -> World:
         year = SchoolYear(label=f"{2100 + n}-{2101 + n}", starts_on=date(2100 + n, 8, 1),
                           ends_on=date(2101 + n, 7, 31))  # fmt: skip
         s.add_all([doomed_key, area, year])
+        s.add(SsoIdentity(provider="district", subject=f"spare-{n}", user_id=spare.id,
+                          bound_at=now))  # fmt: skip
 
         def team(name: str, *, deleted: bool = False) -> Team:
             t = Team(name=name, school_year="2026-2027", created_by_id=member.id,
@@ -533,6 +536,16 @@ RULES: dict[tuple[str, str], Rule] = {
         status(ADMINS, 202),
         json={"user_ids": ["{spare_id}"]},
     ),
+    # Single sign-on bindings: the administrators who manage the person; the person their own.
+    ("GET", "/api/v1/users/{user_id}/sso-identities"): Rule(
+        "/api/v1/users/{spare_id}/sso-identities",
+        answers(403, anonymous=401, school_admin=200, other_school_admin=404, district_admin=200),
+    ),
+    ("DELETE", "/api/v1/users/{user_id}/sso-identities/{provider}"): Rule(
+        "/api/v1/users/{spare_id}/sso-identities/district",
+        answers(403, anonymous=401, school_admin=204, other_school_admin=404, district_admin=204),
+    ),
+    ("GET", "/api/v1/me/sso-identities"): Rule("/api/v1/me/sso-identities", STAFF),
     ("POST", "/api/v1/users/{user_id}/password-reset"): Rule(
         "/api/v1/users/{spare_id}/password-reset",
         answers(403, anonymous=401, school_admin=202, other_school_admin=404, district_admin=202),

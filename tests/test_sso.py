@@ -501,3 +501,74 @@ def test_a_start_does_not_wait_for_another_forgetting_the_same_expired_sign_ins(
     Browser(sso, provider).authorize()  # with the lock gone, the row is forgotten
     with Session(sync_engine) as s:
         assert s.get(SsoSignIn, row_id) is None
+
+
+def test_an_administrator_removes_a_provider_account_the_provider_replaced(
+    sso, provider, client, world, auth
+):
+    """The district recreated a teacher's account at its provider (a new `sub`): the binding
+    refuses it until an administrator who manages the teacher removes the old one; the next
+    sign-in binds the new account, and whoever was signed in with the old one is out."""
+    browser = Browser(sso, provider)
+    first = browser.sign_in("old-sub", verified("teacher.a@example.org"))
+    assert first.status_code == 200, first.text
+    old = {"Authorization": f"Bearer {first.json()['access_token']}"}
+    mine = sso.get("/api/v1/me/sso-identities", headers=old)
+    assert mine.status_code == 200, mine.text
+    assert [(b["provider"], b["subject"]) for b in mine.json()["items"]] == [
+        ("district", "old-sub")
+    ]
+    back = browser.callback(browser.at_provider("new-sub", verified("teacher.a@example.org")))
+    refusal(back, 403, "identity_mismatch")
+
+    url = f"/api/v1/users/{world.teacher_a.id}/sso-identities"
+    assert client.get(url, headers=auth(world.admin_b)).status_code == 404  # not theirs
+    assert client.get(url, headers=auth(world.teacher_a2)).status_code == 403
+    assert client.delete(f"{url}/district", headers=auth(world.admin_b)).status_code == 404
+    listed = client.get(url, headers=auth(world.admin_a))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"] == mine.json()["items"]
+    assert client.delete(f"{url}/district", headers=auth(world.admin_a)).status_code == 204
+    assert client.delete(f"{url}/district", headers=auth(world.admin_a)).status_code == 404
+    assert client.get(url, headers=auth(world.admin_a)).json()["items"] == []
+    assert sso.get("/api/v1/me", headers=old).status_code == 401  # signed out
+
+    again = browser.sign_in("new-sub", verified("teacher.a@example.org"))
+    assert again.status_code == 200, again.text
+    new = {"Authorization": f"Bearer {again.json()['access_token']}"}
+    assert sso.get("/api/v1/me", headers=new).json()["id"] == str(world.teacher_a.id)
+    rebound = sso.get("/api/v1/me/sso-identities", headers=new).json()["items"]
+    assert [b["subject"] for b in rebound] == ["new-sub"]
+
+    trail = client.get(
+        "/api/v1/audit-events",
+        headers=auth(world.district_admin),
+        params={"action": "sso_identity_unbound"},
+    ).json()["items"]
+    (removed,) = trail
+    assert removed["actor"]["id"] == str(world.admin_a.id)
+    assert removed["subject_user"]["id"] == str(world.teacher_a.id)
+    assert removed["detail"] == {"provider": "district", "subject": "old-sub"}
+
+
+def test_removing_a_binding_opens_no_way_in_for_an_administrator(
+    sso, provider, client, world, auth
+):
+    """An administrator who points a teacher's email at an address of their own and removes the
+    teacher's binding still does not sign in as the teacher: the address is not the
+    teacher's proof (`email_unconfirmed`)."""
+    browser = Browser(sso, provider)
+    assert browser.sign_in("teacher-sub", verified("teacher.a@example.org")).status_code == 200
+    admin = auth(world.admin_a)
+    moved = client.patch(
+        f"/api/v1/users/{world.teacher_a.id}",
+        headers={**admin, "If-Match": "*"},
+        json={"email": "mine@example.org"},
+    )
+    assert moved.status_code == 200, moved.text
+    removed = client.delete(
+        f"/api/v1/users/{world.teacher_a.id}/sso-identities/district", headers=admin
+    )
+    assert removed.status_code == 204, removed.text
+    back = browser.callback(browser.at_provider("admin-sub", verified("mine@example.org")))
+    refusal(back, 403, "email_unconfirmed")

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     email_changed = "email_changed"
     deactivated = "deactivated"
     reactivated = "reactivated"
+    sso_identity_unbound = "sso_identity_unbound"
     # District systems
     integration_key_created = "integration_key_created"
     integration_key_revoked = "integration_key_revoked"

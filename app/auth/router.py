@@ -8,13 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.audit.deps import AuditNotesDep
 from app.audit.models import AuditAction
-from app.auth import service, sso
+from app.auth import identities, service, sso
 from app.auth.deps import SsoProviders, StaffCaller
 from app.auth.principal import Staff
-from app.auth.schemas import SignInOptions, SsoProviderPublic, SsoTokenRequest, Token
+from app.auth.schemas import (
+    SignInOptions,
+    SsoIdentityPublic,
+    SsoProviderPublic,
+    SsoTokenRequest,
+    Token,
+)
 from app.core import rows
-from app.core.deps import DatabaseDep, SessionDep, SettingsDep
+from app.core.deps import DatabaseDep, ReadsDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError, ServiceUnavailable, Unauthorized, error_responses
+from app.core.pagination import Page, PageDep
 from app.core.security import create_access_token
 from app.users.models import User
 from app.users.schemas import PasswordChange, ProfileUpdate, UserPublic
@@ -79,6 +86,16 @@ async def update_me(body: ProfileUpdate, caller: StaffCaller, session: SessionDe
         rows.changed(account)
         await session.flush()
     return to_public(account, sorted(caller.school_ids, key=str))
+
+
+@router.get("/me/sso-identities", responses=error_responses(401, 403, 422))
+async def list_my_sso_identities(
+    caller: StaffCaller, reads: ReadsDep, page: PageDep
+) -> Page[SsoIdentityPublic]:
+    """The provider accounts you sign in with, each bound at your first single sign-on there
+    (an administrator who manages you removes one the provider replaced)."""
+    query, values = identities.bindings_query(caller.staff.id)
+    return await reads.page(SsoIdentityPublic, query, page, values)
 
 
 @router.post("/me/password", responses=error_responses(401, 403, 409, 422, 429))

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -41,3 +42,11 @@ class SsoTokenRequest(BaseModel):
     redirect_uri: str = Field(max_length=2000)
     code_verifier: str = Field(max_length=128)
     client_id: str | None = Field(default=None, max_length=200, description="Ignored")
+
+
+class SsoIdentityPublic(BaseModel):
+    """A provider account a staff account signs in with, bound at its first single sign-on."""
+
+    provider: str = Field(description="The provider's name, as `GET /sso/providers` lists it")
+    subject: str = Field(description="The provider's id of the account (the ID token's `sub`)")
+    bound_at: datetime

@@ -1,6 +1,7 @@
 """Staff records the caller may read or change, or 404/403 before the handler runs."""
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -10,8 +11,9 @@ from app.auth.deps import Admin, AdminOrReadKey
 from app.auth.principal import Principal, caller_values
 from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
+from app.core.errors import Forbidden
 from app.users import policies, service
-from app.users.models import User
+from app.users.models import Role, User
 from app.users.schemas import UserPublic
 
 MISSING = "No such user"
@@ -55,3 +57,29 @@ async def get_changeable_user(
 
 
 ChangeableUser = Annotated[StaffRecord, Depends(get_changeable_user)]
+
+
+async def open_managed_user(
+    user_id: uuid.UUID, reads: ReadsDep, caller: Admin
+) -> AsyncIterator[UserPublic]:
+    """A person the caller manages (404 if they may not know the person, 403 if they see but
+    do not manage them: `policies.can_manage_user`), with a snapshot open for reading what
+    belongs to the account as of the same moment."""
+    async with reads.snapshot():
+        found = await get_user_view(user_id, reads, caller)
+        if not policies.can_manage_user(caller, found.role, set(found.school_ids)):
+            raise Forbidden(policies.NOT_YOURS)
+        yield found
+
+
+ManagedUserView = Annotated[UserPublic, Depends(open_managed_user, scope="function")]
+
+
+async def get_managed_user(found: ChangeableUser, caller: Admin) -> StaffRecord:
+    """`open_managed_user` for a change: the account locked until it commits."""
+    if not policies.can_manage_user(caller, Role(found.user.role), set(found.school_ids)):
+        raise Forbidden(policies.NOT_YOURS)
+    return found
+
+
+ManagedUser = Annotated[StaffRecord, Depends(get_managed_user)]

@@ -1,14 +1,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.auth import identities
 from app.auth.deps import Admin, AdminOrReadKey, StaffOrReadKey
+from app.auth.schemas import SsoIdentityPublic
 from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
 from app.users import service
-from app.users.deps import ChangeableUser, UserView
+from app.users.deps import ChangeableUser, ManagedUser, ManagedUserView, UserView
 from app.users.models import Role
 from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
 
@@ -84,3 +86,33 @@ async def list_colleagues(
         caller, school_id=school_id, role=None, is_active=True, q=q, colleagues_only=True
     )
     return await reads.page(ColleaguePublic, query, page, values)
+
+
+@router.get("/users/{user_id}/sso-identities", responses=error_responses(401, 403, 404, 422))
+async def list_sso_identities(
+    user: ManagedUserView, reads: ReadsDep, page: PageDep
+) -> Page[SsoIdentityPublic]:
+    """The provider accounts this person signs in with, each bound at their first single
+    sign-on there (administrators who manage the person)."""
+    query, values = identities.bindings_query(user.id)
+    return await reads.page(SsoIdentityPublic, query, page, values)
+
+
+@router.delete(
+    "/users/{user_id}/sso-identities/{provider}",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def unbind_sso_identity(
+    found: ManagedUser,
+    provider: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    caller: Admin,
+) -> Response:
+    """Forget the provider account this person signs in with at `provider` (administrators
+    who manage them), when the district's provider replaced it or it was bound in error. Their
+    next single sign-on there binds the account it comes with, found as a first sign-in is (by
+    roster id, or a verified email nobody else set); whoever is signed in on the account is
+    signed out. Recorded in the audit trail."""
+    await identities.unbind(session, caller, found.user, provider)
+    return Response(status_code=204)
