@@ -46,6 +46,7 @@ def hidden(client, world, factory, auth):
 PATHS = [
     ("other_teacher", "/api/v1/teams/{team}"),
     ("other_teacher", "/api/v1/teams/{team}/plan"),
+    ("other_teacher", "/api/v1/teams/{team}/plan/transitions"),
     ("other_teacher", "/api/v1/teams/{team}/progress"),
     ("other_teacher", "/api/v1/events/{event}"),
     ("other_teacher", "/api/v1/events/{event}/observation-record"),

@@ -96,3 +96,28 @@ def test_a_page_and_its_check_bind_a_name_to_one_value():
     }
     with pytest.raises(ValueError, match="team_id"):
         _merged({"team_id": same}, {"team_id": uuid.uuid4()})
+
+
+def test_a_plans_history_is_one_statement_and_a_deleted_plan_still_says_so(
+    app, client, world, auth, held
+):
+    """The history of a team's live plan is read guarded by the team's check; an empty page is
+    explained as the plan's own read is (the team, or its plan, is not there)."""
+    team_id = held["invitations"].split("/")[-2]
+    url = f"/api/v1/teams/{team_id}/plan"
+    a = auth(world.teacher_a)
+    r = client.post(f"{url}/transitions", headers={**a, "If-Match": "*"}, json={"action": "submit"})
+    assert r.status_code == 200, r.text
+    client.get("/api/v1/me", headers=a)
+    with counting(app, cold=False) as seen:
+        history = client.get(f"{url}/transitions", headers=a)
+    assert history.status_code == 200, history.text
+    assert [t["to_status"] for t in history.json()["items"]] == ["submitted"]
+    assert len(seen) == 1, seen
+    hidden = client.get(f"{url}/transitions", headers=auth(world.teacher_b))
+    assert hidden.status_code == 404
+    assert hidden.json()["detail"] == "No such team"
+    assert client.delete(url, headers={**a, "If-Match": "*"}).status_code == 204
+    gone = client.get(f"{url}/transitions", headers=a)
+    assert gone.status_code == 404
+    assert gone.json()["detail"] == "This team has no action plan"

@@ -2,7 +2,6 @@
 handler runs)."""
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,9 +12,11 @@ from sqlmodel import col
 from app.auth.deps import StaffCaller
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import NotFound
+from app.core.reads import Within
 from app.plans import service
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic
+from app.teams import service as team_service
 from app.teams.deps import MISSING as TEAM_MISSING
 from app.teams.deps import AdminTeam, MemberTeam, ViewableTeam
 from app.teams.policies import TeamAccess
@@ -56,17 +57,18 @@ async def get_plan_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
 PlanView = Annotated[PlanPublic, Depends(get_plan_view)]
 
 
-async def open_viewable_plan(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
-) -> AsyncIterator[uuid.UUID]:
-    """The id of the live plan of a team the caller sees, with a snapshot open for reading
-    what belongs to it (its history) as of the same moment."""
-    async with reads.snapshot():
-        plan = await get_plan_view(team_id, reads, caller)
-        yield plan.id
+async def within_viewable_plan(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> Within:
+    """The live plan of a team the caller sees, for what belongs to it (its history) to be
+    listed: the team's check goes with the page (`Reads.page(within=)`); an empty page is
+    explained as `PlanView` is (404 for a team they do not see, or one without a plan)."""
+    return Within(
+        team_service.seen_statement(caller, team_id),
+        TEAM_MISSING,
+        explain=lambda: get_plan_view(team_id, reads, caller),
+    )
 
 
-ViewablePlanId = Annotated[uuid.UUID, Depends(open_viewable_plan, scope="function")]
+WithinViewablePlan = Annotated[Within, Depends(within_viewable_plan)]
 
 
 async def get_changing_plan(access: ViewableTeam, session: SessionDep) -> PlanAccess:

@@ -1,3 +1,5 @@
+import uuid
+
 from fastapi import APIRouter, Response
 
 from app.auth.deps import StaffCaller
@@ -6,7 +8,7 @@ from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.plans import service
-from app.plans.deps import ChangingPlan, MemberPlan, PlanView, RestorablePlan, ViewablePlanId
+from app.plans.deps import ChangingPlan, MemberPlan, PlanView, RestorablePlan, WithinViewablePlan
 from app.plans.models import ActionPlan
 from app.plans.schemas import PlanPublic, PlanTransitionCreate, PlanTransitionPublic, PlanUpdate
 
@@ -75,8 +77,8 @@ async def restore_plan(
 
 @router.get("/transitions", responses=error_responses(401, 403, 404, 422))
 async def list_plan_transitions(
-    plan_id: ViewablePlanId, reads: ReadsDep, page: PageDep
+    team_id: uuid.UUID, plan: WithinViewablePlan, reads: ReadsDep, page: PageDep
 ) -> Page[PlanTransitionPublic]:
     """The plan's history: every status change with who made it, when, and their comment."""
-    query, values = service.transitions_query(plan_id)
-    return await reads.page(PlanTransitionPublic, query, page, values)
+    query, values = service.transitions_query(team_id)
+    return await reads.page(PlanTransitionPublic, query, page, values, within=plan)

@@ -294,14 +294,20 @@ _LIVE_PLAN = select(*public_columns(ActionPlan, PlanPublic)).where(
 )
 
 
-def transitions_query(plan_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
-    """A plan's history, oldest first (a list template), with the value of its parameter."""
-    return _TRANSITIONS, {"plan_id": plan_id}
+def transitions_query(team_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
+    """The history of a team's live plan, oldest first (a list template), with the value of
+    its parameter."""
+    return _TRANSITIONS, {"team_id": team_id}
 
 
 _TRANSITIONS = PageQuery(
     select(*table_of(PlanTransition).columns).where(
-        col(PlanTransition.plan_id) == bindparam("plan_id")
+        col(PlanTransition.plan_id)
+        == select(col(ActionPlan.id))
+        .where(
+            col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None)
+        )
+        .scalar_subquery()
     ),
     (PlanTransition.at, PlanTransition.id),
 )
