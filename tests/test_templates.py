@@ -70,6 +70,8 @@ TEMPLATED = {
     "/api/v1/teams/{team_id}/summary/document",
     "/api/v1/users",
     "/api/v1/users/{user_id}",
+    "/api/v1/users/{user_id}/sso-identities",
+    "/api/v1/me/sso-identities",
     "/healthz",
     "/readyz",
     "/api/v1/sso/providers",  # from settings: no SQL at all
