@@ -51,7 +51,6 @@ async def unbind(session: AsyncSession, principal: Principal, user: User, provid
         raise NotFound("This account has no sign-in bound at that provider")
     user.token_version += 1  # existing tokens stop working at once
     rows.changed(user)
-    session.add(user)
     await audit.record(
         session,
         AuditAction.sso_identity_unbound,

@@ -310,6 +310,13 @@ class Reads:
         result: list[T] = _list_of(schema).validate_python(rows)
         return result
 
+    async def _confirm(self, within: Within) -> None:
+        """404 (or the record's own explanation) unless the caller sees the record."""
+        if within.explain is not None:
+            await within.explain()
+        elif await self.value(within.check) is None:
+            raise NotFound(within.missing)
+
     async def value(
         self, stmt: Statement, values: Mapping[str, Any] | None = None, *, fixed: bool = False
     ) -> Any:
@@ -345,16 +352,9 @@ class Reads:
                 return found
             self._alone -= 1  # nothing of it is answered: the snapshot below answers alone
             async with self.snapshot():
-                if within.explain is not None:
-                    await within.explain()
-                elif await self.value(within.check) is None:
-                    raise NotFound(within.missing)
-                return await self.page(schema, query, params, values)
-        if within is not None:  # in a snapshot already: check, then read
-            if within.explain is not None:
-                await within.explain()
-            elif await self.value(within.check) is None:
-                raise NotFound(within.missing)
+                return await self.page(schema, query, params, values, within=within)
+        if within is not None:  # in a snapshot: the record's check, then its page
+            await self._confirm(within)
         up_to = count_up_to(params)
         if isinstance(query, PageQuery):
             fixed = query.template
