@@ -316,21 +316,6 @@ async def observation_moved(
     needs an administrator's review again (pending requests simply follow the new times), and
     the administrators of the requesters' schools are told."""
     arranged = await session.execute(
-        select(
-            col(CoverageRequest.id), col(CoverageRequest.requester_id), col(CoverageRequest.team_id)
-        ).where(
-            col(CoverageRequest.event_id) == event_id,
-            col(CoverageRequest.status) == CoverageStatus.arranged,
-        )
-    )
-    for request_id, requester_id, team_id in arranged.all():
-        await notifications.tell(
-            session, await notifications.school_admins_of(session, [requester_id]),
-            NotificationKind.coverage_needs_review,
-            "An observation with coverage arranged has moved: review the coverage",
-            f"/coverage-requests/{request_id}", team_id=team_id,
-        )  # fmt: skip
-    await session.execute(
         update(CoverageRequest)
         .where(
             col(CoverageRequest.event_id) == event_id,
@@ -342,4 +327,24 @@ async def observation_moved(
             arranged_ends_at=ends_at,
             updated_at=utcnow(),
         )
+        .returning(
+            col(CoverageRequest.id), col(CoverageRequest.requester_id), col(CoverageRequest.team_id)
+        )
+    )
+    moved = arranged.all()
+    if not moved:
+        return
+    admins = await notifications.school_admins_each(session, [row.requester_id for row in moved])
+    await notifications.tell_each(
+        session,
+        [
+            notifications.Message(
+                admins.get(row.requester_id, []),
+                NotificationKind.coverage_needs_review,
+                "An observation with coverage arranged has moved: review the coverage",
+                f"/coverage-requests/{row.id}",
+                team_id=row.team_id,
+            )
+            for row in moved
+        ],
     )

@@ -358,3 +358,30 @@ def test_decisions_answer_what_a_read_of_them_answers(client, coverage, observat
     assert sorted(both.json(), key=lambda c: c["id"]) == sorted(
         (_get(client, auth, world, p) for p in pair), key=lambda c: c["id"]
     )
+
+
+def test_moving_an_observation_tells_the_administrators_of_each_arranged_request(
+    client, coverage, observation, world, auth
+):
+    """Every arranged request goes back to review in one statement, and each requester's
+    school administrators are told of each (read for all requesters at once)."""
+    admin = auth(world.admin_a)
+    other = _ask(client, auth, world.teacher_a2, observation)
+    for request in (coverage, other):
+        r = client.post(
+            f"/api/v1/coverage-requests/{request['id']}/arrange",
+            headers=admin,
+            json={"covered_by": "Sub"},
+        )
+        assert r.status_code == 200, r.text
+    moved = {"starts_at": "2027-12-02T15:00:00Z", "ends_at": "2027-12-02T16:00:00Z"}
+    r = client.patch(
+        f"/api/v1/events/{observation['id']}", headers={**auth(world.teacher_a), **ANY}, json=moved
+    )
+    assert r.status_code == 200, r.text
+    told = client.get("/api/v1/notifications?limit=200", headers=admin).json()["items"]
+    links = sorted(n["link"] for n in told if n["kind"] == "coverage_needs_review")
+    assert links == sorted(f"/coverage-requests/{c['id']}" for c in (coverage, other))
+    assert {_get(client, auth, world, c)["status"] for c in (coverage, other)} == {"needs_review"}
+    outside = client.get("/api/v1/notifications", headers=auth(world.admin_b)).json()["items"]
+    assert not [n for n in outside if n["kind"] == "coverage_needs_review"]
