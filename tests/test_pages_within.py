@@ -121,3 +121,166 @@ def test_a_plans_history_is_one_statement_and_a_deleted_plan_still_says_so(
     gone = client.get(f"{url}/transitions", headers=a)
     assert gone.status_code == 404
     assert gone.json()["detail"] == "This team has no action plan"
+
+
+@pytest.fixture
+def confidential(client, world, factory, auth):
+    """A team whose members wrote an observation record and a learning form each, read once (so
+    its read log holds a line), and teacher A3, who joins after: the lists of what only the
+    team's members read, from when each may."""
+    from tests.coaching.test_membership import _invite, _records
+    from tests.teams import accept_invitations
+
+    team = make_team(client, world, factory, auth)
+    _records(client, auth, team, world)
+    for teacher in (world.teacher_a, world.teacher_a2):
+        r = client.put(
+            f"/api/v1/teams/{team['id']}/learning-forms/{teacher.id}",
+            headers=auth(teacher),
+            json={"purpose": f"Confidential purpose of {teacher.email}"},
+        )
+        assert r.status_code == 201, r.text
+    base = f"/api/v1/teams/{team['id']}"
+    assert (
+        client.get(f"{base}/observation-records", headers=auth(world.teacher_a)).status_code == 200
+    )
+    assert _invite(client, auth, team, world.teacher_a, world.teacher_a3).status_code == 201
+    accept_invitations(client, auth, team["id"], world.teacher_a3)
+    return {
+        "observation records": f"{base}/observation-records",
+        "learning forms": f"{base}/learning-forms",
+        "read log": f"{base}/read-log",
+        "observation comparison": f"{base}/observation-comparison",
+    }
+
+
+TEAM_LISTS = ["observation records", "learning forms", "read log", "observation comparison"]
+
+
+@pytest.mark.parametrize("kind", TEAM_LISTS)
+def test_a_teams_confidential_list_is_one_statement(app, client, world, auth, confidential, kind):
+    h = auth(world.teacher_a)
+    client.get("/api/v1/me", headers=h)
+    with counting(app, cold=False) as seen:
+        r = client.get(confidential[kind], headers=h)
+    assert r.status_code == 200, r.text
+    if kind == "observation comparison":
+        assert r.json()["strategies"][0]["observations"][0]["record_status"] == "written"
+    else:
+        assert r.json()["total"] == len(r.json()["items"]) >= 1
+    assert len(seen) == 1, seen
+    assert "parent" in seen[0]
+
+
+@pytest.mark.parametrize("kind", TEAM_LISTS)
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("admin_a", 403), ("district_admin", 403), ("teacher_b", 404), ("admin_b", 404)],
+)
+def test_no_one_off_the_team_reads_its_confidential_lists(
+    client, world, auth, confidential, kind, who, status
+):
+    """The page is read only when the check finds the caller on the team: an administrator of
+    a member's school is told it is the members' (403), anyone who does not see the team that
+    there is none (404); neither reads a row, nor how many there are, past the end included."""
+    for query in ("", "?offset=1", "?offset=50"):
+        r = client.get(confidential[kind] + query, headers=auth(getattr(world, who)))
+        assert r.status_code == status, (query, r.text)
+        assert "items" not in r.json()
+        assert "total" not in r.json()
+        assert "strategies" not in r.json()
+        assert "Confidential" not in r.text
+
+
+def test_a_later_member_lists_only_what_was_written_since_they_joined(
+    app, client, world, auth, confidential
+):
+    """Teacher A3 joined after the record and the forms: the lists read empty (in a snapshot
+    after the check: 200, not 403), until A3 writes their own form, which they read."""
+    n = auth(world.teacher_a3)
+    client.get("/api/v1/me", headers=n)
+    with counting(app, cold=False) as seen:
+        r = client.get(confidential["observation records"], headers=n)
+    assert r.status_code == 200, r.text
+    assert (r.json()["items"], r.json()["total"]) == ([], 0)
+    assert len(seen) == 3, seen  # the guarded page, then the standing and the page
+    assert client.get(confidential["learning forms"], headers=n).json()["total"] == 0
+    # The observation is there, its record not theirs to read yet; the founder reads it.
+    compared = client.get(confidential["observation comparison"], headers=n).json()
+    [seen_by_newcomer] = compared["strategies"][0]["observations"]
+    assert (seen_by_newcomer["record_status"], seen_by_newcomer["record"]) == (
+        "before_you_joined",
+        None,
+    )
+    compared = client.get(confidential["observation comparison"], headers=auth(world.teacher_a))
+    [seen_by_founder] = compared.json()["strategies"][0]["observations"]
+    assert seen_by_founder["record_status"] == "written"
+    assert seen_by_founder["record"]["affirmations"] == ["Confidential affirmation"]
+    team_id = confidential["read log"].split("/")[-2]
+    r = client.put(
+        f"/api/v1/teams/{team_id}/learning-forms/{world.teacher_a3.id}",
+        headers=n,
+        json={"purpose": "Mine"},
+    )
+    assert r.status_code == 201, r.text
+    forms = client.get(confidential["learning forms"], headers=n).json()
+    assert [f["teacher_id"] for f in forms["items"]] == [str(world.teacher_a3.id)]
+    assert forms["total"] == 1
+    founder = client.get(confidential["learning forms"], headers=auth(world.teacher_a)).json()
+    assert founder["total"] == 3
+
+
+def test_a_deleted_teams_confidential_lists_are_closed_to_its_members(
+    client, world, auth, confidential
+):
+    team_id = confidential["read log"].split("/")[-2]
+    r = client.delete(
+        f"/api/v1/teams/{team_id}", headers={**auth(world.teacher_a), "If-Match": "*"}
+    )
+    assert r.status_code == 204, r.text
+    for kind in TEAM_LISTS:
+        r = client.get(confidential[kind], headers=auth(world.teacher_a))
+        assert r.status_code == 404, (kind, r.text)
+        assert "items" not in r.json()
+        assert "strategies" not in r.json()
+
+
+def test_a_team_with_nothing_yet_answers_each_caller_as_one_with_rows(
+    app, client, world, factory, auth
+):
+    """No observation, record, form or read yet: the guarded read is empty, so the standing
+    decides in a snapshot: the members read empty lists, others 403 or 404 as before (the read
+    log first: listing the others is a read it logs)."""
+    team = make_team(client, world, factory, auth)
+    base = f"/api/v1/teams/{team['id']}"
+    for kind in ("read-log", "observation-records", "learning-forms", "observation-comparison"):
+        h = auth(world.teacher_a)
+        client.get("/api/v1/me", headers=h)
+        with counting(app, cold=False) as seen:
+            r = client.get(f"{base}/{kind}", headers=h)
+        assert r.status_code == 200, (kind, r.text)
+        assert r.json().get("items", r.json().get("strategies")) == []
+        assert len(seen) == 3, (kind, seen)  # the guarded read, then the standing and the read
+        assert client.get(f"{base}/{kind}", headers=auth(world.admin_a)).status_code == 403
+        assert client.get(f"{base}/{kind}", headers=auth(world.teacher_b)).status_code == 404
+
+
+def test_a_list_within_a_record_is_a_template(settings):
+    import asyncio
+
+    from sqlalchemy import select
+
+    from app.core.db import Database
+    from app.core.reads import Bound, Reads, Within
+    from app.teams.models import Team
+
+    async def work() -> None:
+        db = Database(settings)
+        try:
+            check = Within(Bound(select(Team.id), {}), "none")
+            with pytest.raises(ValueError, match="template"):
+                await Reads(db.driver).all(Team, select(Team.id), within=check)
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())

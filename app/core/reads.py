@@ -96,15 +96,21 @@ class Within:
 
 
 @cache
-def _guarded(query: PageQuery, check: AnySelect) -> PageQuery:
-    """`query` reading nothing unless `check` finds its row. The check is a CTE: SQL scopes its
+def _guarded_select(stmt: AnySelect, check: AnySelect) -> AnySelect:
+    """`stmt` reading nothing unless `check` finds its row. The check is a CTE: SQL scopes its
     body apart, so nothing in it (the visibility rule's own subqueries) can correlate with the
-    page's tables, and the page of a record nobody may see costs what an unknown id's does."""
+    statement's tables, and the list of a record nobody may see costs what an unknown id's
+    does."""
+    parent = check.cte("parent")
+    return stmt.where(exists(select(literal_column("1")).select_from(parent)))
+
+
+@cache
+def _guarded(query: PageQuery, check: AnySelect) -> PageQuery:
+    """`_guarded_select` for a page."""
     if not query.template:
         raise ValueError("a guarded page is a template (PageQuery built once)")
-    parent = check.cte("parent")
-    seen = exists(select(literal_column("1")).select_from(parent))
-    return PageQuery(query.stmt.where(seen), query.order, query.per_row)
+    return PageQuery(_guarded_select(query.stmt, check), query.order, query.per_row)
 
 
 def _merged(values: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
@@ -303,9 +309,25 @@ class Reads:
         values: Mapping[str, Any] | None = None,
         *,
         fixed: bool = False,
+        within: Within | None = None,
     ) -> list[T]:
-        """Every row, as `schema` (validated in one call)."""
+        """Every row, as `schema` (validated in one call). `within`: the record the rows belong
+        to, which the caller must see, as for `page`: rows found were read in one statement
+        guarded by its check; none are read again in a snapshot after the check alone."""
         stmt, values, fixed = _unbound(stmt, values, fixed)
+        if within is not None and self._fetch is None:
+            if not fixed:
+                raise ValueError("a list within a record is a template (a Bound statement)")
+            guarded = _guarded_select(stmt, within.check.stmt)
+            merged = _merged(values or {}, within.check.values)
+            found = await self.all(schema, guarded, merged, fixed=True)
+            if found:
+                return found
+            self._alone -= 1  # nothing of it is answered: the snapshot below answers alone
+            async with self.snapshot():
+                return await self.all(schema, stmt, values, fixed=True, within=within)
+        if within is not None:  # in a snapshot: the record's check, then its rows
+            await self._confirm(within)
         rows = await self._rows(stmt, values, fixed=fixed, raw=True)
         result: list[T] = _list_of(schema).validate_python(rows)
         return result

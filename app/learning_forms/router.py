@@ -12,7 +12,7 @@ from app.learning_forms.deps import LearningFormView, OwnFormsReader
 from app.learning_forms.schemas import LearningFormPublic, LearningFormWrite
 from app.read_log.deps import NoteRead
 from app.read_log.models import ReadKind
-from app.records.deps import TeamRecordsStanding
+from app.records.deps import WithinTeamRecords
 from app.teams.deps import ViewableTeam
 
 router = APIRouter(tags=["learning forms"])
@@ -21,17 +21,18 @@ ONE = "/teams/{team_id}/learning-forms/{teacher_id}"
 
 @router.get("/teams/{team_id}/learning-forms", responses=error_responses(401, 403, 404, 422))
 async def list_learning_forms(
-    standing: TeamRecordsStanding,
+    team: WithinTeamRecords,
     team_id: uuid.UUID,
     reads: ReadsDep,
     page: PageDep,
+    caller: StaffCaller,
     note: NoteRead,
 ) -> Page[LearningFormPublic]:
     """Each teacher's learning form on the team (team members only: confidential, like the
     records; a later member reads those written since they joined until the members before
     them agree)."""
-    query, values = service.team_forms_query(team_id, standing.confidential_since)
-    forms = await reads.page(LearningFormPublic, query, page, values)
+    query, values = service.team_forms_query(caller, team_id)
+    forms = await reads.page(LearningFormPublic, query, page, values, within=team)
     await note(ReadKind.learning_forms, team_id)
     return forms
 

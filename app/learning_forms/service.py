@@ -55,11 +55,11 @@ def _form(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
     )
 
 
-def team_forms_query(
-    team_id: uuid.UUID, since: datetime | None
-) -> tuple[PageQuery, dict[str, Any]]:
-    """The forms of a team written from `since` (None: all), oldest first."""
-    return _team_forms(since is not None), {"team_id": team_id, "since": since}
+def team_forms_query(principal: Principal, team_id: uuid.UUID) -> tuple[PageQuery, dict[str, Any]]:
+    """The forms of a team within the caller's reach (written since they read the team's
+    confidential content), oldest first. Read it within `records.service.team_records_check`:
+    the reach says nothing of who may read the team's forms at all."""
+    return _TEAM_FORMS, {**caller_values(principal), "team_id": team_id}
 
 
 ORDER = (col(LearningForm.created_at), col(LearningForm.id))
@@ -75,9 +75,12 @@ def _forms_of_team(from_since: bool) -> AnySelect:
     return stmt
 
 
-@functools.cache
-def _team_forms(from_since: bool) -> PageQuery:
-    return PageQuery(_forms_of_team(from_since), ORDER)
+_TEAM_FORMS = PageQuery(
+    _forms_of_team(False).where(
+        team_policies.written_in_reach(col(LearningForm.created_at), col(LearningForm.team_id))
+    ),
+    ORDER,
+)
 
 
 @functools.cache

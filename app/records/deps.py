@@ -2,7 +2,6 @@
 everyone else already got 404 for the event), loaded before the handler runs."""
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -15,6 +14,7 @@ from app.auth.deps import StaffCaller
 from app.auth.principal import Principal
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
+from app.core.reads import Within
 from app.events.deps import MISSING as EVENT_MISSING
 from app.events.deps import EventAccess, ViewableEvent
 from app.learning_forms.schemas import LearningFormPublic
@@ -33,6 +33,8 @@ EARLIER = (
     "were there before you agree"
 )
 
+
+MEMBERS_ONLY = "Only the team's members can do this"
 
 CONFIDENTIAL = (
     "Observation notes, conference records and learning forms are confidential to the team"
@@ -150,26 +152,34 @@ async def get_conference_view(
 ConferenceRecordView = Annotated[ConferenceRecordPublic, Depends(get_conference_view)]
 
 
-async def open_team_records(
-    team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
-) -> AsyncIterator[Confidential[BaseModel]]:
-    """The caller's standing on a team whose records they read (404 for a team they do not
-    see, 403 for one whose records are not theirs), with a snapshot open to read the records
-    as of the same moment."""
-    async with reads.snapshot():
-        standing = await reads.one(
-            Confidential[BaseModel], service.team_standing_statement(caller, team_id)
-        )
-        if standing is None:
-            raise NotFound(TEAM_MISSING)
-        if not standing.reads_confidential:
-            raise Forbidden("Only the team's members can do this")
-        yield standing
+async def _standing(
+    reads: ReadsDep, caller: Principal, team_id: uuid.UUID
+) -> Confidential[BaseModel]:
+    """The caller's standing on a team whose records they read: 404 for a team they do not
+    see, 403 for one whose records are not theirs."""
+    standing = await reads.one(
+        Confidential[BaseModel], service.team_standing_statement(caller, team_id)
+    )
+    if standing is None:
+        raise NotFound(TEAM_MISSING)
+    if not standing.reads_confidential:
+        raise Forbidden(MEMBERS_ONLY)
+    return standing
 
 
-TeamRecordsStanding = Annotated[
-    Confidential[BaseModel], Depends(open_team_records, scope="function")
-]
+async def within_team_records(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> Within:
+    """A team whose confidential content the caller reads, for a list of it (its observation
+    records, learning forms, read log): the check (`service.team_records_check`) goes with the
+    page (`Reads.page(within=)`), and an empty page is explained by the caller's standing
+    (404 for a team they do not see, 403 for one whose records are not theirs)."""
+    return Within(
+        service.team_records_check(caller, team_id),
+        TEAM_MISSING,
+        explain=lambda: _standing(reads, caller, team_id),
+    )
+
+
+WithinTeamRecords = Annotated[Within, Depends(within_team_records)]
 
 
 async def get_own_records_reader(caller: StaffCaller) -> Principal:

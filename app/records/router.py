@@ -17,7 +17,7 @@ from app.records.deps import (
     MemberEvent,
     ObservationRecordView,
     OwnRecordsReader,
-    TeamRecordsStanding,
+    WithinTeamRecords,
 )
 from app.records.schemas import (
     ConferenceRecordPublic,
@@ -115,17 +115,18 @@ async def put_conference_record(
 
 @router.get("/teams/{team_id}/observation-records", responses=error_responses(401, 403, 404, 422))
 async def list_observation_records(
-    standing: TeamRecordsStanding,
+    team: WithinTeamRecords,
     team_id: uuid.UUID,
     reads: ReadsDep,
     page: PageDep,
+    caller: StaffCaller,
     note: NoteRead,
 ) -> Page[ObservationRecordPublic]:
     """Every observation record of the team you may read, in the order the observations
     happened (team members only; a later member, those written since they joined until the
     members before them agree)."""
-    query, values = service.team_observations_query(team_id, standing.confidential_since)
-    found = await reads.page(ObservationRecordPublic, query, page, values)
+    query, values = service.team_observations_query(caller, team_id)
+    found = await reads.page(ObservationRecordPublic, query, page, values, within=team)
     await note(ReadKind.observation_records, team_id)
     return found
 
@@ -134,15 +135,20 @@ async def list_observation_records(
     "/teams/{team_id}/observation-comparison", responses=error_responses(401, 403, 404, 422)
 )
 async def compare_observations(
-    standing: TeamRecordsStanding, team_id: uuid.UUID, reads: ReadsDep, note: NoteRead
+    team: WithinTeamRecords,
+    team_id: uuid.UUID,
+    reads: ReadsDep,
+    caller: StaffCaller,
+    note: NoteRead,
 ) -> ObservationComparison:
     """The team's observations side by side by the strategy observed, as the learning form
     asks ("observations should be done on the same or similar instructional strategies"):
     each with its learning target, observer, observed teacher and record (team members only;
     a record written before you joined shows as `before_you_joined` until the members before
     you agree)."""
-    observed = await reads.all(service.ObservedRow, service.team_observed_statement(team_id))
-    compared = service.compare_by_strategy(observed, standing.confidential_since)
+    observed_stmt = service.team_observed_statement(caller, team_id)
+    observed = await reads.all(service.ObservedRow, observed_stmt, within=team)
+    compared = service.compare_by_strategy(observed)
     await note(ReadKind.observation_comparison, team_id)
     return compared
 

@@ -235,6 +235,25 @@ def _team_standing(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
     )
 
 
+def team_records_check(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """The team's id if the caller reads its confidential records (a team they see, live, and
+    they a member: `team_standing_statement`'s `reads_confidential` as a filter), the check a
+    list of the team's records is read guarded by (`Reads.page(within=)`)."""
+    stmt = _records_check(
+        team_policies.team_reach(principal), team_policies.may_be_member(principal)
+    )
+    return Bound(stmt, {**caller_values(principal), "team_id": team_id})
+
+
+@functools.cache
+def _records_check(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
+    return select(col(Team.id)).where(
+        col(Team.id) == bindparam("team_id"),
+        team_policies.teams_within(reach, include_deleted=True, one=True),
+        team_policies.reads_confidential_for(teacher, Team),
+    )
+
+
 def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | None) -> Bound:
     """A team's records of `model` written from `since` (None: all), oldest first."""
     return Bound(_team_records(model, since is not None), {"team_id": team_id, "since": since})
@@ -249,25 +268,25 @@ def _team_records(model: Any, from_since: bool) -> AnySelect:
 
 
 def team_observations_query(
-    team_id: uuid.UUID, since: datetime | None
+    principal: Principal, team_id: uuid.UUID
 ) -> tuple[PageQuery, dict[str, Any]]:
-    """The observation records of a team, those written from `since` (None: all), in the
-    order of their observations, with the values of its parameters."""
-    return _team_observations(since is not None), {"team_id": team_id, "since": since}
+    """The observation records of a team within the caller's reach (those written since they
+    read the team's records), in the order of their observations, with the values of its
+    parameters. Read it within `team_records_check`: the reach says nothing of who may read
+    the team's records at all."""
+    return _TEAM_OBSERVATIONS, {**caller_values(principal), "team_id": team_id}
 
 
-@functools.cache
-def _team_observations(from_since: bool) -> PageQuery:
-    stmt = (
-        select(*table_of(ObservationRecord).columns)
-        .join(Event, col(Event.id) == ObservationRecord.event_id)
-        .where(
-            col(ObservationRecord.team_id) == bindparam("team_id"), col(Event.deleted_at).is_(None)
-        )
-    )
-    if from_since:
-        stmt = stmt.where(ObservationRecord.created_at >= bindparam("since"))
-    return PageQuery(stmt, (Event.starts_at, ObservationRecord.id))
+_TEAM_OBSERVATIONS = PageQuery(
+    select(*table_of(ObservationRecord).columns)
+    .join(Event, col(Event.id) == ObservationRecord.event_id)
+    .where(
+        col(ObservationRecord.team_id) == bindparam("team_id"),
+        col(Event.deleted_at).is_(None),
+        team_policies.written_in_reach(ObservationRecord.created_at, ObservationRecord.team_id),
+    ),
+    (Event.starts_at, ObservationRecord.id),
+)
 
 
 def own_observations_query(principal: Principal) -> tuple[PageQuery, dict[str, Any]]:
@@ -282,7 +301,8 @@ _OWN_OBSERVATIONS = PageQuery(
 
 
 class ObservedRow(BaseModel):
-    """An observation of a team with its record, if written."""
+    """An observation of a team with its record, if written, and whether that record is within
+    the reader's reach (`teams.policies.written_in_reach`)."""
 
     event_id: uuid.UUID
     starts_at: datetime
@@ -292,11 +312,14 @@ class ObservedRow(BaseModel):
     learning_target: str | None
     strategy: str | None
     record: ObservationRecordPublic | None
+    in_reach: bool
 
 
-def team_observed_statement(team_id: uuid.UUID) -> Bound:
-    """A team's observations (not cancelled or deleted) with their records, in time order."""
-    return Bound(_TEAM_OBSERVED, {"team_id": team_id})
+def team_observed_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """A team's observations (not cancelled or deleted) with their records, in time order.
+    Read it within `team_records_check`: the reach says nothing of who may read the team's
+    records at all."""
+    return Bound(_TEAM_OBSERVED, {**caller_values(principal), "team_id": team_id})
 
 
 _TEAM_OBSERVED = (
@@ -309,6 +332,9 @@ _TEAM_OBSERVED = (
         col(Event.learning_target),
         col(Event.strategy),
         _as_object(ObservationRecord, ObservationRecordPublic),
+        team_policies.written_in_reach(ObservationRecord.created_at, Event.team_id).label(
+            "in_reach"
+        ),
     )
     .outerjoin(ObservationRecord, col(ObservationRecord.event_id) == Event.id)
     .where(
@@ -321,12 +347,10 @@ _TEAM_OBSERVED = (
 )
 
 
-def compare_by_strategy(
-    observed: list[ObservedRow], since: datetime | None
-) -> ObservationComparison:
+def compare_by_strategy(observed: list[ObservedRow]) -> ObservationComparison:
     """The observations grouped by the strategy observed (the same words in any letter case or
     spacing), so a pair's observations of one strategy read side by side; the records within
-    the reader's reach (`since`: teams.policies.confidential_since)."""
+    the reader's reach."""
     groups: dict[str, StrategyComparison] = {}
     for row in observed:
         key = " ".join((row.strategy or "").split()).casefold()
@@ -334,11 +358,11 @@ def compare_by_strategy(
         record, standing = row.record, RecordStanding.written
         if record is None:
             standing = RecordStanding.none
-        elif not policies.written_since(since, record.created_at):
+        elif not row.in_reach:
             record, standing = None, RecordStanding.before_you_joined
         group.observations.append(
             ComparedObservation(
-                **row.model_dump(exclude={"strategy", "record"}),
+                **row.model_dump(exclude={"strategy", "record", "in_reach"}),
                 record_status=standing,
                 record=record,
             )

@@ -168,13 +168,37 @@ def confidential_columns_for(teacher: bool, team: Any) -> tuple[Any, ...]:
     """`confidential_columns` for a kind of caller (built once each)."""
     if not teacher:
         return (false().label("reads_confidential"), null().label("confidential_since"))
-    mine = select(col(TeamMember.sees_since)).where(
+    return (
+        reads_confidential_for(teacher, team).label("reads_confidential"),
+        _mine(team).scalar_subquery().label("confidential_since"),
+    )
+
+
+def _mine(team: Any) -> Any:
+    return select(col(TeamMember.sees_since)).where(
         TeamMember.team_id == team.id, col(TeamMember.user_id) == bindparam(CALLER_ID)
     )
-    on_team = exists(mine.with_only_columns(col(TeamMember.user_id)))
-    return (
-        and_(on_team, team.deleted_at.is_(None)).label("reads_confidential"),
-        mine.scalar_subquery().label("confidential_since"),
+
+
+@functools.cache
+def reads_confidential_for(teacher: bool, team: Any) -> ColumnElement[bool]:
+    """`can_read_confidential` asked in SQL of a team's row (`team`: the team table), for a
+    kind of caller (the caller by bind parameter): a filter, where `confidential_columns`
+    reads it as a column."""
+    if not teacher:
+        return false()
+    on_team = exists(_mine(team).with_only_columns(col(TeamMember.user_id)))
+    return and_(on_team, team.deleted_at.is_(None))
+
+
+def written_in_reach(created_at: Any, team_id: Any) -> ColumnElement[bool]:
+    """`records.policies.in_reach` asked in SQL of a team's confidential record by its columns
+    (when it was written, its team): no place of the caller (by bind parameter) on that team
+    that sees only records written after it. Only a filter within `reads_confidential_for`:
+    it says nothing of who may read the team's records at all."""
+    later = col(TeamMember.sees_since) > created_at
+    return ~exists().where(
+        col(TeamMember.team_id) == team_id, col(TeamMember.user_id) == bindparam(CALLER_ID), later
     )
 
 

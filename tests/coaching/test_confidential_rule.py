@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.auth.principal import Principal, Staff, caller_values
 from app.core.db import Database
 from app.core.reads import Reads
+from app.records import policies as record_policies
+from app.records import service as records
 from app.teams import policies, service
 from app.teams.models import Team, TeamMember
 from app.users.models import Role, User
@@ -56,6 +58,9 @@ def both_forms(settings, principal: Principal, team_id: uuid.UUID) -> tuple[tupl
             stmt = select(*policies.confidential_columns(principal, Team)).where(Team.id == team_id)
             sql = await Reads(db.driver).one(Standing, stmt, caller_values(principal))
             assert sql is not None
+            # The check a list of the team's records is read within, the same rule as a filter.
+            check = records.team_records_check(principal, team_id)
+            assert (await Reads(db.driver).value(check) is not None) == python
             # `since` only means something to those who read the records at all.
             return (python, since), (
                 sql.reads_confidential,
@@ -114,3 +119,25 @@ def test_sql_and_python_forms_agree_for_every_kind_of_caller(
             )
         ).scalar_one()
     assert since is not None
+    # Which records each member reads: the lists ask it in SQL of each record's time, the
+    # single reads in Python of the standing; the same answer around the later member's start.
+    for who, member_since in ((world.teacher_a, None), (late, since)):
+        principal = principal_of(who)
+        for written in (since - timedelta(seconds=1), since, since + timedelta(seconds=1)):
+            python = record_policies.written_since(member_since, written)
+            assert in_reach_sql(settings, principal, team_id, written) == python, (who, written)
+    assert not in_reach_sql(settings, principal_of(late), team_id, since - timedelta(seconds=1))
+
+
+def in_reach_sql(settings, principal: Principal, team_id: uuid.UUID, written: datetime) -> bool:
+    async def work() -> bool:
+        db = Database(settings)
+        try:
+            stmt = select(policies.written_in_reach(bindparam("written", written), Team.id)).where(
+                Team.id == team_id
+            )
+            return bool(await Reads(db.driver).value(stmt, caller_values(principal)))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(work())
