@@ -33,7 +33,7 @@ from sqlalchemy import JSON, Boolean, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.core.sql import AnySelect
+from app.core.sql import AnySelect, AnyStatement
 
 # [from, to) as (major, minor, patch): the SQLAlchemy releases this module was written and tested
 # for. Keep in step with the pin in pyproject.toml.
@@ -73,7 +73,7 @@ class Shape:
     driver's rows into dicts of typed or raw values."""
 
     compiled: SQLCompiler
-    source: AnySelect | None  # the statement itself, for fixed statements
+    source: AnyStatement | None  # the statement itself, for fixed statements
     # The compiled statement's bind processors (UUID to hex on SQLite, UTCDateTime's checks).
     processors: Mapping[str, Convert]
     # (name, bind processor) in the driver's order, when no parameter changes the SQL at
@@ -142,11 +142,14 @@ class StatementCache:
         # (templates): tests hold the hot reads to none.
         self.keyed = 0
 
-    def _shape(self, stmt: AnySelect, key: Any, *, fixed: bool = False) -> Shape:
+    def _shape(self, stmt: AnyStatement, key: Any, *, fixed: bool = False) -> Shape:
         compiled = stmt.compile(dialect=self.dialect, cache_key=key)
         assert isinstance(compiled, SQLCompiler)
-        pairs = [_converters(c.type, self.dialect) for c in stmt.selected_columns]
-        keys = tuple(stmt.selected_columns.keys())
+        # A select's columns, or what an INSERT, UPDATE or DELETE returns (none without
+        # RETURNING).
+        columns = stmt.exported_columns
+        pairs = [_converters(c.type, self.dialect) for c in columns]
+        keys = tuple(map(str, columns.keys()))
         processors = cast(Mapping[str, Convert], compiled._bind_processors)
         binds = None
         if not (
@@ -166,7 +169,7 @@ class StatementCache:
             raw=_row_to_dict(keys, [p[1] for p in pairs]),
         )
 
-    def _key(self, stmt: AnySelect) -> Any:
+    def _key(self, stmt: AnyStatement) -> Any:
         self.keyed += 1
         return stmt._generate_cache_key()
 
@@ -176,7 +179,7 @@ class StatementCache:
         self._shapes[key] = shape
 
     def prepare(
-        self, stmt: AnySelect, params: Mapping[str, Any] | None = None, *, fixed: bool = False
+        self, stmt: AnyStatement, params: Mapping[str, Any] | None = None, *, fixed: bool = False
     ) -> tuple[Shape, str, Any]:
         """The statement's shape, its final SQL and the driver's parameters.
 

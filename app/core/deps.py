@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.reads import Reads
+from app.core.writes import Writes
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -34,6 +35,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_writes(request: Request) -> Writes:
+    """The request's write transactions on the driver (core/writes.py), for changes of a few
+    statements; the rest write through `SessionDep`."""
+    return Writes(request.app.state.db)
+
+
 async def get_reads(request: Request) -> Reads:
     """The request's read interface (core/reads.py): what every GET reads, no session."""
     db: Database = request.app.state.db
@@ -47,3 +54,4 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 # a client could be told 201 for a write whose commit then failed, or read it back too early.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadsDep = Annotated[Reads, Depends(get_reads)]
+WritesDep = Annotated[Writes, Depends(get_writes)]

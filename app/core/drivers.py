@@ -10,7 +10,14 @@ owns the connections they run on. Domain code never sees it: it reads through `r
   reader never waits for a writer, and the work holds the GIL either way, so nothing else could
   have run meanwhile. A statement or snapshot takes an idle connection and gives it back, so a
   snapshot that waits on something else never shares its transaction with another request.
-  Writes stay on aiosqlite threads (AsyncSession), because they can wait on the write lock.
+  Write sessions stay on aiosqlite threads (AsyncSession), because they can wait on the write
+  lock.
+
+`transaction()` is the write path of `writes.Writes` (a change of a few statements, answered
+from what it wrote): on PostgreSQL a read-write transaction on the same pool, its BEGIN sent with
+its first statement; on SQLite a writer connection of its own (foreign keys on, not
+`query_only`), each statement on a worker thread (BEGIN IMMEDIATE with the first: it may wait
+for the write lock, which the event loop must not).
 
 Driver errors are raised as SQLAlchemy's exception classes, so a lost database is the same 503
 whichever path noticed it.
@@ -19,10 +26,13 @@ whichever path noticed it.
 from __future__ import annotations
 
 import asyncio
+import select as sockets  # poll(), not SQLAlchemy's select
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +41,31 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect
 
-from app.core.compiled import Row, StatementCache, StatementListener, to_dicts
-from app.core.sql import AnySelect
+from app.core.compiled import Row, Shape, StatementCache, StatementListener, to_dicts
+from app.core.errors import CommitFailed
+from app.core.sql import AnySelect, AnyStatement
 
 Fetch = Callable[[str, Any], Any]  # async (sql, args) -> rows
+
+
+@dataclass
+class Batch:
+    """A write transaction's channel to its connection: `fetch` runs a statement now (after
+    those deferred, in the same round trip), `later` holds statements deferred to the next."""
+
+    fetch: Fetch
+    later: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
+    """A cursor's rows, or none for a statement that returns none (an INSERT without
+    RETURNING)."""
+    return cur.fetchall() if cur.description is not None else []
+
+
+async def _pg_rows(cur: psycopg.AsyncCursor[Any]) -> list[Any]:
+    """`_rows_of` for psycopg."""
+    return await cur.fetchall() if cur.description is not None else []
 
 
 class Driver:
@@ -64,6 +95,44 @@ class Driver:
         """An async context manager giving a `Fetch` whose statements all see one snapshot."""
         raise NotImplementedError
 
+    def transaction(self) -> Any:
+        """An async context manager giving a `Batch`: statements of one read-write
+        transaction, committed when the block ends without an exception (rolled back
+        otherwise). A commit that fails for any reason but a refused statement raises
+        `CommitFailed`: the change was probably not saved."""
+        raise NotImplementedError
+
+    def _prepared(
+        self, stmt: AnyStatement, params: Mapping[str, Any] | None, fixed: bool
+    ) -> tuple[Shape, str, Any]:
+        shape, sql, args = self.statements.prepare(stmt, params, fixed=fixed)
+        for listener in self.listeners:
+            listener(sql)
+        return shape, sql, args
+
+    async def write_rows(
+        self,
+        stmt: AnyStatement,
+        params: Mapping[str, Any] | None,
+        fixed: bool = False,
+        *,
+        on: Batch,
+    ) -> list[Row]:
+        """Run a statement of a `transaction()` now (a select, or an INSERT, UPDATE or DELETE
+        whose RETURNING the caller needs): its rows as dicts of typed values. Statements
+        deferred before it go in the same round trip."""
+        shape, sql, args = self._prepared(stmt, params, fixed)
+        return to_dicts(shape, await on.fetch(sql, args), False)
+
+    def write_later(
+        self, stmt: AnyStatement, params: Mapping[str, Any] | None, fixed: bool, *, on: Batch
+    ) -> None:
+        """Defer a statement whose result nobody reads (an INSERT) to the transaction's next
+        round trip: the next statement run now, or the COMMIT. A refusal (a constraint) is
+        raised there."""
+        _, sql, args = self._prepared(stmt, params, fixed)
+        on.later.append((sql, args))
+
     async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
         raise NotImplementedError
 
@@ -82,20 +151,32 @@ class SqliteDriver(Driver):
     IDLE = 8  # connections kept open between requests
 
     def __init__(
-        self, dialect: Dialect, path: str, busy_timeout_ms: int, mmap_bytes: int = 0
+        self,
+        dialect: Dialect,
+        path: str,
+        busy_timeout_ms: int,
+        mmap_bytes: int = 0,
+        *,
+        writers: int = 5,
     ) -> None:
         super().__init__(dialect)
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self.mmap_bytes = mmap_bytes
         self._idle: list[sqlite3.Connection] = []
+        self._writers: list[sqlite3.Connection] = []  # idle writer connections
         self._open: set[sqlite3.Connection] = set()
+        # At most `writers` write transactions at once, with as many threads: one waiting for
+        # the write lock (on its thread) never takes the thread the lock's holder needs next.
+        self._write_slots = writers
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._threads = self._new_threads()
         # PRAGMA data_version only compares within one connection: it gets its own.
         self._versions: sqlite3.Connection | None = None
         # The event loop is single-threaded, but tests and the CLI may use one app from two.
         self._lock = threading.Lock()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, writer: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path,
             timeout=self.busy_timeout_ms / 1000,
@@ -105,29 +186,41 @@ class SqliteDriver(Driver):
         # WAL is what lets these reads run on the event loop: readers never wait for the
         # writer. It is a property of the file (the session engine sets it too); make sure.
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA query_only=ON")
+        if writer:  # as the session engine's connections (db.configure_sqlite)
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            conn.execute("PRAGMA query_only=ON")
         conn.execute(f"PRAGMA mmap_size={int(self.mmap_bytes)}")
         return conn
 
-    def _take(self) -> sqlite3.Connection:
+    def _take(self, *, writer: bool = False) -> sqlite3.Connection:
+        idle = self._writers if writer else self._idle
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
+            if idle:
+                return idle.pop()
         try:
-            conn = self._connect()
+            conn = self._connect(writer=writer)
         except sqlite3.Error as exc:
             raise _sqlite_error("connect", (), exc) from exc
         with self._lock:
             self._open.add(conn)
         return conn
 
-    def _give(self, conn: sqlite3.Connection) -> None:
+    def _give(self, conn: sqlite3.Connection, *, writer: bool = False) -> None:
+        idle = self._writers if writer else self._idle
         with self._lock:
-            if conn in self._open and len(self._idle) < self.IDLE:
-                self._idle.append(conn)
+            if conn in self._open and len(idle) < self.IDLE:
+                idle.append(conn)
                 return
             self._open.discard(conn)
         conn.close()
+
+    def _drop(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._open.discard(conn)
+        with suppress(sqlite3.Error):
+            conn.close()
 
     async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
         conn = self._take()
@@ -162,6 +255,92 @@ class SqliteDriver(Driver):
             else:
                 self._give(conn)
 
+    def _new_threads(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self._write_slots, thread_name_prefix="sqlite-writes")
+
+    def _slot(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:  # tests run several loops
+            self._slots = (loop, asyncio.Semaphore(self._write_slots))
+        return self._slots[1]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Batch]:
+        slot = self._slot()
+        try:
+            # Writers wait for a slot as long as for the lock itself (the busy timeout).
+            async with asyncio.timeout(self.busy_timeout_ms / 1000):
+                await slot.acquire()
+        except TimeoutError as exc:
+            raise sa_exc.TimeoutError(
+                f"all {self._write_slots} write connections were busy"
+            ) from exc
+        try:
+            async with self._transaction() as batch:
+                yield batch
+        finally:
+            slot.release()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Batch]:
+        conn = self._take(writer=True)
+        began = False
+        loop = asyncio.get_running_loop()
+
+        async def on_thread(work: Callable[..., Any], *args: Any) -> Any:
+            return await loop.run_in_executor(self._threads, work, *args)
+
+        def run(statements: list[tuple[str, Any]], commit: bool) -> list[Any]:
+            """On a worker thread: the statements in order (the write lock taken with the
+            first: it may wait there, on the busy timeout), the last one's rows."""
+            nonlocal began
+            if not began:
+                conn.execute("BEGIN IMMEDIATE")
+                began = True
+            rows: list[Any] = []
+            for sql, args in statements:
+                try:
+                    rows = _rows_of(conn.execute(sql, args))
+                except sqlite3.Error as exc:
+                    raise _sqlite_error(sql, args, exc) from exc
+            if commit:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.IntegrityError as exc:  # a deferred constraint: a conflict
+                    raise _sqlite_error("COMMIT", (), exc) from exc
+                except sqlite3.Error as exc:
+                    raise CommitFailed(exc) from exc
+            return rows
+
+        async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
+            statements = [*batch.later, (sql, args)]
+            batch.later.clear()
+            try:
+                return await on_thread(run, statements, False)
+            except sqlite3.Error as exc:  # BEGIN IMMEDIATE: the busy timeout ran out
+                raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
+
+        batch = Batch(fetch)
+        try:
+            yield batch
+            if batch.later or began:
+                statements = list(batch.later)
+                batch.later.clear()
+                try:
+                    await on_thread(run, statements, True)
+                except sqlite3.Error as exc:
+                    raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    await on_thread(conn.execute, "ROLLBACK")
+                except sqlite3.Error:
+                    self._drop(conn)
+                    raise
+            self._give(conn, writer=True)
+            raise
+        self._give(conn, writer=True)
+
     def data_version(self) -> int:
         """SQLite's count of commits by other connections (PRAGMA data_version): a change of
         this number means the database changed, whichever process wrote."""
@@ -178,10 +357,16 @@ class SqliteDriver(Driver):
         with self._lock:
             conns = [*self._open, *([self._versions] if self._versions else [])]
             self._idle.clear()
+            self._writers.clear()
             self._open.clear()
             self._versions = None
+            threads = self._threads
+            self._threads = ThreadPoolExecutor(
+                self._write_slots, thread_name_prefix="sqlite-writes"
+            )
         for conn in conns:
             conn.close()
+        threads.shutdown(wait=False)
 
     async def probe(self) -> str | None:
         """The schema's migration on a connection of its own (readiness must not wait behind
@@ -255,13 +440,19 @@ class PostgresDriver(Driver):
             raise _pg_error(sql, args, exc) from exc
 
     async def _run(
-        self, sql: str, args: Any, *, begin: bool
+        self,
+        sql: str,
+        args: Any,
+        *,
+        begin: str | None,
+        before: Sequence[tuple[str, Any]] = (),
     ) -> tuple[psycopg.AsyncConnection[Any], Sequence[Sequence[Any]]]:
-        """Run the statement on a pooled connection (in a new read-only snapshot if `begin`)
-        and return the connection, still taken, with the rows.
+        """Run the statement on a pooled connection (in a new transaction opened by `begin`,
+        if given) and return the connection, still taken, with the rows.
 
         A connection the database dropped (a restart, a network cut) fails at once; nothing has
-        been read yet, so the next one is tried. The pool replaces the broken ones."""
+        been read or written yet (a transaction's first statement went with its BEGIN), so the
+        next one is tried. The pool replaces the broken ones."""
         pool = await self._get_pool()
         last: Exception = Exception("database connections keep failing")
         for _attempt in range(self.size + 1):
@@ -269,17 +460,11 @@ class PostgresDriver(Driver):
             try:
                 # Binary results: the server skips formatting each value as text (timestamps
                 # above all) and psycopg skips parsing it; measured about 10 % less server CPU
-                # and 2-4 % fewer app instructions for a 50-row staff page.
-                async with conn.cursor(binary=True) as cur:
-                    if not begin:
-                        await cur.execute(sql, args)
-                        return conn, await cur.fetchall()
-                    # The snapshot's BEGIN goes out with its first statement, in one round
-                    # trip (pipeline mode) instead of two.
-                    async with conn.pipeline():
-                        await cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                        await cur.execute(sql, args)
-                        return conn, await cur.fetchall()
+                # and 2-4 % fewer app instructions for a 50-row staff page. A transaction's
+                # BEGIN goes out with its first statement (and those deferred before it), in
+                # one round trip (pipeline mode).
+                opening = [] if begin is None else [(begin, None), *before]
+                return conn, await _pipelined(conn, opening, sql, args)
             except psycopg.Error as exc:
                 broken = conn.broken or conn.closed
                 await pool.putconn(conn)
@@ -293,26 +478,34 @@ class PostgresDriver(Driver):
         raise _pg_error(sql, args, last)
 
     async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
-        conn, rows = await self._run(sql, args, begin=False)
+        conn, rows = await self._run(sql, args, begin=None)
         await (await self._get_pool()).putconn(conn)
         return rows
 
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[Fetch]:
-        taken: list[psycopg.AsyncConnection[Any]] = []
+    def _opened_by(
+        self, begin: str, taken: list[psycopg.AsyncConnection[Any]]
+    ) -> Callable[[str, Any], Any]:
+        """A `Fetch` whose first statement opens a transaction (`begin`) on a pooled
+        connection, put in `taken`, and whose later ones run on it."""
 
         async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
-            if not taken:  # the first statement opens the snapshot
-                conn, rows = await self._run(sql, args, begin=True)
+            if not taken:
+                conn, rows = await self._run(sql, args, begin=begin)
                 taken.append(conn)
                 return rows
             try:
                 async with taken[0].cursor(binary=True) as cur:
                     await cur.execute(sql, args)
-                    return await cur.fetchall()
+                    return await _pg_rows(cur)
             except psycopg.Error as exc:
                 raise _pg_error(sql, args, exc) from exc
 
+        return fetch
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Fetch]:
+        taken: list[psycopg.AsyncConnection[Any]] = []
+        fetch = self._opened_by("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", taken)
         try:
             yield fetch
         finally:
@@ -324,6 +517,61 @@ class PostgresDriver(Driver):
                     with suppress(psycopg.Error):
                         await conn.execute("COMMIT")
                 await (await self._get_pool()).putconn(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Batch]:
+        taken: list[psycopg.AsyncConnection[Any]] = []
+
+        async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
+            before = list(batch.later)
+            batch.later.clear()
+            if not taken:  # BEGIN, what was deferred and this statement: one round trip
+                conn, rows = await self._run(sql, args, begin="BEGIN", before=before)
+                taken.append(conn)
+                return rows
+            try:
+                return await _pipelined(taken[0], before, sql, args)
+            except psycopg.Error as exc:
+                raise _pg_error(sql, args, exc) from exc
+
+        batch = Batch(fetch)
+        try:
+            yield batch
+        except BaseException:
+            if taken:  # the pool rolls back a connection that comes back in a transaction
+                await (await self._get_pool()).putconn(taken[0])
+            raise
+        if not taken and not batch.later:
+            return
+        await self._commit(taken, batch.later)
+
+    async def _commit(
+        self, taken: list[psycopg.AsyncConnection[Any]], later: list[tuple[str, Any]]
+    ) -> None:
+        """COMMIT, after what was deferred, in one round trip. A transaction that ran nothing
+        yet is sent whole (BEGIN, its statements, COMMIT); one of a single statement runs it
+        alone, in autocommit. A statement the database refuses raises as itself (nothing was
+        saved); a COMMIT it did not confirm raises `CommitFailed`."""
+        pool = await self._get_pool()
+        if taken:
+            conn = taken[0]
+        else:
+            conn = await self._getconn(pool, "COMMIT", ())
+            if conn.broken or conn.closed or _closed_by_server(conn):
+                await pool.putconn(conn)  # the pool replaces it; the next one is checked too
+                conn = await self._getconn(pool, "COMMIT", ())
+        try:
+            if not taken and len(later) == 1:
+                await conn.execute(*later[0])
+            else:
+                statements = later if taken else [("BEGIN", None), *later]
+                await _pipelined(conn, statements, "COMMIT", None)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise CommitFailed(exc) from exc
+        except psycopg.Error as exc:
+            raise _pg_error("COMMIT", (), exc) from exc
+        finally:
+            await pool.putconn(conn)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -342,6 +590,32 @@ class PostgresDriver(Driver):
                 return None
             row = await cur.fetchone()
             return None if row is None else str(row[0])
+
+
+async def _pipelined(
+    conn: psycopg.AsyncConnection[Any], before: Sequence[tuple[str, Any]], sql: str, args: Any
+) -> list[Any]:
+    """`before` and then the statement in one round trip (pipeline mode; a single statement
+    goes alone): the statement's rows."""
+    async with conn.cursor(binary=True) as cur:
+        if not before:
+            await cur.execute(sql, args)
+            return await _pg_rows(cur)
+        async with conn.pipeline() as pipeline:
+            for earlier, values in before:
+                await conn.execute(earlier, values)
+            await cur.execute(sql, args)
+            await pipeline.sync()
+        return await _pg_rows(cur)
+
+
+def _closed_by_server(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the server closed this idle connection (a restart, an idle timeout): its socket
+    is readable (`db.check_before_use`, the same test for the sessions' pool). A transaction
+    sent whole cannot be retried once sent: whether it committed is unknown."""
+    idle = sockets.poll()
+    idle.register(conn.fileno(), sockets.POLLIN)
+    return bool(idle.poll(0))
 
 
 def _pg_error(sql: str, args: Any, exc: Exception) -> sa_exc.StatementError:
@@ -366,7 +640,11 @@ def make_driver(url: URL, dialect: Dialect, settings: Any) -> Driver:
                 "SQLite needs a database file (an in-memory database is per connection)"
             )
         return SqliteDriver(
-            dialect, path, settings.sqlite_busy_timeout_ms, settings.sqlite_mmap_bytes
+            dialect,
+            path,
+            settings.sqlite_busy_timeout_ms,
+            settings.sqlite_mmap_bytes,
+            writers=settings.db_pool_size,
         )
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     return PostgresDriver(

@@ -23,12 +23,15 @@ from typing import Any, TypeAlias
 from sqlalchemy import JSON, Boolean
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Delete, Insert, Select, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 # Any select, whatever its columns (Select is generic over the types of all its columns).
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+# What a write transaction runs (writes.py): a select, or an INSERT, UPDATE or DELETE (with
+# RETURNING or not).
+AnyStatement: TypeAlias = Select[*tuple[Any, ...]] | Insert | Update | Delete
 
 
 class _Listed(ColumnElement[Any]):

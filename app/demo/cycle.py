@@ -11,6 +11,7 @@ from sqlmodel import col
 from app.auth.principal import Principal, Staff
 from app.core.db import utcnow
 from app.core.etag import etag
+from app.core.writes import Writes
 from app.coverage import deps as coverage_access
 from app.coverage import service as coverage
 from app.coverage.schemas import CoverageArrange, CoverageRequestCreate
@@ -326,7 +327,7 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         ),
     )
     blog_post = await reflections.create(
-        session,
+        Writes.in_session(session),
         p["grace.green"],
         ReflectionCreate(
             title="What talking to the text changed",

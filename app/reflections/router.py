@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReadsDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep, WritesDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
@@ -57,11 +57,11 @@ async def list_reflections(
 
 @router.post("", status_code=201, responses=error_responses(401, 403, 422))
 async def create_reflection(
-    body: ReflectionCreate, session: SessionDep, principal: StaffCaller, response: Response
+    body: ReflectionCreate, writes: WritesDep, principal: StaffCaller, response: Response
 ) -> ReflectionPublic:
     """Write a post (Markdown). Link it to a team you are on, and optionally to one of its
     events or observation records. `private` is the default."""
-    return _tagged(await service.create(session, principal, body), response)
+    return _tagged(await service.create(writes, principal, body), response)
 
 
 @router.get("/{reflection_id}", responses=error_responses(401, 403, 404, 422))

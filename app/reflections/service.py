@@ -6,17 +6,19 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from pydantic import BaseModel
+from sqlalchemy import bindparam, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.auth.principal import Principal, caller_values
+from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.pagination import PageQuery, contains_param, search_pattern
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
+from app.core.writes import Transaction, Writes, new_row
 from app.events.models import Event
 from app.notifications import service as notifications
 from app.notifications.models import NotificationKind
@@ -35,44 +37,71 @@ from app.teams.models import Team, TeamMember
 from app.users.models import User
 
 
-async def _check_links(session: AsyncSession, principal: Principal, data: ReflectionCreate) -> None:
-    assert principal.user is not None
+class _Links(BaseModel):
+    """Whether what a new post links to is the caller's to link to."""
+
+    on_team: bool  # a member of the live team
+    event_of_team: bool
+    record_of_team: bool
+
+
+_LINKS = select(
+    exists()
+    .where(
+        col(TeamMember.team_id) == bindparam("team_id"),
+        col(TeamMember.user_id) == bindparam(CALLER_ID),
+        col(Team.id) == TeamMember.team_id,
+        col(Team.deleted_at).is_(None),
+    )
+    .label("on_team"),
+    exists()
+    .where(
+        col(Event.id) == bindparam("event_id"),
+        col(Event.team_id) == bindparam("team_id"),
+        col(Event.deleted_at).is_(None),
+    )
+    .label("event_of_team"),
+    exists()
+    .where(
+        col(ObservationRecord.id) == bindparam("record_id"),
+        col(ObservationRecord.team_id) == bindparam("team_id"),
+    )
+    .label("record_of_team"),
+)
+
+
+async def _check_links(tx: Transaction, principal: Principal, data: ReflectionCreate) -> None:
+    """A post links to a team the caller is on, and to that team's events and records only
+    (read in the transaction that writes the post)."""
     if data.team_id is None:
         return
-    on_team = await session.execute(
-        select(col(TeamMember.team_id))
-        .join(Team, col(Team.id) == TeamMember.team_id)
-        .where(
-            col(TeamMember.team_id) == data.team_id,
-            col(TeamMember.user_id) == principal.user.id,
-            col(Team.deleted_at).is_(None),
-        )
-    )
-    if on_team.first() is None:
+    values = {
+        **caller_values(principal),
+        "team_id": data.team_id,
+        "event_id": data.event_id,
+        "record_id": data.observation_record_id,
+    }
+    links = await tx.one(_Links, Bound(_LINKS, values))
+    assert links is not None
+    if not links.on_team:
         raise Unprocessable.for_field("team_id", "not a team you are on", "unknown")
-    if data.event_id is not None:
-        event = await session.get(Event, data.event_id)
-        if event is None or event.team_id != data.team_id or event.deleted_at is not None:
-            raise Unprocessable.for_field("event_id", "not an event of that team", "unknown")
-    if data.observation_record_id is not None:
-        record = await session.get(ObservationRecord, data.observation_record_id)
-        if record is None or record.team_id != data.team_id:
-            raise Unprocessable.for_field(
-                "observation_record_id", "not an observation record of that team", "unknown"
-            )
+    if data.event_id is not None and not links.event_of_team:
+        raise Unprocessable.for_field("event_id", "not an event of that team", "unknown")
+    if data.observation_record_id is not None and not links.record_of_team:
+        raise Unprocessable.for_field(
+            "observation_record_id", "not an observation record of that team", "unknown"
+        )
 
 
-async def create(
-    session: AsyncSession, principal: Principal, data: ReflectionCreate
-) -> ReflectionPublic:
+async def create(writes: Writes, principal: Principal, data: ReflectionCreate) -> ReflectionPublic:
     """Write the post and answer it as its author reads it, from what was written (a new post
     has no comments, and its author sees what it links to)."""
-    await _check_links(session, principal, data)
-    post = Reflection(author_id=principal.staff.id, **data.model_dump())
-    session.add(post)
-    await session.flush()
+    post = new_row(Reflection, author_id=principal.staff.id, **data.model_dump())
+    async with writes.transaction() as tx:
+        await _check_links(tx, principal, data)
+        await tx.insert(Reflection, post)
     return ReflectionPublic.model_validate(
-        {**columns_of(post), "author": principal.staff.member_ref(), "comment_count": 0}
+        {**post, "author": principal.staff.member_ref(), "comment_count": 0}
     )
 
 

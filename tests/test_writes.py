@@ -1,0 +1,316 @@
+"""The write path on the driver (`app/core/writes.py`): a transaction commits whole when its
+block ends, or not at all; deferred statements reach the database before the next statement
+and refuse at COMMIT; the tables it wrote reach `Database.after_commit`; the CLI's variant
+joins a session's transaction. Both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlmodel import col
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import CommitFailed
+from app.core.reads import Bound
+from app.core.writes import Writes, new_row
+from app.reflections.models import Reflection, Visibility
+from app.users.models import Role, User
+
+
+class Count(BaseModel):
+    n: int
+
+
+def _count(title: str) -> Any:
+    return select(func.count().label("n")).where(col(Reflection.title) == title)
+
+
+def _stored(engine: Engine, title: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(_count(title)).scalar_one())
+
+
+def _post(author: User, title: str, **values: Any) -> dict[str, Any]:
+    return new_row(
+        Reflection,
+        author_id=author.id,
+        title=title,
+        body="b",
+        visibility=Visibility.private,
+        **values,
+    )
+
+
+def _on_database(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def author(factory) -> User:
+    return factory.user(Role.teacher)
+
+
+def test_a_new_row_takes_the_models_defaults():
+    author = uuid.uuid4()
+    row = new_row(Reflection, author_id=author, title="t", body="b", visibility="private")
+    assert isinstance(row["id"], uuid.UUID)
+    assert row["version"] == 1
+    assert row["created_at"].tzinfo is not None
+    assert row["team_id"] is None
+    assert row["author_id"] == author
+    assert (
+        new_row(Reflection, author_id=author, title="t", body="b", visibility="x")["id"]
+        != (row["id"])
+    )
+    with pytest.raises(ValueError, match="title"):
+        new_row(Reflection, author_id=author, body="b", visibility="private")
+
+
+def test_a_transaction_commits_what_it_wrote_and_deferred_rows_precede_later_statements(
+    settings, sync_engine, author
+):
+    async def work(db: Database) -> int | None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, "Deferred"))
+            await tx.insert(Reflection, _post(author, "Deferred"))
+            # A statement run now sees what was deferred before it (sent first, same trip).
+            seen = await tx.one(Count, _count("Deferred"))
+        return None if seen is None else seen.n
+
+    assert _on_database(settings, work) == 2
+    assert _stored(sync_engine, "Deferred") == 2
+
+
+def test_a_refused_deferred_row_refuses_the_whole_transaction(settings, sync_engine, author):
+    """The second insert repeats the first one's id: the refusal comes at COMMIT, as a
+    conflict (409 in the API), and neither row is saved."""
+    first = _post(author, "Refused")
+
+    async def work(db: Database) -> None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, first)
+            await tx.insert(Reflection, {**_post(author, "Refused"), "id": first["id"]})
+
+    with pytest.raises(sa_exc.IntegrityError):
+        _on_database(settings, work)
+    assert _stored(sync_engine, "Refused") == 0
+
+
+def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine, author):
+    async def work(db: Database) -> None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, "Rolled back"))
+            await tx.one(Count, _count("Rolled back"))  # the transaction is open on the server
+            await tx.insert(Reflection, _post(author, "Rolled back"))
+            raise RuntimeError("the service refused after writing")
+
+    with pytest.raises(RuntimeError):
+        _on_database(settings, work)
+    assert _stored(sync_engine, "Rolled back") == 0
+
+    # The connection went back clean: the next transaction on the same driver commits.
+    async def again(db: Database) -> None:
+        with pytest.raises(RuntimeError):
+            await _abandoned(db, author, "Rolled back", read_first=True)
+        async with Writes(db).transaction() as tx:
+            await tx.one(Count, _count("After"))
+            await tx.insert(Reflection, _post(author, "After"))
+
+    _on_database(settings, again)
+    assert _stored(sync_engine, "Rolled back") == 0
+    assert _stored(sync_engine, "After") == 1
+
+
+async def _abandoned(db: Database, author: User, title: str, *, read_first: bool) -> None:
+    """A transaction that writes and then fails (after a statement opened it on the server, if
+    `read_first`)."""
+    async with Writes(db).transaction() as tx:
+        if read_first:
+            await tx.one(Count, _count(title))
+        await tx.insert(Reflection, _post(author, title))
+        raise RuntimeError("the service refused after writing")
+
+
+def test_an_update_returning_answers_the_written_row(settings, sync_engine, author):
+    row = _post(author, "Before")
+
+    class Titled(BaseModel):
+        title: str
+        version: int
+
+    async def work(db: Database) -> Titled | None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, row)
+            stmt = (
+                update(Reflection)
+                .where(col(Reflection.id) == row["id"])
+                .values(title="After", version=Reflection.version + 1)
+                .returning(col(Reflection.title), col(Reflection.version))
+            )
+            return await tx.one(Titled, stmt)
+
+    assert _on_database(settings, work) == Titled(title="After", version=2)
+    assert _stored(sync_engine, "After") == 1
+
+
+def test_the_tables_written_reach_after_commit_once_committed(settings, author):
+    seen: list[set[str]] = []
+
+    async def work(db: Database) -> None:
+        db.after_commit.append(lambda tables: seen.append(set(tables)))
+        async with Writes(db).transaction() as tx:
+            await tx.one(Count, _count("Hooks"))  # a read writes nothing
+        assert seen == []
+        with pytest.raises(RuntimeError):
+            await _abandoned(db, author, "Hooks", read_first=False)
+        assert seen == []  # rolled back: nothing to tell
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, "Hooks"))
+        assert seen == [{"reflection"}]
+
+    _on_database(settings, work)
+
+
+def test_in_a_session_the_statements_commit_or_roll_back_with_it(settings, sync_engine, author):
+    async def work(db: Database, fail: bool) -> None:
+        async with db.session() as session:
+            async with Writes.in_session(session).transaction() as tx:
+                await tx.insert(Reflection, _post(author, f"In session {fail}"))
+                seen = await tx.one(Count, Bound(_count(f"In session {fail}"), {}))
+                assert seen is not None
+                assert seen.n == 1
+            if fail:
+                raise RuntimeError("the session's later work failed")
+
+    _on_database(settings, lambda db: work(db, False))
+    with pytest.raises(RuntimeError):
+        _on_database(settings, lambda db: work(db, True))
+    assert _stored(sync_engine, "In session False") == 1
+    assert _stored(sync_engine, "In session True") == 0
+
+
+def test_a_commit_the_database_did_not_confirm_raises_commit_failed(
+    settings, sync_engine, author, monkeypatch
+):
+    """The connection is lost as the COMMIT goes out: the API answers 503 "probably not
+    saved" (tests/test_faults.py kills real connections under load)."""
+
+    async def work(db: Database) -> None:
+        driver: Any = db.driver
+        if db.backend == "postgresql":  # the round trip carrying the COMMIT fails
+            import psycopg
+
+            from app.core import drivers
+
+            real_pipelined = drivers._pipelined
+
+            async def lost(conn: Any, before: Any, sql: str, args: Any) -> Any:
+                if sql == "COMMIT":
+                    raise psycopg.OperationalError("server closed the connection unexpectedly")
+                return await real_pipelined(conn, before, sql, args)
+
+            monkeypatch.setattr(drivers, "_pipelined", lost)
+        else:  # SQLite: COMMIT fails on the writer connection
+            import sqlite3
+
+            class Failing(sqlite3.Connection):
+                def execute(self, sql: str, *args: Any) -> Any:
+                    if sql == "COMMIT":
+                        raise sqlite3.OperationalError("disk I/O error")
+                    return super().execute(sql, *args)
+
+            monkeypatch.setattr(driver, "_connect", _connecting(driver._connect, Failing))
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, "Unconfirmed"))
+            await tx.insert(Reflection, _post(author, "Unconfirmed"))
+
+    with pytest.raises(CommitFailed):
+        _on_database(settings, work)
+    assert _stored(sync_engine, "Unconfirmed") == 0
+
+
+def _connecting(connect: Callable[..., Any], factory: type) -> Callable[..., Any]:
+    import sqlite3
+
+    def opened(*, writer: bool = False) -> Any:
+        conn = connect(writer=writer)
+        if not writer:
+            return conn
+        path = conn.execute("PRAGMA database_list").fetchone()[2]
+        conn.close()
+        replaced = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, factory=factory
+        )
+        replaced.execute("PRAGMA foreign_keys=ON")
+        return replaced
+
+    return opened
+
+
+def test_no_route_writes_through_both_a_session_and_the_driver():
+    """On SQLite a session holds the write lock from its first statement: a driver transaction
+    in the same request would wait for it until the busy timeout."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from app.core.deps import get_session, get_writes
+    from app.main import create_app
+
+    def calls(dependant: Any) -> set[Any]:
+        found = {d.call for d in dependant.dependencies}
+        for d in dependant.dependencies:
+            found |= calls(d)
+        return found
+
+    routes = [
+        ctx.original_route
+        for ctx in iter_route_contexts(create_app().routes)
+        if isinstance(ctx.original_route, APIRoute)
+    ]
+    both = [r.path for r in routes if {get_session, get_writes} <= calls(r.dependant)]
+    assert both == []
+    assert any(get_writes in calls(r.dependant) for r in routes)  # the test can fail
+
+
+def test_a_post_through_the_api_is_stored_and_answered_from_what_was_written(
+    client, world, auth, sync_engine
+):
+    h = auth(world.teacher_a)
+    r = client.post("/api/v1/reflections", headers=h, json={"title": "Through", "body": "b"})
+    assert r.status_code == 201, r.text
+    assert _stored(sync_engine, "Through") == 1
+    read = client.get(f"/api/v1/reflections/{r.json()['id']}", headers=h)
+    assert read.json() == r.json()
+    assert read.headers["etag"] == r.headers["etag"]
+
+
+def test_writers_at_once_queue_and_all_commit(settings, sync_engine, author):
+    """Thirty-two transactions at once, each holding its lock across two round trips: on
+    SQLite they queue on the write lock (its busy timeout, on worker threads), on PostgreSQL
+    they run side by side; none fails, none is lost."""
+
+    async def one(db: Database, i: int) -> None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, "At once"))
+            await tx.one(Count, _count("At once"))
+            await tx.insert(Reflection, _post(author, f"At once {i}"))
+
+    async def work(db: Database) -> None:
+        await asyncio.gather(*(one(db, i) for i in range(32)))
+
+    _on_database(settings, work)
+    assert _stored(sync_engine, "At once") == 32
