@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlmodel import col
 
@@ -20,7 +20,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import CommitFailed
 from app.core.reads import Bound
-from app.core.writes import Writes, new_row
+from app.core.writes import Change, Writes, new_row
 from app.reflections.models import Reflection, Visibility
 from app.users.models import Role, User
 
@@ -84,16 +84,23 @@ def test_a_new_row_takes_the_models_defaults():
 def test_a_transaction_commits_what_it_wrote_and_deferred_rows_precede_later_statements(
     settings, sync_engine, author
 ):
+    renamed = update(Reflection).where(col(Reflection.title) == bindparam("old"))
+    renamed = renamed.values(title=bindparam("new"))
+
     async def work(db: Database) -> int | None:
         async with Writes(db).transaction() as tx:
             await tx.insert(Reflection, _post(author, "Deferred"))
             await tx.insert(Reflection, _post(author, "Deferred"))
+            await tx.insert(Reflection, _post(author, "Renamed later"))
+            await tx.later(Change(renamed, {"old": "Renamed later", "new": "Deferred"}))
             # A statement run now sees what was deferred before it (sent first, same trip).
             seen = await tx.one(Count, _count("Deferred"))
+            await tx.insert(Reflection, _post(author, "With the commit"))
         return None if seen is None else seen.n
 
-    assert _on_database(settings, work) == 2
-    assert _stored(sync_engine, "Deferred") == 2
+    assert _on_database(settings, work) == 3
+    assert _stored(sync_engine, "Deferred") == 3
+    assert _stored(sync_engine, "With the commit") == 1
 
 
 def test_a_refused_deferred_row_refuses_the_whole_transaction(settings, sync_engine, author):
@@ -190,7 +197,9 @@ def test_in_a_session_the_statements_commit_or_roll_back_with_it(settings, sync_
     async def work(db: Database, fail: bool) -> None:
         async with db.session() as session:
             async with Writes.in_session(session).transaction() as tx:
-                await tx.insert(Reflection, _post(author, f"In session {fail}"))
+                await tx.insert(Reflection, _post(author, "Renamed in session"))
+                renamed = update(Reflection).where(col(Reflection.title) == "Renamed in session")
+                await tx.later(renamed.values(title=f"In session {fail}"))
                 seen = await tx.one(Count, Bound(_count(f"In session {fail}"), {}))
                 assert seen is not None
                 assert seen.n == 1

@@ -25,7 +25,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,13 +33,13 @@ import httpx2
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from joserfc.errors import ClaimError, JoseError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.models import SsoIdentity, SsoSignIn
 from app.core.config import OidcProvider, Settings
-from app.core.db import Database, utcnow
+from app.core.db import Database, UTCDateTime, utcnow
 from app.core.errors import (
     BadRequest,
     FieldError,
@@ -49,6 +49,7 @@ from app.core.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from app.core.writes import Change, Writes, new_row
 from app.users.models import User
 
 API_PREFIX = "/api/v1"
@@ -164,20 +165,21 @@ async def start(
     except (httpx2.HTTPError, ValueError) as exc:
         raise ProviderUnavailable(name) from exc
     now = utcnow()
-    async with db.session() as session:
-        await _forget_unfinished(session, now)
-        session.add(
-            SsoSignIn(
-                provider=name,
-                state_hash=_hash(found["state"]),
-                nonce=found["nonce"],
-                code_verifier=found["code_verifier"],
-                redirect_uri=redirect_uri,
-                client_state=state,
-                code_challenge=code_challenge,
-                expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
-            )
-        )
+    signing_in = new_row(
+        SsoSignIn,
+        provider=name,
+        state_hash=_hash(found["state"]),
+        nonce=found["nonce"],
+        code_verifier=found["code_verifier"],
+        redirect_uri=redirect_uri,
+        client_state=state,
+        code_challenge=code_challenge,
+        expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
+    )
+    # Both statements go with the COMMIT: one round trip on PostgreSQL.
+    async with Writes(db).transaction() as tx:
+        await tx.later(Change(_FORGET_UNFINISHED, {"now": now}))
+        await tx.insert(SsoSignIn, signing_in)
     return str(found["url"])
 
 
@@ -185,18 +187,18 @@ async def start(
 FORGET_AT_ONCE = 100
 
 
-async def _forget_unfinished(session: AsyncSession, now: datetime) -> None:
-    """Forget sign-ins nobody finished (bounded work). Rows another start is deleting are
-    skipped, not waited for (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway): in a
-    morning's rush every start would otherwise queue behind the others' deletes of the same
-    expired rows, holding a pooled connection each."""
-    stale = (
+# Forget sign-ins nobody finished (bounded work). Rows another start is deleting are skipped,
+# not waited for (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway): in a morning's rush
+# every start would otherwise queue behind the others' deletes of the same expired rows,
+# holding a pooled connection each.
+_FORGET_UNFINISHED = delete(SsoSignIn).where(
+    col(SsoSignIn.id).in_(
         select(col(SsoSignIn.id))
-        .where(col(SsoSignIn.expires_at) < now)
+        .where(col(SsoSignIn.expires_at) < bindparam("now", type_=UTCDateTime))
         .limit(FORGET_AT_ONCE)
         .with_for_update(skip_locked=True)
     )
-    await session.execute(delete(SsoSignIn).where(col(SsoSignIn.id).in_(stale)))
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ a few statements it can build ahead (a post, a comment) writes through `Writes` 
 
     async with writes.transaction() as tx:
         await tx.insert(Reflection, row)           # a new row: `new_row(Reflection, ...)`
+        await tx.later(Change(FORGET, values))     # an UPDATE or DELETE nobody reads
         found = await tx.one(Schema, statement)    # a check, or an UPDATE .. RETURNING
+
+`insert` and `later` are sent with the transaction's next round trip: the next statement whose
+answer the service waits for, or the COMMIT (on PostgreSQL a transaction of only those is one
+round trip: BEGIN, the statements and COMMIT pipelined). A refusal among them (a constraint) is
+raised there, and nothing of the transaction is saved.
 
 Statements are SQLAlchemy Core, compiled once per shape (`compiled.py`, shared with the read
 path), and run on the read path's driver (`drivers.py`): on PostgreSQL one read-write
@@ -30,6 +36,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -48,6 +55,15 @@ if TYPE_CHECKING:
     from app.core.drivers import Batch, Driver
 
 T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An INSERT, UPDATE or DELETE built once (a template, as `reads.Bound` is for selects)
+    with the values of its bind parameters for this call: found compiled by identity."""
+
+    stmt: AnyStatement
+    values: Mapping[str, Any]
 
 
 @functools.cache
@@ -111,16 +127,11 @@ class Transaction:
             self.written.add(table.name)
 
     async def _rows(
-        self, stmt: AnyStatement | Bound, values: Mapping[str, Any] | None
+        self, stmt: AnyStatement | Bound | Change, values: Mapping[str, Any] | None
     ) -> list[dict[str, Any]]:
         """A `Bound` is a template (built once, everything per call a bind parameter), found
         by identity (`compiled.py`); a statement built per call by SQLAlchemy's cache key."""
-        run: AnyStatement
-        fixed = isinstance(stmt, Bound)
-        if isinstance(stmt, Bound):
-            run, values = stmt.stmt, {**stmt.values, **(values or {})}
-        else:
-            run = stmt
+        run, values, fixed = _unbound(stmt, values)
         self._note(run)
         if self._on is None:
             return await _in_session(self._in(), run, values)
@@ -139,10 +150,23 @@ class Transaction:
         driver, batch = self._on
         driver.write_later(stmt, row, True, on=batch)
 
+    async def later(
+        self, stmt: AnyStatement | Bound | Change, values: Mapping[str, Any] | None = None
+    ) -> None:
+        """Run a statement whose result nobody reads (an UPDATE, a DELETE) with the
+        transaction's next round trip, as `insert` does (in a session: at once)."""
+        run, values, fixed = _unbound(stmt, values)
+        self._note(run)
+        if self._on is None:
+            await _in_session(self._in(), run, values)
+            return
+        driver, batch = self._on
+        driver.write_later(run, values, fixed, on=batch)
+
     async def one(
         self,
         schema: type[T],
-        stmt: AnyStatement | Bound,
+        stmt: AnyStatement | Bound | Change,
         values: Mapping[str, Any] | None = None,
     ) -> T | None:
         """The statement's first row as `schema` (a select, or RETURNING), None if none."""
@@ -150,7 +174,7 @@ class Transaction:
         return schema.model_validate(rows[0]) if rows else None
 
     async def execute(
-        self, stmt: AnyStatement | Bound, values: Mapping[str, Any] | None = None
+        self, stmt: AnyStatement | Bound | Change, values: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """Run the statement now; its rows as dicts of typed values (none without
         RETURNING)."""
@@ -189,6 +213,15 @@ class Writes:
         if tx.written:
             for hook in db.after_commit:
                 hook(tx.written)
+
+
+def _unbound(
+    stmt: AnyStatement | Bound | Change, values: Mapping[str, Any] | None
+) -> tuple[AnyStatement, Mapping[str, Any] | None, bool]:
+    """The statement, its values and whether it is a template (a `Bound` or a `Change`)."""
+    if isinstance(stmt, Bound | Change):
+        return stmt.stmt, {**stmt.values, **(values or {})}, True
+    return stmt, values, False
 
 
 async def _in_session(
