@@ -85,8 +85,9 @@ Statement = AnySelect | Bound
 class Within:
     """The record a list belongs to (a post's comments, a team's invitations), which the caller
     must see: `check` reads a row if they do (the record's visibility rule plus its id, a
-    template), `missing` is the 404's text. `Reads.page(..., within=)` reads the page guarded
-    by the check in one statement, and checks apart only when the page comes back empty."""
+    template), `missing` is the 404's text. `Reads.page(..., within=)` (or `Reads.all`) reads
+    the page guarded by the check in one statement, and checks apart only when the page comes
+    back empty."""
 
     check: Bound
     missing: str
