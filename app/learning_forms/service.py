@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -65,32 +64,19 @@ def team_forms_query(principal: Principal, team_id: uuid.UUID) -> tuple[PageQuer
 ORDER = (col(LearningForm.created_at), col(LearningForm.id))
 
 
-@functools.cache
-def _forms_of_team(from_since: bool) -> AnySelect:
-    stmt = select(*table_of(LearningForm).columns).where(
-        col(LearningForm.team_id) == bindparam("team_id")
-    )
-    if from_since:
-        stmt = stmt.where(col(LearningForm.created_at) >= bindparam("since"))
-    return stmt
-
-
-_TEAM_FORMS = PageQuery(
-    _forms_of_team(False).where(
-        team_policies.written_in_reach(col(LearningForm.created_at), col(LearningForm.team_id))
-    ),
-    ORDER,
+# The forms of a team within the caller's reach (`teams.policies.written_in_reach`).
+_FORMS_IN_REACH = select(*table_of(LearningForm).columns).where(
+    col(LearningForm.team_id) == bindparam("team_id"),
+    team_policies.written_in_reach(col(LearningForm.created_at), col(LearningForm.team_id)),
 )
+_TEAM_FORMS = PageQuery(_FORMS_IN_REACH, ORDER)
+_ALL_TEAM_FORMS = _FORMS_IN_REACH.order_by(*ORDER)
 
 
-@functools.cache
-def _all_team_forms(from_since: bool) -> AnySelect:
-    return _forms_of_team(from_since).order_by(*ORDER)
-
-
-def team_forms_statement(team_id: uuid.UUID, since: datetime | None) -> Bound:
-    """All of a team's forms written from `since`, for a document (a team has a handful)."""
-    return Bound(_all_team_forms(since is not None), {"team_id": team_id, "since": since})
+def team_forms_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
+    """All of a team's forms within the caller's reach, for a document (a team has a handful).
+    Read it after deciding the caller reads the team's forms at all."""
+    return Bound(_ALL_TEAM_FORMS, {**caller_values(principal), "team_id": team_id})
 
 
 def own_forms_query(principal: Principal) -> tuple[PageQuery, dict[str, Any]]:

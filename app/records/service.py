@@ -254,17 +254,22 @@ def _records_check(reach: team_policies.TeamReach, teacher: bool) -> AnySelect:
     )
 
 
-def team_records_statement(model: Any, team_id: uuid.UUID, since: datetime | None) -> Bound:
-    """A team's records of `model` written from `since` (None: all), oldest first."""
-    return Bound(_team_records(model, since is not None), {"team_id": team_id, "since": since})
+def team_records_statement(principal: Principal, model: Any, team_id: uuid.UUID) -> Bound:
+    """A team's records of `model` within the caller's reach (`teams.policies.written_in_reach`),
+    oldest first. Read it after deciding the caller reads the team's records at all."""
+    return Bound(_team_records(model), {**caller_values(principal), "team_id": team_id})
 
 
 @functools.cache
-def _team_records(model: Any, from_since: bool) -> AnySelect:
-    stmt = select(*model.__table__.columns).where(model.team_id == bindparam("team_id"))
-    if from_since:
-        stmt = stmt.where(model.created_at >= bindparam("since"))
-    return stmt.order_by(model.created_at)
+def _team_records(model: Any) -> AnySelect:
+    return (
+        select(*model.__table__.columns)
+        .where(
+            model.team_id == bindparam("team_id"),
+            team_policies.written_in_reach(model.created_at, model.team_id),
+        )
+        .order_by(model.created_at)
+    )
 
 
 def team_observations_query(

@@ -93,13 +93,13 @@ async def _compile(
     assert facts is not None  # the team was just read in this snapshot
     calendar = await reads.all(EventPublic, events.team_calendar_statement(team_id))
     conference = observation = forms = None
-    member, since = team.reads_confidential, team.confidential_since
+    member = team.reads_confidential
     if member:
-        held = records.team_records_statement(ConferenceRecord, team_id, since)
+        held = records.team_records_statement(principal, ConferenceRecord, team_id)
         conference = await reads.all(ConferenceRecordPublic, held)
-        held = records.team_records_statement(ObservationRecord, team_id, since)
+        held = records.team_records_statement(principal, ObservationRecord, team_id)
         observation = await reads.all(ObservationRecordPublic, held)
-        forms_of_team = learning_forms.team_forms_statement(team_id, since)
+        forms_of_team = learning_forms.team_forms_statement(principal, team_id)
         forms = await reads.all(LearningFormPublic, forms_of_team)
     posts_stmt = reflections.team_posts_statement(principal, team_id)
     posts = await reads.all(ReflectionPublic, posts_stmt)
