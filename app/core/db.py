@@ -7,7 +7,6 @@ psycopg 3 in async mode) and Alembic the sync one.
 from __future__ import annotations
 
 import contextlib
-import select as sockets  # poll(), not SQLAlchemy's select
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -31,7 +30,7 @@ from sqlmodel import SQLModel
 
 from app.core import sqlite_writes
 from app.core.config import Settings
-from app.core.drivers import Driver, make_driver
+from app.core.drivers import Driver, closed_by_server, make_driver
 from app.core.errors import CommitFailed
 from app.core.kept import KeptDocuments
 
@@ -247,10 +246,7 @@ def check_before_use(sync_engine: Any, ping_after: float = PING_AFTER_IDLE_SECON
         driver = record.driver_connection
         if driver.closed or driver.broken:
             raise sa_exc.DisconnectionError("the connection is closed")
-        # poll, not select(): select() refuses descriptors past 1023 (a busy server has them).
-        idle = sockets.poll()
-        idle.register(driver.fileno(), sockets.POLLIN)
-        if idle.poll(0):
+        if closed_by_server(driver.fileno()):
             raise sa_exc.DisconnectionError("the server closed the connection while it was idle")
         since = record.info.get("idle_since")
         if since is not None and time.monotonic() - since > ping_after:

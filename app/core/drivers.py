@@ -56,6 +56,11 @@ class Batch:
     fetch: Fetch
     later: list[tuple[str, Any]] = field(default_factory=list)
 
+    def take(self) -> list[tuple[str, Any]]:
+        """The deferred statements, now on their way (no longer deferred)."""
+        taken, self.later = self.later, []
+        return taken
+
 
 def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
     """A cursor's rows, or none for a statement that returns none (an INSERT without
@@ -295,7 +300,10 @@ class SqliteDriver(Driver):
             first: it may wait there, on the busy timeout), the last one's rows."""
             nonlocal began
             if not began:
-                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:  # the busy timeout ran out: nothing was written
+                    raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
                 began = True
             rows: list[Any] = []
             for sql, args in statements:
@@ -313,23 +321,13 @@ class SqliteDriver(Driver):
             return rows
 
         async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
-            statements = [*batch.later, (sql, args)]
-            batch.later.clear()
-            try:
-                return await on_thread(run, statements, False)
-            except sqlite3.Error as exc:  # BEGIN IMMEDIATE: the busy timeout ran out
-                raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
+            return await on_thread(run, [*batch.take(), (sql, args)], False)
 
         batch = Batch(fetch)
         try:
             yield batch
             if batch.later or began:
-                statements = list(batch.later)
-                batch.later.clear()
-                try:
-                    await on_thread(run, statements, True)
-                except sqlite3.Error as exc:
-                    raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
+                await on_thread(run, batch.take(), True)
         except BaseException:
             if conn.in_transaction:
                 try:
@@ -482,30 +480,29 @@ class PostgresDriver(Driver):
         await (await self._get_pool()).putconn(conn)
         return rows
 
-    def _opened_by(
-        self, begin: str, taken: list[psycopg.AsyncConnection[Any]]
-    ) -> Callable[[str, Any], Any]:
-        """A `Fetch` whose first statement opens a transaction (`begin`) on a pooled
-        connection, put in `taken`, and whose later ones run on it."""
+    def _opened_by(self, begin: str, taken: list[psycopg.AsyncConnection[Any]]) -> Batch:
+        """A `Batch` whose first statement opens a transaction (`begin`) on a pooled
+        connection, put in `taken`, and whose later ones run on it; statements deferred go
+        with the next one, in the same round trip."""
 
         async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
+            before = batch.take()
             if not taken:
-                conn, rows = await self._run(sql, args, begin=begin)
+                conn, rows = await self._run(sql, args, begin=begin, before=before)
                 taken.append(conn)
                 return rows
             try:
-                async with taken[0].cursor(binary=True) as cur:
-                    await cur.execute(sql, args)
-                    return await _pg_rows(cur)
+                return await _pipelined(taken[0], before, sql, args)
             except psycopg.Error as exc:
                 raise _pg_error(sql, args, exc) from exc
 
-        return fetch
+        batch = Batch(fetch)
+        return batch
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Fetch]:
         taken: list[psycopg.AsyncConnection[Any]] = []
-        fetch = self._opened_by("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", taken)
+        fetch = self._opened_by("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", taken).fetch
         try:
             yield fetch
         finally:
@@ -521,29 +518,15 @@ class PostgresDriver(Driver):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Batch]:
         taken: list[psycopg.AsyncConnection[Any]] = []
-
-        async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
-            before = list(batch.later)
-            batch.later.clear()
-            if not taken:  # BEGIN, what was deferred and this statement: one round trip
-                conn, rows = await self._run(sql, args, begin="BEGIN", before=before)
-                taken.append(conn)
-                return rows
-            try:
-                return await _pipelined(taken[0], before, sql, args)
-            except psycopg.Error as exc:
-                raise _pg_error(sql, args, exc) from exc
-
-        batch = Batch(fetch)
+        batch = self._opened_by("BEGIN", taken)
         try:
             yield batch
         except BaseException:
             if taken:  # the pool rolls back a connection that comes back in a transaction
                 await (await self._get_pool()).putconn(taken[0])
             raise
-        if not taken and not batch.later:
-            return
-        await self._commit(taken, batch.later)
+        if taken or batch.later:
+            await self._commit(taken, batch.take())
 
     async def _commit(
         self, taken: list[psycopg.AsyncConnection[Any]], later: list[tuple[str, Any]]
@@ -557,7 +540,7 @@ class PostgresDriver(Driver):
             conn = taken[0]
         else:
             conn = await self._getconn(pool, "COMMIT", ())
-            if conn.broken or conn.closed or _closed_by_server(conn):
+            if conn.broken or conn.closed or closed_by_server(conn.fileno()):
                 await pool.putconn(conn)  # the pool replaces it; the next one is checked too
                 conn = await self._getconn(pool, "COMMIT", ())
         try:
@@ -609,12 +592,15 @@ async def _pipelined(
         return await _pg_rows(cur)
 
 
-def _closed_by_server(conn: psycopg.AsyncConnection[Any]) -> bool:
+def closed_by_server(fileno: int) -> bool:
     """Whether the server closed this idle connection (a restart, an idle timeout): its socket
-    is readable (`db.check_before_use`, the same test for the sessions' pool). A transaction
-    sent whole cannot be retried once sent: whether it committed is unknown."""
+    is readable, with the server's goodbye or the end of the stream, where an idle connection
+    of ours has nothing to read. A `poll()` with no wait (`select()` refuses descriptors past
+    1023, which a busy server has). Checked before use by the sessions' pool
+    (`db.check_before_use`) and before a COMMIT sent with its transaction, which cannot be
+    retried once sent: whether it committed would be unknown."""
     idle = sockets.poll()
-    idle.register(conn.fileno(), sockets.POLLIN)
+    idle.register(fileno, sockets.POLLIN)
     return bool(idle.poll(0))
 
 

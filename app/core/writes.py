@@ -142,13 +142,7 @@ class Transaction:
         """Insert a new row of `model` (every column: `new_row`). It goes to the database with
         the transaction's next round trip (the next statement that answers, or the COMMIT), and
         a refusal (a conflict) is raised there."""
-        stmt = _inserting(model)
-        self._note(stmt)
-        if self._on is None:
-            await _in_session(self._in(), stmt, row)
-            return
-        driver, batch = self._on
-        driver.write_later(stmt, row, True, on=batch)
+        await self.later(Change(_inserting(model), row))
 
     async def later(
         self, stmt: AnyStatement | Bound | Change, values: Mapping[str, Any] | None = None
@@ -185,18 +179,16 @@ class Writes:
     """The write transactions of one request (see the module docstring; `deps.WritesDep`), or
     of a session's transaction (`in_session`)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db: Database | None = db
-        self._session: AsyncSession | None = None
+    def __init__(self, db: Database | None, session: AsyncSession | None = None) -> None:
+        self._db = db
+        self._session = session
 
     @classmethod
     def in_session(cls, session: AsyncSession) -> Writes:
         """For the CLI and the demo loader, which make many changes in one session: the
         statements join the session's transaction and commit with it (a second connection
         would wait for the session's own write lock on SQLite)."""
-        writes = cls.__new__(cls)
-        writes._db, writes._session = None, session
-        return writes
+        return cls(None, session)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
