@@ -199,3 +199,58 @@ def test_a_created_post_answers_what_a_read_of_it_answers(client, team, observat
         assert edited.json() == read.json()
         assert edited.json()["comment_count"] == 1
         assert edited.headers["etag"] == read.headers["etag"] != created.headers["etag"]
+
+
+def test_a_post_links_only_to_a_team_you_are_on_and_to_its_events_and_records(
+    client, world, factory, auth, observation, sync_engine
+):
+    """The links are checked in the transaction that writes the post: each wrong link is a
+    422 naming its field, and nothing is written; the right ones are kept."""
+    from sqlalchemy import func, select
+
+    from app.reflections.models import Reflection
+    from app.users.models import Role
+    from tests.teams import form_team
+
+    team_id = observation["team_id"]
+    a = auth(world.teacher_a)
+    record = client.post(
+        f"/api/v1/events/{observation['id']}/observation-record",
+        headers=a,
+        json={"affirmations": ["x"]},
+    ).json()
+    other = form_team(client, auth, world.teacher_b, factory.user(Role.teacher, [world.school_b]))
+    theirs = client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_b),
+        json={"team_id": other["id"], "kind": "other", "title": "Theirs",
+              "starts_at": "2026-10-02T15:00:00Z", "ends_at": "2026-10-02T16:00:00Z"},
+    ).json()  # fmt: skip
+    unknown = str(uuid.uuid4())
+    refused = [
+        (a, {"team_id": other["id"]}, "team_id"),
+        (a, {"team_id": unknown}, "team_id"),
+        (auth(world.admin_a), {"team_id": team_id}, "team_id"),  # an administrator is no member
+        (auth(world.teacher_a3), {"team_id": team_id}, "team_id"),  # same school, not on it
+        (a, {"team_id": team_id, "event_id": theirs["id"]}, "event_id"),
+        (a, {"team_id": team_id, "event_id": unknown}, "event_id"),
+        (a, {"team_id": team_id, "observation_record_id": unknown}, "observation_record_id"),
+    ]
+    for headers, links, field in refused:
+        r = post(client, headers, title="Refused link", visibility="team", **links)
+        assert r.status_code == 422, (links, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert field in r.text, (links, r.text)
+    with sync_engine.connect() as conn:
+        written = conn.execute(
+            select(func.count()).where(Reflection.title == "Refused link")  # type: ignore[arg-type]
+        ).scalar_one()
+    assert written == 0
+    linked = {
+        "team_id": team_id,
+        "event_id": observation["id"],
+        "observation_record_id": record["id"],
+    }
+    r = post(client, a, title="Linked", visibility="team", **linked)
+    assert r.status_code == 201, r.text
+    assert {k: r.json()[k] for k in linked} == linked
