@@ -110,6 +110,83 @@ def test_two_saves_of_an_observation_record_with_the_same_if_match(
     race(settings, requests, check)
 
 
+def _observation(client, team, world, auth, day: int) -> dict[str, Any]:
+    """Teacher A observes teacher A2 on `day` November (past: its record may be written)."""
+    r = client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={
+            "team_id": team["id"],
+            "kind": "observation",
+            "starts_at": f"2026-11-{day:02d}T15:00:00Z",
+            "ends_at": f"2026-11-{day:02d}T16:00:00Z",
+            "observer_id": str(world.teacher_a.id),
+            "observed_id": str(world.teacher_a2.id),
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_two_first_records_of_one_observation_store_one(settings, client, team, world, auth):
+    """The observer saves the first record in two tabs at once: one is stored and answered 201,
+    the other is told a record exists (409), never a 500 or two records."""
+    observations_before_approval(client, auth, world.district_admin)
+    h = auth(world.teacher_a)
+    events = [_observation(client, team, world, auth, day) for day in range(1, TRIALS + 1)]
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        url = f"/api/v1/events/{events[trial]['id']}/observation-record"
+        return [c.post(url, headers=h, json={"evidence": f"tab {tab}"}) for tab in (1, 2)]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [201, 409], (trial, answers)
+        winner = next(r for r in answers if r.status_code == 201)
+        url = f"/api/v1/events/{events[trial]['id']}/observation-record"
+        stored = client.get(url, headers=h)
+        assert stored.json() == winner.json()
+        assert stored.headers["etag"] == winner.headers["etag"]
+        event = client.get(f"/api/v1/events/{events[trial]['id']}", headers=h).json()
+        assert event["status"] == "held"
+
+    race(settings, requests, check)
+
+
+def test_a_record_and_a_cancellation_of_one_observation_do_not_both_succeed(
+    settings, client, team, world, auth
+):
+    """Writing the record holds the observation; cancelling it at the same moment must not
+    leave a cancelled observation with a record, or a held one marked cancelled: one of the two
+    succeeds, the other is refused, and the event says which happened."""
+    observations_before_approval(client, auth, world.district_admin)
+    h = auth(world.teacher_a)
+    events = [_observation(client, team, world, auth, day) for day in range(1, TRIALS + 1)]
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        event = events[trial]
+        url = f"/api/v1/events/{event['id']}"
+        tag = client.get(url, headers=h).headers["etag"]
+        return [
+            c.post(f"{url}/observation-record", headers=h, json={"evidence": "seen"}),
+            c.post(f"{url}/cancel", headers={**h, "If-Match": tag}, json={"reason": "ill"}),
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        recorded, cancelled = (r.status_code for r in answers)
+        assert (recorded, cancelled) in ((201, 412), (201, 409), (409, 200)), (trial, answers)
+        url = f"/api/v1/events/{events[trial]['id']}"
+        event = client.get(url, headers=h).json()
+        record = client.get(f"{url}/observation-record", headers=h)
+        if recorded == 201:
+            assert event["status"] == "held", trial
+            assert record.status_code == 200, trial
+        else:
+            assert event["status"] == "cancelled", trial
+            assert record.status_code == 404, trial
+
+    race(settings, requests, check)
+
+
 def test_two_saves_of_a_conference_record_and_an_event(settings, client, team, world, auth):
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
     event = client.post(

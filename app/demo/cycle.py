@@ -179,7 +179,8 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         await events.confirm_held(session, p[who], ev.team, ev.event, "*")
 
     async def observation_record(who: str, event_id, data: ObservationRecordWrite) -> None:
-        await records.create_observation(session, p[who], await member_event(who, event_id), data)
+        await member_event(who, event_id)
+        await records.create_observation(Writes.in_session(session), p[who], event_id, data)
 
     async def conference_record(who: str, event_id, data: ConferenceRecordWrite) -> None:
         ev = await member_event(who, event_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, exists, insert, select, text
@@ -22,6 +22,7 @@ from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
+from app.core.writes import Change
 from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
@@ -450,6 +451,38 @@ async def confirm_held(
     return _public(event, attending)
 
 
+class Holdable(Protocol):
+    """What deciding whether an event can be marked held reads of it (an `Event`, or its
+    columns read with other checks)."""
+
+    kind: EventKind
+    status: EventStatus
+    starts_at: datetime
+    deleted_at: datetime | None
+
+
+def holds(event: Holdable, now: datetime, plan: tuple[bool, str | None] | None) -> bool:
+    """Whether marking the event held changes it (False: held already), or 409 when it cannot
+    be: deleted, cancelled, not started yet, or an observation before the team's plan is
+    approved (`plan`: the rule and the plan's status, `plan_rule_columns`; unless the program's
+    rules allow it)."""
+    if event.status == EventStatus.held:
+        return False
+    if event.deleted_at is not None:
+        raise Conflict("The event was deleted; restore it first")
+    if event.status == EventStatus.cancelled:
+        raise Conflict("The event was cancelled")
+    if now < event.starts_at:
+        raise Conflict(
+            f"The {EventKind(event.kind).value.replace('_', '-')} has not started yet "
+            f"(it starts at {event.starts_at.isoformat()})"
+        )
+    if event.kind == EventKind.observation:
+        assert plan is not None, "an observation is held by its plan's rule"
+        _require_plan_approved(*plan)
+    return True
+
+
 async def mark_held(
     session: AsyncSession,
     event: Event,
@@ -457,43 +490,50 @@ async def mark_held(
     *,
     plan: tuple[bool, str | None] | None = None,
 ) -> None:
-    """The event took place, as `by` says (or their record of it shows): 409 for an event that
-    was cancelled or has not started yet, and for an observation before the team's plan is
-    approved (unless the program's rules allow it); nothing to do for one already held.
+    """The event took place, as `by` says (or their record of it shows): `holds` decides.
     `plan`: the rule and the plan's status (`plan_rule_columns`) when the caller read them
     with its own checks."""
-    if event.status == EventStatus.held:
-        return
-    if event.deleted_at is not None:
-        raise Conflict("The event was deleted; restore it first")
-    if event.status == EventStatus.cancelled:
-        raise Conflict("The event was cancelled")
+    if plan is None and event.kind == EventKind.observation and event.status != EventStatus.held:
+        found = (await session.execute(_PLAN_RULE, {"team_id": event.team_id})).one()
+        plan = (found[0], found[1])
     now = utcnow()
-    if now < event.starts_at:
-        raise Conflict(
-            f"The {EventKind(event.kind).value.replace('_', '-')} has not started yet "
-            f"(it starts at {event.starts_at.isoformat()})"
-        )
-    if event.kind == EventKind.observation:
-        if plan is None:
-            found = (await session.execute(_PLAN_RULE, {"team_id": event.team_id})).one()
-            plan = (found[0], found[1])
-        _require_plan_approved(*plan)
+    if not holds(event, now, plan):
+        return
     event.status = EventStatus.held
     event.held_at = now
     event.held_by_id = by
     rows.changed(event)
 
 
-def plan_rule_columns() -> list[Any]:
+# Marking an event held in a write transaction (`holds` said it changes it).
+_HOLD = (
+    table_of(Event)
+    .update()
+    .where(col(Event.id) == bindparam("event_id"))
+    .values(
+        status=EventStatus.held,
+        held_at=bindparam("now"),
+        held_by_id=bindparam("by"),
+        updated_at=bindparam("now"),
+        version=col(Event.version) + 1,
+    )
+)
+
+
+def hold_change(event_id: uuid.UUID, by: uuid.UUID, now: datetime) -> Change:
+    """`mark_held`'s change as a statement, for a write transaction that checked `holds`."""
+    return Change(_HOLD, {"event_id": event_id, "by": by, "now": now})
+
+
+def plan_rule_columns(team_id: Any = None) -> list[Any]:
     """Whether observations wait for an approved plan, and the plan of the team `team_id` (a
-    bind parameter): what `mark_held` checks of an observation, as columns of a statement."""
+    column, or the bind parameter `team_id`): what `holds` checks of an observation, as
+    columns of a statement."""
+    team = bindparam("team_id") if team_id is None else team_id
     return [
         rule_column("observations_need_approved_plan").label("need_plan"),
         select(col(ActionPlan.status))
-        .where(
-            col(ActionPlan.team_id) == bindparam("team_id"), col(ActionPlan.deleted_at).is_(None)
-        )
+        .where(col(ActionPlan.team_id) == team, col(ActionPlan.deleted_at).is_(None))
         .scalar_subquery()
         .label("plan_status"),
     ]

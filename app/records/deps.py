@@ -109,19 +109,44 @@ ConferenceRecordOf = Annotated[ConferenceAccess, Depends(get_conference_record)]
 R = TypeVar("R", ObservationRecordPublic, ConferenceRecordPublic, LearningFormPublic)
 
 
+def require_member(
+    standing: Confidential[R] | Confidential[BaseModel] | None,
+    unseen: str,
+    refused: str = CONFIDENTIAL,
+) -> None:
+    """The caller's standing on a team (`Confidential`, read with what it guards): 404
+    (`unseen`) for a team or event they do not see, 403 (`refused`) for one whose confidential
+    records are not theirs (not a member, or the team deleted)."""
+    if standing is None:
+        raise NotFound(unseen)
+    if not standing.reads_confidential:
+        raise Forbidden(refused)
+
+
 def decide(facts: Confidential[R] | None, missing: str, *, unseen: str = EVENT_MISSING) -> R:
     """A confidential record read with the caller's standing on its team (`Confidential`):
-    404 for a team or event they do not see, 403 for what is not theirs to read (not a member,
-    or written before they joined), 404 (`missing`) when none is written, else the record."""
-    if facts is None:
-        raise NotFound(unseen)
-    if not facts.reads_confidential:
-        raise Forbidden(CONFIDENTIAL)
+    `require_member`, then 404 (`missing`) when none is written, 403 for one written before
+    they joined, else the record."""
+    require_member(facts, unseen)
+    assert facts is not None
     if facts.record is None:
         raise NotFound(missing)
     if not policies.written_since(facts.confidential_since, facts.record.created_at):
         raise Forbidden(EARLIER)
     return facts.record
+
+
+async def get_recordable_event(
+    event_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> uuid.UUID:
+    """An event whose team's confidential records the caller writes (`require_member`), for a
+    new record of it: its id."""
+    stmt = service.event_standing_statement(caller, event_id)
+    require_member(await reads.one(Confidential[BaseModel], stmt), EVENT_MISSING)
+    return event_id
+
+
+RecordableEvent = Annotated[uuid.UUID, Depends(get_recordable_event)]
 
 
 async def get_observation_view(
@@ -160,10 +185,8 @@ async def _standing(
     standing = await reads.one(
         Confidential[BaseModel], service.team_standing_statement(caller, team_id)
     )
-    if standing is None:
-        raise NotFound(TEAM_MISSING)
-    if not standing.reads_confidential:
-        raise Forbidden(MEMBERS_ONLY)
+    require_member(standing, TEAM_MISSING, MEMBERS_ONLY)
+    assert standing is not None
     return standing
 
 

@@ -5,13 +5,13 @@ record and its author edits it; any member writes a conference's record. A teach
 observation records they wrote, on a team or after leaving it (`own_records`); nothing else of
 a team they left."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal
-from app.events.models import Event
 from app.records.models import ObservationRecord
 from app.teams import policies as team_policies
 from app.teams.policies import TeamAccess
@@ -29,8 +29,9 @@ def written_since(since: datetime | None, created_at: datetime) -> bool:
     return since is None or created_at >= since
 
 
-def can_write_observation(p: Principal, event: Event) -> bool:
-    return p.user is not None and event.observer_id == p.user.id
+def can_write_observation(p: Principal, observer_id: uuid.UUID | None) -> bool:
+    """The observer of an observation (`observer_id`: its event's) writes its record."""
+    return p.user is not None and observer_id == p.user.id
 
 
 def may_read_own_records(p: Principal) -> bool:

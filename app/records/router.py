@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth.deps import StaffCaller
-from app.core.deps import ReadsDep, SessionDep
+from app.core.deps import ReadsDep, SessionDep, WritesDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
@@ -14,9 +14,9 @@ from app.records.deps import (
     ConferenceRecordOf,
     ConferenceRecordView,
     EditableObservationRecord,
-    MemberEvent,
     ObservationRecordView,
     OwnRecordsReader,
+    RecordableEvent,
     WithinTeamRecords,
 )
 from app.records.schemas import (
@@ -35,17 +35,17 @@ CONF = "/events/{event_id}/conference-record"
 
 @router.post(OBS, status_code=201, responses=error_responses(401, 403, 404, 409, 422))
 async def create_observation_record(
-    ev: MemberEvent,
+    event_id: RecordableEvent,
     body: ObservationRecordWrite,
-    session: SessionDep,
+    writes: WritesDep,
     principal: StaffCaller,
     response: Response,
 ) -> ObservationRecordPublic:
     """The observer records affirmations, new understandings and questions still open for
     one observation. Confidential to the team: no administrator can read it."""
-    record = await service.create_observation(session, principal, ev, body)
+    record = await service.create_observation(writes, principal, event_id, body)
     response.headers["ETag"] = etag("observation", record.version)
-    return ObservationRecordPublic.model_validate(record)
+    return record
 
 
 @router.get(OBS, responses=error_responses(401, 403, 404, 422))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -16,11 +16,12 @@ from sqlmodel import col
 from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.access import public_columns
-from app.core.db import table_of
-from app.core.errors import Conflict, Forbidden, Unprocessable
+from app.core.db import table_of, utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
+from app.core.writes import Writes, new_row
 from app.events import policies as event_policies
 from app.events import service as event_service
 from app.events.models import Event, EventKind, EventStatus
@@ -44,14 +45,13 @@ from app.teams import policies as team_policies
 from app.teams.models import Team
 
 if TYPE_CHECKING:
-    from app.events.deps import EventAccess
     from app.records.deps import ConferenceAccess
 
 CONFERENCE_KINDS = frozenset({EventKind.pre_conference, EventKind.post_conference})
 
 
-def _require_kind(event: Event, kinds: frozenset[EventKind], what: str) -> None:
-    if event.kind not in kinds:
+def _require_kind(kind: EventKind, kinds: frozenset[EventKind], what: str) -> None:
+    if kind not in kinds:
         raise Conflict(f"A {what} belongs to a {' or '.join(sorted(k.value for k in kinds))} event")
 
 
@@ -69,41 +69,75 @@ async def _held(
         session.add(event)
 
 
-# What writing an observation record checks, in one statement: the school year still open,
-# no record yet, and (to hold the observation) the plan the program's rules may wait for.
-_BEFORE_OBSERVATION_RECORD = select(
-    school_years.ENDS_ON,
-    exists().where(col(ObservationRecord.event_id) == bindparam("event_id")).label("written"),
-    *event_service.plan_rule_columns(),
+class ObservationFacts(BaseModel):
+    """What writing an observation record checks, read in its transaction: the event (to hold
+    it: `events.service.holds`), the school year still open, no record yet, and the plan the
+    program's rules may wait for."""
+
+    team_id: uuid.UUID
+    kind: EventKind
+    status: EventStatus
+    starts_at: datetime
+    deleted_at: datetime | None
+    observer_id: uuid.UUID | None
+    school_year: str
+    ends_on: date | None
+    written: bool
+    need_plan: bool
+    plan_status: str | None
+
+
+# The event is locked until the record is written (PostgreSQL; SQLite's writer holds the
+# database), so no one cancels it, and no second record is checked for, in between.
+_OBSERVATION_FACTS = (
+    select(
+        col(Event.team_id),
+        col(Event.kind),
+        col(Event.status),
+        col(Event.starts_at),
+        col(Event.deleted_at),
+        col(Event.observer_id),
+        col(Team.school_year),
+        school_years.ends_on_of(Team.school_year),
+        exists().where(col(ObservationRecord.event_id) == Event.id).label("written"),
+        *event_service.plan_rule_columns(Event.team_id),
+    )
+    .join(Team, col(Team.id) == Event.team_id)
+    .where(col(Event.id) == bindparam("event_id"))
+    .with_for_update(of=table_of(Event))
 )
 
 
 async def create_observation(
-    session: AsyncSession, principal: Principal, ev: EventAccess, data: ObservationRecordWrite
-) -> ObservationRecord:
-    _require_kind(ev.event, frozenset({EventKind.observation}), "observation record")
-    if not policies.can_write_observation(principal, ev.event):
-        raise Forbidden("Only the observer writes the observation record")
-    values = {
-        "label": ev.team.team.school_year,
-        "event_id": ev.event.id,
-        "team_id": ev.event.team_id,
-    }
-    found = (await session.execute(_BEFORE_OBSERVATION_RECORD, values)).one()
-    if found.ends_on is not None:
-        school_years.check_open(ev.team.team.school_year, found.ends_on)
-    if found.written:
-        raise Conflict("This observation already has a record; edit it instead")
-    await _held(session, ev.event, principal, (found.need_plan, found.plan_status))
-    record = ObservationRecord(
-        event_id=ev.event.id,
-        team_id=ev.event.team_id,
-        author_id=principal.staff.id,
-        **data.model_dump(),
-    )
-    session.add(record)
-    await session.flush()
-    return record
+    writes: Writes, principal: Principal, event_id: uuid.UUID, data: ObservationRecordWrite
+) -> ObservationRecordPublic:
+    """The observer's record of an event of a team whose records the caller writes
+    (`deps.RecordableEvent` decided): 409 for an event that is not an observation, 403 for
+    anyone but its observer, 409 once the school year ended or a record is written; writing it
+    holds the event (`events.service.holds`)."""
+    async with writes.transaction() as tx:
+        found = await tx.one(ObservationFacts, _OBSERVATION_FACTS, {"event_id": event_id})
+        if found is None:  # removed since the caller's access was decided
+            raise NotFound("No such event")
+        _require_kind(found.kind, frozenset({EventKind.observation}), "observation record")
+        if not policies.can_write_observation(principal, found.observer_id):
+            raise Forbidden("Only the observer writes the observation record")
+        if found.ends_on is not None:
+            school_years.check_open(found.school_year, found.ends_on)
+        if found.written:
+            raise Conflict("This observation already has a record; edit it instead")
+        now = utcnow()
+        if event_service.holds(found, now, (found.need_plan, found.plan_status)):
+            await tx.later(event_service.hold_change(event_id, principal.staff.id, now))
+        record = new_row(
+            ObservationRecord,
+            event_id=event_id,
+            team_id=found.team_id,
+            author_id=principal.staff.id,
+            **data.model_dump(),
+        )
+        await tx.insert(ObservationRecord, record)
+    return ObservationRecordPublic.model_validate(record)
 
 
 async def update_observation(
@@ -125,7 +159,7 @@ async def put_conference(
 ) -> tuple[ConferenceRecord, bool]:
     """Create or replace the conference record (any member). Returns (record, created)."""
     ev = found.event
-    _require_kind(ev.event, CONFERENCE_KINDS, "conference record")
+    _require_kind(ev.event.kind, CONFERENCE_KINDS, "conference record")
     answers = data.model_dump(exclude=set(PRE_ONLY))
     _answers_fit(ev.event.kind, data)
     await school_years.require_open(session, ev.team.team.school_year)
@@ -184,11 +218,35 @@ def _as_object(model: Any, schema: type[BaseModel]) -> Any:
     return case((model.id.is_(None), None), else_=json_object(**fields)).label("record")
 
 
+def event_standing_statement(principal: Principal, event_id: uuid.UUID) -> Bound:
+    """An event the caller sees (no row: 404) and the caller's standing on its team
+    (`Confidential` without a record)."""
+    stmt = _event_standing(
+        team_policies.team_reach(principal),
+        principal.is_admin,
+        team_policies.may_be_member(principal),
+    )
+    return Bound(stmt, {**caller_values(principal), "event_id": event_id})
+
+
+@functools.cache
+def _event_standing(reach: team_policies.TeamReach, deleted_too: bool, teacher: bool) -> AnySelect:
+    return (
+        select(*team_policies.confidential_columns_for(teacher, Team))
+        .select_from(Event)
+        .join(Team, col(Team.id) == Event.team_id)
+        .where(
+            col(Event.id) == bindparam("event_id"),
+            event_policies.events_within(reach, deleted_too, one=True),
+        )
+    )
+
+
 def event_record_statement(
     principal: Principal, event_id: uuid.UUID, model: Any, schema: type[BaseModel]
 ) -> Bound:
-    """An event the caller sees (404 otherwise), its record of `model` if written, and the
-    caller's standing on its team, in one statement."""
+    """`event_standing_statement` with the event's record of `model`, if written, in one
+    statement."""
     stmt = _event_record(
         team_policies.team_reach(principal),
         principal.is_admin,
@@ -208,14 +266,9 @@ def _event_record(
     schema: type[BaseModel],
 ) -> AnySelect:
     return (
-        select(*team_policies.confidential_columns_for(teacher, Team), _as_object(model, schema))
-        .select_from(Event)
-        .join(Team, col(Team.id) == Event.team_id)
+        _event_standing(reach, deleted_too, teacher)
+        .add_columns(_as_object(model, schema))
         .outerjoin(model, model.event_id == Event.id)
-        .where(
-            col(Event.id) == bindparam("event_id"),
-            event_policies.events_within(reach, deleted_too, one=True),
-        )
     )
 
 

@@ -102,8 +102,17 @@ async def update_year(
 
 
 _ENDS_ON = select(col(SchoolYear.ends_on)).where(col(SchoolYear.label) == bindparam("label"))
-# The same, as a column of a statement that checks more (the year `label`, a bind parameter).
-ENDS_ON = _ENDS_ON.scalar_subquery().label("ends_on")
+
+
+def ends_on_of(label: Any) -> Any:
+    """When the school year `label` (a column of a statement that checks more) ends, as a
+    column `ends_on` (null for a label with no recorded year): what `check_open` reads."""
+    return (
+        select(col(SchoolYear.ends_on))
+        .where(col(SchoolYear.label) == label)
+        .scalar_subquery()
+        .label("ends_on")
+    )
 
 
 async def require_open(session: AsyncSession, label: str) -> None:
