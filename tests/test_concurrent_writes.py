@@ -187,6 +187,47 @@ def test_a_record_and_a_cancellation_of_one_observation_do_not_both_succeed(
     race(settings, requests, check)
 
 
+def test_parallel_bookings_of_the_same_people_at_one_time_store_one(
+    settings, client, team, world, auth
+):
+    """Four members' tabs schedule the team at the same hour at once (the participants listed
+    in different orders): one is stored, the others are told of the clash (409), and no two
+    bookings wait on each other crosswise."""
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    ids = [str(world.teacher_a.id), str(world.teacher_a2.id)]
+
+    def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
+        hour = f"2026-10-{trial + 5:02d}T15:00:00Z", f"2026-10-{trial + 5:02d}T16:00:00Z"
+        return [
+            c.post(
+                "/api/v1/events",
+                headers=h,
+                json={
+                    "team_id": team["id"],
+                    "kind": "other",
+                    "title": f"Planning {n}",
+                    "starts_at": hour[0],
+                    "ends_at": hour[1],
+                    "participant_ids": ids if n % 2 else ids[::-1],
+                },
+            )
+            for n, h in enumerate((a, a2, a, a2))
+        ]
+
+    def check(trial: int, answers: list[httpx.Response]) -> None:
+        assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], (trial, answers)
+        day = f"2026-10-{trial + 5:02d}"
+        listed = client.get(
+            "/api/v1/events",
+            headers=a,
+            params={"team_id": team["id"], "from": f"{day}T00:00:00Z", "to": f"{day}T23:59:00Z"},
+        ).json()["items"]
+        winner = next(r for r in answers if r.status_code == 201).json()
+        assert [e["id"] for e in listed] == [winner["id"]], trial
+
+    race(settings, requests, check)
+
+
 def test_two_saves_of_a_conference_record_and_an_event(settings, client, team, world, auth):
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
     event = client.post(

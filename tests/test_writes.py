@@ -118,7 +118,10 @@ def test_a_refused_deferred_row_refuses_the_whole_transaction(settings, sync_eng
     assert _stored(sync_engine, "Refused") == 0
 
 
-def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine, author):
+def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine, author, caplog):
+    """A refusal after the transaction opened on the server (a 409, a 422) rolls it back
+    itself: the connection goes back to the pool clean, and the pool has nothing to warn of."""
+
     async def work(db: Database) -> None:
         async with Writes(db).transaction() as tx:
             await tx.insert(Reflection, _post(author, "Rolled back"))
@@ -141,6 +144,7 @@ def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine,
     _on_database(settings, again)
     assert _stored(sync_engine, "Rolled back") == 0
     assert _stored(sync_engine, "After") == 1
+    assert not [r for r in caplog.records if "rolling back" in r.getMessage()], caplog.text
 
 
 async def _abandoned(db: Database, author: User, title: str, *, read_first: bool) -> None:

@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from email.utils import parseaddr
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.calendar_feeds import ics
 from app.core.config import Settings
+from app.core.reads import Bound
+from app.core.writes import Transaction
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.mail import outbox
+from app.mail.models import OutboxMessage
 from app.notifications import service as notifications
 from app.notifications.models import NotificationKind
 from app.teams.models import Team
@@ -55,6 +61,44 @@ def _attendees_told(kind: NotificationKind) -> Any:
     return _ATTENDEES.add_columns(notifications.quiet_column(kind))
 
 
+class Participant(BaseModel):
+    """A participant as an invitation, a notification and the event's answer read them."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    email: str
+    is_active: bool
+    quiet: bool  # chose no email of the kind read with them (`people_told`)
+
+
+async def people_told(
+    tx: Transaction, people: Iterable[uuid.UUID], kind: NotificationKind
+) -> tuple[list[Participant], notifications.Recipients]:
+    """`attendees_told` for people not yet written as the event's participants (a new event),
+    in a write transaction: one statement."""
+    values = {"people": sorted(people, key=str)}
+    found = [Participant.model_validate(r) for r in await tx.execute(_people_told(kind), values)]
+    return found, notifications.Recipients.of(kind, ((p, p.quiet) for p in found))
+
+
+@functools.cache
+def _people_told(kind: NotificationKind) -> Bound:
+    stmt = (
+        select(
+            col(User.id),
+            col(User.given_name),
+            col(User.family_name),
+            col(User.email),
+            col(User.is_active),
+            notifications.quiet_column(kind).label("quiet"),
+        )
+        .where(col(User.id).in_(bindparam("people", expanding=True)))
+        .order_by(col(User.family_name), col(User.given_name), col(User.id))
+    )
+    return Bound(stmt, {})
+
+
 def _when(event: ics.CalendarEvent) -> str:
     zone = ZoneInfo(event.time_zone or "UTC")
     start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
@@ -88,12 +132,72 @@ async def send(
     if removed:  # people no longer on the event: their cancellation names them
         extra = await session.execute(select(User).where(col(User.id).in_(only or set())))
         people = [*people, *(u for u in extra.scalars() if u.id not in {p.id for p in people})]
+    for row in messages(
+        settings, event, method, people, team_name=team_name or "", zone=zone, only=only,
+        moved=moved,
+    ):  # fmt: skip
+        session.add(OutboxMessage(**row))
+
+
+class Invited(Protocol):
+    """Whom an invitation goes to: a user account, or its columns read with other rows."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def given_name(self) -> str: ...
+    @property
+    def family_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+
+
+class Scheduled(Protocol):
+    """What an invitation shows of the event: its row, or the event as the API answers it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def team_id(self) -> uuid.UUID: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def status(self) -> EventStatus: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def messages(
+    settings: Settings,
+    event: Scheduled,
+    method: Method,
+    people: Sequence[Invited],
+    *,
+    team_name: str,
+    zone: ZoneInfo,
+    only: set[uuid.UUID] | None = None,
+    moved: bool = False,
+) -> list[dict[str, Any]]:
+    """The outbox rows of `send` (one per active person, or of those in `only`), for a write
+    transaction to insert: the invitation or cancellation of the event to `people`."""
     details = ics.CalendarEvent(
         id=event.id,
         kind=EventKind(event.kind),
         title=event.title,
         team_id=event.team_id,
-        team_name=team_name or "",
+        team_name=team_name,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         location=event.location,
@@ -125,9 +229,8 @@ async def send(
     if details.location:
         text += f"{details.location}\n"
     text += f"\n{link}\n"
-    for person in people:
-        if not person.is_active or (only is not None and person.id not in only):
-            continue
-        outbox.enqueue(
-            session, settings, f"event_{method.lower()}", person.email, subject, text, calendar=body
-        )
+    return [
+        outbox.message(settings, f"event_{method.lower()}", person.email, subject, text, body)
+        for person in people
+        if person.is_active and (only is None or person.id in only)
+    ]

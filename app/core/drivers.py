@@ -522,8 +522,12 @@ class PostgresDriver(Driver):
         try:
             yield batch
         except BaseException:
-            if taken:  # the pool rolls back a connection that comes back in a transaction
-                await (await self._get_pool()).putconn(taken[0])
+            if taken:  # a refusal (409, 422) is routine: roll back here, not in the pool
+                conn = taken[0]
+                if not (conn.broken or conn.closed):
+                    with suppress(psycopg.Error):
+                        await conn.execute("ROLLBACK")
+                await (await self._get_pool()).putconn(conn)
             raise
         if taken or batch.later:
             await self._commit(taken, batch.take())

@@ -34,14 +34,15 @@ the caller's schema. Nothing here knows a domain; services build the statements 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy import Insert, Text, bindparam, func, insert, literal_column, select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import SQLModel
 
 from app.core.db import table_of
@@ -157,6 +158,21 @@ class Transaction:
         driver, batch = self._on
         driver.write_later(run, values, fixed, on=batch)
 
+    async def lock(self, keys: Iterable[str]) -> None:
+        """Hold these names until the transaction ends, for a check that no index can make
+        (two bookings of one person at overlapping times): a second transaction locking any of
+        them waits here. Sent with the next round trip, as `later` is. PostgreSQL: advisory
+        transaction locks, taken in sorted order so two transactions never wait on each other
+        crosswise; SQLite: nothing to do, its writers hold the whole database in turn."""
+        if self._dialect() != "postgresql":
+            return
+        await self.later(Change(_LOCK_NAMES, {"lock_keys": sorted(set(keys))}))
+
+    def _dialect(self) -> str:
+        if self._on is not None:
+            return self._on[0].statements.dialect.name
+        return self._in().get_bind().dialect.name
+
     async def one(
         self,
         schema: type[T],
@@ -205,6 +221,20 @@ class Writes:
         if tx.written:
             for hook in db.after_commit:
                 hook(tx.written)
+
+
+# Advisory locks on names: one statement, each name hashed to the lock's 64-bit key, taken in the
+# array's order (WITH ORDINALITY: unnest's order is not otherwise promised).
+_NAMES = (
+    func.unnest(bindparam("lock_keys", type_=postgresql.ARRAY(Text)))
+    .table_valued("k", with_ordinality="n")
+    .render_derived(name="locks")
+)
+_LOCK_NAMES = (
+    select(func.pg_advisory_xact_lock(func.hashtextextended(_NAMES.c.k, literal_column("0"))))
+    .select_from(_NAMES)
+    .order_by(_NAMES.c.n)
+)
 
 
 def _unbound(

@@ -134,9 +134,8 @@ async def load_demo_cycle(session: AsyncSession) -> int:
     ):
         start = now + timedelta(days=days)
         return await events.create(
-            session,
+            Writes.in_session(session),
             p[who],
-            access,
             EventCreate(
                 team_id=access.team.id,
                 kind=kind,

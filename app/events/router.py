@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response
 
 import app.core.paths  # noqa: F401  (the `:id` convertor, before any route is made)
 from app.auth.deps import StaffCaller
-from app.core.deps import ReadsDep, SessionDep, SettingsDep
+from app.core.deps import ReadsDep, SessionDep, SettingsDep, WritesDep
 from app.core.errors import error_responses
 from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
@@ -14,7 +14,6 @@ from app.events import service
 from app.events.deps import ChangeableEvent, EventView, ViewableEvent
 from app.events.models import EventKind
 from app.events.schemas import EventCancel, EventCreate, EventPublic, EventUpdate
-from app.teams import deps as team_access
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -58,7 +57,7 @@ async def list_events(
 @router.post("", status_code=201, responses=error_responses(401, 403, 404, 409, 422))
 async def create_event(
     body: EventCreate,
-    session: SessionDep,
+    writes: WritesDep,
     principal: StaffCaller,
     settings: SettingsDep,
     response: Response,
@@ -69,8 +68,7 @@ async def create_event(
     answers 409: naming the other event when it is this team's, otherwise only saying the
     participant is busy then (another team's calendar is not yours to see). Each participant
     is emailed an iCalendar invitation."""
-    access = await team_access.get_viewable_team(body.team_id, session, principal)
-    event = await service.create(session, principal, access, body, notify=settings)
+    event = await service.create(writes, principal, body, notify=settings)
     return _answer(event, response)
 
 

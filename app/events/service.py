@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, exists, insert, select, text
+from pydantic import BaseModel
+from sqlalchemy import bindparam, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,48 +19,52 @@ from app.calendar_feeds import mail as invitations
 from app.core import rows
 from app.core.config import Settings
 from app.core.db import columns_of, table_of, utcnow
-from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
-from app.core.writes import Change
+from app.core.writes import Change, Transaction, Writes, new_row
 from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
 from app.events.schemas import MAX_EVENT_LENGTH, EventCreate, EventPublic, EventUpdate
+from app.mail.models import OutboxMessage
 from app.notifications import service as notifications
-from app.notifications.models import NotificationKind
+from app.notifications.models import Notification, NotificationKind
 from app.plans.models import ActionPlan, PlanStatus
 from app.program_rules.service import rule_column
 from app.school_years import service as school_years
 from app.school_years.models import SchoolYear
 from app.teams import policies as team_policies
 from app.teams import service as teams
+from app.teams.models import Team
 from app.teams.policies import TeamAccess
 from app.users.models import Role, SchoolMembership, User
 
+# A person's role, whether active, and their schools (one row each, or one without a school).
+_PLACES = Bound(
+    select(col(User.role), col(User.is_active), col(SchoolMembership.school_id))
+    .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
+    .where(col(User.id) == bindparam("user_id")),
+    {},
+)
 
-async def _admin_may_attend(session: AsyncSession, user_id: uuid.UUID, access: TeamAccess) -> bool:
+
+async def _admin_may_attend(tx: Transaction, user_id: uuid.UUID, access: TeamAccess) -> bool:
     """A year-end meeting's administrator: district, or of a member's school."""
-    rows = (
-        await session.execute(
-            select(col(User.role), col(User.is_active), col(SchoolMembership.school_id))
-            .outerjoin(SchoolMembership, col(SchoolMembership.user_id) == User.id)
-            .where(col(User.id) == user_id)
-        )
-    ).all()
-    if not rows or not rows[0][1]:
+    found = await tx.execute(_PLACES, {"user_id": user_id})
+    if not found or not found[0]["is_active"]:
         return False
-    role = Role(rows[0][0])
+    role = Role(found[0]["role"])
     if role == Role.district_admin:
         return True
-    schools = {r[2] for r in rows if r[2] is not None}
+    schools = {r["school_id"] for r in found if r["school_id"] is not None}
     return role == Role.school_admin and bool(schools & access.member_school_ids)
 
 
 async def _participants(
-    session: AsyncSession,
+    tx: Transaction,
     access: TeamAccess,
     kind: EventKind,
     requested: list[uuid.UUID] | None,
@@ -88,7 +94,7 @@ async def _participants(
     else:
         chosen = set(requested) | ({observer_id, observed_id} - {None})
     for user_id in sorted(chosen - access.member_ids, key=str):
-        if kind == EventKind.year_end_meeting and await _admin_may_attend(session, user_id, access):  # type: ignore[arg-type]
+        if kind == EventKind.year_end_meeting and await _admin_may_attend(tx, user_id, access):  # type: ignore[arg-type]
             continue
         errors.append(
             FieldError(
@@ -113,8 +119,17 @@ async def _participants(
     return chosen  # type: ignore[return-value]
 
 
+class _Clash(BaseModel):
+    id: uuid.UUID
+    team_id: uuid.UUID
+    kind: EventKind
+    title: str | None
+    starts_at: datetime
+    user_id: uuid.UUID
+
+
 @functools.cache
-def _clash(excluding: bool) -> AnySelect:
+def _clash(excluding: bool) -> Bound:
     """The first scheduled event that overlaps [starts_at, ends_at) and one of `people` takes
     part in (built once each way: with an event to leave out, `exclude`, or not).
 
@@ -146,17 +161,11 @@ def _clash(excluding: bool) -> AnySelect:
         .order_by(col(Event.starts_at), col(Event.id))
         .limit(1)
     )
-    return stmt.where(col(Event.id) != bindparam("exclude")) if excluding else stmt
-
-
-_LOCK_BOOKINGS = text(
-    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
-    "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locks(k, n) ORDER BY n"
-)
+    return Bound(stmt.where(col(Event.id) != bindparam("exclude")) if excluding else stmt, {})
 
 
 async def _check_double_booking(
-    session: AsyncSession,
+    tx: Transaction,
     access: TeamAccess,
     participants: set[uuid.UUID],
     starts_at: datetime,
@@ -164,13 +173,10 @@ async def _check_double_booking(
     exclude: uuid.UUID | None,
 ) -> None:
     """409 if a participant is booked then. The answer names the other event only when it is
-    this team's: another team's calendar is not the caller's to see ("busy at that time")."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialize bookings per person so two concurrent requests cannot both pass the check:
-        # every participant's lock in one statement, taken in the array's (sorted) order, as
-        # every booking takes them, so two bookings never wait on each other crosswise.
-        keys = [f"booking:{user_id}" for user_id in sorted(participants, key=str)]
-        await session.execute(_LOCK_BOOKINGS, {"keys": keys})
+    this team's: another team's calendar is not the caller's to see ("busy at that time").
+    Each participant's booking is locked until the transaction ends, so two concurrent
+    bookings cannot both pass the check (`Transaction.lock`)."""
+    await tx.lock(f"booking:{user_id}" for user_id in participants)
     values = {
         "people": sorted(participants, key=str),
         "window_start": starts_at - MAX_EVENT_LENGTH,
@@ -178,16 +184,14 @@ async def _check_double_booking(
         "ends_at": ends_at,
         "exclude": exclude,
     }
-    stmt = _clash(exclude is not None)
-    # Core on the session's connection: the ORM's execution layer adds a millisecond here.
-    clash = (await (await session.connection()).execute(stmt, values)).first()
+    clash = await tx.one(_Clash, _clash(exclude is not None), values)
     if clash is None:
         return
     if clash.team_id != access.team.id:
         raise Conflict(f"Participant {clash.user_id} is busy at that time")
     raise Conflict(
         f"Participant {clash.user_id} is already booked at that time by event {clash.id} "
-        f"({clash.kind}{': ' + clash.title if clash.title else ''}, "
+        f"({clash.kind.value}{': ' + clash.title if clash.title else ''}, "
         f"starting {clash.starts_at.isoformat()})"
     )
 
@@ -203,75 +207,121 @@ _YEAR_AND_ZONE = (
 
 async def _check_school_year(
     session: AsyncSession, access: TeamAccess, kind: EventKind, starts: datetime, ends: datetime
-) -> ZoneInfo:
-    """Inside the team's school year and its windows, when the district has recorded the year
-    (school_years.service.check_event: 422 otherwise), and the year not over (409). The year
-    and the team's zone are read in one statement; the zone is returned (for the invitation)."""
+) -> None:
+    """`_check_year` of an event moved: the year and the team's zone read in one statement."""
     values = {"label": access.team.school_year, "team_id": access.team.id}
     name, year = (await session.execute(_YEAR_AND_ZONE, values)).one()
-    zone = ZoneInfo(name or "UTC")
+    _check_year(year, ZoneInfo(name or "UTC"), kind, starts, ends)
+
+
+def _check_year(
+    year: SchoolYear | None, zone: ZoneInfo, kind: EventKind, starts: datetime, ends: datetime
+) -> None:
+    """Inside the team's school year and its windows, when the district has recorded the year
+    (school_years.service.check_event: 422 otherwise), and the year not over (409)."""
     if year is not None:
         school_years.check_open(year.label, year.ends_on)
         school_years.check_event(year, kind, starts, ends, zone)
-    return zone
+
+
+# The team `team_id` if the caller sees it (a rule of teams.policies), with its members
+# (teams.service.joined_with_members), its time zone and its school year if the district
+# recorded it: what scheduling decides by, in one statement.
+_YEAR = {c.key: c.label(f"year_{c.key}") for c in table_of(SchoolYear).columns}
+
+
+@functools.cache
+def _scheduling(visible: Any) -> Bound:
+    zone = teams.time_zone_of(Team.id).scalar_subquery().label("zone")
+    stmt = (
+        teams.joined_with_members(select(*table_of(Team).columns, zone, *_YEAR.values()), Team)
+        .outerjoin(SchoolYear, col(SchoolYear.label) == Team.school_year)
+        .where(col(Team.id) == bindparam("team_id"), visible)
+    )
+    return Bound(stmt, {})
+
+
+async def _team_to_schedule(
+    tx: Transaction, principal: Principal, team_id: uuid.UUID
+) -> tuple[TeamAccess, SchoolYear | None, ZoneInfo]:
+    """The team (404 unless the caller sees it) with its members, school year and zone."""
+    visible = team_policies.visible_teams(principal, True, one=True)
+    found = await tx.execute(_scheduling(visible), {**caller_values(principal), "team_id": team_id})
+    if not found:
+        raise NotFound(teams.MISSING)
+    first = found[0]
+    team = Team(**{c.key: first[c.key] for c in table_of(Team).columns})
+    members = ((r["user_id"], r["sees_since"], r["school_id"]) for r in found)
+    year = None
+    if first["year_id"] is not None:
+        year = SchoolYear(**{key: first[f"year_{key}"] for key in _YEAR})
+    return teams.access_from(team, members), year, ZoneInfo(first["zone"] or "UTC")
 
 
 async def create(
-    session: AsyncSession,
+    writes: Writes,
     principal: Principal,
-    access: TeamAccess,
     data: EventCreate,
     *,
     notify: Settings | None = None,
 ) -> EventPublic:
-    """Schedule it; with `notify`, its participants are emailed an invitation (the demo data
-    and imports send none). The answer is built from what was written and the participants
-    read once (for the answer, the notifications and the invitations alike)."""
-    if not policies.can_schedule(principal, access, data.kind):
-        raise Forbidden(policies.not_scheduler("schedule"))
-    zone = await _check_school_year(session, access, data.kind, data.starts_at, data.ends_at)
-    people = await _participants(
-        session,
-        access,
-        data.kind,
-        data.participant_ids,
-        data.observer_id,
-        data.observed_id,
-        principal.staff.id,
-    )
-    await _check_double_booking(session, access, people, data.starts_at, data.ends_at, None)
-    event = Event(
-        team_id=access.team.id,
-        kind=data.kind,
-        title=data.title,
-        starts_at=data.starts_at.astimezone(UTC),
-        ends_at=data.ends_at.astimezone(UTC),
-        location=data.location,
-        observer_id=data.observer_id,
-        observed_id=data.observed_id,
-        learning_target=data.learning_target,
-        strategy=data.strategy,
-        created_by_id=principal.user.id if principal.user else None,
-    )
-    session.add(event)
-    await session.flush()
-    await session.execute(
-        insert(EventParticipant), [{"event_id": event.id, "user_id": u} for u in people]
-    )
-    scheduled = NotificationKind.event_scheduled
-    attending, told = await invitations.attendees_told(session, event.id, scheduled)
-    await _tell(session, principal, access, event, people, scheduled, told)
-    if notify is not None:
-        await invitations.send(
-            session,
-            notify,
-            event,
-            "REQUEST",
-            people=attending,
-            team_name=access.team.name,
-            zone=zone,
+    """Schedule it on a team the caller sees (404 otherwise); with `notify`, its participants
+    are emailed an invitation (the demo data and imports send none). The answer is built from
+    what was written and the participants read once (for the answer, the notifications and
+    the invitations alike).
+
+    One write transaction: the team with what deciding needs, then the participants, then
+    the bookings locked and checked, and the event with its participants, notifications and
+    invitations sent with the COMMIT (on PostgreSQL four round trips; what is written is
+    built before the bookings are locked, so the lock is held for one round trip)."""
+    async with writes.transaction() as tx:
+        access, year, zone = await _team_to_schedule(tx, principal, data.team_id)
+        if not policies.can_schedule(principal, access, data.kind):
+            raise Forbidden(policies.not_scheduler("schedule"))
+        _check_year(year, zone, data.kind, data.starts_at, data.ends_at)
+        people = await _participants(
+            tx,
+            access,
+            data.kind,
+            data.participant_ids,
+            data.observer_id,
+            data.observed_id,
+            principal.staff.id,
         )
-    return _public(event, attending)
+        scheduled = NotificationKind.event_scheduled
+        attending, told = await invitations.people_told(tx, people, scheduled)
+        event = new_row(
+            Event,
+            team_id=access.team.id,
+            kind=data.kind,
+            title=data.title,
+            starts_at=data.starts_at.astimezone(UTC),
+            ends_at=data.ends_at.astimezone(UTC),
+            location=data.location,
+            observer_id=data.observer_id,
+            observed_id=data.observed_id,
+            learning_target=data.learning_target,
+            strategy=data.strategy,
+            created_by_id=principal.user.id if principal.user else None,
+        )
+        answer = _public_of(event, attending)
+        told_rows = notifications.rows_for(
+            [_message(access, answer, people, scheduled)], actor=principal, known=told
+        )
+        emails = []
+        if notify is not None:
+            emails = invitations.messages(
+                notify, answer, "REQUEST", attending, team_name=access.team.name, zone=zone
+            )
+        await _check_double_booking(tx, access, people, event["starts_at"], event["ends_at"], None)
+        await tx.insert(Event, event)
+        for user_id in sorted(people, key=str):
+            await tx.insert(EventParticipant, {"event_id": event["id"], "user_id": user_id})
+        for row in told_rows:
+            await tx.insert(Notification, row)
+        for row in emails:
+            await tx.insert(OutboxMessage, row)
+    return answer
 
 
 _VERBS = {
@@ -279,6 +329,15 @@ _VERBS = {
     NotificationKind.event_moved: "changed",
     NotificationKind.event_cancelled: "cancelled",
 }
+
+
+def _message(
+    access: TeamAccess, event: Event | EventPublic, people: set[uuid.UUID], kind: NotificationKind
+) -> notifications.Message:
+    """The participants' notification of `kind` about the event."""
+    label = EventKind(event.kind).value.replace("_", "-").capitalize()
+    title = f"{event.title or label} ({access.team.name}) {_VERBS[kind]}"
+    return notifications.Message(people, kind, title, f"/events/{event.id}", access.team.id)
 
 
 async def _tell(
@@ -291,12 +350,8 @@ async def _tell(
     told: notifications.Recipients,
 ) -> None:
     """Tell the participants (`told`: read with them, `attendees_told`)."""
-    label = EventKind(event.kind).value.replace("_", "-").capitalize()
-    title = f"{event.title or label} ({access.team.name}) {_VERBS[kind]}"
-    await notifications.tell(
-        session, people, kind, title, f"/events/{event.id}", team_id=access.team.id,
-        actor=principal, known=told,
-    )  # fmt: skip
+    message = _message(access, event, people, kind)
+    await notifications.tell_each(session, [message], actor=principal, known=told)
 
 
 async def participant_ids(session: AsyncSession, event_id: uuid.UUID) -> set[uuid.UUID]:
@@ -325,11 +380,12 @@ async def update(
     changes = rows.patch(event, data)
     if event.status == EventStatus.held and changes.keys() & {"starts_at", "participant_ids"}:
         raise Conflict("The event was held: when it happened and who took part stay as they were")
+    tx = Transaction(session=session)
     current = await participant_ids(session, event.id)
     people = current
     if "participant_ids" in changes:
         people = await _participants(
-            session,
+            tx,
             access,
             EventKind(event.kind),
             changes["participant_ids"],
@@ -341,7 +397,7 @@ async def update(
     ends = (changes.get("ends_at") or event.ends_at).astimezone(UTC)
     if (starts, ends) != (event.starts_at, event.ends_at):
         await _check_school_year(session, access, EventKind(event.kind), starts, ends)
-    await _check_double_booking(session, access, people, starts, ends, event.id)
+    await _check_double_booking(tx, access, people, starts, ends, event.id)
     observation_only = sorted(changes.keys() & OBSERVATION_ONLY)
     if observation_only and event.kind != EventKind.observation:
         name = observation_only[0]
@@ -683,7 +739,14 @@ def participants(event_id: Any) -> Any:
 def _public(event: Event, attending: list[User]) -> EventPublic:
     """The event as the API shows it, from its row and its `attendees` (read once by the
     change that answers it)."""
+    return _public_of(columns_of(event), attending)
+
+
+def _public_of(
+    event: Mapping[str, Any], attending: Sequence[User | invitations.Participant]
+) -> EventPublic:
+    """`_public` of the event's columns."""
     people = [
         {"id": u.id, "given_name": u.given_name, "family_name": u.family_name} for u in attending
     ]
-    return EventPublic.model_validate({**columns_of(event), "participants": people})
+    return EventPublic.model_validate({**event, "participants": people})

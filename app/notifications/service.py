@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +43,16 @@ class Message:
     team_id: uuid.UUID | None = None
 
 
+class Person(Protocol):
+    """Whom a notification may be for: a user account, or its columns read with other rows."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Recipients:
     """What `tell` reads of the people it tells, read instead by a caller beside rows of its
@@ -54,7 +64,7 @@ class Recipients:
     quiet: Mapping[uuid.UUID, frozenset[NotificationKind]]
 
     @classmethod
-    def of(cls, kind: NotificationKind, rows: Iterable[tuple[User, bool]]) -> Recipients:
+    def of(cls, kind: NotificationKind, rows: Iterable[tuple[Person, bool]]) -> Recipients:
         """From rows of (a user, their `quiet_column(kind)`)."""
         found = list(rows)
         quiet = {u.id: frozenset({kind} if off else ()) for u, off in found if u.is_active}
@@ -87,25 +97,48 @@ async def tell_each(
     """`tell` for several messages at once (a worker's pass of reminders): one statement reads
     who is active and who chose no email of each kind (none when the caller `known` it), one
     writes every notification."""
-    skip = actor.user.id if actor is not None and actor.user is not None else None
-    wanted = [(m, sorted({u for u in m.user_ids if u != skip})) for m in messages]
+    wanted = _wanted(messages, actor)
     everyone = sorted({u for _, people in wanted for u in people})
     if not everyone:
         return
-    kinds = tuple(sorted({m.kind for m, people in wanted if people}))
-    quiet_of: Mapping[uuid.UUID, Collection[NotificationKind]]  # active -> no email of these
-    if known is not None:
-        if not (set(kinds) <= known.kinds and known.read.issuperset(everyone)):
-            raise ValueError("the recipients known do not cover these messages")
-        quiet_of = known.quiet
-    else:
+    if known is None:
+        kinds = tuple(sorted({m.kind for m, people in wanted if people}))
         found = await session.execute(_recipients(kinds), {"people": everyone})
-        quiet_of = {
-            row[0]: {kind for kind, quiet in zip(kinds, row[1:], strict=True) if quiet}
+        quiet = {
+            row[0]: frozenset(kind for kind, off in zip(kinds, row[1:], strict=True) if off)
             for row in found
         }
+        known = Recipients(frozenset(kinds), frozenset(everyone), quiet)
+    rows = _rows(wanted, known)
+    if rows:
+        await session.execute(insert(table_of(Notification)), rows)
+
+
+def rows_for(
+    messages: Sequence[Message], *, actor: Principal | None, known: Recipients
+) -> list[dict[str, Any]]:
+    """The notifications `tell_each` writes, as rows (a write transaction inserts them), for
+    recipients the caller read (`known`)."""
+    return _rows(_wanted(messages, actor), known)
+
+
+def _wanted(
+    messages: Sequence[Message], actor: Principal | None
+) -> list[tuple[Message, list[uuid.UUID]]]:
+    """Each message with its people, never the one who acted."""
+    skip = actor.user.id if actor is not None and actor.user is not None else None
+    return [(m, sorted({u for u in m.user_ids if u != skip})) for m in messages]
+
+
+def _rows(wanted: list[tuple[Message, list[uuid.UUID]]], known: Recipients) -> list[dict[str, Any]]:
+    """A notification for each active person of each message; emailed unless they chose not
+    to be of its kind."""
+    kinds = {m.kind for m, people in wanted if people}
+    everyone = {u for _, people in wanted for u in people}
+    if not (kinds <= known.kinds and known.read.issuperset(everyone)):
+        raise ValueError("the recipients known do not cover these messages")
     now = utcnow()
-    rows = [
+    return [
         {
             "id": new_id(),
             "user_id": u,
@@ -115,14 +148,12 @@ async def tell_each(
             "team_id": m.team_id,
             "created_at": now,
             "read_at": None,
-            "email_pending": m.kind not in quiet_of[u],
+            "email_pending": m.kind not in known.quiet[u],
         }
         for m, people in wanted
         for u in people
-        if u in quiet_of
+        if u in known.quiet
     ]
-    if rows:
-        await session.execute(insert(table_of(Notification)), rows)
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from app.teams import policies, service
 from app.teams.policies import TeamAccess
 from app.teams.schemas import TeamPublic
 
-MISSING = "No such team"
+MISSING = service.MISSING
 
 
 async def get_viewable_team(

@@ -58,6 +58,8 @@ MIN_MEMBERS = 2
 _MEMBER = aliased(TeamMember, name="member")
 _PLACE = aliased(SchoolMembership, name="place")
 
+MISSING = "No such team"
+
 
 def joined_with_members(stmt: Any, team: Any) -> Any:
     """`stmt` with the members of its `team` (the table or an alias of it) joined: one row per

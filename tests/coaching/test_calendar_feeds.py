@@ -473,21 +473,35 @@ def test_creating_an_event_reads_its_zone_once_with_or_without_a_recorded_year(
     auth,
     smtp,  # noqa: F811
 ):
-    """The school year check reads the team's zone in its own statement (one row whether or
-    not the district recorded the year) and hands it to the invitation, which named the zone
-    in a statement of its own."""
+    """The team, its members, its school year and its zone are read in one statement (one row
+    per member whether or not the district recorded the year), and the zone goes to the
+    invitation, which named it in a statement of its own before."""
     from tests.test_query_counts import counting
 
     inbox, mail = smtp
     a = auth(world.teacher_a)
-    with counting(app, reads=False) as statements:
+    client.get("/api/v1/me", headers=a)  # the caller's account is known
+    with counting(app, cold=False) as statements:
         post_event(client, a, team, kind="other", title="Planning", **days_ahead(3))
     zone_reads = [sql for sql in statements if "school.time_zone" in sql]
     assert len(zone_reads) == 1, zone_reads
-    # The team, the year and zone, the clash, the event, its people, their accounts for the
-    # answer, the invitation and the notifications (whether each asked no email of it), the
-    # notifications and the invitations.
-    assert len(statements) == 8, statements
+    # The team with all it decides by; the participants' accounts (for the answer, the
+    # invitations and the notifications: whether each asked no email of them); the clash
+    # (after the participants' bookings are locked, on PostgreSQL); then the event, its two
+    # participants, the other participant's notification and two invitations, with the COMMIT.
+    reads = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    locks = [sql for sql in reads if "pg_advisory_xact_lock" in sql]
+    assert len(locks) == (1 if app.state.db.engine.dialect.name == "postgresql" else 0)
+    assert len(reads) - len(locks) == 3, reads
+    written = sorted(sql.split()[2].strip('"') for sql in statements if sql not in reads)
+    assert written == [
+        "event",
+        "event_participant",
+        "event_participant",
+        "notification",
+        "outbox_message",
+        "outbox_message",
+    ], statements
     deliver(mail)
     (message,) = inbox.to(world.teacher_a2.email)
     (event,) = calendar_part(message).walk("VEVENT")
