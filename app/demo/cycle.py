@@ -30,7 +30,6 @@ from app.plans.schemas import PlanAction, PlanTransitionCreate, PlanUpdate
 from app.records import deps as records_access
 from app.records import service as records
 from app.records.schemas import ConferenceRecordWrite, ObservationRecordWrite
-from app.reflections import deps as reflection_access
 from app.reflections import service as reflections
 from app.reflections.models import Visibility
 from app.reflections.schemas import CommentCreate, ReflectionCreate
@@ -356,11 +355,15 @@ async def load_demo_cycle(session: AsyncSession) -> int:
         ),
         None,
     )
-    readable = await reflection_access.get_readable_reflection(
-        blog_post.id, session, p["hiro.hayashi"]
-    )
+    writes = Writes.in_session(session)
+    async with writes.transaction() as tx:  # the post as the API's access dependency reads it
+        readable = await tx.one(
+            reflections.CommentedPost,
+            reflections.commented_statement(p["hiro.hayashi"], blog_post.id),
+        )
+    assert readable is not None
     await reflections.add_comment(
-        session, p["hiro.hayashi"], readable, CommentCreate(body="Seeing it in your class helped")
+        writes, p["hiro.hayashi"], readable, CommentCreate(body="Seeing it in your class helped")
     )
     plan4 = (await plan_access.get_changing_plan(t4, session)).plan
     await plans.transition(

@@ -57,6 +57,17 @@ async def get_readable_reflection(
 ReadableReflection = Annotated[Reflection, Depends(get_readable_reflection)]
 
 
+async def get_commented_post(
+    reflection_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller
+) -> service.CommentedPost:
+    """A post the caller reads (404 otherwise), for a comment on it."""
+    stmt = service.commented_statement(caller, reflection_id)
+    return await read_visible(reads, service.CommentedPost, stmt, missing=MISSING)
+
+
+CommentedPost = Annotated[service.CommentedPost, Depends(get_commented_post)]
+
+
 async def get_changing_reflection(
     reflection_id: uuid.UUID, session: SessionDep, caller: StaffCaller
 ) -> Reflection:

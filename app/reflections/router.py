@@ -10,11 +10,11 @@ from app.core.etag import IfMatch, etag, require_current
 from app.core.pagination import Page, PageDep
 from app.reflections import service
 from app.reflections.deps import (
+    CommentedPost,
     EditableComment,
     EditableReflection,
     HideableComment,
     HideableReflection,
-    ReadableReflection,
     ReflectionView,
     WithinReadableReflection,
 )
@@ -110,10 +110,10 @@ async def list_reflection_comments(
     "/{reflection_id}/comments", status_code=201, responses=error_responses(401, 403, 404, 422)
 )
 async def create_reflection_comment(
-    post: ReadableReflection, body: CommentCreate, session: SessionDep, principal: StaffCaller
+    post: CommentedPost, body: CommentCreate, writes: WritesDep, principal: StaffCaller
 ) -> CommentPublic:
     """Comment on a post you can read."""
-    return await service.add_comment(session, principal, post, body)
+    return await service.add_comment(writes, principal, post, body)
 
 
 @router.post(

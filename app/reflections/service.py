@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from app.core.sql import AnySelect, json_object
 from app.core.writes import Transaction, Writes, new_row
 from app.events.models import Event
 from app.notifications import service as notifications
-from app.notifications.models import NotificationKind
+from app.notifications.models import Notification, NotificationKind
 from app.records.models import ObservationRecord
 from app.reflections import policies
 from app.reflections.models import Reflection, ReflectionComment, Visibility
@@ -296,19 +297,63 @@ def _comments() -> PageQuery:
     return PageQuery(stmt, (ReflectionComment.created_at, ReflectionComment.id))
 
 
+class CommentedPost(BaseModel):
+    """A post the caller reads, with what telling its author of a comment needs."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    author_is_active: bool
+    author_quiet: bool  # chose no email of comments
+
+
+@dataclass(frozen=True)
+class _Author:
+    """A post's author as `notifications.Recipients` reads a person."""
+
+    id: uuid.UUID
+    is_active: bool
+
+
+def commented_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:
+    """The post, if the caller may read it (`readable` plus the id), with its author's
+    standing for notifications: `CommentedPost`."""
+    values = {**caller_values(principal), "reflection_id": reflection_id}
+    return Bound(_commented(policies.reader(principal)), values)
+
+
+@functools.cache
+def _commented(kind: policies.Reader) -> AnySelect:
+    return (
+        select(
+            col(Reflection.id),
+            col(Reflection.author_id),
+            col(User.is_active).label("author_is_active"),
+            notifications.quiet_column(NotificationKind.reflection_comment).label("author_quiet"),
+        )
+        .join(User, col(User.id) == Reflection.author_id)
+        .where(col(Reflection.id) == bindparam("reflection_id"), policies.readable_by(kind))
+    )
+
+
 async def add_comment(
-    session: AsyncSession, principal: Principal, post: Reflection, data: CommentCreate
+    writes: Writes, principal: Principal, post: CommentedPost, data: CommentCreate
 ) -> CommentPublic:
+    """Comment on a post the caller reads (`deps.CommentedPost`) and tell its author: one
+    write transaction of two rows (on PostgreSQL one round trip)."""
     me = principal.staff
-    comment = ReflectionComment(reflection_id=post.id, author_id=me.id, body=data.body)
-    session.add(comment)
-    await session.flush()
-    await notifications.tell(
-        session, [post.author_id], NotificationKind.reflection_comment,
-        f"{me.given_name} {me.family_name} commented on your reflection",
-        f"/reflections/{post.id}", actor=principal,
+    comment = new_row(ReflectionComment, reflection_id=post.id, author_id=me.id, body=data.body)
+    kind = NotificationKind.reflection_comment
+    message = notifications.Message(
+        [post.author_id], kind, f"{me.given_name} {me.family_name} commented on your reflection",
+        f"/reflections/{post.id}",
     )  # fmt: skip
-    return _comment_public(principal, comment)
+    author = _Author(post.author_id, post.author_is_active)
+    told = notifications.Recipients.of(kind, [(author, post.author_quiet)])
+    async with writes.transaction() as tx:
+        await tx.insert(ReflectionComment, comment)
+        for row in notifications.rows_for([message], actor=principal, known=told):
+            await tx.insert(Notification, row)
+    return CommentPublic.model_validate({**comment, "author": me.member_ref()})
 
 
 async def edit_comment(

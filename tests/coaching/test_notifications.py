@@ -101,6 +101,41 @@ def test_a_comment_tells_the_author_without_its_text(client, team, world, auth):
     assert NOTE not in str(told)
 
 
+def test_a_comment_is_emailed_to_its_author_as_they_chose_and_never_to_its_writer(
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
+):
+    """The comment's write reads the author's choice with the post (not with a statement of
+    its own): emailed unless they chose the app only; their own comment tells no one."""
+    inbox, mail = smtp
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    queue(mail)  # the fixture's invitation to the team
+    post = client.post(
+        "/api/v1/reflections",
+        headers=a,
+        json={"title": "What I saw", "body": "b", "visibility": "team", "team_id": team["id"]},
+    ).json()
+    url = f"/api/v1/reflections/{post['id']}/comments"
+    assert client.post(url, headers=a, json={"body": "my own note"}).status_code == 201
+    assert [n for n in mine(client, a) if n["kind"] == "reflection_comment"] == []
+    assert client.post(url, headers=a2, json={"body": NOTE}).status_code == 201
+    assert queue(mail) == 1
+    off = client.patch(
+        "/api/v1/me/notification-settings", headers=a, json={"email": {"reflection_comment": False}}
+    )
+    assert off.status_code == 200, off.text
+    assert client.post(url, headers=a2, json={"body": NOTE}).status_code == 201
+    assert queue(mail) == 0  # the app only
+    told = [n for n in mine(client, a) if n["kind"] == "reflection_comment"]
+    assert len(told) == 2
+    deliver(mail)
+    (emailed,) = [m for m in inbox.to(world.teacher_a.email) if "comment" in m["Subject"]]
+    assert NOTE not in text_of(emailed)
+
+
 def queue(settings) -> int:
     async def run() -> int:
         db = Database(settings)

@@ -127,6 +127,23 @@ def test_comments(client, posts, world, auth):
     )
 
 
+def test_a_comment_is_one_read_and_one_write_transaction(app, client, posts, world, auth):
+    """The post (404 unless the caller reads it) with its author's standing for the
+    notification, in one statement; then the comment and the author's notification, sent with
+    the COMMIT (on PostgreSQL one round trip)."""
+    from tests.test_query_counts import counting
+
+    h = auth(world.teacher_b)
+    client.get("/api/v1/me", headers=h)  # the caller's account is known
+    url = f"/api/v1/reflections/{posts['program']['id']}/comments"
+    with counting(app, cold=False) as statements:
+        r = client.post(url, headers=h, json={"body": "Thanks"})
+    assert r.status_code == 201, r.text
+    shapes = [" ".join(sql.split()[:3]).replace('"', "") for sql in statements]
+    assert [s.split()[0] for s in shapes] == ["SELECT", "INSERT", "INSERT"], statements
+    assert shapes[1:] == ["INSERT INTO reflection_comment", "INSERT INTO notification"]
+
+
 def test_links_must_be_the_authors_team(client, team, world, auth):
     assert (
         post(client, auth(world.teacher_b), visibility="team", team_id=team["id"]).status_code
