@@ -67,3 +67,21 @@ def observations_before_approval(
         json={"observations_need_approved_plan": False},
     )
     assert r.status_code == 200, r.text
+
+
+def post_observation(client: TestClient, auth: Any, world: Any, team: dict, day: str) -> dict:
+    """Teacher A observes teacher A2 on `day` (an ISO date), 15:00 to 16:00 UTC."""
+    r = client.post(
+        "/api/v1/events",
+        headers=auth(world.teacher_a),
+        json={
+            "team_id": team["id"],
+            "kind": "observation",
+            "starts_at": f"{day}T15:00:00Z",
+            "ends_at": f"{day}T16:00:00Z",
+            "observer_id": str(world.teacher_a.id),
+            "observed_id": str(world.teacher_a2.id),
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from app.main import create_app
 from app.plans.models import ActionPlan
-from tests.teams import observations_before_approval
+from tests.teams import observations_before_approval, post_observation
 
 TRIALS = 8
 
@@ -78,18 +78,7 @@ def test_two_saves_of_a_plan_with_the_same_if_match(settings, client, team, worl
 def test_two_saves_of_an_observation_record_with_the_same_if_match(
     settings, client, team, world, auth
 ):
-    event = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": "2026-10-01T15:00:00Z",
-            "ends_at": "2026-10-01T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    ).json()
+    event = post_observation(client, auth, world, team, "2026-10-01")
     observations_before_approval(client, auth, world.district_admin)
     url = f"/api/v1/events/{event['id']}/observation-record"
     h = auth(world.teacher_a)  # the observer, in two browser tabs
@@ -110,30 +99,13 @@ def test_two_saves_of_an_observation_record_with_the_same_if_match(
     race(settings, requests, check)
 
 
-def _observation(client, team, world, auth, day: int) -> dict[str, Any]:
-    """Teacher A observes teacher A2 on `day` November (past: its record may be written)."""
-    r = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": f"2026-11-{day:02d}T15:00:00Z",
-            "ends_at": f"2026-11-{day:02d}T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
 def test_two_first_records_of_one_observation_store_one(settings, client, team, world, auth):
     """The observer saves the first record in two tabs at once: one is stored and answered 201,
     the other is told a record exists (409), never a 500 or two records."""
     observations_before_approval(client, auth, world.district_admin)
     h = auth(world.teacher_a)
-    events = [_observation(client, team, world, auth, day) for day in range(1, TRIALS + 1)]
+    days = [f"2026-11-{day:02d}" for day in range(1, TRIALS + 1)]
+    events = [post_observation(client, auth, world, team, day) for day in days]
 
     def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
         url = f"/api/v1/events/{events[trial]['id']}/observation-record"
@@ -160,7 +132,8 @@ def test_a_record_and_a_cancellation_of_one_observation_do_not_both_succeed(
     succeeds, the other is refused, and the event says which happened."""
     observations_before_approval(client, auth, world.district_admin)
     h = auth(world.teacher_a)
-    events = [_observation(client, team, world, auth, day) for day in range(1, TRIALS + 1)]
+    days = [f"2026-11-{day:02d}" for day in range(1, TRIALS + 1)]
+    events = [post_observation(client, auth, world, team, day) for day in days]
 
     def requests(c: httpx.AsyncClient, trial: int) -> list[Any]:
         event = events[trial]

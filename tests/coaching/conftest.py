@@ -1,7 +1,7 @@
 import pytest
 
 from app.users.models import Role
-from tests.teams import approve_plan, form_team
+from tests.teams import approve_plan, form_team, post_observation
 
 
 def make_team(client, world, factory, auth):
@@ -62,17 +62,4 @@ def observation(client, team, world, auth):
     """Teacher A observes teacher A2 on 1 December, the team's plan approved (observations are
     held only after that)."""
     approve_plan(client, auth, team["id"], world.teacher_a, world.admin_a)
-    r = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": "2026-12-01T15:00:00Z",
-            "ends_at": "2026-12-01T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    )
-    assert r.status_code == 201
-    return r.json()
+    return post_observation(client, auth, world, team, "2026-12-01")

@@ -3,25 +3,13 @@ import uuid
 import pytest
 
 from tests.coaching.conftest import TEAM_READERS
+from tests.teams import post_observation
 
 
 @pytest.fixture
 def observation(client, team, world, auth):
     """Teacher A observes teacher A2 on 1 December next year: coverage is for what is ahead."""
-    r = client.post(
-        "/api/v1/events",
-        headers=auth(world.teacher_a),
-        json={
-            "team_id": team["id"],
-            "kind": "observation",
-            "starts_at": "2027-12-01T15:00:00Z",
-            "ends_at": "2027-12-01T16:00:00Z",
-            "observer_id": str(world.teacher_a.id),
-            "observed_id": str(world.teacher_a2.id),
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
+    return post_observation(client, auth, world, team, "2027-12-01")
 
 
 @pytest.fixture
