@@ -327,3 +327,43 @@ def test_writers_at_once_queue_and_all_commit(settings, sync_engine, author):
 
     _on_database(settings, work)
     assert _stored(sync_engine, "At once") == 32
+
+
+def test_writers_leave_connections_to_the_reads(settings, sync_engine, author):
+    """Write transactions take at most half the read path's connections (rounded up): with two,
+    a writer holding one (as one waiting on a lock does) leaves the other to every read, and a
+    second writer waits for the first instead of taking it. Both writers commit."""
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's reads never take a writer's connection")
+    narrow = settings.model_copy(update={"db_pool_size": 2})
+    order: list[str] = []
+
+    inside = asyncio.Event()
+
+    async def writer(db: Database, name: str, held: asyncio.Event | None) -> None:
+        async with Writes(db).transaction() as tx:
+            await tx.one(Count, _count(f"Narrow {name}"))  # the transaction holds a connection
+            order.append(f"{name} in")
+            inside.set()
+            if held is not None:
+                await held.wait()
+            await tx.insert(Reflection, _post(author, f"Narrow {name}"))
+        order.append(f"{name} out")
+
+    async def work(db: Database) -> None:
+        release = asyncio.Event()
+        first = asyncio.create_task(writer(db, "first", release))
+        await inside.wait()
+        second = asyncio.create_task(writer(db, "second", None))
+        for _ in range(5):  # reads are answered while a writer holds a connection
+            found = await db.driver.rows(_count("Narrow first"))
+            assert found == [{"n": 0}]
+        await asyncio.sleep(0.05)
+        assert "second in" not in order  # waiting for the first writer's slot
+        release.set()
+        await asyncio.gather(first, second)
+
+    _on_database(narrow, work)
+    assert order == ["first in", "first out", "second in", "second out"]
+    assert _stored(sync_engine, "Narrow first") == 1
+    assert _stored(sync_engine, "Narrow second") == 1

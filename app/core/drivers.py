@@ -73,6 +73,33 @@ async def _pg_rows(cur: psycopg.AsyncCursor[Any]) -> list[Any]:
     return await cur.fetchall() if cur.description is not None else []
 
 
+class WriterSlots:
+    """At most `count` write transactions at once (per event loop: tests run several); a writer
+    waits up to `wait` seconds for a slot, then the request answers 503 "busy" (SQLAlchemy's
+    pool timeout error, as a full pool answers)."""
+
+    def __init__(self, count: int, wait: float) -> None:
+        self.count = count
+        self.wait = wait
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.count))
+        slot = self._slots[1]
+        try:
+            async with asyncio.timeout(self.wait):
+                await slot.acquire()
+        except TimeoutError as exc:
+            raise sa_exc.TimeoutError(f"all {self.count} write connections were busy") from exc
+        try:
+            yield
+        finally:
+            slot.release()
+
+
 class Driver:
     """Runs read-only selects for one app instance (see the module docstring)."""
 
@@ -173,8 +200,8 @@ class SqliteDriver(Driver):
         self._open: set[sqlite3.Connection] = set()
         # At most `writers` write transactions at once, with as many threads: one waiting for
         # the write lock (on its thread) never takes the thread the lock's holder needs next.
-        self._write_slots = writers
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        # Writers wait for a slot as long as for the lock itself (the busy timeout).
+        self._write_slots = WriterSlots(writers, busy_timeout_ms / 1000)
         self._threads = self._new_threads()
         # PRAGMA data_version only compares within one connection: it gets its own.
         self._versions: sqlite3.Connection | None = None
@@ -261,30 +288,12 @@ class SqliteDriver(Driver):
                 self._give(conn)
 
     def _new_threads(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self._write_slots, thread_name_prefix="sqlite-writes")
-
-    def _slot(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:  # tests run several loops
-            self._slots = (loop, asyncio.Semaphore(self._write_slots))
-        return self._slots[1]
+        return ThreadPoolExecutor(self._write_slots.count, thread_name_prefix="sqlite-writes")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Batch]:
-        slot = self._slot()
-        try:
-            # Writers wait for a slot as long as for the lock itself (the busy timeout).
-            async with asyncio.timeout(self.busy_timeout_ms / 1000):
-                await slot.acquire()
-        except TimeoutError as exc:
-            raise sa_exc.TimeoutError(
-                f"all {self._write_slots} write connections were busy"
-            ) from exc
-        try:
-            async with self._transaction() as batch:
-                yield batch
-        finally:
-            slot.release()
+        async with self._write_slots.held(), self._transaction() as batch:
+            yield batch
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Batch]:
@@ -359,9 +368,7 @@ class SqliteDriver(Driver):
             self._open.clear()
             self._versions = None
             threads = self._threads
-            self._threads = ThreadPoolExecutor(
-                self._write_slots, thread_name_prefix="sqlite-writes"
-            )
+            self._threads = self._new_threads()
         for conn in conns:
             conn.close()
         threads.shutdown(wait=False)
@@ -400,6 +407,10 @@ class PostgresDriver(Driver):
         self.connect_timeout = connect_timeout
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Write transactions share the pool with reads but take at most half of it (rounded
+        # up): a burst of writers, some waiting on a lock, never leaves the reads (and every
+        # request's account check) without a connection.
+        self._write_slots = WriterSlots(max(1, (size + 1) // 2), timeout)
 
     async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         loop = asyncio.get_running_loop()
@@ -517,6 +528,11 @@ class PostgresDriver(Driver):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Batch]:
+        async with self._write_slots.held(), self._transaction() as batch:
+            yield batch
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Batch]:
         taken: list[psycopg.AsyncConnection[Any]] = []
         batch = self._opened_by("BEGIN", taken)
         try:
