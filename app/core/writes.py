@@ -9,6 +9,7 @@ a few statements it can build ahead (a post, a comment) writes through `Writes` 
     async with writes.transaction() as tx:
         await tx.insert(Reflection, row)           # a new row: `new_row(Reflection, ...)`
         await tx.later(Change(FORGET, values))     # an UPDATE or DELETE nobody reads
+        await tx.lock(names)                       # names held until the transaction ends
         found = await tx.one(Schema, statement)    # a check, or an UPDATE .. RETURNING
 
 `insert` and `later` are sent with the transaction's next round trip: the next statement whose
