@@ -309,20 +309,7 @@ def test_parallel_coverage_requests_store_one_and_decisions_do_not_overlap(
     a = auth(world.teacher_a)
 
     def observation(trial: int) -> str:
-        r = client.post(
-            "/api/v1/events",
-            headers=a,
-            json={
-                "team_id": team["id"],
-                "kind": "observation",
-                "starts_at": f"2030-11-{trial + 2:02d}T15:00:00Z",
-                "ends_at": f"2030-11-{trial + 2:02d}T16:00:00Z",
-                "observer_id": str(world.teacher_a.id),
-                "observed_id": str(world.teacher_a2.id),
-            },
-        )
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        return str(post_observation(client, auth, world, team, f"2030-11-{trial + 2:02d}")["id"])
 
     def ask(c: httpx.AsyncClient, trial: int) -> list[Any]:
         event_id = observation(trial)

@@ -8,9 +8,8 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from email.utils import parseaddr
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from app.core.config import Settings
 from app.core.reads import Bound
 from app.core.writes import Transaction
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
+from app.events.schemas import EventPublic
 from app.mail import outbox
 from app.mail.models import OutboxMessage
 from app.notifications import service as notifications
@@ -139,51 +139,11 @@ async def send(
         session.add(OutboxMessage(**row))
 
 
-class Invited(Protocol):
-    """Whom an invitation goes to: a user account, or its columns read with other rows."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def given_name(self) -> str: ...
-    @property
-    def family_name(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def is_active(self) -> bool: ...
-
-
-class Scheduled(Protocol):
-    """What an invitation shows of the event: its row, or the event as the API answers it."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def kind(self) -> EventKind: ...
-    @property
-    def title(self) -> str | None: ...
-    @property
-    def team_id(self) -> uuid.UUID: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def location(self) -> str | None: ...
-    @property
-    def status(self) -> EventStatus: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def updated_at(self) -> datetime: ...
-
-
 def messages(
     settings: Settings,
-    event: Scheduled,
+    event: Event | EventPublic,
     method: Method,
-    people: Sequence[Invited],
+    people: Sequence[User | Participant],
     *,
     team_name: str,
     zone: ZoneInfo,
