@@ -15,6 +15,7 @@ from app.calendar_feeds.router import router as calendar_feeds_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
+from app.core.heap import frozen_after_startup
 from app.core.input_guard import InputGuardMiddleware
 from app.core.journal import Journal
 from app.core.lifecycle import Lifecycle
@@ -132,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feed.start()
         journal.start()
         try:
-            yield
+            with frozen_after_startup():
+                yield
         finally:
             await journal.stop()
             if feed is not None:
