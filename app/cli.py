@@ -101,6 +101,7 @@ def serve(
 
         uvicorn.run("app.main:app", host=host, port=port, reload=True, access_log=False)
         return
+    from app.core.serving import event_loop
     from app.core.serving import serve as serve_app
 
     serve_app(
@@ -109,6 +110,7 @@ def serve(
         port=port,
         workers=workers,
         grace_seconds=settings.shutdown_grace_seconds,
+        loop=event_loop(settings),
     )
 
 

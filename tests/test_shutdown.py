@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from app.core.serving import TESTED_UVICORN
+from app.core.serving import TESTED_UVICORN, event_loop
 from app.schools.models import School
 from app.users.models import Role
 
@@ -165,3 +165,37 @@ def test_sigterm_drains_then_stops_without_dropping_a_request(
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.parametrize(
+    ("url", "chosen", "loop"),
+    [
+        ("sqlite:///./x.db", "auto", "asyncio"),
+        ("postgresql://db/peercoach", "auto", "uvloop"),
+        ("sqlite:///./x.db", "uvloop", "uvloop"),
+        ("postgresql://db/peercoach", "asyncio", "asyncio"),
+    ],
+)
+def test_the_event_loop_is_asyncio_on_sqlite_and_uvloop_on_postgresql_unless_chosen(
+    url: str, chosen: str, loop: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import app.core.serving
+    from app.cli import cli
+    from app.core.config import Settings, get_settings
+
+    settings = Settings(environment="development", database_url=url, event_loop=chosen)
+    assert event_loop(settings) == loop
+    # `peercoach serve` serves with it.
+    served: dict[str, object] = {}
+    monkeypatch.setattr(app.core.serving, "serve", lambda _app, **kw: served.update(kw))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("EVENT_LOOP", chosen)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    get_settings.cache_clear()  # read the environment above
+    try:
+        assert CliRunner().invoke(cli, ["serve", "--port", "8999"]).exit_code == 0
+    finally:
+        get_settings.cache_clear()
+    assert served["loop"] == loop
