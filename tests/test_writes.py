@@ -329,6 +329,40 @@ def test_writers_at_once_queue_and_all_commit(settings, sync_engine, author):
     assert _stored(sync_engine, "At once") == 32
 
 
+def test_sqlite_writers_of_a_worker_take_turns_in_arrival_order(settings, sync_engine, author):
+    """On SQLite a worker runs one write transaction at a time: the next starts when the last
+    has committed, in the order they came, instead of waiting for the write lock in SQLite's
+    busy handler (which sleeps and does not notice the lock come free)."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's writers run side by side")
+    order: list[str] = []
+    first_inside = asyncio.Event()
+    let_go = asyncio.Event()
+
+    async def writer(db: Database, name: str) -> None:
+        async with Writes(db).transaction() as tx:
+            order.append(f"{name} began")
+            await tx.one(Count, _count(f"Turns {name}"))  # holds the write lock from here
+            if name == "a":
+                first_inside.set()
+                await let_go.wait()
+            await tx.insert(Reflection, _post(author, f"Turns {name}"))
+        order.append(f"{name} committed")
+
+    async def work(db: Database) -> None:
+        first = asyncio.create_task(writer(db, "a"))
+        await first_inside.wait()
+        later = [asyncio.create_task(writer(db, n)) for n in ("b", "c")]
+        await asyncio.sleep(0.2)  # b and c have arrived and wait
+        assert order == ["a began"]
+        let_go.set()
+        await asyncio.gather(first, *later)
+
+    _on_database(settings, work)
+    assert order == ["a began", "a committed", "b began", "b committed", "c began", "c committed"]
+    assert sum(_stored(sync_engine, f"Turns {n}") for n in "abc") == 3
+
+
 def test_writers_leave_connections_to_the_reads(settings, sync_engine, author):
     """Write transactions take at most half the read path's connections (rounded up): with two,
     a writer holding one (as one waiting on a lock does) leaves the other to every read, and a

@@ -19,9 +19,10 @@ raised there, and nothing of the transaction is saved.
 
 Statements are SQLAlchemy Core, compiled once per shape (`compiled.py`, shared with the read
 path), and run on the read path's driver (`drivers.py`): on PostgreSQL one read-write
-transaction on a pooled connection, BEGIN sent with its first statement; on SQLite a writer
-connection (foreign keys on), each statement on a worker thread, the write lock taken at the
-first (BEGIN IMMEDIATE: writers queue on the busy timeout, never fail at COMMIT for having
+transaction on a pooled connection, BEGIN sent with its first statement; on SQLite one
+transaction at a time per worker (the others wait their turn) on a writer connection (foreign
+keys on), its statements on a worker thread, the write lock taken at the first (BEGIN
+IMMEDIATE: other processes' writers queue on the busy timeout, never fail at COMMIT for having
 read first). The transaction commits when the block ends, inside the handler, so before the
 answer is sent; an exception rolls it back, and a COMMIT the database did not confirm raises
 `CommitFailed` (503, "probably not saved"), as a session's does. After the commit the tables it
