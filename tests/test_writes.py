@@ -313,8 +313,8 @@ def test_a_post_through_the_api_is_stored_and_answered_from_what_was_written(
 
 def test_writers_at_once_queue_and_all_commit(settings, sync_engine, author):
     """Thirty-two transactions at once, each holding its lock across two round trips: on
-    SQLite they queue on the write lock (its busy timeout, on worker threads), on PostgreSQL
-    they run side by side; none fails, none is lost."""
+    SQLite they take turns (one writer thread), on PostgreSQL they run side by side; none
+    fails, none is lost."""
 
     async def one(db: Database, i: int) -> None:
         async with Writes(db).transaction() as tx:
