@@ -110,7 +110,7 @@ def serve(
         port=port,
         workers=workers,
         grace_seconds=settings.shutdown_grace_seconds,
-        loop=event_loop(settings),
+        loop=event_loop(settings, workers),
     )
 
 

@@ -168,16 +168,16 @@ def test_sigterm_drains_then_stops_without_dropping_a_request(
 
 
 @pytest.mark.parametrize(
-    ("url", "chosen", "loop"),
+    ("workers", "chosen", "loop"),
     [
-        ("sqlite:///./x.db", "auto", "asyncio"),
-        ("postgresql://db/peercoach", "auto", "uvloop"),
-        ("sqlite:///./x.db", "uvloop", "uvloop"),
-        ("postgresql://db/peercoach", "asyncio", "asyncio"),
+        (1, "auto", "asyncio"),
+        (4, "auto", "uvloop"),
+        (1, "uvloop", "uvloop"),
+        (4, "asyncio", "asyncio"),
     ],
 )
-def test_the_event_loop_is_asyncio_on_sqlite_and_uvloop_on_postgresql_unless_chosen(
-    url: str, chosen: str, loop: str, monkeypatch: pytest.MonkeyPatch
+def test_the_event_loop_is_asyncio_for_one_worker_and_uvloop_for_several_unless_chosen(
+    workers: int, chosen: str, loop: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
@@ -185,8 +185,9 @@ def test_the_event_loop_is_asyncio_on_sqlite_and_uvloop_on_postgresql_unless_cho
     from app.cli import cli
     from app.core.config import Settings, get_settings
 
+    url = "sqlite:///./x.db"
     settings = Settings(environment="development", database_url=url, event_loop=chosen)
-    assert event_loop(settings) == loop
+    assert event_loop(settings, workers) == loop
     # `peercoach serve` serves with it.
     served: dict[str, object] = {}
     monkeypatch.setattr(app.core.serving, "serve", lambda _app, **kw: served.update(kw))
@@ -195,7 +196,8 @@ def test_the_event_loop_is_asyncio_on_sqlite_and_uvloop_on_postgresql_unless_cho
     monkeypatch.setenv("ENVIRONMENT", "development")
     get_settings.cache_clear()  # read the environment above
     try:
-        assert CliRunner().invoke(cli, ["serve", "--port", "8999"]).exit_code == 0
+        args = ["serve", "--port", "8999", "--workers", str(workers)]
+        assert CliRunner().invoke(cli, args).exit_code == 0
     finally:
         get_settings.cache_clear()
     assert served["loop"] == loop

@@ -116,8 +116,8 @@ class Settings(BaseSettings):
     # served for the drain period; then in-flight requests get the grace period to finish.
     shutdown_drain_seconds: float = Field(default=5.0, ge=0, le=600)
     shutdown_grace_seconds: float = Field(default=30.0, ge=1, le=3600)
-    # The event loop `peercoach serve` runs (app/core/serving.py): auto is asyncio's own on
-    # SQLite and uvloop on PostgreSQL.
+    # The event loop `peercoach serve` runs (app/core/serving.py): auto is asyncio's own for
+    # one worker and uvloop for several.
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     # Roster imports: a sync refuses to deactivate more than this share of the active staff of
     # the schools it covers unless forced; schools an org file creates get this time zone.

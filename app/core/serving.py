@@ -93,20 +93,23 @@ class DrainingSupervisor(multiprocess.Multiprocess):
         super().terminate_all()
 
 
-def event_loop(settings: Settings) -> Literal["asyncio", "uvloop"]:
-    """The event loop to serve with (`EVENT_LOOP`; auto: by the database).
+def event_loop(settings: Settings, workers: int) -> Literal["asyncio", "uvloop"]:
+    """The event loop to serve with (`EVENT_LOOP`; auto: asyncio's for one worker, uvloop for
+    several).
 
-    uvloop, through libuv 1.45 and later, accepts one connection per turn of the loop. On SQLite
-    every statement runs on the loop's thread, so a turn under load runs many requests whole
-    (a page of 50 teams: 3 ms each): 32 clients connecting at once were accepted over 1.2 s,
-    the last one's first answer taking as long (bench/README.md, thirteenth session). asyncio's
-    loop accepts every waiting connection in a turn, and answers as many requests a second on
-    SQLite. On PostgreSQL requests wait for the server between statements, turns are short, and
-    uvloop's faster I/O answers up to 15 % more a second.
+    uvloop, through libuv 1.45 and later, accepts one connection per turn of the loop. Under
+    load a turn runs many requests' steps (on SQLite whole requests: its statements run on the
+    loop's thread), so 32 clients connecting at once to one worker were accepted over 1.2 s on
+    SQLite, the last one's first answer taking as long, and a created event's p99 on PostgreSQL
+    was 327 ms against 230 (bench/README.md, thirteenth session). asyncio's loop accepts every
+    waiting connection in a turn and, at district scale, answered as many requests a second on
+    both engines. With several workers sharing a port that greed is the problem instead: the
+    worker that wakes first would take every waiting connection, busy or not; one accept per
+    turn spreads them, so several workers run uvloop.
     """
     if settings.event_loop != "auto":
         return settings.event_loop
-    return "asyncio" if settings.database_url.startswith("sqlite") else "uvloop"
+    return "asyncio" if workers == 1 else "uvloop"
 
 
 def serve(
