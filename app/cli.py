@@ -95,13 +95,15 @@ def serve(
     """Serve the API with uvicorn (docs at /docs in development). SIGTERM drains first:
     /readyz fails for SHUTDOWN_DRAIN_SECONDS while requests are still served, then in-flight
     requests finish; Ctrl-C stops without the drain."""
+    from app.core.serving import event_loop
+
     settings = _settings()
     if reload:
         import uvicorn
 
-        uvicorn.run("app.main:app", host=host, port=port, reload=True, access_log=False)
+        loop = event_loop(settings, 1)
+        uvicorn.run("app.main:app", host=host, port=port, reload=True, access_log=False, loop=loop)
         return
-    from app.core.serving import event_loop
     from app.core.serving import serve as serve_app
 
     serve_app(

@@ -12,7 +12,6 @@ captured bytes; a redirect (a single sign-on's start) answers the captured `Loca
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
+from app.core.heap import freeze
 from app.main import create_app
 
 
@@ -106,6 +106,5 @@ def _load() -> FastAPI:
 app = _load()
 # Finding the response models built the whole app (create_app above), whose ~300,000 objects a
 # bare app would not carry: left to the collector, its full passes stall the floor for 150 ms
-# every few thousand requests (the app freezes them the same way, app/core/heap.py).
-gc.collect()
-gc.freeze()
+# every few thousand requests (the app freezes them the same way).
+freeze()

@@ -23,10 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-@contextmanager
-def frozen_after_startup() -> Iterator[None]:
+def freeze() -> None:
+    """Collect once, then keep every survivor out of later full passes."""
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def frozen_after_startup() -> Iterator[None]:
+    freeze()
     try:
         yield
     finally:
