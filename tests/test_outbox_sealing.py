@@ -51,7 +51,7 @@ def test_an_invitation_waits_sealed_and_is_emptied_once_sent(
     assert token not in waiting.body  # what a copy of the database held before it went
     [sent] = _rows(sync_engine, "sealed@example.org")
     assert sent.sent_at is not None
-    assert (sent.body, sent.calendar) == ("", None)
+    assert (sent.body, sent.calendar, sent.calendar_spec) == ("", None, None)
     # The link works: sealing changed what is stored, not what is sent.
     r = client.post("/api/v1/auth/activate", json={"token": token, "password": "my own passphrase"})
     assert r.status_code == 200, r.text
@@ -123,6 +123,36 @@ def test_a_message_sealed_under_another_key_is_given_up_and_the_rest_go(
     assert given_up.attempts == MAX_ATTEMPTS  # never tried again
     assert "SECRET_KEY" in (given_up.last_error or "")
     assert deliver(mail) == 0
+
+
+def test_a_calendar_part_the_worker_cannot_write_is_given_up_without_quoting_it(
+    settings,
+    smtp,  # noqa: F811
+    sync_engine,
+):
+    """An invitation whose calendar spec this release cannot read (a release that wrote
+    another shape, a damaged row) is given up, and the reason names no attendee."""
+    inbox, mail = smtp
+    unreadable = '{"name": "Peer coaching", "method": "REQUEST", "attendee": "x@example.org"}'
+    with Session(sync_engine) as s:
+        s.add(
+            OutboxMessage(
+                kind="event_request",
+                to_address="spec@example.org",
+                subject="Invitation: Observation",
+                body=sealing.seal(settings.secret_key, "You are invited"),
+                calendar_spec=sealing.seal(settings.secret_key, unreadable),
+                sealed=True,
+            )
+        )
+        s.commit()
+    assert deliver(mail) == 0
+    assert inbox.to("spec@example.org") == []
+    [given_up] = _rows(sync_engine, "spec@example.org")
+    assert given_up.sent_at is None
+    assert given_up.attempts == MAX_ATTEMPTS
+    assert "calendar part not written" in (given_up.last_error or "")
+    assert "x@example.org" not in (given_up.last_error or "")
 
 
 def test_sealing_round_trips_and_hides_the_text():

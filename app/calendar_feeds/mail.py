@@ -139,6 +139,30 @@ async def send(
         session.add(OutboxMessage(**row))
 
 
+class CalendarSpec(BaseModel):
+    """What an invitation's calendar part is written from (`render`): queued with the message,
+    sealed, and written by the mail worker when it sends it. Writing it costs `icalendar` about
+    half a millisecond an event, a third of scheduling one; nothing here changes after the
+    request, so the worker writes what the request would have."""
+
+    name: str
+    method: Method
+    organizer: str
+    link: str
+    event: ics.CalendarEvent
+
+
+def render(spec: str) -> str:
+    """The calendar part of a queued invitation (its `calendar_spec`); raises ValueError when
+    it is not one (pydantic's ValidationError is one)."""
+    found = CalendarSpec.model_validate_json(spec)
+    link = found.link
+    body = ics.calendar(
+        found.name, [found.event], lambda _: link, method=found.method, organizer=found.organizer
+    )
+    return body.decode()
+
+
 def messages(
     settings: Settings,
     event: Event | EventPublic,
@@ -151,7 +175,8 @@ def messages(
     moved: bool = False,
 ) -> list[dict[str, Any]]:
     """The outbox rows of `send` (one per active person, or of those in `only`), for a write
-    transaction to insert: the invitation or cancellation of the event to `people`."""
+    transaction to insert: the invitation or cancellation of the event to `people`, its
+    calendar part to be written by the worker (`CalendarSpec`)."""
     details = ics.CalendarEvent(
         id=event.id,
         kind=EventKind(event.kind),
@@ -165,19 +190,19 @@ def messages(
         version=event.version,
         updated_at=event.updated_at,
         time_zone=zone.key,
-        attendees=[
+        attendees=tuple(
             ics.Attendee(given_name=p.given_name, family_name=p.family_name, email=p.email)
             for p in people
-        ],
+        ),
     )
     link = f"{settings.frontend_url.rstrip('/')}/events/{event.id}"
-    body = ics.calendar(
-        "Peer coaching",
-        [details],
-        lambda _: link,
+    spec = CalendarSpec(
+        name="Peer coaching",
         method=method,
         organizer=parseaddr(settings.smtp_from)[1] or "peercoach@localhost",
-    ).decode()
+        link=link,
+        event=details,
+    ).model_dump_json()
     title = ics.summary(details)
     if method == "CANCEL":
         subject, opening = f"Cancelled: {title}", "This peer coaching event is cancelled"
@@ -189,8 +214,7 @@ def messages(
     if details.location:
         text += f"{details.location}\n"
     text += f"\n{link}\n"
-    return [
-        outbox.message(settings, f"event_{method.lower()}", person.email, subject, text, body)
-        for person in people
-        if person.is_active and (only is None or person.id in only)
-    ]
+    to = [p.email for p in people if p.is_active and (only is None or p.id in only)]
+    return outbox.messages_to(
+        settings, f"event_{method.lower()}", to, subject, text, calendar_spec=spec
+    )

@@ -25,6 +25,10 @@ class OutboxMessage(SQLModel, table=True):
     # which): sealed when `sealed` (app/mail/sealing.py), emptied once sent.
     body: str = Field(sa_type=Text)
     calendar: str | None = Field(default=None, sa_type=Text)
+    # An invitation's calendar part not written yet: what `render` in app/calendar_feeds/mail.py
+    # writes it from (JSON, sealed as the rest), written by the worker when it sends. The
+    # request that queues it does not pay icalendar's writing (about half a millisecond).
+    calendar_spec: str | None = Field(default=None, sa_type=Text)
     # False only for messages queued before sealing (migration 0042): sent as they are.
     sealed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlmodel import col
 
+from app.calendar_feeds.mail import render
 from app.core.config import Settings
 from app.core.db import Database, utcnow
 from app.mail.models import OutboxMessage
@@ -40,11 +41,18 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
-    """The message as sent (its sealed parts opened: `Unreadable` when they cannot be)."""
-    body, calendar = m.body, m.calendar
+    """The message as sent (its sealed parts opened, an invitation's calendar part written:
+    `Unreadable` when they cannot be)."""
+    body, calendar, spec = m.body, m.calendar, m.calendar_spec
     if m.sealed:
         body = unseal(settings.secret_key, body)
         calendar = None if calendar is None else unseal(settings.secret_key, calendar)
+        spec = None if spec is None else unseal(settings.secret_key, spec)
+    if spec is not None:
+        try:
+            calendar = render(spec)
+        except ValueError as exc:  # not a calendar spec this release can write
+            raise Unreadable(f"calendar part not written: {type(exc).__name__}") from exc
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = m.to_address
@@ -139,6 +147,7 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
             attempts=OutboxMessage.attempts + 1,
             body="",
             calendar=None,
+            calendar_spec=None,
         )
         sent += 1
     return sent

@@ -309,13 +309,21 @@ def test_participants_are_emailed_invitations_moves_and_cancellations(
         observer_id=str(world.teacher_a.id), observed_id=str(world.teacher_a2.id),
         learning_target="Questions that make students think", strategy="Wait time",
     )  # fmt: skip
-    # Waiting in the outbox, the invitation's calendar part is sealed (app/mail/sealing.py).
+    # Waiting in the outbox, the invitation's calendar part is not written yet: what the
+    # worker writes it from waits sealed (app/mail/sealing.py), as the text does.
     with Session(sync_engine) as s:
         waiting = list(s.scalars(select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))))
     assert waiting
-    assert all(m.sealed and m.calendar for m in waiting)
-    assert not any("VCALENDAR" in (m.calendar or "") + m.body for m in waiting)
+    assert all(m.sealed and m.calendar is None and m.calendar_spec for m in waiting)
+    stored = [m.body + (m.calendar_spec or "") for m in waiting]
+    assert not any("Room 7" in text or world.teacher_a.email in text for text in stored)
     deliver(mail)
+    with Session(sync_engine) as s:  # sent: nothing of it kept
+        for m in waiting:
+            sent = s.get(OutboxMessage, m.id)
+            assert sent is not None
+            assert sent.sent_at is not None
+            assert (sent.body, sent.calendar, sent.calendar_spec) == ("", None, None)
     for person in (world.teacher_a, world.teacher_a2):
         (message,) = inbox.to(person.email)
         assert message["Subject"].startswith("Invitation: Observation")
