@@ -50,6 +50,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 # Labels to run: any containing one of these comma-separated texts (all when empty).
 ONLY = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
+# Which engines to measure (PostgreSQL also needs BENCH_POSTGRES_URL).
+ENGINES = [e for e in os.environ.get("BENCH_ENGINES", "sqlite,postgresql").split(",") if e]
 
 
 def _chosen(label: str) -> bool:
@@ -578,9 +580,10 @@ def main() -> None:
             issuer = f"http://localhost:{provider.server_port}"
             for stale in work.glob("bench.db*"):  # a kept database of an earlier run
                 stale.unlink()
-            results += bench_engine("sqlite", f"sqlite:///{work}/bench.db", work, issuer)
+            if "sqlite" in ENGINES:
+                results += bench_engine("sqlite", f"sqlite:///{work}/bench.db", work, issuer)
             pg = os.environ.get("BENCH_POSTGRES_URL")
-            if pg:
+            if pg and "postgresql" in ENGINES:
                 sys.path.insert(0, str(ROOT))
                 from tests.dbsetup import drop_postgres_database, fresh_postgres_url
 

@@ -17,6 +17,7 @@ from app.auth.principal import Principal, Staff
 from app.auth.principal_cache import PrincipalCache
 from app.main import create_app
 from app.users.models import Role, SchoolMembership, User
+from tests.coaching.conftest import make_team
 from tests.conftest import ENGINE
 from tests.test_query_counts import counting
 
@@ -132,18 +133,65 @@ def statements_for(app, client, path, headers) -> int:
     return len(seen)
 
 
-def test_sqlite_keeps_accounts_until_anything_commits(app, client, sync_engine, world, auth):
+def test_sqlite_keeps_accounts_until_the_district_changes(
+    app, client, sync_engine, world, factory, auth
+):
+    """Any commit by another connection moves `PRAGMA data_version`; only one that raised the
+    district's revision (staff, schools, ...) empties the cache. Teams' content does not."""
     if ENGINE != "sqlite":
         pytest.skip("SQLite only")
+    team = make_team(client, world, factory, auth)
     h = auth(world.admin_a)
     assert app.state.principal_feed is None
     assert app.state.principals.live
     app.state.principals.clear()
     assert statements_for(app, client, "/api/v1/users", h) == 2  # the account, the page
     assert statements_for(app, client, "/api/v1/users", h) == 1  # the page only
-    with sync_engine.begin() as conn:  # any commit by another connection, here another table
-        conn.execute(text("UPDATE school SET name = name || '.'"))
-    assert statements_for(app, client, "/api/v1/users", h) == 2
+    changes = [
+        # (a commit by another connection, whether it empties the cache)
+        (f"UPDATE team SET name = name || '.' WHERE id = '{uuid.UUID(team['id']).hex}'", False),
+        ("UPDATE school SET name = name || '.'", True),
+        (f"UPDATE user_account SET given_name = 'Al' WHERE id = '{world.admin_a.id.hex}'", True),
+        (
+            "INSERT INTO school_membership (user_id, school_id) "
+            f"VALUES ('{world.admin_a.id.hex}', '{world.school_b.id.hex}')",
+            True,
+        ),
+        (f"DELETE FROM school_membership WHERE school_id = '{world.school_b.id.hex}'", True),
+    ]
+    for statement, empties in changes:
+        with sync_engine.begin() as conn:
+            conn.execute(text(statement))
+        expected = 2 if empties else 1
+        assert statements_for(app, client, "/api/v1/users", h) == expected, statement
+        assert statements_for(app, client, "/api/v1/users", h) == 1, statement
+
+
+def test_every_table_a_principal_is_read_from_raises_the_district_revision_on_sqlite(
+    sync_engine,
+):
+    """On SQLite the cache follows the district's revision: each table of STAFF_TABLES needs
+    migration 0043's trigger raising it on UPDATE and DELETE, and on INSERT but for the
+    account table (a new account is in nobody's cache)."""
+    if ENGINE != "sqlite":
+        pytest.skip("SQLite only")
+    from app.auth.principal_cache import STAFF_TABLES
+
+    with sync_engine.connect() as conn:
+        triggers = conn.execute(
+            text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+    nil = "'" + "0" * 32 + "'"
+    raising = {
+        (table, event)
+        for table, sql in triggers
+        for event in ("INSERT", "UPDATE", "DELETE")
+        if f"AFTER {event} ON {table}" in sql and "content_revision" in sql and nil in sql
+    }
+    assert {"user_account", "school_membership"} == STAFF_TABLES
+    for table in STAFF_TABLES:
+        events = {"UPDATE", "DELETE"} | ({"INSERT"} if table != "user_account" else set())
+        assert {(table, event) for event in events} <= raising, table
 
 
 @postgres_only

@@ -14,7 +14,11 @@ principals it has read, and forgets them as soon as the database says they may h
   not come back, empties the cache and stops it until the feed listens again; meanwhile every
   request reads its account. Entries also expire after `ttl` seconds.
 - SQLite: before each lookup the worker reads `PRAGMA data_version`, which changes with every
-  commit by any other connection; any change empties the cache. Exact, with no delay.
+  commit by any other connection. When it has changed, the worker reads the district's
+  content revision (app/core/kept.py), which triggers (migration 0043) raise in the same commit
+  as any change to the staff tables (and to schools, school years, focus areas and the
+  program's rules); a new revision empties the cache. Exact, with no delay, and a commit that
+  changed only teams' content (an event, a post: most writes) leaves the accounts kept.
 - Either way the worker that commits a staff change empties its cache right after the commit,
   before it answers (`after_commit`), and a read that started before a change is not stored
   after it (the generation check).
@@ -28,18 +32,27 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
+from sqlalchemy import select
 from sqlalchemy.sql.util import find_tables
+from sqlmodel import col
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Staff
 from app.core.change_feed import ChangeFeed
 from app.core.db import Database
 from app.core.drivers import Driver, PostgresDriver, SqliteDriver
+from app.core.kept import DISTRICT, ContentRevision
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 # The tables a principal is read from (derived from the statement itself): a commit that
 # changes any of them empties the committing worker's cache, and migration 0010's triggers
 # notify the others (tests/test_principal_cache.py checks each table has its trigger).
 STAFF_TABLES = frozenset(t.name for t in find_tables(STAFF_WITH_SCHOOLS))
+# SQLite: the counter migration 0043's triggers raise with every change to STAFF_TABLES (an
+# account's INSERT aside: a new account is in nobody's cache), checked by
+# tests/test_principal_cache.py.
+DISTRICT_REVISION = select(col(ContentRevision.revision)).where(
+    col(ContentRevision.team_id) == DISTRICT
+)
 
 
 class PrincipalCache:
@@ -160,16 +173,22 @@ class PrincipalCache:
 
     def _follow_sqlite(self, reads: SqliteDriver) -> None:
         """SQLite has no notifications, but it counts commits: before each lookup, compare
-        `PRAGMA data_version` with the last one seen and forget everything if any connection
-        (another worker, the CLI, an import, this worker's own writes) committed since. Exact,
-        and a few microseconds instead of the account's query; only as useful as writes are
-        rare, which they are next to reads."""
+        `PRAGMA data_version` with the last one seen; if any connection (another worker, the
+        CLI, an import, this worker's own writes) committed since, read the district's
+        revision, and forget everything if it moved. A few microseconds instead of the
+        account's query, and one more statement after a commit."""
         seen: list[int | None] = [None]
+        seen_revision: list[int | None] = [None]
 
         def poll() -> None:
             version = reads.data_version()
-            if version != seen[0]:
-                seen[0] = version
+            if version == seen[0]:
+                return
+            seen[0] = version
+            found = reads.peek(DISTRICT_REVISION)
+            revision = found[0]["revision"] if found else None
+            if revision != seen_revision[0]:
+                seen_revision[0] = revision
                 self.clear()
 
         self.poll = poll

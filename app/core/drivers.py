@@ -362,6 +362,21 @@ class SqliteDriver(Driver):
                 raise _sqlite_error("PRAGMA data_version", (), exc) from exc
             return int(row[0])
 
+    def peek(self, stmt: AnySelect) -> list[Row]:
+        """A fixed statement's rows, read at once on the connection `data_version` reads
+        (synchronously: for a check that cannot wait, as the principal cache's before each
+        lookup). Like `data_version`, not one of a request's statements: listeners do not see
+        it."""
+        shape, sql, args = self.statements.prepare(stmt, None, fixed=True)
+        with self._lock:
+            try:
+                if self._versions is None:
+                    self._versions = self._connect()
+                found = self._versions.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _sqlite_error(sql, args, exc) from exc
+        return to_dicts(shape, found, False)
+
     async def close(self) -> None:
         with self._lock:
             conns = [*self._open, *([self._versions] if self._versions else [])]
