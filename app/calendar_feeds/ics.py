@@ -125,13 +125,20 @@ def calendar(
     return calendar_of(name, [listed(e, link_of(e), organizer) for e in events], method)
 
 
+def instant(moment: datetime) -> float:
+    """A key to order times by, many times faster than comparing them: the read path's datetimes
+    each carry a UTC `tzinfo` object of their own (parsed from ISO text), and comparing two
+    aware datetimes whose `tzinfo` objects differ asks each for its offset."""
+    return moment.timestamp()
+
+
 def calendar_of(name: str, items: Sequence[Listed], method: str | None = None) -> bytes:
     """A whole calendar: the events, and one VTIMEZONE for each zone they use (covering only
     the years they span)."""
     parts = [_head(name, method)]
     if items:
-        first = min(i.event.starts_at for i in items).date()
-        last = max(i.event.ends_at for i in items).date()
+        first = min((i.event.starts_at for i in items), key=instant).date()
+        last = max((i.event.ends_at for i in items), key=instant).date()
         zones = sorted({i.event.time_zone or "UTC" for i in items})
         span = (date(first.year, 1, 1), date(last.year + 1, 1, 1))
         parts += [_vtimezone(zone, *span) for zone in zones]

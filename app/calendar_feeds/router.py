@@ -38,7 +38,7 @@ def calendar_response(
         "Cache-Control": "private, max-age=300",
         "Content-Disposition": f'inline; filename="{filename}"',
     }
-    latest = max(changed, default=None)
+    latest = max(changed, key=ics.instant, default=None)
     if latest is not None:
         headers["Last-Modified"] = format_datetime(latest, usegmt=True)
     sent = request.headers.get("if-none-match", "")

@@ -5,7 +5,7 @@ per zone, stable UIDs), and that a feed never carries a note nor outlives its ad
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -514,3 +514,24 @@ def test_creating_an_event_reads_its_zone_once_with_or_without_a_recorded_year(
     (message,) = inbox.to(world.teacher_a2.email)
     (event,) = calendar_part(message).walk("VEVENT")
     assert event["dtstart"].params["TZID"] == "America/Chicago"
+
+
+def test_times_are_ordered_by_instant_whatever_their_offsets():
+    """`ics.instant` orders as the datetimes do, across zones and `tzinfo` objects (the read
+    path's parsed ones, the standard library's)."""
+    from pydantic import TypeAdapter
+
+    from app.calendar_feeds import ics
+
+    parsed = TypeAdapter(datetime).validate_python
+    times = [
+        parsed("2026-09-28T14:00:00Z"),
+        datetime(2026, 9, 28, 13, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 9, 28, 9, 30, tzinfo=timezone(timedelta(hours=-5))),  # 14:30 UTC
+        parsed("2026-09-28T16:00:00+02:00"),  # 14:00 UTC, the same instant as the first
+        parsed("2026-09-28T14:00:00.000001Z"),
+    ]
+    assert sorted(times, key=ics.instant) == sorted(times)
+    assert [ics.instant(t) for t in sorted(times)] == sorted(ics.instant(t) for t in times)
+    assert max(times, key=ics.instant) == max(times)
+    assert min(times, key=ics.instant) == min(times)
