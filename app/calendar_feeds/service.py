@@ -261,10 +261,8 @@ class _TeamEvents:
     until: datetime | None
 
 
-def _soonest(item: ics.Listed) -> tuple[float, uuid.UUID]:
-    # By timestamp (`ics.instant`): sorting a school's 250 events by their datetimes took
-    # 1.1 ms, by timestamps 0.1 ms.
-    return ics.instant(item.event.starts_at), item.event.id
+def _soonest(item: ics.Listed) -> tuple[datetime, uuid.UUID]:
+    return ics.instant(item.event.starts_at), item.event.id  # `instant`: a faster sort
 
 
 async def feed_events(

@@ -531,6 +531,7 @@ def test_times_are_ordered_by_instant_whatever_their_offsets():
         parsed("2026-09-28T16:00:00+02:00"),  # 14:00 UTC, the same instant as the first
         parsed("2026-09-28T14:00:00.000001Z"),
     ]
+    assert all(ics.instant(t) == t and ics.instant(t).tzinfo is UTC for t in times)
     assert sorted(times, key=ics.instant) == sorted(times)
     assert [ics.instant(t) for t in sorted(times)] == sorted(ics.instant(t) for t in times)
     assert max(times, key=ics.instant) == max(times)
