@@ -5,6 +5,8 @@ tokens promise."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
@@ -125,20 +127,47 @@ def test_a_message_sealed_under_another_key_is_given_up_and_the_rest_go(
     assert deliver(mail) == 0
 
 
+def _spec_in_unknown_zone() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from app.calendar_feeds.ics import Attendee, CalendarEvent
+    from app.calendar_feeds.mail import CalendarSpec
+
+    now = datetime.now(UTC)
+    event = CalendarEvent(
+        id=uuid.uuid4(), kind="observation", title=None, team_id=uuid.uuid4(), team_name="T",
+        starts_at=now, ends_at=now + timedelta(hours=1), location=None, status="scheduled",
+        version=1, updated_at=now, time_zone="Nowhere/Zone",
+        attendees=(Attendee(given_name="X", family_name="Y", email="x@example.org"),),
+    )  # fmt: skip
+    return CalendarSpec(
+        name="Peer coaching", method="REQUEST", organizer="p@example.org", link="l", event=event
+    ).model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    [
+        '{"name": "Peer coaching", "method": "REQUEST", "attendee": "x@example.org"}',
+        _spec_in_unknown_zone(),
+    ],
+    ids=["another shape", "unknown zone"],
+)
 def test_a_calendar_part_the_worker_cannot_write_is_given_up_without_quoting_it(
     settings,
     smtp,  # noqa: F811
     sync_engine,
+    unreadable,
 ):
-    """An invitation whose calendar spec this release cannot read (a release that wrote
+    """An invitation whose calendar spec this release cannot write (a release that wrote
     another shape, a damaged row) is given up, and the reason names no attendee."""
     inbox, mail = smtp
-    unreadable = '{"name": "Peer coaching", "method": "REQUEST", "attendee": "x@example.org"}'
+    address = f"spec.{uuid.uuid4().hex[:8]}@example.org"
     with Session(sync_engine) as s:
         s.add(
             OutboxMessage(
                 kind="event_request",
-                to_address="spec@example.org",
+                to_address=address,
                 subject="Invitation: Observation",
                 body=sealing.seal(settings.secret_key, "You are invited"),
                 calendar_spec=sealing.seal(settings.secret_key, unreadable),
@@ -147,8 +176,8 @@ def test_a_calendar_part_the_worker_cannot_write_is_given_up_without_quoting_it(
         )
         s.commit()
     assert deliver(mail) == 0
-    assert inbox.to("spec@example.org") == []
-    [given_up] = _rows(sync_engine, "spec@example.org")
+    assert inbox.to(address) == []
+    [given_up] = _rows(sync_engine, address)
     assert given_up.sent_at is None
     assert given_up.attempts == MAX_ATTEMPTS
     assert "calendar part not written" in (given_up.last_error or "")

@@ -129,8 +129,8 @@ def instant(moment: datetime) -> datetime:
     """The same time in UTC under the standard library's one `UTC` object: a key to order times
     by. The read path's datetimes each carry a UTC `tzinfo` object of their own (parsed from ISO
     text), and comparing two aware datetimes whose `tzinfo` objects differ asks each for its
-    offset, where two under the same one compare as plain values (250 of a school feed's
-    events: 1.1 ms to sort as read, 0.2 ms by this key)."""
+    offset, where two under the same one compare as plain values (sorting a school feed's 250
+    events as read took 1.1 ms of its 3.2 ms)."""
     return moment.astimezone(UTC)
 
 

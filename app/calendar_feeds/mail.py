@@ -154,7 +154,7 @@ class CalendarSpec(BaseModel):
 
 def render(spec: str) -> str:
     """The calendar part of a queued invitation (its `calendar_spec`); raises ValueError when
-    it is not one (pydantic's ValidationError is one)."""
+    it is not one (pydantic's ValidationError is one), LookupError for an unknown time zone."""
     found = CalendarSpec.model_validate_json(spec)
     link = found.link
     body = ics.calendar(

@@ -22,7 +22,9 @@ class OutboxMessage(SQLModel, table=True):
     to_address: str = Field(max_length=320)
     subject: str = Field(max_length=300)
     # The text, and an iCalendar invitation or cancellation sent with it (its METHOD says
-    # which): sealed when `sealed` (app/mail/sealing.py), emptied once sent.
+    # which): sealed when `sealed` (app/mail/sealing.py), emptied once sent. `calendar` holds
+    # parts written before migration 0045 (queued then, sent as they are); since, the worker
+    # writes them from `calendar_spec`.
     body: str = Field(sa_type=Text)
     calendar: str | None = Field(default=None, sa_type=Text)
     # An invitation's calendar part not written yet: what `render` in app/calendar_feeds/mail.py

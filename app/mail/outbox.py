@@ -20,37 +20,11 @@ def enqueue(
     to_address: str,
     subject: str,
     body: str,
-    *,
-    calendar: str | None = None,
 ) -> None:
-    """`calendar`: an iCalendar object sent along (an invitation: its METHOD is REQUEST). The
-    subject stays readable (what the worker logs and an operator sees): never put a secret
-    in it."""
-    session.add(
-        OutboxMessage(**message(settings, kind, to_address, subject, body, calendar=calendar))
-    )
-
-
-def message(
-    settings: Settings,
-    kind: str,
-    to_address: str,
-    subject: str,
-    body: str,
-    *,
-    calendar: str | None = None,
-) -> dict[str, Any]:
-    """`enqueue`'s row, for a write transaction to insert (`OutboxMessage`)."""
-    key = settings.secret_key
-    return new_row(
-        OutboxMessage,
-        kind=kind,
-        to_address=to_address,
-        subject=subject,
-        body=seal(key, body),
-        calendar=None if calendar is None else seal(key, calendar),
-        sealed=True,
-    )
+    """Queue one email in the session's transaction. The subject stays readable (what the
+    worker logs and an operator sees): never put a secret in it."""
+    (row,) = messages_to(settings, kind, [to_address], subject, body)
+    session.add(OutboxMessage(**row))
 
 
 def messages_to(
@@ -60,15 +34,18 @@ def messages_to(
     subject: str,
     body: str,
     *,
-    calendar_spec: str,
+    calendar_spec: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of one email to each of `addresses` (an invitation to an event), its text and
-    calendar spec sealed once for all of them. The calendar part is written by the worker when
-    it sends (`app.calendar_feeds.mail.render`), not by the request that queues it."""
+    """The rows of one email to each of `addresses`, for a write transaction to insert
+    (`OutboxMessage`), its text sealed once for all of them. `calendar_spec`: an invitation's
+    calendar part, written by the worker when it sends (`app.calendar_feeds.mail.render`),
+    sealed as the text is. (The `calendar` column holds parts written by a release before
+    migration 0045; nothing writes it now.)"""
     if not addresses:
         return []
     key = settings.secret_key
-    sealed_body, sealed_spec = seal(key, body), seal(key, calendar_spec)
+    sealed_body = seal(key, body)
+    sealed_spec = None if calendar_spec is None else seal(key, calendar_spec)
     return [
         new_row(
             OutboxMessage,

@@ -51,7 +51,7 @@ def _email(settings: Settings, m: OutboxMessage) -> EmailMessage:
     if spec is not None:
         try:
             calendar = render(spec)
-        except ValueError as exc:  # not a calendar spec this release can write
+        except (ValueError, LookupError) as exc:  # not a spec this release can write
             raise Unreadable(f"calendar part not written: {type(exc).__name__}") from exc
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
