@@ -176,12 +176,13 @@ def test_every_table_a_principal_is_read_from_raises_the_district_revision_on_sq
     if ENGINE != "sqlite":
         pytest.skip("SQLite only")
     from app.auth.principal_cache import STAFF_TABLES
+    from app.core.kept import DISTRICT
 
     with sync_engine.connect() as conn:
         triggers = conn.execute(
             text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
         ).all()
-    nil = "'" + "0" * 32 + "'"
+    nil = f"'{DISTRICT.hex}'"  # SQLite stores ids as 32 hex digits
     raising = {
         (table, event)
         for table, sql in triggers

@@ -32,27 +32,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
 from sqlalchemy.sql.util import find_tables
-from sqlmodel import col
 
 from app.auth.principal import STAFF_WITH_SCHOOLS, Principal, Staff
 from app.core.change_feed import ChangeFeed
 from app.core.db import Database
 from app.core.drivers import Driver, PostgresDriver, SqliteDriver
-from app.core.kept import DISTRICT, ContentRevision
+from app.core.kept import DISTRICT, REVISIONS
 
 STAFF_CHANNEL = "peercoach_staff"  # migration 0010's triggers notify here
 # The tables a principal is read from (derived from the statement itself): a commit that
 # changes any of them empties the committing worker's cache, and migration 0010's triggers
 # notify the others (tests/test_principal_cache.py checks each table has its trigger).
 STAFF_TABLES = frozenset(t.name for t in find_tables(STAFF_WITH_SCHOOLS))
-# SQLite: the counter migration 0043's triggers raise with every change to STAFF_TABLES (an
-# account's INSERT aside: a new account is in nobody's cache), checked by
-# tests/test_principal_cache.py.
-DISTRICT_REVISION = select(col(ContentRevision.revision)).where(
-    col(ContentRevision.team_id) == DISTRICT
-)
+# SQLite follows the district's content revision (`kept.REVISIONS` of DISTRICT), which
+# migration 0043's triggers raise with every change to STAFF_TABLES (an account's INSERT aside:
+# a new account is in nobody's cache), checked by tests/test_principal_cache.py.
 
 
 class PrincipalCache:
@@ -185,7 +180,7 @@ class PrincipalCache:
             if version == seen[0]:
                 return
             seen[0] = version
-            found = reads.peek(DISTRICT_REVISION)
+            found = reads.peek(REVISIONS, {"teams": [DISTRICT]})
             revision = found[0]["revision"] if found else None
             if revision != seen_revision[0]:
                 seen_revision[0] = revision

@@ -362,12 +362,12 @@ class SqliteDriver(Driver):
                 raise _sqlite_error("PRAGMA data_version", (), exc) from exc
             return int(row[0])
 
-    def peek(self, stmt: AnySelect) -> list[Row]:
+    def peek(self, stmt: AnySelect, params: Mapping[str, Any] | None = None) -> list[Row]:
         """A fixed statement's rows, read at once on the connection `data_version` reads
         (synchronously: for a check that cannot wait, as the principal cache's before each
         lookup). Like `data_version`, not one of a request's statements: listeners do not see
         it."""
-        shape, sql, args = self.statements.prepare(stmt, None, fixed=True)
+        shape, sql, args = self.statements.prepare(stmt, params, fixed=True)
         with self._lock:
             try:
                 if self._versions is None:
