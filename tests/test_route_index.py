@@ -132,3 +132,77 @@ def test_a_route_added_after_start_up_is_found():
         return {"late": True}
 
     assert client.delete("/api/v1/users").json() == {"late": True}
+
+
+def _dependants(app: FastAPI):
+    """Every dependency object of every route of the app, sub-dependencies included."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    pending = [
+        context.dependant
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+    while pending:
+        dependant = pending.pop()
+        yield dependant
+        pending.extend(dependant.dependencies)
+
+
+def test_the_solver_remembers_fastapis_own_classification_of_every_dependency():
+    """classify_dependencies_once: installed by create_app, and for every dependency the app has
+    it answers what FastAPI's helper answers, the second time from memory."""
+    from fastapi.dependencies import utils as solver
+
+    from app.core.routing import CLASSIFIERS
+
+    app = create_app()
+    dependants = list(_dependants(app))
+    assert len(dependants) > 200
+    for name, (ask, argument) in CLASSIFIERS.items():
+        remembered = getattr(solver, name)
+        assert remembered.__wrapped__ is ask, name
+        for dependant in dependants:
+            if argument:
+                want = ask(dependant=dependant)
+                assert remembered(dependant=dependant) == want
+                assert remembered(dependant=dependant) == want
+            else:
+                want = ask(dependant.call)
+                assert remembered(dependant.call) == want
+                assert remembered(dependant.call) == want
+    assert {solver._is_coroutine_callable(d.call) for d in dependants} == {True, False}
+    assert {solver._get_cache_key(dependant=d)[2] for d in dependants} == {"function", ""}
+
+
+def test_a_remembered_answer_is_asked_once_per_object_and_the_memory_is_bounded(monkeypatch):
+    from app.core import routing
+
+    asked: list[object] = []
+
+    def ask(subject: object) -> int:
+        asked.append(subject)
+        return len(asked)
+
+    monkeypatch.setattr(routing, "MEMO_MAX", 3)
+    remembered = routing._remembered(ask)
+    first, second = object(), object()
+    assert remembered(first) == 1
+    assert remembered(first) == 1
+    assert remembered(second) == 2  # another object is asked about, never answered for another
+    assert asked == [first, second]
+    for _ in range(5):
+        remembered(object())
+    assert remembered(first) == 8  # forgotten when the memory filled: asked again
+    assert len(asked) == 8
+
+
+def test_installing_the_memory_twice_keeps_one_layer():
+    from fastapi.dependencies import utils as solver
+
+    from app.core.routing import classify_dependencies_once
+
+    classify_dependencies_once()
+    before = solver._get_cache_key
+    classify_dependencies_once()
+    assert solver._get_cache_key is before
