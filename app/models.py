@@ -23,7 +23,7 @@ from app.rosters.models import RosterImport, RosterImportRow
 from app.school_years.models import SchoolYear
 from app.schools.models import School
 from app.support.models import SupportRequest
-from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember, TeamSchool
+from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember
 from app.users.models import SchoolMembership, User
 
 __all__ = [
@@ -66,6 +66,5 @@ __all__ = [
     "Team",
     "TeamInvitation",
     "TeamMember",
-    "TeamSchool",
     "User",
 ]

@@ -34,7 +34,8 @@ from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
 from app.teams import policies as team_policies
-from app.teams.models import Team, TeamSchool
+from app.teams.models import Team, TeamMember
+from app.users.models import SchoolMembership
 
 
 class YearEndFacts(TeamFacts):
@@ -53,8 +54,9 @@ def _per_team(kind: reflection_policies.Reader) -> Any:
         schools = (
             select(col(School.name))
             .distinct()
-            .join(TeamSchool, col(TeamSchool.school_id) == School.id)
-            .where(TeamSchool.team_id == team.id)
+            .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+            .join(TeamMember, col(TeamMember.user_id) == SchoolMembership.user_id)
+            .where(TeamMember.team_id == team.id)
             .order_by(School.name)
         )
 

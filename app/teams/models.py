@@ -56,20 +56,6 @@ class TeamMember(SQLModel, table=True):
     sees_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class TeamSchool(SQLModel, table=True):
-    """A school where a team has a member: a copy kept by the database's own triggers on
-    `team_member` and `school_membership` (migration 0046), never written by the app. An
-    administrator's teams are those with a member in one of their schools; read from here that
-    is one index range of the school (its 50 teams), instead of every member of the school
-    (500 staff) joined to their teams on each request."""
-
-    __tablename__ = "team_school"
-    __table_args__ = (Index("ix_team_school_school_id_team_id", "school_id", "team_id"),)
-
-    team_id: uuid.UUID = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
-    school_id: uuid.UUID = Field(foreign_key="school.id", primary_key=True, ondelete="CASCADE")
-
-
 class InvitationStatus(StrEnum):
     pending = "pending"
     accepted = "accepted"

@@ -35,7 +35,6 @@ from app.teams.models import (
     Team,
     TeamInvitation,
     TeamMember,
-    TeamSchool,
 )
 from app.teams.policies import TeamAccess
 from app.teams.schemas import (
@@ -743,8 +742,9 @@ def time_zone_of(team_id: Any) -> AnySelect:
     a feed at district scale)."""
     return (
         select(col(School.time_zone))
-        .join(TeamSchool, col(TeamSchool.school_id) == School.id)
-        .where(col(TeamSchool.team_id) == team_id)
+        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
+        .join(TeamMember, col(TeamMember.user_id) == SchoolMembership.user_id)
+        .where(col(TeamMember.team_id) == team_id)
         .order_by(School.name)
         .limit(1)
     )
