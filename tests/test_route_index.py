@@ -149,9 +149,27 @@ def _dependants(app: FastAPI):
         pending.extend(dependant.dependencies)
 
 
+def _subjects(name: str, dependants: list) -> list:
+    """What each remembered helper is asked about in the app: its dependencies, their
+    callables, their parameters or the parameters' annotations."""
+    params = [
+        field
+        for d in dependants
+        for field in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)
+    ]
+    if name == "_get_cache_key":
+        return dependants
+    if name.startswith("_is_") and name.endswith("_callable"):
+        return [d.call for d in dependants]
+    if name == "field_annotation_is_sequence":
+        return [field.field_info.annotation for field in params]
+    return params
+
+
 def test_the_solver_remembers_fastapis_own_classification_of_every_dependency():
-    """classify_dependencies_once: installed by create_app, and for every dependency the app has
-    it answers what FastAPI's helper answers, the second time from memory."""
+    """classify_dependencies_once: installed by create_app, and for every dependency and
+    parameter the app has it answers what FastAPI's helper answers, the second time from
+    memory."""
     from fastapi.dependencies import utils as solver
 
     from app.core.routing import CLASSIFIERS
@@ -159,18 +177,20 @@ def test_the_solver_remembers_fastapis_own_classification_of_every_dependency():
     app = create_app()
     dependants = list(_dependants(app))
     assert len(dependants) > 200
-    for name, (ask, argument) in CLASSIFIERS.items():
+    for name, helper in CLASSIFIERS.items():
         remembered = getattr(solver, name)
-        assert remembered.__wrapped__ is ask, name
-        for dependant in dependants:
-            if argument:
-                want = ask(dependant=dependant)
-                assert remembered(dependant=dependant) == want
-                assert remembered(dependant=dependant) == want
+        assert remembered.__wrapped__ is helper.ask, name
+        subjects = _subjects(name, dependants)
+        assert len(subjects) > 100, name
+        for subject in subjects:
+            if helper.argument:
+                want = helper.ask(**{helper.argument: subject})
+                assert remembered(**{helper.argument: subject}, uses_scopes_cache={}) == want
+                assert remembered(**{helper.argument: subject}) == want
             else:
-                want = ask(dependant.call)
-                assert remembered(dependant.call) == want
-                assert remembered(dependant.call) == want
+                want = helper.ask(subject)
+                assert remembered(subject) == want, (name, subject)
+                assert remembered(subject) == want, (name, subject)
     assert {solver._is_coroutine_callable(d.call) for d in dependants} == {True, False}
     assert {solver._get_cache_key(dependant=d)[2] for d in dependants} == {"function", ""}
 
@@ -180,21 +200,23 @@ def test_a_remembered_answer_is_asked_once_per_object_and_the_memory_is_bounded(
 
     asked: list[object] = []
 
-    def ask(subject: object) -> int:
+    def ask(subject: object, *, upper: bool = False) -> int:
         asked.append(subject)
-        return len(asked)
+        return len(asked) * (10 if upper else 1)
 
     monkeypatch.setattr(routing, "MEMO_MAX", 3)
-    remembered = routing._remembered(ask)
+    remembered = routing._remembered(routing.Classifier(ask))
     first, second = object(), object()
     assert remembered(first) == 1
     assert remembered(first) == 1
     assert remembered(second) == 2  # another object is asked about, never answered for another
-    assert asked == [first, second]
+    assert remembered(first, upper=True) == 30  # another argument: asked, not remembered
+    assert remembered(first) == 1
+    assert asked == [first, second, first]
     for _ in range(5):
         remembered(object())
-    assert remembered(first) == 8  # forgotten when the memory filled: asked again
-    assert len(asked) == 8
+    assert remembered(first) == 9  # forgotten when the memory filled: asked again
+    assert len(asked) == 9
 
 
 def test_installing_the_memory_twice_keeps_one_layer():

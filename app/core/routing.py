@@ -29,20 +29,23 @@ under the same key answers first), and that `Router.__call__` runs `Router.middl
 request's dependencies, FastAPI 0.165's `solve_dependencies` works out again what depends only
 on the route's dependency tree: the dependency's cache key (walking its sub-dependencies for
 security scopes) and whether its callable is a generator, an async generator or a coroutine
-(each asked through an `lru_cache` keyed by a wrapper object built for the call). Measured
-in-process, that was 15-20 µs of a 150-300 µs request (bench/README.md). The function replaces
-those four helpers, as `fastapi.dependencies.utils` names them, with ones that remember FastAPI's
-own answer per dependency object and per callable (by identity, as FastAPI's caches do): the
-answers are FastAPI's, computed once. A route's dependency objects are built once at start-up;
-overrides (tests) build new ones per request, so each memo is emptied when it reaches
-`MEMO_MAX` entries.
+(each asked through an `lru_cache` keyed by a wrapper object built for the call); and for each
+query, path, header or cookie parameter, its model, its names and whether it takes a list.
+Measured in-process, the dependencies were 15-20 µs of a 150-300 µs request, the parameters
+about 4 µs each (30 µs of a list with eight; bench/README.md). The function replaces those
+helpers (`CLASSIFIERS`), as `fastapi.dependencies.utils` names them, with ones that remember
+FastAPI's own answer per dependency, callable or parameter object (by identity, as FastAPI's
+caches do): the answers are FastAPI's, computed once. A route's dependency objects and
+parameters are built once at start-up; overrides (tests) build new ones per request, so each
+memo is emptied when it reaches `MEMO_MAX` entries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies import models as dependency_models
@@ -157,17 +160,35 @@ def index_routes(app: FastAPI) -> RouteIndex:
 
 
 MEMO_MAX = 4096
-_Answer = TypeVar("_Answer")
 
 
-def _remembered(ask: Callable[..., _Answer], argument: str | None = None) -> Callable[..., _Answer]:
-    """`ask`, answering again from memory for the same object (by identity: the memo holds the
-    object, so its id is not reused while remembered). `argument` names the keyword `ask`
-    takes the object by; positional otherwise."""
-    memo: dict[int, tuple[object, _Answer]] = {}
+@dataclass(frozen=True)
+class Classifier:
+    """One of FastAPI's helpers whose answer depends only on one long-lived object:
+    `argument` names the keyword it takes that object by (positional otherwise), `ignored` the
+    keywords that do not change the answer (a per-request cache)."""
 
-    def remembered(*args: Any, **kwargs: Any) -> _Answer:
-        subject = kwargs[argument] if argument else args[0]
+    ask: Callable[..., Any]
+    argument: str | None = None
+    ignored: frozenset[str] = frozenset()
+
+
+def _remembered(helper: Classifier) -> Callable[..., Any]:
+    """The helper, answering again from memory for the same object (by identity: the memo
+    holds the object, so its id is not reused while remembered). A call with any other
+    argument is passed through unremembered."""
+    memo: dict[int, tuple[object, Any]] = {}
+    ask, argument, ignored = helper.ask, helper.argument, helper.ignored
+
+    def remembered(*args: Any, **kwargs: Any) -> Any:
+        if argument is None:
+            if len(args) != 1 or kwargs:
+                return ask(*args, **kwargs)
+            subject = args[0]
+        else:
+            if args or not ignored.issuperset(kwargs.keys() - {argument}):
+                return ask(*args, **kwargs)
+            subject = kwargs[argument]
         hit = memo.get(id(subject))
         if hit is not None and hit[0] is subject:
             return hit[1]
@@ -181,19 +202,28 @@ def _remembered(ask: Callable[..., _Answer], argument: str | None = None) -> Cal
     return remembered
 
 
-# FastAPI's helpers, by the names `solve_dependencies` looks them up under in its module.
-CLASSIFIERS: dict[str, tuple[Callable[..., Any], str | None]] = {
-    "_get_cache_key": (dependency_models._get_cache_key, "dependant"),
-    "_is_gen_callable": (dependency_models._is_gen_callable, None),
-    "_is_async_gen_callable": (dependency_models._is_async_gen_callable, None),
-    "_is_coroutine_callable": (dependency_models._is_coroutine_callable, None),
+# FastAPI's helpers, by the names `solve_dependencies` and `request_params_to_args` look them
+# up under in their module: a dependency's cache key and kind of callable; a parameter's
+# model, names and whether it is a list.
+CLASSIFIERS: dict[str, Classifier] = {
+    "_get_cache_key": Classifier(
+        dependency_models._get_cache_key, "dependant", frozenset({"uses_scopes_cache"})
+    ),
+    "_is_gen_callable": Classifier(dependency_models._is_gen_callable),
+    "_is_async_gen_callable": Classifier(dependency_models._is_async_gen_callable),
+    "_is_coroutine_callable": Classifier(dependency_models._is_coroutine_callable),
+    "_get_param_model": Classifier(dependency_utils._get_param_model),
+    "_get_param_aliases": Classifier(dependency_utils._get_param_aliases),
+    "_is_json_field": Classifier(dependency_utils._is_json_field),
+    "field_annotation_is_sequence": Classifier(dependency_utils.field_annotation_is_sequence),
 }
 
 
 def classify_dependencies_once() -> None:
-    """Make FastAPI's dependency solver remember how it classified each dependency (see the
-    module's docstring). Idempotent; process-wide, as the helpers it replaces are."""
-    for name, (ask, argument) in CLASSIFIERS.items():
+    """Make FastAPI's dependency solver remember how it classified each dependency and
+    parameter (see the module's docstring). Idempotent; process-wide, as the helpers it
+    replaces are."""
+    for name, helper in CLASSIFIERS.items():
         current = getattr(dependency_utils, name)
-        if getattr(current, "__wrapped__", None) is not ask:
-            setattr(dependency_utils, name, _remembered(ask, argument))
+        if getattr(current, "__wrapped__", None) is not helper.ask:
+            setattr(dependency_utils, name, _remembered(helper))
