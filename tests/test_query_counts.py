@@ -24,7 +24,7 @@ def counting(app, cold=True, reads=True):
         ):
             statements.append(statement)
 
-    def record_read(statement):
+    def record_read(statement, args):
         statements.append(statement)
 
     db = app.state.db

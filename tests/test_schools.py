@@ -130,3 +130,7 @@ def test_pagination_and_search(client, factory, world, auth):
     beyond = client.get("/api/v1/schools?offset=100", headers=h).json()
     assert beyond["items"] == []
     assert beyond["total"] == 7
+    factory.school("Top 10% Club_House")
+    for text in ("10%", "B_H", "%", "_"):  # LIKE's wildcards are plain text in a search
+        found = client.get("/api/v1/schools", params={"q": text}, headers=h).json()
+        assert [s["name"] for s in found["items"]] == ["Top 10% Club_House"], text

@@ -41,7 +41,7 @@ TESTED_SQLALCHEMY = ((2, 1, 9), (2, 2, 0))
 
 Convert = Callable[[Any], Any]
 Row = dict[str, Any]
-StatementListener = Callable[[str], None]
+StatementListener = Callable[[str, Any], None]  # (SQL, the driver's parameters)
 
 CACHE_SIZE = 500
 

@@ -120,7 +120,7 @@ class Driver:
         (autocommit) or on the connection of a snapshot (`on`)."""
         shape, sql, args = self.statements.prepare(stmt, params, fixed=fixed)
         for listener in self.listeners:
-            listener(sql)
+            listener(sql, args)
         return to_dicts(shape, await (on or self._fetch)(sql, args), raw)
 
     def snapshot(self) -> Any:
@@ -139,7 +139,7 @@ class Driver:
     ) -> tuple[Shape, str, Any]:
         shape, sql, args = self.statements.prepare(stmt, params, fixed=fixed)
         for listener in self.listeners:
-            listener(sql)
+            listener(sql, args)
         return shape, sql, args
 
     async def write_rows(

@@ -40,7 +40,7 @@ from sqlalchemy.sql import operators
 
 from app.core.compiled import shapes_rows
 from app.core.links import link
-from app.core.sql import AnySelect
+from app.core.sql import AnySelect, found
 
 T = TypeVar("T")
 
@@ -160,13 +160,11 @@ def _on(rows: Any, order: Any) -> Any:
     return rows.c[order.key]
 
 
-def search_pattern(text: str) -> str:
-    """A case-insensitive LIKE pattern for "contains `text`" (escape character `/`, as
-    SQLAlchemy's `contains(..., autoescape=True)`), for `contains_param`."""
-    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
+def search_text(text: str) -> str:
+    """What a search for `text` binds for `contains_param`: the text lowercased."""
+    return text.lower()
 
 
 def contains_param(column: Any, name: str) -> ColumnElement[bool]:
-    """`column` contains, ignoring case, the text whose `search_pattern` is bound to `name`."""
-    return func.lower(column).like(bindparam(name), escape="/")
+    """`column` contains, ignoring case, the text whose `search_text` is bound to `name`."""
+    return found(bindparam(name), column)

@@ -16,7 +16,7 @@ from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
-from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.pagination import PageQuery, contains_param, search_text
 from app.core.reads import Bound
 from app.core.sql import AnySelect, json_object
 from app.core.writes import Transaction, Writes, new_row
@@ -136,7 +136,7 @@ def list_query(
         "team_id": team_id,
         "author_id": author_id,
         "visibility": visibility,
-        "q": search_pattern(q) if q else None,
+        "q": search_text(q) if q else None,
     }
     return query, values
 

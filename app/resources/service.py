@@ -15,7 +15,7 @@ from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of
 from app.core.errors import FieldError, Unprocessable
-from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.pagination import PageQuery, contains_param, search_text
 from app.core.reads import Bound
 from app.core.sql import AnySelect, collected
 from app.focus_areas.models import FocusArea
@@ -130,7 +130,7 @@ def list_query(
     values = {
         **caller_values(principal),
         "focus_area_id": focus_area_id,
-        "q": search_pattern(q) if q else None,
+        "q": search_text(q) if q else None,
     }
     return query, values
 

@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.core import rows
 from app.core.db import table_of
 from app.core.errors import Conflict
-from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.pagination import PageQuery, contains_param, search_text
 from app.core.reads import Bound
 from app.core.sql import AnySelect
 from app.schools import policies
@@ -30,7 +30,7 @@ def _list_query(by_text: bool) -> PageQuery:
 
 def list_query(q: str | None) -> tuple[PageQuery, dict[str, Any]]:
     """The district's schools by name (those whose name contains `q`), with parameter values."""
-    return _list_query(bool(q)), {"q": search_pattern(q) if q else None}
+    return _list_query(bool(q)), {"q": search_text(q) if q else None}
 
 
 def one_statement(principal: Principal, school_id: uuid.UUID) -> Bound:

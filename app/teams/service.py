@@ -20,7 +20,7 @@ from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
-from app.core.sql import AnySelect, json_object, nested
+from app.core.sql import AnySelect, constant, json_object, nested
 from app.focus_areas.models import FocusArea
 from app.notifications import service as notifications
 from app.notifications.models import NotificationKind
@@ -142,7 +142,7 @@ def _related(team: Any) -> list[Any]:
         .join(TeamInvitation, col(TeamInvitation.invitee_id) == User.id)
         .where(
             TeamInvitation.team_id == team.id,
-            col(TeamInvitation.status) == InvitationStatus.pending,
+            col(TeamInvitation.status) == constant(InvitationStatus.pending),
         )
         .order_by(User.family_name, User.given_name, col(User.id))
     )
@@ -536,7 +536,8 @@ def _pending_of(team_id: Any, invitee_id: Any) -> AnySelect:
         .join(User, col(User.id) == TeamInvitation.invitee_id)
         .outerjoin(inviter, col(inviter.id) == TeamInvitation.invited_by_id)
         .where(
-            col(TeamInvitation.status) == InvitationStatus.pending, col(Team.deleted_at).is_(None)
+            col(TeamInvitation.status) == constant(InvitationStatus.pending),
+            col(Team.deleted_at).is_(None),
         )
     )
     if team_id is not None:
@@ -559,7 +560,7 @@ async def invite(
         select(col(TeamInvitation.id)).where(
             col(TeamInvitation.team_id) == access.team.id,
             col(TeamInvitation.invitee_id) == data.user_id,
-            col(TeamInvitation.status) == InvitationStatus.pending,
+            col(TeamInvitation.status) == constant(InvitationStatus.pending),
         )
     )
     if pending.first() is not None:

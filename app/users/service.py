@@ -28,7 +28,7 @@ from app.core import rows
 from app.core.config import Settings
 from app.core.db import table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
-from app.core.pagination import PageQuery, contains_param, search_pattern
+from app.core.pagination import PageQuery, contains_param, search_text
 from app.core.reads import Bound
 from app.core.security import hash_password_async
 from app.core.sql import AnySelect, collected
@@ -194,7 +194,7 @@ def list_query(
         "school_id": school_id,
         "role": role,
         "is_active": is_active,
-        "q": search_pattern(q) if q else None,
+        "q": search_text(q) if q else None,
     }
     return query, values
 
