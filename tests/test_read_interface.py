@@ -216,13 +216,15 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
 ):
     """`teams_within(..., one=True)` asks the rule of one row (EXISTS), the list form builds
     the set (IN): for every caller's reach, deleted or not, the teams each admits are the same,
-    and so are the events (`events_within`)."""
+    and so are the events (`events_within`) and the staff records (`users.policies.within`)."""
     from sqlalchemy import update
 
     from app.auth.principal import caller_values
     from app.events import policies as event_policies
     from app.events.models import Event
+    from app.users import policies as user_policies
     from app.users.models import Role as R
+    from app.users.models import User
 
     both = factory.user(R.school_admin, [world.school_a, world.school_b])
     a_team = uuid.UUID(form_team(client, auth, world.teacher_a, world.teacher_a2)["id"])
@@ -236,6 +238,7 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
         conn.execute(update(Team).where(Team.id == gone).values(deleted_at=when))
     callers = [world.admin_a, world.admin_b, both, world.teacher_a, world.district_admin]
     seen_by_someone: set[uuid.UUID] = set()
+    known_by_someone: list[int] = []
     planning = []
     for team_id, who in ((a_team, world.teacher_a), (b_team, world.teacher_b)):
         body = {"team_id": str(team_id), "kind": "other", "title": "Planning",
@@ -248,6 +251,7 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
         async with db.session() as session:
             teams = list((await session.execute(select(Team.id))).scalars())
             events = list((await session.execute(select(Event.id))).scalars())
+            staff = list((await session.execute(select(User.id))).scalars())
         for user in callers:
             p = principal_of(user)
             values = caller_values(p)
@@ -262,10 +266,18 @@ def test_the_one_team_and_the_set_forms_of_a_reach_agree_team_by_team(
                     as_set, one_by_one = await _both_forms(session, Event, events, within, values)
                     assert as_set == one_by_one, (user.email, deleted)
                     seen_by_someone.update(as_set)
+            async with db.session() as session:
+                within = functools.partial(user_policies.within, user_policies.record_reach(p))
+                as_set, one_by_one = await _both_forms(session, User, staff, within, values)
+                assert as_set == one_by_one, user.email
+                known_by_someone.append(len(as_set))
         return None
 
     _run(settings, work)
     assert {a_team, mixed, b_team, gone, *planning} <= seen_by_someone
+    # a school's administrator knows some but not all; a teacher themselves; the district all
+    assert 1 in known_by_someone
+    assert len(set(known_by_someone)) >= 3
 
 
 async def _both_forms(session, table, ids, within, values) -> tuple[set, set]:

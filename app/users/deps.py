@@ -32,7 +32,7 @@ async def _load(
         session,
         User,
         user_id,
-        policies.within(policies.record_reach(caller)),
+        policies.within(policies.record_reach(caller), one=True),
         params=caller_values(caller),
         missing=MISSING,
         lock=lock,

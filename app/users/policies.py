@@ -31,14 +31,25 @@ def colleague_reach(principal: Principal) -> SchoolReach:
     return SchoolReach.district if principal.reads_district else SchoolReach.schools
 
 
-def within(reach: SchoolReach) -> ColumnElement[bool]:
-    """Filter for the users within `reach` of the caller named by `caller_values`."""
+@functools.cache
+def within(reach: SchoolReach, *, one: bool = False) -> ColumnElement[bool]:
+    """Filter for the users within `reach` of the caller named by `caller_values`.
+
+    `one`: for a statement that reads one person by id (a single record, an access check): the
+    same rule asked of that row, as `teams.policies.teams_within` does. A school
+    administrator's reach is "a member of one of my schools": asked as a set (`id IN` the
+    schools' members) SQLite first gathers all 500 members of a school (0.21 ms for one
+    record), asked of the row (`EXISTS` a membership there) it is one index lookup (0.006 ms);
+    a page walks names in order and is faster with the set (1.9 ms against 3.7 ms with
+    EXISTS). tests/test_read_interface.py compares both forms person by person."""
     if reach is SchoolReach.district:
         return true()
     if reach is SchoolReach.schools:
         in_my_schools = select(col(SchoolMembership.user_id)).where(
             col(SchoolMembership.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
         )
+        if one:
+            return in_my_schools.where(col(SchoolMembership.user_id) == User.id).exists()
         return col(User.id).in_(in_my_schools)
     return col(User.id) == bindparam(CALLER_ID)
 

@@ -162,7 +162,7 @@ def one_statement(principal: Principal, user_id: uuid.UUID) -> Bound:
 def _one(reach: SchoolReach) -> AnySelect:
     return select(*PUBLIC_COLUMNS, *memberships(User)).where(
         col(User.id) == bindparam("user_id"),
-        policies.within(reach),
+        policies.within(reach, one=True),
     )
 
 
