@@ -40,6 +40,30 @@ def _run(settings, work) -> Any:
     return asyncio.run(main())
 
 
+def test_sqlite_json_text_reads_as_the_standard_library_reads_it():
+    """The read path parses SQLite's JSON with pydantic-core's parser (compiled.py): the same
+    values as `json.loads`, for what SQLite's JSON functions write."""
+    import json
+    import sqlite3
+
+    from app.core.compiled import _json_from_text
+
+    conn = sqlite3.connect(":memory:")
+    values = [None, 0, -7, 2**62, 1.5, 1e-7, "", "plain", 'quote " and \\ slash', "ünï 中文 🙂",
+              "line\nbreak\ttab", "2026-11-22T15:00:00Z"]  # fmt: skip
+    rows = [conn.execute("SELECT json_object('v', ?)", (v,)).fetchone()[0] for v in values]
+    nested_sql = (
+        "SELECT json_group_array(json(x)) FROM "
+        "(SELECT ? AS x UNION ALL SELECT '{\"a\": [1, 2.5, true, false, null]}')"
+    )
+    rows.append(conn.execute(nested_sql, ("[]",)).fetchone()[0])
+    rows.append(conn.execute("SELECT json(?)", ('{"a":{"b":[{"c":"d"}]},"e":[]}',)).fetchone()[0])
+    conn.close()
+    for text in rows:
+        assert _json_from_text(text) == json.loads(text), text
+    assert [_json_from_text(r)["v"] for r in rows[: len(values)]] == values
+
+
 def test_the_installed_sqlalchemy_is_one_compiled_py_was_written_for():
     """compiled.py uses SQLAlchemy internals: an upgrade must be checked, then the range moved
     (and the pin in pyproject.toml with it)."""
