@@ -46,10 +46,15 @@ def readable_by(kind: Reader) -> ColumnElement[bool]:
     )
     visible = [Reflection.author_id == me, on_blog]
     if kind is Reader.teacher:
-        my_teams = (
-            select(col(TeamMember.team_id))
+        # Asked of each post (EXISTS my place on its team, one index lookup) rather than as
+        # `team_id IN` my teams: the time I joined makes that list depend on the post, so
+        # SQLite built it again for every post it walked (a page's capped count: 266 -> 150 µs
+        # on a district's 4,000 posts).
+        on_my_team = (
+            select(col(TeamMember.user_id))
             .join(Team, col(Team.id) == TeamMember.team_id)
             .where(
+                col(TeamMember.team_id) == Reflection.team_id,
                 TeamMember.user_id == me,
                 col(Team.deleted_at).is_(None),
                 or_(
@@ -57,12 +62,9 @@ def readable_by(kind: Reader) -> ColumnElement[bool]:
                     col(TeamMember.sees_since) <= Reflection.created_at,
                 ),
             )
+            .exists()
         )
-        visible.append(
-            and_(
-                col(Reflection.visibility) == Visibility.team, col(Reflection.team_id).in_(my_teams)
-            )
-        )
+        visible.append(and_(col(Reflection.visibility) == Visibility.team, on_my_team))
     return and_(col(Reflection.deleted_at).is_(None), or_(*visible))
 
 
