@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
+from pydantic_core import from_json
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect
 
@@ -441,6 +443,7 @@ class PostgresDriver(Driver):
                 timeout=self.timeout,
                 open=False,
                 name="peercoach-reads",
+                configure=_configure,
                 kwargs={
                     "autocommit": True,
                     "connect_timeout": self.connect_timeout,
@@ -610,6 +613,12 @@ class PostgresDriver(Driver):
                 return None
             row = await cur.fetchone()
             return None if row is None else str(row[0])
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A new pooled connection parses JSON with pydantic-core's parser, as SQLite's reads do
+    (compiled.py): a page's nested lists and objects in a quarter of `json.loads`'s time."""
+    set_json_loads(from_json, conn)
 
 
 async def _pipelined(
