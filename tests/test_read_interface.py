@@ -64,6 +64,55 @@ def test_sqlite_json_text_reads_as_the_standard_library_reads_it():
     assert [_json_from_text(r)["v"] for r in rows[: len(values)]] == values
 
 
+def _counted_from(stmt) -> str:
+    """The FROM of the rows a page's total counts, as SQL."""
+    from sqlalchemy.dialects import sqlite
+
+    from app.core.compiled import rows_to_count
+
+    sql = str(rows_to_count(stmt).compile(dialect=sqlite.dialect()))
+    return " ".join(sql.split("FROM ", 1)[1].split("WHERE", 1)[0].split())
+
+
+def test_a_total_is_counted_without_the_joins_that_only_add_columns():
+    """A join to one row by its primary key from a foreign key that is never null (or an
+    outer join) cannot change how many rows a list has: the total counts without it, unless
+    the filter names the joined table. Any other join stays."""
+    from sqlalchemy.orm import aliased
+
+    from app.coverage.models import CoverageRequest
+    from app.events.models import Event
+
+    def base():
+        return select(CoverageRequest.id).join(Event, Event.id == CoverageRequest.event_id)
+
+    school = CoverageRequest.school_id == uuid.uuid4()
+    assert _counted_from(base().where(school)) == "coverage_request"
+    both = base().join(User, User.id == CoverageRequest.requester_id).where(school)
+    assert _counted_from(both) == "coverage_request"
+    # The filter names the event: the join stays (and the requester's, after it, goes).
+    upcoming = both.where(Event.deleted_at.is_(None))
+    assert (
+        _counted_from(upcoming)
+        == "coverage_request JOIN event ON event.id = coverage_request.event_id"
+    )
+    # A foreign key that may be null: an inner join drops the rows without one.
+    decided = base().join(User, User.id == CoverageRequest.decided_by_id).where(school)
+    assert "JOIN user_account" in _counted_from(decided)
+    # ... an outer join does not.
+    maybe = base().outerjoin(User, User.id == CoverageRequest.decided_by_id).where(school)
+    assert _counted_from(maybe) == "coverage_request"
+    # Not the joined table's whole primary key: one row may meet several.
+    members = select(User.id).join(SchoolMembership, SchoolMembership.user_id == User.id)
+    assert "JOIN school_membership" in _counted_from(members)
+    # An alias is a table of its own: kept when the filter names it, whatever the others do.
+    decider = aliased(User)
+    named = both.join(decider, decider.id == CoverageRequest.requester_id).where(
+        decider.given_name == "A"
+    )
+    assert _counted_from(named).count("JOIN") == 1
+
+
 def test_the_installed_sqlalchemy_is_one_compiled_py_was_written_for():
     """compiled.py uses SQLAlchemy internals: an upgrade must be checked, then the range moved
     (and the pin in pyproject.toml with it)."""

@@ -13,7 +13,9 @@ parts of SQLAlchemy that are not its documented API:
   on SQLite, the UTC checks of UTCDateTime);
 - the compiled statement's `positiontup`, `bind_names`, `post_compile_params`,
   `literal_execute_params` and `escaped_bind_names`, to decide whether its SQL is final;
-- `Select._distinct` and `Select._group_by_clauses` (`shapes_rows`), for counting a list.
+- `Select._distinct` and `Select._group_by_clauses` (`shapes_rows`), for counting a list;
+- `ClauseElement._deannotate()` (`rows_to_count`), to compare a joined ORM entity's table
+  with the table its columns name.
 
 Public API is used for the rest (`compile`, `construct_params`, `construct_expanded_state`,
 `TypeEngine.result_processor`). `TESTED_SQLALCHEMY` names the releases this was checked against;
@@ -29,8 +31,18 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic_core import from_json
-from sqlalchemy import JSON, Boolean, Uuid
+from sqlalchemy import (
+    JSON,
+    BinaryExpression,
+    Boolean,
+    FromClause,
+    Join,
+    Uuid,
+    literal_column,
+    select,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ColumnElement, operators, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.core.sql import AnySelect, AnyStatement
@@ -241,6 +253,71 @@ def shapes_rows(stmt: AnySelect) -> bool:
     """Whether the select's columns decide its rows (DISTINCT, GROUP BY), so that a count of
     its rows must keep them."""
     return bool(stmt._distinct or stmt._group_by_clauses)
+
+
+def rows_to_count(stmt: AnySelect) -> AnySelect:
+    """`SELECT 1` for each row `stmt` selects (a list's filter: FROM, joins and WHERE, each row
+    one item), without the joins that cannot change how many rows it selects: a join to one
+    row by its primary key from a foreign key that is never null (an inner join; any foreign
+    key for an outer one), whose table nothing else in the statement (the WHERE, a join kept)
+    names."""
+    one: ColumnElement[Any] = literal_column("1")
+    froms = stmt.get_final_froms()
+    if len(froms) == 1 and isinstance(froms[0], Join):
+        pruned = _pruned(froms[0], _tables_in(stmt.whereclause))
+        if pruned is not froms[0]:
+            rows = select(one).select_from(pruned)
+            return rows if stmt.whereclause is None else rows.where(stmt.whereclause)
+    return stmt.with_only_columns(one, maintain_column_froms=True)
+
+
+def _pruned(join: FromClause, used: set[FromClause]) -> FromClause:
+    """The join tree without its lookups (see `rows_to_count`), outermost first: a join
+    kept keeps the tables its ON clause names."""
+    if not isinstance(join, Join):
+        return join
+    if _plain(join.right) not in used and _one_row_of(join):
+        return _pruned(join.left, used)
+    kept_left = _pruned(join.left, used | _tables_in(join.onclause))
+    if kept_left is join.left:
+        return join
+    return kept_left.join(join.right, join.onclause, isouter=join.isouter, full=join.full)
+
+
+def _one_row_of(join: Join) -> bool:
+    """Whether each row of the join's left side meets exactly one row of its right side (at
+    most one for an outer join, which keeps the row either way)."""
+    on = join.onclause
+    if join.full or not isinstance(on, BinaryExpression) or on.operator is not operators.eq:
+        return False
+    right = _plain(join.right)
+    key = list(join.right.primary_key)
+    for pk, fk in ((on.left, on.right), (on.right, on.left)):
+        if len(key) != 1 or _plain(getattr(pk, "table", None)) is not right:
+            continue
+        if not pk.shares_lineage(key[0]) or _plain(getattr(fk, "table", None)) is right:
+            continue
+        references = any(f.column.shares_lineage(pk) for f in getattr(fk, "foreign_keys", ()))
+        if references and (join.isouter or getattr(fk, "nullable", True) is False):
+            return True
+    return False
+
+
+def _tables_in(clause: Any) -> set[FromClause]:
+    """The tables (and aliases) whose columns `clause` names, in subqueries too."""
+    if clause is None:
+        return set()
+    return {
+        _plain(table)
+        for element in visitors.iterate(clause)
+        if (table := getattr(element, "table", None)) is not None
+    }
+
+
+def _plain(table: Any) -> Any:
+    """The table or alias itself, without the ORM's annotations (a joined entity's table is
+    an annotated copy; its columns name the table itself)."""
+    return None if table is None else table._deannotate()
 
 
 def is_tested(version: str) -> bool:
