@@ -14,8 +14,10 @@ of its 100 µs; such values are written into the SQL with `sql.constant()`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -116,6 +118,21 @@ def _headers(w: World, caller: str, token_for) -> dict[str, str]:
 IMPLICIT_FROM = re.compile(r"\bFROM \w+(?: AS \w+)?, \w+", re.IGNORECASE)
 
 
+@contextlib.contextmanager
+def reads_run(app) -> Iterator[list[tuple[str, Any]]]:
+    """The statements the read path runs meanwhile, with the driver's parameters."""
+    read: list[tuple[str, Any]] = []
+
+    def record(sql: str, args: Any) -> None:
+        read.append((sql, args))
+
+    app.state.db.driver.listeners.append(record)
+    try:
+        yield read
+    finally:
+        app.state.db.driver.listeners.remove(record)
+
+
 def planned_again(database_url: str, ran: list[tuple[str, Any]]) -> list[str]:
     """The reads among `ran` (SQL and the driver's parameters) that SQLite plans again at every
     execution: each runs twice on a connection of its own, and SQLite asks the authorizer
@@ -154,21 +171,13 @@ def test_a_warm_read_builds_no_sql(app, client, sync_engine, token_for, settings
     statements = app.state.db.driver.statements
     w = build(sync_engine)
     url = _fill(rule.path, w.ids)
-    read: list[tuple[str, Any]] = []
-
-    def record(sql: str, args: Any) -> None:
-        read.append((sql, args))
-
-    app.state.db.driver.listeners.append(record)
-    try:
+    with reads_run(app) as read:
         for caller in readers:
             headers = _headers(w, caller, token_for)
             assert client.get(url, headers=headers).status_code == 200  # warm: built once
             before = statements.keyed
             assert client.get(url, headers=headers).status_code == 200
             assert statements.keyed == before, (caller, "built a statement per request")
-    finally:
-        app.state.db.driver.listeners.remove(record)
     assert not [sql for sql, _ in read if IMPLICIT_FROM.search(sql)]
     assert planned_again(settings.database_url, read) == []
 
@@ -197,21 +206,13 @@ def test_a_warm_filtered_read_builds_no_sql(
     statements = app.state.db.driver.statements
     w = build(sync_engine)
     url = f"{_fill(rule.path, w.ids)}?{query.format(**w.ids)}"
-    read: list[tuple[str, Any]] = []
-
-    def record(sql: str, args: Any) -> None:
-        read.append((sql, args))
-
-    app.state.db.driver.listeners.append(record)
-    try:
+    with reads_run(app) as read:
         for caller in readers:
             headers = _headers(w, caller, token_for)
             assert client.get(url, headers=headers).status_code == 200, (caller, url)
             before = statements.keyed
             assert client.get(url, headers=headers).status_code == 200
             assert statements.keyed == before, (caller, "built a statement per request")
-    finally:
-        app.state.db.driver.listeners.remove(record)
     assert planned_again(settings.database_url, read) == []
 
 
