@@ -287,15 +287,16 @@ def _pruned(join: FromClause, used: set[FromClause]) -> FromClause:
 def _one_row_of(join: Join) -> bool:
     """Whether each row of the join's left side meets exactly one row of its right side (at
     most one for an outer join, which keeps the row either way)."""
-    on = join.onclause
+    on, key = join.onclause, list(join.right.primary_key)
     if join.full or not isinstance(on, BinaryExpression) or on.operator is not operators.eq:
         return False
+    if len(key) != 1:  # part of a composite key: one row may meet several
+        return False
     right = _plain(join.right)
-    key = list(join.right.primary_key)
     for pk, fk in ((on.left, on.right), (on.right, on.left)):
-        if len(key) != 1 or _plain(getattr(pk, "table", None)) is not right:
+        if _plain(getattr(pk, "table", None)) is not right or not pk.shares_lineage(key[0]):
             continue
-        if not pk.shares_lineage(key[0]) or _plain(getattr(fk, "table", None)) is right:
+        if _plain(getattr(fk, "table", None)) is right:
             continue
         references = any(f.column.shares_lineage(pk) for f in getattr(fk, "foreign_keys", ()))
         if references and (join.isouter or getattr(fk, "nullable", True) is False):
