@@ -23,6 +23,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
 from app.core.routing import classify_dependencies_once, index_routes
 from app.core.security import HASHING
+from app.core.telemetry import telemetry_config
 from app.coverage.router import arrangements_router
 from app.coverage.router import router as coverage_router
 from app.events.router import router as events_router
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        telemetry=telemetry_config(),  # off unless OpenTelemetry is set up (core/telemetry.py)
         generate_unique_id_function=operation_id,
         # The interactive docs and the document itself: off in production unless asked for
         # (`peercoach openapi` writes the document whatever this says).

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import APIRouter
@@ -191,3 +193,68 @@ def test_access_log_is_one_json_line_per_request(client, world, auth, capsys):
     assert entry["user_id"] == str(world.teacher_a.id)
     assert entry["request_id"] == r.headers["x-request-id"]
     assert entry["duration_ms"] >= 0
+
+
+def test_a_log_line_is_one_json_object_whatever_its_fields_hold():
+    """The formatter writes what JSON has no type for as its `str`, and bytes that are not
+    UTF-8 too: a log line never fails, and stays one parseable line."""
+    from app.core.logging import JsonFormatter
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque\nvalue"
+
+    when = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+    ident = uuid.uuid4()
+    fields = {"who": ident, "when": when, "thing": Opaque(), "n": None, "xs": [1, "é"]}
+    record = logging.getLogger("peercoach.test").makeRecord(
+        "peercoach.test", logging.INFO, "", 0, "seen %s", ("é",), None, extra=fields
+    )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["msg"] == "seen é"
+    assert entry["level"] == "info"
+    assert entry["who"] == str(ident)
+    assert datetime.fromisoformat(entry["when"]) == when
+    assert entry["thing"] == "opaque\nvalue"
+    assert entry["n"] is None
+    assert entry["xs"] == [1, "é"]
+
+    record = logging.getLogger("peercoach.test").makeRecord(
+        "peercoach.test", logging.INFO, "", 0, "raw", (), None, extra={"raw": b"\xff"}
+    )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    assert json.loads(line)["raw"] == str(b"\xff")
+
+
+def test_telemetry_is_asked_for_once_not_on_every_request(settings, monkeypatch):
+    """Without an OpenTelemetry provider the app is built with FastAPI's telemetry off, and a
+    request never asks OpenTelemetry for one; with a provider, or FastAPI's auto-configuration
+    asked for, FastAPI's defaults stay."""
+    from fastapi.testclient import TestClient
+    from opentelemetry import trace
+
+    from app.core import telemetry
+    from app.main import create_app
+
+    assert telemetry.telemetry_config() == telemetry.OFF
+    asked = []
+    real = trace.get_tracer_provider
+
+    def counted():
+        asked.append(1)
+        return real()
+
+    app = create_app(settings)
+    monkeypatch.setattr(trace, "get_tracer_provider", counted)
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200
+    assert asked == []
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.NoOpTracerProvider)
+    assert telemetry.telemetry_config() is None
+    monkeypatch.setattr(trace, "get_tracer_provider", real)
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    assert telemetry.telemetry_config() is None
