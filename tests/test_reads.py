@@ -15,6 +15,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy import exc as sa_exc
@@ -213,3 +214,77 @@ def test_rows_keep_any_column_label(settings):
         return await db.driver.rows(stmt, raw=True)
 
     assert _run(settings, work) == [{"it's": 1, 'say "hi"': "x", "r[0]": 2}]
+
+
+def _sqlalchemys(shape, params):
+    """What SQLAlchemy's execution would send: its own write-out of the IN lists."""
+    values = shape.compiled.construct_params(params)
+    state = shape.compiled.construct_expanded_state(values)
+    processors = {**shape.processors, **(state.processors or {})}
+    bound = {k: processors[k](v) if k in processors else v for k, v in state.parameters.items()}
+    if state.positiontup is not None:
+        return state.statement, tuple(bound[k] for k in state.positiontup)
+    return state.statement, bound
+
+
+@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql"])
+def test_in_lists_are_bound_as_sqlalchemy_would_bind_them(dialect_name):
+    """Expanding IN parameters are written out once per count of values (compiled.Expansion)
+    and bound from there: the same SQL and values as SQLAlchemy's own write-out, for a
+    parameter used twice, empty lists, typed values, and past the counts it remembers."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.core import compiled
+    from app.core.compiled import StatementCache
+    from app.events.models import Event, EventParticipant
+
+    dialect = sqlite.dialect() if dialect_name == "sqlite" else postgresql.psycopg.dialect()
+    cache = StatementCache(dialect)
+    booked = select(EventParticipant.user_id).where(
+        EventParticipant.event_id == Event.id,
+        EventParticipant.user_id.in_(bindparam("people", expanding=True)),
+    )
+    stmt = (
+        select(Event.id, booked.limit(1).scalar_subquery().label("who"))
+        .where(
+            Event.starts_at > bindparam("after"),
+            Event.kind.in_(bindparam("kinds", expanding=True)),
+            booked.exists(),
+        )
+        .limit(5)
+    )
+    now = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+    for count in [0, 1, 3, 1, *range(2, compiled.EXPANSIONS + 4)]:
+        params = {
+            "people": [uuid.uuid4() for _ in range(count)],
+            "kinds": ["observation", "other"][: count % 3],
+            "after": now + timedelta(hours=count),
+        }
+        shape, sql, args = cache.prepare(stmt, params, fixed=True)
+        assert (sql, args) == _sqlalchemys(shape, params), count
+    assert len(shape.expansions) == compiled.EXPANSIONS  # the rest went SQLAlchemy's way
+    # A list given as any iterable, and IN compared with tuples, are bound as SQLAlchemy would.
+    params = {"people": {uuid.uuid4()}, "kinds": ("other",), "after": now}
+    shape, sql, args = cache.prepare(stmt, params, fixed=True)
+    assert (sql, args) == _sqlalchemys(shape, {**params, "people": list(params["people"])})
+    # An IN list given as values (an anonymous parameter), in a statement built per call.
+    for statuses in (["held"], ["held", "cancelled"], ["scheduled"]):
+        per_call = select(Event.id).where(
+            Event.status.in_(statuses), Event.team_id.in_([uuid.uuid4()])
+        )
+        shape, sql, args = cache.prepare(per_call)
+        key = per_call._generate_cache_key()
+        assert key is not None
+        values = shape.compiled.construct_params(extracted_parameters=key.bindparams)
+        assert (sql, args) == _sqlalchemys(shape, values)
+    pairs = select(EventParticipant.user_id).where(
+        tuple_(EventParticipant.event_id, EventParticipant.user_id).in_(
+            bindparam("pairs", expanding=True)
+        )
+    )
+    params = {"pairs": [(uuid.uuid4(), uuid.uuid4()), (uuid.uuid4(), uuid.uuid4())]}
+    shape, sql, args = cache.prepare(pairs, params, fixed=True)
+    assert (sql, args) == _sqlalchemys(shape, params)
