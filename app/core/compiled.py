@@ -20,8 +20,9 @@ parts of SQLAlchemy that are not its documented API:
 Public API is used for the rest (`compile`, `construct_params`, `construct_expanded_state`,
 `TypeEngine.result_processor`). `construct_expanded_state` writes a statement's IN lists out
 at each call; it is asked once per count of values instead, with a marker object standing for
-each value (`Expansion`), and a test holds the result to what SQLAlchemy itself would send. `TESTED_SQLALCHEMY` names the releases this was checked against;
-a test fails on any other, so an upgrade is a deliberate step (see `pyproject.toml`).
+each value (`Expansion`), and a test holds the result to what SQLAlchemy itself would send.
+`TESTED_SQLALCHEMY` names the releases this was checked against; a test fails on any other, so
+an upgrade is a deliberate step (see `pyproject.toml`).
 """
 
 from __future__ import annotations
