@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.conftest import ENGINE
 from tests.test_route_matrix import RULES, World, _fill, build
 
 TEMPLATED = {
@@ -134,28 +136,41 @@ def reads_run(app) -> Iterator[list[tuple[str, Any]]]:
 
 
 def planned_again(database_url: str, ran: list[tuple[str, Any]]) -> list[str]:
-    """The reads among `ran` (SQL and the driver's parameters) that SQLite plans again at every
-    execution: each runs twice on a connection of its own, and SQLite asks the authorizer
-    about a statement only while it plans it. Nothing on PostgreSQL."""
+    """The statements among `ran` (SQL and the driver's parameters) that SQLite plans again at
+    every execution: each runs twice on a connection of its own, and SQLite asks the
+    authorizer about a statement only while it plans it. A change (INSERT, UPDATE, DELETE)
+    runs inside a transaction rolled back each time, and may be refused (its row is there
+    already): SQLite planned it before it refused it. Nothing on PostgreSQL."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return []
-    conn = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    conn = sqlite3.connect(url.database or "", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
     planning: list[int] = []
 
     def authorize(*_: Any) -> int:
         planning.append(1)
         return sqlite3.SQLITE_OK
 
+    def run(sql: str, args: Any) -> None:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            conn.execute(sql, args).fetchall()
+            return
+        conn.execute("BEGIN")
+        try:
+            conn.execute(sql, args).fetchall()
+        except sqlite3.IntegrityError:
+            pass
+        finally:
+            conn.execute("ROLLBACK")
+
     conn.set_authorizer(authorize)
     again = []
     try:
         for sql, args in dict(ran).items():
-            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                continue
-            conn.execute(sql, args).fetchall()
+            run(sql, args)
             planning.clear()
-            conn.execute(sql, args).fetchall()
+            run(sql, args)
             if planning:
                 again.append(sql)
     finally:
@@ -240,3 +255,35 @@ def test_a_warm_write_under_an_event_or_a_team_builds_no_access_check(
             after = (_event_with_team.cache_info(), _team_with_members.cache_info())
             assert [a.misses for a in after] == [b.misses for b in before], (path, caller)
             assert sum(a.hits for a in after) > sum(b.hits for b in before), (path, caller)
+
+
+# The writes on the read path's driver (app/core/writes.py), as the route matrix sends them.
+DRIVER_WRITES = [
+    ("POST", "/api/v1/events"),
+    ("POST", "/api/v1/events/{event_id}/observation-record"),
+    ("POST", "/api/v1/reflections"),
+    ("POST", "/api/v1/reflections/{reflection_id}/comments"),
+]
+
+
+@pytest.mark.parametrize("route", DRIVER_WRITES, ids=lambda r: r[1])
+def test_a_write_on_the_driver_is_planned_once(
+    app, client, sync_engine, token_for, settings, route
+):
+    """What a write on the driver runs (its checks and its changes) SQLite plans once, not at
+    every execution (a bound value compared with a partial index's column, a bound LIKE)."""
+    rule = RULES[route]
+    w = build(sync_engine)
+    with reads_run(app) as ran:
+        answered = client.post(
+            _fill(rule.path, w.ids),
+            headers=_headers(w, "member", token_for),
+            json=_fill(rule.json, w.ids),
+        )
+    assert answered.status_code == 201, answered.text
+    assert any(not sql.lstrip().upper().startswith("SELECT") for sql, _ in ran)
+    assert planned_again(settings.database_url, ran) == []
+    if ENGINE == "sqlite":  # and it would tell: a change comparing the partial index's column
+        bound = "DELETE FROM team_invitation WHERE team_id = ? AND invitee_id = ? AND status = ?"
+        args = (uuid.UUID(w.ids["team_id"]).hex, uuid.UUID(w.ids["member_id"]).hex, "pending")
+        assert planned_again(settings.database_url, [(bound, args)]) == [bound]
