@@ -8,11 +8,12 @@ import uuid
 
 import fastapi
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import _IncludedRouter
 from fastapi.testclient import TestClient
 from starlette.routing import Match
 
-from app.core.routing import TESTED_FASTAPI, RouteIndex, _key, is_tested
+from app.core.routing import TESTED_FASTAPI, RouteIndex, _key, index_routes, is_tested
 from app.main import create_app
 
 
@@ -65,6 +66,21 @@ def _every_path_and_method(app: FastAPI) -> list[tuple[str, str]]:
     return pairs
 
 
+def _walked(app: FastAPI, scope) -> tuple[Match, object | None, object | None]:
+    """Where the app's router hands a request: the match, the route that answers and the
+    effective form FastAPI gives it under its included router (None for a top-level route)."""
+    match, route = _first_match(app.router.routes, scope)
+    context = None
+    while isinstance(route, _IncludedRouter):
+        _, _, route, context = route._match(scope)
+    return match, route, context
+
+
+def _indexed(entries, scope) -> tuple[Match, object | None, object | None]:
+    match, entry = _first_match(entries, scope)
+    return match, getattr(entry, "route", None), getattr(entry, "context", None)
+
+
 def test_every_route_is_filed_where_the_full_walk_would_find_it():
     app = create_app()
     index = app.router.middleware_stack
@@ -80,24 +96,111 @@ def test_every_route_is_filed_where_the_full_walk_would_find_it():
     ]
     for method, path in pairs + odd:
         scope = _scope(app, method, path)
-        expected = _first_match(app.router.routes, scope)
-        bucket = index.buckets.get(_key(path))
-        if bucket is None:
+        expected = _walked(app, scope)
+        entries = index.buckets.get(_key(path))
+        if entries is None:
             continue  # not filed: the app's router walks everything, as without the index
-        got = _first_match(bucket.routes, scope)
+        got = _indexed(entries, scope)
         if got[0] is Match.NONE:
-            continue  # the bucket's default is the full walk
+            continue  # no entry matches: the full walk answers
         assert got == expected, (method, path)
+        if path.startswith(("/api/", "/healthz")):  # the app's routers, not FastAPI's docs
+            assert got[2] is not None, "an included router's route is handed down in its form"
     # The operations themselves are filed, not left to the fallback.
     filed = sum(1 for _, path in pairs if _key(path) in index.buckets)
     assert filed == len(pairs)
 
 
-def test_a_bucket_holds_only_the_routers_its_paths_can_reach():
+def test_a_bucket_holds_only_the_routes_its_paths_can_reach():
     index = create_app().router.middleware_stack
     summary = index.buckets[("api", "v1", "teams", "summary")]
-    assert len(summary.routes) == 1
-    assert len(index.buckets[("healthz",)].routes) == 1
+    assert [entry.context.path_format for entry in summary] == [
+        "/api/v1/teams/{team_id}/summary",
+        "/api/v1/teams/{team_id}/summary/document",
+    ]
+    assert [entry.context.path_format for entry in index.buckets[("healthz",)]] == ["/healthz"]
+
+
+def _scope_seen(request: Request) -> dict:
+    """What a handler can learn of how it was reached."""
+    fastapi_scope = request.scope["fastapi"]
+    return {
+        "route": request.scope["route"].path,
+        "endpoint": request.scope["endpoint"].__name__,
+        "path_params": request.path_params,
+        "router": request.scope["router"] is request.app.router,
+        "effective": fastapi_scope["effective_route_context"].path_format,
+        "included": fastapi_scope["included_router"].include_context.prefix,
+        "form_limits": fastapi_scope.get("form_limits"),
+        "state": dict(request.scope.get("state", {})),
+    }
+
+
+def _small_app(indexed: bool) -> FastAPI:
+    """Routers included within routers, with prefixes, dependencies and form limits."""
+    inner = APIRouter()
+
+    @inner.get("/things/{thing_id}")
+    async def read_thing(thing_id: int, request: Request) -> dict:
+        return _scope_seen(request)
+
+    @inner.post("/things/{thing_id}")
+    async def write_thing(thing_id: int) -> dict:
+        return {"wrote": thing_id}
+
+    def mark(request: Request) -> None:
+        request.scope.setdefault("state", {})["marked"] = True
+
+    outer = APIRouter(dependencies=[Depends(mark)])
+    outer.include_router(inner, prefix="/inner", form_limits={"max_part_size": 2048})
+
+    @outer.get("/plain")
+    async def plain(request: Request) -> dict:
+        return _scope_seen(request)
+
+    app = FastAPI()
+    app.include_router(outer, prefix="/api/v1")
+
+    @app.get("/top")
+    async def top(request: Request) -> dict:
+        return {"route": request.scope["route"].path}
+
+    if indexed:
+        index_routes(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/inner/things/7"),
+        ("POST", "/api/v1/inner/things/7"),
+        ("DELETE", "/api/v1/inner/things/7"),
+        ("GET", "/api/v1/inner/things/x"),
+        ("GET", "/api/v1/plain"),
+        ("GET", "/top"),
+        ("GET", "/api/v1/nothing"),
+    ],
+)
+def test_a_handler_is_reached_as_the_full_walk_reaches_it(method, path):
+    """The index hands a request down as the app's router does: the same route, endpoint,
+    path parameters, effective route, included router, form limits and router dependencies,
+    and the same answer for a wrong method or an unknown path."""
+    with_index = TestClient(_small_app(indexed=True)).request(method, path)
+    without = TestClient(_small_app(indexed=False)).request(method, path)
+    assert (with_index.status_code, with_index.json()) == (without.status_code, without.json())
+    assert with_index.headers.get("allow") == without.headers.get("allow")
+
+
+def test_the_small_app_is_indexed_and_its_routes_are_seen_in_their_included_form():
+    app = _small_app(indexed=True)
+    assert isinstance(app.router.middleware_stack, RouteIndex)
+    seen = TestClient(app).get("/api/v1/inner/things/7").json()
+    assert seen["effective"] == "/api/v1/inner/things/{thing_id}"
+    assert seen["included"] == "/api/v1/inner"
+    assert seen["form_limits"] == {"max_part_size": 2048}
+    assert seen["state"] == {"marked": True}
+    assert seen["path_params"] == {"thing_id": "7"}  # raw text, as Starlette keeps them
 
 
 @pytest.mark.parametrize(

@@ -8,22 +8,33 @@ included before the one that serves it: measured in-process, 170 µs to find `GE
 and 560 µs to find `/healthz` among 19 routers, against 1-2 ms for a whole request
 (bench/README.md).
 
-`index_routes(app)` puts a small dispatcher in front of the app's router. It files each
-top-level route (an included router, or a plain route) under the path segments it can match at the
-`KEY_POSITIONS` (`api`, `v1`, `teams`, `summary` for `/api/v1/teams/{id}/summary`) and hands a
-request to a router holding only the routes filed under its path's key, in their original order.
-That router is FastAPI's own: it matches, answers 405 for a wrong method, and applies every
-included router's prefix and dependencies as the app's router would. When the key names no
-routes, or none of them match (the bucket's default), the request goes to the app's router and
-walks everything as before, so a 404, a redirect for a trailing slash or a route added after
-start-up are answered exactly as without the index.
+`index_routes(app)` puts a small dispatcher in front of the app's router. It files each route
+under the path segments it can match at the `KEY_POSITIONS` (`api`, `v1`, `teams`, `summary`
+for `/api/v1/teams/{id}/summary`): a route of an included router in FastAPI's own effective
+form of it (its full path, the inclusion's dependencies and handler, built once by FastAPI), any
+other top-level route as it is. A request is matched only against the entries filed under its
+path's key, in the app's order (the first full match, else the first partial one, which answers
+405 for a wrong method), and handed to the route as FastAPI's router would hand it down: each
+inclusion's form limits, the included router and effective route noted in the scope, the
+route's `handle`. FastAPI itself matches an included router's routes twice (once to choose the
+router, once to handle) and copies the scope at each level; handing the request down directly
+took 10-11 us off every request (bench/README.md). When the key names no entries, or none of
+them match, the request goes to the app's router and walks everything as before, so a 404, a
+redirect for a trailing slash or a route added after start-up are answered exactly as without
+the index. An included router holding anything but FastAPI routes (a mount, a plain Starlette
+route) stays one entry that FastAPI walks itself.
 
-What this relies on beyond FastAPI's documented API:
-`_IncludedRouter.effective_route_contexts()` (the full paths an included router serves),
-`APIRouter._routes_version` (to notice routes added to the app after the index was built; a
-route added later to a router already included is found by the full walk, unless a route filed
-under the same key answers first), and that `Router.__call__` runs `Router.middleware_stack`.
-`TESTED_FASTAPI` names the releases this was checked against; a test fails on any other.
+What this relies on beyond FastAPI's documented API: `_IncludedRouter.effective_candidates()`
+(an included router's routes in their effective form, `_EffectiveRouteContext`, and the routers
+it includes), the scope keys FastAPI's router sets before a route handles a request
+(`_FASTAPI_INCLUDED_ROUTER_KEY`, `_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY`, through
+`_get_fastapi_scope`, `_update_scope`, `_apply_router_form_limits` and telemetry's
+`_route_selected`), `APIRouter._routes_version` (to notice routes added to the app after the
+index was built; a route added later to a router already included is found by the full walk,
+unless a route filed under the same key answers first), and that `Router.__call__` runs
+`Router.middleware_stack`. `TESTED_FASTAPI` names the releases this was checked against; a test
+fails on any other, and tests compare what a handler sees of how it was reached, with and
+without the index.
 
 `classify_dependencies_once()` is the module's second use of FastAPI's internals. For each of a
 request's dependencies, FastAPI 0.165's `solve_dependencies` works out again what depends only
@@ -50,8 +61,23 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies import models as dependency_models
 from fastapi.dependencies import utils as dependency_utils
-from fastapi.routing import APIRouter
-from starlette.routing import BaseRoute
+from fastapi.routing import (
+    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY as _EFFECTIVE_ROUTE_CONTEXT,
+)
+from fastapi.routing import (
+    _FASTAPI_INCLUDED_ROUTER_KEY as _INCLUDED_ROUTER,
+)
+from fastapi.routing import (
+    APIRoute,
+    APIRouter,
+    _apply_router_form_limits,
+    _EffectiveRouteContext,
+    _get_fastapi_scope,
+    _IncludedRouter,
+    _update_scope,
+)
+from fastapi.telemetry._api import _route_selected
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # [from, to) as (major, minor, patch). Keep in step with the pin in pyproject.toml.
@@ -80,7 +106,7 @@ def _literal_key(path_format: str) -> tuple[str, ...] | None:
     return None if any("{" in part for part in key) else key
 
 
-def _paths(route: BaseRoute) -> Iterable[str] | None:
+def _paths(route: BaseRoute | _EffectiveRouteContext) -> Iterable[str] | None:
     """The path formats a top-level route can serve; None when it cannot say (a mount, a host):
     such a route is tried for every request."""
     contexts = getattr(route, "effective_route_contexts", None)
@@ -105,37 +131,102 @@ def _may_match(path_format: str, key: tuple[str, ...]) -> bool:
     return all("{" in segments[i] or segments[i] == wanted for i, wanted in pairs)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A route a bucket hands requests to. For a route of an included router: FastAPI's
+    effective form of it (its full path, the inclusion's dependencies; `context`) and the
+    included routers it is reached through, outermost first (`chain`), so the request is
+    handled as the app's router would hand it down. Any other top-level route (`context` None)
+    is matched and handled as it is."""
+
+    route: BaseRoute
+    context: _EffectiveRouteContext | None = None
+    chain: tuple[_IncludedRouter, ...] = ()
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self.context is None:
+            return self.route.matches(scope)
+        match, child_scope = self.context.matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self.route  # as APIRoute.matches adds
+        return match, child_scope
+
+    async def handle(self, scope: Scope, child_scope: Scope, receive: Receive, send: Send) -> None:
+        context = self.context
+        if context is None:  # what APIRouter.app does with a route it matched
+            _update_scope(scope, child_scope)
+            path = getattr(self.route, "path_format", None)
+            _route_selected(scope=scope, path=path, mount=isinstance(self.route, Mount))
+            await self.route.handle(scope, receive, send)
+            return
+        # What _IncludedRouter.handle and _handle_selected do, level by level, once the route
+        # is chosen: each inclusion's form limits, then the route under its effective context.
+        for included in self.chain:
+            _apply_router_form_limits(scope, included.include_context.form_limits)
+        fastapi_scope = _get_fastapi_scope(scope)
+        fastapi_scope[_INCLUDED_ROUTER] = self.chain[-1]
+        _update_scope(scope, child_scope)
+        _route_selected(scope=scope, path=context.path_format)
+        fastapi_scope[_EFFECTIVE_ROUTE_CONTEXT] = context
+        await self.route.handle(scope, receive, send)
+
+
+def _entries(route: BaseRoute) -> list[_Entry]:
+    """A top-level route as the entries it serves, in the order the app's router tries them.
+    An included router whose routes are not all FastAPI routes (a mount, a plain Starlette
+    route, a front-end group) stays one entry and is walked by FastAPI itself."""
+
+    def expand(included: _IncludedRouter, chain: tuple[_IncludedRouter, ...]) -> list[_Entry]:
+        found: list[_Entry] = []
+        for candidate in included.effective_candidates():
+            if isinstance(candidate, _IncludedRouter):
+                found += expand(candidate, (*chain, candidate))
+            elif isinstance(candidate.original_route, APIRoute):
+                found.append(_Entry(candidate.original_route, candidate, chain))
+            else:
+                raise _Opaque
+        return found
+
+    if isinstance(route, _IncludedRouter):
+        try:
+            return expand(route, (route,))
+        except _Opaque:
+            pass
+    return [_Entry(route)]
+
+
+class _Opaque(Exception):
+    """An included router holds a route this module does not hand requests to itself."""
+
+
 class RouteIndex:
-    """The dispatcher `index_routes` installs; `buckets` maps a path key to the router that
-    holds the routes filed under it."""
+    """The dispatcher `index_routes` installs; `buckets` maps a path key to the entries filed
+    under it."""
 
     def __init__(self, router: APIRouter) -> None:
         self.router = router
         self.walk_all: ASGIApp = router.app
         self.version = -1
-        self.buckets: dict[tuple[str, ...], APIRouter] = {}
+        self.buckets: dict[tuple[str, ...], tuple[_Entry, ...]] = {}
         self.rebuild()
 
     def rebuild(self) -> None:
-        routes = list(self.router.routes)
-        filed = [(route, _paths(route)) for route in routes]
+        entries = [entry for route in self.router.routes for entry in _entries(route)]
+        filed = [(entry, _paths(entry.context or entry.route)) for entry in entries]
         keys = {
             key
             for _, paths in filed
             for path in paths or ()
             if (key := _literal_key(path)) is not None
         }
-        buckets: dict[tuple[str, ...], APIRouter] = {}
-        for key in keys:
-            chosen = [
-                route
-                for route, paths in filed
+        self.buckets = {
+            key: tuple(
+                entry
+                for entry, paths in filed
                 if paths is None or any(_may_match(path, key) for path in paths)
-            ]
-            bucket = APIRouter(redirect_slashes=False, default=self.walk_all)
-            bucket.routes = chosen
-            buckets[key] = bucket
-        self.buckets = buckets
+            )
+            for key in keys
+        }
         self.version = self.router._routes_version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,12 +235,25 @@ class RouteIndex:
             return
         if self.router._routes_version != self.version:
             self.rebuild()
-        bucket = self.buckets.get(_key(scope["path"]))
-        if bucket is None:
+        entries = self.buckets.get(_key(scope["path"]))
+        if entries is None:
             await self.walk_all(scope, receive, send)
             return
+        # The app's router's own steps before it walks its routes (APIRouter.app).
+        _apply_router_form_limits(scope, self.router.form_limits)
         scope.setdefault("router", self.router)
-        await bucket.app(scope, receive, send)  # no match there: its default walks everything
+        partial: tuple[_Entry, Scope] | None = None
+        for entry in entries:
+            match, child_scope = entry.matches(scope)
+            if match is Match.FULL:
+                await entry.handle(scope, child_scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = (entry, child_scope)
+        if partial is not None:  # a wrong method: the route answers 405
+            await partial[0].handle(scope, partial[1], receive, send)
+            return
+        await self.walk_all(scope, receive, send)  # 404, a redirect, a late route
 
 
 def index_routes(app: FastAPI) -> RouteIndex:
