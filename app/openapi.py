@@ -10,7 +10,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.auth.deps import KEY_SCHEME, KEY_SCHEME_NAME, admits_keys
+from app.auth.deps import (
+    KEY_SCHEME,
+    KEY_SCHEME_NAME,
+    STAFF_SCHEME_NAME,
+    admits_keys,
+    oauth2_scheme,
+)
 from app.core.config import Settings
 from app.core.errors import error_responses
 from app.core.schemas import DOCUMENTED
@@ -21,32 +27,35 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _document_key_scheme(app: FastAPI, schema: dict[str, Any]) -> None:
-    """Integration keys travel in the same header as staff tokens, so no dependency declares
-    them (app/auth/deps.py): name the scheme on each operation whose dependencies admit keys."""
+def _marks(dependant: Dependant) -> list[bool]:
+    """Whether each authenticating check (`require`) in the dependency tree admits keys."""
+    mark = admits_keys(dependant.call)
+    if mark is not None:
+        return [mark]
+    return [m for d in dependant.dependencies for m in _marks(d)]
 
-    def marks(dependant: Dependant) -> list[bool]:
-        mark = admits_keys(dependant.call)
-        if mark is not None:
-            return [mark]
-        return [m for d in dependant.dependencies for m in marks(d)]
 
-    def admits(dependant: Dependant) -> bool:
-        # Some dependency takes keys, and none turns them away (a staff-only one).
-        found = marks(dependant)
-        return True in found and False not in found
-
+def _document_schemes(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Staff tokens and integration keys travel in the same header and the checks read it
+    themselves, so no dependency declares a scheme (app/auth/deps.py): name the login scheme on
+    each operation with a check, and the key scheme after it where no check turns keys away."""
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes[STAFF_SCHEME_NAME] = oauth2_scheme.model.model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
     schemes[KEY_SCHEME_NAME] = KEY_SCHEME
     for route in iter_route_contexts(app.routes):
-        if (
-            isinstance(route.original_route, APIRoute)
-            and route.include_in_schema
-            and admits(route.dependant)
-        ):
-            for method in route.methods or ():
-                op = schema["paths"][route.path_format][method.lower()]
-                op.setdefault("security", []).append({KEY_SCHEME_NAME: []})
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        found = _marks(route.dependant)
+        if not found:
+            continue
+        names = [STAFF_SCHEME_NAME]
+        if True in found and False not in found:
+            names.append(KEY_SCHEME_NAME)
+        for method in route.methods or ():
+            op = schema["paths"][route.path_format][method.lower()]
+            op["security"] = [{name: []} for name in names]
 
 
 def _document_sso_schemes(schema: dict[str, Any], settings: Settings, api_prefix: str) -> None:
@@ -93,7 +102,7 @@ def install_openapi(app: FastAPI, api_prefix: str) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        _document_key_scheme(app, schema)
+        _document_schemes(app, schema)
         _document_sso_schemes(schema, app.state.settings, api_prefix)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in DOCUMENTED:

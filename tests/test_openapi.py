@@ -62,6 +62,37 @@ def test_security_schemes_are_declared():
     }
 
 
+def test_the_login_scheme_is_documented_on_every_checked_operation_and_solved_on_none():
+    """The checks read the bearer token themselves (app/auth/deps.py): no route solves the
+    login scheme as a dependency, and the document names it, first, on exactly the operations
+    whose dependencies include a check."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from app.auth.deps import admits_keys, oauth2_scheme
+    from app.main import create_app
+
+    doc = json.loads(render_openapi())
+    checked = 0
+    for route in iter_route_contexts(create_app().routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        calls, pending = [], list(route.dependant.dependencies)
+        while pending:
+            dependant = pending.pop()
+            calls.append(dependant.call)
+            pending.extend(dependant.dependencies)
+        assert oauth2_scheme not in calls, route.path_format
+        has_check = any(admits_keys(call) is not None for call in calls)
+        for method in route.methods or ():
+            security = doc["paths"][route.path_format][method.lower()].get("security")
+            assert (security or [{}])[0] == ({"StaffLogin": []} if has_check else {}), (
+                method,
+                route.path_format,
+            )
+            checked += has_check
+    assert checked > 100
+
+
 def test_integration_keys_are_documented_where_they_are_accepted(client, factory, auth):
     """Each GET without path parameters, asked with a key holding every scope: documented with
     the IntegrationKey scheme means not refused for being a key, and the other way round."""
