@@ -450,7 +450,8 @@ class PostgresDriver(Driver):
                     "options": "-c TimeZone=UTC",
                 },
             )
-        await self._pool.open()
+        if self._pool.closed:  # not opened yet (opening an open pool takes its lock again)
+            await self._pool.open()
         return self._pool
 
     async def _getconn(
