@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, literal, select, update
 from sqlalchemy import exc as sa_exc
 from sqlmodel import col
 
@@ -401,3 +401,31 @@ def test_writers_leave_connections_to_the_reads(settings, sync_engine, author):
     assert order == ["first in", "first out", "second in", "second out"]
     assert _stored(sync_engine, "Narrow first") == 1
     assert _stored(sync_engine, "Narrow second") == 1
+
+
+def test_a_refused_statement_leaves_the_connection_answering_the_next(settings):
+    """Each PostgreSQL connection keeps one cursor for its statements (drivers.py): a statement
+    the database refuses, alone or in a write transaction, leaves it answering the next ones,
+    on one connection (a pool of one), read or written, and rows of the right statement."""
+    one = settings.model_copy(update={"db_pool_size": 1})
+    # Refused when it runs (not JSON): SQLite's json() and PostgreSQL's cast to json.
+    refused = select(func.json(literal("not json")).label("n"))
+
+    async def work(db: Database) -> None:
+        assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
+        with pytest.raises(sa_exc.DBAPIError):
+            await db.driver.rows(refused)
+        assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
+        with pytest.raises(sa_exc.DBAPIError):
+            async with Writes(db).transaction() as tx:
+                await tx.one(Count, refused)
+        assert await db.driver.rows(select(func.count().label("n"))) == [{"n": 1}]
+        assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
+        async with db.driver.snapshot() as fetch:
+            rows = await db.driver.rows(_count("Kept cursor"), on=fetch)
+            assert rows == [{"n": 0}]
+            with pytest.raises(sa_exc.DBAPIError):
+                await db.driver.rows(refused, on=fetch)
+        assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
+
+    _on_database(one, work)

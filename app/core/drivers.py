@@ -35,8 +35,10 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg
+from psycopg.pq import ExecStatus
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from pydantic_core import from_json
@@ -71,8 +73,12 @@ def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
 
 
 async def _pg_rows(cur: psycopg.AsyncCursor[Any]) -> list[Any]:
-    """`_rows_of` for psycopg."""
-    return await cur.fetchall() if cur.description is not None else []
+    """`_rows_of` for psycopg. Asked of the result's status: `description` builds a column
+    object per column at every call."""
+    result = cur.pgresult
+    if result is None or result.status != ExecStatus.TUPLES_OK:
+        return []
+    return await cur.fetchall()
 
 
 class WriterSlots:
@@ -622,21 +628,37 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_loads(from_json, conn)
 
 
+# Each pooled connection's one binary cursor (binary results: see `_run`), made at its first
+# statement and reused by the next ones: a new cursor builds its adapters' state and its loaders
+# again. A connection runs one statement at a time, and the cursor holds its last result only
+# until the next; it goes with the connection.
+_CURSORS: WeakKeyDictionary[psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]] = (
+    WeakKeyDictionary()
+)
+
+
+def _cursor(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+    cur = _CURSORS.get(conn)
+    if cur is None or cur.closed:
+        cur = _CURSORS[conn] = conn.cursor(binary=True)
+    return cur
+
+
 async def _pipelined(
     conn: psycopg.AsyncConnection[Any], before: Sequence[tuple[str, Any]], sql: str, args: Any
 ) -> list[Any]:
     """`before` and then the statement in one round trip (pipeline mode; a single statement
     goes alone): the statement's rows."""
-    async with conn.cursor(binary=True) as cur:
-        if not before:
-            await cur.execute(sql, args)
-            return await _pg_rows(cur)
-        async with conn.pipeline() as pipeline:
-            for earlier, values in before:
-                await conn.execute(earlier, values)
-            await cur.execute(sql, args)
-            await pipeline.sync()
+    cur = _cursor(conn)
+    if not before:
+        await cur.execute(sql, args)
         return await _pg_rows(cur)
+    async with conn.pipeline() as pipeline:
+        for earlier, values in before:
+            await conn.execute(earlier, values)
+        await cur.execute(sql, args)
+        await pipeline.sync()
+    return await _pg_rows(cur)
 
 
 def closed_by_server(fileno: int) -> bool:
