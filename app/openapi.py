@@ -83,7 +83,7 @@ def _document_sso_schemes(schema: dict[str, Any], settings: Settings, api_prefix
     for item in schema["paths"].values():
         for op in item.values():
             security = op.get("security", [])
-            if any("StaffLogin" in entry for entry in security):
+            if any(STAFF_SCHEME_NAME in entry for entry in security):
                 security.extend({scheme: []} for scheme in names)
 
 

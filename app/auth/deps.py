@@ -27,10 +27,10 @@ from app.users.models import Role
 # scheme's own parsing (`oauth2_scheme`), and app/openapi.py names both schemes on the operations
 # whose checks take them (`admits_keys`), so the /docs Authorize button still logs in with a
 # password. Each dependency FastAPI solves costs every request about 6 us (bench/README.md).
-oauth2_scheme = OAuth2PasswordBearer(
-    tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="StaffLogin"
-)
 STAFF_SCHEME_NAME = "StaffLogin"
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name=STAFF_SCHEME_NAME
+)
 KEY_SCHEME_NAME = "IntegrationKey"
 KEY_SCHEME = {
     "type": "http",

@@ -176,27 +176,24 @@ def _entries(route: BaseRoute) -> list[_Entry]:
     An included router whose routes are not all FastAPI routes (a mount, a plain Starlette
     route, a front-end group) stays one entry and is walked by FastAPI itself."""
 
-    def expand(included: _IncludedRouter, chain: tuple[_IncludedRouter, ...]) -> list[_Entry]:
+    def expand(
+        included: _IncludedRouter, chain: tuple[_IncludedRouter, ...]
+    ) -> list[_Entry] | None:
         found: list[_Entry] = []
         for candidate in included.effective_candidates():
             if isinstance(candidate, _IncludedRouter):
-                found += expand(candidate, (*chain, candidate))
+                inner = expand(candidate, (*chain, candidate))
+                if inner is None:
+                    return None
+                found += inner
             elif isinstance(candidate.original_route, APIRoute):
                 found.append(_Entry(candidate.original_route, candidate, chain))
             else:
-                raise _Opaque
+                return None
         return found
 
-    if isinstance(route, _IncludedRouter):
-        try:
-            return expand(route, (route,))
-        except _Opaque:
-            pass
-    return [_Entry(route)]
-
-
-class _Opaque(Exception):
-    """An included router holds a route this module does not hand requests to itself."""
+    expanded = expand(route, (route,)) if isinstance(route, _IncludedRouter) else None
+    return [_Entry(route)] if expanded is None else expanded
 
 
 class RouteIndex:
