@@ -429,3 +429,99 @@ def test_a_refused_statement_leaves_the_connection_answering_the_next(settings):
         assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
 
     _on_database(one, work)
+
+
+def test_a_sqlite_writer_waits_for_another_process_off_the_event_loop(
+    settings, sync_engine, author
+):
+    """The driver's SQLite writes run on the event loop once the write lock is held; while
+    another process holds it (a roster import from the command line), the BEGIN waits on a
+    worker thread: the event loop keeps turning and reads answer. The writer commits once
+    the lock comes free; past the busy timeout it fails with nothing written, and the next
+    transaction on that connection commits."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    patient = settings.model_copy(update={"sqlite_busy_timeout_ms": 5000})
+    impatient = settings.model_copy(update={"sqlite_busy_timeout_ms": 200})
+
+    async def write(db: Database, title: str) -> None:
+        async with Writes(db).transaction() as tx:
+            await tx.insert(Reflection, _post(author, title))
+
+    async def held_while(db: Database, title: str, seconds: float) -> tuple[int, bool]:
+        """Write `title` while another connection holds the lock for `seconds`: the event
+        loop's turns meanwhile, and whether the writer was still waiting at the end."""
+        holder = sync_engine.raw_connection()
+        holder.execute("BEGIN IMMEDIATE")
+        turns = 0
+        try:
+            writer = asyncio.create_task(write(db, title))
+            deadline = asyncio.get_running_loop().time() + seconds
+            while asyncio.get_running_loop().time() < deadline:
+                assert await db.driver.rows(_count(title)) == [{"n": 0}]
+                await asyncio.sleep(0.01)
+                turns += 1
+            waiting = not writer.done()
+        finally:
+            holder.rollback()
+            holder.close()
+        await writer
+        return turns, waiting
+
+    async def waits(db: Database) -> tuple[int, bool]:
+        return await held_while(db, "Waited", 0.4)
+
+    turns, waiting = _on_database(patient, waits)
+    assert waiting
+    assert turns >= 10  # ten turns at least in 0.4 s: the loop was not blocked
+    assert _stored(sync_engine, "Waited") == 1
+
+    async def gives_up(db: Database) -> None:
+        with pytest.raises(sa_exc.OperationalError, match="locked"):
+            await held_while(db, "Gave up", 0.4)
+        await write(db, "After giving up")  # the connection, back in the pool, still writes
+
+    _on_database(impatient, gives_up)
+    assert _stored(sync_engine, "Gave up") == 0
+    assert _stored(sync_engine, "After giving up") == 1
+
+
+def test_sqlite_checkpoints_run_beside_the_writers(settings, sync_engine, author):
+    """A COMMIT no longer copies the WAL into the database itself at SQLite's threshold (it
+    ran on the event loop): every CHECKPOINT_EVERY commits a passive checkpoint runs on a
+    thread of its own, and the writers' own automatic checkpoint is only a backstop."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log")
+    from app.core.drivers import SqliteDriver
+
+    async def work(db: Database) -> tuple[int, int, int, int]:
+        driver = db.driver
+        assert isinstance(driver, SqliteDriver)
+        for i in range(driver.CHECKPOINT_EVERY):
+            async with Writes(db).transaction() as tx:
+                await tx.insert(Reflection, _post(author, f"Checkpointed {i}"))
+        for _ in range(200):  # the checkpoint thread's turn
+            if driver.checkpoints:
+                break
+            await asyncio.sleep(0.01)
+        writer = driver._take(writer=True)
+        try:
+            automatic = writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            busy = writer.execute("PRAGMA busy_timeout").fetchone()[0]
+        finally:
+            driver._give(writer, writer=True)
+        # What the log still holds that the database does not (a passive checkpoint that
+        # copies nothing answers how far the last one got).
+        probe = sync_engine.raw_connection()
+        try:
+            _, logged, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            probe.close()
+        return driver.checkpoints, automatic, busy, logged - copied
+
+    checkpoints, automatic, busy, behind = _on_database(settings, work)
+    assert checkpoints == 1
+    assert automatic == SqliteDriver.WRITER_AUTOCHECKPOINT
+    assert busy == 0  # the event loop never waits in SQLite's busy handler
+    assert behind == 0
+    assert sum(_stored(sync_engine, f"Checkpointed {i}") for i in range(64)) == 64

@@ -16,8 +16,12 @@ owns the connections they run on. Domain code never sees it: it reads through `r
 `transaction()` is the write path of `writes.Writes` (a change of a few statements, answered
 from what it wrote): on PostgreSQL a read-write transaction on the same pool, its BEGIN sent with
 its first statement; on SQLite a writer connection of its own (foreign keys on, not
-`query_only`), each statement on a worker thread (BEGIN IMMEDIATE with the first: it may wait
-for the write lock, which the event loop must not).
+`query_only`) whose BEGIN IMMEDIATE is tried on the event loop without waiting, and waits for
+the write lock on a worker thread only when another process holds it (the event loop must not
+wait). Once the lock is held nothing can make a statement wait, so the statements and the
+COMMIT run on the event loop, as reads do: each hand-off to a thread and back cost more than
+the statement (bench/README.md, nineteenth session). Checkpoints, which copy the WAL into the
+database and sync it, run on a thread of their own (`SqliteDriver._checkpoint`).
 
 Driver errors are raised as SQLAlchemy's exception classes, so a lost database is the same 503
 whichever path noticed it.
@@ -26,6 +30,7 @@ whichever path noticed it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import select as sockets  # poll(), not SQLAlchemy's select
 import sqlite3
 import threading
@@ -50,6 +55,8 @@ from app.core.errors import CommitFailed
 from app.core.sql import AnySelect, AnyStatement
 
 Fetch = Callable[[str, Any], Any]  # async (sql, args) -> rows
+
+log = logging.getLogger("peercoach.db")
 
 
 @dataclass
@@ -189,6 +196,13 @@ def _sqlite_error(sql: str, args: Any, exc: sqlite3.Error) -> sa_exc.StatementEr
 
 class SqliteDriver(Driver):
     IDLE = 8  # connections kept open between requests
+    # A writer's COMMIT that took SQLite's automatic checkpoint (at 1,000 pages of WAL) copied
+    # the WAL into the database and synced it there, on the event loop: up to 16 ms on the
+    # bench machine, a third of all COMMIT time. The driver's writers run a passive checkpoint
+    # on a thread of their own every CHECKPOINT_EVERY commits instead (a checkpoint and a
+    # writer run side by side in WAL mode), and keep the automatic one only as a backstop.
+    CHECKPOINT_EVERY = 64
+    WRITER_AUTOCHECKPOINT = 10_000
 
     def __init__(
         self,
@@ -213,6 +227,12 @@ class SqliteDriver(Driver):
         # processes' writers and this process's sessions still meet it on the busy timeout.
         self._write_slots = WriterSlots(1, busy_timeout_ms / 1000)
         self._threads = self._new_threads()
+        # Passive checkpoints, off the event loop (`_after_commit`).
+        self._checkpoints = self._new_checkpoints()
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing = False
+        self._commits = 0
+        self.checkpoints = 0  # checkpoints run (tests)
         # PRAGMA data_version only compares within one connection: it gets its own.
         self._versions: sqlite3.Connection | None = None
         # The event loop is single-threaded, but tests and the CLI may use one app from two.
@@ -231,6 +251,12 @@ class SqliteDriver(Driver):
         if writer:  # as the session engine's connections (db.configure_sqlite)
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Its statements run on the event loop, which must never wait for a lock: BEGIN
+            # IMMEDIATE waits on a worker thread instead (`_begin`), the busy timeout set there.
+            conn.execute("PRAGMA busy_timeout=0")
+            # Checkpoints are `_checkpoint`'s; past this many pages of WAL a COMMIT still runs
+            # one itself, should that thread fall behind.
+            conn.execute(f"PRAGMA wal_autocheckpoint={self.WRITER_AUTOCHECKPOINT}")
         else:
             conn.execute("PRAGMA query_only=ON")
         conn.execute(f"PRAGMA mmap_size={int(self.mmap_bytes)}")
@@ -300,30 +326,46 @@ class SqliteDriver(Driver):
     def _new_threads(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(self._write_slots.count, thread_name_prefix="sqlite-writes")
 
+    def _new_checkpoints(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoints")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Batch]:
         async with self._write_slots.held(), self._transaction() as batch:
             yield batch
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """On a worker thread: BEGIN IMMEDIATE, waiting for another process's write lock on
+        the busy timeout (nothing is written if it runs out)."""
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute("PRAGMA busy_timeout=0")
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Batch]:
         conn = self._take(writer=True)
         began = False
+        waited = False  # BEGIN went to the worker thread (it may still be running there)
         loop = asyncio.get_running_loop()
 
-        async def on_thread(work: Callable[..., Any], *args: Any) -> Any:
-            return await loop.run_in_executor(self._threads, work, *args)
+        async def begin() -> None:
+            nonlocal began, waited
+            try:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")  # the write lock, if it is free now
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                        raise
+                    waited = True  # another process holds it: wait off the event loop
+                    await loop.run_in_executor(self._threads, self._begin, conn)
+            except sqlite3.Error as exc:  # the busy timeout ran out: nothing was written
+                raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
+            began = True
 
         def run(statements: list[tuple[str, Any]], commit: bool) -> list[Any]:
-            """On a worker thread: the statements in order (the write lock taken with the
-            first: it may wait there, on the busy timeout), the last one's rows."""
-            nonlocal began
-            if not began:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:  # the busy timeout ran out: nothing was written
-                    raise _sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
-                began = True
+            """The statements in order (the write lock held), the last one's rows."""
             rows: list[Any] = []
             for sql, args in statements:
                 try:
@@ -339,24 +381,58 @@ class SqliteDriver(Driver):
                     raise CommitFailed(exc) from exc
             return rows
 
+        def roll_back() -> None:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
         async def fetch(sql: str, args: Any) -> Sequence[Sequence[Any]]:
-            return await on_thread(run, [*batch.take(), (sql, args)], False)
+            if not began:
+                await begin()
+            return run([*batch.take(), (sql, args)], False)
 
         batch = Batch(fetch)
         try:
             yield batch
             if batch.later or began:
-                await on_thread(run, batch.take(), True)
+                if not began:
+                    await begin()
+                run(batch.take(), True)
         except BaseException:
-            if conn.in_transaction:
-                try:
-                    await on_thread(conn.execute, "ROLLBACK")
-                except sqlite3.Error:
-                    self._drop(conn)
-                    raise
+            try:
+                if waited:  # after the BEGIN, on the thread it may still be running on
+                    await loop.run_in_executor(self._threads, roll_back)
+                else:
+                    roll_back()
+            except sqlite3.Error:
+                self._drop(conn)
+                raise
             self._give(conn, writer=True)
             raise
         self._give(conn, writer=True)
+        if began:
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Count a commit; every CHECKPOINT_EVERY, a passive checkpoint on its thread (unless
+        one is still running)."""
+        self._commits += 1
+        if self._commits % self.CHECKPOINT_EVERY == 0 and not self._checkpointing:
+            self._checkpointing = True
+            self._checkpoints.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """On the checkpoint thread: copy what the WAL holds into the database, as far as no
+        reader still needs it (PASSIVE: it waits for nobody and nobody waits for it). A
+        failure is left to the next one, or to a writer's automatic checkpoint."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = self._connect(writer=True)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except sqlite3.Error:
+            log.warning("SQLite checkpoint failed; the next one or a writer will do it")
+        finally:
+            self._checkpointing = False
 
     def data_version(self) -> int:
         """SQLite's count of commits by other connections (PRAGMA data_version): a change of
@@ -394,9 +470,16 @@ class SqliteDriver(Driver):
             self._versions = None
             threads = self._threads
             self._threads = self._new_threads()
+            checkpoints = self._checkpoints
+            self._checkpoints = self._new_checkpoints()
         for conn in conns:
             conn.close()
         threads.shutdown(wait=False)
+        # A checkpoint under way finishes first (it holds its own connection).
+        await asyncio.get_running_loop().run_in_executor(None, checkpoints.shutdown)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
 
     async def probe(self) -> str | None:
         """The schema's migration on a connection of its own (readiness must not wait behind
