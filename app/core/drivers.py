@@ -5,7 +5,8 @@ owns the connections they run on. Domain code never sees it: it reads through `r
 
 - PostgreSQL: a `psycopg_pool` pool of autocommit connections (time zone UTC), separate from the
   sessions' pool. A single statement holds a connection only while it runs; a snapshot (several
-  statements that must agree) holds one in a `REPEATABLE READ READ ONLY` transaction.
+  statements that must agree) holds one in a `REPEATABLE READ READ ONLY` transaction. The
+  statements are sent through libpq itself (`libpq.py`), not psycopg's cursors.
 - SQLite: plain `sqlite3` connections (WAL, `query_only`) used directly on the event loop: a WAL
   reader never waits for a writer, and the work holds the GIL either way, so nothing else could
   have run meanwhile. A statement or snapshot takes an idle connection and gives it back, so a
@@ -40,16 +41,15 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import psycopg
-from psycopg.pq import ExecStatus
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from pydantic_core import from_json
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect
 
+from app.core import libpq
 from app.core.compiled import Row, Shape, StatementCache, StatementListener, to_dicts
 from app.core.errors import CommitFailed
 from app.core.sql import AnySelect, AnyStatement
@@ -77,15 +77,6 @@ def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
     """A cursor's rows, or none for a statement that returns none (an INSERT without
     RETURNING)."""
     return cur.fetchall() if cur.description is not None else []
-
-
-async def _pg_rows(cur: psycopg.AsyncCursor[Any]) -> list[Any]:
-    """`_rows_of` for psycopg. Asked of the result's status: `description` builds a column
-    object per column at every call."""
-    result = cur.pgresult
-    if result is None or result.status != ExecStatus.TUPLES_OK:
-        return []
-    return await cur.fetchall()
 
 
 class WriterSlots:
@@ -536,7 +527,9 @@ class PostgresDriver(Driver):
                 kwargs={
                     "autocommit": True,
                     "connect_timeout": self.connect_timeout,
-                    "options": "-c TimeZone=UTC",
+                    # UTF-8 whatever the database's default: libpq.py writes and reads text
+                    # as UTF-8.
+                    "options": "-c TimeZone=UTC -c client_encoding=UTF8",
                 },
             )
         if self._pool.closed:  # not opened yet (opening an open pool takes its lock again)
@@ -707,41 +700,21 @@ class PostgresDriver(Driver):
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     """A new pooled connection parses JSON with pydantic-core's parser, as SQLite's reads do
-    (compiled.py): a page's nested lists and objects in a quarter of `json.loads`'s time."""
+    (compiled.py): a page's nested lists and objects in a quarter of `json.loads`'s time.
+
+    psycopg prepares nothing itself: statements are prepared by `libpq.py`, and psycopg's own
+    bookkeeping, having prepared something, answers a ROLLBACK it runs (the pool's, or
+    `_transaction`'s) with DEALLOCATE ALL, which would drop those too."""
     set_json_loads(from_json, conn)
-
-
-# Each pooled connection's one binary cursor (binary results: see `_run`), made at its first
-# statement and reused by the next ones: a new cursor builds its adapters' state and its loaders
-# again. A connection runs one statement at a time, and the cursor holds its last result only
-# until the next; it goes with the connection.
-_CURSORS: WeakKeyDictionary[psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]] = (
-    WeakKeyDictionary()
-)
-
-
-def _cursor(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
-    cur = _CURSORS.get(conn)
-    if cur is None or cur.closed:
-        cur = _CURSORS[conn] = conn.cursor(binary=True)
-    return cur
+    conn.prepare_threshold = None
 
 
 async def _pipelined(
     conn: psycopg.AsyncConnection[Any], before: Sequence[tuple[str, Any]], sql: str, args: Any
 ) -> list[Any]:
-    """`before` and then the statement in one round trip (pipeline mode; a single statement
-    goes alone): the statement's rows."""
-    cur = _cursor(conn)
-    if not before:
-        await cur.execute(sql, args)
-        return await _pg_rows(cur)
-    async with conn.pipeline() as pipeline:
-        for earlier, values in before:
-            await conn.execute(earlier, values)
-        await cur.execute(sql, args)
-        await pipeline.sync()
-    return await _pg_rows(cur)
+    """`before` and then the statement in one round trip, on libpq itself (`libpq.py`): the
+    statement's rows."""
+    return await libpq.run(conn, [*before, (sql, args)])
 
 
 def closed_by_server(fileno: int) -> bool:

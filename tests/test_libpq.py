@@ -1,0 +1,219 @@
+"""PostgreSQL statements on libpq itself (app/core/libpq.py): what a cursor would answer and
+raise, on a connection left usable, or closed when a round trip was cut short."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors
+from sqlalchemy import make_url
+
+from app.core import libpq
+from app.core.config import Settings
+from tests.conftest import ENGINE
+
+# The placeholders SQLAlchemy's psycopg dialect writes, in PostgreSQL's.
+
+
+def test_named_placeholders_become_numbered_once_each():
+    sql = "SELECT %(a)s, %(b)s WHERE x = %(a)s AND y LIKE 'a%%'"
+    assert libpq.converted(sql) == (b"SELECT $1, $2 WHERE x = $1 AND y LIKE 'a%'", ("a", "b"))
+
+
+def test_positional_placeholders_are_counted():
+    assert libpq.converted("SELECT %s, %s") == (b"SELECT $1, $2", 2)
+    assert libpq.converted("COMMIT") == (b"COMMIT", 0)
+
+
+@pytest.mark.parametrize("sql", ["SELECT %(a)s, %s", "SELECT 5 % 3", "SELECT %(a)b"])
+def test_placeholders_the_dialect_does_not_write_are_refused(sql):
+    with pytest.raises(ValueError, match="placeholder"):
+        libpq.converted(sql)
+
+
+needs_postgres = pytest.mark.skipif(ENGINE != "postgres", reason="PostgreSQL's libpq")
+
+
+def _connected(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        url = make_url(settings.database_url).set(drivername="postgresql")
+        conn = await psycopg.AsyncConnection.connect(
+            url.render_as_string(hide_password=False),
+            autocommit=True,
+            options="-c TimeZone=UTC -c client_encoding=UTF8",
+        )
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+@needs_postgres
+def test_rows_and_types_are_a_cursors(settings):
+    async def work(conn: Any) -> None:
+        sql = "SELECT %(n)s::int + 1 AS n, %(t)s::text AS t, %(j)s::jsonb AS j, NULL AS none"
+        values = {"n": 41, "t": "é", "j": psycopg.types.json.Jsonb({"a": [1]})}
+        cur = conn.cursor(binary=True)
+        await cur.execute(sql, values)
+        expected = await cur.fetchall()
+        for _ in range(3):  # unprepared, then prepared by the first run
+            assert await libpq.run(conn, [(sql, values)]) == expected
+        assert await libpq.run(conn, [("SELECT 1 WHERE false", None)]) == []
+        assert await libpq.run(conn, [("SET TIME ZONE 'UTC'", None)]) == []
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_a_refused_statement_raises_as_a_cursor_would_and_skips_the_rest(settings):
+    """The second of four statements in one round trip is refused: its error class is a
+    cursor's, the later ones did not run, the transaction is left for the caller to roll
+    back, and the statements whose preparation was skipped are prepared again later."""
+
+    async def work(conn: Any) -> None:
+        await conn.execute("CREATE TEMPORARY TABLE t (id int PRIMARY KEY)")
+        insert = "INSERT INTO t (id) VALUES (%(id)s)"
+        count = "SELECT count(*) FROM t"
+        with pytest.raises(errors.UniqueViolation):
+            await libpq.run(
+                conn,
+                [
+                    ("BEGIN", None),
+                    (insert, {"id": 1}),
+                    (insert, {"id": 1}),
+                    ("INSERT INTO t (id) SELECT %(id)s", {"id": 2}),
+                ],
+            )
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        await conn.execute("ROLLBACK")
+        assert await libpq.run(conn, [(count, None)]) == [(0,)]
+        rows = await libpq.run(
+            conn,
+            [
+                ("BEGIN", None),
+                (insert, {"id": 1}),
+                ("INSERT INTO t (id) SELECT %(id)s", {"id": 2}),
+                ("COMMIT", None),
+            ],
+        )
+        assert rows == []
+        assert await libpq.run(conn, [(count, None)]) == [(2,)]
+        with pytest.raises(errors.SyntaxError):
+            await libpq.run(conn, [("SELEC %(id)s", {"id": 1})])
+        assert await libpq.run(conn, [(count, None)]) == [(2,)]
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_past_the_prepared_limit_statements_go_unnamed(settings, monkeypatch):
+    monkeypatch.setattr(libpq, "PREPARED", 2)
+
+    async def work(conn: Any) -> None:
+        for n in range(5):
+            sql = f"SELECT %(v)s::int + {n}"
+            assert await libpq.run(conn, [(sql, {"v": 1})]) == [(1 + n,)]
+            assert await libpq.run(conn, [(sql, {"v": 2})]) == [(2 + n,)]
+        cur = await conn.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert (await cur.fetchone())[0] == 2
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_a_parameter_larger_than_the_socket_takes_is_sent_whole(settings):
+    big = "x" * (8 * 1024 * 1024)
+
+    async def work(conn: Any) -> None:
+        statements = [("SELECT 1", None), ("SELECT length(%(s)s::text)", {"s": big})]
+        assert await libpq.run(conn, statements) == [(len(big),)]
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_a_round_trip_cut_short_closes_the_connection(settings):
+    """Cancelled while the server is still answering: what it sends next could be taken for
+    the next caller's answer, so the connection is closed (the pool replaces it)."""
+
+    async def work(conn: Any) -> None:
+        task = asyncio.create_task(libpq.run(conn, [("SELECT pg_sleep(5)", None)]))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert conn.broken or conn.closed
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_what_is_kept_per_connection_goes_with_it(settings):
+    async def work(conn: Any) -> weakref.ref[Any]:
+        await libpq.run(conn, [("SELECT %(v)s::int", {"v": 1})])
+        assert conn in libpq._KEPT
+        return weakref.ref(conn)
+
+    gone = _connected(settings, work)
+    gc.collect()
+    assert gone() is None
+
+
+@needs_postgres
+def test_statements_dropped_behind_its_back_are_prepared_again(settings):
+    """DEALLOCATE ALL (psycopg's own answer to a ROLLBACK once it has prepared something,
+    which the pool's connections no longer let it do) drops the connection's statements:
+    outside a transaction the next run prepares again and answers; inside one the error is
+    raised (the transaction is lost either way), and the run after it prepares again."""
+    sql = "SELECT %(v)s::int * 2"
+
+    async def work(conn: Any) -> None:
+        assert await libpq.run(conn, [(sql, {"v": 2})]) == [(4,)]
+        await conn.execute("DEALLOCATE ALL")
+        assert await libpq.run(conn, [(sql, {"v": 3})]) == [(6,)]
+        await conn.execute("DEALLOCATE ALL")
+        await conn.execute("BEGIN")
+        with pytest.raises(errors.InvalidSqlStatementName):
+            await libpq.run(conn, [(sql, {"v": 4})])
+        await conn.execute("ROLLBACK")
+        assert await libpq.run(conn, [(sql, {"v": 5})]) == [(10,)]
+
+    _connected(settings, work)
+
+
+@needs_postgres
+def test_the_pools_connections_leave_preparing_to_this_module(settings):
+    """A pooled connection never prepares through psycopg: once psycopg has prepared
+    something (a snapshot's COMMIT, run often enough), its rollback (the pool's, of a
+    connection given back in a transaction) answers with DEALLOCATE ALL, dropping this
+    module's statements too. Reads keep answering through many of each."""
+    from sqlalchemy import literal, select
+
+    from app.core.db import Database
+
+    async def work() -> None:
+        db = Database(settings.model_copy(update={"db_pool_size": 1}))
+        try:
+            one = select(literal(1).label("n"))
+            for _ in range(3):
+                for _ in range(6):  # psycopg would prepare a COMMIT run five times
+                    assert await db.driver.rows(one) == [{"n": 1}]
+                    async with db.driver.snapshot() as fetch:  # ends with psycopg's COMMIT
+                        assert await db.driver.rows(one, on=fetch) == [{"n": 1}]
+                pool = await db.driver._get_pool()  # type: ignore[attr-defined]
+                conn = await pool.getconn()
+                await conn.execute("BEGIN")
+                await pool.putconn(conn)  # given back in a transaction: the pool rolls back
+                assert conn.prepare_threshold is None
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())
