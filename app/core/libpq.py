@@ -162,8 +162,8 @@ async def run(
 async def _alone(
     conn: psycopg.AsyncConnection[Any], kept: _Connection, message: _Message, name: bytes | None
 ) -> list[tuple[Any, ...]]:
-    """One statement, prepared before (`name`) or without parameters, outside pipeline mode:
-    a third fewer instructions than a pipeline of one."""
+    """One statement, prepared before (`name`) or without parameters, outside pipeline mode
+    (no entering and leaving it, no sync point to wait for)."""
     pgconn = conn.pgconn
     binary = pq.Format.BINARY
     try:
