@@ -192,9 +192,10 @@ def test_statements_dropped_behind_its_back_are_prepared_again(settings):
 @needs_postgres
 def test_the_pools_connections_leave_preparing_to_this_module(settings):
     """A pooled connection never prepares through psycopg: once psycopg has prepared
-    something (a snapshot's COMMIT, run often enough), its rollback (the pool's, of a
-    connection given back in a transaction) answers with DEALLOCATE ALL, dropping this
-    module's statements too. Reads keep answering through many of each."""
+    something (a statement run through it often enough, as the pool's health checks or a
+    later change might), its rollback (the pool's, of a connection given back in a
+    transaction) answers with DEALLOCATE ALL, dropping this module's statements too. Reads
+    keep answering through many of each."""
     from sqlalchemy import literal, select
 
     from app.core.db import Database
@@ -204,10 +205,14 @@ def test_the_pools_connections_leave_preparing_to_this_module(settings):
         try:
             one = select(literal(1).label("n"))
             for _ in range(3):
-                for _ in range(6):  # psycopg would prepare a COMMIT run five times
+                for _ in range(6):  # psycopg would prepare a statement run five times
                     assert await db.driver.rows(one) == [{"n": 1}]
-                    async with db.driver.snapshot() as fetch:  # ends with psycopg's COMMIT
+                    async with db.driver.snapshot() as fetch:
                         assert await db.driver.rows(one, on=fetch) == [{"n": 1}]
+                    pool = await db.driver._get_pool()  # type: ignore[attr-defined]
+                    conn = await pool.getconn()
+                    await conn.execute("SELECT 1")  # through psycopg itself
+                    await pool.putconn(conn)
                 pool = await db.driver._get_pool()  # type: ignore[attr-defined]
                 conn = await pool.getconn()
                 await conn.execute("BEGIN")

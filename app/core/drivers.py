@@ -626,7 +626,7 @@ class PostgresDriver(Driver):
                 # discards a broken connection) when the connection comes back in a transaction.
                 if not (conn.broken or conn.closed):
                     with suppress(psycopg.Error):
-                        await conn.execute("COMMIT")
+                        await libpq.run(conn, [("COMMIT", None)])
                 await (await self._get_pool()).putconn(conn)
 
     @asynccontextmanager
@@ -645,7 +645,7 @@ class PostgresDriver(Driver):
                 conn = taken[0]
                 if not (conn.broken or conn.closed):
                     with suppress(psycopg.Error):
-                        await conn.execute("ROLLBACK")
+                        await libpq.run(conn, [("ROLLBACK", None)])
                 await (await self._get_pool()).putconn(conn)
             raise
         if taken or batch.later:
@@ -668,7 +668,7 @@ class PostgresDriver(Driver):
                 conn = await self._getconn(pool, "COMMIT", ())
         try:
             if not taken and len(later) == 1:
-                await conn.execute(*later[0])
+                await libpq.run(conn, later)
             else:
                 statements = later if taken else [("BEGIN", None), *later]
                 await _pipelined(conn, statements, "COMMIT", None)
@@ -703,8 +703,8 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     (compiled.py): a page's nested lists and objects in a quarter of `json.loads`'s time.
 
     psycopg prepares nothing itself: statements are prepared by `libpq.py`, and psycopg's own
-    bookkeeping, having prepared something, answers a ROLLBACK it runs (the pool's, or
-    `_transaction`'s) with DEALLOCATE ALL, which would drop those too."""
+    bookkeeping, having prepared something, answers the pool's rollback of a connection given
+    back in a transaction with DEALLOCATE ALL, which would drop those too."""
     set_json_loads(from_json, conn)
     conn.prepare_threshold = None
 
