@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_JSON, problem_body
 from app.core.lifecycle import Lifecycle
+from app.core.logging import AccessLog
 
-access_log = logging.getLogger("peercoach.access")
+access_log = AccessLog(logging.getLogger("peercoach.access"))
 error_log = logging.getLogger("peercoach.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -136,18 +137,15 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(scope: Scope, state: dict[str, Any], status: int, start: float) -> None:
-        if not access_log.isEnabledFor(logging.INFO):
-            return
-        access_log.info(
-            "request",
-            extra={
+        access_log.write(
+            {
                 "method": scope.get("method"),
                 "path": scope.get("path"),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 2),
                 "user_id": state.get("user_id"),
                 "request_id": state.get("request_id"),
-            },
+            }
         )
 
 
