@@ -8,9 +8,10 @@ import uuid
 
 import fastapi
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.routing import _IncludedRouter
 from fastapi.testclient import TestClient
+from pydantic import AliasChoices, BaseModel
 from starlette.routing import Match
 
 from app.core.routing import TESTED_FASTAPI, RouteIndex, _key, index_routes, is_tested
@@ -331,3 +332,104 @@ def test_installing_the_memory_twice_keeps_one_layer():
     before = solver._get_cache_key
     classify_dependencies_once()
     assert solver._get_cache_key is before
+
+
+# Values tried for every parameter: absent, empty, and strings each kind of parameter the app
+# has accepts or refuses (ids, numbers, flags, instants, dates, enum values, free text).
+_TRIED = [
+    "",
+    str(uuid.uuid4()),
+    "not-an-id",
+    "0",
+    "50",
+    "-1",
+    "100000",
+    "true",
+    "no",
+    "2026-09-01T00:00:00Z",
+    "2026-09-01",
+    "observation",
+    "submitted",
+    "x" * 300,
+]
+
+
+def test_parameters_read_by_plan_are_read_as_fastapi_reads_them():
+    """read_parameters_by_plan: installed by create_app, and for every list of parameters of
+    every route and dependency of the app, and each value tried, the same values and the same
+    errors as FastAPI's own `request_params_to_args`."""
+    from fastapi.dependencies import utils as solver
+    from starlette.datastructures import Headers, QueryParams
+
+    from app.core.routing import _plan
+
+    app = create_app()
+    planned = solver.request_params_to_args
+    original = planned.__wrapped__
+    lists = 0
+    for dependant in _dependants(app):
+        for fields, received in (
+            (dependant.path_params, dict),
+            (dependant.query_params, lambda v: QueryParams(list(v.items()))),
+            (dependant.header_params, lambda v: Headers(v)),
+            (dependant.cookie_params, dict),
+        ):
+            if not fields:
+                continue
+            lists += _plan(fields) is not None
+            for value in [None, *_TRIED]:
+                given = {} if value is None else {f.alias: value for f in fields}
+                got = planned(fields, received(given))
+                want = original(fields, received(given))
+                assert got[0] == want[0], (fields, value)
+                assert repr(got[1]) == repr(want[1]), (fields, value)
+                assert got[0] or got[1] or not given, (fields, value)
+    assert lists > 150  # nearly every list is plain enough to be planned
+
+
+class _Filters(BaseModel):
+    tag: str | None = None
+
+
+def _listed(tags: list[str] = Query([])) -> None: ...
+
+
+def _modelled(filters: _Filters = Query()) -> None: ...
+
+
+def _either(q: str | None = Query(None, validation_alias=AliasChoices("q", "query"))) -> None: ...
+
+
+def _plain(q: str | None = None, n: int = 3) -> None: ...
+
+
+def test_a_parameter_fastapi_reads_its_own_way_is_left_to_it():
+    """A list, a parameter model or several accepted names: no plan, FastAPI's own reading."""
+    from fastapi.routing import APIRoute
+
+    from app.core.routing import _plan
+
+    def params_of(endpoint):
+        return APIRoute("/x", endpoint).dependant.query_params
+
+    assert _plan(params_of(_listed)) is None
+    assert _plan(params_of(_modelled)) is None
+    assert _plan(params_of(_either)) is None
+    plan = _plan(params_of(_plain))
+    assert plan is not None
+    assert [(p.alias, p.default, p.copy_default) for p in plan] == [
+        ("q", None, False),
+        ("n", 3, False),
+    ]
+
+
+def test_installing_the_plan_twice_keeps_one_layer():
+    from fastapi.dependencies import utils as solver
+
+    from app.core.routing import read_parameters_by_plan
+
+    read_parameters_by_plan()
+    before = solver.request_params_to_args
+    read_parameters_by_plan()
+    assert solver.request_params_to_args is before
+    assert before.__wrapped__.__name__ == "request_params_to_args"
