@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from app.core.logging import AccessLog, JsonFormatter, configure_logging
+from app.core.logging import WRITE_AT_ONCE, AccessLog, JsonFormatter, configure_logging
 
 FIELDS = {
     "method": "GET",
@@ -23,12 +23,18 @@ FIELDS = {
 
 
 class Counting(io.StringIO):
-    """A stream that counts the writes it is given."""
+    """A stream that keeps the writes it is given."""
 
-    writes = 0
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: list[str] = []
+
+    @property
+    def writes(self) -> int:
+        return len(self.given)
 
     def write(self, text: str) -> int:
-        self.writes += 1
+        self.given.append(text)
         return super().write(text)
 
 
@@ -98,6 +104,27 @@ def test_a_turn_of_the_event_loop_writes_its_lines_at_once_in_order(hierarchy):
         assert stream.writes == 2
 
     asyncio.run(serve())
+
+
+def test_a_turn_s_lines_are_written_whole_a_pipe_s_worth_at_a_time(hierarchy):
+    """Several workers share one stderr (a container's log pipe): a pipe takes a write of up to
+    PIPE_BUF bytes whole, so each write is whole lines within that."""
+    logger, stream = hierarchy
+    _alone(logger.parent, logger.parent.handlers[0])
+    log = AccessLog(logger)
+
+    async def serve() -> None:
+        for n in range(100):  # about 30 KB of lines, one of them not ASCII
+            log.write({**FIELDS, "status": n, "path": "/api/v1/é" if n == 50 else "/x"})
+        await asyncio.sleep(0)
+
+    asyncio.run(serve())
+    assert [e["status"] for e in _lines(stream)] == list(range(100))
+    assert stream.writes > 5
+    for text in stream.given:
+        assert len(text.encode()) <= WRITE_AT_ONCE
+        assert text.startswith("{")
+        assert text.endswith("}\n")
 
 
 def test_without_an_event_loop_the_line_is_written_at_once(hierarchy):

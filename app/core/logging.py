@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import json
 import logging
+import select
 import sys
 import time
 from collections.abc import Mapping
@@ -59,13 +60,19 @@ class JsonFormatter(logging.Formatter):
         return _line(out)
 
 
+# The most one write holds: whole lines, at most PIPE_BUF bytes, which a pipe takes in one piece,
+# so several workers writing to one pipe (a container's log) never interleave inside a line.
+WRITE_AT_ONCE = select.PIPE_BUF
+
+
 class AccessLog:
     """The access line of each request, at INFO on `logger` (see the module docstring): the
     same line `logger.info(message, extra=fields)` writes through a `JsonFormatter`.
 
     On the direct path a request only notes its line; the lines a turn of the event loop
-    noted are formatted and written together, in one write, at the start of the next turn
-    (and at exit). Formatted inside each request a line cost about 23 us there; noted and
+    noted are formatted and written together at the start of the next turn (and at exit), in
+    writes of whole lines of at most `WRITE_AT_ONCE` bytes (a pipe shared by several workers
+    takes each write whole). Formatted inside each request a line cost about 23 us there; noted and
     written a turn's worth at a time, 5-6 us a line with 8-32 lines a turn (one system call a
     turn instead of one a line, and the worker's caches warm for the formatting). A line waits
     at most that turn (a worker killed outright loses that turn's lines); its `ts` is the
@@ -129,18 +136,28 @@ class AccessLog:
         if not pending or handler is None:
             return
         name, message = self.logger.name, self.message
-        lines = []
+        chunks: list[list[str]] = [[]]
+        size = 0
         for created, fields in pending:
             out = _head(created, "INFO", name, message)
             out.update(fields)
-            lines.append(_line(out) + handler.terminator)
-        text = "".join(lines)
+            line = _line(out) + handler.terminator
+            length = len(line) if line.isascii() else len(line.encode())
+            if size + length > WRITE_AT_ONCE and chunks[-1]:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(line)
+            size += length
         handler.acquire()
         try:
-            handler.stream.write(text)
-            handler.flush()
-        except Exception:  # as StreamHandler.emit: reported on stderr, the requests unharmed
-            handler.handleError(self.logger.makeRecord(name, logging.INFO, "", 0, text, (), None))
+            for chunk in chunks:
+                text = "".join(chunk)
+                try:
+                    handler.stream.write(text)
+                    handler.flush()
+                except Exception:  # as StreamHandler.emit: reported, the requests unharmed
+                    record = self.logger.makeRecord(name, logging.INFO, "", 0, text, (), None)
+                    handler.handleError(record)
         finally:
             handler.release()
 
