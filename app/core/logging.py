@@ -72,11 +72,11 @@ class AccessLog:
     On the direct path a request only notes its line; the lines a turn of the event loop
     noted are formatted and written together at the start of the next turn (and at exit), in
     writes of whole lines of at most `WRITE_AT_ONCE` bytes (a pipe shared by several workers
-    takes each write whole). Formatted inside each request a line cost about 23 us there; noted and
-    written a turn's worth at a time, 5-6 us a line with 8-32 lines a turn (one system call a
-    turn instead of one a line, and the worker's caches warm for the formatting). A line waits
-    at most that turn (a worker killed outright loses that turn's lines); its `ts` is the
-    moment it was noted."""
+    takes each write whole). Formatted inside each request a line cost about 23 us there;
+    noted and written a turn's worth at a time, 5-6 us a line with 8-32 lines a turn (one
+    system call a turn instead of one a line, and the worker's caches warm for the
+    formatting). A line waits at most that turn (a worker killed outright loses that turn's
+    lines); its `ts` is the moment it was noted."""
 
     def __init__(self, logger: logging.Logger, message: str = "request") -> None:
         self.logger = logger
