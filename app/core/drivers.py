@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mmap
-import os
 import select as sockets  # poll(), not SQLAlchemy's select
 import sqlite3
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -229,8 +226,6 @@ class SqliteDriver(Driver):
         self.checkpoints = 0  # checkpoints run (tests)
         # PRAGMA data_version only compares within one connection: it gets its own.
         self._versions: sqlite3.Connection | None = None
-        self._wal_index: mmap.mmap | None = None  # its view of the WAL index (`commit_marker`)
-        self._wal_index_missing = False  # tried once the connection was open, and not there
         # The event loop is single-threaded, but tests and the CLI may use one app from two.
         self._lock = threading.Lock()
 
@@ -442,51 +437,6 @@ class SqliteDriver(Driver):
                 raise _sqlite_error("PRAGMA data_version", (), exc) from exc
             return int(row[0])
 
-    # The WAL index's header (the first of its two copies), as SQLite documents the file
-    # (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): its first field is the
-    # format's version, 3007000 since WAL began; another version is not read.
-    WAL_INDEX_HEADER = 48
-    WAL_INDEX_VERSION = 3007000
-
-    def commit_marker(self) -> bytes | None:
-        """The header of the WAL index (the `-shm` file every connection maps), as it stands:
-        every commit, by any connection of any process, rewrites it (its change counter, the
-        WAL's last frame, and its salts when the WAL starts over), so an equal marker means
-        nothing was committed in between. About a microsecond, where `data_version` is a
-        statement (11 us inside a request on the bench machine). None until `data_version`
-        has opened its connection (which keeps the file, and so this view of it, current),
-        and for a database without one (in memory)."""
-        view = self._wal_index
-        if view is None:
-            if self._versions is None or self._wal_index_missing:
-                return None
-            view = self._wal_index = self._map_wal_index()
-            if view is None:
-                self._wal_index_missing = True
-                return None
-        try:
-            return view[: self.WAL_INDEX_HEADER]
-        except ValueError:  # closed with the driver
-            return None
-
-    def _map_wal_index(self) -> mmap.mmap | None:
-        try:
-            fd = os.open(f"{self.path}-shm", os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            if os.fstat(fd).st_size < self.WAL_INDEX_HEADER:
-                return None
-            view = mmap.mmap(fd, self.WAL_INDEX_HEADER, access=mmap.ACCESS_READ)
-            if int.from_bytes(view[:4], sys.byteorder) != self.WAL_INDEX_VERSION:
-                view.close()
-                return None
-            return view
-        except (OSError, ValueError):
-            return None
-        finally:
-            os.close(fd)
-
     def peek(self, stmt: AnySelect, params: Mapping[str, Any] | None = None) -> list[Row]:
         """A fixed statement's rows, read at once on the connection `data_version` reads
         (synchronously: for a check that cannot wait, as the principal cache's before each
@@ -509,13 +459,10 @@ class SqliteDriver(Driver):
             self._writers.clear()
             self._open.clear()
             self._versions = None
-            wal_index, self._wal_index = self._wal_index, None
             threads = self._threads
             self._threads = self._new_threads()
             checkpoints = self._checkpoints
             self._checkpoints = self._new_checkpoints()
-        if wal_index is not None:
-            wal_index.close()
         for conn in conns:
             conn.close()
         threads.shutdown(wait=False)
