@@ -114,10 +114,10 @@ class AccessLog:
         handler = self._only_handler()
         if handler is not self._to:  # the configuration changed: what was noted goes first
             self.flush()
+            self._to = handler
         if handler is None:
             logger.info(self.message, extra=dict(fields))
             return
-        self._to = handler
         self._pending.append((time.time(), fields))
         try:
             loop = asyncio.get_running_loop()

@@ -401,7 +401,7 @@ def _plan(fields: Sequence[Any]) -> tuple[_Param, ...] | None:
 def _planned(original: Callable[..., Any]) -> Callable[..., Any]:
     """`request_params_to_args` reading plain parameters by their plan (memoised per list of
     fields, by identity, as the classifiers are); any other list goes to FastAPI's own."""
-    memo: dict[int, tuple[object, tuple[_Param, ...] | None]] = {}
+    plan_of = _remembered(Classifier(_plan))  # per list of fields, by identity
     missing = dependency_utils.get_missing_field_error
 
     def request_params_to_args(
@@ -409,14 +409,7 @@ def _planned(original: Callable[..., Any]) -> Callable[..., Any]:
     ) -> tuple[dict[str, Any], list[Any]]:
         if not fields:
             return {}, []
-        hit = memo.get(id(fields))
-        if hit is not None and hit[0] is fields:
-            plan = hit[1]
-        else:
-            plan = _plan(fields)
-            if len(memo) >= MEMO_MAX:
-                memo.clear()
-            memo[id(fields)] = (fields, plan)
+        plan = plan_of(fields)
         if plan is None:
             return original(fields, received_params)
         values: dict[str, Any] = {}
