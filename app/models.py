@@ -23,8 +23,8 @@ from app.rosters.models import RosterImport, RosterImportRow
 from app.school_years.models import SchoolYear
 from app.schools.models import School
 from app.support.models import SupportRequest
-from app.teams.models import HistoryConsent, Team, TeamInvitation, TeamMember
-from app.users.models import SchoolMembership, User
+from app.teams.models import HistoryConsent, SchoolTeam, Team, TeamInvitation, TeamMember
+from app.users.models import SchoolMembership, StaffDirectoryEntry, User
 
 __all__ = [
     "AccountToken",
@@ -59,9 +59,11 @@ __all__ = [
     "RosterImportRow",
     "School",
     "SchoolMembership",
+    "SchoolTeam",
     "SchoolYear",
     "SsoIdentity",
     "SsoSignIn",
+    "StaffDirectoryEntry",
     "SupportRequest",
     "Team",
     "TeamInvitation",

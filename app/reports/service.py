@@ -34,8 +34,7 @@ from app.reflections import policies as reflection_policies
 from app.reports.schemas import YearEndRow
 from app.schools.models import School
 from app.teams import policies as team_policies
-from app.teams.models import Team, TeamMember
-from app.users.models import SchoolMembership
+from app.teams.models import SchoolTeam, Team
 
 
 class YearEndFacts(TeamFacts):
@@ -53,10 +52,8 @@ def _per_team(kind: reflection_policies.Reader) -> Any:
     def columns(team: Any) -> list[Any]:
         schools = (
             select(col(School.name))
-            .distinct()
-            .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
-            .join(TeamMember, col(TeamMember.user_id) == SchoolMembership.user_id)
-            .where(TeamMember.team_id == team.id)
+            .join(SchoolTeam, col(SchoolTeam.school_id) == School.id)
+            .where(SchoolTeam.team_id == team.id)
             .order_by(School.name)
         )
 

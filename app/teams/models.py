@@ -56,6 +56,22 @@ class TeamMember(SQLModel, table=True):
     sees_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class SchoolTeam(SQLModel, table=True):
+    """A team with a member at a school, and how many of its members are there: a copy kept
+    by the database's own triggers on `team_member` and `school_membership` (migration 0046),
+    never written by the app. An administrator's teams (and a school's, for a list or a feed)
+    are read from here: 51 rows of one index for a school of 500 staff, instead of probing
+    each member of the school into `team_member`."""
+
+    __tablename__ = "school_team"
+
+    school_id: uuid.UUID = Field(foreign_key="school.id", primary_key=True, ondelete="CASCADE")
+    team_id: uuid.UUID = Field(
+        foreign_key="team.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    members: int
+
+
 class InvitationStatus(StrEnum):
     pending = "pending"
     accepted = "accepted"

@@ -26,8 +26,8 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, false, null, sele
 from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, CALLER_SCHOOLS, Principal
-from app.teams.models import Team, TeamMember
-from app.users.models import Role, SchoolMembership
+from app.teams.models import SchoolTeam, Team, TeamMember
+from app.users.models import Role
 
 
 @dataclass
@@ -79,22 +79,20 @@ def teams_within(
 
     `one`: for a statement that reads one team by its id (an access check, a single record):
     the same rule, asked of that row. An administrator's reach is "a member in one of my
-    schools". Asked as a set (`team.id IN` the schools' teams), SQLite builds the whole set
-    first: right for a page of teams (built once, then the walk), but 0.7 ms for a single check
-    in a school of 500 staff. Asked of the row (`EXISTS` a member there) it is two index
-    lookups, 0.03 ms; a page would ask it of every team it walks (2.5 -> 9.7 ms). Both forms
-    are built from the same join below, and tests/test_read_interface.py compares them team by
-    team."""
+    schools", read from `school_team` (kept by the database's triggers, migration 0046). Asked
+    as a set (`team.id IN` the schools' teams) it is right for a page of teams (the set built
+    once, then the walk); asked of the row (`EXISTS` a row for that team and one of my schools)
+    it is one index lookup, which a single check wants and a page would repeat for every team
+    it walks. Both forms are built from the same select below, and tests/test_read_interface.py
+    compares them team by team."""
     if reach is TeamReach.district:
         scope: ColumnElement[bool] = true()
     elif reach is TeamReach.schools:
-        in_my_schools = (
-            select(col(TeamMember.team_id))
-            .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
-            .where(col(SchoolMembership.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True)))
+        in_my_schools = select(col(SchoolTeam.team_id)).where(
+            col(SchoolTeam.school_id).in_(bindparam(CALLER_SCHOOLS, expanding=True))
         )
         if one:
-            scope = in_my_schools.where(col(TeamMember.team_id) == Team.id).exists()
+            scope = in_my_schools.where(col(SchoolTeam.team_id) == Team.id).exists()
         else:
             scope = col(Team.id).in_(in_my_schools)
     elif reach is TeamReach.own:
@@ -110,17 +108,15 @@ def teams_within(
 def with_member_at_school() -> ColumnElement[bool]:
     """Teams with a member at the school `school_id` (a bind parameter): a list's filter."""
     return col(Team.id).in_(
-        select(col(TeamMember.team_id))
-        .join(SchoolMembership, col(SchoolMembership.user_id) == TeamMember.user_id)
-        .where(col(SchoolMembership.school_id) == bindparam("school_id"))
+        select(col(SchoolTeam.team_id)).where(col(SchoolTeam.school_id) == bindparam("school_id"))
     )
 
 
 def reach_at_school(p: Principal, school_id: uuid.UUID | None) -> TeamReach:
     """The reach a list of teams "with a member at `school_id`" needs besides that filter. An
     administrator's teams are those with a member at one of their schools, so at one of their
-    own schools the filter alone says it (and the schools' teams are not gathered twice, 500
-    staff's memberships each time); at any other school both apply."""
+    own schools the filter alone says it (and the schools' teams are not gathered twice); at
+    any other school both apply."""
     reach = team_reach(p)
     if reach is TeamReach.schools and school_id is not None and school_id in p.school_ids:
         return TeamReach.district

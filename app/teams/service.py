@@ -32,6 +32,7 @@ from app.teams import policies
 from app.teams.models import (
     HistoryConsent,
     InvitationStatus,
+    SchoolTeam,
     Team,
     TeamInvitation,
     TeamMember,
@@ -743,9 +744,8 @@ def time_zone_of(team_id: Any) -> AnySelect:
     a feed at district scale)."""
     return (
         select(col(School.time_zone))
-        .join(SchoolMembership, col(SchoolMembership.school_id) == School.id)
-        .join(TeamMember, col(TeamMember.user_id) == SchoolMembership.user_id)
-        .where(col(TeamMember.team_id) == team_id)
+        .join(SchoolTeam, col(SchoolTeam.school_id) == School.id)
+        .where(col(SchoolTeam.team_id) == team_id)
         .order_by(School.name)
         .limit(1)
     )
