@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -222,3 +223,35 @@ def test_the_pools_connections_leave_preparing_to_this_module(settings):
             await db.dispose()
 
     asyncio.run(work())
+
+
+@needs_postgres
+def test_an_answer_in_after_a_turn_of_the_loop_is_read_without_watching_the_socket(
+    settings, monkeypatch
+):
+    """While other work holds the loop, the server answers: the statement's task finds the
+    answer after one turn and never watches the socket. With nothing else to run it watches
+    the socket, and the answers are the same either way."""
+    watched: list[int] = []
+    original = libpq._ready
+
+    async def counted(loop: Any, fd: int, *, write: bool) -> None:
+        watched.append(fd)
+        await original(loop, fd, write=write)
+
+    monkeypatch.setattr(libpq, "_ready", counted)
+
+    async def work(conn: Any) -> None:
+        sql = [("SELECT pg_sleep(%(s)s), %(n)s::int", {"s": 0.02, "n": 7})]
+
+        async def busy() -> None:
+            time.sleep(0.2)  # noqa: ASYNC251 (holds the loop past the server's answer)
+
+        for _ in range(2):  # prepared with its first run (a pipeline), then alone
+            answered, _ = await asyncio.gather(libpq.run(conn, sql), busy())
+            assert answered[0][1] == 7
+        assert watched == []
+        assert (await libpq.run(conn, sql))[0][1] == 7  # nothing else to run: watched
+        assert watched
+
+    _connected(settings, work)

@@ -254,9 +254,19 @@ async def _results(pgconn: pq.abc.PGconn, *, pipeline: bool) -> list[pq.abc.PGre
         await _ready(loop, fd, write=True)
         pgconn.consume_input()
     results: list[pq.abc.PGresult] = []
+    waited = False
     while True:
         while pgconn.is_busy():
-            await _ready(loop, fd, write=False)
+            if waited:
+                await _ready(loop, fd, write=False)
+            else:
+                # The answer takes the server tens of microseconds. With other requests in
+                # flight, one turn of the loop gives it that time: by then it is often in, and
+                # the socket need not be watched (add_reader and remove_reader cost more than
+                # the turn). With nothing else to run the turn is short and the socket is
+                # watched next, as before.
+                waited = True
+                await asyncio.sleep(0)
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:  # the end of one statement's results
