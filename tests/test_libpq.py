@@ -255,3 +255,43 @@ def test_an_answer_in_after_a_turn_of_the_loop_is_read_without_watching_the_sock
         assert watched
 
     _connected(settings, work)
+
+
+@needs_postgres
+def test_reads_beyond_the_pool_wait_for_a_slot_never_in_the_pool(settings):
+    """Twenty reads at once on a pool of two: all answered, none of them queued inside
+    psycopg_pool (they waited for a slot of the driver's); with both connections held past
+    the timeout, the next read answers "busy", and the slots come back after."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import func, literal, select
+
+    from app.core.db import Database
+
+    async def work() -> None:
+        db = Database(settings.model_copy(update={"db_pool_size": 2, "db_pool_timeout": 0.3}))
+        driver = db.driver
+        try:
+            nap = select(func.pg_sleep(0.01), literal(1).label("n"))
+            async with driver.snapshot() as one, driver.snapshot() as two:  # both opened
+                await driver.rows(nap, on=one)
+                await driver.rows(nap, on=two)
+            pool = await driver._get_pool()  # type: ignore[attr-defined]
+            pool.pop_stats()
+            answers = await asyncio.gather(*(driver.rows(nap) for _ in range(20)))
+            assert [a[0]["n"] for a in answers] == [1] * 20
+            stats = pool.get_stats()
+            assert stats.get("requests_queued", 0) == 0, stats
+            assert stats["requests_num"] == 20
+            async with driver.snapshot() as one, driver.snapshot() as two:
+                await driver.rows(nap, on=one)
+                await driver.rows(nap, on=two)
+                with pytest.raises(sa_exc.TimeoutError, match="all 2 read connections"):
+                    await driver.rows(nap)
+            assert (await driver.rows(nap))[0]["n"] == 1
+            slots = driver._read_slots._semaphore()  # type: ignore[attr-defined]
+            assert not slots.locked()
+            assert slots._value == 2
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())

@@ -79,31 +79,46 @@ def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
     return cur.fetchall() if cur.description is not None else []
 
 
-class WriterSlots:
-    """At most `count` write transactions at once (per event loop: tests run several); a writer
-    waits up to `wait` seconds for a slot, then the request answers 503 "busy" (SQLAlchemy's
-    pool timeout error, as a full pool answers)."""
+class Slots:
+    """At most `count` holders at once (per event loop: tests run several); one waits up to
+    `wait` seconds for a slot, then the request answers 503 "busy" (SQLAlchemy's pool timeout
+    error, as a full pool answers). `what` names the connections in that error."""
 
-    def __init__(self, count: int, wait: float) -> None:
+    def __init__(self, count: int, wait: float, what: str) -> None:
         self.count = count
         self.wait = wait
+        self.what = what
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
+    def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
             self._slots = (loop, asyncio.Semaphore(self.count))
-        slot = self._slots[1]
+        return self._slots[1]
+
+    async def take(self) -> None:
+        slot = self._semaphore()
+        if not slot.locked():  # free: taken at once, without a timer
+            await slot.acquire()
+            return
         try:
             async with asyncio.timeout(self.wait):
                 await slot.acquire()
         except TimeoutError as exc:
-            raise sa_exc.TimeoutError(f"all {self.count} write connections were busy") from exc
+            raise sa_exc.TimeoutError(
+                f"all {self.count} {self.what} connections were busy for {self.wait} s"
+            ) from exc
+
+    def give(self) -> None:
+        self._semaphore().release()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        await self.take()
         try:
             yield
         finally:
-            slot.release()
+            self.give()
 
 
 class Driver:
@@ -216,7 +231,7 @@ class SqliteDriver(Driver):
         # come free: with five, 32 connections creating events answered 181 a second with a
         # p99 of 1.1 s; with one, 217 and 229 ms (bench/README.md, thirteenth session). Other
         # processes' writers and this process's sessions still meet it on the busy timeout.
-        self._write_slots = WriterSlots(1, busy_timeout_ms / 1000)
+        self._write_slots = Slots(1, busy_timeout_ms / 1000, "write")
         self._threads = self._new_threads()
         # Passive checkpoints, off the event loop (`_after_commit`).
         self._checkpoints = self._new_checkpoints()
@@ -509,7 +524,13 @@ class PostgresDriver(Driver):
         # Write transactions share the pool with reads but take at most half of it (rounded
         # up): a burst of writers, some waiting on a lock, never leaves the reads (and every
         # request's account check) without a connection.
-        self._write_slots = WriterSlots(max(1, (size + 1) // 2), timeout)
+        self._write_slots = Slots(max(1, (size + 1) // 2), timeout, "write")
+        # Every connection taken from the pool holds one of these first, so the pool itself
+        # never has a waiter: psycopg_pool hands a returned connection to a waiting task
+        # through a condition, a lock and a future of its own each (under 32 connections'
+        # load, a third of a one-statement read's time in the driver went there); a
+        # semaphore's waiter is one future.
+        self._read_slots = Slots(size, timeout, "read")
 
     async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         loop = asyncio.get_running_loop()
@@ -539,9 +560,12 @@ class PostgresDriver(Driver):
     async def _getconn(
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], sql: str, args: Any
     ) -> psycopg.AsyncConnection[Any]:
+        """A connection of the pool, with a read slot (`_putconn` gives both back)."""
+        await self._read_slots.take()
         try:
             return await pool.getconn()
         except psycopg.Error as exc:  # PoolTimeout: none free, or the database is down
+            self._read_slots.give()
             stats = pool.get_stats()
             if stats.get("pool_size", 0) >= self.size and not stats.get("pool_available"):
                 # Every connection is open and in use: busy, not down (the same error
@@ -550,6 +574,15 @@ class PostgresDriver(Driver):
                     f"all {self.size} read connections were busy for {self.timeout} s"
                 ) from exc
             raise _pg_error(sql, args, exc) from exc
+        except BaseException:
+            self._read_slots.give()
+            raise
+
+    async def _putconn(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            await (await self._get_pool()).putconn(conn)
+        finally:
+            self._read_slots.give()
 
     async def _run(
         self,
@@ -579,19 +612,19 @@ class PostgresDriver(Driver):
                 return conn, await _pipelined(conn, opening, sql, args)
             except psycopg.Error as exc:
                 broken = conn.broken or conn.closed
-                await pool.putconn(conn)
+                await self._putconn(conn)
                 if broken:
                     last = exc
                     continue
                 raise _pg_error(sql, args, exc) from exc
             except BaseException:
-                await pool.putconn(conn)
+                await self._putconn(conn)
                 raise
         raise _pg_error(sql, args, last)
 
     async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
         conn, rows = await self._run(sql, args, begin=None)
-        await (await self._get_pool()).putconn(conn)
+        await self._putconn(conn)
         return rows
 
     def _opened_by(self, begin: str, taken: list[psycopg.AsyncConnection[Any]]) -> Batch:
@@ -627,7 +660,7 @@ class PostgresDriver(Driver):
                 if not (conn.broken or conn.closed):
                     with suppress(psycopg.Error):
                         await libpq.run(conn, [("COMMIT", None)])
-                await (await self._get_pool()).putconn(conn)
+                await self._putconn(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Batch]:
@@ -646,7 +679,7 @@ class PostgresDriver(Driver):
                 if not (conn.broken or conn.closed):
                     with suppress(psycopg.Error):
                         await libpq.run(conn, [("ROLLBACK", None)])
-                await (await self._get_pool()).putconn(conn)
+                await self._putconn(conn)
             raise
         if taken or batch.later:
             await self._commit(taken, batch.take())
@@ -664,7 +697,7 @@ class PostgresDriver(Driver):
         else:
             conn = await self._getconn(pool, "COMMIT", ())
             if conn.broken or conn.closed or closed_by_server(conn.fileno()):
-                await pool.putconn(conn)  # the pool replaces it; the next one is checked too
+                await self._putconn(conn)  # the pool replaces it; the next one is checked too
                 conn = await self._getconn(pool, "COMMIT", ())
         try:
             if not taken and len(later) == 1:
@@ -677,7 +710,7 @@ class PostgresDriver(Driver):
         except psycopg.Error as exc:
             raise _pg_error("COMMIT", (), exc) from exc
         finally:
-            await pool.putconn(conn)
+            await self._putconn(conn)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
