@@ -21,7 +21,12 @@ from app.core.journal import Journal
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware
-from app.core.routing import classify_dependencies_once, index_routes, read_parameters_by_plan
+from app.core.routing import (
+    classify_dependencies_once,
+    index_routes,
+    read_parameters_by_plan,
+    solve_dependencies_by_plan,
+)
 from app.core.security import HASHING
 from app.core.telemetry import telemetry_config
 from app.coverage.router import arrangements_router
@@ -210,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     index_routes(app)
     classify_dependencies_once()
     read_parameters_by_plan()
+    solve_dependencies_by_plan()
 
     if settings.cors_origins:
         app.add_middleware(

@@ -8,8 +8,19 @@ import uuid
 
 import fastapi
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    Header,
+    Query,
+    Request,
+    Response,
+    Security,
+)
 from fastapi.routing import _IncludedRouter
+from fastapi.security import SecurityScopes
 from fastapi.testclient import TestClient
 from pydantic import AliasChoices, BaseModel
 from starlette.routing import Match
@@ -433,3 +444,173 @@ def test_installing_the_plan_twice_keeps_one_layer():
     read_parameters_by_plan()
     assert solver.request_params_to_args is before
     assert before.__wrapped__.__name__ == "request_params_to_args"
+
+
+# ---- a request's dependencies solved by a plan ------------------------------------------------
+
+
+class Item(BaseModel):
+    name: str
+    size: int
+
+
+def _dependency_app(log: list[str]) -> FastAPI:
+    """A small app using every kind of dependency FastAPI's solver knows: async, sync (run on
+    a thread), generators and async generators of both exit scopes, cached and uncached
+    sub-dependencies, nested parameter errors, a body, and the special parameters."""
+    calls: dict[str, int] = {}
+
+    def counted(name: str) -> int:
+        calls[name] = calls.get(name, 0) + 1
+        return calls[name]
+
+    async def shared(request: Request) -> str:
+        return f"shared{counted('shared')}:{request.url.path}"
+
+    def on_thread(n: int = Query(3, ge=0)) -> str:
+        return f"thread{counted('thread')}:{n}"
+
+    def sync_gen(tag: str = Header("none")):
+        log.append(f"enter sync {tag}")
+        yield f"sync-gen:{tag}"
+        log.append("exit sync")
+
+    async def async_gen(shared_value: str = Depends(shared)):
+        log.append("enter async")
+        yield f"async-gen({shared_value})"
+        log.append("exit async")
+
+    async def needs_id(item_id: int) -> int:
+        return item_id * 2
+
+    async def scoped(security_scopes: SecurityScopes) -> list[str]:
+        return security_scopes.scopes
+
+    async def uncached(request: Request) -> str:
+        return f"fresh{counted('fresh')}"
+
+    async def background(tasks: BackgroundTasks, response: Response) -> str:
+        tasks.add_task(log.append, "background ran")
+        response.headers["X-From-Dependency"] = "yes"
+        return "queued"
+
+    app = FastAPI()
+
+    @app.post("/items/{item_id}")
+    async def handler(
+        item: Item,
+        item_id: int,
+        doubled: int = Depends(needs_id),
+        first: str = Depends(shared),
+        again: str = Depends(shared),
+        thread: str = Depends(on_thread),
+        sync_value: str = Depends(sync_gen, scope="function"),
+        async_value: str = Depends(async_gen),
+        scopes: list[str] = Security(scoped, scopes=["read", "write"]),
+        fresh_a: str = Depends(uncached, use_cache=False),
+        fresh_b: str = Depends(uncached, use_cache=False),
+        queued: str = Depends(background),
+        note: str = Query(""),
+        cookie_value: str | None = fastapi.Cookie(None, alias="c"),
+    ) -> dict:
+        log.append("handler")
+        return {
+            "item": item.model_dump(),
+            "item_id": item_id,
+            "doubled": doubled,
+            "first": first,
+            "again": again,
+            "thread": thread,
+            "sync": sync_value,
+            "async": async_value,
+            "scopes": scopes,
+            "fresh": [fresh_a, fresh_b],
+            "queued": queued,
+            "note": note,
+            "cookie": cookie_value,
+        }
+
+    return app
+
+
+REQUESTS = [
+    ("/items/4?n=5&note=hi", {"name": "a", "size": 1}, {"tag": "t1"}, {"c": "cookie"}),
+    ("/items/4", {"name": "a", "size": 1}, {}, {}),
+    ("/items/x?n=-1", {"name": "a"}, {}, {}),  # errors: path, query, body, all reported
+    ("/items/7?n=oops", [], {}, {}),
+]
+
+
+def _answers(log: list[str]) -> list[tuple[int, object, str | None, list[str]]]:
+    answers = []
+    for path, body, headers, cookies in REQUESTS:
+        log.clear()
+        with TestClient(_dependency_app(log), cookies=cookies) as client:
+            r = client.post(path, json=body, headers=headers)
+        answers.append((r.status_code, r.json(), r.headers.get("x-from-dependency"), list(log)))
+    return answers
+
+
+def test_dependencies_solved_by_plan_are_solved_as_fastapi_solves_them(monkeypatch):
+    """The same requests, answered with the planned solver and with FastAPI's own: the same
+    values (cached once, uncached twice, a sync one on a thread), the same errors in the same
+    order, the same cleanup order of generators of both scopes, background tasks and
+    headers set by a dependency."""
+    import fastapi.routing as fastapi_routing
+
+    from app.core.routing import solve_dependencies_by_plan
+
+    solve_dependencies_by_plan()
+    planned = fastapi_routing.solve_dependencies
+    log: list[str] = []
+    by_plan = _answers(log)
+    monkeypatch.setattr(fastapi_routing, "solve_dependencies", planned.__wrapped__)
+    by_fastapi = _answers(log)
+    assert by_plan == by_fastapi
+    ok = by_plan[0]
+    assert ok[0] == 200
+    assert ok[1]["first"] == ok[1]["again"]
+    assert ok[1]["fresh"][0] != ok[1]["fresh"][1]
+    assert ok[1]["scopes"] == ["read", "write"]
+    assert ok[2] == "yes"
+    assert ok[3] == ["enter sync t1", "enter async", "handler", "exit sync", "background ran",
+                     "exit async"]  # fmt: skip
+    assert by_plan[2][0] == 422
+    assert {e["loc"][0] for e in by_plan[2][1]["detail"]} == {"path", "query", "body"}
+
+
+def test_overrides_are_solved_by_fastapi_itself():
+    """With a dependency overridden (as tests do), FastAPI's own solver runs, and the
+    override is what the handler gets."""
+    from app.core.routing import solve_dependencies_by_plan
+
+    solve_dependencies_by_plan()
+
+    async def real() -> str:
+        return "real"
+
+    async def fake() -> str:
+        return "fake"
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def handler(value: str = Depends(real)) -> str:
+        return value
+
+    with TestClient(app) as client:
+        assert client.get("/").json() == "real"
+        app.dependency_overrides[real] = fake
+        assert client.get("/").json() == "fake"
+
+
+def test_installing_the_solver_twice_keeps_one_layer():
+    import fastapi.routing as fastapi_routing
+
+    from app.core.routing import solve_dependencies_by_plan
+
+    create_app()
+    before = fastapi_routing.solve_dependencies
+    assert before.__wrapped__.__name__ == "solve_dependencies"
+    solve_dependencies_by_plan()
+    assert fastapi_routing.solve_dependencies is before
