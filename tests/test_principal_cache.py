@@ -167,6 +167,37 @@ def test_sqlite_keeps_accounts_until_the_district_changes(
         assert statements_for(app, client, "/api/v1/users", h) == 1, statement
 
 
+def test_sqlite_checks_for_commits_without_a_statement_while_nothing_changed(
+    app, client, sync_engine, world, auth, monkeypatch
+):
+    """Before each lookup the worker compares the WAL index's header (`commit_marker`) with the
+    last one seen: nothing committed, no `PRAGMA data_version`; a commit anywhere, one."""
+    if ENGINE != "sqlite":
+        pytest.skip("SQLite only")
+    driver = app.state.db.driver
+    versions: list[int] = []
+    real = driver.data_version
+
+    def counted() -> int:
+        versions.append(real())
+        return versions[-1]
+
+    monkeypatch.setattr(driver, "data_version", counted)
+    h = auth(world.admin_a)
+    client.get("/api/v1/me", headers=h)
+    client.get("/api/v1/me", headers=h)
+    asked = len(versions)
+    for _ in range(5):
+        assert client.get("/api/v1/me", headers=h).status_code == 200
+    assert len(versions) == asked  # nothing committed: the header alone answered
+    with sync_engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE user_account SET given_name = 'Al' WHERE id = '{world.admin_a.id.hex}'")
+        )
+    assert client.get("/api/v1/me", headers=h).json()["given_name"] == "Al"
+    assert len(versions) == asked + 1
+
+
 def test_every_table_a_principal_is_read_from_raises_the_district_revision_on_sqlite(
     sync_engine,
 ):

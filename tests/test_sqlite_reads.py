@@ -4,6 +4,8 @@ memory, and the lists' orders have indexes a page can stop in."""
 from __future__ import annotations
 
 import asyncio
+import sys
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -119,3 +121,104 @@ def test_a_page_of_posts_walks_the_time_index_with_a_districts_statistics(tmp_pa
         conn.close()
     assert any("USING INDEX ix_reflection_created_at" in step for step in plan), plan
     assert not any("MULTI-INDEX OR" in step for step in plan), plan
+
+
+def test_the_commit_marker_moves_with_every_commit_of_any_connection(settings, sqlite_only):
+    """`SqliteDriver.commit_marker` (the WAL index's header): the same while nothing is
+    committed, different after each commit, whichever connection or process made it, and
+    after the WAL starts over; what the signed-in account cache trusts to skip its check."""
+    import sqlite3
+
+    async def run() -> None:
+        db = Database(settings)
+        driver = db.driver
+        try:
+            assert driver.commit_marker() is None  # before data_version opened its connection
+            driver.data_version()
+            first = driver.commit_marker()
+            assert first is not None
+            assert len(first) == driver.WAL_INDEX_HEADER
+            driver.data_version()
+            assert driver.commit_marker() == first  # reading is not committing
+            other = sqlite3.connect(driver.path, isolation_level=None)
+            school = "INSERT INTO school (id, name, time_zone, created_at, updated_at) VALUES "
+            now = "'2026-12-05 00:00:00'"
+            try:
+                markers = [first]
+                for sql in (
+                    f"{school} ('{uuid.uuid4().hex}', 'Marker A', 'UTC', {now}, {now})",
+                    "UPDATE school SET name = 'Marker B' WHERE name = 'Marker A'",
+                    "BEGIN; DELETE FROM school WHERE name = 'Marker B'; COMMIT",
+                ):
+                    other.executescript(sql)
+                    markers.append(driver.commit_marker())
+                other.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL starts over
+                other.executescript(
+                    f"{school} ('{uuid.uuid4().hex}', 'Marker C', 'UTC', {now}, {now})"
+                )
+                markers.append(driver.commit_marker())
+                other.execute("BEGIN")  # an open transaction, rolled back: nothing committed
+                other.execute("DELETE FROM school WHERE name = 'Marker C'")
+                other.execute("ROLLBACK")
+                markers.append(driver.commit_marker())
+                other.execute("DELETE FROM school WHERE name = 'Marker D'")  # no row: no write
+                markers.append(driver.commit_marker())
+            finally:
+                other.close()
+            assert len(set(markers[:-2])) == len(markers) - 2  # each commit moved it
+            # As the format is documented: its version, and a change counter each commit raised
+            assert {int.from_bytes(m[:4], sys.byteorder) for m in markers} == {3007000}
+            changes = [int.from_bytes(m[8:12], sys.byteorder) for m in markers[:5]]
+            assert changes == list(range(changes[0], changes[0] + 5))
+            assert markers[-1] == markers[-2] == markers[-3]  # neither did those
+            async with db.session() as session:  # this process's own writes too
+                await session.execute(text("DELETE FROM school WHERE name = 'Marker C'"))
+                await session.commit()
+            assert driver.commit_marker() != markers[-1]
+        finally:
+            await db.dispose()
+        assert driver.commit_marker() is None  # closed with the driver
+
+    asyncio.run(run())
+
+
+def test_reading_the_marker_never_releases_this_processs_locks(settings, sqlite_only):
+    """SQLite locks the WAL index with POSIX advisory locks, which a process loses, all of them,
+    when it closes any descriptor of the file. A connection of this process holds the write
+    lock while drivers come and go reading the marker (each opening and closing its
+    connections): another process still finds the database locked."""
+    import sqlite3
+    import subprocess
+
+    holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), timeout=0)
+    path = holder.execute("PRAGMA database_list").fetchone()[2]
+    holder.execute("BEGIN IMMEDIATE")  # the write lock: a lock on the WAL index file
+    try:
+
+        async def run() -> None:
+            for _ in range(3):
+                db = Database(settings)
+                try:
+                    db.driver.data_version()
+                    assert db.driver.commit_marker() is not None
+                finally:
+                    await db.dispose()
+
+        asyncio.run(run())
+        probe = (
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], timeout=0)\n"
+            "try:\n"
+            "    c.execute('BEGIN IMMEDIATE')\n"
+            "except sqlite3.OperationalError as e:\n"
+            "    print(e)\n"
+            "else:\n"
+            "    print('got the write lock')\n"
+        )
+        found = subprocess.run(
+            [sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=30
+        )
+        assert found.stdout.strip() == "database is locked", found
+    finally:
+        holder.rollback()
+        holder.close()

@@ -13,12 +13,14 @@ principals it has read, and forgets them as soon as the database says they may h
   notification, milliseconds after the commit. Losing the connection, or a heartbeat that does
   not come back, empties the cache and stops it until the feed listens again; meanwhile every
   request reads its account. Entries also expire after `ttl` seconds.
-- SQLite: before each lookup the worker reads `PRAGMA data_version`, which changes with every
-  commit by any other connection. When it has changed, the worker reads the district's
-  content revision (app/core/kept.py), which triggers (migration 0043) raise in the same commit
-  as any change to the staff tables (and to schools, school years, focus areas and the
-  program's rules); a new revision empties the cache. Exact, with no delay, and a commit that
-  changed only teams' content (an event, a post: most writes) leaves the accounts kept.
+- SQLite: before each lookup the worker looks at the WAL index's header, which every commit by
+  any connection rewrites (`SqliteDriver.commit_marker`), and, when it moved, reads `PRAGMA
+  data_version`, which changes with every commit by any other connection. When that has
+  changed, the worker reads the district's content revision (app/core/kept.py), which
+  triggers (migration 0043) raise in the same commit as any change to the staff tables (and to
+  schools, school years, focus areas and the program's rules); a new revision empties the
+  cache. Exact, with no delay, and a commit that changed only teams' content (an event, a
+  post: most writes) leaves the accounts kept.
 - Either way the worker that commits a staff change empties its cache right after the commit,
   before it answers (`after_commit`), and a read that started before a change is not stored
   after it (the generation check).
@@ -167,15 +169,20 @@ class PrincipalCache:
         return feed
 
     def _follow_sqlite(self, reads: SqliteDriver) -> None:
-        """SQLite has no notifications, but it counts commits: before each lookup, compare
-        `PRAGMA data_version` with the last one seen; if any connection (another worker, the
-        CLI, an import, this worker's own writes) committed since, read the district's
-        revision, and forget everything if it moved. A few microseconds instead of the
-        account's query, and one more statement after a commit."""
+        """SQLite has no notifications, but it counts commits: before each lookup, see whether
+        anything was committed since the last one (the WAL index's header, `commit_marker`,
+        about a microsecond; `PRAGMA data_version` where that cannot be read); if any
+        connection (another worker, the CLI, an import, this worker's own writes) committed,
+        read the district's revision, and forget everything if it moved."""
         seen: list[int | None] = [None]
         seen_revision: list[int | None] = [None]
+        seen_marker: list[bytes | None] = [None]
 
         def poll() -> None:
+            marker = reads.commit_marker()  # before the checks below: a commit meanwhile
+            if marker is not None and marker == seen_marker[0]:  # is found by the next poll
+                return
+            seen_marker[0] = marker
             version = reads.data_version()
             if version == seen[0]:
                 return
