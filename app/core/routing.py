@@ -575,10 +575,7 @@ async def _solved(
                 async with sub.concurrency.get_semaphore():
                     solved = await sub.plan.call(**sub_values)
         elif sub.kind == _GENERATOR:
-            scope = request.scope
-            stack = scope[
-                "fastapi_function_astack" if sub.function_scope else "fastapi_inner_astack"
-            ]
+            stack = request.scope[_FUNCTION_STACK if sub.function_scope else _REQUEST_STACK]
             solved = await dependency_utils._solve_generator(
                 request=request, dependant=sub.dependant, stack=stack, sub_values=sub_values
             )
