@@ -9,6 +9,7 @@ hour. The same inputs always give the same bytes, so nothing remembered can go s
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,6 +149,23 @@ def calendar_of(name: str, items: Sequence[Listed], method: str | None = None) -
     parts += [i.vevent for i in items]
     parts.append(_END)
     return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A calendar as served: its bytes, their strong ETag, and when its latest event changed
+    (for `Last-Modified`; None without events)."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime | None
+
+
+def document(name: str, items: Sequence[Listed], method: str | None = None) -> Document:
+    """`calendar_of` these events, with its ETag and date."""
+    body = calendar_of(name, items, method)
+    changed = max((i.event.updated_at for i in items), key=instant, default=None)
+    return Document(body, f'"ics-{hashlib.sha256(body).hexdigest()[:32]}"', changed)
 
 
 @lru_cache(maxsize=4096)

@@ -1,6 +1,5 @@
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Any
 
@@ -25,26 +24,21 @@ _ICS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def calendar_response(
-    request: Request, body: bytes, filename: str, changed: Iterable[datetime]
-) -> Response:
-    """An iCalendar answer with a strong ETag of its bytes (304 when `If-None-Match` names it)
-    and, for information, `Last-Modified`: the latest of `changed` (when each event in it last
-    changed). Conditional requests go by the ETag only: an event leaving a feed changes its
-    bytes but not that date."""
-    tag = service.entity_tag(body)
+def calendar_response(request: Request, calendar: ics.Document, filename: str) -> Response:
+    """An iCalendar answer with its strong ETag (304 when `If-None-Match` names it) and, for
+    information, `Last-Modified`: when its latest event changed. Conditional requests go by the
+    ETag only: an event leaving a feed changes its bytes but not that date."""
     headers = {
-        "ETag": tag,
+        "ETag": calendar.etag,
         "Cache-Control": "private, max-age=300",
         "Content-Disposition": f'inline; filename="{filename}"',
     }
-    latest = max(changed, key=ics.instant, default=None)
-    if latest is not None:
-        headers["Last-Modified"] = format_datetime(latest, usegmt=True)
+    if calendar.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(calendar.last_modified, usegmt=True)
     sent = request.headers.get("if-none-match", "")
-    if tag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
+    if calendar.etag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+    return Response(calendar.body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
 @router.post("/calendar-feeds", status_code=201, responses=error_responses(401, 403, 404, 422))
@@ -93,9 +87,8 @@ async def revoke_calendar_feed(feed: OwnFeed, session: SessionDep) -> Response:
 async def read_calendar_feed(feed: FeedByAddress, request: Request, reads: ReadsDep) -> Response:
     """The feed as iCalendar, for calendar apps (no header needed: the address is the key).
     Titles, times, places and people only, never a note. 404 once rotated or revoked."""
-    items = await service.feed_events(reads, feed, utcnow(), _link_of(request))
-    body = ics.calendar_of(service.feed_name(feed.feed, items), items)
-    return calendar_response(request, body, "peercoach.ics", (i.event.updated_at for i in items))
+    calendar = await service.feed_calendar(reads, feed, utcnow(), _link_of(request))
+    return calendar_response(request, calendar, "peercoach.ics")
 
 
 def _link_of(request: Request) -> Callable[[uuid.UUID], str]:
@@ -114,5 +107,6 @@ async def read_event_ics(
 ) -> Response:
     """One event as iCalendar ("add to my calendar"), for those who see it."""
     event = await service.one_event(reads, caller, event_id)
-    body = ics.calendar("Peer coaching", [event], lambda e: _link_of(request)(e.id))
-    return calendar_response(request, body, f"event-{event_id}.ics", [event.updated_at])
+    link = _link_of(request)(event.id)
+    calendar = ics.document("Peer coaching", [ics.listed(event, link)])
+    return calendar_response(request, calendar, f"event-{event_id}.ics")

@@ -35,7 +35,7 @@ from app.events.models import Event, EventParticipant
 from app.events.policies import events_within
 from app.events.schemas import MAX_EVENT_LENGTH
 from app.teams.models import Team, TeamMember
-from app.teams.policies import TeamReach, team_reach
+from app.teams.policies import TeamReach, team_reach, teams_within
 from app.teams.service import time_zone_of
 from app.users.models import User
 
@@ -51,11 +51,6 @@ KEPT_FEED_TEAMS = 200
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def entity_tag(body: bytes) -> str:
-    """A strong ETag of an iCalendar answer's bytes."""
-    return f'"ics-{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _address(settings: Settings, token: str) -> str:
@@ -191,10 +186,14 @@ def _in_window(kind: FeedKind, reach: TeamReach) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _feed_teams(kind: FeedKind, reach: TeamReach) -> AnySelect:
-    """The teams with an event in the feed (no name, zone or people: those are kept), up to
-    `teams_up_to` of them."""
-    teams = select(col(Event.team_id)).where(_in_window(kind, reach)).distinct()
+def _reach_teams(kind: FeedKind, reach: TeamReach) -> AnySelect:
+    """Every team whose events a feed may show its owner, with or without an event in it now
+    (a team feed: its team, if still seen), up to `teams_up_to` of them: what a kept feed and
+    its teams' kept events are filed under. Every event the feed selects is of one of these
+    (`policies.feed_events` narrows `events_within(reach)`, which is these teams' events)."""
+    teams = select(col(Team.id)).where(teams_within(reach, False))
+    if kind == FeedKind.team:
+        teams = teams.where(col(Team.id) == bindparam("feed_team_id"))
     return teams.limit(bindparam("teams_up_to"))
 
 
@@ -261,27 +260,41 @@ class _TeamEvents:
     until: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class _KeptCalendar:
+    """A feed as served, kept until `until`: when its first event leaves the window (None: it
+    has none), or at once when the feed's limit cut it short."""
+
+    calendar: ics.Document
+    until: datetime | None
+
+
 def _soonest(item: ics.Listed) -> tuple[datetime, uuid.UUID]:
     return ics.instant(item.event.starts_at), item.event.id  # `instant`: a faster sort
 
 
-async def feed_events(
+async def feed_calendar(
     reads: Reads, feed: OpenFeed, now: datetime, link_of: Callable[[uuid.UUID], str]
-) -> list[ics.Listed]:
-    """What the feed shows: its events as its owner sees them now, soonest first, with their
+) -> ics.Document:
+    """The feed as iCalendar: its events as its owner sees them now, soonest first, with their
     VEVENTs (`link_of(event id)`: the event's page in the front end).
 
-    One snapshot: the teams with an event in the feed, then each team's events as this worker
-    kept them for the owner (nothing of the team changed since, and none of them has left the
-    window), the others read in one statement and merged in the feed's order. A feed of more
-    than KEPT_FEED_TEAMS teams is read whole, in one statement."""
+    A calendar app asks for the same feed every hour, and a school's is 250 events of 50 teams
+    (184 KB). One snapshot: the teams the feed may show with their counters (one statement),
+    then the feed as this worker kept it whole for the owner (the same teams, none changed
+    since, no event left the window); else each team's events as kept (their own counters),
+    the others read in one statement and merged in the feed's order. A feed that may show more
+    than KEPT_FEED_TEAMS teams (a district administrator's spans every team) is read whole in
+    one statement each time."""
     reach = team_reach(feed.owner)
     since = now - FEED_PAST
     values = {**caller_values(feed.owner), "since": since, "starts_after": since - MAX_EVENT_LENGTH}
     if feed.feed.kind == FeedKind.team:
         values["feed_team_id"] = feed.feed.team_id
 
-    async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, _TeamEvents]:
+    async def events_of(missing: list[uuid.UUID]) -> dict[uuid.UUID, _TeamEvents]:
+        if not missing:
+            return {}  # the owner sees no team
         stmt = _feed_events(feed.feed.kind, reach, True)
         events = await reads.all(ics.CalendarEvent, Bound(stmt, {**values, "teams": missing}))
         by_team: dict[uuid.UUID, list[ics.Listed]] = {t: [] for t in missing}
@@ -296,24 +309,40 @@ async def feed_events(
             for team, listed in by_team.items()
         }
 
-    async with reads.snapshot():
-        kept = await reads.kept_listed(
-            feed.owner,
-            ("calendar feed", feed.feed.kind),
-            Bound(
-                _feed_teams(feed.feed.kind, reach), {**values, "teams_up_to": KEPT_FEED_TEAMS + 1}
-            ),
-            build,
-            until=lambda team_events, _: team_events.until,
-            at_most=KEPT_FEED_TEAMS,
-        )
-        if kept is None:
+    async def build(teams: list[uuid.UUID] | None) -> _KeptCalendar:
+        if teams is None:
             whole = _feed_events(feed.feed.kind, reach, False)
             events = await reads.all(ics.CalendarEvent, Bound(whole, values))
-            return [ics.listed(e, link_of(e.id)) for e in events]
-    # Each team's are in order already: sorting such runs is a merge.
-    items = sorted(itertools.chain.from_iterable(t.items for t in kept.values()), key=_soonest)
-    return items[:MAX_FEED_EVENTS]
+            items = [ics.listed(e, link_of(e.id)) for e in events]
+        else:
+            kept = await reads.kept_each(
+                feed.owner,
+                ("calendar feed", feed.feed.kind),
+                teams,
+                events_of,
+                until=lambda team_events, _: team_events.until,
+            )
+            # Each team's are in order already: sorting such runs is a merge.
+            runs = itertools.chain.from_iterable(t.items for t in kept.values())
+            items = sorted(runs, key=_soonest)[:MAX_FEED_EVENTS]
+        if len(items) >= MAX_FEED_EVENTS:
+            until: datetime | None = now  # later events may be cut off: not kept
+        else:
+            first_to_end = min((i.event.ends_at for i in items), default=None)
+            until = None if first_to_end is None else first_to_end + FEED_PAST
+        return _KeptCalendar(ics.document(feed_name(feed.feed, items), items), until)
+
+    if reach is TeamReach.district:
+        return (await build(None)).calendar
+    kept = await reads.kept_whole(
+        feed.owner,
+        ("calendar", feed.feed.kind, feed.feed.team_id),
+        Bound(_reach_teams(feed.feed.kind, reach), {**values, "teams_up_to": KEPT_FEED_TEAMS + 1}),
+        build,
+        until=lambda calendar, _: calendar.until,
+        at_most=KEPT_FEED_TEAMS,
+    )
+    return kept.calendar
 
 
 def feed_name(feed: _Feed, items: list[ics.Listed]) -> str:

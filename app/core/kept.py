@@ -73,7 +73,9 @@ REVISIONS = select(col(ContentRevision.team_id), col(ContentRevision.revision)).
     col(ContentRevision.team_id).in_(bindparam("teams", expanding=True, type_=Uuid()))
 )
 
-Stamp = tuple[int, int]  # (the team's revision, the district's)
+# What a kept copy is filed under: (the team's revision, the district's) for a team's document;
+# for a document of several teams (`kept_whole_at`), the district's and every team's.
+Stamp = Hashable
 
 
 def caller_key(principal: Principal) -> Hashable:
@@ -211,6 +213,45 @@ def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
     if listed:
         counters[DISTRICT] = listed[0].kept_district or 0
     return counters
+
+
+WHOLE = "whole"  # in a key, where a team's id is: a document of several teams, kept as one
+
+
+def whole_stamp(listed: Sequence[ListedRevision]) -> Stamp:
+    """What a document of all these teams is filed under: the district's counter and each
+    team's, by the team's id as a number (compared in C, unlike UUIDs). Equal only for the same
+    teams, none of which moved."""
+    teams = sorted((t.team_id.int, t.kept_revision or 0) for t in listed)
+    return (listed[0].kept_district or 0 if listed else 0, tuple(teams))
+
+
+async def kept_whole_at(
+    store: KeptDocuments,
+    listed: Sequence[ListedRevision],
+    principal: Principal,
+    key: Hashable,
+    build: Callable[[], Awaitable[K]],
+    until: Until[K],
+) -> K:
+    """The caller's document `key` built from these teams' content (listed with their counters
+    in this snapshot: every team whose rows it may show), kept as one until one of them moves,
+    the list changes or `until(document, moment it was built for)`. Run inside the request's
+    snapshot that listed them, after the caller's right to them was checked. None listed: built,
+    not kept (the district's counter was not read)."""
+    if not listed:
+        return await build()
+    entry = (caller_key(principal), WHOLE, key)
+    stamp = whole_stamp(listed)
+    now = store.clock()
+    found = store.get(entry, stamp, now)
+    if found is not None:
+        return found
+    built = await build()
+    holds_until = until(built, now)
+    if holds_until is None or holds_until > now:  # else it would never be served
+        store.put(entry, stamp, holds_until, built)
+    return built
 
 
 def with_district(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from app.core.kept import (
     Revision,
     counters_of,
     kept_at,
+    kept_whole_at,
     page_with_revisions,
     revisions_alongside,
     with_district,
@@ -225,31 +226,36 @@ class Reads:
     def _keeping(self) -> bool:
         return self._kept is not None and self._kept.size > 0
 
-    async def kept_listed(
+    async def kept_whole(
         self,
         principal: Principal,
         key: Hashable,
         teams: Bound,
-        build: Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, K]]],
+        build: Callable[[list[uuid.UUID] | None], Awaitable[K]],
         *,
         until: Callable[[K, datetime], datetime | None],
-        at_most: int | None = None,
-    ) -> dict[uuid.UUID, K] | None:
-        """`kept_each` for the teams a statement lists (its first column, team ids: those the
-        caller may see a document of), read with their counters in the same statement. None
-        when it lists more than `at_most` (limit it to one more): too many to keep each, the
-        caller reads its document whole."""
+        at_most: int,
+    ) -> K:
+        """A document built from several teams' content, kept as one (kept.py
+        `kept_whole_at`): `teams` lists (its first column, team ids) every team whose rows the
+        document may show, whatever it then selects of them, and is read with their counters;
+        the document is served again while the same teams are listed and none of them moved,
+        else `build(their ids)` (the counters read, for `kept_each` of some of them). More
+        than `at_most` (limit the statement to one more), or nothing kept: `build(None)`, read
+        whole, not kept."""
         async with self.snapshot():
-            if self._keeping:
-                listing = Bound(with_revisions(teams.stmt), with_district(teams.values))
-                listed = await self.all(ListedRevision, listing)
-                self._counters.update(counters_of(listed))
-            else:
-                listed = await self.all(ListedRevision, teams)
-            if at_most is not None and len(listed) > at_most:
-                return None
+            if not self._keeping:
+                return await build(None)
+            assert self._kept is not None
+            listing = Bound(with_revisions(teams.stmt), with_district(teams.values))
+            listed = await self.all(ListedRevision, listing)
+            if len(listed) > at_most:
+                return await build(None)
+            self._counters.update(counters_of(listed))
             ids = [t.team_id for t in listed]
-            return await self.kept_each(principal, key, ids, build, until=until)
+            return await kept_whole_at(
+                self._kept, listed, principal, key, lambda: build(ids), until
+            )
 
     async def kept_page(
         self,

@@ -174,13 +174,44 @@ async def report(
     )
 
 
+# A CSV of at most this many teams (a school's) is kept whole; a larger one is joined from its
+# rows as kept each time.
+KEPT_CSV_TEAMS = 200
+
+
+@functools.cache
+def _csv_teams(reach: team_policies.TeamReach, by_year: bool, by_school: bool) -> AnySelect:
+    """The teams a CSV lists (as `_teams_query`, unordered), up to `teams_up_to`: what a CSV
+    kept whole is filed under."""
+    stmt = _teams_query(reach, by_year, by_school).stmt.with_only_columns(col(Team.id))
+    return stmt.limit(bindparam("teams_up_to"))
+
+
 async def report_csv(
     reads: Reads, principal: Principal, school_year: str | None, school_id: uuid.UUID | None
 ) -> str:
-    """The whole report (up to MAX_CSV_TEAMS teams) as CSV, its rows' lines as kept."""
+    """The whole report (up to MAX_CSV_TEAMS teams) as CSV, its rows' lines as kept. A school's
+    CSV (up to KEPT_CSV_TEAMS teams) is kept whole for the caller while its teams are the same
+    and none of them changed, until the day turns (core/kept.py)."""
     everything = PageParams(limit=MAX_CSV_TEAMS, offset=0, counted=False)
-    _, kept = await _kept_rows(reads, principal, everything, school_year, school_id)
-    return _CSV_HEADER + "".join(k.line for k in kept)
+
+    async def build(_teams: list[uuid.UUID] | None) -> str:
+        _, kept = await _kept_rows(reads, principal, everything, school_year, school_id)
+        return _CSV_HEADER + "".join(k.line for k in kept)
+
+    reach = team_policies.reach_at_school(principal, school_id)
+    if reach is team_policies.TeamReach.district and school_id is None:
+        return await build(None)  # every team: more than are kept whole
+    _, values = teams_query(principal, school_year, school_id)
+    listing = _csv_teams(reach, school_year is not None, school_id is not None)
+    return await reads.kept_whole(
+        principal,
+        ("year-end csv", school_year, school_id),
+        Bound(listing, {**values, "teams_up_to": KEPT_CSV_TEAMS + 1}),
+        build,
+        until=lambda _, now: next_day(now),
+        at_most=KEPT_CSV_TEAMS,
+    )
 
 
 def to_row(facts: YearEndFacts, as_of: datetime) -> YearEndRow:

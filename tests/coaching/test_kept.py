@@ -19,14 +19,15 @@ from app.core.kept import KeptDocuments, weigh
 from app.core.reads import Reads
 from app.summary import service as summary_service
 from app.summary.service import changes_at
+from app.users.models import Role
 from tests.coaching.test_calendar_feeds import days_ago, days_ahead, make_feed, post_event
 from tests.coaching.test_progress import complete_cycle, ev
-from tests.teams import form_team
+from tests.teams import approve_plan, form_team
 
 READERS = ("teacher_a", "teacher_a2", "admin_a", "district_admin", "teacher_a3")
 
 
-def _urls(team_id: str) -> list[str]:
+def _urls(team_id: str, school_id: uuid.UUID) -> list[str]:
     base = f"/api/v1/teams/{team_id}/summary"
     return [
         base,
@@ -36,6 +37,8 @@ def _urls(team_id: str) -> list[str]:
         "/api/v1/reports/year-end",
         "/api/v1/reports/year-end?limit=1&offset=1",
         "/api/v1/reports/year-end.csv",
+        f"/api/v1/reports/year-end.csv?school_id={school_id}",
+        "/api/v1/reports/year-end.csv?school_year=2026-2027",
     ]
 
 
@@ -55,7 +58,7 @@ def _answers(
     found = {}
     for reader in READERS:
         headers = auth(getattr(world, reader))
-        for url in [*_urls(team_id), *feeds[reader]]:
+        for url in [*_urls(team_id, world.school_a.id), *feeds[reader]]:
             if fresh:
                 _kept(client).clear()
             r = client.get(url, headers=headers)
@@ -510,7 +513,7 @@ def test_a_feed_of_more_teams_than_are_kept_is_read_whole(
     store = _kept(client)
     store.clear()
     kept = client.get(url).text
-    assert len(store) == 1
+    assert len(store) == 2  # the team's events, and the feed whole
     store.clear()
     monkeypatch.setattr(feed_service, "KEPT_FEED_TEAMS", 0)
     assert client.get(url).text == kept
@@ -538,3 +541,82 @@ def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth):
         assert len(kept) == 1, kept
         assert "content_revision" in kept[0]
         assert sum("content_revision" in s for s in built) == 1, built
+
+
+def test_a_feed_kept_whole_follows_the_teams_its_owner_may_see(
+    client, world, auth, factory, sync_engine, feed_builds
+):
+    """A feed is kept whole under every team it may show, with events in it or not: a team at
+    another school whose observation needs coverage enters an administrator's kept schools
+    feed when a member joins their school, and leaves it when they leave (SQL by hand, as a
+    roster import would), and nobody else's feed is served from it."""
+    teacher_b2 = factory.user(Role.teacher, [world.school_b])
+    team = form_team(client, auth, world.teacher_b, teacher_b2, name="Beta team")
+    approve_plan(client, auth, team["id"], world.teacher_b, world.admin_b)
+    obs = post_event(
+        client, auth(world.teacher_b), team, kind="observation", **days_ahead(4),
+        observer_id=str(world.teacher_b.id), observed_id=str(teacher_b2.id),
+    )  # fmt: skip
+    asked = client.post(
+        "/api/v1/coverage-requests",
+        headers=auth(world.teacher_b),
+        json={"event_id": obs["id"], "note": "Period 3"},
+    )
+    assert asked.status_code == 201, asked.text
+    uid = f"UID:{obs['id']}@peercoach"
+    feed_a = make_feed(client, auth(world.admin_a), kind="schools")["url"]
+    feed_b = make_feed(client, auth(world.admin_b), kind="schools")["url"]
+    store = _kept(client)
+    store.clear()
+    empty = client.get(feed_a).text
+    assert uid not in empty
+    assert client.get(feed_a).text == empty
+    assert uid in client.get(feed_b).text
+    assert len(feed_builds) == 1  # admin B's (admin A sees no team: nothing to read)
+    assert client.get(feed_b).text == client.get(feed_b).text
+    assert len(feed_builds) == 1  # kept whole
+
+    e = sync_engine
+    member = {"u": _uuid(e, world.teacher_b.id), "s": _uuid(e, world.school_a.id)}
+    _sql(e, "INSERT INTO school_membership (user_id, school_id) VALUES (:u, :s)", **member)
+    entered = client.get(feed_a).text
+    assert uid in entered
+    store.clear()
+    assert client.get(feed_a).text == entered  # as built afresh
+    _sql(e, "DELETE FROM school_membership WHERE user_id = :u AND school_id = :s", **member)
+    assert client.get(feed_a).text == empty
+    assert uid in client.get(feed_b).text
+
+
+def test_a_whole_document_is_filed_under_every_team_and_the_district():
+    """The same teams with the same counters, in any order, file a whole document alike; a
+    team more (even one whose counter never moved), a team's or the district's move, differ."""
+    from app.core.kept import ListedRevision, whole_stamp
+
+    a, b = uuid.uuid4(), uuid.uuid4()
+
+    def stamp(*teams: tuple[uuid.UUID, int | None], district: int | None = 7):
+        return whole_stamp([ListedRevision(team_id=t, kept_revision=r, kept_district=district)
+                            for t, r in teams])  # fmt: skip
+
+    assert stamp((a, 1), (b, None)) == stamp((b, 0), (a, 1))
+    assert stamp((a, 1)) != stamp((a, 1), (b, None))
+    assert stamp((a, 1), (b, 2)) != stamp((a, 1), (b, 3))
+    assert stamp((a, 1), district=7) != stamp((a, 1), district=8)
+
+
+def test_a_kept_school_csv_costs_one_statement(client, app, cycle, world, auth):
+    """Read again, a school's year-end CSV is its teams with their counters, one statement."""
+    from tests.test_query_counts import counting
+
+    admin = auth(world.admin_a)
+    url = f"/api/v1/reports/year-end.csv?school_id={world.school_a.id}"
+    _kept(client).clear()
+    first = client.get(url, headers=admin)
+    assert first.status_code == 200
+    with counting(app, cold=False) as kept:
+        again = client.get(url, headers=admin)
+    assert again.text == first.text
+    kept = [s for s in kept if not s.startswith("SELECT user_account.")]  # the caller
+    assert len(kept) == 1, kept
+    assert "content_revision" in kept[0]
