@@ -9,7 +9,8 @@ team and reader), and serves it again only while nothing it was built from can h
 - **What changed**: `content_revision` holds a counter per team and one for the district (the
   nil id). Triggers (migration 0043) raise the team's counter when a transaction that changed
   any of the team's rows commits (the team, its members, invitations, plan, events and their
-  participants, records, learning forms, reflections and their comments, coverage requests),
+  participants, records, learning forms, reflections and their comments, coverage requests;
+  a team continuing it, migration 0047),
   and the district's
   when accounts, schools, memberships, school years, focus areas or the program's rules change.
   Whoever wrote (this API, a roster import, the CLI, SQL by hand), the counter moves in the same

@@ -620,3 +620,34 @@ def test_a_kept_school_csv_costs_one_statement(client, app, cycle, world, auth):
     kept = [s for s in kept if not s.startswith("SELECT user_account.")]  # the caller
     assert len(kept) == 1, kept
     assert "content_revision" in kept[0]
+
+
+def test_a_kept_summary_follows_its_team_continuing(client, cycle, world, auth, sync_engine):
+    """A team's `continued_as_id` is the later team's row: continuing the team (through the
+    API, or by hand in SQL) and undoing it raise the earlier team's revision too."""
+    a = auth(world.teacher_a)
+    url = f"/api/v1/teams/{cycle['id']}/summary"
+    assert client.get(url, headers=a).json()["team"]["continued_as_id"] is None  # kept
+    r = client.post(
+        f"/api/v1/teams/{cycle['id']}/continue", headers=a, json={"school_year": "2027-2028"}
+    )
+    assert r.status_code == 201, r.text
+    later = r.json()["id"]
+    assert client.get(url, headers=a).json()["team"]["continued_as_id"] == later
+    e = sync_engine
+    _sql(
+        e, "UPDATE team SET continued_from_id = NULL WHERE id = :id", id=_uuid(e, uuid.UUID(later))
+    )
+    assert client.get(url, headers=a).json()["team"]["continued_as_id"] is None
+    _sql(
+        e,
+        "UPDATE team SET continued_from_id = :old WHERE id = :id",
+        old=_uuid(e, uuid.UUID(cycle["id"])),
+        id=_uuid(e, uuid.UUID(later)),
+    )
+    assert client.get(url, headers=a).json()["team"]["continued_as_id"] == later
+    _sql(e, "DELETE FROM action_plan WHERE team_id = :id", id=_uuid(e, uuid.UUID(later)))
+    _sql(e, "DELETE FROM team_invitation WHERE team_id = :id", id=_uuid(e, uuid.UUID(later)))
+    _sql(e, "DELETE FROM team_member WHERE team_id = :id", id=_uuid(e, uuid.UUID(later)))
+    _sql(e, "DELETE FROM team WHERE id = :id", id=_uuid(e, uuid.UUID(later)))
+    assert client.get(url, headers=a).json()["team"]["continued_as_id"] is None
