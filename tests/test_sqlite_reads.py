@@ -46,10 +46,13 @@ def test_read_and_write_connections_map_the_file(settings, sqlite_only, mapped):
 def test_a_page_of_teams_stops_in_the_list_order_index(sync_engine, sqlite_only):
     """Newest school year first, then by name: the page walks `ix_team_list_order` and stops
     after `limit` teams instead of sorting every team of the district."""
+    from app.core.kept import page_with_revisions
+
     query = teams._list_query(
         team_policies.TeamReach.district, False, False, False, False, False, False
     )
-    inner = query.page.get_final_froms()[0].element  # the ordered page, before its lookups
+    kept = page_with_revisions(query)  # as the list reads it: the page, then its counters
+    inner = kept.page.get_final_froms()[0].element  # the ordered page, before its lookups
     compiled = inner.compile(dialect=sqlite.dialect())
     values = {"_count_up_to": 250, "_limit": 50, "_offset": 0}
     args = tuple(values.get(name, 0) for name in compiled.positiontup or ())

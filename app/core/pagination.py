@@ -42,6 +42,7 @@ from app.core.links import link
 from app.core.sql import AnySelect, found
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
@@ -83,6 +84,18 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
     next: str | None = Field(description="URL of the next page, or null on the last page")
+
+    def holding(self, schema: type[U], items: list[U]) -> "Page[U]":
+        """This page's place in the list (total, limit, offset, next) with other items: a page
+        of kept documents, listed by a page of their teams."""
+        return Page[schema](  # type: ignore[valid-type]
+            items=items,
+            total=self.total,
+            total_exact=self.total_exact,
+            limit=self.limit,
+            offset=self.offset,
+            next=self.next,
+        )
 
 
 def next_link(request: Request, params: PageParams, total: int) -> str | None:

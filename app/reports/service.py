@@ -164,14 +164,7 @@ async def report(
 ) -> Page[YearEndRow]:
     """A page of the report."""
     teams, kept = await _kept_rows(reads, principal, params, school_year, school_id)
-    return Page[YearEndRow](
-        items=[k.row for k in kept],
-        total=teams.total,
-        total_exact=teams.total_exact,
-        limit=teams.limit,
-        offset=teams.offset,
-        next=teams.next,
-    )
+    return teams.holding(YearEndRow, [k.row for k in kept])
 
 
 # A CSV of at most this many teams (a school's) is kept whole; a larger one is joined from its

@@ -51,8 +51,10 @@ async def list_teams(
 ) -> Page[TeamPublic]:
     """Coaching teams the caller may see: teachers their own, school administrators those with
     a member in their schools, district administrators all. Newest school year first."""
-    query, values = service.list_query(
+    return await service.page_of_teams(
+        reads,
         principal,
+        page,
         school_year=school_year,
         focus_area_id=focus_area_id,
         member_id=member_id,
@@ -60,7 +62,6 @@ async def list_teams(
         include_deleted=include_deleted,
         plan_status=plan_status,
     )
-    return await reads.page(TeamPublic, query, page, values)
 
 
 @router.post("/teams", status_code=201, responses=error_responses(401, 403, 422))

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy import Uuid, bindparam, case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -18,8 +18,8 @@ from app.auth.principal import Principal, caller_values
 from app.core import rows
 from app.core.db import columns_of, table_of, utcnow
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from app.core.pagination import PageQuery
-from app.core.reads import Bound
+from app.core.pagination import Page, PageParams, PageQuery
+from app.core.reads import Bound, Reads
 from app.core.sql import AnySelect, constant, json_object, nested
 from app.focus_areas.models import FocusArea
 from app.notifications import service as notifications
@@ -254,8 +254,11 @@ def _list_query(
     by_school: bool,
     by_plan_status: bool,
 ) -> PageQuery:
-    """The list statement for one kind of caller and combination of filters (built once each)."""
-    stmt = select(*table_of(Team).columns).where(policies.teams_within(reach, include_deleted))
+    """The list statement for one kind of caller and combination of filters (built once each):
+    the page's teams, in list order (`team_id`: what each is kept under)."""
+    stmt: AnySelect = select(
+        col(Team.id), col(Team.id).label("team_id"), col(Team.school_year), col(Team.name)
+    ).where(policies.teams_within(reach, include_deleted))
     if by_year:
         stmt = stmt.where(col(Team.school_year) == bindparam("school_year"))
     if by_focus_area:
@@ -279,8 +282,33 @@ def _list_query(
                 )
             )
         )
-    order = [col(Team.school_year).desc(), Team.name, Team.id]
-    return PageQuery(stmt, order, per_row=_related)
+    return PageQuery(stmt, [col(Team.school_year).desc(), Team.name, Team.id])
+
+
+# Some teams as TeamPublic, by id (the caller's right to them was read just before).
+_PUBLIC = select(*table_of(Team).columns, *_related(Team)).where(
+    col(Team.id).in_(bindparam("team_ids", expanding=True, type_=Uuid()))
+)
+
+
+async def page_of_teams(
+    reads: Reads, principal: Principal, params: PageParams, **filters: Any
+) -> Page[TeamPublic]:
+    """A page of the teams the caller may list (`list_query`'s filters), from one snapshot:
+    the page's teams with their revision counters, then each team as this worker kept it for
+    the caller unless anything it shows has changed (core/kept.py), the others read in one
+    statement. A team's members, invitations, plan and names cost a lookup each per row (a
+    page of 50 was 1.6 ms of SQLite's time); kept, the page is one statement."""
+    query, values = list_query(principal, **filters)
+
+    async def build(missing: list[uuid.UUID]) -> dict[uuid.UUID, TeamPublic]:
+        found = await reads.all(TeamPublic, Bound(_PUBLIC, {"team_ids": missing}))
+        return {t.id: t for t in found}
+
+    page, kept = await reads.kept_page(
+        principal, "team", query, params, values, build, until=lambda _team, _now: None
+    )
+    return page.holding(TeamPublic, [kept[t.team_id] for t in page.items])
 
 
 # ---- changes -------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ def _urls(team_id: str, school_id: uuid.UUID) -> list[str]:
         "/api/v1/reports/year-end.csv",
         f"/api/v1/reports/year-end.csv?school_id={school_id}",
         "/api/v1/reports/year-end.csv?school_year=2026-2027",
+        "/api/v1/teams",
+        f"/api/v1/teams/{team_id}",
+        f"/api/v1/teams?school_id={school_id}&limit=1",
+        "/api/v1/teams?plan_status=submitted",
     ]
 
 
