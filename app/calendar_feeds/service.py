@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -253,8 +253,7 @@ async def open_feed(reads: Driver, principals: PrincipalCache, token: str) -> Op
 
 @dataclass(frozen=True, slots=True)
 class _TeamEvents:
-    """A team's events in a feed, as kept (core/kept.py) until `until`: when the first of them
-    leaves the window, or at once when the feed's limit cut the list short."""
+    """A team's events in a feed, as kept (core/kept.py) until `until` (`_holds_until`)."""
 
     items: tuple[ics.Listed, ...]
     until: datetime | None
@@ -262,11 +261,20 @@ class _TeamEvents:
 
 @dataclass(frozen=True, slots=True)
 class _KeptCalendar:
-    """A feed as served, kept until `until`: when its first event leaves the window (None: it
-    has none), or at once when the feed's limit cut it short."""
+    """A feed as served, kept until `until` (`_holds_until`)."""
 
     calendar: ics.Document
     until: datetime | None
+
+
+def _holds_until(items: Sequence[ics.Listed], cut: bool, now: datetime) -> datetime | None:
+    """Until when these events of a feed stay as they are with no row changing: until the first
+    of them leaves the window (None: there is none, and none can enter by time passing); `now`
+    if the feed's limit cut them short (later ones may be missing: not kept)."""
+    if cut:
+        return now
+    first_to_end = min((i.event.ends_at for i in items), default=None)
+    return None if first_to_end is None else first_to_end + FEED_PAST
 
 
 def _soonest(item: ics.Listed) -> tuple[datetime, uuid.UUID]:
@@ -302,10 +310,7 @@ async def feed_calendar(
             by_team[event.team_id].append(ics.listed(event, link_of(event.id)))
         cut = len(events) >= MAX_FEED_EVENTS  # a team's later events may be missing
         return {
-            team: _TeamEvents(
-                tuple(listed),
-                now if cut else min((i.event.ends_at for i in listed), default=now) + FEED_PAST,
-            )
+            team: _TeamEvents(tuple(listed), _holds_until(listed, cut, now))
             for team, listed in by_team.items()
         }
 
@@ -325,11 +330,7 @@ async def feed_calendar(
             # Each team's are in order already: sorting such runs is a merge.
             runs = itertools.chain.from_iterable(t.items for t in kept.values())
             items = sorted(runs, key=_soonest)[:MAX_FEED_EVENTS]
-        if len(items) >= MAX_FEED_EVENTS:
-            until: datetime | None = now  # later events may be cut off: not kept
-        else:
-            first_to_end = min((i.event.ends_at for i in items), default=None)
-            until = None if first_to_end is None else first_to_end + FEED_PAST
+        until = _holds_until(items, len(items) >= MAX_FEED_EVENTS, now)
         return _KeptCalendar(ics.document(feed_name(feed.feed, items), items), until)
 
     if reach is TeamReach.district:

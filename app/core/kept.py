@@ -188,11 +188,23 @@ async def kept_at(
     if missing:
         for team_id, built in (await build(missing)).items():
             result[team_id] = built
-            holds_until = until(built, now)
-            if holds_until is None or holds_until > now:  # else it would never be served
-                stamp = (counters.get(team_id, 0), district)
-                store.put((who, team_id, key), stamp, holds_until, built)
+            stamp = (counters.get(team_id, 0), district)
+            _keep(store, (who, team_id, key), stamp, built, until(built, now), now)
     return result
+
+
+def _keep(
+    store: KeptDocuments,
+    key: Hashable,
+    stamp: Stamp,
+    value: Any,
+    until: datetime | None,
+    now: datetime,
+) -> None:
+    """Keep what was just built, unless it holds no longer than `now` (it would never be
+    served)."""
+    if until is None or until > now:
+        store.put(key, stamp, until, value)
 
 
 # The columns the statements below add, and the bind parameter naming the district's counter.
@@ -249,9 +261,7 @@ async def kept_whole_at(
     if found is not None:
         return found
     built = await build()
-    holds_until = until(built, now)
-    if holds_until is None or holds_until > now:  # else it would never be served
-        store.put(entry, stamp, holds_until, built)
+    _keep(store, entry, stamp, built, until(built, now), now)
     return built
 
 

@@ -166,6 +166,10 @@ def _related(team: Any) -> list[Any]:
     ]
 
 
+# A team as TeamPublic shows it (narrow it with `.where`).
+_AS_PUBLIC = select(*table_of(Team).columns, *_related(Team))
+
+
 def seen_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
     """The team's id if the caller sees it, deleted or not (`visible_teams` plus the id)."""
     values = {**caller_values(principal), "team_id": team_id}
@@ -202,7 +206,7 @@ def view_statement(principal: Principal, team_id: uuid.UUID) -> Bound:
 
 @functools.cache
 def _view(reach: policies.TeamReach) -> AnySelect:
-    return select(*table_of(Team).columns, *_related(Team)).where(
+    return _AS_PUBLIC.where(
         col(Team.id) == bindparam("team_id"),
         policies.teams_within(reach, include_deleted=True, one=True),
     )
@@ -211,7 +215,7 @@ def _view(reach: policies.TeamReach) -> AnySelect:
 async def to_public(session: AsyncSession, team_id: uuid.UUID) -> TeamPublic:
     """A team just written, as the API shows it (in the writing transaction: no access check,
     the writer's was made before the change)."""
-    stmt = select(*table_of(Team).columns, *_related(Team)).where(col(Team.id) == team_id)
+    stmt = _AS_PUBLIC.where(col(Team.id) == team_id)
     return TeamPublic.model_validate((await session.execute(stmt)).mappings().one())
 
 
@@ -286,9 +290,7 @@ def _list_query(
 
 
 # Some teams as TeamPublic, by id (the caller's right to them was read just before).
-_PUBLIC = select(*table_of(Team).columns, *_related(Team)).where(
-    col(Team.id).in_(bindparam("team_ids", expanding=True, type_=Uuid()))
-)
+_PUBLIC = _AS_PUBLIC.where(col(Team.id).in_(bindparam("team_ids", expanding=True, type_=Uuid())))
 
 
 async def page_of_teams(
