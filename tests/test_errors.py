@@ -2,12 +2,14 @@
 
 import json
 import logging
+import os
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from fastapi import APIRouter
 
+from app.core import middleware
 from app.core.errors import PROBLEM_JSON
 
 
@@ -258,3 +260,19 @@ def test_telemetry_is_asked_for_once_not_on_every_request(settings, monkeypatch)
     monkeypatch.setattr(trace, "get_tracer_provider", real)
     monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
     assert telemetry.telemetry_config() is None
+
+
+def test_request_ids_are_unique_per_request_and_per_forked_worker(client):
+    ids = {client.get("/healthz").headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked worker: its own ids, whatever the parent's counter was at
+        os.write(write, middleware._next_request_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert theirs[:16] != middleware._next_request_id()[:16]

@@ -6,8 +6,10 @@ class costs a task and a queue per request.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -36,6 +38,26 @@ def _valid_request_id(raw: bytes | None) -> str | None:
     return None
 
 
+# A request's own id: 32 hex digits as before (a uuid4's), 64 random bits per process then a
+# counter. Unique across workers and restarts without reading the system's random source on
+# every request (`uuid4` is a system call, about 1.5 us on the bench machine).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    """A forked worker's own prefix (uvicorn spawns its workers; a fork would copy ours)."""
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX, _ID_COUNTER = uuid.uuid4().hex[:16], itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+def _next_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 class RequestContextMiddleware:
     def __init__(
         self, app: ASGIApp, *, max_body_bytes: int, lifecycle: Lifecycle | None = None
@@ -50,7 +72,7 @@ class RequestContextMiddleware:
             return
 
         headers = dict(scope.get("headers") or [])
-        request_id = _valid_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        request_id = _valid_request_id(headers.get(REQUEST_ID_HEADER)) or _next_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         start = time.perf_counter()
