@@ -211,7 +211,9 @@ def test_a_schools_feed_does_not_grow_in_statements(client, app, world, factory,
     large, body = read()
     assert body.count("BEGIN:VEVENT") == 7
     assert len(large) == len(small), (len(small), len(large), large)
-    assert len(small) <= (3 if kept else 4)  # the address, its owner, the teams (, the events)
+    # The address, its owner, the teams; built: the teams again in a snapshot
+    # (`Reads.at_one_moment`), the events.
+    assert len(small) <= (3 if kept else 5)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/reports/year-end.csv", "/api/v1/audit-events.csv"])
@@ -235,4 +237,6 @@ def test_a_whole_download_does_not_count_its_rows_again(
     monkeypatch.setattr(Reads, "_rows", spy)
     r = client.get(path, headers=auth(world.district_admin))
     assert r.status_code == 200, r.text
-    assert seen == [0]  # the page, not counted
+    # The page, not counted (read twice when built: `Reads.at_one_moment`'s try, then its
+    # snapshot).
+    assert seen in ([0], [0, 0])

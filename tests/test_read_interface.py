@@ -220,6 +220,62 @@ def test_one_answer_one_snapshot(settings, factory):
     assert school is not None
 
 
+def test_a_read_at_one_moment_is_one_statement_or_one_snapshot(settings, factory, monkeypatch):
+    """`Reads.at_one_moment`: a read whose first statement is all it needs runs with no
+    transaction; one that needs a second starts over in a snapshot, and answers from it alone
+    (a write committed between its try and its snapshot shows in both of its statements)."""
+    from app.core.drivers import Driver
+    from app.core.kept import KeptDocuments
+
+    factory.school("Alpha")
+    count = select(func.count(User.id)).where(User.email.like("%@example.org"))
+    opened: list[int] = []
+    original = type(Database(settings).driver).snapshot
+
+    def counted_snapshot(self: Driver) -> Any:
+        opened.append(1)
+        return original(self)
+
+    async def work(reads: Reads, db: Database) -> tuple[Any, ...]:
+        monkeypatch.setattr(type(db.driver), "snapshot", counted_snapshot)
+        kept = KeptDocuments(10)
+        tries: list[int] = []
+
+        async def one_statement(r: Reads) -> int:
+            return int(await r.value(count))
+
+        async def two_statements(r: Reads) -> tuple[int, int]:
+            first = int(await r.value(count))
+            tries.append(first)
+            if len(tries) == 1:  # another request's write commits between try and snapshot
+                async with db.session() as s:
+                    email = f"n{len(opened)}@example.org"
+                    s.add(User(email=email, given_name="N", family_name="W", role="teacher"))
+            return first, int(await r.value(count))
+
+        async def at_one_moment(r: Reads, read: Any) -> Any:
+            return await r.at_one_moment(functools.partial(read, r))
+
+        alone = await at_one_moment(Reads(db.driver, kept=kept), one_statement)
+        alone_opened = len(opened)
+        both = await at_one_moment(Reads(db.driver, kept=kept), two_statements)
+        # Nothing kept (KEPT_DOCUMENTS=0): always a snapshot, nothing read twice.
+        await at_one_moment(Reads(db.driver, kept=KeptDocuments(0)), one_statement)
+        # After a statement of its own, a request's read at one moment is a snapshot.
+        after = Reads(db.driver, kept=kept)
+        await after.value(count)
+        tries.clear()
+        snap = await at_one_moment(after, two_statements)
+        return alone, alone_opened, both, len(opened), snap, tries
+
+    alone, alone_opened, both, opened_count, snap, tries = _run(settings, work)
+    assert (alone, alone_opened) == (0, 0)
+    assert both == (1, 1)  # the try saw 0, and was dropped, not answered
+    assert opened_count == 3
+    assert snap == (1, 1)  # one pass, in a snapshot: its write unseen
+    assert tries == [1]
+
+
 def test_a_page_is_validated_whole(settings, factory, client, auth, world):
     a = factory.user(Role.teacher, [world.school_a], given_name="Ann")
     b = factory.user(Role.teacher, [world.school_a], given_name="Bo")

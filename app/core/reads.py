@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound=BaseModel)
 K = TypeVar("K")
+A = TypeVar("A")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,10 @@ class TwoSnapshots(RuntimeError):
     """A request ran a second statement outside `Reads.snapshot()`."""
 
 
+class _NeedsSnapshot(Exception):
+    """`Reads.at_one_moment`'s try without a snapshot reached a second statement."""
+
+
 @cache
 def _list_of(schema: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[schema])  # type: ignore[valid-type]
@@ -150,6 +155,7 @@ class Reads:
         self._kept = kept
         self._fetch: Fetch | None = None
         self._alone = 0
+        self._optimistic = False  # in `at_one_moment`'s first try
         # Revision counters read in the current snapshot (kept.py), the district's under
         # DISTRICT: a kept document looked up later in it needs not read them again.
         self._counters: dict[uuid.UUID, int] = {}
@@ -160,6 +166,8 @@ class Reads:
         if self._fetch is None:
             self._alone += 1
             if self._alone > 1:
+                if self._optimistic:
+                    raise _NeedsSnapshot
                 raise TwoSnapshots(
                     "a second statement outside Reads.snapshot(): the answer would mix two "
                     "moments of the database"
@@ -169,7 +177,7 @@ class Reads:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[None]:
         """Every statement read inside the block sees the same committed state."""
-        if self._fetch is not None:  # already inside one
+        if self._one_moment:  # already inside one (or `at_one_moment`'s try)
             yield
             return
         async with self._driver.snapshot() as fetch:
@@ -179,6 +187,44 @@ class Reads:
             finally:
                 self._fetch = None
                 self._counters = {}
+
+    async def at_one_moment(self, read: Callable[[], Awaitable[K]]) -> K:
+        """`read()`'s statements as one moment of the database, as in `snapshot()`; a read
+        whose first statement is all it needs answers from that statement alone, with no
+        transaction around it.
+
+        Made for kept documents: when the caller's access and the revision counters come in
+        one statement and the document is kept, nothing else is read, and the snapshot's
+        BEGIN and COMMIT (on PostgreSQL the COMMIT's round trip) bought nothing. So, outside
+        a snapshot and while documents are kept, `read()` is first tried with none: its first
+        statement runs alone, and a second statement, or a kept document's build, drops the
+        try instead of running: `read()` runs again from the start inside `snapshot()` (a miss
+        reads its first statement twice). `read()` must do nothing but read until then."""
+        if self._one_moment or self._alone or not self._keeping:
+            async with self.snapshot():
+                return await read()
+        self._optimistic = True
+        try:
+            return await read()
+        except _NeedsSnapshot:
+            pass
+        finally:
+            self._optimistic = False
+            self._counters = {}
+        self._alone = 0  # the try's statement answers nothing
+        async with self.snapshot():
+            return await read()
+
+    def _building(self, build: Callable[[A], Awaitable[K]]) -> Callable[[A], Awaitable[K]]:
+        """`build` as a kept document's miss calls it: in `at_one_moment`'s try, that starts
+        over in a snapshot first (a build reads more than one statement)."""
+
+        async def building(arg: A) -> K:
+            if self._optimistic:
+                raise _NeedsSnapshot
+            return await build(arg)
+
+        return building
 
     async def kept(
         self,
@@ -220,7 +266,15 @@ class Reads:
             if unread:
                 found = {r.team_id: r.revision for r in await self._revisions(unread)}
                 self._counters.update({t: found.get(t, 0) for t in unread})
-            return await kept_at(self._kept, self._counters, principal, key, team_ids, build, until)
+            return await kept_at(
+                self._kept, self._counters, principal, key, team_ids, self._building(build), until
+            )
+
+    @property
+    def _one_moment(self) -> bool:
+        """Whether the statements read now answer as one moment: inside `snapshot()`, or in
+        `at_one_moment`'s try (where a second statement starts over in a snapshot)."""
+        return self._fetch is not None or self._optimistic
 
     @property
     def _keeping(self) -> bool:
@@ -243,19 +297,24 @@ class Reads:
         else `build(their ids)` (the counters read, for `kept_each` of some of them). More
         than `at_most` (limit the statement to one more), or nothing kept: `build(None)`, read
         whole, not kept."""
-        async with self.snapshot():
-            if not self._keeping:
+        if not self._keeping:
+            async with self.snapshot():
                 return await build(None)
+
+        async def read() -> K:
             assert self._kept is not None
             listing = Bound(with_revisions(teams.stmt), with_district(teams.values))
             listed = await self.all(ListedRevision, listing)
+            building = self._building(build)
             if len(listed) > at_most:
-                return await build(None)
+                return await building(None)
             self._counters.update(counters_of(listed))
             ids = [t.team_id for t in listed]
             return await kept_whole_at(
-                self._kept, listed, principal, key, lambda: build(ids), until
+                self._kept, listed, principal, key, lambda: building(ids), until
             )
+
+        return await self.at_one_moment(read)
 
     async def kept_page(
         self,
@@ -270,7 +329,8 @@ class Reads:
     ) -> tuple[Page[ListedRevision], dict[uuid.UUID, K]]:
         """`kept_each` for a page of a list of teams (a `team_id` column: those the caller may
         see a document of), its rows read with their counters in the same statement."""
-        async with self.snapshot():
+
+        async def read() -> tuple[Page[ListedRevision], dict[uuid.UUID, K]]:
             if self._keeping:
                 listing = page_with_revisions(teams)
                 page = await self.page(ListedRevision, listing, params, with_district(values))
@@ -279,6 +339,8 @@ class Reads:
                 page = await self.page(ListedRevision, teams, params, values)
             ids = [t.team_id for t in page.items]
             return page, await self.kept_each(principal, key, ids, build, until=until)
+
+        return await self.at_one_moment(read)
 
     async def _revisions(self, teams: list[uuid.UUID]) -> list[Revision]:
         return await self.all(Revision, Bound(REVISIONS, {"teams": teams}))
@@ -296,7 +358,7 @@ class Reads:
         team's (that field holds its id) and a kept document of it is looked up next in this
         snapshot: its revision counters are read in the same statement."""
         stmt, values, fixed = _unbound(stmt, values, fixed)
-        counting = counters_of is not None and fixed and self._keeping and self._fetch is not None
+        counting = counters_of is not None and fixed and self._keeping and self._one_moment
         if counting:
             stmt = revisions_alongside(stmt, counters_of)
             values = with_district(values or {})
@@ -322,7 +384,7 @@ class Reads:
         to, which the caller must see, as for `page`: rows found were read in one statement
         guarded by its check; none are read again in a snapshot after the check alone."""
         stmt, values, fixed = _unbound(stmt, values, fixed)
-        if within is not None and self._fetch is None:
+        if within is not None and not self._one_moment:
             if not fixed:
                 raise ValueError("a list within a record is a template (a Bound statement)")
             guarded = _guarded_select(stmt, within.check.stmt)
@@ -370,7 +432,7 @@ class Reads:
         belongs to, which the caller must see (404 otherwise): a page with rows was read in one
         statement guarded by its check; an empty one is read again in a snapshot after the
         check alone, so the 404 and the empty page each answer one moment."""
-        if within is not None and self._fetch is None:
+        if within is not None and not self._one_moment:
             if not isinstance(query, PageQuery):
                 raise ValueError("a page within a record is a PageQuery template")
             guarded = _guarded(query, within.check.stmt)

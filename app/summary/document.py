@@ -385,8 +385,9 @@ async def render(
 ) -> Rendered:
     """The summary of a team the caller sees (404 otherwise) as a document, with times in the
     team's time zone, from one snapshot: as this worker kept it, unless anything it shows has
-    changed since (core/kept.py)."""
-    async with reads.snapshot():
+    changed since (core/kept.py); a kept one is one statement (`Reads.at_one_moment`)."""
+
+    async def read() -> Rendered:
         team = await service.standing(reads, principal, team_id)
 
         async def build() -> Rendered:
@@ -402,3 +403,5 @@ async def render(
 
         key = ("document", fmt, include_private, team.reads_confidential, team.confidential_since)
         return await reads.kept(principal, key, team_id, build, until=lambda r, _: r.holds_until)
+
+    return await reads.at_one_moment(read)

@@ -47,10 +47,14 @@ async def compile_summary(
 ) -> TeamSummary:
     """The summary of a team the caller sees (404 otherwise), every part read in one snapshot.
     The confidential parts only for those who read the team's records, those written within
-    their reach; without `include_private`, none of the caller's private reflections."""
-    async with reads.snapshot():
+    their reach; without `include_private`, none of the caller's private reflections. A kept
+    summary is one statement (`Reads.at_one_moment`)."""
+
+    async def read() -> TeamSummary:
         team = await standing(reads, principal, team_id)
         return await summary_of(reads, principal, team, include_private=include_private)
+
+    return await reads.at_one_moment(read)
 
 
 async def standing(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamStanding:

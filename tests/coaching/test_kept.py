@@ -526,12 +526,22 @@ def test_a_feed_of_more_teams_than_are_kept_is_read_whole(
     assert len(feed_builds) == 3
 
 
-def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth):
+def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth, monkeypatch):
     """Read again, a summary or its printable form is the caller's standing on the team with
-    the team's revision counters, one statement; built, the document reads the counters once."""
+    the team's revision counters, one statement, in no transaction; built, that statement is
+    read again in a snapshot (`Reads.at_one_moment`), and the counters are not read apart."""
     from tests.test_query_counts import counting
 
     a = auth(world.teacher_a)
+    driver = type(app.state.db.driver)
+    snapshots: list[int] = []
+    original = driver.snapshot
+
+    def snapshot(self):
+        snapshots.append(1)
+        return original(self)
+
+    monkeypatch.setattr(driver, "snapshot", snapshot)
     for url in (
         f"/api/v1/teams/{cycle['id']}/summary",
         f"/api/v1/teams/{cycle['id']}/summary/document",
@@ -539,12 +549,15 @@ def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth):
         _kept(client).clear()
         with counting(app, cold=False) as built:
             assert client.get(url, headers=a).status_code == 200
+        assert len(snapshots) == 1
         with counting(app, cold=False) as kept:
             assert client.get(url, headers=a).status_code == 200
+        assert len(snapshots) == 1  # no transaction around the one statement
+        snapshots.clear()
         kept = [s for s in kept if not s.startswith("SELECT user_account.")]  # the caller
         assert len(kept) == 1, kept
         assert "content_revision" in kept[0]
-        assert sum("content_revision" in s for s in built) == 1, built
+        assert sum("content_revision" in s for s in built) == 2, built
 
 
 def test_a_feed_kept_whole_follows_the_teams_its_owner_may_see(
