@@ -310,6 +310,33 @@ def test_colleagues_hide_inactive_staff_and_other_schools(client, world, factory
     assert r.json()["total"] == 3
 
 
+def test_a_one_school_callers_colleagues_skip_the_deduplication_across_schools(
+    client, world, factory, auth
+):
+    """Only a caller of several schools can meet one person twice among their schools'
+    entries: a teacher of one school reads that school's entries alone (no anti-join per row:
+    on PostgreSQL it hashed the school's whole staff for the capped count), one of two reads
+    each person once."""
+    from app.auth.principal import SchoolReach
+    from app.users import service as users
+
+    def statement(several: bool) -> str:
+        query = users._list_query(
+            SchoolReach.schools, True, False, False, True, False, several_schools=several
+        )
+        return str(query.page.compile())
+
+    assert "NOT (EXISTS" not in statement(False)
+    assert "NOT (EXISTS" in statement(True)
+    both = factory.user(Role.teacher, [world.school_a, world.school_b])
+    one = client.get("/api/v1/colleagues?limit=200", headers=auth(world.teacher_a)).json()
+    two = client.get("/api/v1/colleagues?limit=200", headers=auth(both)).json()
+    assert [p["id"] for p in one["items"]].count(str(both.id)) == 1
+    listed = [p["id"] for p in two["items"]]
+    assert len(listed) == len(set(listed)) == two["total"]
+    assert {p["id"] for p in one["items"]} < set(listed)
+
+
 def names(page) -> list[str]:
     return [f"{p['family_name']}, {p['given_name']}" for p in page["items"]]
 

@@ -136,7 +136,7 @@ def _directory_query(
     entry = StaffDirectoryEntry
     stmt: AnySelect = select(
         col(entry.user_id).label("id"), col(entry.given_name), col(entry.family_name)
-    ).where(policies.directory_within(by_school))
+    ).where(policies.directory_within(by_school, several_schools))
     if by_active:
         stmt = stmt.where(entry.is_active == bindparam("is_active"))  # type: ignore[arg-type]
     if by_text:
