@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import Label
 from sqlmodel import col
 
 from app.auth.principal import Principal, SchoolReach, caller_values, school_reach
@@ -135,27 +136,26 @@ def one_statement(principal: Principal, request_id: uuid.UUID) -> Bound:
     return Bound(_one(school_reach(principal)), values)
 
 
+_STARTS_AT: Label[datetime] = col(Event.starts_at).label("event_starts_at")
+
+
 @functools.cache
 def _requests(
     reach: SchoolReach, by_status: bool, by_school: bool, by_team: bool, attention: bool = False
 ) -> AnySelect:
-    """The requests a kind of caller sees, narrowed by the filters given (built once each)."""
-    requester = json_object(
-        id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
-    )
+    """The requests a kind of caller sees, narrowed by the filters given (built once each),
+    without their requester (`_requester`)."""
     stmt = (
         select(
             *table_of(CoverageRequest).columns,
-            col(Event.starts_at).label("event_starts_at"),
+            _STARTS_AT,
             col(Event.ends_at).label("event_ends_at"),
             col(Event.location).label("event_location"),
             case((col(Event.deleted_at).is_not(None), "deleted"), else_=col(Event.status)).label(
                 "event_status"
             ),
-            requester.label("requester"),
         )
         .join(Event, col(Event.id) == CoverageRequest.event_id)
-        .join(User, col(User.id) == CoverageRequest.requester_id)
         .where(policies.readable_within(reach))
     )
     if by_status:
@@ -174,18 +174,32 @@ def _requests(
     return stmt
 
 
-ORDER = (Event.starts_at, CoverageRequest.id)
+def _requester(requester_id: Any) -> Any:
+    """The requester's names, looked up by id: for a page, per row of the page only
+    (`PageQuery.per_row`). Joined into the list's select, PostgreSQL hashed every staff
+    member (20,000 at district scale, 1.5 of a page's 3.1 ms) to name 50 requesters."""
+    names = json_object(
+        id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
+    )
+    return select(names).where(col(User.id) == requester_id).scalar_subquery().label("requester")
+
+
+ORDER = (_STARTS_AT, CoverageRequest.id)
 
 
 @functools.cache
 def _list_query(reach: SchoolReach, *filters: bool) -> PageQuery:
-    return PageQuery(_requests(reach, *filters), ORDER)
+    return PageQuery(
+        _requests(reach, *filters), ORDER, per_row=lambda page: [_requester(page.requester_id)]
+    )
 
 
 @functools.cache
 def _one(reach: SchoolReach) -> AnySelect:
-    return _requests(reach, False, False, False).where(
-        col(CoverageRequest.id) == bindparam("request_id")
+    return (
+        _requests(reach, False, False, False)
+        .add_columns(_requester(CoverageRequest.requester_id))
+        .where(col(CoverageRequest.id) == bindparam("request_id"))
     )
 
 
