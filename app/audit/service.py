@@ -25,7 +25,7 @@ from sqlmodel import SQLModel, col
 from app.audit.models import AuditAction, AuditEvent
 from app.audit.schemas import AuditEventPublic, AuditFilters
 from app.auth.principal import Principal
-from app.core.db import new_id, table_of, utcnow
+from app.core.db import table_of, time_ordered_id, utcnow
 from app.core.pagination import PageQuery
 from app.core.sql import json_object
 from app.users.models import User
@@ -52,7 +52,7 @@ def _row(
     detail: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": time_ordered_id(),
         "at": utcnow(),
         "action": action.value,
         **_actor(actor),

@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from app.auth.principal import CALLER_ID, Principal, caller_values
 from app.core.config import Settings
-from app.core.db import Database, new_id, table_of, utcnow
+from app.core.db import Database, table_of, time_ordered_id, utcnow
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect
@@ -140,7 +140,7 @@ def _rows(wanted: list[tuple[Message, list[uuid.UUID]]], known: Recipients) -> l
     now = utcnow()
     return [
         {
-            "id": new_id(),
+            "id": time_ordered_id(),
             "user_id": u,
             "kind": m.kind.value,
             "title": m.title[:300],

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from app.audit import service as audit
 from app.audit.models import AuditAction
 from app.auth.deps import StaffCaller
-from app.core.db import new_id, utcnow
+from app.core.db import time_ordered_id, utcnow
 from app.core.journal import Journal
 from app.read_log.models import ConfidentialRead, ReadKind
 
@@ -29,7 +29,7 @@ class ReadNoter:
     ) -> None:
         at = utcnow()
         read = {
-            "id": new_id(),
+            "id": time_ordered_id(),
             "team_id": team_id,
             "reader_id": self.reader_id,
             "kind": kind.value,

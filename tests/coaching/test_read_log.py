@@ -59,6 +59,24 @@ def test_every_read_of_confidential_content_is_logged(client, team, world, auth,
     ]
     assert entries[-1]["record_id"] == record["id"]
     assert "client" not in entries[0]  # where from stays out of the team's view
+    # Appended at the end of the primary key's index (`time_ordered_id`), in order of time.
+    ids = [uuid.UUID(e["id"]) for e in reversed(entries)]
+    assert {i.version for i in ids} == {7}
+    assert [i.bytes[:6] for i in ids] == sorted(i.bytes[:6] for i in ids)
+
+
+def test_time_ordered_ids_are_version_7_and_follow_the_clock(monkeypatch):
+    import time as clock
+
+    from app.core.db import time_ordered_id
+
+    ids = [time_ordered_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    monkeypatch.setattr(clock, "time_ns", lambda: 1_700_000_000_123 * 1_000_000)
+    fixed = time_ordered_id()
+    assert int.from_bytes(fixed.bytes[:6], "big") == 1_700_000_000_123  # the milliseconds first
+    assert fixed < ids[0]  # an earlier moment sorts first
 
 
 def test_no_administrator_reads_and_so_none_is_in_the_log(client, team, world, auth, recorded):
