@@ -123,9 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lifecycle = Lifecycle()
     principals = PrincipalCache(ttl=settings.principal_cache_seconds)
     feed = principals.follow(db) if settings.principal_cache_seconds > 0 else None
-    journal = Journal(
-        settings.database_url, settings.read_log_flush_seconds, settings.sqlite_busy_timeout_ms
-    )
+    journal = Journal(db.driver, settings.read_log_flush_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.core.db import utcnow
 from app.integration_keys.models import IntegrationKey
@@ -147,17 +147,17 @@ def test_a_key_shows_its_last_use_without_a_write_per_request(
     assert last_use() is None
     writes: list[str] = []
 
-    def record(conn, cursor, statement, *args):
+    def record(statement, args):
         if statement.lstrip().upper().startswith("UPDATE INTEGRATION_KEY"):
             writes.append(statement)
 
-    journal_engine = app.state.journal._connect().sync_engine
-    event.listen(journal_engine, "before_cursor_execute", record)
+    listeners = app.state.db.driver.listeners  # the journal writes through the driver
+    listeners.append(record)
     try:
         for _ in range(5):
             assert client.get("/api/v1/users", headers=auth(created["key"])).status_code == 200
     finally:
-        event.remove(journal_engine, "before_cursor_execute", record)
+        listeners.remove(record)
     first = last_use()
     assert first is not None
     assert len(writes) == 1  # to the minute: five requests, one write

@@ -75,6 +75,13 @@ class Batch:
         return taken
 
 
+@dataclass
+class _Each:
+    """The values of one statement run for each of them (`SqliteDriver._many`)."""
+
+    values: list[Any]
+
+
 def _rows_of(cur: sqlite3.Cursor) -> list[Any]:
     """A cursor's rows, or none for a statement that returns none (an INSERT without
     RETURNING)."""
@@ -187,6 +194,20 @@ class Driver:
         raised there."""
         _, sql, args = self._prepared(stmt, params, fixed)
         on.later.append((sql, args))
+
+    def write_many(
+        self, stmt: AnyStatement, rows: Sequence[Mapping[str, Any]], *, on: Batch
+    ) -> None:
+        """Defer a statement built once (a template, as `fixed`) run once for each of `rows`
+        (the values of its bind parameters), as `write_later` would each: the journal's
+        batches (core/journal.py). Not shown to statement listeners: no request runs them."""
+        prepared = [self.statements.prepare(stmt, row, fixed=True) for row in rows]
+        on.later.extend(self._many([(sql, args) for _, sql, args in prepared]))
+
+    def _many(self, statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """Statements of one text with different values, as the transaction runs them: each
+        in the round trip (PostgreSQL's pipeline)."""
+        return statements
 
     async def _fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
         raise NotImplementedError
@@ -379,6 +400,18 @@ class SqliteDriver(Driver):
         async with self._write_slots.held(), self._transaction() as batch:
             yield batch
 
+    def _many(self, statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """One `executemany` for each text (on the event loop, as every statement of a write
+        transaction: a batch of the journal on a thread of its own contended with the requests
+        for the interpreter at each row)."""
+        out: list[tuple[str, Any]] = []
+        for sql, args in statements:
+            if out and out[-1][0] == sql:
+                out[-1][1].values.append(args)
+            else:
+                out.append((sql, _Each([args])))
+        return out
+
     def _begin(self, conn: sqlite3.Connection) -> None:
         """On a worker thread: BEGIN IMMEDIATE, waiting for another process's write lock on
         the busy timeout (nothing is written if it runs out)."""
@@ -414,7 +447,11 @@ class SqliteDriver(Driver):
             rows: list[Any] = []
             for sql, args in statements:
                 try:
-                    rows = _rows_of(conn.execute(sql, args))
+                    if isinstance(args, _Each):
+                        conn.executemany(sql, args.values)
+                        rows = []
+                    else:
+                        rows = _rows_of(conn.execute(sql, args))
                 except sqlite3.Error as exc:
                     raise _sqlite_error(sql, args, exc) from exc
             if commit:

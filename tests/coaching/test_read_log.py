@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app.core.db import new_id, utcnow
+from app.core.db import Database, new_id, utcnow
 from app.core.journal import Journal
 from app.read_log.models import ConfidentialRead
 from tests.teams import approve_plan
@@ -99,7 +99,8 @@ def test_the_log_is_written_in_batches_without_losing_an_entry(settings, sync_en
     team_id = uuid.UUID(team["id"])
 
     async def run() -> None:
-        writer = Journal(settings.database_url, 30, settings.sqlite_busy_timeout_ms)
+        db = Database(settings)
+        writer = Journal(db.driver, 30)
         writer.start()
         for _ in range(3):
             await writer.note((ConfidentialRead, {
@@ -107,6 +108,7 @@ def test_the_log_is_written_in_batches_without_losing_an_entry(settings, sync_en
                 "kind": "summary", "record_id": None, "client": "127.0.0.1", "at": utcnow(),
             }))  # fmt: skip
         await writer.stop()
+        await db.dispose()
 
     asyncio.run(run())
     with sync_engine.connect() as conn:
