@@ -118,3 +118,45 @@ def test_the_log_is_written_in_batches_without_losing_an_entry(settings, sync_en
             .where(col(ConfidentialRead.team_id) == team_id)
         ).scalar_one()
     assert count == 3
+
+
+def test_a_batch_is_written_in_parts_and_a_failed_part_waits_for_the_next(
+    settings, sync_engine, team, world, monkeypatch
+):
+    """A batch goes in transactions of at most ROWS_AT_ONCE rows (the event loop free between
+    them); when one fails, the rows written stay written and the rest wait for the next
+    batch: nothing lost, nothing written twice."""
+    from app.core import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "ROWS_AT_ONCE", 2)
+    team_id = uuid.UUID(team["id"])
+    parts: list[int] = []
+
+    async def run() -> None:
+        db = Database(settings)
+        writer = Journal(db.driver, 30)
+        original = writer._write
+
+        async def counting(rows, touched):
+            parts.append(len(rows))
+            if len(parts) == 2:
+                raise RuntimeError("the database went away")
+            await original(rows, touched)
+
+        monkeypatch.setattr(writer, "_write", counting)
+        for _ in range(5):
+            await writer.note((ConfidentialRead, {
+                "id": new_id(), "team_id": team_id, "reader_id": world.teacher_a.id,
+                "kind": "summary", "record_id": None, "client": "127.0.0.1", "at": utcnow(),
+            }))  # fmt: skip
+        await writer.flush()  # the first part, then the failure
+        await writer.flush()  # the three rows left
+        await db.dispose()
+
+    asyncio.run(run())
+    assert parts == [2, 2, 2, 1]
+    with sync_engine.connect() as conn:
+        ids = conn.execute(
+            select(ConfidentialRead.id).where(col(ConfidentialRead.team_id) == team_id)
+        ).all()
+    assert len(ids) == len(set(ids)) == 5
