@@ -5,8 +5,8 @@ Two ways in, one kind of row:
   decision): the event exists exactly when the change does, for the price of one insert in a
   transaction that writes anyway;
 - `entry` + the journal (app/core/journal.py): for what is not a change of ours (a sign-in, a
-  failed one, a read of a confidential record), gathered and written in batches on a connection
-  of its own, so the request does not wait for it.
+  failed one, a read of a confidential record), gathered and written in batches in a write
+  transaction of the journal's own, so the request does not wait for it.
 
 An event names people, records and facts about the action (`detail`: a role's old and new value,
 a sign-in's method, a failed sign-in's reason); never what a record says.

@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     # serve (their text, their JSON; their memory is a small multiple of it).
     kept_documents: int = Field(default=10_000, ge=0, le=1_000_000)
     kept_documents_mb: float = Field(default=64, gt=0, le=16_384)
-    # How often the confidential-read log writes what it gathered (app/read_log/writer.py);
-    # 0: each read writes its entry before it answers.
+    # How often the journal (app/core/journal.py: the confidential-read log, audit events of
+    # reads and sign-ins) writes what it gathered; 0: each row is written before the answer.
     read_log_flush_seconds: float = Field(default=0.5, ge=0, le=60)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # How much of the SQLite file each connection reads through a memory map (PRAGMA

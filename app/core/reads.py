@@ -199,7 +199,8 @@ class Reads:
         a snapshot and while documents are kept, `read()` is first tried with none: its first
         statement runs alone, and a second statement, or a kept document's build, drops the
         try instead of running: `read()` runs again from the start inside `snapshot()` (a miss
-        reads its first statement twice). `read()` must do nothing but read until then."""
+        reads its first statement twice). `read()` must do nothing but read until then, one
+        statement after another (nothing of it left running when the try is dropped)."""
         if self._one_moment or self._alone or not self._keeping:
             async with self.snapshot():
                 return await read()
