@@ -41,16 +41,18 @@ def _valid_request_id(raw: bytes | None) -> str | None:
 # A request's own id: 32 hex digits as before (a uuid4's), 64 random bits per process then a
 # counter. Unique across workers and restarts without reading the system's random source on
 # every request (`uuid4` is a system call, about 1.5 us on the bench machine).
-_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_PREFIX = ""
 _ID_COUNTER = itertools.count()
 
 
 def _new_id_prefix() -> None:
-    """A forked worker's own prefix (uvicorn spawns its workers; a fork would copy ours)."""
+    """This process's prefix, and a forked worker's own (uvicorn spawns its workers; a fork
+    would copy ours)."""
     global _ID_PREFIX, _ID_COUNTER
     _ID_PREFIX, _ID_COUNTER = uuid.uuid4().hex[:16], itertools.count()
 
 
+_new_id_prefix()
 os.register_at_fork(after_in_child=_new_id_prefix)
 
 

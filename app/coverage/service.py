@@ -137,6 +137,15 @@ def one_statement(principal: Principal, request_id: uuid.UUID) -> Bound:
 
 
 _STARTS_AT: Label[datetime] = col(Event.starts_at).label("event_starts_at")
+# What a request's answer shows of its observation (the list's, one request's, a decision's).
+_EVENT_COLUMNS: tuple[Label[Any], ...] = (
+    _STARTS_AT,
+    col(Event.ends_at).label("event_ends_at"),
+    col(Event.location).label("event_location"),
+    case((col(Event.deleted_at).is_not(None), "deleted"), else_=col(Event.status)).label(
+        "event_status"
+    ),
+)
 
 
 @functools.cache
@@ -146,15 +155,7 @@ def _requests(
     """The requests a kind of caller sees, narrowed by the filters given (built once each),
     without their requester (`_requester`)."""
     stmt = (
-        select(
-            *table_of(CoverageRequest).columns,
-            _STARTS_AT,
-            col(Event.ends_at).label("event_ends_at"),
-            col(Event.location).label("event_location"),
-            case((col(Event.deleted_at).is_not(None), "deleted"), else_=col(Event.status)).label(
-                "event_status"
-            ),
-        )
+        select(*table_of(CoverageRequest).columns, *_EVENT_COLUMNS)
         .join(Event, col(Event.id) == CoverageRequest.event_id)
         .where(policies.readable_within(reach))
     )
@@ -217,21 +218,9 @@ def _decide(request: CoverageRequest, principal: Principal, status: CoverageStat
 def _surroundings() -> AnySelect:
     """What a request's answer shows beside its own columns (its observation and who asked),
     and whether the observation is gone (one row: the event and the requester by id)."""
-    event_deleted = col(Event.deleted_at).is_not(None)
-    return select(
-        col(Event.starts_at).label("event_starts_at"),
-        col(Event.ends_at).label("event_ends_at"),
-        col(Event.location).label("event_location"),
-        case((event_deleted, "deleted"), else_=col(Event.status)).label("event_status"),
-        select(
-            json_object(
-                id=col(User.id), given_name=col(User.given_name), family_name=col(User.family_name)
-            )
-        )
-        .where(col(User.id) == bindparam("requester_id"))
-        .scalar_subquery()
-        .label("requester"),
-    ).where(col(Event.id) == bindparam("event_id"))
+    return select(*_EVENT_COLUMNS, _requester(bindparam("requester_id"))).where(
+        col(Event.id) == bindparam("event_id")
+    )
 
 
 async def _around(session: AsyncSession, request: CoverageRequest) -> dict[str, Any]:
