@@ -231,27 +231,35 @@ def counters_of(listed: Sequence[ListedRevision]) -> dict[uuid.UUID, int]:
 WHOLE = "whole"  # in a key, where a team's id is: a document of several teams, kept as one
 
 
-def whole_stamp(listed: Sequence[ListedRevision]) -> Stamp:
+def whole_stamp(listed: Sequence[Mapping[str, Any]]) -> Stamp:
     """What a document of all these teams is filed under: the district's counter and each
-    team's, by the team's id as a number (compared in C, unlike UUIDs). Equal only for the same
-    teams, none of which moved."""
-    teams = sorted((t.team_id.int, t.kept_revision or 0) for t in listed)
-    return (listed[0].kept_district or 0 if listed else 0, tuple(teams))
+    team's, by the team's id. Equal only for the same teams, none of which moved. `listed`:
+    the listing's rows as the driver returned them (`with_revisions`: no validation on the
+    way to a kept copy), compared only with stamps of this worker, so of one engine: a team id
+    is SQLite's hex text as it is, PostgreSQL's UUID as its number (so that both compare in
+    C; UUIDs compare in Python code)."""
+    if not listed:
+        return (0, ())
+    if isinstance(listed[0]["team_id"], uuid.UUID):
+        teams = sorted([(t["team_id"].int, t[REVISION_COLUMN] or 0) for t in listed])
+    else:
+        teams = sorted([(t["team_id"], t[REVISION_COLUMN] or 0) for t in listed])
+    return (listed[0][DISTRICT_COLUMN] or 0, tuple(teams))
 
 
 async def kept_whole_at(
     store: KeptDocuments,
-    listed: Sequence[ListedRevision],
+    listed: Sequence[Mapping[str, Any]],
     principal: Principal,
     key: Hashable,
     build: Callable[[], Awaitable[K]],
     until: Until[K],
 ) -> K:
     """The caller's document `key` built from these teams' content (listed with their counters
-    in this snapshot: every team whose rows it may show), kept as one until one of them moves,
-    the list changes or `until(document, moment it was built for)`. Run inside the request's
-    snapshot that listed them, after the caller's right to them was checked. None listed: built,
-    not kept (the district's counter was not read)."""
+    in this snapshot, as `whole_stamp` takes them: every team whose rows it may show), kept as
+    one until one of them moves, the list changes or `until(document, moment it was built
+    for)`. Run inside the request's snapshot that listed them, after the caller's right to
+    them was checked. None listed: built, not kept (the district's counter was not read)."""
     if not listed:
         return await build()
     entry = (caller_key(principal), WHOLE, key)

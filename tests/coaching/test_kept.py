@@ -608,18 +608,23 @@ def test_a_feed_kept_whole_follows_the_teams_its_owner_may_see(
 def test_a_whole_document_is_filed_under_every_team_and_the_district():
     """The same teams with the same counters, in any order, file a whole document alike; a
     team more (even one whose counter never moved), a team's or the district's move, differ."""
-    from app.core.kept import ListedRevision, whole_stamp
+    from app.core.kept import whole_stamp
 
     a, b = uuid.uuid4(), uuid.uuid4()
 
-    def stamp(*teams: tuple[uuid.UUID, int | None], district: int | None = 7):
-        return whole_stamp([ListedRevision(team_id=t, kept_revision=r, kept_district=district)
-                            for t, r in teams])  # fmt: skip
+    # As the drivers return ids: PostgreSQL a UUID, SQLite its hex text.
+    for as_driver in (lambda t: t, lambda t: t.hex):
 
-    assert stamp((a, 1), (b, None)) == stamp((b, 0), (a, 1))
-    assert stamp((a, 1)) != stamp((a, 1), (b, None))
-    assert stamp((a, 1), (b, 2)) != stamp((a, 1), (b, 3))
-    assert stamp((a, 1), district=7) != stamp((a, 1), district=8)
+        def stamp(*teams: tuple[uuid.UUID, int | None], district: int | None = 7, of=as_driver):
+            rows = [{"team_id": of(t), "kept_revision": r, "kept_district": district}
+                    for t, r in teams]  # fmt: skip
+            return whole_stamp(rows)
+
+        assert stamp((a, 1), (b, None)) == stamp((b, 0), (a, 1))
+        assert stamp((a, 1)) != stamp((a, 1), (b, None))
+        assert stamp((a, 1), (b, 2)) != stamp((a, 1), (b, 3))
+        assert stamp((a, 1), district=7) != stamp((a, 1), district=8)
+        assert stamp((a, 1), (b, 1)) != stamp((a, 1), (uuid.uuid4(), 1))
 
 
 def test_a_kept_school_csv_costs_one_statement(client, app, cycle, world, auth):
