@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.deps import StaffCaller
-from app.core.access import read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.core.reads import Within
@@ -32,9 +31,7 @@ ViewableTeam = Annotated[TeamAccess, Depends(get_viewable_team)]
 
 async def get_team_view(team_id: uuid.UUID, reads: ReadsDep, caller: StaffCaller) -> TeamPublic:
     """The team as the API shows it, if the caller may see it."""
-    return await read_visible(
-        reads, TeamPublic, service.view_statement(caller, team_id), missing=MISSING
-    )
+    return await service.one_team(reads, caller, team_id)
 
 
 TeamView = Annotated[TeamPublic, Depends(get_team_view)]

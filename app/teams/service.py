@@ -212,6 +212,34 @@ def _view(reach: policies.TeamReach) -> AnySelect:
     )
 
 
+class _Seen(BaseModel):
+    id: uuid.UUID
+
+
+# A team as TeamPublic whose caller's right to it was just read in the same snapshot.
+_ONE_PUBLIC = Bound(_AS_PUBLIC.where(col(Team.id) == bindparam("team_id")), {})
+
+
+async def one_team(reads: Reads, principal: Principal, team_id: uuid.UUID) -> TeamPublic:
+    """`view_statement`'s team (404 unless the caller sees it), as this worker kept it for the
+    caller (the same copy `page_of_teams` keeps) unless anything it shows has changed: kept,
+    one statement, the caller's right to the team with its revision counters."""
+
+    async def read() -> TeamPublic:
+        seen = await reads.one(_Seen, seen_statement(principal, team_id), counters_of="id")
+        if seen is None:
+            raise NotFound(MISSING)
+
+        async def build() -> TeamPublic:
+            found = await reads.one(TeamPublic, _ONE_PUBLIC, {"team_id": team_id})
+            assert found is not None  # seen in this snapshot
+            return found
+
+        return await reads.kept(principal, "team", team_id, build, until=lambda _t, _n: None)
+
+    return await reads.at_one_moment(read)
+
+
 async def to_public(session: AsyncSession, team_id: uuid.UUID) -> TeamPublic:
     """A team just written, as the API shows it (in the writing transaction: no access check,
     the writer's was made before the change)."""

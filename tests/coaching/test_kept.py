@@ -527,7 +527,8 @@ def test_a_feed_of_more_teams_than_are_kept_is_read_whole(
 
 
 def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth, monkeypatch):
-    """Read again, a summary or its printable form is the caller's standing on the team with
+    """Read again, a summary, its printable form or the team is the caller's standing on (or
+    right to) the team with
     the team's revision counters, one statement, in no transaction; built, that statement is
     read again in a snapshot (`Reads.at_one_moment`), and the counters are not read apart."""
     from tests.test_query_counts import counting
@@ -545,6 +546,7 @@ def test_a_kept_summary_costs_one_statement(client, app, cycle, world, auth, mon
     for url in (
         f"/api/v1/teams/{cycle['id']}/summary",
         f"/api/v1/teams/{cycle['id']}/summary/document",
+        f"/api/v1/teams/{cycle['id']}",
     ):
         _kept(client).clear()
         with counting(app, cold=False) as built:
@@ -673,3 +675,33 @@ def test_a_kept_summary_follows_its_team_continuing(client, cycle, world, auth, 
     _sql(e, "DELETE FROM team_member WHERE team_id = :id", id=_uuid(e, uuid.UUID(later)))
     _sql(e, "DELETE FROM team WHERE id = :id", id=_uuid(e, uuid.UUID(later)))
     assert client.get(url, headers=a).json()["team"]["continued_as_id"] is None
+
+
+def test_one_team_is_the_copy_its_list_kept_and_asks_the_right_each_time(
+    client, app, cycle, world, auth, sync_engine
+):
+    """`GET /teams/{id}` serves the copy a list of teams kept for the same caller (one
+    statement: the caller's right with the counters, nothing built), the same answer as built
+    afresh; and it asks the caller's right to the team every time: a member taken off it
+    reads 404 from the next request, kept copy or not."""
+    from tests.test_query_counts import counting
+
+    a = auth(world.teacher_a2)
+    url = f"/api/v1/teams/{cycle['id']}"
+    _kept(client).clear()
+    assert client.get("/api/v1/teams", headers=a).status_code == 200
+    with counting(app, cold=False) as read:
+        kept = client.get(url, headers=a)
+    assert kept.status_code == 200
+    read = [s for s in read if not s.startswith("SELECT user_account.")]  # the caller
+    assert len(read) == 1, read
+    assert "content_revision" in read[0]
+    _kept(client).clear()
+    assert client.get(url, headers=a).json() == kept.json()  # as built afresh
+    member = {
+        "t": _uuid(sync_engine, uuid.UUID(cycle["id"])),
+        "u": _uuid(sync_engine, world.teacher_a2.id),
+    }
+    _sql(sync_engine, "DELETE FROM team_member WHERE team_id = :t AND user_id = :u", **member)
+    gone = client.get(url, headers=a)
+    assert gone.status_code == 404, gone.text
