@@ -27,8 +27,8 @@ class ConfidentialRead(SQLModel, table=True):
     __tablename__ = "confidential_read"
     __table_args__ = (
         one_of("kind", ReadKind),
-        # A team's log, newest first.
-        Index("ix_confidential_read_team_at", "team_id", text("at DESC"), "id"),
+        # A team's log, newest first (its order, ties included: migration 0048).
+        Index("ix_confidential_read_team_newest", "team_id", text("at DESC"), text("id DESC")),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
