@@ -216,6 +216,15 @@ class _Seen(BaseModel):
     id: uuid.UUID
 
 
+# What a team as TeamPublic is kept under (core/kept.py), by one team's read and by the lists:
+# one copy per caller and team; it never changes by itself, only when a counter moves.
+_KEPT_AS = "team"
+
+
+def _holds(_team: TeamPublic, _now: Any) -> None:
+    return None
+
+
 # A team as TeamPublic whose caller's right to it was just read in the same snapshot.
 _ONE_PUBLIC = Bound(_AS_PUBLIC.where(col(Team.id) == bindparam("team_id")), {})
 
@@ -235,7 +244,7 @@ async def one_team(reads: Reads, principal: Principal, team_id: uuid.UUID) -> Te
             assert found is not None  # seen in this snapshot
             return found
 
-        return await reads.kept(principal, "team", team_id, build, until=lambda _t, _n: None)
+        return await reads.kept(principal, _KEPT_AS, team_id, build, until=_holds)
 
     return await reads.at_one_moment(read)
 
@@ -336,7 +345,7 @@ async def page_of_teams(
         return {t.id: t for t in found}
 
     page, kept = await reads.kept_page(
-        principal, "team", query, params, values, build, until=lambda _team, _now: None
+        principal, _KEPT_AS, query, params, values, build, until=_holds
     )
     return page.holding(TeamPublic, [kept[t.team_id] for t in page.items])
 
