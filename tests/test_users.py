@@ -392,3 +392,90 @@ def test_a_colleague_at_two_of_your_schools_is_listed_once(client, world, factor
 def test_colleagues_anonymous_and_roster_key(client, world, auth):
     assert client.get("/api/v1/colleagues").status_code == 401
     assert client.get("/api/v1/colleagues", headers=auth(world.roster_key)).status_code == 403
+
+
+def test_the_managed_check_in_sql_is_can_manage_user(world, factory, sync_engine):
+    """`policies.managed` (the check a person's sign-in bindings are listed with) admits
+    exactly the people `can_manage_user` admits among those the caller may know, for every
+    kind of caller and person: a district administrator at a school, a teacher at two."""
+    from app.users import policies, service
+    from tests.coaching.test_confidential_rule import principal_of
+
+    placed_district = factory.user(Role.district_admin, [world.school_a])
+    both = factory.user(Role.teacher, [world.school_a, world.school_b])
+    admin_both = factory.user(Role.school_admin, [world.school_a, world.school_b])
+    people = [
+        world.district_admin,
+        placed_district,
+        world.admin_a,
+        world.admin_b,
+        admin_both,
+        world.teacher_a,
+        world.teacher_b,
+        both,
+    ]
+    schools = {
+        world.district_admin.id: set(),
+        placed_district.id: {world.school_a.id},
+        world.admin_a.id: {world.school_a.id},
+        world.admin_b.id: {world.school_b.id},
+        admin_both.id: {world.school_a.id, world.school_b.id},
+        world.teacher_a.id: {world.school_a.id},
+        world.teacher_b.id: {world.school_b.id},
+        both.id: {world.school_a.id, world.school_b.id},
+    }
+    kinds = set()
+    for caller in people:
+        p = principal_of(caller)
+        p = type(p)(user=p.user, school_ids=frozenset(schools[caller.id]))
+        kinds.add(policies.management(p))
+        with sync_engine.connect() as conn:
+            for person in people:
+                check = service.managed_statement(p, person.id)
+                in_sql = conn.execute(check.stmt, dict(check.values)).first() is not None
+                view = service.one_statement(p, person.id)
+                known = conn.execute(view.stmt, dict(view.values)).first() is not None
+                rule = known and policies.can_manage_user(p, person.role, schools[person.id])
+                assert in_sql == rule, (caller.email, person.email)
+    assert kinds == set(policies.Management)
+
+
+def test_a_persons_bindings_are_one_statement_and_refused_as_before(
+    client, app, world, factory, auth, sync_engine
+):
+    """A person's sign-in bindings, listed by an administrator who manages them, are read in
+    one statement with the check; one who sees but does not manage them (a district
+    administrator placed at their school) reads 403, one who may not know them 404, whether
+    the person has bindings or not."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from app.auth.models import SsoIdentity
+    from tests.test_query_counts import counting
+
+    placed_district = factory.user(Role.district_admin, [world.school_a])
+    with Session(sync_engine) as s:
+        for n, who in enumerate((world.teacher_a, placed_district)):
+            s.add(SsoIdentity(provider="district", subject=f"sub-{n}", user_id=who.id,
+                              bound_at=datetime.now(UTC)))  # fmt: skip
+        s.commit()
+
+    def url(who: User) -> str:
+        return f"/api/v1/users/{who.id}/sso-identities"
+
+    admin = auth(world.admin_a)
+    client.get(url(world.teacher_a), headers=admin)  # warm
+    with counting(app, cold=False) as read:
+        listed = client.get(url(world.teacher_a), headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert [b["subject"] for b in listed.json()["items"]] == ["sub-0"]
+    read = [s for s in read if not s.startswith("SELECT user_account.id, user_account.email")]
+    assert len(read) == 1, read
+    for who in (placed_district, world.district_admin):  # sees one, not the other
+        expected = 403 if who is placed_district else 404
+        assert client.get(url(who), headers=admin).status_code == expected
+    assert client.get(url(world.teacher_a), headers=auth(world.admin_b)).status_code == 404
+    assert client.get(url(world.teacher_a2), headers=admin).json()["items"] == []
+    district = client.get(url(placed_district), headers=auth(world.district_admin))
+    assert [b["subject"] for b in district.json()["items"]] == ["sub-1"]

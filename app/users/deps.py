@@ -1,7 +1,6 @@
 """Staff records the caller may read or change, or 404/403 before the handler runs."""
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from app.auth.principal import Principal, caller_values
 from app.core.access import load_visible, read_visible
 from app.core.deps import ReadsDep, SessionDep
 from app.core.errors import Forbidden
+from app.core.reads import Within
 from app.users import policies, service
 from app.users.models import Role, User
 from app.users.schemas import UserPublic
@@ -59,20 +59,21 @@ async def get_changeable_user(
 ChangeableUser = Annotated[StaffRecord, Depends(get_changeable_user)]
 
 
-async def open_managed_user(
-    user_id: uuid.UUID, reads: ReadsDep, caller: Admin
-) -> AsyncIterator[UserPublic]:
-    """A person the caller manages (404 if they may not know the person, 403 if they see but
-    do not manage them: `policies.can_manage_user`), with a snapshot open for reading what
-    belongs to the account as of the same moment."""
-    async with reads.snapshot():
+async def within_managed_user(user_id: uuid.UUID, reads: ReadsDep, caller: Admin) -> Within:
+    """A person the caller manages, for what belongs to the account (their sign-in bindings)
+    to be listed: the check goes with the page (`Reads.page(within=)`); an empty page is
+    explained in its snapshot: 404 if the caller may not know the person, 403 if they see but
+    do not manage them (`policies.can_manage_user`)."""
+
+    async def explain() -> None:
         found = await get_user_view(user_id, reads, caller)
         if not policies.can_manage_user(caller, found.role, set(found.school_ids)):
             raise Forbidden(policies.NOT_YOURS)
-        yield found
+
+    return Within(service.managed_statement(caller, user_id), MISSING, explain=explain)
 
 
-ManagedUserView = Annotated[UserPublic, Depends(open_managed_user, scope="function")]
+WithinManagedUser = Annotated[Within, Depends(within_managed_user)]
 
 
 async def get_managed_user(found: ChangeableUser, caller: Admin) -> StaffRecord:

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -77,12 +77,42 @@ def directory_within(one_school: bool, several_mine: bool = True) -> ColumnEleme
     return and_(listed, ~exists(earlier))
 
 
+class Management(StrEnum):
+    """Whom a caller may change: `can_manage_user`, by kind of caller."""
+
+    everyone = "everyone"  # district administrators, roster keys, the operator
+    schools = "schools"  # school administrators: non-district staff of their schools
+    no_one = "no_one"
+
+
+def management(principal: Principal) -> Management:
+    if principal.manages_district_staff:
+        return Management.everyone
+    if principal.is_school_admin:
+        return Management.schools
+    return Management.no_one
+
+
+@functools.cache
+def managed(kind: Management) -> ColumnElement[bool]:
+    """`can_manage_user` asked of the row, for a statement reading one person by id (the
+    caller's values by `caller_values`): what the function decides of the person as the row
+    has them, so that a check can go with a list of what belongs to the account
+    (tests/test_users.py compares the two for every kind of caller and person)."""
+    if kind is Management.everyone:
+        return true()
+    if kind is Management.schools:
+        return and_(col(User.role) != Role.district_admin, within(SchoolReach.schools, one=True))
+    return false()
+
+
 def can_manage_user(principal: Principal, role: Role, user_school_ids: set[uuid.UUID]) -> bool:
     """May the caller change this person at all, as they are now? District administrators
     (and roster keys): anyone; school administrators: non-district staff of their schools."""
-    if principal.manages_district_staff:
+    kind = management(principal)
+    if kind is Management.everyone:
         return True
-    if principal.is_school_admin:
+    if kind is Management.schools:
         return role != Role.district_admin and bool(user_school_ids & principal.school_ids)
     return False
 

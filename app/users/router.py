@@ -10,7 +10,7 @@ from app.core.deps import ReadsDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.core.pagination import Page, PageDep
 from app.users import service
-from app.users.deps import ChangeableUser, ManagedUser, ManagedUserView, UserView
+from app.users.deps import ChangeableUser, ManagedUser, UserView, WithinManagedUser
 from app.users.models import Role
 from app.users.schemas import ColleaguePublic, UserCreate, UserPublic, UserUpdate
 
@@ -90,12 +90,12 @@ async def list_colleagues(
 
 @router.get("/users/{user_id}/sso-identities", responses=error_responses(401, 403, 404, 422))
 async def list_sso_identities(
-    user: ManagedUserView, reads: ReadsDep, page: PageDep
+    user_id: uuid.UUID, managed: WithinManagedUser, reads: ReadsDep, page: PageDep
 ) -> Page[SsoIdentityPublic]:
     """The provider accounts this person signs in with, each bound at their first single
     sign-on there (administrators who manage the person)."""
-    query, values = identities.bindings_query(user.id)
-    return await reads.page(SsoIdentityPublic, query, page, values)
+    query, values = identities.bindings_query(user_id)
+    return await reads.page(SsoIdentityPublic, query, page, values, within=managed)
 
 
 @router.delete(

@@ -166,6 +166,23 @@ def _one(reach: SchoolReach) -> AnySelect:
     )
 
 
+def managed_statement(principal: Principal, user_id: uuid.UUID) -> Bound:
+    """The person's id if the caller may know them and manages them (`policies.managed`):
+    the check a list of what belongs to the account goes with."""
+    values = {**caller_values(principal), "user_id": user_id}
+    reach = policies.record_reach(principal)
+    return Bound(_managed(reach, policies.management(principal)), values)
+
+
+@functools.cache
+def _managed(reach: SchoolReach, kind: policies.Management) -> AnySelect:
+    return select(col(User.id)).where(
+        col(User.id) == bindparam("user_id"),
+        policies.within(reach, one=True),
+        policies.managed(kind),
+    )
+
+
 def list_query(
     principal: Principal,
     *,
