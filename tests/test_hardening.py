@@ -130,6 +130,45 @@ def test_next_links_never_come_from_the_host_header(settings, world, auth):
         )
 
 
+@pytest.mark.parametrize("public_url", [None, "https://coach.district.org/"])
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/v1/users", b""),
+        ("/api/v1/users", b"limit=2"),
+        ("/api/v1/users", b"offset=4&limit=2&q=ann+lee"),
+        ("/api/v1/users", b"q=%C3%A9l%C3%A8ve&role=teacher&role=school_admin&limit=2"),
+        ("/api/v1/users", b"q=a%26b%3Dc%2Bd&empty=&limit=2&offset=0"),
+        ("/api/v1/odd?path#with\\marks", b"limit=2"),
+    ],
+)
+def test_a_next_link_is_what_starlette_would_build(public_url, path, query):
+    """`links.same_path_with` (a page's `next`) gives what `request.url.include_query_params`
+    gave, without parsing the URL: parameters kept in order, `offset` and `limit` set last,
+    the path escaped as Starlette escapes it, on the public base or relative."""
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from app.core.links import link, same_path_with
+
+    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(public_url=public_url)))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", b"evil.example")],
+        "server": ("127.0.0.1", 8000),
+        "app": app,
+    }
+    request = Request(scope)
+    expected = link(request, request.url.include_query_params(offset=6, limit=2))
+    assert same_path_with(request, {"offset": 6, "limit": 2}) == expected
+    assert "evil.example" not in expected
+
+
 def test_database_errors_never_log_bind_values(settings, caplog):
     app = create_app(settings)
     secret = "ana.alvarez.login@example.org"

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import operators
 
 from app.core.compiled import rows_to_count, shapes_rows
-from app.core.links import link
+from app.core.links import same_path_with
 from app.core.sql import AnySelect, found
 
 T = TypeVar("T")
@@ -102,7 +102,7 @@ def next_link(request: Request, params: PageParams, total: int) -> str | None:
     nxt = params.offset + params.limit
     if nxt >= total:
         return None
-    return link(request, request.url.include_query_params(offset=nxt, limit=params.limit))
+    return same_path_with(request, {"offset": nxt, "limit": params.limit})
 
 
 def counted(stmt: AnySelect) -> AnySelect:
