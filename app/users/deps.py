@@ -77,7 +77,8 @@ WithinManagedUser = Annotated[Within, Depends(within_managed_user)]
 
 
 async def get_managed_user(found: ChangeableUser, caller: Admin) -> StaffRecord:
-    """`open_managed_user` for a change: the account locked until it commits."""
+    """A person the caller manages, for a change (404 if they may not know the person, 403 if
+    they see but do not manage them): the account locked until it commits."""
     if not policies.can_manage_user(caller, Role(found.user.role), set(found.school_ids)):
         raise Forbidden(policies.NOT_YOURS)
     return found
