@@ -95,14 +95,15 @@ def management(principal: Principal) -> Management:
 
 @functools.cache
 def managed(kind: Management) -> ColumnElement[bool]:
-    """`can_manage_user` asked of the row, for a statement reading one person by id (the
-    caller's values by `caller_values`): what the function decides of the person as the row
-    has them, so that a check can go with a list of what belongs to the account
-    (tests/test_users.py compares the two for every kind of caller and person)."""
+    """`can_manage_user` asked of the row, for a statement reading one person by id among those
+    the caller may know (`within(record_reach(p), one=True)` beside it; for a school
+    administrator that is already "shares one of my schools"): what the function decides of
+    the person as the row has them, so that a check can go with a list of what belongs to the
+    account (tests/test_users.py compares the two for every kind of caller and person)."""
     if kind is Management.everyone:
         return true()
     if kind is Management.schools:
-        return and_(col(User.role) != Role.district_admin, within(SchoolReach.schools, one=True))
+        return col(User.role) != Role.district_admin
     return false()
 
 
