@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.core.compiled import TESTED_SQLALCHEMY, is_tested
 from app.core.db import Database
@@ -82,6 +82,7 @@ def test_a_total_is_counted_without_the_joins_that_only_add_columns():
 
     from app.coverage.models import CoverageRequest
     from app.events.models import Event
+    from app.resources.models import Resource, ResourceReview
 
     def base():
         return select(CoverageRequest.id).join(Event, Event.id == CoverageRequest.event_id)
@@ -105,6 +106,16 @@ def test_a_total_is_counted_without_the_joins_that_only_add_columns():
     # Not the joined table's whole primary key: one row may meet several.
     members = select(User.id).join(SchoolMembership, SchoolMembership.user_id == User.id)
     assert "JOIN school_membership" in _counted_from(members)
+    # An outer join whose ON sets the joined table's whole composite key (a caller's review
+    # of each resource) meets at most one row: counted without it ...
+    mine = (ResourceReview.resource_id == Resource.id) & (ResourceReview.user_id == bindparam("me"))
+    assert _counted_from(select(Resource.id).outerjoin(ResourceReview, mine)) == "resource"
+    # ... but not when the ON sets only part of it, nor as an inner join (which drops rows).
+    some = ResourceReview.resource_id == Resource.id
+    assert "JOIN resource_review" in _counted_from(
+        select(Resource.id).outerjoin(ResourceReview, some)
+    )
+    assert "JOIN resource_review" in _counted_from(select(Resource.id).join(ResourceReview, mine))
     # An alias is a table of its own: kept when the filter names it, whatever the others do.
     decider = aliased(User)
     named = both.join(decider, decider.id == CoverageRequest.requester_id).where(

@@ -38,6 +38,7 @@ from sqlalchemy import (
     JSON,
     BinaryExpression,
     Boolean,
+    BooleanClauseList,
     FromClause,
     Join,
     Uuid,
@@ -378,7 +379,11 @@ def _one_row_of(join: Join) -> bool:
     """Whether each row of the join's left side meets exactly one row of its right side (at
     most one for an outer join, which keeps the row either way)."""
     on, key = join.onclause, list(join.right.primary_key)
-    if join.full or not isinstance(on, BinaryExpression) or on.operator is not operators.eq:
+    if join.full:
+        return False
+    if join.isouter and _pins_key(join):
+        return True
+    if not isinstance(on, BinaryExpression) or on.operator is not operators.eq:
         return False
     if len(key) != 1:  # part of a composite key: one row may meet several
         return False
@@ -392,6 +397,25 @@ def _one_row_of(join: Join) -> bool:
         if references and (join.isouter or getattr(fk, "nullable", True) is False):
             return True
     return False
+
+
+def _pins_key(join: Join) -> bool:
+    """Whether the ON clause's terms (ANDed) include equalities that set every column of the
+    right side's primary key to something not of the right side (another table's column, a
+    parameter): at most one row of the right side meets each row of the left."""
+    right, key = _plain(join.right), list(join.right.primary_key)
+    on = join.onclause
+    terms = [on]
+    if isinstance(on, BooleanClauseList) and on.operator is operators.and_:
+        terms = list(on.clauses)
+    pinned: set[Any] = set()
+    for term in terms:
+        if not isinstance(term, BinaryExpression) or term.operator is not operators.eq:
+            continue
+        for side, value in ((term.left, term.right), (term.right, term.left)):
+            if _plain(getattr(side, "table", None)) is right and right not in _tables_in(value):
+                pinned.update(k for k in key if side.shares_lineage(k))
+    return bool(key) and len(pinned) == len(key)
 
 
 def _tables_in(clause: Any) -> set[FromClause]:

@@ -140,38 +140,40 @@ def one_statement(principal: Principal, resource_id: uuid.UUID) -> Bound:
     return Bound(_one(), {**caller_values(principal), "resource_id": resource_id})
 
 
-def _my_review() -> Any:
-    return (
-        select(col(ResourceReview.reviewed_at))
-        .where(
-            col(ResourceReview.resource_id) == Resource.id,
-            col(ResourceReview.user_id) == bindparam(CALLER_ID),
-        )
-        .correlate(Resource)
-        .scalar_subquery()
+def _with_my_review(stmt: AnySelect) -> AnySelect:
+    """`stmt` (resources) joined to the caller's review of each, if any (at most one: the
+    review's key is the resource and the reviewer): read once for both columns and the
+    `reviewed` filter, where a correlated subquery was asked once for each."""
+    return stmt.outerjoin(
+        ResourceReview,
+        (col(ResourceReview.resource_id) == Resource.id)
+        & (col(ResourceReview.user_id) == bindparam(CALLER_ID)),
     )
 
 
-def _beside() -> list[Any]:
-    """What ResourcePublic shows beside the resource's columns: the caller's review, the tags."""
-    my_review = _my_review()
+def _review_columns() -> list[Any]:
+    """The caller's review beside a resource (from `_with_my_review`)."""
+    reviewed_at = col(ResourceReview.reviewed_at)
+    return [reviewed_at.label("reviewed_at"), reviewed_at.is_not(None).label("reviewed_by_me")]
+
+
+def _tags() -> Any:
+    """A resource's focus areas, by id, as one column."""
     tags = (
         select(col(ResourceTag.focus_area_id))
         .where(col(ResourceTag.resource_id) == Resource.id)
         .order_by(col(ResourceTag.focus_area_id))
     )
-    return [
-        my_review.label("reviewed_at"),
-        my_review.is_not(None).label("reviewed_by_me"),
-        collected(tags).label("focus_area_ids"),
-    ]
+    return collected(tags).label("focus_area_ids")
 
 
 @functools.cache
 def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> AnySelect:
-    """The resources the library shows, narrowed by the filters given (built once each)."""
-    my_review = _my_review()
-    stmt = select(*table_of(Resource).columns, *_beside()).where(policies.readable_resources())
+    """The resources the library shows as ResourcePublic (their columns, the caller's review,
+    the tags), narrowed by the filters given (built once each)."""
+    columns = [*table_of(Resource).columns, *_review_columns(), _tags()]
+    stmt = _with_my_review(select(*columns).select_from(Resource))
+    stmt = stmt.where(policies.readable_resources())
     if by_focus_area:
         tagged = select(col(ResourceTag.resource_id)).where(
             col(ResourceTag.focus_area_id) == bindparam("focus_area_id")
@@ -180,7 +182,8 @@ def _resources(by_focus_area: bool, by_text: bool, reviewed: bool | None) -> Any
     if by_text:
         stmt = stmt.where(contains_param(Resource.title, "q"))
     if reviewed is not None:
-        stmt = stmt.where(my_review.is_not(None) if reviewed else my_review.is_(None))
+        mine = col(ResourceReview.reviewed_at)
+        stmt = stmt.where(mine.is_not(None) if reviewed else mine.is_(None))
     return stmt
 
 
@@ -196,7 +199,9 @@ def _one() -> AnySelect:
 
 @functools.cache
 def _beside_one() -> AnySelect:
-    return select(*_beside()).where(col(Resource.id) == bindparam("resource_id"))
+    """What ResourcePublic shows beside a resource's columns: the caller's review, the tags."""
+    beside = select(*_review_columns(), _tags()).select_from(Resource)
+    return _with_my_review(beside).where(col(Resource.id) == bindparam("resource_id"))
 
 
 async def _public(

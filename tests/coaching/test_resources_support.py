@@ -84,6 +84,17 @@ def test_teachers_mark_resources_reviewed(client, world, auth):
         x["title"]
         for x in client.get("/api/v1/resources?reviewed=false", headers=h).json()["items"]
     ] == ["Another"]
+    # Another reader's review is theirs: one row per resource, each caller's own mark.
+    assert client.put(f"/api/v1/resources/{rid}/review", headers=auth(world.teacher_b)).is_success
+    mine = client.get("/api/v1/resources", headers=h).json()
+    assert mine["total"] == 2
+    assert sorted((x["title"], x["reviewed_by_me"]) for x in mine["items"]) == [
+        ("Another", False),
+        ("Questioning handbook", True),
+    ]
+    reviewed = client.get("/api/v1/resources?reviewed=true", headers=h).json()
+    assert [x["id"] for x in reviewed["items"]] == [rid]
+    assert reviewed["total"] == 1
     assert [
         x["id"]
         for x in client.get(f"/api/v1/resources?focus_area_id={GUIDED}", headers=h).json()["items"]
