@@ -109,7 +109,7 @@ def test_every_route_is_filed_where_the_full_walk_would_find_it():
     for method, path in pairs + odd:
         scope = _scope(app, method, path)
         expected = _walked(app, scope)
-        entries = index.buckets.get(_key(path))
+        entries = index.buckets.get(_key(method, path))
         if entries is None:
             continue  # not filed: the app's router walks everything, as without the index
         got = _indexed(entries, scope)
@@ -119,18 +119,33 @@ def test_every_route_is_filed_where_the_full_walk_would_find_it():
         if path.startswith(("/api/", "/healthz")):  # the app's routers, not FastAPI's docs
             assert got[2] is not None, "an included router's route is handed down in its form"
     # The operations themselves are filed, not left to the fallback.
-    filed = sum(1 for _, path in pairs if _key(path) in index.buckets)
+    filed = sum(1 for method, path in pairs if _key(method, path) in index.buckets)
     assert filed == len(pairs)
 
 
-def test_a_bucket_holds_only_the_routes_its_paths_can_reach():
+def test_a_bucket_holds_only_the_routes_its_requests_can_reach():
+    """Filed by method, path length and the segments at the key positions: a request meets
+    neither another method's routes nor longer or shorter paths."""
     index = create_app().router.middleware_stack
-    summary = index.buckets[("api", "v1", "teams", "summary")]
-    assert [entry.context.path_format for entry in summary] == [
-        "/api/v1/teams/{team_id}/summary",
-        "/api/v1/teams/{team_id}/summary/document",
+
+    def formats(method: str, path: str) -> list[str]:
+        return [entry.context.path_format for entry in index.buckets[_key(method, path)]]
+
+    assert formats("GET", "/api/v1/teams/x/summary") == ["/api/v1/teams/{team_id}/summary"]
+    assert formats("GET", "/api/v1/teams/x/summary/document") == [
+        "/api/v1/teams/{team_id}/summary/document"
     ]
-    assert [entry.context.path_format for entry in index.buckets[("healthz",)]] == ["/healthz"]
+    assert formats("GET", "/api/v1/schools/x") == ["/api/v1/schools/{school_id}"]
+    assert formats("PATCH", "/api/v1/schools/x") == ["/api/v1/schools/{school_id}"]
+    assert formats("GET", "/api/v1/schools") == ["/api/v1/schools"]
+    # A parameter and a suffix in one segment: both formats may match an event's path.
+    assert formats("GET", "/api/v1/events/x") == [
+        "/api/v1/events/{event_id}.ics",
+        "/api/v1/events/{event_id}",
+    ]
+    assert formats("GET", "/healthz") == ["/healthz"]
+    # No route takes DELETE there: not filed, so the full walk answers (405).
+    assert _key("DELETE", "/api/v1/schools") not in index.buckets
 
 
 def _scope_seen(request: Request) -> dict:

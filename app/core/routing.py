@@ -9,20 +9,23 @@ and 560 µs to find `/healthz` among 19 routers, against 1-2 ms for a whole requ
 (bench/README.md).
 
 `index_routes(app)` puts a small dispatcher in front of the app's router. It files each route
-under the path segments it can match at the `KEY_POSITIONS` (`api`, `v1`, `teams`, `summary`
-for `/api/v1/teams/{id}/summary`): a route of an included router in FastAPI's own effective
+under the keys of the requests it can fully match: a method it answers, the number of segments
+of its path, and the segments at the `KEY_POSITIONS` (`GET`, 5, `api`, `v1`, `teams`, `summary`
+for `GET /api/v1/teams/{id}/summary`); a route of an included router in FastAPI's own effective
 form of it (its full path, the inclusion's dependencies and handler, built once by FastAPI), any
 other top-level route as it is. A request is matched only against the entries filed under its
-path's key, in the app's order (the first full match, else the first partial one, which answers
-405 for a wrong method), and handed to the route as FastAPI's router would hand it down: each
+key, in the app's order (the first full match; a route answering any method may match only
+partly), and handed to the route as FastAPI's router would hand it down: each
 inclusion's form limits, the included router and effective route noted in the scope, the
 route's `handle`. FastAPI itself matches an included router's routes twice (once to choose the
 router, once to handle) and copies the scope at each level; handing the request down directly
-took 10-11 us off every request (bench/README.md). When the key names no entries, or none of
-them match, the request goes to the app's router and walks everything as before, so a 404, a
-redirect for a trailing slash or a route added after start-up are answered exactly as without
-the index. An included router holding anything but FastAPI routes (a mount, a plain Starlette
-route) stays one entry that FastAPI walks itself.
+took 10-11 us off every request (bench/README.md); keyed by method and length too, a request
+meets no other method's routes nor longer or shorter paths (a failed match costs about 2 us).
+When the key names no entries, or none of them match, the request goes to the app's router and
+walks everything as before, so a 404, a 405 for a method the path does not take, a redirect for
+a trailing slash or a route added after start-up are answered exactly as without the index.
+An included router holding anything but FastAPI routes (a mount, a plain Starlette route) stays
+one entry that FastAPI walks itself.
 
 What this relies on beyond FastAPI's documented API: `_IncludedRouter.effective_candidates()`
 (an included router's routes in their effective form, `_EffectiveRouteContext`, and the routers
@@ -122,16 +125,20 @@ def is_tested(release: str | None = None) -> bool:
     return low <= parts < high
 
 
-def _key(path: str) -> tuple[str, ...]:
+def _key(method: str, path: str) -> tuple[str | int, ...]:
+    """A request's key: its method, how many segments its path has, and the segments at the
+    key positions."""
     segments = path.split("/")[1:]
-    return tuple(segments[i] for i in KEY_POSITIONS if i < len(segments))
+    picked = (segments[i] for i in KEY_POSITIONS if i < len(segments))
+    return (method, len(segments), *picked)
 
 
-def _literal_key(path_format: str) -> tuple[str, ...] | None:
-    """The key of every path this format matches, or None when a parameter sits at a key
-    position (then it is filed under every key it may match)."""
-    key = _key(path_format)
-    return None if any("{" in part for part in key) else key
+def _literal_keys(path_format: str, methods: Iterable[str]) -> list[tuple[str | int, ...]]:
+    """The keys of every request this format matches with one of `methods`, or none when a
+    parameter sits at a key position (then it is filed under every key it may match)."""
+    if any("{" in str(part) for part in _key("", path_format)[2:]):
+        return []
+    return [_key(method, path_format) for method in methods]
 
 
 def _paths(route: BaseRoute | _EffectiveRouteContext) -> Iterable[str] | None:
@@ -147,16 +154,26 @@ def _paths(route: BaseRoute | _EffectiveRouteContext) -> Iterable[str] | None:
     return [path]
 
 
-def _may_match(path_format: str, key: tuple[str, ...]) -> bool:
-    """Whether a route with this path format can match some path whose key is `key`."""
+def _may_match(path_format: str, methods: frozenset[str] | None, key: tuple[Any, ...]) -> bool:
+    """Whether a route with this path format and these methods (None: any) can fully match
+    some request whose key is `key`."""
+    method, count, *parts = key
+    if methods is not None and method not in methods:
+        return False  # the route would answer 405: left to the full walk
     segments = path_format.split("/")[1:]
     if any(":path}" in segment for segment in segments):
         return True  # a path parameter matches the rest of the path, whatever it is
+    if len(segments) != count:
+        return False  # a parameter matches one segment: paths of this format are as long
     positions = [i for i in KEY_POSITIONS if i < len(segments)]
-    if len(positions) != len(key):
-        return False  # paths of this format are longer or shorter than those with this key
-    pairs = zip(positions, key, strict=True)
+    pairs = zip(positions, parts, strict=True)
     return all("{" in segments[i] or segments[i] == wanted for i, wanted in pairs)
+
+
+def _methods(entry: _Entry) -> frozenset[str] | None:
+    """The methods an entry's route answers (None: any, or it cannot say)."""
+    methods = getattr(entry.route, "methods", None)
+    return None if methods is None else frozenset(methods)
 
 
 @dataclass(frozen=True)
@@ -225,30 +242,30 @@ def _entries(route: BaseRoute) -> list[_Entry]:
 
 
 class RouteIndex:
-    """The dispatcher `index_routes` installs; `buckets` maps a path key to the entries filed
-    under it."""
+    """The dispatcher `index_routes` installs; `buckets` maps a request's key (`_key`) to the
+    entries filed under it."""
 
     def __init__(self, router: APIRouter) -> None:
         self.router = router
         self.walk_all: ASGIApp = router.app
         self.version = -1
-        self.buckets: dict[tuple[str, ...], tuple[_Entry, ...]] = {}
+        self.buckets: dict[tuple[str | int, ...], tuple[_Entry, ...]] = {}
         self.rebuild()
 
     def rebuild(self) -> None:
         entries = [entry for route in self.router.routes for entry in _entries(route)]
-        filed = [(entry, _paths(entry.context or entry.route)) for entry in entries]
+        filed = [(e, _paths(e.context or e.route), _methods(e)) for e in entries]
         keys = {
             key
-            for _, paths in filed
+            for _, paths, methods in filed
             for path in paths or ()
-            if (key := _literal_key(path)) is not None
+            for key in _literal_keys(path, methods or ())
         }
         self.buckets = {
             key: tuple(
                 entry
-                for entry, paths in filed
-                if paths is None or any(_may_match(path, key) for path in paths)
+                for entry, paths, methods in filed
+                if paths is None or any(_may_match(path, methods, key) for path in paths)
             )
             for key in keys
         }
@@ -260,7 +277,7 @@ class RouteIndex:
             return
         if self.router._routes_version != self.version:
             self.rebuild()
-        entries = self.buckets.get(_key(scope["path"]))
+        entries = self.buckets.get(_key(scope["method"], scope["path"]))
         if entries is None:
             await self.walk_all(scope, receive, send)
             return
