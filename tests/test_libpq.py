@@ -210,19 +210,23 @@ def test_the_pools_connections_leave_preparing_to_this_module(settings):
                     assert await db.driver.rows(one) == [{"n": 1}]
                     async with db.driver.snapshot() as fetch:
                         assert await db.driver.rows(one, on=fetch) == [{"n": 1}]
-                    pool = await db.driver._get_pool()  # type: ignore[attr-defined]
-                    conn = await pool.getconn()
+                    conn = await _taken(db.driver)
                     await conn.execute("SELECT 1")  # through psycopg itself
-                    await pool.putconn(conn)
-                pool = await db.driver._get_pool()  # type: ignore[attr-defined]
-                conn = await pool.getconn()
+                    await db.driver._putconn(conn)  # type: ignore[attr-defined]
+                conn = await _taken(db.driver)
                 await conn.execute("BEGIN")
-                await pool.putconn(conn)  # given back in a transaction: the pool rolls back
+                # Given back in a transaction: to the pool, which rolls back.
+                await db.driver._putconn(conn)  # type: ignore[attr-defined]
                 assert conn.prepare_threshold is None
         finally:
             await db.dispose()
 
     asyncio.run(work())
+
+
+async def _taken(driver: Any) -> Any:
+    """A connection as the driver's reads take one (from its ready ones, else the pool's)."""
+    return await driver._getconn(await driver._get_pool(), "", None)
 
 
 @needs_postgres
@@ -281,7 +285,9 @@ def test_reads_beyond_the_pool_wait_for_a_slot_never_in_the_pool(settings):
             assert [a[0]["n"] for a in answers] == [1] * 20
             stats = pool.get_stats()
             assert stats.get("requests_queued", 0) == 0, stats
-            assert stats["requests_num"] == 20
+            # Both connections were given back idle: each read took one of them again, not
+            # one of the pool's.
+            assert stats.get("requests_num", 0) == 0, stats
             async with driver.snapshot() as one, driver.snapshot() as two:
                 await driver.rows(nap, on=one)
                 await driver.rows(nap, on=two)
@@ -295,3 +301,64 @@ def test_reads_beyond_the_pool_wait_for_a_slot_never_in_the_pool(settings):
             await db.dispose()
 
     asyncio.run(work())
+
+
+@needs_postgres
+def test_a_connection_given_back_idle_is_taken_again_then_handed_back_to_the_pool(settings):
+    """A read's connection given back idle waits in the driver, and the next read takes it
+    without asking psycopg_pool. One given back inside a transaction goes to the pool (which
+    rolls it back), and so does any once it has been out of the pool `HAND_BACK` seconds. One
+    the server closed while it waited fails its next read, which is answered on another.
+    Closing the driver closes the waiting ones."""
+    from sqlalchemy import literal, select
+
+    from app.core.db import Database
+
+    async def work() -> Any:
+        db = Database(settings.model_copy(update={"db_pool_size": 2}))
+        driver: Any = db.driver
+        one = select(literal(1).label("n"))
+        try:
+            assert await driver.rows(one) == [{"n": 1}]
+            pool = await driver._get_pool()
+            (ready,) = driver._ready
+            pool.pop_stats()
+            for _ in range(5):
+                assert await driver.rows(one) == [{"n": 1}]
+            assert driver._ready == [ready]
+            assert pool.get_stats().get("requests_num", 0) == 0
+            # Given back inside a transaction: to the pool, which rolls it back.
+            conn = await _taken(driver)
+            assert conn is ready
+            await conn.execute("BEGIN")
+            await driver._putconn(conn)
+            assert driver._ready == []
+            assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            # Out of the pool long enough: back to it.
+            driver.HAND_BACK = 0.0
+            assert await driver.rows(one) == [{"n": 1}]
+            assert driver._ready == []
+            assert pool.get_stats()["requests_num"] == 1
+            driver.HAND_BACK = type(driver).HAND_BACK
+            assert await driver.rows(one) == [{"n": 1}]
+            (ready,) = driver._ready
+            # The server closes the waiting one: the next read still answers.
+            await _terminate(settings, ready.pgconn.backend_pid)
+            assert await driver.rows(one) == [{"n": 1}]
+            assert ready.closed or ready.broken
+            assert ready not in driver._ready
+            (last,) = driver._ready
+        finally:
+            await db.dispose()
+        return last
+
+    assert asyncio.run(work()).closed
+
+
+async def _terminate(settings: Settings, pid: int) -> None:
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    async with await psycopg.AsyncConnection.connect(
+        url.render_as_string(hide_password=False), autocommit=True
+    ) as conn:
+        await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    await asyncio.sleep(0.2)  # the server's goodbye reaches the idle socket

@@ -88,15 +88,15 @@ def test_exhausted_pool_answers_503_promptly(settings, factory):
                 assert time.perf_counter() - start < 5
                 reads = app.state.db.driver
                 if ENGINE == "postgres":
-                    # Reads have a pool of their own: hold its only connection too.
-                    pool = await reads._get_pool()
-                    conn = await pool.getconn()
+                    # Reads have a pool of their own: hold its only connection too, as a
+                    # read takes it.
+                    conn = await reads._getconn(await reads._get_pool(), "", None)
                     try:
                         assert_busy(await c.get("/api/v1/schools", headers=headers))
                         # Busy is not unreachable: readiness answers on its own connection.
                         assert (await c.get("/readyz")).status_code == 200
                     finally:
-                        await pool.putconn(conn)
+                        await reads._putconn(conn)
                 else:
                     # SQLite reads run on the event loop without a pool: they still answer.
                     assert (await c.get("/api/v1/schools", headers=headers)).status_code == 200
