@@ -629,3 +629,26 @@ def test_installing_the_solver_twice_keeps_one_layer():
     assert before.__wrapped__.__name__ == "solve_dependencies"
     solve_dependencies_by_plan()
     assert fastapi_routing.solve_dependencies is before
+
+
+def test_the_response_a_handler_sets_starts_as_fastapis_own():
+    """`solve_dependencies` by plan makes the response the dependencies and the handler set a
+    status, headers and cookies on without Starlette's constructor: it starts as FastAPI's own
+    (a `Response()` with its content-length deleted and no status) and takes the same
+    changes the same way."""
+    from starlette.responses import Response
+
+    from app.core.routing import _SubResponse
+
+    theirs = Response()
+    del theirs.headers["content-length"]
+    theirs.status_code = None  # type: ignore[assignment]
+    ours = _SubResponse()
+    names = ("status_code", "background", "body", "raw_headers", "media_type", "charset")
+    assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names]
+    for response in (theirs, ours):
+        response.headers["ETag"] = '"3"'
+        response.set_cookie("seen", "yes", httponly=True)
+        response.status_code = 201
+    assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names]
+    assert ours.headers["etag"] == '"3"'

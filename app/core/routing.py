@@ -638,6 +638,19 @@ async def _solved(
     return values, errors, background_tasks
 
 
+class _SubResponse(Response):
+    """The response FastAPI's `solve_dependencies` makes for the dependencies and the handler
+    to set a status, headers or cookies on (a `Response` parameter): no status, no headers, no
+    body, as FastAPI leaves its own `Response()` (content-length deleted, status None), built
+    without rendering a body and writing a header only to delete it."""
+
+    def __init__(self) -> None:
+        self.status_code = None  # type: ignore[assignment]
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
+
+
 def _solving_by_plan(original: Callable[..., Any]) -> Callable[..., Any]:
     """`solve_dependencies` by each dependant's plan, for an HTTP request without dependency
     overrides; anything else (a WebSocket, overrides set by tests) goes to FastAPI's own."""
@@ -672,9 +685,7 @@ def _solving_by_plan(original: Callable[..., Any]) -> Callable[..., Any]:
                 _uses_scopes_cache=_uses_scopes_cache,
             )
         if response is None:
-            response = Response()
-            del response.headers["content-length"]
-            response.status_code = None  # type: ignore[assignment]
+            response = _SubResponse()
         if dependency_cache is None:
             dependency_cache = {}
         values, errors, background_tasks = await _solved(
