@@ -307,9 +307,9 @@ def test_reads_beyond_the_pool_wait_for_a_slot_never_in_the_pool(settings):
 def test_a_connection_given_back_idle_is_taken_again_then_handed_back_to_the_pool(settings):
     """A read's connection given back idle waits in the driver, and the next read takes it
     without asking psycopg_pool. One given back inside a transaction goes to the pool (which
-    rolls it back), and so does any once it has been out of the pool `HAND_BACK` seconds. One
-    the server closed while it waited fails its next read, which is answered on another.
-    Closing the driver closes the waiting ones."""
+    rolls it back), and so does any once it has been out of the pool `HAND_BACK` seconds, given
+    back or found waiting. One the server closed while it waited fails its next read, which is
+    answered on another. Closing the driver closes the waiting ones."""
     from sqlalchemy import literal, select
 
     from app.core.db import Database
@@ -347,10 +347,19 @@ def test_a_connection_given_back_idle_is_taken_again_then_handed_back_to_the_poo
             assert await driver.rows(one) == [{"n": 1}]
             assert ready.closed or ready.broken
             assert ready not in driver._ready
-            (last,) = driver._ready
+            # A waiting connection not taken again since it has been out HAND_BACK seconds:
+            # the sweep that comes with a later give-back hands it to the pool.
+            first, second = await _taken(driver), await _taken(driver)
+            await driver._putconn(first)
+            driver._out_since[first] -= type(driver).HAND_BACK
+            driver._next_sweep = 0.0
+            await driver._putconn(second)
+            assert driver._ready == [second]
+            assert first not in driver._out_since
+            assert first.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
         finally:
             await db.dispose()
-        return last
+        return second
 
     assert asyncio.run(work()).closed
 

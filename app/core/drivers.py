@@ -623,10 +623,12 @@ class PostgresDriver(Driver):
     # (a lock each, statistics, log calls, the checks of a returned connection) were about
     # 43,000 of a one-statement read's 750,000 instructions in the app (bench/README.md,
     # twenty-fifth session). The pool counts such a connection as in use; each goes back to it
-    # once it has been out HAND_BACK seconds, where the pool's rules apply to it as before
-    # (its lifetime, its idle time, a connection found broken), and anything not idle (broken,
-    # given back inside a transaction) goes straight back.
+    # once it has been out HAND_BACK seconds (given back then, or found waiting by the sweep
+    # that runs with a give-back at most every SWEEP seconds), where the pool's rules apply to
+    # it as before (its lifetime, its idle time, a connection found broken), and anything not
+    # idle (broken, given back inside a transaction) goes straight back.
     HAND_BACK = 30.0
+    SWEEP = 1.0
 
     def __init__(
         self,
@@ -656,6 +658,7 @@ class PostgresDriver(Driver):
         self._read_slots = Slots(size, timeout, "read")
         self._ready: list[psycopg.AsyncConnection[Any]] = []  # most recently given back last
         self._out_since: dict[psycopg.AsyncConnection[Any], float] = {}  # taken from the pool
+        self._next_sweep = 0.0
 
     async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         loop = asyncio.get_running_loop()
@@ -713,17 +716,33 @@ class PostgresDriver(Driver):
         out of the pool less than HAND_BACK seconds, else to the pool."""
         try:
             since = self._out_since.get(conn)
+            now = time.monotonic()
             if (
                 since is not None
                 and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
-                and time.monotonic() - since < self.HAND_BACK
+                and now - since < self.HAND_BACK
             ):
                 self._ready.append(conn)
+                if now >= self._next_sweep:
+                    await self._hand_back_waiting(now)
                 return
             self._out_since.pop(conn, None)
             await (await self._get_pool()).putconn(conn)
         finally:
             self._read_slots.give()
+
+    async def _hand_back_waiting(self, now: float) -> None:
+        """Give the pool back the waiting connections out of it HAND_BACK seconds or more: one
+        not taken again since (the last in `_ready` is taken first) would otherwise stay."""
+        self._next_sweep = now + self.SWEEP
+        old = [c for c in self._ready if now - self._out_since[c] >= self.HAND_BACK]
+        if not old:
+            return
+        self._ready = [c for c in self._ready if c not in old]
+        pool = await self._get_pool()
+        for conn in old:
+            del self._out_since[conn]
+            await pool.putconn(conn)
 
     async def _run(
         self,
