@@ -14,8 +14,8 @@ of its path, and the segments at the `KEY_POSITIONS` (`GET`, 5, `api`, `v1`, `te
 for `GET /api/v1/teams/{id}/summary`); a route of an included router in FastAPI's own effective
 form of it (its full path, the inclusion's dependencies and handler, built once by FastAPI), any
 other top-level route as it is. A request is matched only against the entries filed under its
-key, in the app's order (the first full match; a route answering any method may match only
-partly), and handed to the route as FastAPI's router would hand it down: each
+key, in the app's order (the first full match), and handed to the route as FastAPI's router
+would hand it down: each
 inclusion's form limits, the included router and effective route noted in the scope, the
 route's `handle`. FastAPI itself matches an included router's routes twice (once to choose the
 router, once to handle) and copies the scope at each level; handing the request down directly
@@ -284,18 +284,14 @@ class RouteIndex:
         # The app's router's own steps before it walks its routes (APIRouter.app).
         _apply_router_form_limits(scope, self.router.form_limits)
         scope.setdefault("router", self.router)
-        partial: tuple[_Entry, Scope] | None = None
         for entry in entries:
             match, child_scope = entry.matches(scope)
             if match is Match.FULL:
                 await entry.handle(scope, child_scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
-                partial = (entry, child_scope)
-        if partial is not None:  # a wrong method: the route answers 405
-            await partial[0].handle(scope, partial[1], receive, send)
-            return
-        await self.walk_all(scope, receive, send)  # 404, a redirect, a late route
+        # A wrong method (405: a bucket holds only the routes answering this one), a 404, a
+        # redirect, a late route: as the app's router answers them.
+        await self.walk_all(scope, receive, send)
 
 
 def index_routes(app: FastAPI) -> RouteIndex:
