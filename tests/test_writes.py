@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -525,3 +526,31 @@ def test_sqlite_checkpoints_run_beside_the_writers(settings, sync_engine, author
     assert busy == 0  # the event loop never waits in SQLite's busy handler
     assert behind == 0
     assert sum(_stored(sync_engine, f"Checkpointed {i}") for i in range(64)) == 64
+
+
+def test_a_row_read_as_its_table_model_is_the_model_built_from_it():
+    """`as_model` makes what `Model(**row)` makes from column values read from the database
+    (the same fields, read the same way), as the ORM makes a loaded one: transient, nothing
+    changed, so no session would write it back or count it as new by accident."""
+    from sqlalchemy import inspect
+
+    from app.core.writes import as_model
+    from app.school_years.models import SchoolYear
+    from app.teams.models import Team
+
+    team = new_row(Team, name="Readers", school_year="2026-2027")
+    year = new_row(
+        SchoolYear,
+        label="2026-2027",
+        starts_on=date(2026, 8, 20),
+        ends_on=date(2027, 6, 4),
+    )
+    for model, row in ((Team, team), (SchoolYear, year)):
+        made, built = as_model(model, row), model(**row)
+        assert type(made) is model
+        assert made.model_dump() == built.model_dump() == row
+        assert made.id == row["id"]
+        state = inspect(made)
+        assert state.transient
+        assert not state.modified
+        assert made.model_fields_set == set()

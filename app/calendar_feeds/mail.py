@@ -79,7 +79,15 @@ async def people_told(
     in a write transaction: one statement."""
     values = {"people": sorted(people, key=str)}
     found = [Participant.model_validate(r) for r in await tx.execute(_people_told(kind), values)]
-    return found, notifications.Recipients.of(kind, ((p, p.quiet) for p in found))
+    return told(found, kind)
+
+
+def told(
+    found: Sequence[Participant], kind: NotificationKind
+) -> tuple[list[Participant], notifications.Recipients]:
+    """`people_told`'s answer from participants read elsewhere (in name order, each with
+    whether they chose no email of `kind`)."""
+    return list(found), notifications.Recipients.of(kind, ((p, p.quiet) for p in found))
 
 
 @functools.cache

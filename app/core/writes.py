@@ -47,6 +47,7 @@ from sqlalchemy import Insert, Text, bindparam, func, insert, literal_column, se
 from sqlalchemy.dialects import postgresql
 from sqlmodel import SQLModel
 
+from app.core.compiled import loaded
 from app.core.db import table_of
 from app.core.reads import Bound
 from app.core.sql import AnyStatement
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from app.core.drivers import Batch, Driver
 
 T = TypeVar("T", bound=BaseModel)
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,13 @@ def new_row(model: type[SQLModel], **values: Any) -> dict[str, Any]:
     if missing:
         raise ValueError(f"a new {model.__name__} needs {missing}")
     return row
+
+
+def as_model(model: type[M], row: Mapping[str, Any]) -> M:
+    """Column values a transaction read (`Transaction.execute`, every column of `model`) as
+    the table model, for rules written for the model (`TeamAccess` holds a `Team`). Not
+    validated, as the ORM does not validate what it loads: the values came from the database."""
+    return loaded(model, row)
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.auth.principal import Principal, caller_values
@@ -24,7 +25,7 @@ from app.core.etag import require_current
 from app.core.pagination import PageQuery
 from app.core.reads import Bound
 from app.core.sql import AnySelect, nested
-from app.core.writes import Change, Transaction, Writes, new_row
+from app.core.writes import Change, Transaction, Writes, as_model, new_row
 from app.coverage import service as coverage
 from app.events import policies
 from app.events.models import Event, EventKind, EventParticipant, EventStatus
@@ -225,37 +226,59 @@ def _check_year(
 
 
 # The team `team_id` if the caller sees it (a rule of teams.policies), with its members
-# (teams.service.joined_with_members), its time zone and its school year if the district
-# recorded it: what scheduling decides by, in one statement.
+# (teams.service.joined_with_members) and their accounts as an invitation and a notification of
+# the event read them, its time zone and its school year if the district recorded it: what
+# scheduling decides by, in one statement, its rows in the members' name order.
 _YEAR = {c.key: c.label(f"year_{c.key}") for c in table_of(SchoolYear).columns}
+# A member's account under its own name: the visibility rule's subqueries may read accounts.
+_PERSON = aliased(User, name="person")
+_PERSON_COLUMNS: dict[str, Any] = {
+    key: col(getattr(_PERSON, key)).label(f"person_{key}")
+    for key in ("given_name", "family_name", "email", "is_active")
+}
 
 
 @functools.cache
 def _scheduling(visible: Any) -> Bound:
     zone = teams.time_zone_of(Team.id).scalar_subquery().label("zone")
+    quiet = notifications.quiet_column(NotificationKind.event_scheduled, _PERSON)
+    stmt = teams.joined_with_members(select(*table_of(Team).columns, zone, *_YEAR.values()), Team)
+    member = stmt.selected_columns.user_id
     stmt = (
-        teams.joined_with_members(select(*table_of(Team).columns, zone, *_YEAR.values()), Team)
+        stmt.add_columns(*_PERSON_COLUMNS.values(), quiet.label("person_quiet"))
         .outerjoin(SchoolYear, col(SchoolYear.label) == Team.school_year)
+        .outerjoin(_PERSON, col(_PERSON.id) == member)
         .where(col(Team.id) == bindparam("team_id"), visible)
+        .order_by(col(_PERSON.family_name), col(_PERSON.given_name), member)
     )
     return Bound(stmt, {})
 
 
 async def _team_to_schedule(
     tx: Transaction, principal: Principal, team_id: uuid.UUID
-) -> tuple[TeamAccess, SchoolYear | None, ZoneInfo]:
-    """The team (404 unless the caller sees it) with its members, school year and zone."""
+) -> tuple[TeamAccess, SchoolYear | None, ZoneInfo, list[invitations.Participant]]:
+    """The team (404 unless the caller sees it) with its members, school year and zone, and
+    the members as `invitations.people_told` reads them (in name order)."""
     visible = team_policies.visible_teams(principal, True, one=True)
     found = await tx.execute(_scheduling(visible), {**caller_values(principal), "team_id": team_id})
     if not found:
         raise NotFound(teams.MISSING)
     first = found[0]
-    team = Team(**{c.key: first[c.key] for c in table_of(Team).columns})
+    team = as_model(Team, {c.key: first[c.key] for c in table_of(Team).columns})
     members = ((r["user_id"], r["sees_since"], r["school_id"]) for r in found)
+    people: dict[uuid.UUID, invitations.Participant] = {}
+    for r in found:  # a row per member and school
+        if r["user_id"] is not None and r["user_id"] not in people:
+            people[r["user_id"]] = invitations.Participant(
+                id=r["user_id"],
+                quiet=bool(r["person_quiet"]),
+                **{key: r[label.key] for key, label in _PERSON_COLUMNS.items()},
+            )
     year = None
     if first["year_id"] is not None:
-        year = SchoolYear(**{key: first[f"year_{key}"] for key in _YEAR})
-    return teams.access_from(team, members), year, ZoneInfo(first["zone"] or "UTC")
+        year = as_model(SchoolYear, {key: first[f"year_{key}"] for key in _YEAR})
+    zone = ZoneInfo(first["zone"] or "UTC")
+    return teams.access_from(team, members), year, zone, list(people.values())
 
 
 async def create(
@@ -275,7 +298,7 @@ async def create(
     invitations sent with the COMMIT (on PostgreSQL four round trips; what is written is
     built before the bookings are locked, so the lock is held for one round trip)."""
     async with writes.transaction() as tx:
-        access, year, zone = await _team_to_schedule(tx, principal, data.team_id)
+        access, year, zone, members = await _team_to_schedule(tx, principal, data.team_id)
         if not policies.can_schedule(principal, access, data.kind):
             raise Forbidden(policies.not_scheduler("schedule"))
         _check_year(year, zone, data.kind, data.starts_at, data.ends_at)
@@ -289,7 +312,10 @@ async def create(
             principal.staff.id,
         )
         scheduled = NotificationKind.event_scheduled
-        attending, told = await invitations.people_told(tx, people, scheduled)
+        if people <= access.member_ids:  # read with the team
+            attending, told = invitations.told([p for p in members if p.id in people], scheduled)
+        else:  # a year-end meeting's administrator too
+            attending, told = await invitations.people_told(tx, people, scheduled)
         event = new_row(
             Event,
             team_id=access.team.id,

@@ -165,13 +165,14 @@ def _recipients(kinds: tuple[NotificationKind, ...]) -> AnySelect:
     )
 
 
-def quiet_column(kind: NotificationKind) -> Any:
+def quiet_column(kind: NotificationKind, person: Any = User) -> Any:
     """Whether the person chose no email of this kind: a column of a select of users (the
-    recipients', or a caller's that hands `Recipients` to `tell`)."""
+    recipients', or a caller's that hands `Recipients` to `tell`); `person`: an alias of
+    `User` the select reads them as."""
     return (
         exists()
         .where(
-            col(NotificationSetting.user_id) == User.id,
+            col(NotificationSetting.user_id) == person.id,
             col(NotificationSetting.kind) == kind.value,
             col(NotificationSetting.email).is_(False),
         )

@@ -390,6 +390,62 @@ def test_event_notifications_follow_each_persons_email_setting_per_kind(
     assert mine(client, a) == []
 
 
+def test_scheduling_tells_each_participant_by_their_own_setting_whoever_takes_part(
+    client,
+    team,
+    world,
+    auth,
+    smtp,  # noqa: F811
+):
+    """Scheduling reads the team's members' accounts (and whether each asked no email of it)
+    with the team, and anyone else taking part (a year-end meeting's administrator) in a
+    statement of their own: either way the person's own setting decides, a deactivated member
+    is emailed nothing, and the answer lists the participants as the event does."""
+    _, mail = smtp
+    queue(mail)  # the fixture's invitation to the team
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    r = client.patch(
+        "/api/v1/me/notification-settings", headers=a2, json={"email": {"event_scheduled": False}}
+    )
+    assert r.status_code == 200, r.text
+    planning = post_event(client, a, team, kind="other", title="Planning", **days_ahead(3))
+    assert queue(mail) == 0  # A2 chose the app only; A acted
+    assert kinds(mine(client, a2)) == ["event_scheduled"]
+    shown = client.get(f"/api/v1/events/{planning['id']}", headers=a).json()
+    assert planning["participants"] == shown["participants"]
+    assert {p["id"] for p in planning["participants"]} == {
+        str(world.teacher_a.id),
+        str(world.teacher_a2.id),
+    }
+
+    meeting = post_event(
+        client,
+        auth(world.admin_a),
+        team,
+        kind="year_end_meeting",
+        title="Growth conversation",
+        participant_ids=[str(world.teacher_a.id), str(world.teacher_a2.id), str(world.admin_a.id)],
+        **days_ahead(5),
+    )
+    assert queue(mail) == 1  # A's; A2 still chose the app only; the administrator acted
+    shown = client.get(f"/api/v1/events/{meeting['id']}", headers=a).json()
+    assert meeting["participants"] == shown["participants"]
+    assert len(meeting["participants"]) == 3
+
+    r = client.patch(
+        f"/api/v1/users/{world.teacher_a2.id}",
+        headers=auth(world.admin_a),
+        json={"is_active": False},
+    )
+    assert r.status_code == 200, r.text
+    inbox, _ = smtp
+    deliver(mail)
+    before = len(inbox.to(world.teacher_a2.email))
+    post_event(client, a, team, kind="other", title="Lesson study", **days_ahead(7))
+    deliver(mail)
+    assert len(inbox.to(world.teacher_a2.email)) == before  # deactivated: no invitation
+
+
 def test_recipients_read_by_a_caller_must_cover_whom_and_what_it_tells():
     """`tell` trusts recipients read beside a caller's own rows only for the people and kinds
     they were read for: anyone or any kind else is a bug, not a silent skip."""
