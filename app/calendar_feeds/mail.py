@@ -171,6 +171,13 @@ def render(spec: str) -> str:
     return body.decode()
 
 
+@functools.lru_cache(maxsize=8)
+def _organizer(sender: str) -> str:
+    """The address of the district's sender (SMTP_FROM), the invitations' organizer (parsed
+    once: `parseaddr` costs about as much as the rest of an invitation's text)."""
+    return parseaddr(sender)[1] or "peercoach@localhost"
+
+
 def messages(
     settings: Settings,
     event: Event | EventPublic,
@@ -207,7 +214,7 @@ def messages(
     spec = CalendarSpec(
         name="Peer coaching",
         method=method,
-        organizer=parseaddr(settings.smtp_from)[1] or "peercoach@localhost",
+        organizer=_organizer(settings.smtp_from),
         link=link,
         event=details,
     ).model_dump_json()
