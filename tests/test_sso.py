@@ -576,3 +576,34 @@ def test_removing_a_binding_opens_no_way_in_for_an_administrator(
     assert removed.status_code == 204, removed.text
     back = browser.callback(browser.at_provider("admin-sub", verified("mine@example.org")))
     refusal(back, 403, "email_unconfirmed")
+
+
+def test_the_authorization_url_is_the_one_authlib_writes(settings, provider):
+    """The provider's authorization URL is written without the HTTP client Authlib would open
+    for it, and is the URL Authlib's own `create_authorization_url` writes for the same
+    sign-in (the same parameters in the same order, PKCE challenge included), for a client
+    with a secret and a public one; a second sign-in reuses what the first made."""
+    import asyncio
+
+    from app.auth.sso import Providers, callback_url
+
+    async def both(config) -> tuple[str, str, str]:
+        providers = Providers(config)
+        values = {"state": "s" * 32, "nonce": "n" * 22, "code_verifier": "v" * 64}
+        ours = await providers.authorization_url("district", **values)
+        again = await providers.authorization_url("district", **values)
+        _, app = providers.get("district")
+        found = await app.create_authorization_url(callback_url(config, "district"), **values)
+        return ours, again, found["url"]
+
+    public = _sso_settings(settings, provider)
+    public.oidc_providers["district"] = public.oidc_providers["district"].model_copy(
+        update={"client_secret": ""}
+    )
+    for config in (_sso_settings(settings, provider), public):
+        ours, again, authlib = asyncio.run(both(config))
+        assert ours == again == authlib
+        query = parse_qs(urlsplit(ours).query)
+        assert query["code_challenge"] == [challenge_for("v" * 64)]
+        assert query["nonce"] == ["n" * 22]
+        assert query["redirect_uri"] == [f"{BASE}/api/v1/sso/district/callback"]
