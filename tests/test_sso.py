@@ -607,3 +607,34 @@ def test_the_authorization_url_is_the_one_authlib_writes(settings, provider):
         assert query["code_challenge"] == [challenge_for("v" * 64)]
         assert query["nonce"] == ["n" * 22]
         assert query["redirect_uri"] == [f"{BASE}/api/v1/sso/district/callback"]
+
+
+def test_a_start_forgets_the_oldest_expired_sign_ins_first(sso, provider, sync_engine):
+    """A start forgets at most FORGET_AT_ONCE expired sign-ins, the oldest first (the order
+    of the index on `expires_at`, which can then serve it), and never one still under way."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.auth.models import SsoSignIn
+    from app.auth.sso import FORGET_AT_ONCE
+
+    now = datetime.now(UTC)
+
+    def sign_in(minutes: int) -> SsoSignIn:
+        return SsoSignIn(
+            provider="district", nonce="n", code_verifier="v", redirect_uri=FRONT,
+            code_challenge="c", expires_at=now + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    expired = [sign_in(-1 - i) for i in range(FORGET_AT_ONCE + 20)]  # newest first
+    under_way = [sign_in(5) for _ in range(30)]
+    with Session(sync_engine) as s:
+        s.add_all([*expired, *under_way])
+        s.commit()
+        kept_ids = {r.id for r in expired[:20]} | {r.id for r in under_way}
+    assert Browser(sso, provider).authorize().status_code == 302
+    with Session(sync_engine) as s:
+        left = set(s.scalars(select(SsoSignIn.id)).all())
+    # The oldest FORGET_AT_ONCE went; the 20 that expired last and those under way stay,
+    # with the start's own sign-in.
+    assert kept_ids <= left
+    assert len(left) == len(kept_ids) + 1
