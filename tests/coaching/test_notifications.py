@@ -30,6 +30,14 @@ def mine(client, headers, **params) -> list[dict]:
     return [n for n in r.json()["items"] if n["kind"] != "team_invitation"]
 
 
+def email_off(client, headers, kind: str) -> None:
+    """The caller asks no email of `kind` (the app still tells them)."""
+    r = client.patch(
+        "/api/v1/me/notification-settings", headers=headers, json={"email": {kind: False}}
+    )
+    assert r.status_code == 200, r.text
+
+
 def kinds(items) -> list[str]:
     return [n["kind"] for n in items]
 
@@ -373,10 +381,7 @@ def test_event_notifications_follow_each_persons_email_setting_per_kind(
     _, mail = smtp
     queue(mail)  # the fixture's invitation to the team
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
-    r = client.patch(
-        "/api/v1/me/notification-settings", headers=a2, json={"email": {"event_moved": False}}
-    )
-    assert r.status_code == 200, r.text
+    email_off(client, a2, "event_moved")
     event = post_event(client, a, team, kind="other", title="Lesson study", **days_ahead(3))
     assert queue(mail) == 1  # A2's, scheduled (A acted: not told)
     url = f"/api/v1/events/{event['id']}"
@@ -404,10 +409,7 @@ def test_scheduling_tells_each_participant_by_their_own_setting_whoever_takes_pa
     _, mail = smtp
     queue(mail)  # the fixture's invitation to the team
     a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
-    r = client.patch(
-        "/api/v1/me/notification-settings", headers=a2, json={"email": {"event_scheduled": False}}
-    )
-    assert r.status_code == 200, r.text
+    email_off(client, a2, "event_scheduled")
     planning = post_event(client, a, team, kind="other", title="Planning", **days_ahead(3))
     assert queue(mail) == 0  # A2 chose the app only; A acted
     assert kinds(mine(client, a2)) == ["event_scheduled"]
