@@ -293,10 +293,12 @@ async def create(
     what was written and the participants read once (for the answer, the notifications and
     the invitations alike).
 
-    One write transaction: the team with what deciding needs, then the participants, then
-    the bookings locked and checked, and the event with its participants, notifications and
-    invitations sent with the COMMIT (on PostgreSQL four round trips; what is written is
-    built before the bookings are locked, so the lock is held for one round trip)."""
+    One write transaction: the team with what deciding needs (its members' accounts among
+    it), the accounts of participants from outside the team (a year-end meeting's
+    administrator) if any, then the bookings locked and checked, and the event with its
+    participants, notifications and invitations sent with the COMMIT (on PostgreSQL three
+    round trips, four with an administrator; what is written is built before the bookings are
+    locked, so the lock is held for one round trip)."""
     async with writes.transaction() as tx:
         access, year, zone, members = await _team_to_schedule(tx, principal, data.team_id)
         if not policies.can_schedule(principal, access, data.kind):
