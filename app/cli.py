@@ -124,7 +124,8 @@ def worker(
     """Fire due reminders, email the notifications people want emailed, and deliver the email
     outbox (invitations, resets, calendar invitations, notifications) to SMTP_HOST until
     stopped: at least once, retried with backoff while the mail server is down; run one beside
-    the API, or several on several hosts (on PostgreSQL they never take the same message)."""
+    the API, or several on several hosts (on PostgreSQL they never take the same message).
+    It also forgets expired single sign-ins."""
     import asyncio
 
     from app.mail.worker import run

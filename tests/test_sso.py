@@ -4,12 +4,14 @@ browser and a single-page front end drive it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -19,7 +21,11 @@ from oidc_provider_mock import run_server_in_thread
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.auth.models import SsoSignIn
+from app.auth.sso import _FORGET_UNFINISHED, FORGET_AT_ONCE, forget_expired
 from app.core.config import OidcProvider
+from app.core.db import Database
+from app.mail.worker import run as run_worker
 from app.main import create_app
 from app.users.models import Role, User
 from tests.conftest import ENGINE
@@ -463,46 +469,128 @@ def test_a_roster_id_an_administrator_set_does_not_sign_in(sso, provider, client
     refusal(back, 403, "roster_id_unconfirmed")
 
 
+def _forget(settings) -> int:
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await forget_expired(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _sign_in_row(minutes: float) -> SsoSignIn:
+    return SsoSignIn(
+        provider="district", nonce="n", code_verifier="v", redirect_uri=FRONT,
+        code_challenge="c", expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(ENGINE != "postgres", reason="row locks between writers (SQLite has one)")
-def test_a_start_does_not_wait_for_another_forgetting_the_same_expired_sign_ins(
-    sso, provider, sync_engine
-):
-    """Each start forgets expired sign-ins. Another start deleting the same rows holds their
-    locks until it commits; a start skips those rows instead of queueing behind it (in a
-    morning's rush every start would wait for the one before, a pooled connection each)."""
+def test_forgetting_expired_sign_ins_does_not_wait_for_another_worker(settings, sync_engine):
+    """Workers on several hosts forget expired sign-ins. Another deleting the same rows holds
+    their locks until it commits; a worker skips those rows instead of queueing behind it."""
     import threading
-    from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import text
 
-    from app.auth.models import SsoSignIn
-
-    expired = SsoSignIn(
-        provider="district", nonce="n", code_verifier="v", redirect_uri=FRONT,
-        code_challenge="c", expires_at=datetime.now(UTC) - timedelta(minutes=1),
-    )  # fmt: skip
+    expired = _sign_in_row(-1)
     with Session(sync_engine) as s:
         s.add(expired)
         s.commit()
         row_id = expired.id
     other = sync_engine.connect()
-    other.begin()  # another start, mid-delete: it holds the expired row's lock
+    other.begin()  # another worker, mid-delete: it holds the expired row's lock
     other.execute(text("SELECT id FROM sso_sign_in WHERE id = :id FOR UPDATE"), {"id": row_id})
     release = threading.Timer(4.0, other.rollback)
     release.start()
     try:
         started = time.monotonic()
-        answered = Browser(sso, provider).authorize()
+        forgotten = _forget(settings)
         waited = time.monotonic() - started
     finally:
         release.cancel()
         other.rollback()
         other.close()
-    assert answered.status_code == 302, answered.text
-    assert waited < 2.0, f"the start waited {waited:.1f} s for another's lock"
-    Browser(sso, provider).authorize()  # with the lock gone, the row is forgotten
+    assert waited < 2.0, f"the worker waited {waited:.1f} s for another's lock"
+    assert forgotten == 0
+    assert _forget(settings) == 1  # with the lock gone, the row is forgotten
     with Session(sync_engine) as s:
         assert s.get(SsoSignIn, row_id) is None
+
+
+def test_the_worker_forgets_every_expired_sign_in_and_none_under_way(
+    sso,
+    provider,
+    settings,
+    sync_engine,
+    smtp,  # noqa: F811 (a fixture)
+):
+    """The mail worker forgets the sign-ins nobody finished, FORGET_AT_ONCE a transaction,
+    and never one still under way; a start leaves them to it (one INSERT). On PostgreSQL the
+    ids are gathered once (not probed for each sign-in) whatever the statistics say: here
+    they were gathered while the table was empty and a rush of sign-ins came after
+    (autovacuum has not looked yet)."""
+    from sqlalchemy import text
+
+    rush = 0
+    if ENGINE == "postgres":
+        rush = 5_000
+        with sync_engine.begin() as conn:
+            conn.execute(text("DELETE FROM sso_sign_in"))
+        with sync_engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("ANALYZE sso_sign_in")
+            )
+        with sync_engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sso_sign_in (id, provider, nonce, code_verifier, redirect_uri,"
+                    " code_challenge, expires_at) SELECT gen_random_uuid(), 'district', 'n', 'v',"
+                    " 'r', 'c', now() + interval '5 minutes' FROM generate_series(1, :n)"
+                ),
+                {"n": rush},
+            )
+    expired = [_sign_in_row(-200 + i / 10) for i in range(FORGET_AT_ONCE + 20)]  # oldest first
+    under_way = [_sign_in_row(5) for _ in range(30)]
+    with Session(sync_engine) as s:
+        s.add_all([*expired, *under_way])
+        s.commit()
+        under_way_ids = {r.id for r in under_way}
+        oldest_ids = {r.id for r in expired[:FORGET_AT_ONCE]}
+
+    def left() -> set:
+        with Session(sync_engine) as s:
+            found = set(s.scalars(select(SsoSignIn.id).where(SsoSignIn.redirect_uri != "r")))
+            assert s.scalar(select(func.count()).select_from(SsoSignIn)) == rush + len(found)
+            return found
+
+    assert Browser(sso, provider).authorize().status_code == 302
+    assert len(left()) == len(expired) + len(under_way) + 1  # the start forgot none
+    if ENGINE == "postgres":
+        stmt = _FORGET_UNFINISHED["postgresql"]
+        compiled = stmt.compile(dialect=sync_engine.dialect)
+        with sync_engine.begin() as conn:
+            found = conn.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}",
+                {**compiled.params, "now": datetime.now(UTC)},
+            ).scalar()
+            conn.rollback()
+        plan = json.dumps(found)
+        assert "InitPlan" in plan, plan  # the ids gathered once
+        assert "Nested Loop" not in plan, plan  # not every sign-in probing the ids
+    with sync_engine.begin() as conn:  # one statement: FORGET_AT_ONCE, the oldest
+        stmt = _FORGET_UNFINISHED[sync_engine.dialect.name]
+        one = conn.execute(stmt.returning(SsoSignIn.id), {"now": datetime.now(UTC)})
+        assert set(one.scalars()) == oldest_ids
+        conn.rollback()
+    _, mail = smtp
+    asyncio.run(run_worker(mail, once=True))
+    kept = left()
+    assert under_way_ids <= kept  # and the start's own sign-in
+    assert len(kept) == len(under_way_ids) + 1
+    assert _forget(settings) == 0
 
 
 def test_an_administrator_removes_a_provider_account_the_provider_replaced(
@@ -608,68 +696,3 @@ def test_the_authorization_url_is_the_one_authlib_writes(settings, provider):
         assert query["code_challenge"] == [challenge_for("v" * 64)]
         assert query["nonce"] == ["n" * 22]
         assert query["redirect_uri"] == [f"{BASE}/api/v1/sso/district/callback"]
-
-
-def test_a_start_forgets_the_oldest_expired_sign_ins_first(sso, provider, sync_engine):
-    """A start forgets at most FORGET_AT_ONCE expired sign-ins, the oldest first, and never
-    one still under way. On PostgreSQL this holds, and the ids are gathered once (not probed
-    for each sign-in), whatever the statistics say: here they were gathered while the table
-    was empty and a rush of sign-ins came after (autovacuum has not looked yet)."""
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import text
-
-    from app.auth.models import SsoSignIn
-    from app.auth.sso import _FORGET_UNFINISHED, FORGET_AT_ONCE
-
-    now = datetime.now(UTC)
-    rush = 0
-    if ENGINE == "postgres":
-        rush = 5_000
-        with sync_engine.begin() as conn:
-            conn.execute(text("DELETE FROM sso_sign_in"))
-        with sync_engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("ANALYZE sso_sign_in")
-            )
-        with sync_engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO sso_sign_in (id, provider, nonce, code_verifier, redirect_uri,"
-                    " code_challenge, expires_at) SELECT gen_random_uuid(), 'district', 'n', 'v',"
-                    " 'r', 'c', now() + interval '5 minutes' FROM generate_series(1, :n)"
-                ),
-                {"n": rush},
-            )
-
-    def sign_in(minutes: int) -> SsoSignIn:
-        return SsoSignIn(
-            provider="district", nonce="n", code_verifier="v", redirect_uri=FRONT,
-            code_challenge="c", expires_at=now + timedelta(minutes=minutes),
-        )  # fmt: skip
-
-    expired = [sign_in(-1 - i) for i in range(FORGET_AT_ONCE + 20)]  # newest first
-    under_way = [sign_in(5) for _ in range(30)]
-    with Session(sync_engine) as s:
-        s.add_all([*expired, *under_way])
-        s.commit()
-        kept_ids = {r.id for r in expired[:20]} | {r.id for r in under_way}
-    if ENGINE == "postgres":
-        stmt = _FORGET_UNFINISHED["postgresql"]
-        compiled = stmt.compile(dialect=sync_engine.dialect)
-        with sync_engine.begin() as conn:
-            found = conn.exec_driver_sql(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", {**compiled.params, "now": now}
-            ).scalar()
-            conn.rollback()
-        plan = json.dumps(found)
-        assert "InitPlan" in plan, plan  # the ids gathered once
-        assert "Nested Loop" not in plan, plan  # not every sign-in probing the ids
-    assert Browser(sso, provider).authorize().status_code == 302
-    with Session(sync_engine) as s:
-        left = set(s.scalars(select(SsoSignIn.id).where(SsoSignIn.redirect_uri != "r")).all())
-        assert s.scalar(select(func.count()).select_from(SsoSignIn)) == rush + len(left)
-    # The oldest FORGET_AT_ONCE went; the 20 that expired last and those under way stay,
-    # with the start's own sign-in.
-    assert kept_ids <= left
-    assert len(left) == len(kept_ids) + 1

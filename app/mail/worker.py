@@ -154,8 +154,10 @@ async def deliver_due(db: Database, settings: Settings, *, limit: int = 50) -> i
 
 
 async def run(settings: Settings, *, once: bool = False, poll_seconds: float = 5.0) -> None:
-    """Fire the reminders that are due (at most once a minute), queue the notifications people
-    have emailed, and deliver, until stopped (`once`: one pass over what is due, then return)."""
+    """Fire the reminders that are due and forget expired single sign-ins (at most once a
+    minute), queue the notifications people have emailed, and deliver, until stopped (`once`:
+    one pass over what is due, then return)."""
+    from app.auth import sso
     from app.notifications import reminders  # notifications use the outbox
     from app.notifications.service import queue_emails
 
@@ -165,6 +167,7 @@ async def run(settings: Settings, *, once: bool = False, poll_seconds: float = 5
         while True:
             if reminded is None or time.monotonic() - reminded >= REMINDER_SECONDS:
                 await reminders.fire(db, settings)
+                await sso.forget_expired(db)
                 reminded = time.monotonic()
             queued = await queue_emails(db, settings)
             sent = await deliver_due(db, settings)
