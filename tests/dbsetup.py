@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from app.core.db import metadata, sync_url
+from app.core.config import Settings
+from app.core.db import Database, metadata, sync_url
 from app.core.migrations import upgrade
 from app.focus_areas.catalog import SUGGESTED_FOCUS_AREAS, suggested_focus_area_id
 from app.focus_areas.models import FocusArea
 from app.program_rules.models import RULES_DEFAULTS, ProgramRules
+
+T = TypeVar("T")
+
+
+def on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """`work` with the app's `Database` for `settings` (its pools closed after), from a test."""
+
+    async def run() -> T:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
 
 
 class PostgresUnavailable(Exception):

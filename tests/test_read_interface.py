@@ -3,7 +3,6 @@ per response, and the SQLAlchemy releases its internals were written for."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from datetime import UTC, datetime
@@ -26,18 +25,12 @@ from app.teams import service as team_service
 from app.teams.models import Team, TeamMember
 from app.users.models import Role, SchoolMembership, User
 from tests.coaching.test_confidential_rule import principal_of
+from tests.dbsetup import on_database
 from tests.teams import form_team
 
 
 def _run(settings, work) -> Any:
-    async def main() -> Any:
-        db = Database(settings)
-        try:
-            return await work(Reads(db.driver), db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    return on_database(settings, lambda db: work(Reads(db.driver), db))
 
 
 def test_sqlite_json_text_reads_as_the_standard_library_reads_it():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -25,17 +24,7 @@ from app.schools.models import School
 from app.schools.schemas import SchoolPublic
 from app.users.models import Role, SchoolMembership, User
 from tests.conftest import ENGINE
-
-
-def _run(settings, work) -> Any:
-    async def main() -> Any:
-        db = Database(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+from tests.dbsetup import on_database
 
 
 def _users_stmt():
@@ -63,7 +52,7 @@ def test_typed_rows_equal_the_sessions(settings, factory):
             expected = [dict(m) for m in (await s.execute(_users_stmt())).mappings()]
         return expected, await db.driver.rows(_users_stmt())
 
-    expected, got = _run(settings, work)
+    expected, got = on_database(settings, work)
     assert len(got) == 2
     assert got == expected
     for row in got:
@@ -79,7 +68,7 @@ def test_raw_rows_validate_to_the_same_api_output(settings, factory):
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
         return await db.driver.rows(stmt), await db.driver.rows(stmt, raw=True)
 
-    typed, raw = _run(settings, work)
+    typed, raw = on_database(settings, work)
     as_api = [SchoolPublic.model_validate(r).model_dump_json() for r in typed]
     assert [SchoolPublic.model_validate(r).model_dump_json() for r in raw] == as_api
     assert as_api[0].count("Z") >= 2  # created_at and updated_at in UTC
@@ -104,7 +93,7 @@ def test_one_compiled_shape_serves_every_parameter_value(settings, factory):
         out.append([str(len(db.driver.statements._shapes))])
         return out
 
-    assert _run(settings, work) == [
+    assert on_database(settings, work) == [
         ["a@example.org", "c@example.org"],
         ["b@example.org"],
         ["c@example.org"],
@@ -124,7 +113,7 @@ def test_reads_see_each_commit_at_once(settings, factory):
         after = await db.driver.rows(stmt)
         return before, after
 
-    before, after = _run(settings, work)
+    before, after = on_database(settings, work)
     assert before == []
     assert after == [{"email": "new@example.org"}]
     assert school is not None
@@ -143,7 +132,7 @@ def test_json_columns_are_parsed_on_both_engines(settings):
     async def work(db: Database) -> tuple[list[dict], list[dict]]:
         return await db.driver.rows(stmt), await db.driver.rows(stmt, raw=True)
 
-    assert _run(settings, work) == ([{"j": ["a", 1]}], [{"j": ["a", 1]}])
+    assert on_database(settings, work) == ([{"j": ["a", 1]}], [{"j": ["a", 1]}])
 
 
 def test_driver_errors_are_sqlalchemy_errors(settings):
@@ -156,7 +145,7 @@ def test_driver_errors_are_sqlalchemy_errors(settings):
         # The reader is still usable afterwards.
         assert (await db.driver.rows(select(literal(1).label("one")))) == [{"one": 1}]
 
-    _run(settings, work)
+    on_database(settings, work)
 
 
 def test_fixed_statements_compile_once_and_bind_every_call(settings, factory):
@@ -197,7 +186,7 @@ def test_fixed_statements_compile_once_and_bind_every_call(settings, factory):
         out.append(sum(1 for shape in shapes.values() if shape.source is not None))
         return out
 
-    assert _run(settings, work) == [
+    assert on_database(settings, work) == [
         ["a@example.org"],
         ["a@example.org", "b@example.org"],
         [],
@@ -213,7 +202,7 @@ def test_rows_keep_any_column_label(settings):
     async def work(db: Database) -> list[dict]:
         return await db.driver.rows(stmt, raw=True)
 
-    assert _run(settings, work) == [{"it's": 1, 'say "hi"': "x", "r[0]": 2}]
+    assert on_database(settings, work) == [{"it's": 1, 'say "hi"': "x", "r[0]": 2}]
 
 
 def _sqlalchemys(shape, params):

@@ -24,11 +24,11 @@ from sqlmodel import Session
 from app.auth.models import SsoSignIn
 from app.auth.sso import _FORGET_UNFINISHED, FORGET_AT_ONCE, forget_expired
 from app.core.config import OidcProvider
-from app.core.db import Database
 from app.mail.worker import run as run_worker
 from app.main import create_app
 from app.users.models import Role, User
 from tests.conftest import ENGINE
+from tests.dbsetup import on_database
 from tests.factories import PASSWORD
 from tests.test_invitations import deliver, smtp, token_in  # noqa: F401 (a fixture)
 from tests.test_principal_cache import eventually
@@ -470,14 +470,7 @@ def test_a_roster_id_an_administrator_set_does_not_sign_in(sso, provider, client
 
 
 def _forget(settings) -> int:
-    async def run() -> int:
-        db = Database(settings)
-        try:
-            return await forget_expired(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return on_database(settings, forget_expired)
 
 
 def _sign_in_row(minutes: float) -> SsoSignIn:

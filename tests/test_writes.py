@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -17,13 +17,13 @@ from sqlalchemy import Engine, bindparam, func, literal, select, update
 from sqlalchemy import exc as sa_exc
 from sqlmodel import col
 
-from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import CommitFailed
 from app.core.reads import Bound
 from app.core.writes import Change, Writes, new_row
 from app.reflections.models import Reflection, Visibility
 from app.users.models import Role, User
+from tests.dbsetup import on_database
 
 
 class Count(BaseModel):
@@ -48,17 +48,6 @@ def _post(author: User, title: str, **values: Any) -> dict[str, Any]:
         visibility=Visibility.private,
         **values,
     )
-
-
-def _on_database(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    async def run() -> Any:
-        db = Database(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -99,7 +88,7 @@ def test_a_transaction_commits_what_it_wrote_and_deferred_rows_precede_later_sta
             await tx.insert(Reflection, _post(author, "With the commit"))
         return None if seen is None else seen.n
 
-    assert _on_database(settings, work) == 3
+    assert on_database(settings, work) == 3
     assert _stored(sync_engine, "Deferred") == 3
     assert _stored(sync_engine, "With the commit") == 1
 
@@ -115,7 +104,7 @@ def test_a_refused_deferred_row_refuses_the_whole_transaction(settings, sync_eng
             await tx.insert(Reflection, {**_post(author, "Refused"), "id": first["id"]})
 
     with pytest.raises(sa_exc.IntegrityError):
-        _on_database(settings, work)
+        on_database(settings, work)
     assert _stored(sync_engine, "Refused") == 0
 
 
@@ -131,7 +120,7 @@ def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine,
             raise RuntimeError("the service refused after writing")
 
     with pytest.raises(RuntimeError):
-        _on_database(settings, work)
+        on_database(settings, work)
     assert _stored(sync_engine, "Rolled back") == 0
 
     # The connection went back clean: the next transaction on the same driver commits.
@@ -142,7 +131,7 @@ def test_an_error_after_a_statement_rolls_everything_back(settings, sync_engine,
             await tx.one(Count, _count("After"))
             await tx.insert(Reflection, _post(author, "After"))
 
-    _on_database(settings, again)
+    on_database(settings, again)
     assert _stored(sync_engine, "Rolled back") == 0
     assert _stored(sync_engine, "After") == 1
     assert not [r for r in caplog.records if "rolling back" in r.getMessage()], caplog.text
@@ -176,7 +165,7 @@ def test_an_update_returning_answers_the_written_row(settings, sync_engine, auth
             )
             return await tx.one(Titled, stmt)
 
-    assert _on_database(settings, work) == Titled(title="After", version=2)
+    assert on_database(settings, work) == Titled(title="After", version=2)
     assert _stored(sync_engine, "After") == 1
 
 
@@ -195,7 +184,7 @@ def test_the_tables_written_reach_after_commit_once_committed(settings, author):
             await tx.insert(Reflection, _post(author, "Hooks"))
         assert seen == [{"reflection"}]
 
-    _on_database(settings, work)
+    on_database(settings, work)
 
 
 def test_in_a_session_the_statements_commit_or_roll_back_with_it(settings, sync_engine, author):
@@ -211,9 +200,9 @@ def test_in_a_session_the_statements_commit_or_roll_back_with_it(settings, sync_
             if fail:
                 raise RuntimeError("the session's later work failed")
 
-    _on_database(settings, lambda db: work(db, False))
+    on_database(settings, lambda db: work(db, False))
     with pytest.raises(RuntimeError):
-        _on_database(settings, lambda db: work(db, True))
+        on_database(settings, lambda db: work(db, True))
     assert _stored(sync_engine, "In session False") == 1
     assert _stored(sync_engine, "In session True") == 0
 
@@ -254,7 +243,7 @@ def test_a_commit_the_database_did_not_confirm_raises_commit_failed(
             await tx.insert(Reflection, _post(author, "Unconfirmed"))
 
     with pytest.raises(CommitFailed):
-        _on_database(settings, work)
+        on_database(settings, work)
     assert _stored(sync_engine, "Unconfirmed") == 0
 
 
@@ -326,7 +315,7 @@ def test_writers_at_once_queue_and_all_commit(settings, sync_engine, author):
     async def work(db: Database) -> None:
         await asyncio.gather(*(one(db, i) for i in range(32)))
 
-    _on_database(settings, work)
+    on_database(settings, work)
     assert _stored(sync_engine, "At once") == 32
 
 
@@ -359,7 +348,7 @@ def test_sqlite_writers_of_a_worker_take_turns_in_arrival_order(settings, sync_e
         let_go.set()
         await asyncio.gather(first, *later)
 
-    _on_database(settings, work)
+    on_database(settings, work)
     assert order == ["a began", "a committed", "b began", "b committed", "c began", "c committed"]
     assert sum(_stored(sync_engine, f"Turns {n}") for n in "abc") == 3
 
@@ -398,7 +387,7 @@ def test_writers_leave_connections_to_the_reads(settings, sync_engine, author):
         release.set()
         await asyncio.gather(first, second)
 
-    _on_database(narrow, work)
+    on_database(narrow, work)
     assert order == ["first in", "first out", "second in", "second out"]
     assert _stored(sync_engine, "Narrow first") == 1
     assert _stored(sync_engine, "Narrow second") == 1
@@ -429,7 +418,7 @@ def test_a_refused_statement_leaves_the_connection_answering_the_next(settings):
                 await db.driver.rows(refused, on=fetch)
         assert await db.driver.rows(_count("Kept cursor")) == [{"n": 0}]
 
-    _on_database(one, work)
+    on_database(one, work)
 
 
 def test_a_sqlite_writer_waits_for_another_process_off_the_event_loop(
@@ -472,7 +461,7 @@ def test_a_sqlite_writer_waits_for_another_process_off_the_event_loop(
     async def waits(db: Database) -> tuple[int, bool]:
         return await held_while(db, "Waited", 0.4)
 
-    turns, waiting = _on_database(patient, waits)
+    turns, waiting = on_database(patient, waits)
     assert waiting
     assert turns >= 10  # ten turns at least in 0.4 s: the loop was not blocked
     assert _stored(sync_engine, "Waited") == 1
@@ -482,7 +471,7 @@ def test_a_sqlite_writer_waits_for_another_process_off_the_event_loop(
             await held_while(db, "Gave up", 0.4)
         await write(db, "After giving up")  # the connection, back in the pool, still writes
 
-    _on_database(impatient, gives_up)
+    on_database(impatient, gives_up)
     assert _stored(sync_engine, "Gave up") == 0
     assert _stored(sync_engine, "After giving up") == 1
 
@@ -520,7 +509,7 @@ def test_sqlite_checkpoints_run_beside_the_writers(settings, sync_engine, author
             probe.close()
         return driver.checkpoints, automatic, busy, logged - copied
 
-    checkpoints, automatic, busy, behind = _on_database(settings, work)
+    checkpoints, automatic, busy, behind = on_database(settings, work)
     assert checkpoints == 1
     assert automatic == SqliteDriver.WRITER_AUTOCHECKPOINT
     assert busy == 0  # the event loop never waits in SQLite's busy handler
