@@ -83,11 +83,15 @@ def test_a_page_of_one_schools_colleagues_stops_in_the_directory_index(sync_engi
     assert not any("ORDER BY" in step for step in plan), plan
 
 
-def test_a_page_of_posts_walks_the_time_index_with_a_districts_statistics(tmp_path, sqlite_only):
+def test_a_page_of_posts_reads_each_part_through_its_index_with_a_districts_statistics(
+    tmp_path, sqlite_only
+):
     """A district administrator reads their own posts and the blog's: with the statistics of
-    a district (4,000 posts, half on the blog), the page walks `created_at` and stops after
-    `limit` posts. With an index on `visibility` SQLite's planner chose to collect every blog
-    post through it (MULTI-INDEX OR) and sort them all: 18 ms a page against 0.9."""
+    a district (4,000 posts, half on the blog), the page reads their own by author and the
+    blog's newest first through the blog's partial index, and never walks every post by time
+    (past every post they may not see: 5 ms when 10,500 private posts were the newest). With
+    an index on `visibility` SQLite's planner once chose to collect every blog post through it
+    (MULTI-INDEX OR) and sort them all: 18 ms a page against 0.9."""
     import sqlite3
 
     from sqlalchemy import create_engine
@@ -122,7 +126,9 @@ def test_a_page_of_posts_walks_the_time_index_with_a_districts_statistics(tmp_pa
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {compiled}", args)]
     finally:
         conn.close()
-    assert any("USING INDEX ix_reflection_created_at" in step for step in plan), plan
+    assert "SCAN reflection USING INDEX ix_reflection_program_newest" in plan, plan
+    assert any("USING INDEX ix_reflection_author_id (author_id=?)" in step for step in plan)
+    assert not any("ix_reflection_created_at" in step for step in plan), plan
     assert not any("MULTI-INDEX OR" in step for step in plan), plan
 
 

@@ -113,7 +113,9 @@ def _guarded(query: PageQuery, check: AnySelect) -> PageQuery:
     """`_guarded_select` for a page."""
     if not query.template:
         raise ValueError("a guarded page is a template (PageQuery built once)")
-    return PageQuery(_guarded_select(query.stmt, check), query.order, query.per_row)
+    return PageQuery(
+        _guarded_select(query.stmt, check), query.order, query.per_row, parts=query.parts
+    )
 
 
 def _merged(values: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id, one_of, utcnow, version_checked
@@ -21,6 +21,15 @@ class Reflection(SQLModel, table=True):
     __table_args__ = (
         one_of("visibility", Visibility),
         CheckConstraint("visibility != 'team' OR team_id IS NOT NULL", name="team_needs_team"),
+        # The program's blog newest first, in the lists' order (policies.readable_parts):
+        # migration 0049.
+        Index(
+            "ix_reflection_program_newest",
+            text("created_at DESC"),
+            "id",
+            sqlite_where=text("visibility = 'program'"),
+            postgresql_where=text("visibility = 'program'"),
+        ),
     )
 
     __mapper_args__ = version_checked()

@@ -170,6 +170,13 @@ def _posts(
         .join(User, col(User.id) == Reflection.author_id)
         .where(policies.readable_by(kind))
     )
+    return _filtered(stmt, by_team, by_author, by_visibility, by_text)
+
+
+def _filtered(
+    stmt: AnySelect, by_team: bool, by_author: bool, by_visibility: bool, by_text: bool
+) -> AnySelect:
+    """`stmt` narrowed by the list's filters given (their values bind parameters)."""
     if by_team:
         stmt = stmt.where(col(Reflection.team_id) == bindparam("team_id"))
     if by_author:
@@ -182,6 +189,7 @@ def _posts(
 
 
 ORDER = (col(Reflection.created_at).desc(), col(Reflection.id))
+_LIVE = col(Reflection.deleted_at).is_(None)
 
 
 @functools.cache
@@ -194,11 +202,19 @@ def _list_query(kind: policies.Reader, *filters: bool) -> PageQuery:
     # Comments are counted for the page's 50 posts only, after it is cut: counted in the
     # page's own select, SQLite counted them for every readable post before sorting (a
     # district administrator's page: 48 ms when it chose to sort 2,000 program posts).
-    return PageQuery(
-        _posts(kind, *filters, counted=False),
-        ORDER,
-        per_row=lambda page: [_comment_count(page.id)],
+    # Read by parts (`policies.readable_parts`, each the list's filters applied): their union
+    # is exactly what the caller reads, so the page's own select only gives each post's
+    # columns; asking the whole rule again of each candidate cost PostgreSQL 0.3-0.6 ms.
+    parts = [
+        _filtered(select(col(Reflection.id)).where(_LIVE, part), *filters)
+        for part in policies.readable_parts(kind)
+    ]
+    if not parts:  # an integration key: nothing
+        return PageQuery(_posts(kind, *filters, counted=False), ORDER)
+    columns = select(*_post_columns(kind), _author()).join(
+        User, col(User.id) == Reflection.author_id
     )
+    return PageQuery(columns, ORDER, per_row=lambda page: [_comment_count(page.id)], parts=parts)
 
 
 def seen_statement(principal: Principal, reflection_id: uuid.UUID) -> Bound:

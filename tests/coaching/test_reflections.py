@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -271,3 +272,52 @@ def test_a_post_links_only_to_a_team_you_are_on_and_to_its_events_and_records(
     r = post(client, a, title="Linked", visibility="team", **linked)
     assert r.status_code == 201, r.text
     assert {k: r.json()[k] for k in linked} == linked
+
+
+def test_a_list_is_read_by_parts_past_posts_the_reader_cannot_see(client, team, world, auth):
+    """A list reads each part of what its reader may see (their own posts, others' program
+    posts, others' posts on their teams) newest first, and sorts those: the newest posts of
+    the district being ones the reader may not see (teacher B's private posts, teacher A3's)
+    changes nothing, pages go through every part in order with none twice, and the capped
+    total counts across parts."""
+    a, a2 = auth(world.teacher_a), auth(world.teacher_a2)
+    made = [post(client, a, title=f"Program {i}", visibility="program") for i in range(3)]
+    made += [
+        post(client, a, title=f"Team {i}", visibility="team", team_id=team["id"]) for i in range(2)
+    ]
+    made += [post(client, a2, title=f"Mine {i}") for i in range(2)]
+    for who in (world.teacher_b, world.teacher_a3, world.teacher_a):  # newer, unseen by A2
+        for i in range(4):
+            post(client, auth(who), title=f"Private {i}")
+    assert all(r.status_code == 201 for r in made), [r.text for r in made]
+
+    def newest_first(ids, headers):
+        """The posts in the lists' order: newest first, ties by id."""
+        read = [client.get(f"/api/v1/reflections/{i}", headers=headers).json() for i in ids]
+        read.sort(key=lambda p: p["id"])
+        read.sort(key=lambda p: datetime.fromisoformat(p["created_at"]), reverse=True)
+        return [p["id"] for p in read]
+
+    def pages(headers, limit):
+        seen, offset = [], 0
+        while True:
+            page = client.get(
+                f"/api/v1/reflections?limit={limit}&offset={offset}", headers=headers
+            ).json()
+            seen += [p["id"] for p in page["items"]]
+            if page["next"] is None:
+                return seen, page
+            offset += limit
+
+    expected = newest_first([r.json()["id"] for r in made], a2)
+    listed, last = pages(a2, 2)
+    assert listed == expected
+    assert (last["total"], last["total_exact"]) == (7, True)
+    first = client.get("/api/v1/reflections?limit=1", headers=a2).json()
+    assert (first["total"], first["total_exact"]) == (5, False)  # capped at five pages
+    assert first["items"][0]["id"] == expected[0]
+
+    program = newest_first([r.json()["id"] for r in made[:3]], a2)
+    admin = auth(world.district_admin)
+    assert pages(admin, 2)[0] == program
+    assert pages(auth(world.teacher_b), 2)[0][-3:] == program  # after B's own, newer
