@@ -284,3 +284,23 @@ def test_a_list_within_a_record_is_a_template(settings):
             await db.dispose()
 
     asyncio.run(work())
+
+
+def test_a_list_read_by_parts_is_guarded_in_each_part():
+    """A page within a record whose list is read by parts (`PageQuery`'s `parts`): the check
+    guards each part, so neither the page nor its count (counted through the parts) reads
+    anything of a record the caller may not see."""
+    from sqlalchemy import false, select
+    from sqlalchemy.dialects import sqlite
+
+    from app.core.reads import _guarded
+    from app.reflections import policies
+    from app.reflections import service as reflections
+    from app.teams.models import Team
+
+    query = reflections._list_query(policies.Reader.teacher, False, False, False, False)
+    assert len(query.parts) == 3
+    guarded = _guarded(query, select(Team.id).where(false()))
+    for statement in (guarded.page, guarded.count):
+        sql = str(statement.compile(dialect=sqlite.dialect()))
+        assert sql.count("EXISTS (SELECT 1 \nFROM parent)") >= len(query.parts), sql

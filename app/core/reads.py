@@ -104,8 +104,13 @@ def _guarded_select(stmt: AnySelect, check: AnySelect) -> AnySelect:
     body apart, so nothing in it (the visibility rule's own subqueries) can correlate with the
     statement's tables, and the list of a record nobody may see costs what an unknown id's
     does."""
-    parent = check.cte("parent")
-    return stmt.where(exists(select(literal_column("1")).select_from(parent)))
+    return stmt.where(exists(select(literal_column("1")).select_from(_parent(check))))
+
+
+@cache
+def _parent(check: AnySelect) -> Any:
+    """The check as one CTE, however many selects of a statement it guards (a list's parts)."""
+    return check.cte("parent")
 
 
 @cache
@@ -114,7 +119,10 @@ def _guarded(query: PageQuery, check: AnySelect) -> PageQuery:
     if not query.template:
         raise ValueError("a guarded page is a template (PageQuery built once)")
     return PageQuery(
-        _guarded_select(query.stmt, check), query.order, query.per_row, parts=query.parts
+        _guarded_select(query.stmt, check),
+        query.order,
+        query.per_row,
+        parts=[_guarded_select(part, check) for part in query.parts],  # the count's too
     )
 
 
