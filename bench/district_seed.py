@@ -5,7 +5,8 @@ Staff arrive the way a district's do, through `peercoach import-roster` (a plain
 into the tables, `BENCH_TEAMS` teams each with a whole cycle: an approved plan with its history,
 a pre-conference, four observations (each teacher observes the other twice), a post-conference
 and a year-end meeting with their participants, observation and conference records, coverage for
-each observation, reflections with comments, a growth record and each teacher's learning form.
+each observation, reflections with comments (and twice as many private posts), a growth record
+and each teacher's learning form.
 Some teams wait for plan review, some have pending invitations. Around them, what a district
 gathers in a year: school years, ten notifications per coaching teacher, an audit trail of
 200,000 events (`BENCH_AUDIT_EVENTS`), the teams' read logs, and calendar feeds. One more team
@@ -526,6 +527,19 @@ def seed(url: str, work: Path) -> District:
                         body="Thank you",
                         created_at=stamp(),
                     )
+            # Most of what teachers write stays their own: two private posts each, between
+            # the team's, so that a reader's newest posts are mostly ones they may not see.
+            for author in (a, b, a, b):
+                add(
+                    Reflection,
+                    author_id=author,
+                    title="Notes to self",
+                    body="A few paragraphs " * 20,
+                    visibility="private",
+                    version=1,
+                    created_at=(t := stamp()),
+                    updated_at=t,
+                )
             if i % 7 == 0:  # a colleague invited, not answered yet
                 invitee = by_school[school][-1 - (i // len(schools)) % 3]
                 add(
