@@ -76,7 +76,7 @@ def readable_parts(kind: Reader) -> tuple[ColumnElement[bool], ...]:
         col(Reflection.author_id) == me,
         and_(
             others,
-            col(Reflection.visibility) == literal_column("'program'"),
+            col(Reflection.visibility) == _literal(Visibility.program),
             col(Reflection.hidden_at).is_(None),
         ),
     ]
@@ -106,12 +106,17 @@ def readable_parts(kind: Reader) -> tuple[ColumnElement[bool], ...]:
         parts.append(
             and_(
                 others,
-                col(Reflection.visibility) == literal_column("'team'"),
+                col(Reflection.visibility) == _literal(Visibility.team),
                 col(Reflection.team_id).in_(_my_teams()),
                 on_my_team,
             )
         )
     return tuple(parts)
+
+
+def _literal(visibility: Visibility) -> ColumnElement[str]:
+    """The value written into the statement (a partial index's condition must match it)."""
+    return literal_column(f"'{visibility.value}'")
 
 
 @functools.cache
