@@ -13,6 +13,12 @@ class Visibility(StrEnum):
     team = "team"  # the author and the linked team's members
     program = "program"  # every teacher and administrator of the district: the program's blog
 
+    @property
+    def sql(self) -> str:
+        """The value as an SQL literal (what a partial index's condition and the statements it
+        serves write)."""
+        return f"'{self.value}'"
+
 
 class Reflection(SQLModel, table=True):
     """A post on the reflections blog."""
@@ -27,8 +33,8 @@ class Reflection(SQLModel, table=True):
             "ix_reflection_program_newest",
             text("created_at DESC"),
             "id",
-            sqlite_where=text("visibility = 'program'"),
-            postgresql_where=text("visibility = 'program'"),
+            sqlite_where=text(f"visibility = {Visibility.program.sql}"),
+            postgresql_where=text(f"visibility = {Visibility.program.sql}"),
         ),
     )
 

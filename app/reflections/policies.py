@@ -46,6 +46,9 @@ def readable(p: Principal) -> ColumnElement[bool]:
     return readable_by(reader(p))
 
 
+_LIVE = col(Reflection.deleted_at).is_(None)
+
+
 def _my_teams() -> Select[uuid.UUID]:
     """The caller's teams (by bind parameter), a list that does not depend on the post."""
     return select(col(TeamMember.team_id)).where(col(TeamMember.user_id) == bindparam(CALLER_ID))
@@ -55,19 +58,25 @@ def _my_teams() -> Select[uuid.UUID]:
 def readable_by(kind: Reader) -> ColumnElement[bool]:
     if kind is Reader.none:
         return false()
-    return and_(col(Reflection.deleted_at).is_(None), or_(*readable_parts(kind)))
+    return and_(_LIVE, or_(*_cases(kind)))
 
 
 @functools.cache
 def readable_parts(kind: Reader) -> tuple[ColumnElement[bool], ...]:
-    """`readable_by(kind)` (a post not deleted, and one of these) as disjoint parts, each with
-    an index that walks its posts newest first: the caller's own (by author), others' program
+    """`readable_by(kind)` as disjoint parts that together are the whole rule, each with an
+    index that walks its posts newest first: the caller's own (by author), others' program
     posts (the partial index of migration 0049) and, for teachers, others' posts on their
     teams (by team). A list reads the newest of each part and sorts those (`PageQuery`'s
     `parts`): walking every post newest first and testing each went past every post the
     reader may not see (5 ms for a teacher's page when 10,500 private posts were newer than
-    the last program post, bench/README.md). Visibility is a literal so that the planner
-    knows the partial index applies. None for an integration key."""
+    the last program post, bench/README.md). None for an integration key."""
+    return tuple(and_(_LIVE, case) for case in _cases(kind))
+
+
+@functools.cache
+def _cases(kind: Reader) -> tuple[ColumnElement[bool], ...]:
+    """Whose posts a reader reads, as disjoint cases (a post not deleted, and one of these).
+    Visibility is a literal so that the planner knows the partial index applies."""
     if kind is Reader.none:
         return ()
     me: Any = bindparam(CALLER_ID)
@@ -116,7 +125,7 @@ def readable_parts(kind: Reader) -> tuple[ColumnElement[bool], ...]:
 
 def _literal(visibility: Visibility) -> ColumnElement[str]:
     """The value written into the statement (a partial index's condition must match it)."""
-    return literal_column(f"'{visibility.value}'")
+    return literal_column(visibility.sql)
 
 
 @functools.cache
